@@ -1,0 +1,1354 @@
+//! XMPP addresses (JIDs) as defined by RFC 7622.
+//!
+//! A JID has the form `[localpart@]domainpart[/resourcepart]`. Two types are
+//! provided:
+//!
+//! * [`Jid`] owns its text in a single `String` and records where the parts
+//!   start, so every accessor is a slice and never allocates.
+//! * [`JidRef`] is a validated view over borrowed text. Parsing it does not
+//!   allocate, which makes it the right tool for reading the `from` and `to`
+//!   attributes of incoming stanzas; convert it with [`JidRef::to_owned_jid`]
+//!   only when the address has to outlive the input buffer.
+//!
+//! # Structure
+//!
+//! Following RFC 7622 §3.1 the *first* `/` starts the resourcepart, which may
+//! itself contain `@` and `/`; the first `@` before that ends the localpart.
+//! One trailing dot is removed from the domainpart (RFC 7622 §3.2), so
+//! `example.com.` and `example.com` name the same domain.
+//!
+//! # Validation
+//!
+//! RFC 7622 prepares and enforces each part with PRECIS profiles
+//! (UsernameCaseMapped, OpaqueString) and the domainpart with IDNA2008. Those
+//! need the Unicode property tables, which are out of scope for this `no_std`
+//! core, so only the structural rules and the characters that no profile
+//! allows are checked here; full preparation is left to the server, which
+//! returns canonical addresses (for example in the resource binding result).
+//!
+//! * Every part that is present is 1 to 1023 bytes long: `@example.com`
+//!   (empty localpart) and `user@example.com/` (empty resourcepart) are
+//!   errors.
+//! * No part contains a control character, U+FFFE or U+FFFF. Beyond being
+//!   disallowed by PRECIS, these are characters an XML document cannot carry.
+//! * The localpart contains none of `" & ' / : < > @` (RFC 7622 §3.3.1) and no
+//!   whitespace (excluded by the PRECIS IdentifierClass).
+//! * The domainpart is either an IPv6 literal in brackets such as `[::1]`, or
+//!   a dot separated list of non-empty labels. In labels, ASCII is limited to
+//!   letters, digits, `-` and `_`; an all-ASCII label is at most 63 bytes, the
+//!   DNS limit. Non-ASCII characters are allowed except whitespace and the
+//!   alternative full stops U+3002, U+FF0E and U+FF61, which IDNA2008
+//!   disallows and which would otherwise make label boundaries ambiguous. An
+//!   IPv4 address such as `127.0.0.1` passes as ordinary labels.
+//! * The resourcepart may contain spaces and any other non-control character
+//!   (OpaqueString).
+//!
+//! # Comparison
+//!
+//! Equality, ordering and hashing compare the domainpart case-insensitively
+//! (ASCII case folding, and `char::to_lowercase` for non-ASCII text) and the
+//! localpart and resourcepart exactly. RFC 7622 also case-maps the localpart,
+//! but doing so correctly needs the PRECIS tables; servers hand out the
+//! canonical form, so exact comparison of what they send is what matters in
+//! practice. [`Jid`] and [`JidRef`] compare with each other by the same rule.
+//!
+//! # Example
+//!
+//! ```
+//! use jabber_proto::jid::{Jid, JidRef};
+//!
+//! let jid: Jid = "juliet@Example.COM./balcony".parse()?;
+//! assert_eq!(jid.local(), Some("juliet"));
+//! assert_eq!(jid.domain(), "Example.COM");
+//! assert_eq!(jid.resource(), Some("balcony"));
+//! assert_eq!(jid.to_string(), "juliet@Example.COM/balcony");
+//!
+//! // Domains compare case-insensitively; the bare JID drops the resource.
+//! let bare = JidRef::parse("juliet@example.com")?;
+//! assert_eq!(jid.to_bare(), bare);
+//! assert!(jid.is_full() && bare.is_bare());
+//!
+//! // The first '/' starts the resource, which may contain '@' and '/'.
+//! let odd = Jid::parse("example.com/a@b/c")?;
+//! assert_eq!((odd.local(), odd.resource()), (None, Some("a@b/c")));
+//!
+//! assert!(Jid::parse("@example.com").is_err());
+//! # Ok::<(), jabber_proto::jid::JidError>(())
+//! ```
+
+use alloc::string::String;
+use core::cmp::Ordering;
+use core::fmt;
+use core::hash::{Hash, Hasher};
+use core::str::FromStr;
+
+/// Longest allowed part, in bytes (RFC 7622 §3.2, §3.3, §3.4).
+const MAX_PART_LEN: usize = 1023;
+
+/// Longest all-ASCII domain label, in bytes (RFC 1035 §2.3.4).
+const MAX_LABEL_LEN: usize = 63;
+
+/// Why a string is not a valid JID.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JidError {
+    /// An `@` is present but nothing precedes it.
+    EmptyLocal,
+    /// The domainpart is empty (after removing a trailing dot).
+    EmptyDomain,
+    /// A `/` is present but nothing follows it.
+    EmptyResource,
+    /// The localpart is longer than 1023 bytes.
+    LocalTooLong,
+    /// The domainpart is longer than 1023 bytes.
+    DomainTooLong,
+    /// The resourcepart is longer than 1023 bytes.
+    ResourceTooLong,
+    /// The localpart contains a character it must not contain.
+    ForbiddenCharInLocal {
+        /// The first offending character.
+        ch: char,
+    },
+    /// The domainpart contains a character it must not contain.
+    ForbiddenCharInDomain {
+        /// The first offending character.
+        ch: char,
+    },
+    /// The resourcepart contains a character it must not contain.
+    ForbiddenCharInResource {
+        /// The first offending character.
+        ch: char,
+    },
+    /// The domainpart has an empty label, as in `a..b` or `.a`.
+    EmptyDomainLabel,
+    /// An ASCII label of the domainpart is longer than 63 bytes.
+    DomainLabelTooLong,
+    /// The domainpart starts with `[` but is not a bracketed IPv6 address.
+    InvalidIpLiteral,
+}
+
+impl fmt::Display for JidError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EmptyLocal => f.write_str("JID localpart is empty"),
+            Self::EmptyDomain => f.write_str("JID domainpart is empty"),
+            Self::EmptyResource => f.write_str("JID resourcepart is empty"),
+            Self::LocalTooLong => f.write_str("JID localpart is longer than 1023 bytes"),
+            Self::DomainTooLong => f.write_str("JID domainpart is longer than 1023 bytes"),
+            Self::ResourceTooLong => f.write_str("JID resourcepart is longer than 1023 bytes"),
+            Self::ForbiddenCharInLocal { ch } => {
+                write!(f, "JID localpart contains forbidden character {ch:?}")
+            }
+            Self::ForbiddenCharInDomain { ch } => {
+                write!(f, "JID domainpart contains forbidden character {ch:?}")
+            }
+            Self::ForbiddenCharInResource { ch } => {
+                write!(f, "JID resourcepart contains forbidden character {ch:?}")
+            }
+            Self::EmptyDomainLabel => f.write_str("JID domainpart has an empty label"),
+            Self::DomainLabelTooLong => {
+                f.write_str("JID domainpart has a label longer than 63 bytes")
+            }
+            Self::InvalidIpLiteral => f.write_str("JID domainpart is not a valid IPv6 literal"),
+        }
+    }
+}
+
+impl core::error::Error for JidError {}
+
+/// An owned, validated JID.
+///
+/// The text is kept in canonical form (no trailing dot on the domainpart),
+/// which is what [`as_str`](Self::as_str) and `Display` return. See the
+/// [module documentation](self) for the validation and comparison rules.
+#[derive(Clone)]
+pub struct Jid {
+    text: String,
+    /// Byte index of the `@` ending the localpart.
+    at: Option<u16>,
+    /// Byte index of the `/` starting the resourcepart.
+    slash: Option<u16>,
+}
+
+/// A validated JID borrowing its text.
+///
+/// Unlike [`Jid`], [`as_str`](Self::as_str) returns the text exactly as it
+/// was parsed, which may still carry the trailing domain dot that the
+/// accessors, comparisons and `Display` leave out.
+#[derive(Clone, Copy)]
+pub struct JidRef<'a> {
+    text: &'a str,
+    layout: Layout,
+}
+
+/// Where the parts of a validated JID lie in its text.
+///
+/// Indices fit in `u16` because each part is at most 1023 bytes long, which
+/// keeps `Jid` as small as a `String` plus one word.
+#[derive(Clone, Copy)]
+struct Layout {
+    /// Byte index of the `@` ending the localpart.
+    at: Option<u16>,
+    /// Byte index just past the domainpart, before any stripped trailing dot.
+    domain_end: u16,
+    /// Byte index of the `/` starting the resourcepart.
+    slash: Option<u16>,
+}
+
+impl Layout {
+    fn local<'s>(&self, text: &'s str) -> Option<&'s str> {
+        self.at.map(|at| &text[..usize::from(at)])
+    }
+
+    fn domain<'s>(&self, text: &'s str) -> &'s str {
+        let start = self.at.map_or(0, |at| usize::from(at) + 1);
+        &text[start..usize::from(self.domain_end)]
+    }
+
+    fn resource<'s>(&self, text: &'s str) -> Option<&'s str> {
+        self.slash.map(|slash| &text[usize::from(slash) + 1..])
+    }
+
+    /// Whether a trailing domain dot sits between the domainpart and the
+    /// resource (or the end of the text).
+    fn has_stripped_dot(&self, text: &str) -> bool {
+        let domain_region_end = self.slash.map_or(text.len(), usize::from);
+        usize::from(self.domain_end) != domain_region_end
+    }
+}
+
+/// Converts an index already bounded by the part length checks.
+fn index(i: usize) -> u16 {
+    // Every index lies within localpart + '@' + domainpart + '.', i.e. at
+    // most 2048, so this never saturates; saturating keeps it panic-free.
+    u16::try_from(i).unwrap_or(u16::MAX)
+}
+
+/// Splits and validates `text`, the single source of truth for both types.
+fn parse_layout(text: &str) -> Result<Layout, JidError> {
+    let (head, resource) = match text.find('/') {
+        Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
+        None => (text, None),
+    };
+    let (local, domain) = match head.find('@') {
+        Some(at) => (Some(&head[..at]), &head[at + 1..]),
+        None => (None, head),
+    };
+    if let Some(local) = local {
+        check_local(local)?;
+    }
+    let stripped = check_domain(domain)?;
+    if let Some(resource) = resource {
+        check_resource(resource)?;
+    }
+
+    let domain_start = local.map_or(0, |local| local.len() + 1);
+    Ok(Layout {
+        at: local.map(|local| index(local.len())),
+        domain_end: index(domain_start + stripped.len()),
+        slash: resource.map(|_| index(head.len())),
+    })
+}
+
+/// Characters forbidden in every part: controls, which no PRECIS class
+/// allows, and U+FFFE/U+FFFF, which an XML 1.0 document cannot carry at all.
+fn is_forbidden_everywhere(ch: char) -> bool {
+    ch.is_control() || ch == '\u{FFFE}' || ch == '\u{FFFF}'
+}
+
+fn check_local(local: &str) -> Result<(), JidError> {
+    if local.is_empty() {
+        return Err(JidError::EmptyLocal);
+    }
+    if local.len() > MAX_PART_LEN {
+        return Err(JidError::LocalTooLong);
+    }
+    let forbidden = |ch: char| {
+        is_forbidden_everywhere(ch)
+            || ch.is_whitespace()
+            || matches!(ch, '"' | '&' | '\'' | '/' | ':' | '<' | '>' | '@')
+    };
+    match local.chars().find(|&ch| forbidden(ch)) {
+        Some(ch) => Err(JidError::ForbiddenCharInLocal { ch }),
+        None => Ok(()),
+    }
+}
+
+/// Validates a domainpart and returns it without its trailing dot.
+fn check_domain(domain: &str) -> Result<&str, JidError> {
+    let domain = domain.strip_suffix('.').unwrap_or(domain);
+    if domain.is_empty() {
+        return Err(JidError::EmptyDomain);
+    }
+    if domain.len() > MAX_PART_LEN {
+        return Err(JidError::DomainTooLong);
+    }
+    if let Some(literal) = domain.strip_prefix('[') {
+        // RFC 7622 §3.2 allows the IP-literal of RFC 3986, which in
+        // practice means IPv6; zone identifiers are not part of it.
+        return match literal.strip_suffix(']') {
+            Some(addr) if addr.parse::<core::net::Ipv6Addr>().is_ok() => Ok(domain),
+            _ => Err(JidError::InvalidIpLiteral),
+        };
+    }
+    for label in domain.split('.') {
+        check_label(label)?;
+    }
+    Ok(domain)
+}
+
+fn check_label(label: &str) -> Result<(), JidError> {
+    if label.is_empty() {
+        return Err(JidError::EmptyDomainLabel);
+    }
+    for ch in label.chars() {
+        let allowed = if ch.is_ascii() {
+            // Underscores are not valid in host names but do occur in
+            // deployed component addresses, and they are harmless here.
+            ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'
+        } else {
+            !(is_forbidden_everywhere(ch)
+                || ch.is_whitespace()
+                || matches!(ch, '\u{3002}' | '\u{FF0E}' | '\u{FF61}'))
+        };
+        if !allowed {
+            return Err(JidError::ForbiddenCharInDomain { ch });
+        }
+    }
+    // A non-ASCII label's DNS length is that of its Punycode form, which
+    // cannot be judged from the UTF-8 length, so only ASCII labels are held
+    // to the limit.
+    if label.len() > MAX_LABEL_LEN && label.is_ascii() {
+        return Err(JidError::DomainLabelTooLong);
+    }
+    Ok(())
+}
+
+fn check_resource(resource: &str) -> Result<(), JidError> {
+    if resource.is_empty() {
+        return Err(JidError::EmptyResource);
+    }
+    if resource.len() > MAX_PART_LEN {
+        return Err(JidError::ResourceTooLong);
+    }
+    match resource.chars().find(|&ch| is_forbidden_everywhere(ch)) {
+        Some(ch) => Err(JidError::ForbiddenCharInResource { ch }),
+        None => Ok(()),
+    }
+}
+
+fn lowercase_chars(domain: &str) -> impl Iterator<Item = char> + '_ {
+    domain.chars().flat_map(char::to_lowercase)
+}
+
+fn domain_eq(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        // No length shortcut: lowercasing can change a string's byte length
+        // (U+212A KELVIN SIGN becomes ASCII 'k').
+        lowercase_chars(a).eq(lowercase_chars(b))
+    }
+}
+
+fn domain_cmp(a: &str, b: &str) -> Ordering {
+    if a.is_ascii() && b.is_ascii() {
+        // Same order as the char path below, since ASCII bytes are chars.
+        let a = a.bytes().map(|b| b.to_ascii_lowercase());
+        a.cmp(b.bytes().map(|b| b.to_ascii_lowercase()))
+    } else {
+        lowercase_chars(a).cmp(lowercase_chars(b))
+    }
+}
+
+/// The parts a comparison looks at; shared so that `Jid` and `JidRef` agree.
+struct Parts<'s> {
+    local: Option<&'s str>,
+    domain: &'s str,
+    resource: Option<&'s str>,
+}
+
+impl Parts<'_> {
+    fn same_as(&self, other: &Parts<'_>) -> bool {
+        self.local == other.local
+            && self.resource == other.resource
+            && domain_eq(self.domain, other.domain)
+    }
+
+    /// Orders by domain, then localpart, then resource, so sorted lists
+    /// group addresses by server and keep a bare JID before its full JIDs.
+    fn order(&self, other: &Parts<'_>) -> Ordering {
+        domain_cmp(self.domain, other.domain)
+            .then_with(|| self.local.cmp(&other.local))
+            .then_with(|| self.resource.cmp(&other.resource))
+    }
+
+    fn hash_into<H: Hasher>(&self, state: &mut H) {
+        // Hashing the lowercased chars, not the bytes, is what keeps the hash
+        // in line with the case-insensitive domain equality.
+        for ch in lowercase_chars(self.domain) {
+            state.write_u32(u32::from(ch));
+        }
+        // End the domain with a value no char can take, as `str`'s own `Hash`
+        // does, so that the domain stays prefix-free in the hashed stream.
+        state.write_u32(u32::MAX);
+        self.local.hash(state);
+        self.resource.hash(state);
+    }
+}
+
+/// Writes `local@domain/resource` from the parts, omitting a stripped dot.
+fn write_parts(parts: &Parts<'_>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    if let Some(local) = parts.local {
+        f.write_str(local)?;
+        f.write_str("@")?;
+    }
+    f.write_str(parts.domain)?;
+    if let Some(resource) = parts.resource {
+        f.write_str("/")?;
+        f.write_str(resource)?;
+    }
+    Ok(())
+}
+
+impl Jid {
+    /// Parses and validates a JID.
+    ///
+    /// Allocates exactly once, for the stored text.
+    pub fn parse(s: &str) -> Result<Self, JidError> {
+        JidRef::parse(s).map(|jid| jid.to_owned_jid())
+    }
+
+    /// Builds a JID from its parts, validating each of them.
+    ///
+    /// A trailing dot on `domain` is removed. The parts are taken literally:
+    /// an `@` in `local` or a `/` in `domain` is an error rather than a
+    /// separator, whereas `resource` may contain both.
+    pub fn new(
+        local: Option<&str>,
+        domain: &str,
+        resource: Option<&str>,
+    ) -> Result<Self, JidError> {
+        if let Some(local) = local {
+            check_local(local)?;
+        }
+        let domain = check_domain(domain)?;
+        if let Some(resource) = resource {
+            check_resource(resource)?;
+        }
+
+        let len =
+            local.map_or(0, |l| l.len() + 1) + domain.len() + resource.map_or(0, |r| r.len() + 1);
+        let mut text = String::with_capacity(len);
+        let at = local.map(|local| {
+            text.push_str(local);
+            let at = index(text.len());
+            text.push('@');
+            at
+        });
+        text.push_str(domain);
+        let slash = resource.map(|resource| {
+            let slash = index(text.len());
+            text.push('/');
+            text.push_str(resource);
+            slash
+        });
+        Ok(Self { text, at, slash })
+    }
+
+    /// Builds a JID that has only a domainpart, such as a server's address.
+    pub fn domain_only(domain: &str) -> Result<Self, JidError> {
+        Self::new(None, domain, None)
+    }
+
+    /// The localpart, if there is one.
+    pub fn local(&self) -> Option<&str> {
+        self.layout().local(&self.text)
+    }
+
+    /// The domainpart, as written apart from a removed trailing dot.
+    pub fn domain(&self) -> &str {
+        self.layout().domain(&self.text)
+    }
+
+    /// The resourcepart, if there is one.
+    pub fn resource(&self) -> Option<&str> {
+        self.layout().resource(&self.text)
+    }
+
+    /// The whole JID as text, in canonical form.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the JID has no resourcepart.
+    pub fn is_bare(&self) -> bool {
+        self.slash.is_none()
+    }
+
+    /// Whether the JID has a resourcepart (a localpart is not required).
+    pub fn is_full(&self) -> bool {
+        self.slash.is_some()
+    }
+
+    /// A copy of this JID without its resourcepart.
+    pub fn to_bare(&self) -> Jid {
+        self.as_jid_ref().bare().to_owned_jid()
+    }
+
+    /// This JID without its resourcepart, reusing the allocation.
+    pub fn into_bare(mut self) -> Jid {
+        if let Some(slash) = self.slash.take() {
+            self.text.truncate(usize::from(slash));
+        }
+        self
+    }
+
+    /// The bare form of this JID with `resource` as its resourcepart.
+    pub fn with_resource(&self, resource: &str) -> Result<Jid, JidError> {
+        check_resource(resource)?;
+        let bare = self.as_jid_ref().bare().as_str();
+        let mut text = String::with_capacity(bare.len() + 1 + resource.len());
+        text.push_str(bare);
+        text.push('/');
+        text.push_str(resource);
+        Ok(Jid {
+            text,
+            at: self.at,
+            slash: Some(index(bare.len())),
+        })
+    }
+
+    /// A borrowed view of this JID.
+    pub fn as_jid_ref(&self) -> JidRef<'_> {
+        JidRef {
+            text: &self.text,
+            layout: self.layout(),
+        }
+    }
+
+    fn layout(&self) -> Layout {
+        Layout {
+            at: self.at,
+            domain_end: self.slash.unwrap_or_else(|| index(self.text.len())),
+            slash: self.slash,
+        }
+    }
+
+    fn parts(&self) -> Parts<'_> {
+        self.as_jid_ref().parts()
+    }
+}
+
+impl<'a> JidRef<'a> {
+    /// Parses and validates a JID without allocating.
+    pub fn parse(s: &'a str) -> Result<Self, JidError> {
+        parse_layout(s).map(|layout| Self { text: s, layout })
+    }
+
+    /// The localpart, if there is one.
+    pub fn local(&self) -> Option<&'a str> {
+        self.layout.local(self.text)
+    }
+
+    /// The domainpart, as written apart from a removed trailing dot.
+    pub fn domain(&self) -> &'a str {
+        self.layout.domain(self.text)
+    }
+
+    /// The resourcepart, if there is one.
+    pub fn resource(&self) -> Option<&'a str> {
+        self.layout.resource(self.text)
+    }
+
+    /// The text this JID was parsed from, including any trailing domain dot.
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// Whether the JID has no resourcepart.
+    pub fn is_bare(&self) -> bool {
+        self.layout.slash.is_none()
+    }
+
+    /// Whether the JID has a resourcepart (a localpart is not required).
+    pub fn is_full(&self) -> bool {
+        self.layout.slash.is_some()
+    }
+
+    /// This JID without its resourcepart, borrowing the same text.
+    pub fn bare(&self) -> JidRef<'a> {
+        match self.layout.slash {
+            Some(slash) => JidRef {
+                text: &self.text[..usize::from(slash)],
+                layout: Layout {
+                    slash: None,
+                    ..self.layout
+                },
+            },
+            None => *self,
+        }
+    }
+
+    /// Copies this JID into an owned [`Jid`], removing any trailing dot.
+    pub fn to_owned_jid(&self) -> Jid {
+        let layout = self.layout;
+        if !layout.has_stripped_dot(self.text) {
+            return Jid {
+                text: String::from(self.text),
+                at: layout.at,
+                slash: layout.slash,
+            };
+        }
+        // The stripped dot is the single byte at `domain_end`; dropping it
+        // shifts the resource separator one byte left.
+        let dot = usize::from(layout.domain_end);
+        let mut text = String::with_capacity(self.text.len() - 1);
+        text.push_str(&self.text[..dot]);
+        text.push_str(&self.text[dot + 1..]);
+        Jid {
+            text,
+            at: layout.at,
+            slash: layout.slash.map(|slash| slash - 1),
+        }
+    }
+
+    fn parts(&self) -> Parts<'a> {
+        Parts {
+            local: self.local(),
+            domain: self.domain(),
+            resource: self.resource(),
+        }
+    }
+}
+
+impl FromStr for Jid {
+    type Err = JidError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl TryFrom<&str> for Jid {
+    type Error = JidError;
+
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Self::parse(s)
+    }
+}
+
+impl<'a> TryFrom<&'a str> for JidRef<'a> {
+    type Error = JidError;
+
+    fn try_from(s: &'a str) -> Result<Self, Self::Error> {
+        Self::parse(s)
+    }
+}
+
+impl From<JidRef<'_>> for Jid {
+    fn from(jid: JidRef<'_>) -> Self {
+        jid.to_owned_jid()
+    }
+}
+
+impl<'a> From<&'a Jid> for JidRef<'a> {
+    fn from(jid: &'a Jid) -> Self {
+        jid.as_jid_ref()
+    }
+}
+
+impl AsRef<str> for Jid {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl fmt::Display for Jid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl fmt::Display for JidRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write_parts(&self.parts(), f)
+    }
+}
+
+impl fmt::Debug for Jid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Jid").field(&self.text).finish()
+    }
+}
+
+impl fmt::Debug for JidRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("JidRef").field(&self.text).finish()
+    }
+}
+
+impl PartialEq for Jid {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts().same_as(&other.parts())
+    }
+}
+
+impl Eq for Jid {}
+
+impl PartialEq for JidRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts().same_as(&other.parts())
+    }
+}
+
+impl Eq for JidRef<'_> {}
+
+impl PartialEq<JidRef<'_>> for Jid {
+    fn eq(&self, other: &JidRef<'_>) -> bool {
+        self.parts().same_as(&other.parts())
+    }
+}
+
+impl PartialEq<Jid> for JidRef<'_> {
+    fn eq(&self, other: &Jid) -> bool {
+        self.parts().same_as(&other.parts())
+    }
+}
+
+impl Ord for Jid {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().order(&other.parts())
+    }
+}
+
+impl PartialOrd for Jid {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for JidRef<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.parts().order(&other.parts())
+    }
+}
+
+impl PartialOrd for JidRef<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Hash for Jid {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash_into(state);
+    }
+}
+
+impl Hash for JidRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.parts().hash_into(state);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::string::ToString;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    /// Records everything fed to the hasher, so that two values "hash the
+    /// same" only if they feed any hasher identically; this also keeps the
+    /// tests free of `std`.
+    #[derive(Default)]
+    struct Recorder(Vec<u8>);
+
+    impl Hasher for Recorder {
+        fn finish(&self) -> u64 {
+            0
+        }
+
+        fn write(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+    }
+
+    fn hash_of<T: Hash + ?Sized>(value: &T) -> Vec<u8> {
+        let mut hasher = Recorder::default();
+        value.hash(&mut hasher);
+        hasher.0
+    }
+
+    fn err(s: &str) -> JidError {
+        let owned = Jid::parse(s).unwrap_err();
+        assert_eq!(JidRef::parse(s).unwrap_err(), owned, "{s:?}");
+        owned
+    }
+
+    fn repeat(ch: char, n: usize) -> String {
+        core::iter::repeat_n(ch, n).collect()
+    }
+
+    #[test]
+    fn full_jid_accessors() {
+        let jid = Jid::parse("juliet@example.com/balcony").unwrap();
+        assert_eq!(jid.local(), Some("juliet"));
+        assert_eq!(jid.domain(), "example.com");
+        assert_eq!(jid.resource(), Some("balcony"));
+        assert_eq!(jid.as_str(), "juliet@example.com/balcony");
+        assert!(jid.is_full());
+        assert!(!jid.is_bare());
+    }
+
+    #[test]
+    fn bare_jid_accessors() {
+        let jid = Jid::parse("juliet@example.com").unwrap();
+        assert_eq!(jid.local(), Some("juliet"));
+        assert_eq!(jid.domain(), "example.com");
+        assert_eq!(jid.resource(), None);
+        assert!(jid.is_bare());
+        assert!(!jid.is_full());
+    }
+
+    #[test]
+    fn domain_only_and_domain_with_resource() {
+        let jid = Jid::parse("example.com").unwrap();
+        assert_eq!(
+            (jid.local(), jid.domain(), jid.resource()),
+            (None, "example.com", None)
+        );
+        assert_eq!(Jid::domain_only("example.com").unwrap(), jid);
+
+        let jid = Jid::parse("example.com/res").unwrap();
+        assert_eq!((jid.local(), jid.resource()), (None, Some("res")));
+        assert!(jid.is_full());
+    }
+
+    #[test]
+    fn jid_ref_accessors_borrow_the_input() {
+        let text = String::from("juliet@example.com/balcony");
+        let jid = JidRef::parse(&text).unwrap();
+        let (local, domain, resource) = (jid.local(), jid.domain(), jid.resource());
+        assert_eq!(local, Some("juliet"));
+        assert_eq!(domain, "example.com");
+        assert_eq!(resource, Some("balcony"));
+        assert_eq!(jid.as_str(), text);
+        assert!(jid.is_full() && !jid.is_bare());
+        // Same allocation: the accessors slice the input.
+        assert_eq!(domain.as_ptr(), text[7..].as_ptr());
+    }
+
+    #[test]
+    fn resource_may_contain_at_and_slash() {
+        let jid = Jid::parse("a@b/c@d/e").unwrap();
+        assert_eq!(
+            (jid.local(), jid.domain(), jid.resource()),
+            (Some("a"), "b", Some("c@d/e"))
+        );
+
+        // The '@' after the first '/' does not make a localpart.
+        let jid = Jid::parse("b/c@d").unwrap();
+        assert_eq!(
+            (jid.local(), jid.domain(), jid.resource()),
+            (None, "b", Some("c@d"))
+        );
+    }
+
+    #[test]
+    fn resource_may_contain_spaces_and_unicode() {
+        let jid = Jid::parse("a@b/The Orchard ♥ é").unwrap();
+        assert_eq!(jid.resource(), Some("The Orchard ♥ é"));
+    }
+
+    #[test]
+    fn rejects_empty_local() {
+        assert_eq!(err("@example.com"), JidError::EmptyLocal);
+        assert_eq!(err("@example.com/r"), JidError::EmptyLocal);
+    }
+
+    #[test]
+    fn rejects_empty_domain() {
+        for s in ["", "a@", "/r", "a@/r", ".", "a@./r"] {
+            assert_eq!(err(s), JidError::EmptyDomain, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_empty_resource() {
+        assert_eq!(err("a@b/"), JidError::EmptyResource);
+        assert_eq!(err("b/"), JidError::EmptyResource);
+    }
+
+    #[test]
+    fn local_length_limit() {
+        let ok = format!("{}@b", repeat('a', 1023));
+        assert_eq!(Jid::parse(&ok).unwrap().local().unwrap().len(), 1023);
+        assert_eq!(
+            err(&format!("{}@b", repeat('a', 1024))),
+            JidError::LocalTooLong
+        );
+    }
+
+    #[test]
+    fn domain_length_limit() {
+        let labels = format!("{}.", repeat('a', 63)).repeat(15);
+        let ok = format!("{labels}{}", repeat('b', 63));
+        assert_eq!(ok.len(), 1023);
+        assert_eq!(Jid::parse(&ok).unwrap().domain(), ok);
+        // The trailing dot does not count against the limit.
+        assert_eq!(Jid::parse(&format!("{ok}.")).unwrap().domain(), ok);
+        let too_long = format!("{labels}{}.c", repeat('b', 62));
+        assert_eq!(too_long.len(), 1024);
+        assert_eq!(err(&too_long), JidError::DomainTooLong);
+    }
+
+    #[test]
+    fn resource_length_limit() {
+        let ok = format!("a@b/{}", repeat('r', 1023));
+        assert_eq!(Jid::parse(&ok).unwrap().resource().unwrap().len(), 1023);
+        let too_long = format!("a@b/{}", repeat('é', 512));
+        assert_eq!(err(&too_long), JidError::ResourceTooLong);
+    }
+
+    #[test]
+    fn longest_possible_jid() {
+        let domain = format!("{}.", repeat('d', 63)).repeat(16);
+        let s = format!(
+            "{}@{}/{}",
+            repeat('l', 1023),
+            &domain[..1023],
+            repeat('r', 1023)
+        );
+        let jid = Jid::parse(&s).unwrap();
+        assert_eq!(jid.as_str(), s);
+        assert_eq!(jid.resource().unwrap().len(), 1023);
+        assert_eq!(jid.to_bare().as_str().len(), 1023 + 1 + 1023);
+    }
+
+    #[test]
+    fn rejects_forbidden_chars_in_local() {
+        for ch in [
+            '"', '&', '\'', ':', '<', '>', ' ', '\t', '\n', '\u{0}', '\u{7f}', '\u{85}', '\u{a0}',
+            '\u{3000}', '\u{FFFE}', '\u{FFFF}',
+        ] {
+            let s = format!("a{ch}b@example.com");
+            assert_eq!(err(&s), JidError::ForbiddenCharInLocal { ch }, "{s:?}");
+        }
+        // '@' and '/' cannot reach the localpart through parsing, only
+        // through the constructor.
+        for ch in ['@', '/'] {
+            let local = format!("a{ch}b");
+            let result = Jid::new(Some(&local), "example.com", None);
+            assert_eq!(result.unwrap_err(), JidError::ForbiddenCharInLocal { ch });
+        }
+    }
+
+    #[test]
+    fn local_allows_other_punctuation_and_unicode() {
+        let jid = Jid::parse("Ju.li-et+tag_1!#$%*=?^{|}~ÄΣ@example.com").unwrap();
+        assert_eq!(jid.local(), Some("Ju.li-et+tag_1!#$%*=?^{|}~ÄΣ"));
+    }
+
+    #[test]
+    fn rejects_forbidden_chars_in_domain() {
+        for ch in [
+            ' ', '"', '&', '\'', '<', '>', ':', '[', ']', '\\', '!', '+', '\u{0}', '\u{85}',
+            '\u{a0}', '\u{3000}', '\u{3002}', '\u{FF0E}', '\u{FF61}', '\u{FFFE}', '\u{FFFF}',
+        ] {
+            let s = format!("a@exa{ch}mple.com/r");
+            assert_eq!(err(&s), JidError::ForbiddenCharInDomain { ch }, "{s:?}");
+        }
+        // A second '@' lands in the domainpart.
+        assert_eq!(err("a@b@c"), JidError::ForbiddenCharInDomain { ch: '@' });
+        assert_eq!(
+            err("example.com:5222"),
+            JidError::ForbiddenCharInDomain { ch: ':' }
+        );
+        let result = Jid::new(None, "a/b", None);
+        assert_eq!(
+            result.unwrap_err(),
+            JidError::ForbiddenCharInDomain { ch: '/' }
+        );
+    }
+
+    #[test]
+    fn domain_allows_ldh_underscore_and_unicode() {
+        let jid = Jid::parse("muc_1.x-y.Example.COM").unwrap();
+        assert_eq!(jid.domain(), "muc_1.x-y.Example.COM");
+        let jid = Jid::parse("user@bücher.例え.テスト").unwrap();
+        assert_eq!(jid.domain(), "bücher.例え.テスト");
+    }
+
+    #[test]
+    fn rejects_forbidden_chars_in_resource() {
+        for ch in [
+            '\u{0}', '\t', '\n', '\r', '\u{1f}', '\u{7f}', '\u{85}', '\u{9f}', '\u{FFFE}',
+            '\u{FFFF}',
+        ] {
+            let s = format!("a@b/x{ch}y");
+            assert_eq!(err(&s), JidError::ForbiddenCharInResource { ch }, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn strips_one_trailing_domain_dot() {
+        let jid = Jid::parse("a@example.com./r").unwrap();
+        assert_eq!(jid.domain(), "example.com");
+        assert_eq!(jid.as_str(), "a@example.com/r");
+        assert_eq!(jid.resource(), Some("r"));
+        assert_eq!(jid, Jid::parse("a@example.com/r").unwrap());
+
+        let jid = JidRef::parse("a@example.com./r").unwrap();
+        assert_eq!(jid.domain(), "example.com");
+        assert_eq!(jid.as_str(), "a@example.com./r");
+        assert_eq!(jid.to_string(), "a@example.com/r");
+        assert_eq!(jid.to_owned_jid().as_str(), "a@example.com/r");
+
+        let jid = JidRef::parse("example.com.").unwrap();
+        assert_eq!(jid.domain(), "example.com");
+        assert_eq!(jid.to_owned_jid().as_str(), "example.com");
+
+        assert_eq!(
+            Jid::domain_only("example.com.").unwrap().as_str(),
+            "example.com"
+        );
+        assert_eq!(err("a@example.com.."), JidError::EmptyDomainLabel);
+    }
+
+    #[test]
+    fn rejects_empty_domain_labels() {
+        for s in ["a..b", ".a", "a@.b", "a@b..c/r", ".."] {
+            assert_eq!(err(s), JidError::EmptyDomainLabel, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn ascii_domain_label_length_limit() {
+        let ok = format!("{}.com", repeat('a', 63));
+        assert!(Jid::parse(&ok).is_ok());
+        assert_eq!(
+            err(&format!("{}.com", repeat('a', 64))),
+            JidError::DomainLabelTooLong
+        );
+        // The Punycode length of a non-ASCII label is not judged.
+        assert!(Jid::parse(&format!("{}.com", repeat('ä', 40))).is_ok());
+    }
+
+    #[test]
+    fn ip_literal_domains() {
+        for s in [
+            "[::1]",
+            "a@[::1]/r",
+            "[2001:db8::ff00:42:8329]",
+            "[::ffff:192.0.2.1]",
+            "127.0.0.1",
+            "a@192.0.2.1/r",
+        ] {
+            assert!(Jid::parse(s).is_ok(), "{s:?}");
+        }
+        let jid = Jid::parse("a@[::1]/r").unwrap();
+        assert_eq!(jid.domain(), "[::1]");
+        assert_eq!(
+            Jid::parse("[2001:DB8::1]").unwrap(),
+            Jid::parse("[2001:db8::1]").unwrap()
+        );
+    }
+
+    #[test]
+    fn rejects_bad_ip_literals() {
+        for s in [
+            "[::1",
+            "[]",
+            "[zz::1]",
+            "[127.0.0.1]",
+            "[::1]x",
+            "[fe80::1%eth0]",
+            "[::1]]",
+        ] {
+            assert_eq!(err(s), JidError::InvalidIpLiteral, "{s:?}");
+        }
+        assert_eq!(err("::1"), JidError::ForbiddenCharInDomain { ch: ':' });
+    }
+
+    #[test]
+    fn domain_compares_case_insensitively() {
+        let a = Jid::parse("user@Example.COM/r").unwrap();
+        let b = Jid::parse("user@example.com/r").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.cmp(&b), Ordering::Equal);
+        assert_eq!(hash_of(&a), hash_of(&b));
+        assert_eq!(hash_of(&a.as_jid_ref()), hash_of(&b));
+    }
+
+    #[test]
+    fn non_ascii_domain_compares_case_insensitively() {
+        let a = Jid::parse("ÄÖ.Example").unwrap();
+        let b = JidRef::parse("äö.example").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(hash_of(&a), hash_of(&b));
+        // Lowercasing maps KELVIN SIGN to ASCII 'k'.
+        let kelvin = Jid::parse("\u{212A}.example").unwrap();
+        let k = Jid::parse("K.example").unwrap();
+        assert_eq!(kelvin, k);
+        assert_eq!(kelvin.cmp(&k), Ordering::Equal);
+        assert_eq!(hash_of(&kelvin), hash_of(&k));
+    }
+
+    #[test]
+    fn local_and_resource_compare_exactly() {
+        let jid = Jid::parse("user@example.com/res").unwrap();
+        assert_ne!(jid, Jid::parse("User@example.com/res").unwrap());
+        assert_ne!(jid, Jid::parse("user@example.com/Res").unwrap());
+        assert_ne!(jid, Jid::parse("user@example.com").unwrap());
+        assert_ne!(jid.to_bare(), Jid::parse("example.com").unwrap());
+    }
+
+    #[test]
+    fn ordering_groups_by_domain_then_bare_then_resource() {
+        let mut jids: Vec<Jid> = [
+            "b@a.org/x",
+            "B.ORG",
+            "a@b.org/y",
+            "a@b.org",
+            "a@B.org/x",
+            "a.org",
+        ]
+        .iter()
+        .map(|s| Jid::parse(s).unwrap())
+        .collect();
+        jids.sort();
+        let sorted: Vec<&str> = jids.iter().map(Jid::as_str).collect();
+        assert_eq!(
+            sorted,
+            [
+                "a.org",
+                "b@a.org/x",
+                "B.ORG",
+                "a@b.org",
+                "a@B.org/x",
+                "a@b.org/y"
+            ]
+        );
+    }
+
+    #[test]
+    fn jid_and_jid_ref_compare_both_ways() {
+        let owned = Jid::parse("a@EXAMPLE.com/r").unwrap();
+        let borrowed = JidRef::parse("a@example.com./r").unwrap();
+        assert!(owned == borrowed);
+        assert!(borrowed == owned);
+        assert!(owned != JidRef::parse("a@example.com").unwrap());
+        assert_eq!(owned.as_jid_ref(), borrowed);
+        assert_eq!(borrowed.cmp(&owned.as_jid_ref()), Ordering::Equal);
+    }
+
+    #[test]
+    fn new_builds_from_parts() {
+        let jid = Jid::new(Some("a"), "example.com.", Some("x/y@z")).unwrap();
+        assert_eq!(jid.as_str(), "a@example.com/x/y@z");
+        assert_eq!(
+            (jid.local(), jid.domain(), jid.resource()),
+            (Some("a"), "example.com", Some("x/y@z"))
+        );
+        assert_eq!(jid, Jid::parse(jid.as_str()).unwrap());
+
+        assert_eq!(
+            Jid::new(Some(""), "b", None).unwrap_err(),
+            JidError::EmptyLocal
+        );
+        assert_eq!(Jid::new(None, "", None).unwrap_err(), JidError::EmptyDomain);
+        assert_eq!(
+            Jid::new(None, "b", Some("")).unwrap_err(),
+            JidError::EmptyResource
+        );
+        assert_eq!(Jid::domain_only("[::1]").unwrap().domain(), "[::1]");
+    }
+
+    #[test]
+    fn to_bare_and_into_bare() {
+        let jid = Jid::parse("a@example.com/r/s").unwrap();
+        let bare = jid.to_bare();
+        assert_eq!(bare.as_str(), "a@example.com");
+        assert!(bare.is_bare());
+        assert_eq!(jid.clone().into_bare(), bare);
+        assert_eq!(jid.into_bare().as_str(), "a@example.com");
+        assert_eq!(bare.to_bare(), bare);
+    }
+
+    #[test]
+    fn jid_ref_bare_slices_the_input() {
+        let jid = JidRef::parse("a@example.com./r").unwrap();
+        let bare = jid.bare();
+        assert_eq!(bare.as_str(), "a@example.com.");
+        assert_eq!(bare.domain(), "example.com");
+        assert!(bare.is_bare());
+        assert_eq!(bare.to_owned_jid().as_str(), "a@example.com");
+        assert_eq!(bare.as_str().as_ptr(), jid.as_str().as_ptr());
+    }
+
+    #[test]
+    fn with_resource_replaces_the_resource() {
+        let jid = Jid::parse("a@example.com/old").unwrap();
+        let new = jid.with_resource("new one").unwrap();
+        assert_eq!(new.as_str(), "a@example.com/new one");
+        assert_eq!(new.resource(), Some("new one"));
+        assert_eq!(new.local(), Some("a"));
+        let server = Jid::domain_only("example.com")
+            .unwrap()
+            .with_resource("r")
+            .unwrap();
+        assert_eq!((server.local(), server.resource()), (None, Some("r")));
+        assert_eq!(jid.with_resource("").unwrap_err(), JidError::EmptyResource);
+        assert_eq!(
+            jid.with_resource("a\u{0}").unwrap_err(),
+            JidError::ForbiddenCharInResource { ch: '\u{0}' }
+        );
+    }
+
+    #[test]
+    fn conversions() {
+        let from_str: Jid = "a@b/c".parse().unwrap();
+        let try_from = Jid::try_from("a@b/c").unwrap();
+        let jid_ref = JidRef::try_from("a@b/c").unwrap();
+        assert_eq!(from_str, try_from);
+        assert_eq!(Jid::from(jid_ref), from_str);
+        assert_eq!(JidRef::from(&from_str), jid_ref);
+        assert_eq!(from_str.as_ref(), "a@b/c");
+        assert!("@b".parse::<Jid>().is_err());
+    }
+
+    #[test]
+    fn display_and_debug() {
+        let jid = Jid::parse("a@Example.com./r").unwrap();
+        assert_eq!(jid.to_string(), "a@Example.com/r");
+        assert_eq!(format!("{jid:?}"), r#"Jid("a@Example.com/r")"#);
+        let jid = JidRef::parse("a@Example.com./r").unwrap();
+        assert_eq!(format!("{jid:?}"), r#"JidRef("a@Example.com./r")"#);
+        assert_eq!(jid.bare().to_string(), "a@Example.com");
+    }
+
+    #[test]
+    fn error_display() {
+        assert_eq!(JidError::EmptyLocal.to_string(), "JID localpart is empty");
+        assert_eq!(
+            JidError::ForbiddenCharInDomain { ch: ' ' }.to_string(),
+            "JID domainpart contains forbidden character ' '"
+        );
+        let boxed: &dyn core::error::Error = &JidError::InvalidIpLiteral;
+        assert!(boxed.to_string().contains("IPv6"));
+    }
+
+    fn local_strategy() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9._+!#$%*=?^{|}~-]{1,24}",
+            "[a-zäöüßéΣσ日本0-9]{1,8}",
+        ]
+    }
+
+    fn domain_strategy() -> impl Strategy<Value = String> {
+        let label = prop_oneof!["[a-zA-Z0-9_-]{1,20}", "[a-zäöüÄÖÜ例え-]{1,6}"];
+        let names = proptest::collection::vec(label, 1..5).prop_map(|labels| labels.join("."));
+        let ipv6 = any::<[u16; 8]>()
+            .prop_map(|segments| format!("[{}]", core::net::Ipv6Addr::from(segments)));
+        prop_oneof![4 => names, 1 => ipv6]
+    }
+
+    fn resource_strategy() -> impl Strategy<Value = String> {
+        prop_oneof!["[a-zA-Z0-9 @/._-]{1,24}", "\\PC{1,16}"]
+    }
+
+    /// Inputs built from the characters that matter to the parser, so that
+    /// the interesting cases come up far more often than with random text.
+    fn structured_input() -> impl Strategy<Value = String> {
+        "[a@/.\\[\\]:1fA ä\u{0}\u{212A}\u{3002}\u{FFFF}-]{0,24}"
+    }
+
+    fn any_input() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => any::<String>(),
+            4 => structured_input(),
+            // Long enough to cross the 1023-byte part limits.
+            1 => "[a@/.]{1000,3200}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn parse_of_display_round_trips(
+            local in proptest::option::of(local_strategy()),
+            domain in domain_strategy(),
+            resource in proptest::option::of(resource_strategy()),
+            trailing_dot in any::<bool>(),
+        ) {
+            let written_domain = if trailing_dot { format!("{domain}.") } else { domain.clone() };
+            let jid = Jid::new(local.as_deref(), &written_domain, resource.as_deref()).unwrap();
+            prop_assert_eq!(jid.local(), local.as_deref());
+            prop_assert_eq!(jid.domain(), domain.as_str());
+            prop_assert_eq!(jid.resource(), resource.as_deref());
+
+            let text = jid.to_string();
+            let reparsed = Jid::parse(&text).unwrap();
+            prop_assert_eq!(&reparsed, &jid);
+            prop_assert_eq!(reparsed.as_str(), jid.as_str());
+            prop_assert_eq!(reparsed.local(), jid.local());
+            prop_assert_eq!(reparsed.domain(), jid.domain());
+            prop_assert_eq!(reparsed.resource(), jid.resource());
+        }
+
+        #[test]
+        fn parse_never_panics(input in any_input()) {
+            let _ = Jid::parse(&input);
+            if let Ok(jid) = JidRef::parse(&input) {
+                let _ = (jid.bare(), jid.to_string(), jid.to_owned_jid().to_bare());
+            }
+        }
+
+        #[test]
+        fn jid_and_jid_ref_agree(input in any_input()) {
+            match (Jid::parse(&input), JidRef::parse(&input)) {
+                (Ok(owned), Ok(borrowed)) => {
+                    prop_assert_eq!(owned.local(), borrowed.local());
+                    prop_assert_eq!(owned.domain(), borrowed.domain());
+                    prop_assert_eq!(owned.resource(), borrowed.resource());
+                    prop_assert_eq!(owned.is_bare(), borrowed.is_bare());
+                    prop_assert_eq!(owned.as_str(), borrowed.to_string());
+                    prop_assert_eq!(&owned, &borrowed);
+                    prop_assert_eq!(hash_of(&owned), hash_of(&borrowed));
+                    prop_assert_eq!(owned.to_bare(), borrowed.bare());
+                    // Parts must be reusable to rebuild the same JID.
+                    let rebuilt =
+                        Jid::new(owned.local(), owned.domain(), owned.resource()).unwrap();
+                    prop_assert_eq!(rebuilt.as_str(), owned.as_str());
+                }
+                (Err(owned), Err(borrowed)) => prop_assert_eq!(owned, borrowed),
+                (owned, borrowed) => prop_assert!(false, "{:?} vs {:?}", owned, borrowed),
+            }
+        }
+
+        #[test]
+        fn domain_case_does_not_affect_eq_hash_or_order(
+            local in proptest::option::of(local_strategy()),
+            domain in domain_strategy(),
+            resource in proptest::option::of(resource_strategy()),
+            other in domain_strategy(),
+        ) {
+            let jid = Jid::new(local.as_deref(), &domain, resource.as_deref()).unwrap();
+            let upper: String = domain.chars().flat_map(char::to_uppercase).collect();
+            // Lowercasing does not always undo uppercasing ('ß' becomes "SS"
+            // and then "ss"), so only compare when it does.
+            if lowercase_chars(&upper).eq(lowercase_chars(&domain)) {
+                let shouted = Jid::new(local.as_deref(), &upper, resource.as_deref()).unwrap();
+                prop_assert_eq!(&jid, &shouted);
+                prop_assert_eq!(hash_of(&jid), hash_of(&shouted));
+                prop_assert_eq!(jid.cmp(&shouted), Ordering::Equal);
+            }
+            let different = Jid::new(local.as_deref(), &other, resource.as_deref()).unwrap();
+            prop_assert_eq!(jid == different, jid.cmp(&different) == Ordering::Equal);
+            prop_assert_eq!(jid.cmp(&different), different.cmp(&jid).reverse());
+        }
+    }
+}

@@ -1,0 +1,44 @@
+//! Namespace names used by the protocol.
+
+/// Content namespace of client-to-server streams.
+pub const CLIENT: &str = "jabber:client";
+/// Content namespace of server-to-server streams.
+pub const SERVER: &str = "jabber:server";
+/// Namespace of the stream root, `<stream:stream>`, and of `<stream:features>`/`<stream:error>`.
+pub const STREAM: &str = "http://etherx.jabber.org/streams";
+/// The namespace bound to the `xml` prefix (as in `xml:lang`).
+pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
+/// Conditions of stream errors.
+pub const STREAM_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
+/// Conditions of stanza errors.
+pub const STANZA_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
+/// Classic authentication, XEP-0078.
+pub const IQ_AUTH: &str = "jabber:iq:auth";
+/// In-band registration, XEP-0077.
+pub const IQ_REGISTER: &str = "jabber:iq:register";
+/// Roster management, RFC 6121.
+pub const IQ_ROSTER: &str = "jabber:iq:roster";
+/// Application-level ping, XEP-0199.
+pub const PING: &str = "urn:xmpp:ping";
+
+/// Namespaces an element can inherit from outside its own bytes without copying them.
+/// Order is part of the element representation: only append.
+pub(crate) const KNOWN: &[&str] = &[
+    CLIENT,
+    SERVER,
+    STREAM,
+    XML,
+    STREAM_ERRORS,
+    STANZA_ERRORS,
+    IQ_AUTH,
+    IQ_REGISTER,
+    IQ_ROSTER,
+    PING,
+];
+
+pub(crate) fn known_index(ns: &str) -> Option<u8> {
+    KNOWN
+        .iter()
+        .position(|k| *k == ns)
+        .and_then(|i| u8::try_from(i).ok())
+}

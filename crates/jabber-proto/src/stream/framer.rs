@@ -1,0 +1,386 @@
+//! Byte-level framing: where the XML declaration, the stream header, each top-level
+//! element and the stream close end.
+//!
+//! `xmlparser` only tokenises complete text, so this scanner runs in front of it. It keeps
+//! its lexical state between calls and never rescans a byte, so the cost is linear in the
+//! input whatever the chunk sizes. It only looks at ASCII bytes (every byte of a multi-byte
+//! UTF-8 sequence is >= 0x80), so a chunk split inside a character changes nothing; UTF-8
+//! itself is checked once per complete item. Every decision depends only on the bytes seen
+//! so far, never on where chunks end: that is what makes chunking invisible to the caller.
+
+use alloc::vec::Vec;
+use bytes::{Buf, BytesMut};
+
+use super::ParseError;
+use crate::Limits;
+
+/// What a complete item is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Frame {
+    /// `<?xml ...?>` at the very start of the stream.
+    Declaration,
+    /// The stream header's start tag; `empty` when it was written `<stream:stream/>`.
+    Header { empty: bool },
+    /// A complete top-level element.
+    Element,
+    /// The end tag closing the stream.
+    Close,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Before the stream header; `fresh` while not a byte has been consumed.
+    Prolog {
+        fresh: bool,
+    },
+    Stream,
+    Closed,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Lex {
+    /// Character data inside an element.
+    Text,
+    /// Just after `<`.
+    Lt,
+    /// Inside a start tag, outside attribute values.
+    StartTag,
+    /// Inside an attribute value delimited by this quote.
+    Quoted(u8),
+    /// Inside an end tag.
+    EndTag,
+    /// After `<!`, having matched this many bytes of `[CDATA[`.
+    Bang(u8),
+    /// Inside CDATA, after this many `]` in a row (at most 2).
+    Cdata(u8),
+    /// After `<?`, having matched this many bytes of `xml`.
+    PiTarget(u8),
+    /// Inside the XML declaration; true just after a `?`.
+    Declaration(bool),
+}
+
+const fn stops(extra: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = !(i == 0x09 || i == 0x0A || i == 0x0D);
+        i += 1;
+    }
+    let mut j = 0;
+    while j < extra.len() {
+        t[extra[j] as usize] = true;
+        j += 1;
+    }
+    t
+}
+
+// Bytes each state must look at; everything else is skipped in a tight loop.
+static TEXT: [bool; 256] = stops(b"<>");
+static TAG: [bool; 256] = stops(b"\"'<>/=");
+static DQUOTED: [bool; 256] = stops(b"\"<");
+static SQUOTED: [bool; 256] = stops(b"'<");
+static CDATA: [bool; 256] = stops(b"]>");
+static END_TAG: [bool; 256] = stops(b">");
+static DECLARATION: [bool; 256] = stops(b"?>");
+// States that decide on every byte.
+static EVERY: [bool; 256] = [true; 256];
+
+fn skip(buf: &[u8], mut pos: usize, lim: usize, table: &[bool; 256]) -> usize {
+    while pos < lim && !table[usize::from(buf[pos])] {
+        pos += 1;
+    }
+    pos
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The framer: a buffer holding at most the item in progress, and the lexical state.
+#[derive(Debug)]
+pub(crate) struct Framer {
+    buf: BytesMut,
+    /// Next byte to scan.
+    pos: usize,
+    /// First byte of the item in progress (meaningful while `in_item`).
+    start: usize,
+    in_item: bool,
+    lex: Lex,
+    phase: Phase,
+    /// Open elements of the current top-level element.
+    depth: u32,
+    /// `=` signs seen in the current start tag: one per attribute.
+    attrs: u32,
+    /// The last byte of the start tag so far was `/`.
+    slash: bool,
+}
+
+impl Framer {
+    pub(crate) fn new() -> Self {
+        Framer {
+            buf: BytesMut::new(),
+            pos: 0,
+            start: 0,
+            in_item: false,
+            lex: Lex::Text,
+            phase: Phase::Prolog { fresh: true },
+            depth: 0,
+            attrs: 0,
+            slash: false,
+        }
+    }
+
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// Bytes held: the item in progress plus input not scanned yet.
+    pub(crate) fn buffered(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Drops everything held; used once an error is final.
+    pub(crate) fn release(&mut self) {
+        self.buf = BytesMut::new();
+        self.pos = 0;
+        self.start = 0;
+    }
+
+    /// At end of input: the error that describes where it ended, if it ended too early.
+    pub(crate) fn eof_error(&self) -> Option<ParseError> {
+        if self.in_item {
+            Some(ParseError::TruncatedStanza)
+        } else if self.phase != Phase::Closed {
+            Some(ParseError::UnclosedStream)
+        } else {
+            None
+        }
+    }
+
+    fn take(&mut self, frame: Frame) -> (Frame, Vec<u8>) {
+        let end = self.pos + 1;
+        let piece = self.buf[self.start..end].to_vec();
+        self.buf.advance(end);
+        self.pos = 0;
+        self.start = 0;
+        self.in_item = false;
+        self.lex = Lex::Text;
+        (frame, piece)
+    }
+
+    fn open_element(&mut self, limits: &Limits) -> Result<(), ParseError> {
+        if self.depth >= limits.max_depth {
+            return Err(ParseError::TooDeep {
+                limit: limits.max_depth,
+            });
+        }
+        Ok(())
+    }
+
+    /// Scans until the next complete item; `Ok(None)` means more input is needed.
+    pub(crate) fn next_frame(
+        &mut self,
+        limits: &Limits,
+    ) -> Result<Option<(Frame, Vec<u8>)>, ParseError> {
+        let max = limits.stanza_bytes();
+        loop {
+            let len = self.buf.len();
+            if !self.in_item {
+                // Between items only whitespace (a keepalive) may appear; it is dropped.
+                while self.pos < len && is_space(self.buf[self.pos]) {
+                    self.pos += 1;
+                }
+                if self.pos > 0 {
+                    if let Phase::Prolog { fresh } = &mut self.phase {
+                        *fresh = false;
+                    }
+                }
+                if self.pos == len {
+                    self.buf.clear();
+                    self.pos = 0;
+                    return Ok(None);
+                }
+                let b = self.buf[self.pos];
+                if self.phase == Phase::Closed {
+                    return Err(ParseError::DataAfterClose);
+                }
+                if b != b'<' {
+                    return Err(if TEXT[usize::from(b)] {
+                        ParseError::ForbiddenChar { code: u32::from(b) }
+                    } else {
+                        ParseError::TextOutsideStanza
+                    });
+                }
+                self.start = self.pos;
+                self.in_item = true;
+                self.lex = Lex::Lt;
+                self.pos += 1;
+                continue;
+            }
+            let cap = self.start.saturating_add(max);
+            let lim = len.min(cap);
+            if self.pos >= lim {
+                if self.pos >= cap {
+                    return Err(ParseError::StanzaTooLarge { limit: max });
+                }
+                // Keep only the item in progress.
+                self.buf.advance(self.start);
+                self.pos -= self.start;
+                self.start = 0;
+                return Ok(None);
+            }
+            let table = match self.lex {
+                Lex::Text => &TEXT,
+                Lex::StartTag => &TAG,
+                Lex::Quoted(b'"') => &DQUOTED,
+                Lex::Quoted(_) => &SQUOTED,
+                Lex::Cdata(_) => &CDATA,
+                Lex::EndTag => &END_TAG,
+                Lex::Declaration(_) => &DECLARATION,
+                Lex::Lt | Lex::Bang(_) | Lex::PiTarget(_) => &EVERY,
+            };
+            let skipped = skip(&self.buf, self.pos, lim, table);
+            if skipped > self.pos {
+                match &mut self.lex {
+                    Lex::StartTag => self.slash = false,
+                    Lex::Cdata(n) => *n = 0,
+                    Lex::Declaration(q) => *q = false,
+                    _ => {}
+                }
+                self.pos = skipped;
+                if skipped == lim {
+                    continue;
+                }
+            }
+            let b = self.buf[self.pos];
+            if b < 0x20 && !is_space(b) {
+                return Err(ParseError::ForbiddenChar { code: u32::from(b) });
+            }
+            match self.lex {
+                Lex::Text => {
+                    if b == b'<' {
+                        self.lex = Lex::Lt;
+                    } else if self.pos >= self.start + 2
+                        && &self.buf[self.pos - 2..self.pos] == b"]]"
+                    {
+                        return Err(ParseError::CdataEndInText);
+                    }
+                }
+                Lex::Lt => match b {
+                    b'/' => {
+                        if matches!(self.phase, Phase::Prolog { .. }) {
+                            return Err(ParseError::Malformed("end tag before the stream header"));
+                        }
+                        self.lex = Lex::EndTag;
+                    }
+                    b'!' => self.lex = Lex::Bang(0),
+                    b'?' => {
+                        if self.phase != (Phase::Prolog { fresh: true }) || self.start != 0 {
+                            return Err(ParseError::ProcessingInstruction);
+                        }
+                        self.lex = Lex::PiTarget(0);
+                    }
+                    b'A'..=b'Z' | b'a'..=b'z' | b'_' | b':' | 0x80.. => {
+                        self.lex = Lex::StartTag;
+                        self.attrs = 0;
+                        self.slash = false;
+                    }
+                    _ => return Err(ParseError::Malformed("invalid character after '<'")),
+                },
+                Lex::StartTag => match b {
+                    b'"' | b'\'' => {
+                        self.lex = Lex::Quoted(b);
+                        self.slash = false;
+                    }
+                    b'=' => {
+                        self.attrs += 1;
+                        self.slash = false;
+                        if self.attrs > limits.max_attributes {
+                            return Err(ParseError::TooManyAttributes {
+                                limit: limits.max_attributes,
+                            });
+                        }
+                    }
+                    b'/' => self.slash = true,
+                    b'<' => return Err(ParseError::Malformed("'<' inside a tag")),
+                    _ => {
+                        // '>': the tag ends.
+                        if matches!(self.phase, Phase::Prolog { .. }) {
+                            let empty = self.slash;
+                            self.phase = if empty { Phase::Closed } else { Phase::Stream };
+                            return Ok(Some(self.take(Frame::Header { empty })));
+                        }
+                        self.open_element(limits)?;
+                        if self.slash {
+                            if self.depth == 0 {
+                                return Ok(Some(self.take(Frame::Element)));
+                            }
+                        } else {
+                            self.depth += 1;
+                        }
+                        self.lex = Lex::Text;
+                    }
+                },
+                Lex::Quoted(_) => {
+                    if b == b'<' {
+                        return Err(ParseError::LtInAttributeValue);
+                    }
+                    self.lex = Lex::StartTag;
+                }
+                Lex::EndTag => {
+                    if self.depth == 0 {
+                        self.phase = Phase::Closed;
+                        return Ok(Some(self.take(Frame::Close)));
+                    }
+                    self.depth -= 1;
+                    if self.depth == 0 {
+                        return Ok(Some(self.take(Frame::Element)));
+                    }
+                    self.lex = Lex::Text;
+                }
+                Lex::Bang(n) => {
+                    const CDATA_OPEN: &[u8] = b"[CDATA[";
+                    match (n, b) {
+                        (0, b'-') => return Err(ParseError::Comment),
+                        (0, b) if b != b'[' => return Err(ParseError::Doctype),
+                        _ if CDATA_OPEN[usize::from(n)] != b => {
+                            return Err(ParseError::Malformed("invalid '<![' markup"));
+                        }
+                        _ if usize::from(n) + 1 == CDATA_OPEN.len() => {
+                            if self.depth == 0 {
+                                return Err(ParseError::TextOutsideStanza);
+                            }
+                            self.lex = Lex::Cdata(0);
+                        }
+                        _ => self.lex = Lex::Bang(n + 1),
+                    }
+                }
+                Lex::Cdata(n) => {
+                    self.lex = match b {
+                        b']' => Lex::Cdata((n + 1).min(2)),
+                        _ if n == 2 => Lex::Text,
+                        _ => Lex::Cdata(0),
+                    };
+                }
+                Lex::PiTarget(n) => {
+                    const XML: &[u8] = b"xml";
+                    if usize::from(n) < XML.len() && XML[usize::from(n)] == b {
+                        self.lex = Lex::PiTarget(n + 1);
+                    } else if usize::from(n) == XML.len() && is_space(b) {
+                        self.lex = Lex::Declaration(false);
+                    } else {
+                        return Err(ParseError::ProcessingInstruction);
+                    }
+                }
+                Lex::Declaration(after_q) => {
+                    if b == b'>' && after_q {
+                        self.phase = Phase::Prolog { fresh: false };
+                        return Ok(Some(self.take(Frame::Declaration)));
+                    }
+                    self.lex = Lex::Declaration(b == b'?');
+                }
+            }
+            self.pos += 1;
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The stream header: `<stream:stream ...>`.
+
+use alloc::string::String;
+
+use crate::ns;
+use crate::xml::Element;
+
+/// A stream header, received or to be sent.
+///
+/// It holds the root element's attributes (`from`, `to`, `id`, `version`, `xml:lang`, and
+/// any others) as an [`Element`] without children, plus the stream's content namespace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamHeader {
+    element: Element,
+    content_ns: String,
+}
+
+impl StreamHeader {
+    /// An empty header for a stream whose default namespace is `content_ns`.
+    pub fn new(content_ns: &str) -> StreamHeader {
+        let element = Element::trusted("stream", ns::STREAM);
+        StreamHeader {
+            element,
+            content_ns: String::from(content_ns),
+        }
+    }
+
+    pub(crate) fn from_parts(element: Element, content_ns: String) -> StreamHeader {
+        StreamHeader {
+            element,
+            content_ns,
+        }
+    }
+
+    fn with(self, name: &str, ns: &str, value: &str) -> StreamHeader {
+        let mut b = Element::builder("stream", crate::ns::STREAM);
+        for a in self
+            .element
+            .root()
+            .attrs()
+            .filter(|a| !(a.name == name && a.ns == ns))
+        {
+            b = b.attr_ns(a.name, a.ns, a.value);
+        }
+        match b.attr_ns(name, ns, value).build() {
+            Ok(element) => StreamHeader { element, ..self },
+            // A value XML cannot carry is left out rather than written.
+            Err(_) => self,
+        }
+    }
+
+    /// Sets `to`.
+    #[must_use]
+    pub fn with_to(self, to: &str) -> StreamHeader {
+        self.with("to", "", to)
+    }
+
+    /// Sets `from`.
+    #[must_use]
+    pub fn with_from(self, from: &str) -> StreamHeader {
+        self.with("from", "", from)
+    }
+
+    /// Sets `version`.
+    #[must_use]
+    pub fn with_version(self, version: &str) -> StreamHeader {
+        self.with("version", "", version)
+    }
+
+    /// Sets `xml:lang`.
+    #[must_use]
+    pub fn with_lang(self, lang: &str) -> StreamHeader {
+        self.with("lang", ns::XML, lang)
+    }
+
+    /// The root element (attributes only).
+    pub fn element(&self) -> &Element {
+        &self.element
+    }
+
+    /// The default namespace of the stream's content (`jabber:client`).
+    pub fn content_ns(&self) -> &str {
+        &self.content_ns
+    }
+
+    /// `from`: the server's domain in a header the server sent.
+    pub fn from(&self) -> Option<&str> {
+        self.element.attr("from")
+    }
+
+    /// `to`.
+    pub fn to(&self) -> Option<&str> {
+        self.element.attr("to")
+    }
+
+    /// `id`: the stream id the server chose (used by digest authentication).
+    pub fn id(&self) -> Option<&str> {
+        self.element.attr("id")
+    }
+
+    /// `version`; absent on a classic (pre-XMPP 1.0) stream.
+    pub fn version(&self) -> Option<&str> {
+        self.element.attr("version")
+    }
+
+    /// `xml:lang`.
+    pub fn lang(&self) -> Option<&str> {
+        self.element.root().lang()
+    }
+}

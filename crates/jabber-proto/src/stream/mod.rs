@@ -1,0 +1,26 @@
+//! The stream layer: bytes in any chunking → items (header, top-level elements, close),
+//! and items → bytes.
+//!
+//! ```text
+//!  socket bytes ─► framer ─► tokenizer ─► Item::{Header, Element, Close}
+//!                  (byte     (xmlparser,
+//!                  limits)   namespaces, references)
+//! ```
+//!
+//! Inbound, [`StreamParser`] takes bytes in whatever pieces they arrive and yields
+//! [`Item`]s; outbound, [`Writer`] serialises them.
+
+mod condition;
+mod error;
+mod framer;
+mod header;
+mod parser;
+mod references;
+mod tokenizer;
+pub(crate) mod writer;
+
+pub use condition::Condition;
+pub use error::ParseError;
+pub use header::StreamHeader;
+pub use parser::{Item, StreamParser};
+pub use writer::Writer;

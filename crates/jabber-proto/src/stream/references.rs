@@ -1,0 +1,180 @@
+//! Character data and attribute values as XML defines their value: references decoded,
+//! line ends normalised (and, in attribute values, whitespace normalised to spaces).
+
+use alloc::string::{String, ToString};
+
+use super::ParseError;
+use crate::xml::chars::{is_ncname, is_xml_char};
+
+/// Whether `raw` character data differs from its value.
+pub(crate) fn text_needs_decoding(raw: &str) -> bool {
+    raw.bytes().any(|b| b == b'&' || b == b'\r')
+}
+
+/// Whether a raw attribute value differs from its value.
+pub(crate) fn attr_needs_decoding(raw: &str) -> bool {
+    raw.bytes()
+        .any(|b| matches!(b, b'&' | b'\r' | b'\n' | b'\t'))
+}
+
+/// Appends the value of raw character data (`attr == false`) or of a raw attribute value
+/// (`attr == true`) to `out`.
+pub(crate) fn decode(raw: &str, attr: bool, out: &mut String) -> Result<(), ParseError> {
+    let bytes = raw.as_bytes();
+    let mut run = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'&' => {
+                out.push_str(&raw[run..i]);
+                let rest = &raw[i + 1..];
+                let semi = rest.find(';').ok_or(ParseError::BadReference)?;
+                out.push(reference(&rest[..semi])?);
+                i += semi + 2;
+                run = i;
+            }
+            b'\r' => {
+                out.push_str(&raw[run..i]);
+                out.push(if attr { ' ' } else { '\n' });
+                i += if bytes.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                run = i;
+            }
+            b'\n' | b'\t' if attr => {
+                out.push_str(&raw[run..i]);
+                out.push(' ');
+                i += 1;
+                run = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&raw[run..]);
+    Ok(())
+}
+
+/// Appends CDATA content: only line ends change.
+pub(crate) fn decode_cdata(raw: &str, out: &mut String) {
+    let mut parts = raw.split('\r');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for part in parts {
+        out.push('\n');
+        out.push_str(part.strip_prefix('\n').unwrap_or(part));
+    }
+}
+
+/// The character a reference body (between `&` and `;`) stands for.
+fn reference(body: &str) -> Result<char, ParseError> {
+    let code = if let Some(hex) = body.strip_prefix("#x") {
+        number(hex, 16)?
+    } else if let Some(dec) = body.strip_prefix('#') {
+        number(dec, 10)?
+    } else {
+        return match body {
+            "lt" => Ok('<'),
+            "gt" => Ok('>'),
+            "amp" => Ok('&'),
+            "apos" => Ok('\''),
+            "quot" => Ok('"'),
+            name if is_ncname(name) => Err(ParseError::UndefinedEntity(name.to_string())),
+            _ => Err(ParseError::BadReference),
+        };
+    };
+    match char::from_u32(code) {
+        Some(c) if is_xml_char(c) => Ok(c),
+        _ => Err(ParseError::ForbiddenChar { code }),
+    }
+}
+
+fn number(digits: &str, radix: u32) -> Result<u32, ParseError> {
+    // from_str_radix accepts a leading '+', XML does not.
+    if digits.is_empty()
+        || digits.len() > 8
+        || !digits.bytes().all(|b| char::from(b).is_digit(radix))
+    {
+        return Err(ParseError::BadReference);
+    }
+    u32::from_str_radix(digits, radix).map_err(|_| ParseError::BadReference)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(raw: &str) -> Result<String, ParseError> {
+        let mut s = String::new();
+        decode(raw, false, &mut s).map(|()| s)
+    }
+
+    fn attr(raw: &str) -> Result<String, ParseError> {
+        let mut s = String::new();
+        decode(raw, true, &mut s).map(|()| s)
+    }
+
+    #[test]
+    fn predefined_and_character_references() {
+        assert_eq!(
+            text("a&lt;b&gt;c&amp;d&apos;e&quot;f").unwrap(),
+            "a<b>c&d'e\"f"
+        );
+        assert_eq!(text("&#233;&#xE9;&#x1F600;").unwrap(), "éé😀");
+        assert_eq!(text("&#13;&#10;").unwrap(), "\r\n");
+    }
+
+    #[test]
+    fn line_ends_are_normalised() {
+        assert_eq!(text("a\r\nb\rc\nd").unwrap(), "a\nb\nc\nd");
+        assert_eq!(attr("a\r\nb\tc\nd").unwrap(), "a b c d");
+        assert_eq!(attr("&#9;&#10;").unwrap(), "\t\n");
+        let mut s = String::new();
+        decode_cdata("x\r\ny\rz", &mut s);
+        assert_eq!(s, "x\ny\nz");
+    }
+
+    #[test]
+    fn undefined_entities_are_restricted() {
+        assert_eq!(
+            text("&nbsp;"),
+            Err(ParseError::UndefinedEntity("nbsp".into()))
+        );
+    }
+
+    #[test]
+    fn malformed_references() {
+        for bad in [
+            "&",
+            "&amp",
+            "&;",
+            "&#;",
+            "&#x;",
+            "&#12a;",
+            "&#+12;",
+            "&#x110000000;",
+            "& amp;",
+        ] {
+            assert_eq!(text(bad), Err(ParseError::BadReference), "{bad}");
+        }
+    }
+
+    #[test]
+    fn references_to_forbidden_characters() {
+        assert_eq!(text("&#0;"), Err(ParseError::ForbiddenChar { code: 0 }));
+        assert_eq!(
+            text("&#xD800;"),
+            Err(ParseError::ForbiddenChar { code: 0xD800 })
+        );
+        assert_eq!(
+            text("&#xFFFE;"),
+            Err(ParseError::ForbiddenChar { code: 0xFFFE })
+        );
+        assert_eq!(
+            text("&#x110000;"),
+            Err(ParseError::ForbiddenChar { code: 0x110000 })
+        );
+    }
+}

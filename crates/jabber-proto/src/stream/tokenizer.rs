@@ -1,0 +1,467 @@
+//! From one complete item's text to an [`Element`]: `xmlparser` tokens, namespace
+//! resolution, reference decoding, well-formedness checks the tokenizer leaves to us
+//! (matching end tags, duplicate attributes, bound prefixes).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::ops::Range;
+
+use xmlparser::{ElementEnd, Token, Tokenizer};
+
+use super::ParseError;
+use super::references::{attr_needs_decoding, decode, decode_cdata, text_needs_decoding};
+use crate::ns;
+use crate::xml::chars::first_forbidden;
+use crate::xml::{Element, Ns, RawNode, Span};
+
+/// Namespace bindings in scope outside the element being built: those of the stream
+/// header.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OuterScope {
+    /// `(prefix, namespace)`; the empty prefix is the default namespace.
+    pub(crate) bindings: Vec<(String, String)>,
+}
+
+impl OuterScope {
+    fn lookup(&self, prefix: &str) -> Option<&str> {
+        self.bindings
+            .iter()
+            .rev()
+            .find(|(p, _)| p == prefix)
+            .map(|(_, n)| n.as_str())
+    }
+}
+
+#[derive(Debug)]
+struct Binding {
+    prefix: Range<usize>,
+    ns: Ns,
+}
+
+#[derive(Debug)]
+struct Open {
+    node: usize,
+    scope: usize,
+    prefix: Range<usize>,
+    local: Range<usize>,
+}
+
+#[derive(Debug)]
+struct PendingAttr {
+    prefix: Range<usize>,
+    local: Range<usize>,
+    value: Range<usize>,
+}
+
+/// Reusable state; holding it across items means a stanza costs no allocation here.
+#[derive(Debug, Default)]
+pub(crate) struct TreeBuilder {
+    scope: Vec<Binding>,
+    open: Vec<Open>,
+    attrs: Vec<PendingAttr>,
+}
+
+/// What `build` produces: the element, and (for a stream header, whose root stays open)
+/// the bindings the root declared.
+pub(crate) struct Built {
+    pub(crate) element: Element,
+    pub(crate) root_bindings: Vec<(String, String)>,
+    /// Raw qualified name of the root, for matching the stream's end tag.
+    pub(crate) root_qname: String,
+}
+
+/// Strings of the element under construction: the raw text, then decoded values that will
+/// be appended to it (so their final offsets are known in advance).
+struct Strings<'a> {
+    raw: &'a str,
+    decoded: String,
+}
+
+impl Strings<'_> {
+    fn get(&self, span: Span) -> &str {
+        let (s, e) = (span.start as usize, span.end as usize);
+        let n = self.raw.len();
+        if s >= n {
+            self.decoded.get(s - n..e - n).unwrap_or_default()
+        } else {
+            self.raw.get(s..e).unwrap_or_default()
+        }
+    }
+
+    fn ns(&self, ns: Ns) -> &str {
+        match ns {
+            Ns::None => "",
+            Ns::Known(i) => ns::KNOWN.get(usize::from(i)).copied().unwrap_or_default(),
+            Ns::At(span) => self.get(span),
+        }
+    }
+
+    /// A new decoded string: a copy of `prev` (the text it merges with), then what `f` adds.
+    fn append(
+        &mut self,
+        prev: Option<Span>,
+        f: impl FnOnce(&mut String) -> Result<(), ParseError>,
+    ) -> Result<Span, ParseError> {
+        let n = self.raw.len();
+        let start = n + self.decoded.len();
+        if let Some(prev) = prev {
+            let (a, b) = (prev.start as usize, prev.end as usize);
+            if a >= n {
+                // Rare (text, then a reference, then CDATA): copy within the buffer.
+                let copy = String::from(self.decoded.get(a - n..b - n).unwrap_or_default());
+                self.decoded.push_str(&copy);
+            } else {
+                self.decoded
+                    .push_str(self.raw.get(a..b).unwrap_or_default());
+            }
+        }
+        f(&mut self.decoded)?;
+        Ok(Span::new(start, n + self.decoded.len()))
+    }
+
+    /// The value of a raw attribute value, as a span.
+    fn attr_value(&mut self, r: Range<usize>) -> Result<Span, ParseError> {
+        let raw = self.raw.get(r.clone()).unwrap_or_default();
+        if attr_needs_decoding(raw) {
+            self.append(None, |out| decode(raw, true, out))
+        } else {
+            Ok(Span::new(r.start, r.end))
+        }
+    }
+
+    fn outer_ns(&mut self, uri: &str) -> Ns {
+        if let Some(i) = ns::known_index(uri) {
+            Ns::Known(i)
+        } else {
+            let start = self.raw.len() + self.decoded.len();
+            self.decoded.push_str(uri);
+            Ns::At(Span::new(start, start + uri.len()))
+        }
+    }
+}
+
+fn malformed(e: xmlparser::Error) -> ParseError {
+    use xmlparser::Error::*;
+    match e {
+        InvalidDeclaration(..) => ParseError::BadXmlDeclaration,
+        InvalidComment(..) => ParseError::Comment,
+        InvalidPI(..) => ParseError::ProcessingInstruction,
+        InvalidDoctype(..) | InvalidEntity(..) => ParseError::Doctype,
+        InvalidElement(..) => ParseError::Malformed("invalid element"),
+        InvalidAttribute(..) => ParseError::Malformed("invalid attribute"),
+        InvalidCdata(..) => ParseError::Malformed("invalid CDATA section"),
+        InvalidCharData(..) => ParseError::Malformed("invalid character data"),
+        UnknownToken(..) => ParseError::Malformed("unknown token"),
+    }
+}
+
+impl TreeBuilder {
+    /// Builds the element in `raw`. With `header`, the root's end tag is not expected.
+    pub(crate) fn build(
+        &mut self,
+        raw: String,
+        outer: &OuterScope,
+        header: bool,
+    ) -> Result<Built, ParseError> {
+        self.scope.clear();
+        self.open.clear();
+        if raw.as_bytes().contains(&0xEF) {
+            // U+FFFE and U+FFFF are the only non-control characters XML forbids.
+            if let Some(ch) = first_forbidden(&raw) {
+                return Err(ParseError::ForbiddenChar {
+                    code: u32::from(ch),
+                });
+            }
+        }
+        let mut nodes: Vec<RawNode> = Vec::with_capacity(raw.len() / 24 + 2);
+        let mut root_bindings = Vec::new();
+        let mut root_qname = String::new();
+        let mut strings = Strings {
+            raw: &raw,
+            decoded: String::new(),
+        };
+        // The text node that later text or CDATA would merge into.
+        let mut last_text: Option<usize> = None;
+        let mut start_tag: Option<(Range<usize>, Range<usize>)> = None;
+
+        for token in Tokenizer::from_fragment(&raw, 0..raw.len()) {
+            match token.map_err(malformed)? {
+                Token::ElementStart { prefix, local, .. } => {
+                    if self.open.is_empty() && !nodes.is_empty() {
+                        return Err(ParseError::Malformed("more than one root element"));
+                    }
+                    self.attrs.clear();
+                    start_tag = Some((prefix.range(), local.range()));
+                    last_text = None;
+                }
+                Token::Attribute {
+                    prefix,
+                    local,
+                    value,
+                    ..
+                } => self.attrs.push(PendingAttr {
+                    prefix: prefix.range(),
+                    local: local.range(),
+                    value: value.range(),
+                }),
+                Token::ElementEnd {
+                    end: ElementEnd::Open | ElementEnd::Empty,
+                    ..
+                } if start_tag.is_none() => {
+                    return Err(ParseError::Malformed("tag end without a start"));
+                }
+                Token::ElementEnd { end, .. } => {
+                    last_text = None;
+                    match end {
+                        ElementEnd::Close(prefix, local) => {
+                            let open = self.open.pop().ok_or(ParseError::MismatchedTag)?;
+                            if raw.get(open.prefix) != Some(prefix.as_str())
+                                || raw.get(open.local) != Some(local.as_str())
+                            {
+                                return Err(ParseError::MismatchedTag);
+                            }
+                            self.close(&mut nodes, open.node, open.scope);
+                        }
+                        ElementEnd::Open | ElementEnd::Empty => {
+                            let Some((prefix, local)) = start_tag.take() else {
+                                continue;
+                            };
+                            let is_root = nodes.is_empty();
+                            let scope = self.scope.len();
+                            let node = nodes.len();
+                            self.start_element(
+                                &mut strings,
+                                &mut nodes,
+                                outer,
+                                prefix.clone(),
+                                local.clone(),
+                            )?;
+                            if is_root && header {
+                                root_qname =
+                                    String::from(&raw[prefix.start.min(local.start)..local.end]);
+                                for b in &self.scope {
+                                    let p =
+                                        String::from(raw.get(b.prefix.clone()).unwrap_or_default());
+                                    root_bindings.push((p, String::from(strings.ns(b.ns))));
+                                }
+                            }
+                            if matches!(end, ElementEnd::Empty) {
+                                self.close(&mut nodes, node, scope);
+                            } else {
+                                self.open.push(Open {
+                                    node,
+                                    scope,
+                                    prefix,
+                                    local,
+                                });
+                            }
+                        }
+                    }
+                }
+                Token::Text { text } => {
+                    let t = text.as_str();
+                    if self.open.is_empty() {
+                        if t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+                            continue;
+                        }
+                        return Err(ParseError::TextOutsideStanza);
+                    }
+                    let prev = last_text.and_then(|p| match nodes[p] {
+                        RawNode::Text(s) => Some(s),
+                        _ => None,
+                    });
+                    let span = if prev.is_some() || text_needs_decoding(t) {
+                        strings.append(prev, |out| decode(t, false, out))?
+                    } else {
+                        Span::new(text.start(), text.end())
+                    };
+                    match last_text {
+                        Some(p) => nodes[p] = RawNode::Text(span),
+                        None => {
+                            last_text = Some(nodes.len());
+                            nodes.push(RawNode::Text(span));
+                        }
+                    }
+                }
+                Token::Cdata { text, .. } => {
+                    if self.open.is_empty() {
+                        return Err(ParseError::TextOutsideStanza);
+                    }
+                    let t = text.as_str();
+                    let prev = last_text.and_then(|p| match nodes[p] {
+                        RawNode::Text(s) => Some(s),
+                        _ => None,
+                    });
+                    let span = strings.append(prev, |out| {
+                        decode_cdata(t, out);
+                        Ok(())
+                    })?;
+                    match last_text {
+                        Some(p) => nodes[p] = RawNode::Text(span),
+                        None => {
+                            last_text = Some(nodes.len());
+                            nodes.push(RawNode::Text(span));
+                        }
+                    }
+                }
+                Token::Declaration { .. } | Token::ProcessingInstruction { .. } => {
+                    return Err(ParseError::ProcessingInstruction);
+                }
+                Token::Comment { .. } => return Err(ParseError::Comment),
+                Token::DtdStart { .. }
+                | Token::EmptyDtd { .. }
+                | Token::EntityDeclaration { .. }
+                | Token::DtdEnd { .. } => return Err(ParseError::Doctype),
+            }
+        }
+        let complete = if header {
+            self.open.len() == 1
+        } else {
+            self.open.is_empty()
+        };
+        if !complete || nodes.is_empty() || start_tag.is_some() {
+            return Err(ParseError::Malformed("incomplete element"));
+        }
+        if header {
+            let total = nodes.len() as u32;
+            if let Some(RawNode::Element { end, .. }) = nodes.first_mut() {
+                *end = total;
+            }
+        }
+        let decoded = strings.decoded;
+        let mut text = raw;
+        text.push_str(&decoded);
+        Ok(Built {
+            element: Element { text, nodes },
+            root_bindings,
+            root_qname,
+        })
+    }
+
+    fn close(&mut self, nodes: &mut [RawNode], node: usize, scope: usize) {
+        let total = nodes.len() as u32;
+        if let Some(RawNode::Element { end, .. }) = nodes.get_mut(node) {
+            *end = total;
+        }
+        self.scope.truncate(scope);
+    }
+
+    fn lookup(&self, strings: &mut Strings<'_>, outer: &OuterScope, prefix: &str) -> Option<Ns> {
+        if prefix == "xml" {
+            return ns::known_index(ns::XML).map(Ns::Known);
+        }
+        let inner = self
+            .scope
+            .iter()
+            .rev()
+            .find(|b| strings.raw.get(b.prefix.clone()) == Some(prefix));
+        match inner {
+            Some(b) => Some(b.ns),
+            None => outer.lookup(prefix).map(|uri| {
+                if uri.is_empty() {
+                    Ns::None
+                } else {
+                    strings.outer_ns(uri)
+                }
+            }),
+        }
+    }
+
+    fn start_element(
+        &mut self,
+        strings: &mut Strings<'_>,
+        nodes: &mut Vec<RawNode>,
+        outer: &OuterScope,
+        prefix: Range<usize>,
+        local: Range<usize>,
+    ) -> Result<(), ParseError> {
+        let raw = strings.raw;
+        let scope_start = self.scope.len();
+        // Namespace declarations first: they apply to the element's own name and attributes.
+        for a in &self.attrs {
+            let (p, l) = (&raw[a.prefix.clone()], &raw[a.local.clone()]);
+            let declared = match (p, l) {
+                ("", "xmlns") => 0..0,
+                ("xmlns", _) => a.local.clone(),
+                _ => continue,
+            };
+            let value = strings.attr_value(a.value.clone())?;
+            let uri = strings.get(value);
+            let name = &raw[declared.clone()];
+            let bad = match name {
+                "" => uri == ns::XML || uri == XMLNS_NS,
+                "xml" => uri != ns::XML,
+                "xmlns" => true,
+                _ => uri.is_empty() || uri == ns::XML || uri == XMLNS_NS,
+            };
+            if bad {
+                return Err(ParseError::BadNamespaceDeclaration);
+            }
+            if self.scope[scope_start..]
+                .iter()
+                .any(|b| raw.get(b.prefix.clone()) == Some(name))
+            {
+                return Err(ParseError::DuplicateAttribute(String::from(
+                    if name.is_empty() { "xmlns" } else { name },
+                )));
+            }
+            let ns = if uri.is_empty() {
+                Ns::None
+            } else {
+                Ns::At(value)
+            };
+            self.scope.push(Binding {
+                prefix: declared,
+                ns,
+            });
+        }
+        let p = &raw[prefix.clone()];
+        let el_ns = match self.lookup(strings, outer, p) {
+            Some(ns) => ns,
+            None if p.is_empty() => Ns::None,
+            None => return Err(ParseError::UnboundPrefix(String::from(p))),
+        };
+        let el_index = nodes.len();
+        nodes.push(RawNode::Element {
+            name: Span::new(local.start, local.end),
+            ns: el_ns,
+            attrs: 0,
+            end: 0,
+        });
+        let mut count = 0u32;
+        for i in 0..self.attrs.len() {
+            let a = &self.attrs[i];
+            let (p, l) = (&raw[a.prefix.clone()], &raw[a.local.clone()]);
+            if (p.is_empty() && l == "xmlns") || p == "xmlns" {
+                continue;
+            }
+            let attr_ns = if p.is_empty() {
+                Ns::None
+            } else {
+                self.lookup(strings, outer, p)
+                    .ok_or_else(|| ParseError::UnboundPrefix(String::from(p)))?
+            };
+            let (local_range, value_range) = (a.local.clone(), a.value.clone());
+            for prev in &nodes[el_index + 1..] {
+                if let RawNode::Attr { name, ns, .. } = *prev {
+                    if strings.get(name) == l && strings.ns(ns) == strings.ns(attr_ns) {
+                        return Err(ParseError::DuplicateAttribute(String::from(l)));
+                    }
+                }
+            }
+            let value = strings.attr_value(value_range)?;
+            nodes.push(RawNode::Attr {
+                name: Span::new(local_range.start, local_range.end),
+                ns: attr_ns,
+                value,
+            });
+            count += 1;
+        }
+        if let RawNode::Element { attrs, .. } = &mut nodes[el_index] {
+            *attrs = count;
+        }
+        Ok(())
+    }
+}
+
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";

@@ -1,0 +1,484 @@
+//! The element tree: one string buffer and one node vector per top-level element.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::ns;
+
+/// A byte range of an element's string buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+impl Span {
+    pub(crate) fn new(start: usize, end: usize) -> Span {
+        // Limits::CEILING_BYTES keeps every offset below 2^30.
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+}
+
+/// A namespace name: absent, one of the well-known names (no copy needed when an element
+/// inherits it from the stream header), or a range of the string buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Ns {
+    None,
+    Known(u8),
+    At(Span),
+}
+
+/// Nodes in document order. An element is followed by its attributes, then by its
+/// children; `end` is the index just past its subtree, so siblings are one jump apart.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum RawNode {
+    Element {
+        name: Span,
+        ns: Ns,
+        attrs: u32,
+        end: u32,
+    },
+    Attr {
+        name: Span,
+        ns: Ns,
+        value: Span,
+    },
+    Text(Span),
+}
+
+/// An XML element with its attributes and children, namespaces resolved.
+///
+/// Parsed elements come from [`StreamParser`](crate::stream::StreamParser); new ones from
+/// [`Element::builder`]. Reading goes through [`ElementRef`], a cheap copyable view of the
+/// root or of any descendant; `Element` forwards the common getters to its root.
+///
+/// ```
+/// use jabber_proto::xml::Element;
+/// let msg = Element::builder("message", "jabber:client")
+///     .attr("to", "juliet@example.com")
+///     .child(Element::builder("body", "jabber:client").text("Art thou not Romeo?"))
+///     .build()
+///     .unwrap();
+/// assert_eq!(msg.attr("to"), Some("juliet@example.com"));
+/// assert_eq!(msg.child("body", "jabber:client").unwrap().text(), "Art thou not Romeo?");
+/// ```
+#[derive(Clone)]
+pub struct Element {
+    pub(crate) text: String,
+    pub(crate) nodes: Vec<RawNode>,
+}
+
+/// A borrowed view of one element inside an [`Element`] tree.
+#[derive(Clone, Copy)]
+pub struct ElementRef<'a> {
+    el: &'a Element,
+    idx: usize,
+}
+
+/// A child node: an element or a run of text (entity references already decoded,
+/// adjacent text and CDATA merged).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Node<'a> {
+    /// A child element.
+    Element(ElementRef<'a>),
+    /// Character data.
+    Text(&'a str),
+}
+
+/// An attribute of an element.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attribute<'a> {
+    /// Local name, without prefix.
+    pub name: &'a str,
+    /// Namespace name; empty for unprefixed attributes, which have no namespace.
+    pub ns: &'a str,
+    /// Value, references decoded and normalised as XML prescribes.
+    pub value: &'a str,
+}
+
+impl Element {
+    /// A view of the root element.
+    pub fn root(&self) -> ElementRef<'_> {
+        ElementRef { el: self, idx: 0 }
+    }
+
+    /// Local name of the root element.
+    pub fn name(&self) -> &str {
+        self.root().name()
+    }
+
+    /// Namespace name of the root element.
+    pub fn ns(&self) -> &str {
+        self.root().ns()
+    }
+
+    /// Whether the root element has this local name and namespace.
+    pub fn is(&self, name: &str, ns: &str) -> bool {
+        self.root().is(name, ns)
+    }
+
+    /// Value of an attribute of the root without a namespace.
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.root().attr(name)
+    }
+
+    /// The root's first child element with this name and namespace.
+    pub fn child(&self, name: &str, ns: &str) -> Option<ElementRef<'_>> {
+        self.root().child(name, ns)
+    }
+
+    /// The root's child elements.
+    pub fn children(&self) -> Children<'_> {
+        self.root().children()
+    }
+
+    /// The root's text content (its direct text children, concatenated).
+    pub fn text(&self) -> Cow<'_, str> {
+        self.root().text()
+    }
+
+    /// An element without attributes or children, from a name and namespace known to be
+    /// valid (constants of this crate).
+    pub(crate) fn trusted(name: &str, ns: &str) -> Element {
+        let mut el = Element {
+            text: String::new(),
+            nodes: Vec::with_capacity(1),
+        };
+        let name = el.push_str(name);
+        let ns = el.push_ns(ns);
+        el.nodes.push(RawNode::Element {
+            name,
+            ns,
+            attrs: 0,
+            end: 1,
+        });
+        el
+    }
+
+    pub(crate) fn str(&self, span: Span) -> &str {
+        self.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn ns_str(&self, ns: Ns) -> &str {
+        match ns {
+            Ns::None => "",
+            Ns::Known(i) => ns::KNOWN.get(usize::from(i)).copied().unwrap_or_default(),
+            Ns::At(span) => self.str(span),
+        }
+    }
+
+    pub(crate) fn push_str(&mut self, s: &str) -> Span {
+        let start = self.text.len();
+        self.text.push_str(s);
+        Span::new(start, self.text.len())
+    }
+
+    pub(crate) fn push_ns(&mut self, uri: &str) -> Ns {
+        if uri.is_empty() {
+            Ns::None
+        } else if let Some(i) = ns::known_index(uri) {
+            Ns::Known(i)
+        } else {
+            Ns::At(self.push_str(uri))
+        }
+    }
+
+    /// Appends a copy of the subtree at `src[idx]` to `self.nodes`, strings included.
+    pub(crate) fn append_copy(&mut self, src: &Element, idx: usize) {
+        let RawNode::Element { end, .. } = src.nodes[idx] else {
+            return;
+        };
+        let base = self.nodes.len();
+        for node in &src.nodes[idx..end as usize] {
+            let copied = match *node {
+                RawNode::Element {
+                    name,
+                    ns,
+                    attrs,
+                    end,
+                } => RawNode::Element {
+                    name: self.push_str(src.str(name)),
+                    ns: self.push_ns(src.ns_str(ns)),
+                    attrs,
+                    end: (end as usize - idx + base) as u32,
+                },
+                RawNode::Attr { name, ns, value } => RawNode::Attr {
+                    name: self.push_str(src.str(name)),
+                    ns: self.push_ns(src.ns_str(ns)),
+                    value: self.push_str(src.str(value)),
+                },
+                RawNode::Text(span) => RawNode::Text(self.push_str(src.str(span))),
+            };
+            self.nodes.push(copied);
+        }
+    }
+}
+
+impl<'a> ElementRef<'a> {
+    fn raw(&self) -> (Span, Ns, usize, usize) {
+        match self.el.nodes[self.idx] {
+            RawNode::Element {
+                name,
+                ns,
+                attrs,
+                end,
+            } => (name, ns, attrs as usize, end as usize),
+            // An ElementRef is only ever made for an element node.
+            _ => (Span::new(0, 0), Ns::None, 0, self.idx + 1),
+        }
+    }
+
+    /// Local name, without prefix.
+    pub fn name(&self) -> &'a str {
+        self.el.str(self.raw().0)
+    }
+
+    /// Namespace name; empty when the element is in no namespace.
+    pub fn ns(&self) -> &'a str {
+        self.el.ns_str(self.raw().1)
+    }
+
+    /// Whether this element has this local name and namespace.
+    pub fn is(&self, name: &str, ns: &str) -> bool {
+        self.name() == name && self.ns() == ns
+    }
+
+    /// The attributes, in document order (namespace declarations are not attributes).
+    pub fn attrs(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
+        let (_, _, n, _) = self.raw();
+        let el = self.el;
+        el.nodes[self.idx + 1..self.idx + 1 + n]
+            .iter()
+            .filter_map(move |node| match *node {
+                RawNode::Attr { name, ns, value } => Some(Attribute {
+                    name: el.str(name),
+                    ns: el.ns_str(ns),
+                    value: el.str(value),
+                }),
+                _ => None,
+            })
+    }
+
+    /// Value of the attribute `name` that has no namespace.
+    pub fn attr(&self, name: &str) -> Option<&'a str> {
+        self.attr_ns(name, "")
+    }
+
+    /// Value of the attribute with this local name and namespace.
+    pub fn attr_ns(&self, name: &str, ns: &str) -> Option<&'a str> {
+        self.attrs()
+            .find(|a| a.name == name && a.ns == ns)
+            .map(|a| a.value)
+    }
+
+    /// The `xml:lang` attribute of this element itself (not inherited).
+    pub fn lang(&self) -> Option<&'a str> {
+        self.attr_ns("lang", ns::XML)
+    }
+
+    /// Child nodes in document order.
+    pub fn nodes(&self) -> Nodes<'a> {
+        let (_, _, attrs, end) = self.raw();
+        Nodes {
+            el: self.el,
+            next: self.idx + 1 + attrs,
+            end,
+        }
+    }
+
+    /// Child elements in document order.
+    pub fn children(&self) -> Children<'a> {
+        Children(self.nodes())
+    }
+
+    /// The first child element with this local name and namespace.
+    pub fn child(&self, name: &str, ns: &str) -> Option<ElementRef<'a>> {
+        self.children().find(|c| c.is(name, ns))
+    }
+
+    /// Whether the element has no children at all (no elements, no text).
+    pub fn is_empty(&self) -> bool {
+        self.nodes().next().is_none()
+    }
+
+    /// The direct text children, concatenated (borrowed when there is at most one).
+    pub fn text(&self) -> Cow<'a, str> {
+        let mut texts = self.nodes().filter_map(|n| match n {
+            Node::Text(t) => Some(t),
+            Node::Element(_) => None,
+        });
+        let Some(first) = texts.next() else {
+            return Cow::Borrowed("");
+        };
+        match texts.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => {
+                let mut s = String::from(first);
+                s.push_str(second);
+                texts.for_each(|t| s.push_str(t));
+                Cow::Owned(s)
+            }
+        }
+    }
+
+    /// An owned copy of this element and its subtree.
+    pub fn to_element(&self) -> Element {
+        let mut el = Element {
+            text: String::new(),
+            nodes: Vec::new(),
+        };
+        el.append_copy(self.el, self.idx);
+        el
+    }
+
+    /// Number of nodes (element, attributes, children) in this subtree.
+    fn len(&self) -> usize {
+        self.raw().3 - self.idx
+    }
+}
+
+/// Iterator over the child nodes of an element.
+#[derive(Clone)]
+pub struct Nodes<'a> {
+    el: &'a Element,
+    next: usize,
+    end: usize,
+}
+
+impl<'a> Iterator for Nodes<'a> {
+    type Item = Node<'a>;
+
+    fn next(&mut self) -> Option<Node<'a>> {
+        if self.next >= self.end {
+            return None;
+        }
+        let idx = self.next;
+        match self.el.nodes[idx] {
+            RawNode::Element { end, .. } => {
+                self.next = end as usize;
+                Some(Node::Element(ElementRef { el: self.el, idx }))
+            }
+            RawNode::Text(span) => {
+                self.next += 1;
+                Some(Node::Text(self.el.str(span)))
+            }
+            RawNode::Attr { .. } => {
+                // Attributes only follow their element; never reached from a child index.
+                self.next = self.end;
+                None
+            }
+        }
+    }
+}
+
+/// Iterator over the child elements of an element.
+#[derive(Clone)]
+pub struct Children<'a>(Nodes<'a>);
+
+impl<'a> Iterator for Children<'a> {
+    type Item = ElementRef<'a>;
+
+    fn next(&mut self) -> Option<ElementRef<'a>> {
+        self.0.by_ref().find_map(|n| match n {
+            Node::Element(e) => Some(e),
+            Node::Text(_) => None,
+        })
+    }
+}
+
+impl PartialEq for ElementRef<'_> {
+    /// Structural equality: names, namespaces, attributes in order, children in order.
+    fn eq(&self, other: &Self) -> bool {
+        if self.len() != other.len() {
+            return false;
+        }
+        let a = &self.el.nodes[self.idx..self.idx + self.len()];
+        let b = &other.el.nodes[other.idx..other.idx + other.len()];
+        a.iter().zip(b).all(|(x, y)| match (*x, *y) {
+            (
+                RawNode::Element {
+                    name: n1,
+                    ns: s1,
+                    attrs: a1,
+                    end: e1,
+                },
+                RawNode::Element {
+                    name: n2,
+                    ns: s2,
+                    attrs: a2,
+                    end: e2,
+                },
+            ) => {
+                a1 == a2
+                    && e1 as usize - self.idx == e2 as usize - other.idx
+                    && self.el.str(n1) == other.el.str(n2)
+                    && self.el.ns_str(s1) == other.el.ns_str(s2)
+            }
+            (
+                RawNode::Attr {
+                    name: n1,
+                    ns: s1,
+                    value: v1,
+                },
+                RawNode::Attr {
+                    name: n2,
+                    ns: s2,
+                    value: v2,
+                },
+            ) => {
+                self.el.str(n1) == other.el.str(n2)
+                    && self.el.ns_str(s1) == other.el.ns_str(s2)
+                    && self.el.str(v1) == other.el.str(v2)
+            }
+            (RawNode::Text(t1), RawNode::Text(t2)) => self.el.str(t1) == other.el.str(t2),
+            _ => false,
+        })
+    }
+}
+
+impl PartialEq for Element {
+    fn eq(&self, other: &Self) -> bool {
+        self.root() == other.root()
+    }
+}
+
+impl Eq for Element {}
+
+impl fmt::Display for ElementRef<'_> {
+    /// Standalone XML: the root declares its namespace.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = Vec::new();
+        crate::stream::writer::write_element(
+            &mut out,
+            *self,
+            &crate::stream::writer::Scope::STANDALONE,
+            false,
+        );
+        f.write_str(&String::from_utf8_lossy(&out))
+    }
+}
+
+impl fmt::Debug for ElementRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl fmt::Display for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.root(), f)
+    }
+}
+
+impl fmt::Debug for Element {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.root(), f)
+    }
+}

@@ -1,0 +1,2 @@
+//! Cross-crate and real-server tests for jabber; the tests live in `tests/tests/`.
+#![forbid(unsafe_code)]
