@@ -18,11 +18,15 @@
 
 extern crate alloc;
 
+pub mod client;
 pub mod jid;
+mod names;
 mod limits;
 pub mod ns;
+pub mod stanza;
 pub mod stream;
 pub mod time;
 pub mod xml;
 
+pub use client::{Client, Config, Event};
 pub use limits::Limits;

@@ -1,34 +1,9 @@
 //! Stream error conditions, RFC 6120 §4.9.3.
 
-use core::fmt;
-
-macro_rules! conditions {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
-        /// A defined stream error condition (RFC 6120 §4.9.3), sent inside `<stream:error>`.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum Condition {
-            $($(#[$doc])* $variant,)*
-        }
-
-        impl Condition {
-            /// Every condition, in RFC order.
-            pub const ALL: &'static [Condition] = &[$(Condition::$variant,)*];
-
-            /// The element name, e.g. `"not-well-formed"`.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Condition::$variant => $name,)* }
-            }
-
-            /// The condition with this element name, if it is a defined one.
-            pub fn from_name(name: &str) -> Option<Condition> {
-                match name { $($name => Some(Condition::$variant),)* _ => None }
-            }
-        }
-    };
-}
-
-conditions! {
+crate::names::named_enum! {
+    /// A defined stream error condition (RFC 6120 §4.9.3), sent inside `<stream:error>`.
+    #[non_exhaustive]
+    pub enum Condition {
     /// XML that cannot be processed.
     BadFormat => "bad-format",
     /// An unsupported or missing namespace prefix.
@@ -79,11 +54,6 @@ conditions! {
     UnsupportedStanzaType => "unsupported-stanza-type",
     /// A stream version that is not supported.
     UnsupportedVersion => "unsupported-version",
-}
-
-impl fmt::Display for Condition {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

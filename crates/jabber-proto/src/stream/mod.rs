@@ -16,6 +16,7 @@ mod framer;
 mod header;
 mod parser;
 mod references;
+mod stream_error;
 mod tokenizer;
 pub(crate) mod writer;
 
@@ -23,4 +24,5 @@ pub use condition::Condition;
 pub use error::ParseError;
 pub use header::StreamHeader;
 pub use parser::{Item, StreamParser};
+pub use stream_error::StreamError;
 pub use writer::Writer;

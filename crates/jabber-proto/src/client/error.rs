@@ -1,0 +1,39 @@
+//! Local misuse: returned to the caller, never an event.
+
+use core::fmt;
+
+use crate::xml::BuildError;
+
+/// Why a command was refused. These are the caller's mistakes; the connection is unharmed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The stream is not open yet (the server's header has not arrived).
+    NotOpen,
+    /// The connection is closing or closed.
+    Closed,
+    /// `send_iq` with a type other than get or set, or `respond` to something that is not a
+    /// get or set.
+    NotARequest,
+    /// An element could not be built (a value XML cannot carry).
+    Build(BuildError),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotOpen => f.write_str("the stream is not open yet"),
+            Error::Closed => f.write_str("the connection is closed"),
+            Error::NotARequest => f.write_str("only get and set IQs are requests"),
+            Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+impl From<BuildError> for Error {
+    fn from(e: BuildError) -> Error {
+        Error::Build(e)
+    }
+}

@@ -1,0 +1,125 @@
+//! Outstanding IQ requests: ids, addressees, deadlines.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+use core::fmt;
+use core::fmt::Write as _;
+
+use crate::jid::{Jid, JidRef};
+use crate::time::Instant;
+
+/// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct IqId(u64);
+
+impl IqId {
+    /// The sequence number of the request on its connection (1 for the first).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for IqId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "iq#{}", self.0)
+    }
+}
+
+#[derive(Debug)]
+struct Pending {
+    id: IqId,
+    to: Option<Jid>,
+    deadline: Instant,
+}
+
+/// The table of requests awaiting a reply.
+#[derive(Debug)]
+pub(crate) struct IqTable {
+    prefix: String,
+    next: u64,
+    by_wire_id: BTreeMap<String, Pending>,
+    deadlines: BTreeSet<(Instant, IqId, String)>,
+}
+
+/// Who a reply may come from, besides the exact addressee.
+pub(crate) struct Us<'a> {
+    /// Our server's domain.
+    pub(crate) domain: &'a str,
+    /// Our own address once known.
+    pub(crate) jid: Option<&'a Jid>,
+}
+
+impl IqTable {
+    pub(crate) fn new(seed: u64) -> IqTable {
+        // The seed shows in every id, so ids of two connections differ.
+        let mut prefix = String::new();
+        let _ = write!(prefix, "{:08x}", (seed ^ (seed >> 32)) as u32);
+        IqTable { prefix, next: 0, by_wire_id: BTreeMap::new(), deadlines: BTreeSet::new() }
+    }
+
+    /// Registers a request; returns its handle and the id to put on the wire.
+    pub(crate) fn insert(&mut self, to: Option<Jid>, deadline: Instant) -> (IqId, String) {
+        self.next += 1;
+        let id = IqId(self.next);
+        let mut wire = self.prefix.clone();
+        let _ = write!(wire, "-{}", self.next);
+        self.deadlines.insert((deadline, id, wire.clone()));
+        self.by_wire_id.insert(wire.clone(), Pending { id, to, deadline });
+        (id, wire)
+    }
+
+    /// The request a reply with this `id` from `from` answers, removed from the table.
+    ///
+    /// RFC 6120 §8.1.2.1: a reply comes from the address the request went to; a request
+    /// without `to` went to our own account, so its reply may come without `from`, from
+    /// our bare or full JID, or from our server's domain.
+    pub(crate) fn take_reply(&mut self, wire_id: &str, from: Option<JidRef<'_>>, us: &Us<'_>) -> Option<IqId> {
+        let pending = self.by_wire_id.get(wire_id)?;
+        let matches = match (&pending.to, from) {
+            (Some(to), Some(from)) => *to == from,
+            (Some(_), None) => false,
+            (None, None) => true,
+            (None, Some(from)) => {
+                from.local().is_none() && from.resource().is_none() && from.domain().eq_ignore_ascii_case(us.domain)
+                    || us.jid.is_some_and(|me| *me == from || me.to_bare() == from)
+            }
+        };
+        if !matches {
+            return None;
+        }
+        let p = self.by_wire_id.remove(wire_id)?;
+        self.deadlines.remove(&(p.deadline, p.id, String::from(wire_id)));
+        Some(p.id)
+    }
+
+    /// Forgets a request that was never sent.
+    pub(crate) fn cancel(&mut self, wire_id: &str) {
+        if let Some(p) = self.by_wire_id.remove(wire_id) {
+            self.deadlines.remove(&(p.deadline, p.id, String::from(wire_id)));
+        }
+    }
+
+    /// Removes and returns the first request whose deadline has passed.
+    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<IqId> {
+        let first = self.deadlines.first()?;
+        if first.0 > now {
+            return None;
+        }
+        let (_, id, wire) = self.deadlines.pop_first()?;
+        self.by_wire_id.remove(&wire);
+        Some(id)
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|d| d.0)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.by_wire_id.len()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.by_wire_id.clear();
+        self.deadlines.clear();
+    }
+}

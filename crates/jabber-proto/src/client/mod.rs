@@ -1,0 +1,415 @@
+//! The connection state machine.
+//!
+//! ```text
+//!   Client::new ──► Opening ──(server header)──► Open ──close()──► Closing
+//!                     │                           │                  │
+//!                     └──── stream error, bad XML, end of input, ────┴──► Closed
+//!                           server close, close timeout                 (one Closed event)
+//! ```
+
+mod config;
+mod error;
+mod event;
+mod iq_table;
+
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+
+pub use config::Config;
+pub use error::Error;
+pub use event::{CloseReason, Event};
+pub use iq_table::IqId;
+
+use iq_table::{IqTable, Us};
+
+use crate::jid::Jid;
+use crate::ns;
+use crate::stanza::{InvalidReason, Iq, IqType, Stanza, StanzaCondition, StanzaError};
+use crate::stream::{Item, ParseError, StreamError, StreamHeader, StreamParser, Writer};
+use crate::time::Instant;
+use crate::xml::Element;
+
+/// Where the connection is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum State {
+    /// Our stream header is sent; the server's has not arrived.
+    Opening,
+    /// Both stream headers exchanged: stanzas flow.
+    Open,
+    /// We sent `</stream:stream>` and wait for the server's.
+    Closing,
+    /// Over. Only the closing bytes may still be waiting in
+    /// [`poll_transmit`](Client::poll_transmit).
+    Closed,
+}
+
+/// One client connection, without I/O.
+///
+/// The methods fall into four groups, in the manner of `quinn-proto`:
+/// - **getters** (`&self`): [`state`](Self::state), [`server_header`](Self::server_header),
+///   [`wants_write`](Self::wants_write), ...
+/// - **inputs**: [`handle_input`](Self::handle_input), [`handle_eof`](Self::handle_eof),
+///   [`handle_timeout`](Self::handle_timeout);
+/// - **commands**: [`send`](Self::send), [`send_iq`](Self::send_iq),
+///   [`respond`](Self::respond), [`close`](Self::close) — a refused command returns an
+///   [`Error`] and changes nothing;
+/// - **outputs**: [`poll_transmit`](Self::poll_transmit) with
+///   [`advance_transmit`](Self::advance_transmit), [`poll_event`](Self::poll_event),
+///   [`poll_timeout`](Self::poll_timeout).
+///
+/// **The drain rule:** after every input and every command, drain all three outputs: write
+/// the bytes, handle the events, and re-arm the timer with `poll_timeout`.
+///
+/// ```
+/// use jabber_proto::client::{Client, Config, Event, State};
+/// use jabber_proto::time::Instant;
+///
+/// let now = Instant::from_millis(0);
+/// let mut client = Client::new(Config::new("example.com"), now);
+/// // The stream header is ready to be written to the socket.
+/// let out = client.poll_transmit().unwrap().to_vec();
+/// assert!(out.starts_with(b"<?xml version='1.0'?><stream:stream"));
+/// client.advance_transmit(out.len());
+///
+/// // Bytes from the socket, in whatever pieces they come.
+/// client.handle_input(now, b"<stream:stream xmlns='jabber:client' ");
+/// client.handle_input(now, b"xmlns:stream='http://etherx.jabber.org/streams' id='s1'>");
+/// assert!(matches!(client.poll_event(), Some(Event::StreamOpened(_))));
+/// assert_eq!(client.state(), State::Open);
+/// ```
+#[derive(Debug)]
+pub struct Client {
+    config: Config,
+    state: State,
+    parser: StreamParser,
+    writer: Writer,
+    out: Vec<u8>,
+    out_pos: usize,
+    events: VecDeque<Event>,
+    iqs: IqTable,
+    server_header: Option<StreamHeader>,
+    jid: Option<Jid>,
+    close_deadline: Option<Instant>,
+}
+
+impl Client {
+    /// A connection to `config.domain`; our stream header is queued for transmission at
+    /// once.
+    pub fn new(config: Config, now: Instant) -> Client {
+        let _ = now;
+        let parser = StreamParser::new(config.limits.clone());
+        let writer = Writer::new(ns::CLIENT);
+        let mut header = StreamHeader::new(ns::CLIENT).with_to(&config.domain);
+        if let Some(v) = &config.version {
+            header = header.with_version(v);
+        }
+        if let Some(lang) = &config.lang {
+            header = header.with_lang(lang);
+        }
+        let mut out = Vec::new();
+        if config.send_declaration {
+            writer.declaration(&mut out);
+        }
+        writer.header(&mut out, &header);
+        Client {
+            iqs: IqTable::new(config.seed),
+            config,
+            state: State::Opening,
+            parser,
+            writer,
+            out,
+            out_pos: 0,
+            events: VecDeque::new(),
+            server_header: None,
+            jid: None,
+            close_deadline: None,
+        }
+    }
+
+    // ---- getters ----
+
+    /// Where the connection is.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether the connection is over (the `Closed` event has been queued).
+    pub fn is_closed(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// The server's stream header, once received.
+    pub fn server_header(&self) -> Option<&StreamHeader> {
+        self.server_header.as_ref()
+    }
+
+    /// Whether bytes are waiting in [`poll_transmit`](Self::poll_transmit).
+    pub fn wants_write(&self) -> bool {
+        self.out_pos < self.out.len()
+    }
+
+    /// IQs sent and not yet answered.
+    pub fn pending_iqs(&self) -> usize {
+        self.iqs.len()
+    }
+
+    /// The settings in use.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    // ---- inputs ----
+
+    /// Bytes received from the server, in any chunking. Ignored once closed.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.parser.push(bytes);
+        self.drain_parser(now);
+    }
+
+    /// The transport reached end of input (the server closed the connection).
+    pub fn handle_eof(&mut self, now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.parser.push_eof();
+        self.drain_parser(now);
+    }
+
+    /// Time has passed; fires every deadline at or before `now`. Calling it early or
+    /// twice is harmless.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.state == State::Closed {
+            return;
+        }
+        while let Some(id) = self.iqs.pop_expired(now) {
+            self.events.push_back(Event::IqTimeout { id });
+        }
+        if self.close_deadline.is_some_and(|d| d <= now) {
+            self.finish(CloseReason::LocalTimeout);
+        }
+    }
+
+    // ---- commands ----
+
+    /// Sends a stanza (or any top-level element).
+    pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
+        self.check_open()?;
+        self.writer.element(&mut self.out, stanza.into().root());
+        Ok(())
+    }
+
+    /// Sends an IQ get or set carrying `payload` to `to` (`None`: our own account/server)
+    /// and returns the handle its outcome will carry: [`Event::IqResult`],
+    /// [`Event::IqError`] or [`Event::IqTimeout`].
+    pub fn send_iq(&mut self, now: Instant, to: Option<&Jid>, kind: IqType, payload: Element) -> Result<IqId, Error> {
+        self.check_open()?;
+        if !kind.is_request() {
+            return Err(Error::NotARequest);
+        }
+        let (id, wire_id) = self.iqs.insert(to.cloned(), now + self.config.iq_timeout);
+        let mut b = Element::builder("iq", ns::CLIENT).attr("type", kind.as_str()).attr("id", &wire_id);
+        if let Some(to) = to {
+            b = b.attr("to", to.as_str());
+        }
+        match b.child(payload).build() {
+            Ok(iq) => {
+                self.writer.element(&mut self.out, iq.root());
+                Ok(id)
+            }
+            Err(e) => {
+                self.iqs.cancel(&wire_id);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Answers an [`Event::IqRequest`]: a result (with an optional payload) or an error.
+    pub fn respond(&mut self, request: &Iq, response: Result<Option<Element>, StanzaError>) -> Result<(), Error> {
+        self.check_open()?;
+        if !request.kind().is_request() {
+            return Err(Error::NotARequest);
+        }
+        self.reply(request.element(), response)
+    }
+
+    /// Closes the stream: sends `</stream:stream>` and waits (at most
+    /// [`Config::close_timeout`]) for the server's. Does nothing if already closing.
+    pub fn close(&mut self, now: Instant) {
+        if matches!(self.state, State::Opening | State::Open) {
+            self.writer.close(&mut self.out);
+            self.state = State::Closing;
+            self.close_deadline = Some(now + self.config.close_timeout);
+        }
+    }
+
+    // ---- outputs ----
+
+    /// Bytes to write to the transport, if any. After writing `n` of them, call
+    /// [`advance_transmit`](Self::advance_transmit)`(n)`.
+    pub fn poll_transmit(&self) -> Option<&[u8]> {
+        self.out.get(self.out_pos..).filter(|b| !b.is_empty())
+    }
+
+    /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.out_pos = (self.out_pos + n).min(self.out.len());
+        if self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+        }
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` when no
+    /// timer is running.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state == State::Closed {
+            return None;
+        }
+        [self.iqs.next_deadline(), self.close_deadline].into_iter().flatten().min()
+    }
+
+    // ---- internals ----
+
+    fn check_open(&self) -> Result<(), Error> {
+        match self.state {
+            State::Open => Ok(()),
+            State::Opening => Err(Error::NotOpen),
+            State::Closing | State::Closed => Err(Error::Closed),
+        }
+    }
+
+    fn drain_parser(&mut self, _now: Instant) {
+        while self.state != State::Closed {
+            let Some(item) = self.parser.next_item() else { break };
+            match item {
+                Ok(Item::Header(header)) => {
+                    if self.state == State::Opening {
+                        self.state = State::Open;
+                    }
+                    self.server_header = Some(header.clone());
+                    self.events.push_back(Event::StreamOpened(header));
+                }
+                Ok(Item::Element(el)) => self.on_element(el),
+                Ok(Item::Close) => {
+                    if self.state != State::Closing {
+                        self.writer.close(&mut self.out);
+                        self.finish(CloseReason::Peer);
+                    } else {
+                        self.finish(CloseReason::Local);
+                    }
+                }
+                Err(e) => self.on_parse_error(e),
+            }
+        }
+    }
+
+    fn on_parse_error(&mut self, e: ParseError) {
+        if e.is_end_of_input() {
+            let reason = if self.state == State::Closing {
+                CloseReason::Local
+            } else {
+                CloseReason::EndOfInput { mid_element: e == ParseError::TruncatedStanza }
+            };
+            self.finish(reason);
+            return;
+        }
+        // The server's fault: tell it why, then close (RFC 6120 §4.9.1.1).
+        let error = StreamError::new(e.condition()).to_element();
+        self.writer.element(&mut self.out, error.root());
+        if self.state != State::Closing {
+            self.writer.close(&mut self.out);
+        }
+        self.finish(CloseReason::Protocol(e));
+    }
+
+    fn finish(&mut self, reason: CloseReason) {
+        self.state = State::Closed;
+        self.iqs.clear();
+        self.close_deadline = None;
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    fn on_element(&mut self, el: Element) {
+        if let Some(error) = StreamError::from_element(el.root()) {
+            if self.state != State::Closing {
+                self.writer.close(&mut self.out);
+            }
+            self.finish(CloseReason::StreamError(error));
+            return;
+        }
+        match Stanza::try_from(el) {
+            Ok(Stanza::Message(m)) => self.events.push_back(Event::Message(m)),
+            Ok(Stanza::Presence(p)) => self.events.push_back(Event::Presence(p)),
+            Ok(Stanza::Iq(iq)) => self.on_iq(iq),
+            Err(invalid) if invalid.reason == InvalidReason::NotAStanza => {
+                self.events.push_back(Event::Element(invalid.element));
+            }
+            Err(invalid) => {
+                let el = &invalid.element;
+                let is_request = el.is("iq", ns::CLIENT)
+                    && el.attr("id").is_some()
+                    && matches!(el.attr("type"), Some("get" | "set"));
+                if is_request {
+                    let _ = self.reply(el, Err(StanzaError::new(StanzaCondition::BadRequest)));
+                }
+                self.events.push_back(Event::InvalidStanza(invalid));
+            }
+        }
+    }
+
+    fn on_iq(&mut self, iq: Iq) {
+        match iq.kind() {
+            IqType::Result | IqType::Error => {
+                let us = Us { domain: &self.config.domain, jid: self.jid.as_ref() };
+                // A reply nobody asked for, or from the wrong address, is ignored (RFC 6120
+                // §8.2.3); the request it claims to answer keeps waiting.
+                let Some(id) = self.iqs.take_reply(iq.id().unwrap_or_default(), iq.from(), &us) else { return };
+                let event = if iq.kind() == IqType::Result {
+                    Event::IqResult { id, iq }
+                } else {
+                    let error = iq.error().unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
+                    Event::IqError { id, error, iq }
+                };
+                self.events.push_back(event);
+            }
+            IqType::Get | IqType::Set => {
+                let (name, payload_ns) = iq.payload().map(|p| (p.name(), p.ns())).unwrap_or_default();
+                if self.config.iq_namespaces.iter().any(|n| n == payload_ns) {
+                    self.events.push_back(Event::IqRequest(iq));
+                } else if iq.kind() == IqType::Get && name == "ping" && payload_ns == ns::PING {
+                    let _ = self.reply(iq.element(), Ok(None));
+                } else {
+                    let _ = self.reply(iq.element(), Err(StanzaError::new(StanzaCondition::ServiceUnavailable)));
+                }
+            }
+        }
+    }
+
+    /// Writes the reply to the IQ request `request`.
+    fn reply(&mut self, request: &Element, response: Result<Option<Element>, StanzaError>) -> Result<(), Error> {
+        let kind = if response.is_ok() { IqType::Result } else { IqType::Error };
+        let mut b = Element::builder("iq", ns::CLIENT)
+            .attr("type", kind.as_str())
+            .attr("id", request.attr("id").unwrap_or_default());
+        if let Some(from) = request.attr("from") {
+            b = b.attr("to", from);
+        }
+        b = match response {
+            Ok(None) => b,
+            Ok(Some(payload)) => b.child(payload),
+            Err(error) => b.child(error.to_element(ns::CLIENT)?),
+        };
+        let reply = b.build()?;
+        self.writer.element(&mut self.out, reply.root());
+        Ok(())
+    }
+}

@@ -1,0 +1,82 @@
+//! `<message/>` (RFC 6121 §5).
+
+use alloc::borrow::Cow;
+
+use super::{InvalidReason, child_text, common_getters};
+use crate::jid::Jid;
+use crate::ns;
+use crate::xml::{BuildError, Element};
+
+crate::names::named_enum! {
+    /// The `type` of a message; absent or unknown means `normal` (RFC 6121 §5.2.2).
+    pub enum MessageType {
+        /// A one-to-one chat line.
+        Chat => "chat",
+        /// An error reply.
+        Error => "error",
+        /// A line in a multi-user chat.
+        Groupchat => "groupchat",
+        /// An alert or notification; no reply expected.
+        Headline => "headline",
+        /// A standalone message (the default).
+        Normal => "normal",
+    }
+}
+
+/// A `<message/>` stanza.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    element: Element,
+    kind: MessageType,
+}
+
+common_getters!(Message);
+
+impl Message {
+    pub(super) fn classify(el: &Element) -> Result<MessageType, InvalidReason> {
+        Ok(el.attr("type").and_then(MessageType::from_name).unwrap_or(MessageType::Normal))
+    }
+
+    pub(super) fn from_parts(element: Element, kind: MessageType) -> Message {
+        Message { element, kind }
+    }
+
+    /// A message of `kind` to `to` with a body.
+    ///
+    /// ```
+    /// use jabber_proto::jid::Jid;
+    /// use jabber_proto::stanza::{Message, MessageType};
+    /// let to = Jid::parse("juliet@example.com").unwrap();
+    /// let m = Message::new(MessageType::Chat, &to, "hello").unwrap();
+    /// assert_eq!(m.body().as_deref(), Some("hello"));
+    /// assert_eq!(m.to().unwrap(), to);
+    /// ```
+    pub fn new(kind: MessageType, to: &Jid, body: &str) -> Result<Message, BuildError> {
+        let mut b = Element::builder("message", ns::CLIENT).attr("to", to.as_str());
+        if kind != MessageType::Normal {
+            b = b.attr("type", kind.as_str());
+        }
+        let element = b.child(Element::builder("body", ns::CLIENT).text(body)).build()?;
+        Ok(Message { element, kind })
+    }
+
+    /// The message type.
+    pub fn kind(&self) -> MessageType {
+        self.kind
+    }
+
+    /// The first `<body/>`.
+    pub fn body(&self) -> Option<Cow<'_, str>> {
+        child_text(&self.element, "body")
+    }
+
+    /// The `<subject/>`.
+    pub fn subject(&self) -> Option<Cow<'_, str>> {
+        child_text(&self.element, "subject")
+    }
+
+    /// The `<thread/>`.
+    pub fn thread(&self) -> Option<Cow<'_, str>> {
+        child_text(&self.element, "thread")
+    }
+}
