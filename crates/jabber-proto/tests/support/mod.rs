@@ -1,0 +1,75 @@
+//! A scripted server and a virtual clock around one `Client`.
+
+#![allow(dead_code)]
+
+use core::time::Duration;
+
+use jabber_proto::client::{Client, Config, Event};
+use jabber_proto::time::Instant;
+
+pub const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='s1' version='1.0'>";
+
+pub struct Harness {
+    pub client: Client,
+    pub now: Instant,
+}
+
+impl Harness {
+    pub fn new(config: Config) -> Harness {
+        let now = Instant::from_millis(1_000);
+        Harness { client: Client::new(config, now), now }
+    }
+
+    /// A client whose stream is open; the header exchange is already drained.
+    pub fn open(config: Config) -> Harness {
+        let mut h = Harness::new(config);
+        h.sent();
+        h.server(SERVER_HEADER);
+        assert!(matches!(h.events().as_slice(), [Event::StreamOpened(_)]));
+        h
+    }
+
+    /// Delivers server bytes.
+    pub fn server(&mut self, xml: &str) {
+        self.client.handle_input(self.now, xml.as_bytes());
+    }
+
+    /// Delivers server bytes one at a time.
+    pub fn server_bytewise(&mut self, xml: &str) {
+        for b in xml.as_bytes() {
+            self.client.handle_input(self.now, core::slice::from_ref(b));
+        }
+    }
+
+    /// Advances the virtual clock and fires due timers.
+    pub fn advance(&mut self, d: Duration) {
+        self.now = self.now + d;
+        self.client.handle_timeout(self.now);
+    }
+
+    /// Jumps to the client's next deadline and fires it.
+    pub fn run_to_deadline(&mut self) -> Option<Instant> {
+        let t = self.client.poll_timeout()?;
+        assert!(t >= self.now, "deadline in the past");
+        self.now = t;
+        self.client.handle_timeout(t);
+        Some(t)
+    }
+
+    /// Everything the client wants to send, as text, drained.
+    pub fn sent(&mut self) -> String {
+        let mut out = Vec::new();
+        while let Some(b) = self.client.poll_transmit() {
+            out.extend_from_slice(b);
+            let n = b.len();
+            self.client.advance_transmit(n);
+        }
+        String::from_utf8(out).expect("the client sends UTF-8")
+    }
+
+    /// All queued events, drained.
+    pub fn events(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.client.poll_event()).collect()
+    }
+}
