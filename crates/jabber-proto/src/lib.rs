@@ -6,12 +6,69 @@
 //! `mio`, `tokio`, io_uring, a game loop, a microcontroller.
 //!
 //! Layers, bottom up:
-//! - [`stream`]: framing, tokenising and writing the XML stream ([`stream::StreamParser`],
-//!   [`stream::Writer`]);
-//! - [`xml`]: the element tree both directions share;
-//! - [`jid`]: addresses;
-//! - [`stanza`]: messages, presences and IQs as typed values;
-//! - [`client`]: the connection state machine ([`Client`]).
+//! - the XML stream, framed, tokenised and written: [`stream`];
+//! - the element tree both directions share: [`xml`];
+//! - addresses: [`jid`];
+//! - messages, presences and IQs as typed values: [`stanza`];
+//! - the connection state machine: [`Client`].
+//!
+//! ## The loop every runtime writes
+//!
+//! After **every** input and **every** command, drain the three outputs: bytes to send,
+//! events, and the next deadline. Here the "socket" is a scripted server:
+//!
+//! ```
+//! use jabber_proto::client::{Client, Config, Event};
+//! use jabber_proto::time::Instant;
+//!
+//! let server_says: &[&[u8]] = &[
+//!     b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+//!       xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='x1'>",
+//!     b"<message from='juliet@example.com/balcony' type='chat'><body>Hi!</body></message>",
+//!     b"</stream:stream>",
+//! ];
+//! let mut now = Instant::from_millis(0);
+//! let mut client = Client::new(Config::new("example.com"), now);
+//! let mut wire = Vec::new(); // stands for the socket's write side
+//! let mut input = server_says.iter();
+//! loop {
+//!     // 1. Outputs: bytes (partial writes are fine), then events, then the deadline.
+//!     while let Some(bytes) = client.poll_transmit() {
+//!         let n = bytes.len(); // a real socket may accept fewer
+//!         wire.extend_from_slice(&bytes[..n]);
+//!         client.advance_transmit(n);
+//!     }
+//!     while let Some(event) = client.poll_event() {
+//!         if let Event::Message(m) = &event {
+//!             println!("{}: {}", m.from().unwrap(), m.body().unwrap());
+//!         }
+//!     }
+//!     if client.is_closed() {
+//!         break;
+//!     }
+//!     let deadline = client.poll_timeout();
+//!     // 2. Wait for input, a command from the application, or the deadline.
+//!     // 3. Feed what happened.
+//!     match input.next() {
+//!         Some(bytes) => client.handle_input(now, bytes),
+//!         None => client.handle_eof(now),
+//!     }
+//!     if let Some(d) = deadline {
+//!         if d <= now {
+//!             client.handle_timeout(now);
+//!         }
+//!     }
+//!     now = now + core::time::Duration::from_millis(10);
+//! }
+//! assert!(wire.ends_with(b"</stream:stream>"));
+//! ```
+//!
+//! ## Guarantees
+//! - Every buffer is bounded by [`Limits`]; hostile input gets a typed error and the
+//!   matching stream error, never a panic or unbounded memory.
+//! - Chunking never changes the outcome: any split of the input yields the same events.
+//! - Local misuse is returned to the caller ([`client::Error`]); the peer's faults are
+//!   events. The end of a connection is one [`Event::Closed`], and nothing follows it.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -20,8 +77,8 @@ extern crate alloc;
 
 pub mod client;
 pub mod jid;
-mod names;
 mod limits;
+mod names;
 pub mod ns;
 pub mod stanza;
 pub mod stream;
