@@ -19,7 +19,9 @@ fn config() -> Config {
 }
 
 fn ping() -> Element {
-    Element::builder("ping", ns::PING).build().unwrap()
+    Element::builder("ping", ns::PING)
+        .build()
+        .expect("a valid element")
 }
 
 #[test]
@@ -53,7 +55,10 @@ fn commands_before_the_stream_opens_are_refused() {
     let mut h = Harness::new(config());
     h.sent();
     let now = h.now;
-    assert_eq!(h.client.send_iq(now, None, IqType::Get, ping()), Err(Error::NotOpen));
+    assert_eq!(
+        h.client.send_iq(now, None, IqType::Get, ping()),
+        Err(Error::NotOpen)
+    );
     let msg = Element::builder("message", ns::CLIENT).build().unwrap();
     assert_eq!(h.client.send(msg), Err(Error::NotOpen));
     assert_eq!(h.sent(), "");
@@ -65,9 +70,14 @@ fn server_header_opens_the_stream_whatever_the_chunking() {
     h.sent();
     h.server_bytewise(SERVER_HEADER);
     let events = h.events();
-    let [Event::StreamOpened(header)] = events.as_slice() else { panic!("{events:?}") };
+    let [Event::StreamOpened(header)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(header.id(), Some("s1"));
-    assert_eq!(h.client.server_header().and_then(|h| h.from()), Some("example.com"));
+    assert_eq!(
+        h.client.server_header().and_then(|h| h.from()),
+        Some("example.com")
+    );
     assert_eq!(h.client.state(), State::Open);
 }
 
@@ -78,12 +88,18 @@ fn iq_result_is_correlated_by_handle() {
     let id = h.client.send_iq(now, None, IqType::Get, ping()).unwrap();
     assert_eq!(
         h.sent(),
-        "<iq type='get' id='8888888-1'><ping xmlns='urn:xmpp:ping'/></iq>".replace("8888888", &wire_prefix())
+        "<iq type='get' id='8888888-1'><ping xmlns='urn:xmpp:ping'/></iq>"
+            .replace("8888888", &wire_prefix())
     );
     assert_eq!(h.client.pending_iqs(), 1);
-    h.server(&format!("<iq type='result' id='{}-1' from='example.com'/>", wire_prefix()));
+    h.server(&format!(
+        "<iq type='result' id='{}-1' from='example.com'/>",
+        wire_prefix()
+    ));
     let events = h.events();
-    let [Event::IqResult { id: got, iq }] = events.as_slice() else { panic!("{events:?}") };
+    let [Event::IqResult { id: got, iq }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(*got, id);
     assert!(iq.payload().is_none());
     assert_eq!(h.client.pending_iqs(), 0);
@@ -112,7 +128,10 @@ fn iq_error_carries_the_stanza_error() {
     let mut h = Harness::open(config());
     let to = Jid::parse("juliet@example.com/balcony").unwrap();
     let now = h.now;
-    let id = h.client.send_iq(now, Some(&to), IqType::Set, ping()).unwrap();
+    let id = h
+        .client
+        .send_iq(now, Some(&to), IqType::Set, ping())
+        .unwrap();
     h.sent();
     h.server(&format!(
         "<iq type='error' id='{}-1' from='juliet@EXAMPLE.com/balcony'><error type='cancel' code='503'>\
@@ -121,7 +140,9 @@ fn iq_error_carries_the_stanza_error() {
         wire_prefix()
     ));
     let events = h.events();
-    let [Event::IqError { id: got, error, .. }] = events.as_slice() else { panic!("{events:?}") };
+    let [Event::IqError { id: got, error, .. }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(*got, id);
     assert_eq!(error.condition, StanzaCondition::ServiceUnavailable);
     assert_eq!(error.code, Some(503));
@@ -133,9 +154,14 @@ fn classic_numeric_error_codes_are_understood() {
     let mut h = Harness::open(config());
     let now = h.now;
     h.client.send_iq(now, None, IqType::Set, ping()).unwrap();
-    h.server(&format!("<iq type='error' id='{}-1'><error code='409'>Conflict</error></iq>", wire_prefix()));
+    h.server(&format!(
+        "<iq type='error' id='{}-1'><error code='409'>Conflict</error></iq>",
+        wire_prefix()
+    ));
     let events = h.events();
-    let [Event::IqError { error, .. }] = events.as_slice() else { panic!("{events:?}") };
+    let [Event::IqError { error, .. }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(error.condition, StanzaCondition::Conflict);
     assert_eq!(error.code, Some(409));
     assert_eq!(error.text.as_deref(), Some("Conflict"));
@@ -146,15 +172,24 @@ fn a_reply_from_the_wrong_address_is_not_a_reply() {
     let mut h = Harness::open(config());
     let to = Jid::parse("juliet@example.com/balcony").unwrap();
     let now = h.now;
-    let id = h.client.send_iq(now, Some(&to), IqType::Get, ping()).unwrap();
+    let id = h
+        .client
+        .send_iq(now, Some(&to), IqType::Get, ping())
+        .unwrap();
     h.sent();
     // Spoofed: same id, another sender; and no sender at all.
-    h.server(&format!("<iq type='result' id='{}-1' from='mallory@example.com/x'/>", wire_prefix()));
+    h.server(&format!(
+        "<iq type='result' id='{}-1' from='mallory@example.com/x'/>",
+        wire_prefix()
+    ));
     h.server(&format!("<iq type='result' id='{}-1'/>", wire_prefix()));
     assert_eq!(h.events(), vec![]);
     assert_eq!(h.client.pending_iqs(), 1);
     // The real reply still completes the request.
-    h.server(&format!("<iq type='result' id='{}-1' from='juliet@example.com/balcony'/>", wire_prefix()));
+    h.server(&format!(
+        "<iq type='result' id='{}-1' from='juliet@example.com/balcony'/>",
+        wire_prefix()
+    ));
     assert!(matches!(h.events().as_slice(), [Event::IqResult { id: got, .. }] if *got == id));
 }
 
@@ -164,10 +199,16 @@ fn a_request_to_our_server_accepts_the_domain_or_no_from() {
     let now = h.now;
     h.client.send_iq(now, None, IqType::Get, ping()).unwrap();
     h.client.send_iq(now, None, IqType::Get, ping()).unwrap();
-    h.server(&format!("<iq type='result' id='{}-1' from='other.example'/>", wire_prefix()));
+    h.server(&format!(
+        "<iq type='result' id='{}-1' from='other.example'/>",
+        wire_prefix()
+    ));
     assert_eq!(h.events(), vec![]);
     h.server(&format!("<iq type='result' id='{}-1'/>", wire_prefix()));
-    h.server(&format!("<iq type='result' id='{}-2' from='Example.COM'/>", wire_prefix()));
+    h.server(&format!(
+        "<iq type='result' id='{}-2' from='Example.COM'/>",
+        wire_prefix()
+    ));
     assert_eq!(h.events().len(), 2);
 }
 
@@ -231,7 +272,9 @@ fn handled_namespaces_become_requests_the_application_answers() {
     let mut h = Harness::open(c);
     h.server("<iq type='get' id='v1' from='romeo@example.com/orchard'><query xmlns='jabber:iq:version'/></iq>");
     let events = h.events();
-    let [Event::IqRequest(iq)] = events.as_slice() else { panic!("{events:?}") };
+    let [Event::IqRequest(iq)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(h.sent(), "");
     let answer = Element::builder("query", "jabber:iq:version")
         .child(Element::builder("name", "jabber:iq:version").text("jabber"))
@@ -243,8 +286,13 @@ fn handled_namespaces_become_requests_the_application_answers() {
         "<iq type='result' id='v1' to='romeo@example.com/orchard'><query xmlns='jabber:iq:version'>\
          <name>jabber</name></query></iq>"
     );
-    h.client.respond(iq, Err(StanzaError::new(StanzaCondition::Forbidden))).unwrap();
-    assert!(h.sent().contains("<forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"));
+    h.client
+        .respond(iq, Err(StanzaError::new(StanzaCondition::Forbidden)))
+        .unwrap();
+    assert!(
+        h.sent()
+            .contains("<forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>")
+    );
 }
 
 #[test]
@@ -252,7 +300,10 @@ fn invalid_iq_requests_get_bad_request() {
     let mut h = Harness::open(config());
     h.server("<iq type='get' id='x1'/>");
     assert!(matches!(h.events().as_slice(), [Event::InvalidStanza(_)]));
-    assert!(h.sent().contains("<iq type='error' id='x1'><error type='modify'><bad-request"));
+    assert!(
+        h.sent()
+            .contains("<iq type='error' id='x1'><error type='modify'><bad-request")
+    );
     // An IQ with no id cannot be answered; it is only reported.
     h.server("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
     assert!(matches!(h.events().as_slice(), [Event::InvalidStanza(_)]));
@@ -268,7 +319,9 @@ fn messages_and_presences_are_typed_events() {
          <status>out</status><priority>5</priority></presence>",
     );
     let events = h.events();
-    let [Event::Message(m), Event::Presence(p)] = events.as_slice() else { panic!("{events:?}") };
+    let [Event::Message(m), Event::Presence(p)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(m.kind(), MessageType::Chat);
     assert_eq!(m.body().as_deref(), Some("Wherefore & why"));
     assert_eq!(m.thread().as_deref(), Some("t1"));
@@ -293,14 +346,19 @@ fn sending_a_stanza_writes_it_byte_exact() {
 fn partial_writes_resume_where_they_stopped() {
     let mut h = Harness::open(config());
     let to = Jid::parse("juliet@example.com").unwrap();
-    h.client.send(jabber_proto::stanza::Message::new(MessageType::Chat, &to, "hello").unwrap()).unwrap();
+    h.client
+        .send(jabber_proto::stanza::Message::new(MessageType::Chat, &to, "hello").unwrap())
+        .unwrap();
     let mut written = Vec::new();
     while let Some(b) = h.client.poll_transmit() {
         written.push(b[0]);
         h.client.advance_transmit(1);
     }
     assert!(!h.client.wants_write());
-    assert_eq!(written, b"<message to='juliet@example.com' type='chat'><body>hello</body></message>");
+    assert_eq!(
+        written,
+        b"<message to='juliet@example.com' type='chat'><body>hello</body></message>"
+    );
 }
 
 #[test]
@@ -350,7 +408,9 @@ fn server_stream_error_is_one_event_then_closed() {
          </stream:stream>",
     );
     let events = h.events();
-    let [Event::Closed(CloseReason::StreamError(e))] = events.as_slice() else { panic!("{events:?}") };
+    let [Event::Closed(CloseReason::StreamError(e))] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert_eq!(e.condition, Condition::Conflict);
     assert_eq!(e.text.as_deref(), Some("Replaced by new connection"));
     assert_eq!(h.sent(), "</stream:stream>");
@@ -361,10 +421,14 @@ fn stream_error_before_the_header_exchange_completes() {
     let mut h = Harness::new(config());
     h.sent();
     h.server(SERVER_HEADER);
-    h.server("<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>");
+    h.server(
+        "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+    );
     let events = h.events();
-    assert!(matches!(events.as_slice(), [Event::StreamOpened(_), Event::Closed(CloseReason::StreamError(e))]
-        if e.condition == Condition::HostUnknown));
+    assert!(
+        matches!(events.as_slice(), [Event::StreamOpened(_), Event::Closed(CloseReason::StreamError(e))]
+        if e.condition == Condition::HostUnknown)
+    );
 }
 
 #[test]
@@ -372,7 +436,10 @@ fn malformed_input_is_fatal_and_sticky() {
     let mut h = Harness::open(config());
     h.server("<message><body>x</body><!-- hi --></message>");
     let events = h.events();
-    assert_eq!(events, vec![Event::Closed(CloseReason::Protocol(ParseError::Comment))]);
+    assert_eq!(
+        events,
+        vec![Event::Closed(CloseReason::Protocol(ParseError::Comment))]
+    );
     assert_eq!(
         h.sent(),
         "<stream:error><restricted-xml xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>"
@@ -384,7 +451,10 @@ fn malformed_input_is_fatal_and_sticky() {
     assert_eq!(h.events(), vec![]);
     assert_eq!(h.sent(), "");
     let now = h.now;
-    assert_eq!(h.client.send_iq(now, None, IqType::Get, ping()), Err(Error::Closed));
+    assert_eq!(
+        h.client.send_iq(now, None, IqType::Get, ping()),
+        Err(Error::Closed)
+    );
     assert_eq!(h.client.poll_timeout(), None);
 }
 
@@ -394,10 +464,15 @@ fn limits_violations_are_policy_violations() {
     // The limit bounds the server's stream header too, so leave room for it.
     c.limits.max_stanza_bytes = 256;
     let mut h = Harness::open(c);
-    h.server(&format!("<message><body>{}</body></message>", "x".repeat(300)));
+    h.server(&format!(
+        "<message><body>{}</body></message>",
+        "x".repeat(300)
+    ));
     assert!(matches!(
         h.events().as_slice(),
-        [Event::Closed(CloseReason::Protocol(ParseError::StanzaTooLarge { limit: 256 }))]
+        [Event::Closed(CloseReason::Protocol(
+            ParseError::StanzaTooLarge { limit: 256 }
+        ))]
     ));
     assert!(h.sent().starts_with("<stream:error><policy-violation "));
 }
@@ -407,12 +482,20 @@ fn end_of_input_is_reported_as_such() {
     let mut h = Harness::open(config());
     h.server("<message><bo");
     h.client.handle_eof(h.now);
-    assert_eq!(h.events(), vec![Event::Closed(CloseReason::EndOfInput { mid_element: true })]);
+    assert_eq!(
+        h.events(),
+        vec![Event::Closed(CloseReason::EndOfInput { mid_element: true })]
+    );
     assert_eq!(h.sent(), "", "nothing is written to a dead transport");
 
     let mut h = Harness::open(config());
     h.client.handle_eof(h.now);
-    assert_eq!(h.events(), vec![Event::Closed(CloseReason::EndOfInput { mid_element: false })]);
+    assert_eq!(
+        h.events(),
+        vec![Event::Closed(CloseReason::EndOfInput {
+            mid_element: false
+        })]
+    );
 }
 
 #[test]
@@ -429,7 +512,9 @@ fn top_level_elements_that_are_not_stanzas_are_events() {
     let mut h = Harness::open(config());
     h.server("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
     let events = h.events();
-    let [Event::Element(el)] = events.as_slice() else { panic!("{events:?}") };
+    let [Event::Element(el)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
     assert!(el.is("features", ns::STREAM));
 }
 

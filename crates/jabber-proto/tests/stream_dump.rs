@@ -244,12 +244,8 @@ fn input_may_end_right_after_the_close() {
     assert_eq!(run.stdout.lines().collect::<Vec<_>>(), valid_lines());
 }
 
-/// `<stream:stream/>`: the framer and parser support it (`Frame::Header { empty }`), but
-/// the tokenizer only collects the root's namespace bindings for a header it builds with
-/// `header == true`, which an empty header is not, so this fails with
-/// `BadContentNamespace` (reported; un-ignore once fixed).
+/// `<stream:stream/>`: a header and a close at once.
 #[test]
-#[ignore = "parser bug: an empty stream header is rejected as invalid-namespace"]
 fn empty_stream_header_is_header_and_close() {
     let run = run_all_chunks(
         b"<stream:stream xmlns='jabber:client' \

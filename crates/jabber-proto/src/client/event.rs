@@ -90,7 +90,9 @@ impl fmt::Display for CloseReason {
             CloseReason::Peer => f.write_str("closed by the server"),
             CloseReason::StreamError(e) => write!(f, "stream error from the server: {e}"),
             CloseReason::Protocol(e) => write!(f, "the server violated the protocol: {e}"),
-            CloseReason::EndOfInput { mid_element: true } => f.write_str("connection lost inside an element"),
+            CloseReason::EndOfInput { mid_element: true } => {
+                f.write_str("connection lost inside an element")
+            }
             CloseReason::EndOfInput { mid_element: false } => f.write_str("connection lost"),
         }
     }

@@ -54,7 +54,12 @@ impl IqTable {
         // The seed shows in every id, so ids of two connections differ.
         let mut prefix = String::new();
         let _ = write!(prefix, "{:08x}", (seed ^ (seed >> 32)) as u32);
-        IqTable { prefix, next: 0, by_wire_id: BTreeMap::new(), deadlines: BTreeSet::new() }
+        IqTable {
+            prefix,
+            next: 0,
+            by_wire_id: BTreeMap::new(),
+            deadlines: BTreeSet::new(),
+        }
     }
 
     /// Registers a request; returns its handle and the id to put on the wire.
@@ -64,7 +69,8 @@ impl IqTable {
         let mut wire = self.prefix.clone();
         let _ = write!(wire, "-{}", self.next);
         self.deadlines.insert((deadline, id, wire.clone()));
-        self.by_wire_id.insert(wire.clone(), Pending { id, to, deadline });
+        self.by_wire_id
+            .insert(wire.clone(), Pending { id, to, deadline });
         (id, wire)
     }
 
@@ -73,14 +79,21 @@ impl IqTable {
     /// RFC 6120 §8.1.2.1: a reply comes from the address the request went to; a request
     /// without `to` went to our own account, so its reply may come without `from`, from
     /// our bare or full JID, or from our server's domain.
-    pub(crate) fn take_reply(&mut self, wire_id: &str, from: Option<JidRef<'_>>, us: &Us<'_>) -> Option<IqId> {
+    pub(crate) fn take_reply(
+        &mut self,
+        wire_id: &str,
+        from: Option<JidRef<'_>>,
+        us: &Us<'_>,
+    ) -> Option<IqId> {
         let pending = self.by_wire_id.get(wire_id)?;
         let matches = match (&pending.to, from) {
             (Some(to), Some(from)) => *to == from,
             (Some(_), None) => false,
             (None, None) => true,
             (None, Some(from)) => {
-                from.local().is_none() && from.resource().is_none() && from.domain().eq_ignore_ascii_case(us.domain)
+                from.local().is_none()
+                    && from.resource().is_none()
+                    && from.domain().eq_ignore_ascii_case(us.domain)
                     || us.jid.is_some_and(|me| *me == from || me.to_bare() == from)
             }
         };
@@ -88,14 +101,16 @@ impl IqTable {
             return None;
         }
         let p = self.by_wire_id.remove(wire_id)?;
-        self.deadlines.remove(&(p.deadline, p.id, String::from(wire_id)));
+        self.deadlines
+            .remove(&(p.deadline, p.id, String::from(wire_id)));
         Some(p.id)
     }
 
     /// Forgets a request that was never sent.
     pub(crate) fn cancel(&mut self, wire_id: &str) {
         if let Some(p) = self.by_wire_id.remove(wire_id) {
-            self.deadlines.remove(&(p.deadline, p.id, String::from(wire_id)));
+            self.deadlines
+                .remove(&(p.deadline, p.id, String::from(wire_id)));
         }
     }
 

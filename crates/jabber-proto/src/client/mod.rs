@@ -205,13 +205,21 @@ impl Client {
     /// Sends an IQ get or set carrying `payload` to `to` (`None`: our own account/server)
     /// and returns the handle its outcome will carry: [`Event::IqResult`],
     /// [`Event::IqError`] or [`Event::IqTimeout`].
-    pub fn send_iq(&mut self, now: Instant, to: Option<&Jid>, kind: IqType, payload: Element) -> Result<IqId, Error> {
+    pub fn send_iq(
+        &mut self,
+        now: Instant,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+    ) -> Result<IqId, Error> {
         self.check_open()?;
         if !kind.is_request() {
             return Err(Error::NotARequest);
         }
         let (id, wire_id) = self.iqs.insert(to.cloned(), now + self.config.iq_timeout);
-        let mut b = Element::builder("iq", ns::CLIENT).attr("type", kind.as_str()).attr("id", &wire_id);
+        let mut b = Element::builder("iq", ns::CLIENT)
+            .attr("type", kind.as_str())
+            .attr("id", &wire_id);
         if let Some(to) = to {
             b = b.attr("to", to.as_str());
         }
@@ -228,7 +236,11 @@ impl Client {
     }
 
     /// Answers an [`Event::IqRequest`]: a result (with an optional payload) or an error.
-    pub fn respond(&mut self, request: &Iq, response: Result<Option<Element>, StanzaError>) -> Result<(), Error> {
+    pub fn respond(
+        &mut self,
+        request: &Iq,
+        response: Result<Option<Element>, StanzaError>,
+    ) -> Result<(), Error> {
         self.check_open()?;
         if !request.kind().is_request() {
             return Err(Error::NotARequest);
@@ -274,7 +286,10 @@ impl Client {
         if self.state == State::Closed {
             return None;
         }
-        [self.iqs.next_deadline(), self.close_deadline].into_iter().flatten().min()
+        [self.iqs.next_deadline(), self.close_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     // ---- internals ----
@@ -289,7 +304,9 @@ impl Client {
 
     fn drain_parser(&mut self, _now: Instant) {
         while self.state != State::Closed {
-            let Some(item) = self.parser.next_item() else { break };
+            let Some(item) = self.parser.next_item() else {
+                break;
+            };
             match item {
                 Ok(Item::Header(header)) => {
                     if self.state == State::Opening {
@@ -317,7 +334,9 @@ impl Client {
             let reason = if self.state == State::Closing {
                 CloseReason::Local
             } else {
-                CloseReason::EndOfInput { mid_element: e == ParseError::TruncatedStanza }
+                CloseReason::EndOfInput {
+                    mid_element: e == ParseError::TruncatedStanza,
+                }
             };
             self.finish(reason);
             return;
@@ -369,34 +388,56 @@ impl Client {
     fn on_iq(&mut self, iq: Iq) {
         match iq.kind() {
             IqType::Result | IqType::Error => {
-                let us = Us { domain: &self.config.domain, jid: self.jid.as_ref() };
+                let us = Us {
+                    domain: &self.config.domain,
+                    jid: self.jid.as_ref(),
+                };
                 // A reply nobody asked for, or from the wrong address, is ignored (RFC 6120
                 // §8.2.3); the request it claims to answer keeps waiting.
-                let Some(id) = self.iqs.take_reply(iq.id().unwrap_or_default(), iq.from(), &us) else { return };
+                let Some(id) = self
+                    .iqs
+                    .take_reply(iq.id().unwrap_or_default(), iq.from(), &us)
+                else {
+                    return;
+                };
                 let event = if iq.kind() == IqType::Result {
                     Event::IqResult { id, iq }
                 } else {
-                    let error = iq.error().unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
+                    let error = iq
+                        .error()
+                        .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
                     Event::IqError { id, error, iq }
                 };
                 self.events.push_back(event);
             }
             IqType::Get | IqType::Set => {
-                let (name, payload_ns) = iq.payload().map(|p| (p.name(), p.ns())).unwrap_or_default();
+                let (name, payload_ns) =
+                    iq.payload().map(|p| (p.name(), p.ns())).unwrap_or_default();
                 if self.config.iq_namespaces.iter().any(|n| n == payload_ns) {
                     self.events.push_back(Event::IqRequest(iq));
                 } else if iq.kind() == IqType::Get && name == "ping" && payload_ns == ns::PING {
                     let _ = self.reply(iq.element(), Ok(None));
                 } else {
-                    let _ = self.reply(iq.element(), Err(StanzaError::new(StanzaCondition::ServiceUnavailable)));
+                    let _ = self.reply(
+                        iq.element(),
+                        Err(StanzaError::new(StanzaCondition::ServiceUnavailable)),
+                    );
                 }
             }
         }
     }
 
     /// Writes the reply to the IQ request `request`.
-    fn reply(&mut self, request: &Element, response: Result<Option<Element>, StanzaError>) -> Result<(), Error> {
-        let kind = if response.is_ok() { IqType::Result } else { IqType::Error };
+    fn reply(
+        &mut self,
+        request: &Element,
+        response: Result<Option<Element>, StanzaError>,
+    ) -> Result<(), Error> {
+        let kind = if response.is_ok() {
+            IqType::Result
+        } else {
+            IqType::Error
+        };
         let mut b = Element::builder("iq", ns::CLIENT)
             .attr("type", kind.as_str())
             .attr("id", request.attr("id").unwrap_or_default());

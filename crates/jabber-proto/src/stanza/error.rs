@@ -99,9 +99,15 @@ impl StanzaCondition {
     pub fn default_type(self) -> ErrorType {
         use StanzaCondition::*;
         match self {
-            BadRequest | JidMalformed | NotAcceptable | PolicyViolation | Redirect => ErrorType::Modify,
-            NotAuthorized | Forbidden | RegistrationRequired | SubscriptionRequired => ErrorType::Auth,
-            RecipientUnavailable | RemoteServerTimeout | ResourceConstraint | UnexpectedRequest => ErrorType::Wait,
+            BadRequest | JidMalformed | NotAcceptable | PolicyViolation | Redirect => {
+                ErrorType::Modify
+            }
+            NotAuthorized | Forbidden | RegistrationRequired | SubscriptionRequired => {
+                ErrorType::Auth
+            }
+            RecipientUnavailable | RemoteServerTimeout | ResourceConstraint | UnexpectedRequest => {
+                ErrorType::Wait
+            }
             _ => ErrorType::Cancel,
         }
     }
@@ -123,7 +129,12 @@ pub struct StanzaError {
 impl StanzaError {
     /// An error with the usual type for `condition`.
     pub fn new(condition: StanzaCondition) -> StanzaError {
-        StanzaError { kind: condition.default_type(), condition, code: None, text: None }
+        StanzaError {
+            kind: condition.default_type(),
+            condition,
+            code: None,
+            text: None,
+        }
     }
 
     /// Reads the `<error/>` child of `stanza`; `None` when it has none.
@@ -131,19 +142,31 @@ impl StanzaError {
     /// Accepts both forms servers send: RFC 6120 (`type` plus a condition element) and
     /// classic (`code` plus text content).
     pub fn from_stanza(stanza: ElementRef<'_>) -> Option<StanzaError> {
-        let err = stanza.children().find(|c| c.name() == "error" && c.ns() == stanza.ns())?;
+        let err = stanza
+            .children()
+            .find(|c| c.name() == "error" && c.ns() == stanza.ns())?;
         let code = err.attr("code").and_then(|c| c.trim().parse().ok());
         let named = err
             .children()
             .filter(|c| c.ns() == ns::STANZA_ERRORS)
             .find_map(|c| StanzaCondition::from_name(c.name()));
-        let condition = named.or(code.map(StanzaCondition::from_code)).unwrap_or(StanzaCondition::UndefinedCondition);
-        let kind = err.attr("type").and_then(ErrorType::from_name).unwrap_or(condition.default_type());
+        let condition = named
+            .or(code.map(StanzaCondition::from_code))
+            .unwrap_or(StanzaCondition::UndefinedCondition);
+        let kind = err
+            .attr("type")
+            .and_then(ErrorType::from_name)
+            .unwrap_or(condition.default_type());
         let text = err
             .child("text", ns::STANZA_ERRORS)
             .map(|t| t.text().to_string())
             .or_else(|| Some(err.text().trim().to_string()).filter(|t| !t.is_empty()));
-        Some(StanzaError { kind, condition, code, text })
+        Some(StanzaError {
+            kind,
+            condition,
+            code,
+            text,
+        })
     }
 
     /// The `<error/>` element, in the stanza namespace `stanza_ns` (`jabber:client`).

@@ -35,17 +35,27 @@ common_getters!(Iq);
 
 impl Iq {
     pub(super) fn classify(el: &Element) -> Result<IqType, InvalidReason> {
-        let kind = el.attr("type").and_then(IqType::from_name).ok_or(InvalidReason::BadType)?;
+        let kind = el
+            .attr("type")
+            .and_then(IqType::from_name)
+            .ok_or(InvalidReason::BadType)?;
         if el.attr("id").is_none() {
             return Err(InvalidReason::MissingId);
         }
-        let payloads = el.children().filter(|c| !(kind == IqType::Error && c.name() == "error")).count();
+        let payloads = el
+            .children()
+            .filter(|c| !(kind == IqType::Error && c.name() == "error"))
+            .count();
         let ok = match kind {
             IqType::Get | IqType::Set => payloads == 1,
             IqType::Result => payloads <= 1,
             IqType::Error => true,
         };
-        if ok { Ok(kind) } else { Err(InvalidReason::BadPayload) }
+        if ok {
+            Ok(kind)
+        } else {
+            Err(InvalidReason::BadPayload)
+        }
     }
 
     pub(super) fn from_parts(element: Element, kind: IqType) -> Iq {
@@ -59,6 +69,8 @@ impl Iq {
 
     /// The payload: the child of a get, set or result (an error may echo the request's).
     pub fn payload(&self) -> Option<ElementRef<'_>> {
-        self.element.children().find(|c| !(self.kind == IqType::Error && c.name() == "error"))
+        self.element
+            .children()
+            .find(|c| !(self.kind == IqType::Error && c.name() == "error"))
     }
 }

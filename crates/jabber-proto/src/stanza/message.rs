@@ -34,7 +34,10 @@ common_getters!(Message);
 
 impl Message {
     pub(super) fn classify(el: &Element) -> Result<MessageType, InvalidReason> {
-        Ok(el.attr("type").and_then(MessageType::from_name).unwrap_or(MessageType::Normal))
+        Ok(el
+            .attr("type")
+            .and_then(MessageType::from_name)
+            .unwrap_or(MessageType::Normal))
     }
 
     pub(super) fn from_parts(element: Element, kind: MessageType) -> Message {
@@ -56,7 +59,9 @@ impl Message {
         if kind != MessageType::Normal {
             b = b.attr("type", kind.as_str());
         }
-        let element = b.child(Element::builder("body", ns::CLIENT).text(body)).build()?;
+        let element = b
+            .child(Element::builder("body", ns::CLIENT).text(body))
+            .build()?;
         Ok(Message { element, kind })
     }
 

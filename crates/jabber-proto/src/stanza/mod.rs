@@ -120,12 +120,16 @@ macro_rules! common_getters {
         impl $ty {
             /// The sender, as the server stamped it.
             pub fn from(&self) -> Option<$crate::jid::JidRef<'_>> {
-                self.element.attr("from").and_then(|f| $crate::jid::JidRef::parse(f).ok())
+                self.element
+                    .attr("from")
+                    .and_then(|f| $crate::jid::JidRef::parse(f).ok())
             }
 
             /// The addressee.
             pub fn to(&self) -> Option<$crate::jid::JidRef<'_>> {
-                self.element.attr("to").and_then(|t| $crate::jid::JidRef::parse(t).ok())
+                self.element
+                    .attr("to")
+                    .and_then(|t| $crate::jid::JidRef::parse(t).ok())
             }
 
             /// The stanza id.

@@ -71,7 +71,9 @@ impl Presence {
 
     /// `<show/>`, when it holds a defined value.
     pub fn show(&self) -> Option<Show> {
-        self.element.child("show", ns::CLIENT).and_then(|s| Show::from_name(s.text().trim()))
+        self.element
+            .child("show", ns::CLIENT)
+            .and_then(|s| Show::from_name(s.text().trim()))
     }
 
     /// The first `<status/>`.
@@ -81,6 +83,8 @@ impl Presence {
 
     /// `<priority/>`: -128..=127; 0 when absent or invalid (RFC 6121 §4.7.2.3).
     pub fn priority(&self) -> i8 {
-        child_text(&self.element, "priority").and_then(|p| p.trim().parse().ok()).unwrap_or(0)
+        child_text(&self.element, "priority")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(0)
     }
 }

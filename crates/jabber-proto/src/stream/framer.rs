@@ -92,6 +92,8 @@ fn skip(buf: &[u8], mut pos: usize, lim: usize, table: &[bool; 256]) -> usize {
     pos
 }
 
+const SLASH_NOT_AT_END: ParseError = ParseError::Malformed("'/' not followed by '>' in a tag");
+
 fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
@@ -205,7 +207,8 @@ impl Framer {
                     return Err(ParseError::DataAfterClose);
                 }
                 if b != b'<' {
-                    return Err(if TEXT[usize::from(b)] {
+                    // Whitespace was skipped above, so any C0 byte here is forbidden.
+                    return Err(if b < 0x20 {
                         ParseError::ForbiddenChar { code: u32::from(b) }
                     } else {
                         ParseError::TextOutsideStanza
@@ -242,7 +245,7 @@ impl Framer {
             let skipped = skip(&self.buf, self.pos, lim, table);
             if skipped > self.pos {
                 match &mut self.lex {
-                    Lex::StartTag => self.slash = false,
+                    Lex::StartTag if self.slash => return Err(SLASH_NOT_AT_END),
                     Lex::Cdata(n) => *n = 0,
                     Lex::Declaration(q) => *q = false,
                     _ => {}
@@ -287,14 +290,12 @@ impl Framer {
                     }
                     _ => return Err(ParseError::Malformed("invalid character after '<'")),
                 },
+                // Outside attribute values, '/' may only appear in the closing "/>".
+                Lex::StartTag if self.slash && b != b'>' => return Err(SLASH_NOT_AT_END),
                 Lex::StartTag => match b {
-                    b'"' | b'\'' => {
-                        self.lex = Lex::Quoted(b);
-                        self.slash = false;
-                    }
+                    b'"' | b'\'' => self.lex = Lex::Quoted(b),
                     b'=' => {
                         self.attrs += 1;
-                        self.slash = false;
                         if self.attrs > limits.max_attributes {
                             return Err(ParseError::TooManyAttributes {
                                 limit: limits.max_attributes,

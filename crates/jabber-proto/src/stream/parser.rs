@@ -4,7 +4,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::framer::{Frame, Framer};
-use super::tokenizer::{OuterScope, TreeBuilder};
+use super::tokenizer::{OuterScope, Target, TreeBuilder};
 use super::{ParseError, StreamHeader};
 use crate::xml::Element;
 use crate::{Limits, ns};
@@ -174,7 +174,9 @@ impl StreamParser {
 
     fn header(&mut self, piece: Vec<u8>, empty: bool) -> Result<StreamHeader, ParseError> {
         let text = String::from_utf8(piece).map_err(|_| ParseError::InvalidUtf8)?;
-        let built = self.builder.build(text, &OuterScope::default(), !empty)?;
+        let built = self
+            .builder
+            .build(text, &OuterScope::default(), Target::Header { empty })?;
         if !built.element.is("stream", ns::STREAM) {
             return Err(ParseError::BadRoot);
         }
@@ -195,7 +197,10 @@ impl StreamParser {
 
     fn element(&mut self, piece: Vec<u8>) -> Result<Element, ParseError> {
         let text = String::from_utf8(piece).map_err(|_| ParseError::InvalidUtf8)?;
-        Ok(self.builder.build(text, &self.outer, false)?.element)
+        Ok(self
+            .builder
+            .build(text, &self.outer, Target::Element)?
+            .element)
     }
 
     fn close(&mut self, piece: &[u8]) -> Result<(), ParseError> {

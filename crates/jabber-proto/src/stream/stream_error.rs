@@ -19,7 +19,10 @@ pub struct StreamError {
 impl StreamError {
     /// An error with a condition and no text.
     pub fn new(condition: Condition) -> StreamError {
-        StreamError { condition, text: None }
+        StreamError {
+            condition,
+            text: None,
+        }
     }
 
     /// Reads a `<stream:error/>` element; `None` if `el` is not one.
@@ -32,7 +35,9 @@ impl StreamError {
             .filter(|c| c.ns() == ns::STREAM_ERRORS)
             .find_map(|c| Condition::from_name(c.name()))
             .unwrap_or(Condition::UndefinedCondition);
-        let text = el.child("text", ns::STREAM_ERRORS).map(|t| t.text().to_string());
+        let text = el
+            .child("text", ns::STREAM_ERRORS)
+            .map(|t| t.text().to_string());
         Some(StreamError { condition, text })
     }
 
@@ -44,7 +49,8 @@ impl StreamError {
             b = b.child(Element::builder("text", ns::STREAM_ERRORS).text(text));
         }
         // Condition names are valid XML names; text that XML cannot carry is dropped.
-        b.build().unwrap_or_else(|_| StreamError::new(self.condition).to_element())
+        b.build()
+            .unwrap_or_else(|_| StreamError::new(self.condition).to_element())
     }
 }
 

@@ -6,7 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
 
-use xmlparser::{ElementEnd, Token, Tokenizer};
+use xmlparser::{ElementEnd, StrSpan, Token, Tokenizer};
 
 use super::ParseError;
 use super::references::{attr_needs_decoding, decode, decode_cdata, text_needs_decoding};
@@ -23,12 +23,14 @@ pub(crate) struct OuterScope {
 }
 
 impl OuterScope {
-    fn lookup(&self, prefix: &str) -> Option<&str> {
+    /// The binding of `prefix`: its index and namespace name.
+    fn lookup(&self, prefix: &str) -> Option<(usize, &str)> {
         self.bindings
             .iter()
+            .enumerate()
             .rev()
-            .find(|(p, _)| p == prefix)
-            .map(|(_, n)| n.as_str())
+            .find(|(_, (p, _))| p == prefix)
+            .map(|(i, (_, n))| (i, n.as_str()))
     }
 }
 
@@ -61,8 +63,21 @@ pub(crate) struct TreeBuilder {
     attrs: Vec<PendingAttr>,
 }
 
-/// What `build` produces: the element, and (for a stream header, whose root stays open)
-/// the bindings the root declared.
+/// What `build` is given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// A complete top-level element.
+    Element,
+    /// A stream header's start tag: the root stays open unless it was written
+    /// `<stream:stream/>` (`empty`).
+    Header {
+        /// The root was an empty-element tag.
+        empty: bool,
+    },
+}
+
+/// What `build` produces: the element, and (for a stream header) the bindings the root
+/// declared.
 pub(crate) struct Built {
     pub(crate) element: Element,
     pub(crate) root_bindings: Vec<(String, String)>,
@@ -75,6 +90,9 @@ pub(crate) struct Built {
 struct Strings<'a> {
     raw: &'a str,
     decoded: String,
+    /// Namespace names taken from the outer scope, by binding index: each is copied into
+    /// the element at most once, however often its prefix is used.
+    outer: Vec<Option<Ns>>,
 }
 
 impl Strings<'_> {
@@ -97,17 +115,21 @@ impl Strings<'_> {
     }
 
     /// A new decoded string: a copy of `prev` (the text it merges with), then what `f` adds.
+    /// When `prev` is already the last decoded string, it is extended in place, so a run of
+    /// merges costs linear, not quadratic, space.
     fn append(
         &mut self,
         prev: Option<Span>,
         f: impl FnOnce(&mut String) -> Result<(), ParseError>,
     ) -> Result<Span, ParseError> {
         let n = self.raw.len();
-        let start = n + self.decoded.len();
+        let mut start = n + self.decoded.len();
         if let Some(prev) = prev {
             let (a, b) = (prev.start as usize, prev.end as usize);
-            if a >= n {
-                // Rare (text, then a reference, then CDATA): copy within the buffer.
+            if a >= n && b == start {
+                start = a;
+            } else if a >= n {
+                // Something was decoded after `prev`: copy it within the buffer.
                 let copy = String::from(self.decoded.get(a - n..b - n).unwrap_or_default());
                 self.decoded.push_str(&copy);
             } else {
@@ -129,15 +151,37 @@ impl Strings<'_> {
         }
     }
 
-    fn outer_ns(&mut self, uri: &str) -> Ns {
-        if let Some(i) = ns::known_index(uri) {
+    /// The namespace name of outer binding `index`, copied in on first use.
+    fn outer_ns(&mut self, index: usize, uri: &str) -> Ns {
+        if let Some(Some(ns)) = self.outer.get(index) {
+            return *ns;
+        }
+        let ns = if let Some(i) = ns::known_index(uri) {
             Ns::Known(i)
         } else {
             let start = self.raw.len() + self.decoded.len();
             self.decoded.push_str(uri);
             Ns::At(Span::new(start, start + uri.len()))
+        };
+        if self.outer.len() <= index {
+            self.outer.resize(index + 1, None);
         }
+        self.outer[index] = Some(ns);
+        ns
     }
+}
+
+const EMPTY_PREFIX: ParseError = ParseError::Malformed("name with an empty prefix");
+
+/// Whether a name was written `:local`, which Namespaces in XML forbids. xmlparser reports
+/// that prefix as empty, just like a missing one.
+fn has_empty_prefix(raw: &str, prefix: StrSpan<'_>, local: StrSpan<'_>) -> bool {
+    prefix.as_str().is_empty()
+        && local
+            .start()
+            .checked_sub(1)
+            .and_then(|i| raw.as_bytes().get(i))
+            == Some(&b':')
 }
 
 fn malformed(e: xmlparser::Error) -> ParseError {
@@ -156,13 +200,16 @@ fn malformed(e: xmlparser::Error) -> ParseError {
 }
 
 impl TreeBuilder {
-    /// Builds the element in `raw`. With `header`, the root's end tag is not expected.
+    /// Builds the element in `raw`. For an open stream header, the root's end tag is not
+    /// expected.
     pub(crate) fn build(
         &mut self,
         raw: String,
         outer: &OuterScope,
-        header: bool,
+        target: Target,
     ) -> Result<Built, ParseError> {
+        let header = matches!(target, Target::Header { .. });
+        let root_open = target == Target::Header { empty: false };
         self.scope.clear();
         self.open.clear();
         if raw.as_bytes().contains(&0xEF) {
@@ -179,6 +226,7 @@ impl TreeBuilder {
         let mut strings = Strings {
             raw: &raw,
             decoded: String::new(),
+            outer: Vec::new(),
         };
         // The text node that later text or CDATA would merge into.
         let mut last_text: Option<usize> = None;
@@ -187,6 +235,9 @@ impl TreeBuilder {
         for token in Tokenizer::from_fragment(&raw, 0..raw.len()) {
             match token.map_err(malformed)? {
                 Token::ElementStart { prefix, local, .. } => {
+                    if has_empty_prefix(&raw, prefix, local) {
+                        return Err(EMPTY_PREFIX);
+                    }
                     if self.open.is_empty() && !nodes.is_empty() {
                         return Err(ParseError::Malformed("more than one root element"));
                     }
@@ -199,11 +250,16 @@ impl TreeBuilder {
                     local,
                     value,
                     ..
-                } => self.attrs.push(PendingAttr {
-                    prefix: prefix.range(),
-                    local: local.range(),
-                    value: value.range(),
-                }),
+                } => {
+                    if has_empty_prefix(&raw, prefix, local) {
+                        return Err(EMPTY_PREFIX);
+                    }
+                    self.attrs.push(PendingAttr {
+                        prefix: prefix.range(),
+                        local: local.range(),
+                        value: value.range(),
+                    });
+                }
                 Token::ElementEnd {
                     end: ElementEnd::Open | ElementEnd::Empty,
                     ..
@@ -214,6 +270,9 @@ impl TreeBuilder {
                     last_text = None;
                     match end {
                         ElementEnd::Close(prefix, local) => {
+                            if has_empty_prefix(&raw, prefix, local) {
+                                return Err(EMPTY_PREFIX);
+                            }
                             let open = self.open.pop().ok_or(ParseError::MismatchedTag)?;
                             if raw.get(open.prefix) != Some(prefix.as_str())
                                 || raw.get(open.local) != Some(local.as_str())
@@ -237,8 +296,13 @@ impl TreeBuilder {
                                 local.clone(),
                             )?;
                             if is_root && header {
-                                root_qname =
-                                    String::from(&raw[prefix.start.min(local.start)..local.end]);
+                                // An empty prefix's range is `0..0`, not next to the name.
+                                let qname = if prefix.is_empty() {
+                                    local.clone()
+                                } else {
+                                    prefix.start..local.end
+                                };
+                                root_qname = String::from(&raw[qname]);
                                 for b in &self.scope {
                                     let p =
                                         String::from(raw.get(b.prefix.clone()).unwrap_or_default());
@@ -288,6 +352,11 @@ impl TreeBuilder {
                         return Err(ParseError::TextOutsideStanza);
                     }
                     let t = text.as_str();
+                    if t.is_empty() {
+                        // `<![CDATA[]]>` adds nothing; an empty text node would make the
+                        // element differ from the same content written without it.
+                        continue;
+                    }
                     let prev = last_text.and_then(|p| match nodes[p] {
                         RawNode::Text(s) => Some(s),
                         _ => None,
@@ -314,7 +383,7 @@ impl TreeBuilder {
                 | Token::DtdEnd { .. } => return Err(ParseError::Doctype),
             }
         }
-        let complete = if header {
+        let complete = if root_open {
             self.open.len() == 1
         } else {
             self.open.is_empty()
@@ -322,7 +391,7 @@ impl TreeBuilder {
         if !complete || nodes.is_empty() || start_tag.is_some() {
             return Err(ParseError::Malformed("incomplete element"));
         }
-        if header {
+        if root_open {
             let total = nodes.len() as u32;
             if let Some(RawNode::Element { end, .. }) = nodes.first_mut() {
                 *end = total;
@@ -357,11 +426,11 @@ impl TreeBuilder {
             .find(|b| strings.raw.get(b.prefix.clone()) == Some(prefix));
         match inner {
             Some(b) => Some(b.ns),
-            None => outer.lookup(prefix).map(|uri| {
+            None => outer.lookup(prefix).map(|(index, uri)| {
                 if uri.is_empty() {
                     Ns::None
                 } else {
-                    strings.outer_ns(uri)
+                    strings.outer_ns(index, uri)
                 }
             }),
         }

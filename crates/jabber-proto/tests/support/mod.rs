@@ -7,22 +7,25 @@ use core::time::Duration;
 use jabber_proto::client::{Client, Config, Event};
 use jabber_proto::time::Instant;
 
-pub const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+pub(crate) const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
     xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='s1' version='1.0'>";
 
-pub struct Harness {
-    pub client: Client,
-    pub now: Instant,
+pub(crate) struct Harness {
+    pub(crate) client: Client,
+    pub(crate) now: Instant,
 }
 
 impl Harness {
-    pub fn new(config: Config) -> Harness {
+    pub(crate) fn new(config: Config) -> Harness {
         let now = Instant::from_millis(1_000);
-        Harness { client: Client::new(config, now), now }
+        Harness {
+            client: Client::new(config, now),
+            now,
+        }
     }
 
     /// A client whose stream is open; the header exchange is already drained.
-    pub fn open(config: Config) -> Harness {
+    pub(crate) fn open(config: Config) -> Harness {
         let mut h = Harness::new(config);
         h.sent();
         h.server(SERVER_HEADER);
@@ -31,25 +34,25 @@ impl Harness {
     }
 
     /// Delivers server bytes.
-    pub fn server(&mut self, xml: &str) {
+    pub(crate) fn server(&mut self, xml: &str) {
         self.client.handle_input(self.now, xml.as_bytes());
     }
 
     /// Delivers server bytes one at a time.
-    pub fn server_bytewise(&mut self, xml: &str) {
+    pub(crate) fn server_bytewise(&mut self, xml: &str) {
         for b in xml.as_bytes() {
             self.client.handle_input(self.now, core::slice::from_ref(b));
         }
     }
 
     /// Advances the virtual clock and fires due timers.
-    pub fn advance(&mut self, d: Duration) {
+    pub(crate) fn advance(&mut self, d: Duration) {
         self.now = self.now + d;
         self.client.handle_timeout(self.now);
     }
 
     /// Jumps to the client's next deadline and fires it.
-    pub fn run_to_deadline(&mut self) -> Option<Instant> {
+    pub(crate) fn run_to_deadline(&mut self) -> Option<Instant> {
         let t = self.client.poll_timeout()?;
         assert!(t >= self.now, "deadline in the past");
         self.now = t;
@@ -58,7 +61,7 @@ impl Harness {
     }
 
     /// Everything the client wants to send, as text, drained.
-    pub fn sent(&mut self) -> String {
+    pub(crate) fn sent(&mut self) -> String {
         let mut out = Vec::new();
         while let Some(b) = self.client.poll_transmit() {
             out.extend_from_slice(b);
@@ -69,7 +72,7 @@ impl Harness {
     }
 
     /// All queued events, drained.
-    pub fn events(&mut self) -> Vec<Event> {
+    pub(crate) fn events(&mut self) -> Vec<Event> {
         std::iter::from_fn(|| self.client.poll_event()).collect()
     }
 }
