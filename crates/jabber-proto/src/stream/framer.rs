@@ -92,6 +92,40 @@ fn skip(buf: &[u8], mut pos: usize, lim: usize, table: &[bool; 256]) -> usize {
     pos
 }
 
+const LO: u64 = u64::from_ne_bytes([1; 8]);
+const HI: u64 = LO << 7;
+
+/// Nonzero when some byte of `x` is zero.
+fn zero_byte(x: u64) -> u64 {
+    x.wrapping_sub(LO) & !x & HI
+}
+
+/// Like [`skip`], eight bytes at a time while none of them is below 0x20, `a` or `b`
+/// (a superset of the table's stop bytes: tab, LF and CR only send a word to the slow path).
+fn skip_words(buf: &[u8], mut pos: usize, lim: usize, a: u8, b: u8, table: &[bool; 256]) -> usize {
+    loop {
+        while pos + 8 <= lim {
+            let Ok(word) = <[u8; 8]>::try_from(&buf[pos..pos + 8]) else {
+                break;
+            };
+            let x = u64::from_le_bytes(word);
+            let control = x.wrapping_sub(LO * 0x20) & !x & HI;
+            if control | zero_byte(x ^ (LO * u64::from(a))) | zero_byte(x ^ (LO * u64::from(b)))
+                != 0
+            {
+                break;
+            }
+            pos += 8;
+        }
+        let block_end = lim.min(pos + 8);
+        let stop = skip(buf, pos, block_end, table);
+        if stop < block_end || block_end == lim {
+            return stop;
+        }
+        pos = block_end;
+    }
+}
+
 const SLASH_NOT_AT_END: ParseError = ParseError::Malformed("'/' not followed by '>' in a tag");
 
 fn is_space(b: u8) -> bool {
@@ -115,6 +149,14 @@ pub(crate) struct Framer {
     attrs: u32,
     /// The last byte of the start tag so far was `/`.
     slash: bool,
+    /// Where the tag in progress starts, relative to the item.
+    tag_start: u32,
+    /// Byte ranges of the item's tags (start tags, end tags, CDATA sections), relative to
+    /// the item: the tokenizer runs xmlparser over these and handles the text in between
+    /// itself, since this scan has already checked it.
+    tags: Vec<(u32, u32)>,
+    /// Attributes in the item so far; with the tags, an upper bound on its nodes.
+    item_attrs: u32,
 }
 
 impl Framer {
@@ -129,6 +171,9 @@ impl Framer {
             depth: 0,
             attrs: 0,
             slash: false,
+            tag_start: 0,
+            tags: Vec::new(),
+            item_attrs: 0,
         }
     }
 
@@ -159,7 +204,27 @@ impl Framer {
         }
     }
 
+    /// The tags of the item `next_frame` returned last.
+    pub(crate) fn tags(&self) -> &[(u32, u32)] {
+        &self.tags
+    }
+
+    /// An upper bound on the nodes of the item `next_frame` returned last: every node is an
+    /// element (one per tag at most), a text run (one before each tag at most) or an
+    /// attribute.
+    pub(crate) fn max_nodes(&self) -> usize {
+        2 * self.tags.len() + self.item_attrs as usize
+    }
+
+    /// Records the tag that ends at `pos`.
+    fn end_tag(&mut self) {
+        // Items are at most Limits::CEILING_BYTES long.
+        let end = (self.pos + 1 - self.start) as u32;
+        self.tags.push((self.tag_start, end));
+    }
+
     fn take(&mut self, frame: Frame) -> (Frame, Vec<u8>) {
+        self.end_tag();
         let end = self.pos + 1;
         let piece = self.buf[self.start..end].to_vec();
         self.buf.advance(end);
@@ -177,6 +242,50 @@ impl Framer {
             });
         }
         Ok(())
+    }
+
+    /// Runs through a start tag's attributes — names, `=`, quoted values — in one local
+    /// loop. Stops at the `/` or `>` that ends the tag, leaving it to the caller, or at
+    /// `lim`.
+    fn scan_tag(&mut self, lim: usize, limits: &Limits) -> Result<(), ParseError> {
+        let buf = &self.buf[..lim];
+        let (mut pos, mut lex, mut attrs) = (self.pos, self.lex, 0);
+        let result = loop {
+            if let Lex::Quoted(q) = lex {
+                let table = if q == b'"' { &DQUOTED } else { &SQUOTED };
+                pos = skip_words(buf, pos, lim, q, b'<', table);
+                match buf.get(pos) {
+                    None => break Ok(()),
+                    Some(&b'<') => break Err(ParseError::LtInAttributeValue),
+                    Some(&b) if b != q => {
+                        break Err(ParseError::ForbiddenChar { code: u32::from(b) });
+                    }
+                    Some(_) => lex = Lex::StartTag,
+                }
+            } else {
+                pos = skip(buf, pos, lim, &TAG);
+                match buf.get(pos) {
+                    None | Some(b'/' | b'>') => break Ok(()),
+                    Some(&b @ (b'"' | b'\'')) => lex = Lex::Quoted(b),
+                    Some(b'=') => {
+                        attrs += 1;
+                        if self.attrs + attrs > limits.max_attributes {
+                            break Err(ParseError::TooManyAttributes {
+                                limit: limits.max_attributes,
+                            });
+                        }
+                    }
+                    Some(b'<') => break Err(ParseError::Malformed("'<' inside a tag")),
+                    Some(&b) => break Err(ParseError::ForbiddenChar { code: u32::from(b) }),
+                }
+            }
+            pos += 1;
+        };
+        self.pos = pos;
+        self.lex = lex;
+        self.attrs += attrs;
+        self.item_attrs += attrs;
+        result
     }
 
     /// Scans until the next complete item; `Ok(None)` means more input is needed.
@@ -216,6 +325,9 @@ impl Framer {
                 }
                 self.start = self.pos;
                 self.in_item = true;
+                self.tags.clear();
+                self.item_attrs = 0;
+                self.tag_start = 0;
                 self.lex = Lex::Lt;
                 self.pos += 1;
                 continue;
@@ -232,6 +344,13 @@ impl Framer {
                 self.start = 0;
                 return Ok(None);
             }
+            if matches!(self.lex, Lex::StartTag | Lex::Quoted(_)) && !self.slash {
+                self.scan_tag(lim, limits)?;
+                if self.pos == lim {
+                    continue;
+                }
+                // At the tag's `/` or `>`: the general path below handles it.
+            }
             let table = match self.lex {
                 Lex::Text => &TEXT,
                 Lex::StartTag => &TAG,
@@ -242,7 +361,11 @@ impl Framer {
                 Lex::Declaration(_) => &DECLARATION,
                 Lex::Lt | Lex::Bang(_) | Lex::PiTarget(_) => &EVERY,
             };
-            let skipped = skip(&self.buf, self.pos, lim, table);
+            let skipped = match self.lex {
+                Lex::Text => skip_words(&self.buf, self.pos, lim, b'<', b'>', table),
+                Lex::Quoted(q) => skip_words(&self.buf, self.pos, lim, q, b'<', table),
+                _ => skip(&self.buf, self.pos, lim, table),
+            };
             if skipped > self.pos {
                 match &mut self.lex {
                     Lex::StartTag if self.slash => return Err(SLASH_NOT_AT_END),
@@ -263,6 +386,7 @@ impl Framer {
                 Lex::Text => {
                     if b == b'<' {
                         self.lex = Lex::Lt;
+                        self.tag_start = (self.pos - self.start) as u32;
                     } else if self.pos >= self.start + 2
                         && &self.buf[self.pos - 2..self.pos] == b"]]"
                     {
@@ -296,6 +420,7 @@ impl Framer {
                     b'"' | b'\'' => self.lex = Lex::Quoted(b),
                     b'=' => {
                         self.attrs += 1;
+                        self.item_attrs += 1;
                         if self.attrs > limits.max_attributes {
                             return Err(ParseError::TooManyAttributes {
                                 limit: limits.max_attributes,
@@ -319,6 +444,7 @@ impl Framer {
                         } else {
                             self.depth += 1;
                         }
+                        self.end_tag();
                         self.lex = Lex::Text;
                     }
                 },
@@ -337,6 +463,7 @@ impl Framer {
                     if self.depth == 0 {
                         return Ok(Some(self.take(Frame::Element)));
                     }
+                    self.end_tag();
                     self.lex = Lex::Text;
                 }
                 Lex::Bang(n) => {
@@ -359,7 +486,10 @@ impl Framer {
                 Lex::Cdata(n) => {
                     self.lex = match b {
                         b']' => Lex::Cdata((n + 1).min(2)),
-                        _ if n == 2 => Lex::Text,
+                        _ if n == 2 => {
+                            self.end_tag();
+                            Lex::Text
+                        }
                         _ => Lex::Cdata(0),
                     };
                 }

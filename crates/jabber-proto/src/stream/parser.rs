@@ -174,9 +174,13 @@ impl StreamParser {
 
     fn header(&mut self, piece: Vec<u8>, empty: bool) -> Result<StreamHeader, ParseError> {
         let text = String::from_utf8(piece).map_err(|_| ParseError::InvalidUtf8)?;
-        let built = self
-            .builder
-            .build(text, &OuterScope::default(), Target::Header { empty })?;
+        let built = self.builder.build(
+            text,
+            self.framer.tags(),
+            self.framer.max_nodes(),
+            &OuterScope::default(),
+            Target::Header { empty },
+        )?;
         if !built.element.is("stream", ns::STREAM) {
             return Err(ParseError::BadRoot);
         }
@@ -199,7 +203,13 @@ impl StreamParser {
         let text = String::from_utf8(piece).map_err(|_| ParseError::InvalidUtf8)?;
         Ok(self
             .builder
-            .build(text, &self.outer, Target::Element)?
+            .build(
+                text,
+                self.framer.tags(),
+                self.framer.max_nodes(),
+                &self.outer,
+                Target::Element,
+            )?
             .element)
     }
 

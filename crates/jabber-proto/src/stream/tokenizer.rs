@@ -85,8 +85,8 @@ pub(crate) struct Built {
     pub(crate) root_qname: String,
 }
 
-/// Strings of the element under construction: the raw text, then decoded values that will
-/// be appended to it (so their final offsets are known in advance).
+/// Strings of the element under construction: the raw text, and decoded values (spans
+/// marked with [`Span::EXTRA`]).
 struct Strings<'a> {
     raw: &'a str,
     decoded: String,
@@ -98,7 +98,7 @@ struct Strings<'a> {
 impl Strings<'_> {
     fn get(&self, span: Span) -> &str {
         let (s, e) = (span.start as usize, span.end as usize);
-        let n = self.raw.len();
+        let n = Span::EXTRA as usize;
         if s >= n {
             self.decoded.get(s - n..e - n).unwrap_or_default()
         } else {
@@ -122,7 +122,11 @@ impl Strings<'_> {
         prev: Option<Span>,
         f: impl FnOnce(&mut String) -> Result<(), ParseError>,
     ) -> Result<Span, ParseError> {
-        let n = self.raw.len();
+        let n = Span::EXTRA as usize;
+        if self.decoded.capacity() == 0 {
+            // Most stanzas decode a few short values: one allocation serves them all.
+            self.decoded.reserve(self.raw.len().min(256));
+        }
         let mut start = n + self.decoded.len();
         if let Some(prev) = prev {
             let (a, b) = (prev.start as usize, prev.end as usize);
@@ -159,7 +163,7 @@ impl Strings<'_> {
         let ns = if let Some(i) = ns::known_index(uri) {
             Ns::Known(i)
         } else {
-            let start = self.raw.len() + self.decoded.len();
+            let start = Span::EXTRA as usize + self.decoded.len();
             self.decoded.push_str(uri);
             Ns::At(Span::new(start, start + uri.len()))
         };
@@ -169,6 +173,89 @@ impl Strings<'_> {
         self.outer[index] = Some(ns);
         ns
     }
+}
+
+/// The tokens of an item: xmlparser's for each tag the framer found, and the text between
+/// tags as `Token::Text`. The framer has already checked that text (characters, `]]>`),
+/// so it is not scanned a second time, character by character, by xmlparser.
+struct Pieces<'a> {
+    raw: &'a str,
+    tags: &'a [(u32, u32)],
+    next_tag: usize,
+    cursor: usize,
+    tokenizer: Option<Tokenizer<'a>>,
+}
+
+/// What [`Pieces`] yields.
+enum Piece<'a> {
+    Token(Token<'a>),
+    /// Character data between tags: a range of the raw text.
+    Text(Range<usize>),
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Result<Piece<'a>, xmlparser::Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(t) = &mut self.tokenizer {
+                match t.next() {
+                    Some(token) => return Some(token.map(Piece::Token)),
+                    None => self.tokenizer = None,
+                }
+            }
+            // Items end with a tag, so text can only come before one.
+            let &(start, end) = self.tags.get(self.next_tag)?;
+            let (start, end) = (start as usize, end as usize);
+            if start > self.cursor {
+                let text = self.cursor..start;
+                self.cursor = start;
+                return Some(Ok(Piece::Text(text)));
+            }
+            self.tokenizer = Some(Tokenizer::from_fragment(self.raw, start..end));
+            self.cursor = end;
+            self.next_tag += 1;
+        }
+    }
+}
+
+/// Appends text (or CDATA content) at `r` of the raw text, merged with the text node just
+/// before it, if any.
+fn push_text(
+    nodes: &mut Vec<RawNode>,
+    last_text: &mut Option<usize>,
+    strings: &mut Strings<'_>,
+    r: Range<usize>,
+    cdata: bool,
+) -> Result<(), ParseError> {
+    let t = strings.raw.get(r.clone()).unwrap_or_default();
+    if t.is_empty() {
+        // `<![CDATA[]]>` adds nothing; an empty text node would make the element differ
+        // from the same content written without it.
+        return Ok(());
+    }
+    let prev = last_text.and_then(|p| match nodes[p] {
+        RawNode::Text(s) => Some(s),
+        _ => None,
+    });
+    let span = if cdata {
+        strings.append(prev, |out| {
+            decode_cdata(t, out);
+            Ok(())
+        })?
+    } else if prev.is_some() || text_needs_decoding(t) {
+        strings.append(prev, |out| decode(t, false, out))?
+    } else {
+        Span::new(r.start, r.end)
+    };
+    match *last_text {
+        Some(p) => nodes[p] = RawNode::Text(span),
+        None => {
+            *last_text = Some(nodes.len());
+            nodes.push(RawNode::Text(span));
+        }
+    }
+    Ok(())
 }
 
 const EMPTY_PREFIX: ParseError = ParseError::Malformed("name with an empty prefix");
@@ -205,6 +292,8 @@ impl TreeBuilder {
     pub(crate) fn build(
         &mut self,
         raw: String,
+        tags: &[(u32, u32)],
+        max_nodes: usize,
         outer: &OuterScope,
         target: Target,
     ) -> Result<Built, ParseError> {
@@ -220,7 +309,7 @@ impl TreeBuilder {
                 });
             }
         }
-        let mut nodes: Vec<RawNode> = Vec::with_capacity(raw.len() / 24 + 2);
+        let mut nodes: Vec<RawNode> = Vec::with_capacity(max_nodes);
         let mut root_bindings = Vec::new();
         let mut root_qname = String::new();
         let mut strings = Strings {
@@ -232,8 +321,25 @@ impl TreeBuilder {
         let mut last_text: Option<usize> = None;
         let mut start_tag: Option<(Range<usize>, Range<usize>)> = None;
 
-        for token in Tokenizer::from_fragment(&raw, 0..raw.len()) {
-            match token.map_err(malformed)? {
+        let pieces = Pieces {
+            raw: &raw,
+            tags,
+            next_tag: 0,
+            cursor: 0,
+            tokenizer: None,
+        };
+        for piece in pieces {
+            let token = match piece.map_err(malformed)? {
+                Piece::Token(token) => token,
+                Piece::Text(r) => {
+                    if self.open.is_empty() {
+                        return Err(ParseError::TextOutsideStanza);
+                    }
+                    push_text(&mut nodes, &mut last_text, &mut strings, r, false)?;
+                    continue;
+                }
+            };
+            match token {
                 Token::ElementStart { prefix, local, .. } => {
                     if has_empty_prefix(&raw, prefix, local) {
                         return Err(EMPTY_PREFIX);
@@ -323,55 +429,29 @@ impl TreeBuilder {
                     }
                 }
                 Token::Text { text } => {
-                    let t = text.as_str();
                     if self.open.is_empty() {
-                        if t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')) {
+                        if text
+                            .as_str()
+                            .bytes()
+                            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+                        {
                             continue;
                         }
                         return Err(ParseError::TextOutsideStanza);
                     }
-                    let prev = last_text.and_then(|p| match nodes[p] {
-                        RawNode::Text(s) => Some(s),
-                        _ => None,
-                    });
-                    let span = if prev.is_some() || text_needs_decoding(t) {
-                        strings.append(prev, |out| decode(t, false, out))?
-                    } else {
-                        Span::new(text.start(), text.end())
-                    };
-                    match last_text {
-                        Some(p) => nodes[p] = RawNode::Text(span),
-                        None => {
-                            last_text = Some(nodes.len());
-                            nodes.push(RawNode::Text(span));
-                        }
-                    }
+                    push_text(
+                        &mut nodes,
+                        &mut last_text,
+                        &mut strings,
+                        text.range(),
+                        false,
+                    )?;
                 }
                 Token::Cdata { text, .. } => {
                     if self.open.is_empty() {
                         return Err(ParseError::TextOutsideStanza);
                     }
-                    let t = text.as_str();
-                    if t.is_empty() {
-                        // `<![CDATA[]]>` adds nothing; an empty text node would make the
-                        // element differ from the same content written without it.
-                        continue;
-                    }
-                    let prev = last_text.and_then(|p| match nodes[p] {
-                        RawNode::Text(s) => Some(s),
-                        _ => None,
-                    });
-                    let span = strings.append(prev, |out| {
-                        decode_cdata(t, out);
-                        Ok(())
-                    })?;
-                    match last_text {
-                        Some(p) => nodes[p] = RawNode::Text(span),
-                        None => {
-                            last_text = Some(nodes.len());
-                            nodes.push(RawNode::Text(span));
-                        }
-                    }
+                    push_text(&mut nodes, &mut last_text, &mut strings, text.range(), true)?;
                 }
                 Token::Declaration { .. } | Token::ProcessingInstruction { .. } => {
                     return Err(ParseError::ProcessingInstruction);
@@ -397,11 +477,13 @@ impl TreeBuilder {
                 *end = total;
             }
         }
-        let decoded = strings.decoded;
-        let mut text = raw;
-        text.push_str(&decoded);
+        let extra = strings.decoded;
         Ok(Built {
-            element: Element { text, nodes },
+            element: Element {
+                text: raw,
+                extra,
+                nodes,
+            },
             root_bindings,
             root_qname,
         })

@@ -82,6 +82,7 @@ impl Element {
     pub fn builder(name: &str, ns: &str) -> ElementBuilder {
         let mut el = Element {
             text: String::new(),
+            extra: String::new(),
             nodes: Vec::with_capacity(4),
         };
         let error = check_name(name).and_then(|()| check_ns(ns)).err();
