@@ -637,12 +637,19 @@ fn main() {
         .sample_size(10)
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3))
-        .without_plots();
-    if sizes.mixed < FULL_MIXED {
-        // Keep criterion's history of small runs apart from that of full ones.
+        .without_plots()
+        .configure_from_args();
+    let baseline_flag = ["-s", "--save-baseline", "--baseline", "--baseline-lenient"]
+        .iter()
+        .any(|f| {
+            args.iter()
+                .any(|a| a == f || a.starts_with(&format!("{f}=")))
+        });
+    if sizes.mixed < FULL_MIXED && !has("--discard-baseline") && !baseline_flag {
+        // Keep criterion's history of small runs apart from that of full ones
+        // (after `configure_from_args`, which always names a baseline).
         criterion = criterion.save_baseline("small".to_owned());
     }
-    let mut criterion = criterion.configure_from_args();
     criterion_groups(&mut criterion, &corpora);
     criterion.final_summary();
 

@@ -75,12 +75,8 @@ const fn stops(extra: &[u8]) -> [bool; 256] {
 }
 
 // Bytes each state must look at; everything else is skipped in a tight loop.
-static TEXT: [bool; 256] = stops(b"<>");
 static TAG: [bool; 256] = stops(b"\"'<>/=");
-static DQUOTED: [bool; 256] = stops(b"\"<");
-static SQUOTED: [bool; 256] = stops(b"'<");
 static CDATA: [bool; 256] = stops(b"]>");
-static END_TAG: [bool; 256] = stops(b">");
 static DECLARATION: [bool; 256] = stops(b"?>");
 // States that decide on every byte.
 static EVERY: [bool; 256] = [true; 256];
@@ -92,38 +88,9 @@ fn skip(buf: &[u8], mut pos: usize, lim: usize, table: &[bool; 256]) -> usize {
     pos
 }
 
-const LO: u64 = u64::from_ne_bytes([1; 8]);
-const HI: u64 = LO << 7;
-
-/// Nonzero when some byte of `x` is zero.
-fn zero_byte(x: u64) -> u64 {
-    x.wrapping_sub(LO) & !x & HI
-}
-
-/// Like [`skip`], eight bytes at a time while none of them is below 0x20, `a` or `b`
-/// (a superset of the table's stop bytes: tab, LF and CR only send a word to the slow path).
-fn skip_words(buf: &[u8], mut pos: usize, lim: usize, a: u8, b: u8, table: &[bool; 256]) -> usize {
-    loop {
-        while pos + 8 <= lim {
-            let Ok(word) = <[u8; 8]>::try_from(&buf[pos..pos + 8]) else {
-                break;
-            };
-            let x = u64::from_le_bytes(word);
-            let control = x.wrapping_sub(LO * 0x20) & !x & HI;
-            if control | zero_byte(x ^ (LO * u64::from(a))) | zero_byte(x ^ (LO * u64::from(b)))
-                != 0
-            {
-                break;
-            }
-            pos += 8;
-        }
-        let block_end = lim.min(pos + 8);
-        let stop = skip(buf, pos, block_end, table);
-        if stop < block_end || block_end == lim {
-            return stop;
-        }
-        pos = block_end;
-    }
+/// The first `needle` in `buf[pos..lim]`, or `lim`.
+fn find(buf: &[u8], pos: usize, lim: usize, needle: u8) -> usize {
+    memchr::memchr(needle, &buf[pos..lim]).map_or(lim, |i| pos + i)
 }
 
 const SLASH_NOT_AT_END: ParseError = ParseError::Malformed("'/' not followed by '>' in a tag");
@@ -252,16 +219,12 @@ impl Framer {
         let (mut pos, mut lex, mut attrs) = (self.pos, self.lex, 0);
         let result = loop {
             if let Lex::Quoted(q) = lex {
-                let table = if q == b'"' { &DQUOTED } else { &SQUOTED };
-                pos = skip_words(buf, pos, lim, q, b'<', table);
-                match buf.get(pos) {
-                    None => break Ok(()),
-                    Some(&b'<') => break Err(ParseError::LtInAttributeValue),
-                    Some(&b) if b != q => {
-                        break Err(ParseError::ForbiddenChar { code: u32::from(b) });
-                    }
-                    Some(_) => lex = Lex::StartTag,
+                // xmlparser checks the value's characters; here only its end matters.
+                pos = find(buf, pos, lim, q);
+                if pos == lim {
+                    break Ok(());
                 }
+                lex = Lex::StartTag;
             } else {
                 pos = skip(buf, pos, lim, &TAG);
                 match buf.get(pos) {
@@ -352,18 +315,21 @@ impl Framer {
                 // At the tag's `/` or `>`: the general path below handles it.
             }
             let table = match self.lex {
-                Lex::Text => &TEXT,
                 Lex::StartTag => &TAG,
-                Lex::Quoted(b'"') => &DQUOTED,
-                Lex::Quoted(_) => &SQUOTED,
                 Lex::Cdata(_) => &CDATA,
-                Lex::EndTag => &END_TAG,
                 Lex::Declaration(_) => &DECLARATION,
-                Lex::Lt | Lex::Bang(_) | Lex::PiTarget(_) => &EVERY,
+                // Text, values and end tags are searched with memchr (below).
+                Lex::Text
+                | Lex::Quoted(_)
+                | Lex::EndTag
+                | Lex::Lt
+                | Lex::Bang(_)
+                | Lex::PiTarget(_) => &EVERY,
             };
             let skipped = match self.lex {
-                Lex::Text => skip_words(&self.buf, self.pos, lim, b'<', b'>', table),
-                Lex::Quoted(q) => skip_words(&self.buf, self.pos, lim, q, b'<', table),
+                Lex::Text => find(&self.buf, self.pos, lim, b'<'),
+                Lex::Quoted(q) => find(&self.buf, self.pos, lim, q),
+                Lex::EndTag => find(&self.buf, self.pos, lim, b'>'),
                 _ => skip(&self.buf, self.pos, lim, table),
             };
             if skipped > self.pos {
@@ -384,14 +350,8 @@ impl Framer {
             }
             match self.lex {
                 Lex::Text => {
-                    if b == b'<' {
-                        self.lex = Lex::Lt;
-                        self.tag_start = (self.pos - self.start) as u32;
-                    } else if self.pos >= self.start + 2
-                        && &self.buf[self.pos - 2..self.pos] == b"]]"
-                    {
-                        return Err(ParseError::CdataEndInText);
-                    }
+                    self.lex = Lex::Lt;
+                    self.tag_start = (self.pos - self.start) as u32;
                 }
                 Lex::Lt => match b {
                     b'/' => {
@@ -448,12 +408,7 @@ impl Framer {
                         self.lex = Lex::Text;
                     }
                 },
-                Lex::Quoted(_) => {
-                    if b == b'<' {
-                        return Err(ParseError::LtInAttributeValue);
-                    }
-                    self.lex = Lex::StartTag;
-                }
+                Lex::Quoted(_) => self.lex = Lex::StartTag,
                 Lex::EndTag => {
                     if self.depth == 0 {
                         self.phase = Phase::Closed;

@@ -6,9 +6,28 @@ use alloc::string::{String, ToString};
 use super::ParseError;
 use crate::xml::chars::{is_ncname, is_xml_char};
 
-/// Whether `raw` character data differs from its value.
-pub(crate) fn text_needs_decoding(raw: &str) -> bool {
-    raw.bytes().any(|b| b == b'&' || b == b'\r')
+/// Checks raw character data — no character XML forbids, no `]]>` — and tells whether
+/// its value differs from it (references, carriage returns).
+pub(crate) fn check_text(raw: &str) -> Result<bool, ParseError> {
+    let bytes = raw.as_bytes();
+    // One branch-free pass (it vectorises); the rare flagged cases look closer.
+    let flags = bytes.iter().fold(0u8, |acc, &b| {
+        acc | u8::from(b < 0x20) | (u8::from(b == b'&') << 1) | (u8::from(b == b'>') << 2)
+    });
+    let mut decode = flags & 2 != 0;
+    if flags & 1 != 0 {
+        if let Some(&c) = bytes
+            .iter()
+            .find(|&&c| c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
+        {
+            return Err(ParseError::ForbiddenChar { code: u32::from(c) });
+        }
+        decode |= bytes.contains(&b'\r');
+    }
+    if flags & 4 != 0 && memchr::memmem::find(bytes, b"]]>").is_some() {
+        return Err(ParseError::CdataEndInText);
+    }
+    Ok(decode)
 }
 
 /// Whether a raw attribute value differs from its value.

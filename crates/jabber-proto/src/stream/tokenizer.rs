@@ -9,7 +9,7 @@ use core::ops::Range;
 use xmlparser::{ElementEnd, StrSpan, Token, Tokenizer};
 
 use super::ParseError;
-use super::references::{attr_needs_decoding, decode, decode_cdata, text_needs_decoding};
+use super::references::{attr_needs_decoding, check_text, decode, decode_cdata};
 use crate::ns;
 use crate::xml::chars::first_forbidden;
 use crate::xml::{Element, Ns, RawNode, Span};
@@ -61,6 +61,8 @@ pub(crate) struct TreeBuilder {
     scope: Vec<Binding>,
     open: Vec<Open>,
     attrs: Vec<PendingAttr>,
+    /// Lent to [`Strings::outer`] during a build, so its buffer is reused.
+    outer_cache: Vec<Option<Ns>>,
 }
 
 /// What `build` is given.
@@ -238,12 +240,14 @@ fn push_text(
         RawNode::Text(s) => Some(s),
         _ => None,
     });
+    // The framer found where this text ends but did not look inside it.
+    let needs_decoding = if cdata { false } else { check_text(t)? };
     let span = if cdata {
         strings.append(prev, |out| {
             decode_cdata(t, out);
             Ok(())
         })?
-    } else if prev.is_some() || text_needs_decoding(t) {
+    } else if prev.is_some() || needs_decoding {
         strings.append(prev, |out| decode(t, false, out))?
     } else {
         Span::new(r.start, r.end)
@@ -273,6 +277,32 @@ fn has_empty_prefix(raw: &str, prefix: StrSpan<'_>, local: StrSpan<'_>) -> bool 
 
 fn malformed(e: xmlparser::Error) -> ParseError {
     use xmlparser::Error::*;
+    use xmlparser::StreamError;
+    let (InvalidDeclaration(inner, _)
+    | InvalidComment(inner, _)
+    | InvalidPI(inner, _)
+    | InvalidDoctype(inner, _)
+    | InvalidEntity(inner, _)
+    | InvalidElement(inner, _)
+    | InvalidAttribute(inner, _)
+    | InvalidCdata(inner, _)
+    | InvalidCharData(inner, _)) = &e
+    else {
+        return ParseError::Malformed("unknown token");
+    };
+    // The framer leaves attribute values to xmlparser; report what it found in them as
+    // precisely as the framer reports text.
+    match (inner, &e) {
+        (StreamError::NonXmlChar(c, _), _) => {
+            return ParseError::ForbiddenChar {
+                code: u32::from(*c),
+            };
+        }
+        (StreamError::InvalidChar(b'<', _, _), InvalidAttribute(..)) => {
+            return ParseError::LtInAttributeValue;
+        }
+        _ => {}
+    }
     match e {
         InvalidDeclaration(..) => ParseError::BadXmlDeclaration,
         InvalidComment(..) => ParseError::Comment,
@@ -315,8 +345,9 @@ impl TreeBuilder {
         let mut strings = Strings {
             raw: &raw,
             decoded: String::new(),
-            outer: Vec::new(),
+            outer: core::mem::take(&mut self.outer_cache),
         };
+        strings.outer.clear();
         // The text node that later text or CDATA would merge into.
         let mut last_text: Option<usize> = None;
         let mut start_tag: Option<(Range<usize>, Range<usize>)> = None;
@@ -477,6 +508,7 @@ impl TreeBuilder {
                 *end = total;
             }
         }
+        self.outer_cache = strings.outer;
         let extra = strings.decoded;
         Ok(Built {
             element: Element {
