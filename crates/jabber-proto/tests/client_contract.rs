@@ -530,3 +530,39 @@ fn the_same_session_gives_the_same_events_bytewise() {
     assert_eq!(whole.events(), bytewise.events());
     assert_eq!(whole.sent(), bytewise.sent());
 }
+
+/// After our `</stream:stream>` nothing may follow (RFC 6120 §4.4): found by the
+/// `client_input` fuzz target (fuzz/regressions/client_input/close-then-*).
+#[test]
+fn nothing_is_sent_after_our_close() {
+    let inputs = [
+        "<iq type='get' id='x'/>",
+        "<iq type='get' id='p'><ping xmlns='urn:xmpp:ping'/></iq>",
+        "<iq type='get' id='q'><query xmlns='u:x'/></iq>",
+        ">",
+    ];
+    for input in inputs {
+        let mut h = Harness::open(config());
+        let now = h.now;
+        h.client.close(now);
+        assert_eq!(h.sent(), "</stream:stream>");
+        h.server(input);
+        assert_eq!(h.sent(), "", "{input}");
+        h.server("</stream:stream>");
+        assert_eq!(h.sent(), "", "{input}");
+    }
+}
+
+#[test]
+fn a_protocol_error_while_closing_ends_without_a_stream_error() {
+    let mut h = Harness::open(config());
+    let now = h.now;
+    h.client.close(now);
+    h.sent();
+    h.server("<a><!-- no --></a>");
+    assert_eq!(
+        h.events(),
+        vec![Event::Closed(CloseReason::Protocol(ParseError::Comment))]
+    );
+    assert_eq!(h.sent(), "");
+}

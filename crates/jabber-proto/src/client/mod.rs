@@ -341,10 +341,11 @@ impl Client {
             self.finish(reason);
             return;
         }
-        // The server's fault: tell it why, then close (RFC 6120 §4.9.1.1).
-        let error = StreamError::new(e.condition()).to_element();
-        self.writer.element(&mut self.out, error.root());
+        // The server's fault: tell it why, then close (RFC 6120 §4.9.1.1) — unless our
+        // side of the stream is already closed, after which nothing may follow.
         if self.state != State::Closing {
+            let error = StreamError::new(e.condition()).to_element();
+            self.writer.element(&mut self.out, error.root());
             self.writer.close(&mut self.out);
         }
         self.finish(CloseReason::Protocol(e));
@@ -427,12 +428,16 @@ impl Client {
         }
     }
 
-    /// Writes the reply to the IQ request `request`.
+    /// Writes the reply to the IQ request `request`. Once our side of the stream is closed
+    /// nothing more may be sent (RFC 6120 §4.4), so the reply is dropped.
     fn reply(
         &mut self,
         request: &Element,
         response: Result<Option<Element>, StanzaError>,
     ) -> Result<(), Error> {
+        if self.state != State::Open {
+            return Ok(());
+        }
         let kind = if response.is_ok() {
             IqType::Result
         } else {
