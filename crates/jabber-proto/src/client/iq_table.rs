@@ -41,14 +41,6 @@ pub(crate) struct IqTable {
     deadlines: BTreeSet<(Instant, IqId, String)>,
 }
 
-/// Who a reply may come from, besides the exact addressee.
-pub(crate) struct Us<'a> {
-    /// Our server's domain.
-    pub(crate) domain: &'a str,
-    /// Our own address once known.
-    pub(crate) jid: Option<&'a Jid>,
-}
-
 impl IqTable {
     pub(crate) fn new(seed: u64) -> IqTable {
         // The seed shows in every id, so ids of two connections differ.
@@ -77,13 +69,14 @@ impl IqTable {
     /// The request a reply with this `id` from `from` answers, removed from the table.
     ///
     /// RFC 6120 §8.1.2.1: a reply comes from the address the request went to; a request
-    /// without `to` went to our own account, so its reply may come without `from`, from
-    /// our bare or full JID, or from our server's domain.
+    /// without `to` went to our server on our account's behalf, so its reply comes without
+    /// `from` or from the server's domain. (Replies from our own JID are accepted once
+    /// login makes it known.)
     pub(crate) fn take_reply(
         &mut self,
         wire_id: &str,
         from: Option<JidRef<'_>>,
-        us: &Us<'_>,
+        domain: &str,
     ) -> Option<IqId> {
         let pending = self.by_wire_id.get(wire_id)?;
         let matches = match (&pending.to, from) {
@@ -93,8 +86,7 @@ impl IqTable {
             (None, Some(from)) => {
                 from.local().is_none()
                     && from.resource().is_none()
-                    && from.domain().eq_ignore_ascii_case(us.domain)
-                    || us.jid.is_some_and(|me| *me == from || me.to_bare() == from)
+                    && from.domain().eq_ignore_ascii_case(domain)
             }
         };
         if !matches {
