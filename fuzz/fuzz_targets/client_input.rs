@@ -25,14 +25,13 @@
 #![no_main]
 
 use std::collections::BTreeSet;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use jabber_proto::Limits;
 use jabber_proto::client::{Client, CloseReason, Config, Event, IqId};
 use jabber_proto::jid::Jid;
 use jabber_proto::stanza::{IqType, StanzaCondition, StanzaError};
-use jabber_proto::stream::{Item, ParseError, StreamParser};
+use jabber_proto::stream::{Item, StreamParser};
 use jabber_proto::time::Instant;
 use jabber_proto::xml::Element;
 use libfuzzer_sys::fuzz_target;
@@ -41,22 +40,6 @@ use libfuzzer_sys::fuzz_target;
 const HEADER: &[u8] = b"<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
     xmlns:stream='http://etherx.jabber.org/streams' id='4217446383215346765' \
     from='example.com' version='1.0' xml:lang='en'>";
-
-/// Whether `JABBER_FUZZ_ALLOW` (comma-separated) names this known bug, so a run can
-/// explore past it until it is fixed. Unset: every check is strict.
-fn allowed(bug: &str) -> bool {
-    static ALLOW: OnceLock<Vec<String>> = OnceLock::new();
-    ALLOW
-        .get_or_init(|| {
-            std::env::var("JABBER_FUZZ_ALLOW")
-                .unwrap_or_default()
-                .split(',')
-                .map(String::from)
-                .collect()
-        })
-        .iter()
-        .any(|b| b == bug)
-}
 
 struct Sim {
     client: Client,
@@ -279,12 +262,6 @@ impl Sim {
                     self.closed
                 );
             }
-            // Known bug, reported: after `close`, a protocol error from the server still
-            // sends `<stream:error>`, after our `</stream:stream>`.
-            Some(Err(ParseError::DataAfterClose))
-                if allowed("error-after-close")
-                    && matches!(self.closed, Some(CloseReason::Protocol(_)))
-                    && text.ends_with("</stream:error>") => {}
             other => panic!("our output is not a well-formed stream: {other:?}\n{text}"),
         }
     }
