@@ -18,7 +18,7 @@ pub struct StreamHeader {
 impl StreamHeader {
     /// An empty header for a stream whose default namespace is `content_ns`.
     pub fn new(content_ns: &str) -> StreamHeader {
-        let element = Element::trusted("stream", ns::STREAM);
+        let element = Element::unchecked("stream", ns::STREAM);
         StreamHeader {
             element,
             content_ns: String::from(content_ns),

@@ -1,7 +1,6 @@
 //! Building elements by hand, validated as they are built.
 
 use alloc::string::{String, ToString};
-use alloc::vec::Vec;
 use core::fmt;
 
 use super::chars::{first_forbidden, is_ncname};
@@ -80,20 +79,8 @@ fn check_ns(ns: &str) -> Result<(), BuildError> {
 impl Element {
     /// Starts an element with a local name and a namespace (empty for none).
     pub fn builder(name: &str, ns: &str) -> ElementBuilder {
-        let mut el = Element {
-            text: String::new(),
-            extra: String::new(),
-            nodes: Vec::with_capacity(4),
-        };
         let error = check_name(name).and_then(|()| check_ns(ns)).err();
-        let name = el.push_str(name);
-        let ns = el.push_ns(ns);
-        el.nodes.push(RawNode::Element {
-            name,
-            ns,
-            attrs: 0,
-            end: 1,
-        });
+        let el = Element::unchecked(name, ns);
         ElementBuilder { el, error }
     }
 }

@@ -149,9 +149,9 @@ impl Element {
         self.root().text()
     }
 
-    /// An element without attributes or children, from a name and namespace known to be
-    /// valid (constants of this crate).
-    pub(crate) fn trusted(name: &str, ns: &str) -> Element {
+    /// An element without attributes or children. Nothing is checked: the builder checks
+    /// first, other callers pass constants.
+    pub(crate) fn unchecked(name: &str, ns: &str) -> Element {
         let mut el = Element {
             text: String::new(),
             extra: String::new(),
