@@ -7,6 +7,10 @@
 //! UTF-8 sequence is >= 0x80), so a chunk split inside a character changes nothing; UTF-8
 //! itself is checked once per complete item. Every decision depends only on the bytes seen
 //! so far, never on where chunks end: that is what makes chunking invisible to the caller.
+//!
+//! Inside an item it only finds where things end (text runs, quoted values and end tags
+//! via `memchr`) and records each tag's range; what text and values contain is checked
+//! once the item is complete, by the tokenizer and xmlparser.
 
 use alloc::vec::Vec;
 use bytes::{Buf, BytesMut};

@@ -1,6 +1,7 @@
-//! From one complete item's text to an [`Element`]: `xmlparser` tokens, namespace
-//! resolution, reference decoding, well-formedness checks the tokenizer leaves to us
-//! (matching end tags, duplicate attributes, bound prefixes).
+//! From one complete item's text to an [`Element`]: `xmlparser` tokens for each tag the
+//! framer found, our own check of the text between tags, namespace resolution, reference
+//! decoding, and the well-formedness checks a tokenizer leaves to its user (matching end
+//! tags, duplicate attributes, bound prefixes).
 
 use alloc::string::String;
 use alloc::vec::Vec;
