@@ -226,11 +226,11 @@ fn index(i: usize) -> u16 {
 
 /// Splits and validates `text`, the single source of truth for both types.
 fn parse_layout(text: &str) -> Result<Layout, JidError> {
-    let (head, resource) = match text.find('/') {
+    let (head, resource) = match memchr::memchr(b'/', text.as_bytes()) {
         Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
         None => (text, None),
     };
-    let (local, domain) = match head.find('@') {
+    let (local, domain) = match memchr::memchr(b'@', head.as_bytes()) {
         Some(at) => (Some(&head[..at]), &head[at + 1..]),
         None => (None, head),
     };
@@ -263,6 +263,12 @@ fn check_local(local: &str) -> Result<(), JidError> {
     if local.len() > MAX_PART_LEN {
         return Err(JidError::LocalTooLong);
     }
+    // Fast path: most localparts are ASCII letters, digits and punctuation.
+    if local.bytes().all(|b| {
+        b.is_ascii_graphic() && !matches!(b, b'"' | b'&' | b'\'' | b'/' | b':' | b'<' | b'>' | b'@')
+    }) {
+        return Ok(());
+    }
     let forbidden = |ch: char| {
         is_forbidden_everywhere(ch)
             || ch.is_whitespace()
@@ -291,15 +297,47 @@ fn check_domain(domain: &str) -> Result<&str, JidError> {
             _ => Err(JidError::InvalidIpLiteral),
         };
     }
+    if ascii_host(domain) {
+        return Ok(domain);
+    }
     for label in domain.split('.') {
         check_label(label)?;
     }
     Ok(domain)
 }
 
+/// One pass over the common case: an ASCII host name whose labels are all non-empty and
+/// short enough. Anything else takes the label-by-label path, which says what is wrong.
+fn ascii_host(domain: &str) -> bool {
+    let mut label = 0;
+    for b in domain.bytes() {
+        if b == b'.' {
+            if label == 0 {
+                return false;
+            }
+            label = 0;
+        } else if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            label += 1;
+            if label > MAX_LABEL_LEN {
+                return false;
+            }
+        } else {
+            return false;
+        }
+    }
+    label > 0
+}
+
 fn check_label(label: &str) -> Result<(), JidError> {
     if label.is_empty() {
         return Err(JidError::EmptyDomainLabel);
+    }
+    if label.len() <= MAX_LABEL_LEN
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Ok(());
     }
     for ch in label.chars() {
         let allowed = if ch.is_ascii() {
@@ -330,6 +368,9 @@ fn check_resource(resource: &str) -> Result<(), JidError> {
     }
     if resource.len() > MAX_PART_LEN {
         return Err(JidError::ResourceTooLong);
+    }
+    if resource.bytes().all(|b| (0x20..0x7F).contains(&b)) {
+        return Ok(());
     }
     match resource.chars().find(|&ch| is_forbidden_everywhere(ch)) {
         Some(ch) => Err(JidError::ForbiddenCharInResource { ch }),

@@ -285,9 +285,19 @@ impl<'a> ElementRef<'a> {
 
     /// Value of the attribute with this local name and namespace.
     pub fn attr_ns(&self, name: &str, ns: &str) -> Option<&'a str> {
-        self.attrs()
-            .find(|a| a.name == name && a.ns == ns)
-            .map(|a| a.value)
+        // Compares names before resolving anything else: this runs for every stanza.
+        let (_, _, n, _) = self.raw();
+        let el = self.el;
+        el.nodes[self.idx + 1..self.idx + 1 + n]
+            .iter()
+            .find_map(|node| match *node {
+                RawNode::Attr {
+                    name: a,
+                    ns: a_ns,
+                    value,
+                } if el.str(a) == name && el.ns_str(a_ns) == ns => Some(el.str(value)),
+                _ => None,
+            })
     }
 
     /// The `xml:lang` attribute of this element itself (not inherited).
