@@ -447,3 +447,18 @@ fn display_escapes_like_the_writer() {
         "<a xmlns='urn:a' v='&apos;&#9;&#10;&#13;' xmlns:ns0='urn:w' ns0:w='x'>&#13;\n&amp;</a>"
     );
 }
+
+#[test]
+fn setting_a_header_attribute_again_replaces_it_in_place() {
+    let header = StreamHeader::new("jabber:client")
+        .with_to("a.example")
+        .with_version("1.0")
+        .with_to("b.example");
+    let mut out = Vec::new();
+    Writer::new("jabber:client").header(&mut out, &header);
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' \
+         to='b.example' version='1.0'>"
+    );
+}

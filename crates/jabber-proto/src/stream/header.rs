@@ -32,17 +32,22 @@ impl StreamHeader {
         }
     }
 
+    /// Sets an attribute: in place if it is already there, else at the end.
     fn with(self, name: &str, ns: &str, value: &str) -> StreamHeader {
         let mut b = Element::builder("stream", crate::ns::STREAM);
-        for a in self
-            .element
-            .root()
-            .attrs()
-            .filter(|a| !(a.name == name && a.ns == ns))
-        {
-            b = b.attr_ns(a.name, a.ns, a.value);
+        let mut replaced = false;
+        for a in self.element.root().attrs() {
+            if a.name == name && a.ns == ns {
+                b = b.attr_ns(name, ns, value);
+                replaced = true;
+            } else {
+                b = b.attr_ns(a.name, a.ns, a.value);
+            }
         }
-        match b.attr_ns(name, ns, value).build() {
+        if !replaced {
+            b = b.attr_ns(name, ns, value);
+        }
+        match b.build() {
             Ok(element) => StreamHeader { element, ..self },
             // A value XML cannot carry is left out rather than written.
             Err(_) => self,

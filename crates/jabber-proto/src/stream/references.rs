@@ -100,7 +100,10 @@ fn reference(body: &str) -> Result<char, ParseError> {
             "amp" => Ok('&'),
             "apos" => Ok('\''),
             "quot" => Ok('"'),
-            name if is_ncname(name) => Err(ParseError::UndefinedEntity(name.to_string())),
+            // Entity names are XML Names, which may contain colons.
+            name if name.split(':').all(is_ncname) => {
+                Err(ParseError::UndefinedEntity(name.to_string()))
+            }
             _ => Err(ParseError::BadReference),
         };
     };

@@ -80,11 +80,12 @@ impl Writer {
         out.extend_from_slice(b"<?xml version='1.0'?>");
     }
 
-    /// The stream header's start tag, declaring the content namespace as default and the
-    /// `stream` prefix.
+    /// The stream header's start tag, declaring the writer's content namespace as default
+    /// and the `stream` prefix.
     pub fn header(&self, out: &mut Vec<u8>, header: &StreamHeader) {
         out.extend_from_slice(b"<stream:stream");
-        write_attr(out, "xmlns", header.content_ns(), self.one_line);
+        // The writer's namespace, not the header's: elements are written against it.
+        write_attr(out, "xmlns", &self.content_ns, self.one_line);
         write_attr(out, "xmlns:stream", ns::STREAM, self.one_line);
         write_attrs(out, header.element().root(), self.one_line);
         out.push(b'>');
