@@ -194,6 +194,8 @@ enum Piece<'a> {
     Token(Token<'a>),
     /// Character data between tags: a range of the raw text.
     Text(Range<usize>),
+    /// An end tag (`</...>`): a range of the raw text.
+    EndTag(Range<usize>),
 }
 
 impl<'a> Iterator for Pieces<'a> {
@@ -215,11 +217,42 @@ impl<'a> Iterator for Pieces<'a> {
                 self.cursor = start;
                 return Some(Ok(Piece::Text(text)));
             }
-            self.tokenizer = Some(Tokenizer::from_fragment(self.raw, start..end));
             self.cursor = end;
             self.next_tag += 1;
+            // An end tag is right exactly when it repeats the open element's name, which
+            // xmlparser already checked in the start tag: a byte comparison will do.
+            if self.raw.as_bytes().get(start + 1) == Some(&b'/') {
+                return Some(Ok(Piece::EndTag(start..end)));
+            }
+            self.tokenizer = Some(Tokenizer::from_fragment(self.raw, start..end));
         }
     }
+}
+
+/// Checks the end tag at `tag` (`</` name, optional whitespace, `>`): it must name `open`
+/// exactly as its start tag did, which xmlparser has already checked as a name.
+fn check_end_tag(raw: &str, tag: Range<usize>, open: &Open) -> Result<(), ParseError> {
+    let qname = if open.prefix.is_empty() {
+        open.local.clone()
+    } else {
+        open.prefix.start..open.local.end
+    };
+    let bytes = raw.as_bytes();
+    let inner = bytes
+        .get(tag.start + 2..tag.end - 1)
+        .unwrap_or_default()
+        .trim_ascii_end();
+    let malformed = inner.is_empty()
+        || inner.first() == Some(&b':')
+        || inner.last() == Some(&b':')
+        || inner.iter().any(|b| b.is_ascii_whitespace());
+    if malformed {
+        return Err(ParseError::Malformed("invalid end tag"));
+    }
+    if bytes.get(qname) != Some(inner) {
+        return Err(ParseError::MismatchedTag);
+    }
+    Ok(())
 }
 
 /// Appends text (or CDATA content) at `r` of the raw text, merged with the text node just
@@ -368,6 +401,13 @@ impl TreeBuilder {
                         return Err(ParseError::TextOutsideStanza);
                     }
                     push_text(&mut nodes, &mut last_text, &mut strings, r, false)?;
+                    continue;
+                }
+                Piece::EndTag(r) => {
+                    last_text = None;
+                    let open = self.open.pop().ok_or(ParseError::MismatchedTag)?;
+                    check_end_tag(&raw, r, &open)?;
+                    self.close(&mut nodes, open.node, open.scope);
                     continue;
                 }
             };
