@@ -178,9 +178,10 @@ impl Strings<'_> {
     }
 }
 
-/// The tokens of an item: xmlparser's for each tag the framer found, and the text between
-/// tags as `Token::Text`. The framer has already checked that text (characters, `]]>`),
-/// so it is not scanned a second time, character by character, by xmlparser.
+/// The pieces of an item, in order: xmlparser's tokens for each start tag and CDATA
+/// section the framer found, and as plain ranges the end tags (checked by comparing bytes
+/// with the start tag) and the text between tags (checked by [`check_text`] in one pass,
+/// rather than character by character by xmlparser).
 struct Pieces<'a> {
     raw: &'a str,
     tags: &'a [(u32, u32)],
@@ -447,18 +448,8 @@ impl TreeBuilder {
                 Token::ElementEnd { end, .. } => {
                     last_text = None;
                     match end {
-                        ElementEnd::Close(prefix, local) => {
-                            if has_empty_prefix(&raw, prefix, local) {
-                                return Err(EMPTY_PREFIX);
-                            }
-                            let open = self.open.pop().ok_or(ParseError::MismatchedTag)?;
-                            if raw.get(open.prefix) != Some(prefix.as_str())
-                                || raw.get(open.local) != Some(local.as_str())
-                            {
-                                return Err(ParseError::MismatchedTag);
-                            }
-                            self.close(&mut nodes, open.node, open.scope);
-                        }
+                        // End tags never reach xmlparser (see `Pieces`).
+                        ElementEnd::Close(..) => return Err(ParseError::MismatchedTag),
                         ElementEnd::Open | ElementEnd::Empty => {
                             let Some((prefix, local)) = start_tag.take() else {
                                 continue;
@@ -500,25 +491,8 @@ impl TreeBuilder {
                         }
                     }
                 }
-                Token::Text { text } => {
-                    if self.open.is_empty() {
-                        if text
-                            .as_str()
-                            .bytes()
-                            .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-                        {
-                            continue;
-                        }
-                        return Err(ParseError::TextOutsideStanza);
-                    }
-                    push_text(
-                        &mut nodes,
-                        &mut last_text,
-                        &mut strings,
-                        text.range(),
-                        false,
-                    )?;
-                }
+                // Text between tags never reaches xmlparser (see `Pieces`).
+                Token::Text { .. } => return Err(ParseError::Malformed("unexpected text")),
                 Token::Cdata { text, .. } => {
                     if self.open.is_empty() {
                         return Err(ParseError::TextOutsideStanza);
