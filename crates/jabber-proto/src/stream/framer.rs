@@ -82,8 +82,6 @@ const fn stops(extra: &[u8]) -> [bool; 256] {
 static TAG: [bool; 256] = stops(b"\"'<>/=");
 static CDATA: [bool; 256] = stops(b"]>");
 static DECLARATION: [bool; 256] = stops(b"?>");
-// States that decide on every byte.
-static EVERY: [bool; 256] = [true; 256];
 
 fn skip(buf: &[u8], mut pos: usize, lim: usize, table: &[bool; 256]) -> usize {
     while pos < lim && !table[usize::from(buf[pos])] {
@@ -318,23 +316,15 @@ impl Framer {
                 }
                 // At the tag's `/` or `>`: the general path below handles it.
             }
-            let table = match self.lex {
-                Lex::StartTag => &TAG,
-                Lex::Cdata(_) => &CDATA,
-                Lex::Declaration(_) => &DECLARATION,
-                // Text, values and end tags are searched with memchr (below).
-                Lex::Text
-                | Lex::Quoted(_)
-                | Lex::EndTag
-                | Lex::Lt
-                | Lex::Bang(_)
-                | Lex::PiTarget(_) => &EVERY,
-            };
             let skipped = match self.lex {
                 Lex::Text => find(&self.buf, self.pos, lim, b'<'),
                 Lex::Quoted(q) => find(&self.buf, self.pos, lim, q),
                 Lex::EndTag => find(&self.buf, self.pos, lim, b'>'),
-                _ => skip(&self.buf, self.pos, lim, table),
+                Lex::StartTag => skip(&self.buf, self.pos, lim, &TAG),
+                Lex::Cdata(_) => skip(&self.buf, self.pos, lim, &CDATA),
+                Lex::Declaration(_) => skip(&self.buf, self.pos, lim, &DECLARATION),
+                // These states decide on every byte.
+                Lex::Lt | Lex::Bang(_) | Lex::PiTarget(_) => self.pos,
             };
             if skipped > self.pos {
                 match &mut self.lex {
@@ -380,19 +370,9 @@ impl Framer {
                 },
                 // Outside attribute values, '/' may only appear in the closing "/>".
                 Lex::StartTag if self.slash && b != b'>' => return Err(SLASH_NOT_AT_END),
+                // `scan_tag` has run through the attributes: the tag's `/` or `>` is left.
                 Lex::StartTag => match b {
-                    b'"' | b'\'' => self.lex = Lex::Quoted(b),
-                    b'=' => {
-                        self.attrs += 1;
-                        self.item_attrs += 1;
-                        if self.attrs > limits.max_attributes {
-                            return Err(ParseError::TooManyAttributes {
-                                limit: limits.max_attributes,
-                            });
-                        }
-                    }
                     b'/' => self.slash = true,
-                    b'<' => return Err(ParseError::Malformed("'<' inside a tag")),
                     _ => {
                         // '>': the tag ends.
                         if matches!(self.phase, Phase::Prolog { .. }) {
