@@ -76,9 +76,11 @@
 extern crate alloc;
 
 pub mod client;
+pub mod features;
 pub mod jid;
 mod limits;
 mod names;
+pub mod negotiation;
 pub mod ns;
 pub mod stanza;
 pub mod stream;

@@ -12,9 +12,13 @@ use jabber_proto::stream::{Condition, ParseError};
 use jabber_proto::xml::Element;
 use support::{Harness, SERVER_HEADER};
 
+/// The stream contract alone: a `version='1.0'` stream, no keepalive timers.
 fn config() -> Config {
     let mut c = Config::new("example.com");
     c.seed = 0x1234_5678_9abc_def0;
+    c.version = Some("1.0".into());
+    c.keepalive_interval = None;
+    c.dead_peer_timeout = None;
     c
 }
 

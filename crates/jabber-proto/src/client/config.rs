@@ -33,8 +33,9 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Send `<?xml version='1.0'?>` before the stream header. Default true.
     pub send_declaration: bool,
-    /// The `version` attribute of our stream header; `None` for a classic stream.
-    /// Default `Some("1.0")`.
+    /// The `version` attribute of our stream header; `None` (the default) for a classic
+    /// stream, on which login is `jabber:iq:auth` right after the headers. With
+    /// `Some("1.0")` the client waits for `<stream:features>` before logging in.
     pub version: Option<String>,
     /// The `xml:lang` of our stream header. Default none.
     pub lang: Option<String>,
@@ -42,11 +43,34 @@ pub struct Config {
     /// ([`IqRequest`](super::Event::IqRequest) events). Requests in any other namespace
     /// get a `service-unavailable` error reply from the core (RFC 6120 §8.4).
     pub iq_namespaces: Vec<String>,
+    /// The transport is encrypted (direct TLS), so a plaintext password may be sent.
+    /// Adapters set this; default false.
+    pub transport_encrypted: bool,
+    /// Send a plaintext password even on an unencrypted transport, when the server offers
+    /// nothing better. Default false: such a login fails with
+    /// [`LoginError::PlaintextNotAllowed`](crate::negotiation::auth::LoginError) and the
+    /// password is never sent.
+    pub allow_plaintext: bool,
+    /// Fetch the roster after login; [`SessionReady`](super::Event::SessionReady) then
+    /// carries it. Default true.
+    pub fetch_roster: bool,
+    /// Send an initial `<presence/>` after login. Default true.
+    pub initial_presence: bool,
+    /// After this long without writing, send a single whitespace; after this long without
+    /// receiving, once logged in, ping the server (XEP-0199). `None` turns both off.
+    /// Default 60 s.
+    pub keepalive_interval: Option<Duration>,
+    /// After this long without receiving a single byte, the connection is declared dead:
+    /// [`CloseReason::PeerTimeout`](super::CloseReason::PeerTimeout). `None` turns it off.
+    /// Default 180 s.
+    pub dead_peer_timeout: Option<Duration>,
 }
 
 impl Config {
     /// Defaults for a connection to `domain`.
     pub fn new(domain: &str) -> Config {
+        // A classic (version-less) stream by default: SASL is not implemented yet, and
+        // every server we test speaks jabber:iq:auth on such a stream.
         Config {
             domain: String::from(domain),
             limits: Limits::default(),
@@ -54,9 +78,15 @@ impl Config {
             iq_timeout: Duration::from_secs(60),
             close_timeout: Duration::from_secs(10),
             send_declaration: true,
-            version: Some(String::from("1.0")),
+            version: None,
             lang: None,
             iq_namespaces: Vec::new(),
+            transport_encrypted: false,
+            allow_plaintext: false,
+            fetch_roster: true,
+            initial_presence: true,
+            keepalive_interval: Some(Duration::from_secs(60)),
+            dead_peer_timeout: Some(Duration::from_secs(180)),
         }
     }
 }

@@ -15,6 +15,9 @@ pub enum Error {
     /// `send_iq` with a type other than get or set, or `respond` to something that is not a
     /// get or set.
     NotARequest,
+    /// The command does not fit the session's phase: logging in twice, registering while
+    /// a login runs, changing the password before logging in, ...
+    WrongPhase,
     /// An element could not be built (a value XML cannot carry).
     Build(BuildError),
 }
@@ -25,6 +28,7 @@ impl fmt::Display for Error {
             Error::NotOpen => f.write_str("the stream is not open yet"),
             Error::Closed => f.write_str("the connection is closed"),
             Error::NotARequest => f.write_str("only get and set IQs are requests"),
+            Error::WrongPhase => f.write_str("not possible in the session's current phase"),
             Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
         }
     }

@@ -3,6 +3,10 @@
 use core::fmt;
 
 use super::IqId;
+use crate::features::roster::Roster;
+use crate::jid::Jid;
+use crate::negotiation::auth::LoginError;
+use crate::negotiation::register::{RegistrationError, RegistrationForm, RegistrationStep};
 use crate::stanza::{InvalidStanza, Iq, Message, Presence, StanzaError};
 use crate::stream::{ParseError, StreamError, StreamHeader};
 use crate::xml::Element;
@@ -13,6 +17,39 @@ use crate::xml::Element;
 pub enum Event {
     /// The server's stream header arrived: the stream is open.
     StreamOpened(StreamHeader),
+    /// Logged in: stanzas can flow. With [`Config::fetch_roster`](super::Config::fetch_roster)
+    /// this comes once the roster arrived (`roster` is `None` if the server refused it or
+    /// it is off).
+    SessionReady {
+        /// Our full address.
+        jid: Jid,
+        /// The roster, if fetched.
+        roster: Option<Roster>,
+    },
+    /// The login failed; the client closes the stream (a [`Closed`](Event::Closed) follows).
+    LoginFailed(LoginError),
+    /// The server's registration form, asked for with
+    /// [`Client::request_registration`](super::Client::request_registration): fill it in and
+    /// submit it with [`Client::submit_registration`](super::Client::submit_registration).
+    RegistrationForm(RegistrationForm),
+    /// The username is taken (409 `conflict`): correct the returned form and submit again,
+    /// on the same stream.
+    RegistrationConflict(RegistrationForm),
+    /// The account is registered. The client closes the stream: log in on a new
+    /// connection.
+    Registered,
+    /// A registration request failed.
+    RegistrationFailed {
+        /// Which request.
+        step: RegistrationStep,
+        /// Why.
+        error: RegistrationError,
+    },
+    /// The password was changed ([`Client::change_password`](super::Client::change_password)).
+    PasswordChanged,
+    /// The account was removed ([`Client::remove_account`](super::Client::remove_account));
+    /// the client closes the stream.
+    AccountRemoved,
     /// A message.
     Message(Message),
     /// A presence.
@@ -67,6 +104,9 @@ pub enum CloseReason {
     StreamError(StreamError),
     /// The server sent something we could not accept; we sent the matching stream error.
     Protocol(ParseError),
+    /// Nothing arrived for [`Config::dead_peer_timeout`](super::Config::dead_peer_timeout):
+    /// the server or the path to it is gone. Close the transport without waiting.
+    PeerTimeout,
     /// The transport ended while the stream was open (`mid_element` when it ended inside
     /// an element).
     EndOfInput {
@@ -90,6 +130,7 @@ impl fmt::Display for CloseReason {
             CloseReason::Peer => f.write_str("closed by the server"),
             CloseReason::StreamError(e) => write!(f, "stream error from the server: {e}"),
             CloseReason::Protocol(e) => write!(f, "the server violated the protocol: {e}"),
+            CloseReason::PeerTimeout => f.write_str("the server stopped answering"),
             CloseReason::EndOfInput { mid_element: true } => {
                 f.write_str("connection lost inside an element")
             }

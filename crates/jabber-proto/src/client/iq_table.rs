@@ -5,6 +5,7 @@ use alloc::string::String;
 use core::fmt;
 use core::fmt::Write as _;
 
+use super::session::Internal;
 use crate::jid::{Jid, JidRef};
 use crate::time::Instant;
 
@@ -30,6 +31,9 @@ struct Pending {
     id: IqId,
     to: Option<Jid>,
     deadline: Instant,
+    /// Set when the client itself asked (login, roster, ...): the reply goes to the
+    /// session machine, not to the application.
+    internal: Option<Internal>,
 }
 
 /// The table of requests awaiting a reply.
@@ -55,14 +59,26 @@ impl IqTable {
     }
 
     /// Registers a request; returns its handle and the id to put on the wire.
-    pub(crate) fn insert(&mut self, to: Option<Jid>, deadline: Instant) -> (IqId, String) {
+    pub(crate) fn insert(
+        &mut self,
+        to: Option<Jid>,
+        deadline: Instant,
+        internal: Option<Internal>,
+    ) -> (IqId, String) {
         self.next += 1;
         let id = IqId(self.next);
         let mut wire = self.prefix.clone();
         let _ = write!(wire, "-{}", self.next);
         self.deadlines.insert((deadline, id, wire.clone()));
-        self.by_wire_id
-            .insert(wire.clone(), Pending { id, to, deadline });
+        self.by_wire_id.insert(
+            wire.clone(),
+            Pending {
+                id,
+                to,
+                deadline,
+                internal,
+            },
+        );
         (id, wire)
     }
 
@@ -70,23 +86,25 @@ impl IqTable {
     ///
     /// RFC 6120 §8.1.2.1: a reply comes from the address the request went to; a request
     /// without `to` went to our server on our account's behalf, so its reply comes without
-    /// `from` or from the server's domain. (Replies from our own JID are accepted once
-    /// login makes it known.)
+    /// `from`, from the server's domain, or from our own address (`own`, once logged in).
     pub(crate) fn take_reply(
         &mut self,
         wire_id: &str,
         from: Option<JidRef<'_>>,
         domain: &str,
-    ) -> Option<IqId> {
+        own: Option<&Jid>,
+    ) -> Option<(IqId, Option<Internal>)> {
         let pending = self.by_wire_id.get(wire_id)?;
         let matches = match (&pending.to, from) {
             (Some(to), Some(from)) => *to == from,
             (Some(_), None) => false,
             (None, None) => true,
             (None, Some(from)) => {
-                from.local().is_none()
+                let server = from.local().is_none()
                     && from.resource().is_none()
-                    && from.domain().eq_ignore_ascii_case(domain)
+                    && from.domain().eq_ignore_ascii_case(domain);
+                let ours = own.is_some_and(|own| *own == from || own.to_bare() == from);
+                server || ours
             }
         };
         if !matches {
@@ -95,7 +113,7 @@ impl IqTable {
         let p = self.by_wire_id.remove(wire_id)?;
         self.deadlines
             .remove(&(p.deadline, p.id, String::from(wire_id)));
-        Some(p.id)
+        Some((p.id, p.internal))
     }
 
     /// Forgets a request that was never sent.
@@ -107,14 +125,14 @@ impl IqTable {
     }
 
     /// Removes and returns the first request whose deadline has passed.
-    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<IqId> {
+    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<(IqId, Option<Internal>)> {
         let first = self.deadlines.first()?;
         if first.0 > now {
             return None;
         }
         let (_, id, wire) = self.deadlines.pop_first()?;
-        self.by_wire_id.remove(&wire);
-        Some(id)
+        let internal = self.by_wire_id.remove(&wire).and_then(|p| p.internal);
+        Some((id, internal))
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {

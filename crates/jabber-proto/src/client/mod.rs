@@ -11,6 +11,7 @@ mod config;
 mod error;
 mod event;
 mod iq_table;
+mod session;
 
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
@@ -19,9 +20,12 @@ pub use config::Config;
 pub use error::Error;
 pub use event::{CloseReason, Event};
 pub use iq_table::IqId;
+pub use session::SessionState;
 
 use iq_table::IqTable;
+use session::{Internal, Phase};
 
+use crate::features::keepalive::Keepalive;
 use crate::jid::Jid;
 use crate::ns;
 use crate::stanza::{InvalidReason, Iq, IqType, Stanza, StanzaCondition, StanzaError};
@@ -90,15 +94,21 @@ pub struct Client {
     iqs: IqTable,
     server_header: Option<StreamHeader>,
     close_deadline: Option<Instant>,
+    /// The latest time any input or command brought; writes without a `now` of their own
+    /// ([`send`](Self::send)) are stamped with it.
+    now: Instant,
+    keepalive: Keepalive,
+    phase: Phase,
+    /// `<stream:features>` arrived (on a `version='1.0'` stream).
+    features_received: bool,
+    /// A registration request is in flight.
+    registration_busy: bool,
 }
 
 impl Client {
     /// A connection to `config.domain`; our stream header is queued for transmission at
     /// once.
     pub fn new(config: Config, now: Instant) -> Client {
-        // Every input takes the time, so timers that traffic starts or resets (keepalive,
-        // dead-peer detection) fit without changing the contract.
-        let _ = now;
         let parser = StreamParser::new(config.limits.clone());
         let writer = Writer::new(ns::CLIENT);
         let mut header = StreamHeader::new(ns::CLIENT).with_to(&config.domain);
@@ -113,6 +123,7 @@ impl Client {
             writer.declaration(&mut out);
         }
         writer.header(&mut out, &header);
+        let config_keepalive = (config.keepalive_interval, config.dead_peer_timeout);
         Client {
             iqs: IqTable::new(config.seed),
             config,
@@ -124,6 +135,11 @@ impl Client {
             events: VecDeque::new(),
             server_header: None,
             close_deadline: None,
+            now,
+            keepalive: Keepalive::new(now, config_keepalive.0, config_keepalive.1),
+            phase: Phase::default(),
+            features_received: false,
+            registration_busy: false,
         }
     }
 
@@ -166,7 +182,10 @@ impl Client {
         if self.state == State::Closed {
             return;
         }
-        let _ = now;
+        self.now = self.now.max(now);
+        if !bytes.is_empty() {
+            self.keepalive.on_received(now);
+        }
         self.parser.push(bytes);
         self.drain_parser();
     }
@@ -176,7 +195,7 @@ impl Client {
         if self.state == State::Closed {
             return;
         }
-        let _ = now;
+        self.now = self.now.max(now);
         self.parser.push_eof();
         self.drain_parser();
     }
@@ -187,11 +206,18 @@ impl Client {
         if self.state == State::Closed {
             return;
         }
-        while let Some(id) = self.iqs.pop_expired(now) {
-            self.events.push_back(Event::IqTimeout { id });
+        self.now = self.now.max(now);
+        while let Some((id, internal)) = self.iqs.pop_expired(now) {
+            match internal {
+                Some(internal) => self.on_internal_reply(internal, None),
+                None => self.events.push_back(Event::IqTimeout { id }),
+            }
         }
         if self.close_deadline.is_some_and(|d| d <= now) {
             self.finish(CloseReason::LocalTimeout);
+        }
+        if self.state != State::Closed {
+            self.run_keepalive(now);
         }
     }
 
@@ -200,7 +226,7 @@ impl Client {
     /// Sends a stanza (or any top-level element).
     pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
         self.check_open()?;
-        self.writer.element(&mut self.out, stanza.into().root());
+        self.emit(&stanza.into());
         Ok(())
     }
 
@@ -215,10 +241,23 @@ impl Client {
         payload: Element,
     ) -> Result<IqId, Error> {
         self.check_open()?;
+        self.now = self.now.max(now);
+        self.request(to, kind, payload, None)
+    }
+
+    /// Sends an IQ request stamped with `self.now`; `internal` marks the client's own.
+    fn request(
+        &mut self,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+        internal: Option<Internal>,
+    ) -> Result<IqId, Error> {
         if !kind.is_request() {
             return Err(Error::NotARequest);
         }
-        let (id, wire_id) = self.iqs.insert(to.cloned(), now + self.config.iq_timeout);
+        let deadline = self.now + self.config.iq_timeout;
+        let (id, wire_id) = self.iqs.insert(to.cloned(), deadline, internal);
         let mut b = Element::builder("iq", ns::CLIENT)
             .attr("type", kind.as_str())
             .attr("id", &wire_id);
@@ -227,7 +266,7 @@ impl Client {
         }
         match b.child(payload).build() {
             Ok(iq) => {
-                self.writer.element(&mut self.out, iq.root());
+                self.emit(&iq);
                 Ok(id)
             }
             Err(e) => {
@@ -253,6 +292,7 @@ impl Client {
     /// Closes the stream: sends `</stream:stream>` and waits (at most
     /// [`Config::close_timeout`]) for the server's. Does nothing if already closing.
     pub fn close(&mut self, now: Instant) {
+        self.now = self.now.max(now);
         if matches!(self.state, State::Opening | State::Open) {
             self.writer.close(&mut self.out);
             self.state = State::Closing;
@@ -288,13 +328,23 @@ impl Client {
         if self.state == State::Closed {
             return None;
         }
-        [self.iqs.next_deadline(), self.close_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.iqs.next_deadline(),
+            self.close_deadline,
+            self.keepalive_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     // ---- internals ----
+
+    /// Writes one element; every write resets the keepalive's idle clock.
+    fn emit(&mut self, element: &Element) {
+        self.writer.element(&mut self.out, element.root());
+        self.keepalive.on_sent(self.now);
+    }
 
     fn check_open(&self) -> Result<(), Error> {
         match self.state {
@@ -316,6 +366,7 @@ impl Client {
                     }
                     self.server_header = Some(header.clone());
                     self.events.push_back(Event::StreamOpened(header));
+                    self.start_queued_login();
                 }
                 Ok(Item::Element(el)) => self.on_element(el),
                 Ok(Item::Close) => {
@@ -368,6 +419,16 @@ impl Client {
             self.finish(CloseReason::StreamError(error));
             return;
         }
+        if el.is("features", ns::STREAM) {
+            // A version-less stream has no features; prosody sends them anyway.
+            if !self.stream_has_features() {
+                return;
+            }
+            self.features_received = true;
+            self.events.push_back(Event::Element(el));
+            self.start_queued_login();
+            return;
+        }
         match Stanza::try_from(el) {
             Ok(Stanza::Message(m)) => self.events.push_back(Event::Message(m)),
             Ok(Stanza::Presence(p)) => self.events.push_back(Event::Presence(p)),
@@ -393,13 +454,21 @@ impl Client {
             IqType::Result | IqType::Error => {
                 // A reply nobody asked for, or from the wrong address, is ignored (RFC 6120
                 // §8.2.3); the request it claims to answer keeps waiting.
-                let Some(id) = self.iqs.take_reply(
+                let own = match &self.phase {
+                    Phase::LoggedIn { jid, .. } => Some(jid),
+                    _ => None,
+                };
+                let Some((id, internal)) = self.iqs.take_reply(
                     iq.id().unwrap_or_default(),
                     iq.from(),
                     &self.config.domain,
+                    own,
                 ) else {
                     return;
                 };
+                if let Some(internal) = internal {
+                    return self.on_internal_reply(internal, Some(iq));
+                }
                 let event = if iq.kind() == IqType::Result {
                     Event::IqResult { id, iq }
                 } else {
@@ -454,7 +523,7 @@ impl Client {
             Err(error) => b.child(error.to_element(ns::CLIENT)?),
         };
         let reply = b.build()?;
-        self.writer.element(&mut self.out, reply.root());
+        self.emit(&reply);
         Ok(())
     }
 }

@@ -95,6 +95,29 @@ impl StanzaCondition {
         }
     }
 
+    /// The classic numeric code for this condition (XEP-0086's mapping), when it has one.
+    pub fn code(self) -> Option<u16> {
+        use StanzaCondition::*;
+        Some(match self {
+            Redirect => 302,
+            BadRequest | JidMalformed => 400,
+            NotAuthorized => 401,
+            PolicyViolation => 402,
+            Forbidden => 403,
+            ItemNotFound | RecipientUnavailable | RemoteServerNotFound => 404,
+            NotAllowed => 405,
+            NotAcceptable => 406,
+            RegistrationRequired | SubscriptionRequired => 407,
+            Conflict => 409,
+            InternalServerError | ResourceConstraint | UndefinedCondition => 500,
+            FeatureNotImplemented => 501,
+            ServiceUnavailable => 503,
+            RemoteServerTimeout => 504,
+            Gone => 302,
+            UnexpectedRequest => 400,
+        })
+    }
+
     /// The error type that usually goes with this condition (RFC 6120 §8.3.3).
     pub fn default_type(self) -> ErrorType {
         use StanzaCondition::*;

@@ -1,0 +1,504 @@
+//! The session machine on top of the stream: login, registration, roster and presence
+//! after login, keepalive.
+//!
+//! ```text
+//!  Unauthenticated ──login()──► (stream open / features) ──► auth get ──► auth set
+//!        │    ▲                                                 │            │ result
+//!        │    └──────── conflict: RegistrationConflict ◄──┐     │ refused    ▼
+//!        └─request_registration()─► form ─submit_registration()─┘  LoginFailed  LoggedIn
+//!                                                                  → close    (roster, presence)
+//!                                                                              → SessionReady
+//! ```
+
+use alloc::boxed::Box;
+use alloc::string::String;
+
+use super::{Client, CloseReason, Error, Event, State};
+use crate::features::keepalive::Due;
+use crate::features::roster::{self, Roster};
+use crate::jid::Jid;
+use crate::negotiation::auth::{self, AuthFields, AuthMethod, Credentials, LoginError};
+use crate::negotiation::register::{self, RegistrationError, RegistrationForm, RegistrationStep};
+use crate::ns;
+use crate::stanza::{Iq, IqType, StanzaCondition, StanzaError};
+use crate::time::Instant;
+use crate::xml::{BuildError, Element};
+
+/// Requests the client sends on its own behalf; their replies drive the session.
+#[derive(Clone, Debug)]
+pub(crate) enum Internal {
+    AuthFields,
+    AuthSet(AuthMethod),
+    Roster,
+    RegistrationForm,
+    RegistrationSubmit(Box<RegistrationForm>),
+    ChangePassword,
+    Remove,
+    Probe,
+}
+
+/// Where the session is.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Phase {
+    /// Nothing started (or a registration exchange, which needs no login).
+    #[default]
+    Unauthenticated,
+    /// `login` was called before the stream (or its features) arrived.
+    LoginQueued(Box<Credentials>),
+    /// The iq:auth exchange runs.
+    Authenticating {
+        credentials: Box<Credentials>,
+        fields: AuthFields,
+        digest_failed: bool,
+    },
+    /// Logged in as `jid`; `ready` once the roster arrived (or was not asked for).
+    LoggedIn { jid: Jid, ready: bool },
+    /// Registered, removed, or login failed: the stream is being closed.
+    Ended,
+}
+
+/// What the public getters report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionState {
+    /// Not logged in, no login running.
+    Unauthenticated,
+    /// A login is running (or waits for the stream).
+    Authenticating,
+    /// Logged in; the roster may still be on its way.
+    LoggedIn,
+    /// Logged in and [`SessionReady`](Event::SessionReady) delivered.
+    Ready,
+    /// The session is over (registration done, account removed, login failed, closed).
+    Ended,
+}
+
+impl Client {
+    // ---- getters ----
+
+    /// Where the session (login, registration) is.
+    pub fn session_state(&self) -> SessionState {
+        if matches!(self.state, State::Closing | State::Closed) {
+            return SessionState::Ended;
+        }
+        match &self.phase {
+            Phase::Unauthenticated => SessionState::Unauthenticated,
+            Phase::LoginQueued(_) | Phase::Authenticating { .. } => SessionState::Authenticating,
+            Phase::LoggedIn { ready: false, .. } => SessionState::LoggedIn,
+            Phase::LoggedIn { ready: true, .. } => SessionState::Ready,
+            Phase::Ended => SessionState::Ended,
+        }
+    }
+
+    /// Our full address, once logged in.
+    pub fn jid(&self) -> Option<&Jid> {
+        match &self.phase {
+            Phase::LoggedIn { jid, .. } => Some(jid),
+            _ => None,
+        }
+    }
+
+    // ---- commands ----
+
+    /// Logs in with `jabber:iq:auth` (XEP-0078). May be called right after
+    /// [`Client::new`]: the exchange starts once the server's stream header (and, on a
+    /// `version='1.0'` stream, its features) arrived. The outcome is
+    /// [`Event::SessionReady`] or [`Event::LoginFailed`].
+    ///
+    /// The digest is used when the server offers it; a plaintext password is sent only if
+    /// [`Config::transport_encrypted`](super::Config::transport_encrypted) or
+    /// [`Config::allow_plaintext`](super::Config::allow_plaintext) is set.
+    pub fn login(&mut self, now: Instant, credentials: Credentials) -> Result<(), Error> {
+        self.check_not_closing()?;
+        if !matches!(self.phase, Phase::Unauthenticated) || self.registration_busy {
+            return Err(Error::WrongPhase);
+        }
+        self.now = self.now.max(now);
+        self.phase = Phase::LoginQueued(Box::new(credentials));
+        self.start_queued_login();
+        Ok(())
+    }
+
+    /// Asks the server for its registration form (XEP-0077): [`Event::RegistrationForm`]
+    /// follows. Before login it is the form for a new account; logged in, it tells
+    /// whether the account is registered.
+    pub fn request_registration(&mut self, now: Instant) -> Result<(), Error> {
+        self.check_open()?;
+        let allowed = matches!(self.phase, Phase::Unauthenticated | Phase::LoggedIn { .. });
+        if !allowed || self.registration_busy {
+            return Err(Error::WrongPhase);
+        }
+        self.internal_iq(
+            now,
+            IqType::Get,
+            register::form_query(),
+            Internal::RegistrationForm,
+        )?;
+        self.registration_busy = true;
+        Ok(())
+    }
+
+    /// Submits a filled registration form for a new account. The outcome is
+    /// [`Event::Registered`] (after which the stream closes),
+    /// [`Event::RegistrationConflict`] or [`Event::RegistrationFailed`].
+    pub fn submit_registration(
+        &mut self,
+        now: Instant,
+        form: &RegistrationForm,
+    ) -> Result<(), Error> {
+        self.check_open()?;
+        if !matches!(self.phase, Phase::Unauthenticated) || self.registration_busy {
+            return Err(Error::WrongPhase);
+        }
+        let internal = Internal::RegistrationSubmit(Box::new(form.clone()));
+        self.internal_iq(now, IqType::Set, form.to_query(), internal)?;
+        self.registration_busy = true;
+        Ok(())
+    }
+
+    /// Changes the logged-in account's password: [`Event::PasswordChanged`] or
+    /// [`Event::RegistrationFailed`] follows.
+    pub fn change_password(&mut self, now: Instant, password: &str) -> Result<(), Error> {
+        self.check_open()?;
+        let Phase::LoggedIn { jid, .. } = &self.phase else {
+            return Err(Error::WrongPhase);
+        };
+        let payload = register::password_change_query(jid.local().unwrap_or_default(), password);
+        self.internal_iq(now, IqType::Set, payload, Internal::ChangePassword)
+    }
+
+    /// Removes the logged-in account from the server: [`Event::AccountRemoved`] (after
+    /// which the stream closes) or [`Event::RegistrationFailed`] follows.
+    pub fn remove_account(&mut self, now: Instant) -> Result<(), Error> {
+        self.check_open()?;
+        if !matches!(self.phase, Phase::LoggedIn { .. }) {
+            return Err(Error::WrongPhase);
+        }
+        self.internal_iq(now, IqType::Set, register::remove_query(), Internal::Remove)
+    }
+
+    // ---- internals ----
+
+    fn check_not_closing(&self) -> Result<(), Error> {
+        match self.state {
+            State::Opening | State::Open => Ok(()),
+            State::Closing | State::Closed => Err(Error::Closed),
+        }
+    }
+
+    /// A `version='1.0'` stream on both sides (RFC 6120 §4.7.5): features come first.
+    pub(super) fn stream_has_features(&self) -> bool {
+        self.config.version.is_some()
+            && self
+                .server_header
+                .as_ref()
+                .and_then(|h| h.version())
+                .is_some_and(|v| !v.starts_with("0."))
+    }
+
+    /// Starts a login that waited for the stream.
+    pub(super) fn start_queued_login(&mut self) {
+        if self.state != State::Open || (self.stream_has_features() && !self.features_received) {
+            return;
+        }
+        let Phase::LoginQueued(credentials) = core::mem::take(&mut self.phase) else {
+            return;
+        };
+        let payload = auth::fields_query(&credentials.username);
+        self.phase = Phase::Authenticating {
+            credentials,
+            fields: AuthFields::default(),
+            digest_failed: false,
+        };
+        let now = self.now;
+        if let Err(e) = self.internal_iq(now, IqType::Get, payload, Internal::AuthFields) {
+            self.fail_login(build_failure(e));
+        }
+    }
+
+    fn internal_iq(
+        &mut self,
+        now: Instant,
+        kind: IqType,
+        payload: Result<Element, BuildError>,
+        internal: Internal,
+    ) -> Result<(), Error> {
+        self.now = self.now.max(now);
+        self.request(None, kind, payload?, Some(internal))
+            .map(|_| ())
+    }
+
+    /// A reply (or a timeout: `iq` is `None`) to one of our own requests.
+    pub(super) fn on_internal_reply(&mut self, internal: Internal, iq: Option<Iq>) {
+        let outcome = match &iq {
+            None => Reply::Timeout,
+            Some(iq) if iq.kind() == IqType::Result => Reply::Result(iq),
+            Some(iq) => Reply::Error(
+                iq.error()
+                    .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition)),
+            ),
+        };
+        match internal {
+            Internal::AuthFields => self.on_auth_fields(outcome),
+            Internal::AuthSet(method) => self.on_auth_set(method, outcome),
+            Internal::Roster => {
+                let roster = match outcome {
+                    Reply::Result(iq) => Some(
+                        iq.payload()
+                            .filter(|p| p.is("query", ns::IQ_ROSTER))
+                            .map(Roster::from_query)
+                            .unwrap_or_default(),
+                    ),
+                    _ => None,
+                };
+                self.session_ready(roster);
+            }
+            Internal::RegistrationForm => {
+                self.registration_busy = false;
+                match outcome {
+                    Reply::Result(iq) => {
+                        match iq.payload().filter(|p| p.is("query", ns::IQ_REGISTER)) {
+                            Some(q) => self.events.push_back(Event::RegistrationForm(
+                                RegistrationForm::from_query(q),
+                            )),
+                            None => self.registration_failed(
+                                RegistrationStep::Form,
+                                RegistrationError::UnexpectedReply,
+                            ),
+                        }
+                    }
+                    other => self.registration_failed(
+                        RegistrationStep::Form,
+                        other.into_registration_error(),
+                    ),
+                }
+            }
+            Internal::RegistrationSubmit(form) => {
+                self.registration_busy = false;
+                match outcome {
+                    Reply::Result(_) => {
+                        self.events.push_back(Event::Registered);
+                        self.end_session();
+                    }
+                    Reply::Error(e) if e.condition == StanzaCondition::Conflict => {
+                        self.events.push_back(Event::RegistrationConflict(*form));
+                    }
+                    other => self.registration_failed(
+                        RegistrationStep::Submit,
+                        other.into_registration_error(),
+                    ),
+                }
+            }
+            Internal::ChangePassword => match outcome {
+                Reply::Result(_) => self.events.push_back(Event::PasswordChanged),
+                other => self.registration_failed(
+                    RegistrationStep::ChangePassword,
+                    other.into_registration_error(),
+                ),
+            },
+            Internal::Remove => match outcome {
+                Reply::Result(_) => {
+                    self.events.push_back(Event::AccountRemoved);
+                    self.end_session();
+                }
+                other => self
+                    .registration_failed(RegistrationStep::Remove, other.into_registration_error()),
+            },
+            // Any answer, even an error, proves the server is alive; receiving it already
+            // reset the dead-peer clock.
+            Internal::Probe => self.keepalive.on_probe_answered(),
+        }
+    }
+
+    fn on_auth_fields(&mut self, outcome: Reply<'_>) {
+        let fields = match outcome {
+            Reply::Result(iq) => iq
+                .payload()
+                .filter(|p| p.is("query", ns::IQ_AUTH))
+                .map(AuthFields::from_query)
+                .unwrap_or_default(),
+            Reply::Error(e) => return self.fail_login(LoginError::Refused(e)),
+            Reply::Timeout => return self.fail_login(LoginError::Timeout),
+        };
+        if let Phase::Authenticating { fields: f, .. } = &mut self.phase {
+            *f = fields;
+        }
+        self.send_credentials(None);
+    }
+
+    fn on_auth_set(&mut self, method: AuthMethod, outcome: Reply<'_>) {
+        match outcome {
+            // Success is an empty result. A result carrying the field list again is how
+            // prosody 0.12 answers a digest it does not support: not a login.
+            Reply::Result(iq) if iq.payload().is_none() => self.logged_in(),
+            Reply::Result(iq) if method == AuthMethod::Digest => {
+                let offered = iq
+                    .payload()
+                    .filter(|p| p.is("query", ns::IQ_AUTH))
+                    .map(AuthFields::from_query);
+                if let Phase::Authenticating {
+                    fields,
+                    digest_failed,
+                    ..
+                } = &mut self.phase
+                {
+                    *digest_failed = true;
+                    if let Some(offered) = offered {
+                        *fields = offered;
+                    }
+                }
+                self.send_credentials(None);
+            }
+            Reply::Result(_) => self.fail_login(LoginError::UnexpectedReply),
+            Reply::Error(e) if method == AuthMethod::Digest => {
+                if let Phase::Authenticating { digest_failed, .. } = &mut self.phase {
+                    *digest_failed = true;
+                }
+                self.send_credentials(Some(e));
+            }
+            Reply::Error(e) => self.fail_login(LoginError::Refused(e)),
+            Reply::Timeout => self.fail_login(LoginError::Timeout),
+        }
+    }
+
+    /// Sends the `set` with the best allowed method; `refusal` is the server's answer to
+    /// a digest attempt, reported if no fallback is allowed.
+    fn send_credentials(&mut self, refusal: Option<StanzaError>) {
+        let plaintext_ok = self.config.transport_encrypted || self.config.allow_plaintext;
+        let stream_id = self
+            .server_header
+            .as_ref()
+            .and_then(|h| h.id())
+            .map(String::from);
+        let Phase::Authenticating {
+            credentials,
+            fields,
+            digest_failed,
+        } = &self.phase
+        else {
+            return;
+        };
+        let chosen = fields.choose(stream_id.is_some(), *digest_failed, plaintext_ok);
+        let method = match (chosen, refusal) {
+            (Ok(method), _) => method,
+            (Err(_), Some(refusal)) => return self.fail_login(LoginError::Refused(refusal)),
+            (Err(e), None) => return self.fail_login(e),
+        };
+        let payload = auth::credentials_query(
+            credentials,
+            method,
+            stream_id.as_deref().unwrap_or_default(),
+        );
+        let now = self.now;
+        if let Err(e) = self.internal_iq(now, IqType::Set, payload, Internal::AuthSet(method)) {
+            self.fail_login(build_failure(e));
+        }
+    }
+
+    fn logged_in(&mut self) {
+        let Phase::Authenticating { credentials, .. } = core::mem::take(&mut self.phase) else {
+            return;
+        };
+        let jid = Jid::new(
+            Some(&credentials.username),
+            &self.config.domain,
+            Some(&credentials.resource),
+        )
+        .or_else(|_| Jid::domain_only(&self.config.domain));
+        let Ok(jid) = jid else {
+            // The domain was usable for the stream header, so this cannot happen; if it
+            // does, the session cannot address anything: end it.
+            return self.fail_login(LoginError::UnexpectedReply);
+        };
+        self.phase = Phase::LoggedIn { jid, ready: false };
+        let now = self.now;
+        let fetching = self.config.fetch_roster
+            && self
+                .internal_iq(now, IqType::Get, roster::fetch_query(), Internal::Roster)
+                .is_ok();
+        if self.config.initial_presence {
+            if let Ok(presence) = Element::builder("presence", ns::CLIENT).build() {
+                self.emit(&presence);
+            }
+        }
+        if !fetching {
+            self.session_ready(None);
+        }
+    }
+
+    fn session_ready(&mut self, roster: Option<Roster>) {
+        if let Phase::LoggedIn { jid, ready } = &mut self.phase {
+            if !*ready {
+                *ready = true;
+                let jid = jid.clone();
+                self.events.push_back(Event::SessionReady { jid, roster });
+            }
+        }
+    }
+
+    fn fail_login(&mut self, error: LoginError) {
+        self.events.push_back(Event::LoginFailed(error));
+        self.end_session();
+    }
+
+    fn registration_failed(&mut self, step: RegistrationStep, error: RegistrationError) {
+        self.events
+            .push_back(Event::RegistrationFailed { step, error });
+    }
+
+    /// The session has nothing more to do on this stream: close it.
+    fn end_session(&mut self) {
+        self.phase = Phase::Ended;
+        let now = self.now;
+        self.close(now);
+    }
+
+    /// Acts on the keepalive timers at `now`.
+    pub(super) fn run_keepalive(&mut self, now: Instant) {
+        loop {
+            let may_write = self.state == State::Open;
+            let may_probe = may_write && matches!(self.phase, Phase::LoggedIn { .. });
+            match self.keepalive.due(now, may_write, may_probe) {
+                None => return,
+                Some(Due::Dead) => return self.finish(CloseReason::PeerTimeout),
+                Some(Due::Whitespace) => self.out.push(b' '),
+                Some(Due::Probe) => {
+                    let to = Jid::domain_only(&self.config.domain).ok();
+                    let ping = Element::builder("ping", ns::PING).build();
+                    if let Ok(ping) = ping {
+                        let _ = self.request(to.as_ref(), IqType::Get, ping, Some(Internal::Probe));
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn keepalive_deadline(&self) -> Option<Instant> {
+        let may_write = self.state == State::Open;
+        let may_probe = may_write && matches!(self.phase, Phase::LoggedIn { .. });
+        self.keepalive.deadline(may_write, may_probe)
+    }
+}
+
+enum Reply<'a> {
+    Result(&'a Iq),
+    Error(StanzaError),
+    Timeout,
+}
+
+impl Reply<'_> {
+    fn into_registration_error(self) -> RegistrationError {
+        match self {
+            Reply::Result(_) => RegistrationError::UnexpectedReply,
+            Reply::Error(e) => RegistrationError::Refused(e),
+            Reply::Timeout => RegistrationError::Timeout,
+        }
+    }
+}
+
+fn build_failure(e: Error) -> LoginError {
+    match e {
+        Error::Build(b) => LoginError::InvalidCredentials(b),
+        _ => LoginError::UnexpectedReply,
+    }
+}

@@ -1,0 +1,130 @@
+//! Keepalive (the seed protocol's §3) and dead-peer detection, as pure timer arithmetic.
+//!
+//! Two clocks: the last time we wrote and the last time anything arrived. Writing nothing
+//! for `idle` sends one whitespace (it keeps NATs and the server's idle timer happy).
+//! Receiving nothing for `idle` sends a probe (an XMPP ping) when the session allows
+//! stanzas, because on a quiet link only a question gets an answer. Receiving nothing for
+//! `dead_peer` means the peer is gone.
+
+use core::time::Duration;
+
+use crate::time::Instant;
+
+/// What the keepalive wants done now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Due {
+    /// Nothing arrived for the dead-peer time.
+    Dead,
+    /// Ask the server something (it counts as a write too).
+    Probe,
+    /// Send a single whitespace.
+    Whitespace,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Keepalive {
+    idle: Option<Duration>,
+    dead_peer: Option<Duration>,
+    last_sent: Instant,
+    last_received: Instant,
+    probe_outstanding: bool,
+}
+
+impl Keepalive {
+    pub(crate) fn new(now: Instant, idle: Option<Duration>, dead_peer: Option<Duration>) -> Self {
+        Keepalive {
+            idle,
+            dead_peer,
+            last_sent: now,
+            last_received: now,
+            probe_outstanding: false,
+        }
+    }
+
+    pub(crate) fn on_sent(&mut self, now: Instant) {
+        self.last_sent = self.last_sent.max(now);
+    }
+
+    pub(crate) fn on_received(&mut self, now: Instant) {
+        self.last_received = self.last_received.max(now);
+    }
+
+    pub(crate) fn on_probe_answered(&mut self) {
+        self.probe_outstanding = false;
+    }
+
+    /// The next moment something is due. `may_write`: the stream is open for writing;
+    /// `may_probe`: stanzas may be sent (logged in).
+    pub(crate) fn deadline(&self, may_write: bool, may_probe: bool) -> Option<Instant> {
+        let dead = self.dead_peer.map(|d| self.last_received + d);
+        let (whitespace, probe) = match self.idle {
+            Some(idle) if may_write => (
+                Some(self.last_sent + idle),
+                (may_probe && !self.probe_outstanding).then(|| self.last_received + idle),
+            ),
+            _ => (None, None),
+        };
+        [dead, whitespace, probe].into_iter().flatten().min()
+    }
+
+    /// What is due at `now`, most urgent first; the caller acts on it and asks again.
+    pub(crate) fn due(&mut self, now: Instant, may_write: bool, may_probe: bool) -> Option<Due> {
+        if self
+            .dead_peer
+            .is_some_and(|d| now >= self.last_received + d)
+        {
+            return Some(Due::Dead);
+        }
+        let idle = self.idle.filter(|_| may_write)?;
+        if may_probe && !self.probe_outstanding && now >= self.last_received + idle {
+            self.probe_outstanding = true;
+            self.on_sent(now);
+            return Some(Due::Probe);
+        }
+        if now >= self.last_sent + idle {
+            self.on_sent(now);
+            return Some(Due::Whitespace);
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    #[test]
+    fn whitespace_after_idle_writes_then_probe_then_dead() {
+        let s = Duration::from_secs(1);
+        let mut k = Keepalive::new(at(0), Some(10 * s), Some(30 * s));
+        k.on_received(at(5_000));
+        assert_eq!(k.deadline(true, true), Some(at(10_000)));
+        assert_eq!(k.due(at(9_999), true, true), None);
+        assert_eq!(k.due(at(10_000), true, true), Some(Due::Whitespace));
+        assert_eq!(k.due(at(10_000), true, true), None);
+        assert_eq!(k.deadline(true, true), Some(at(15_000)));
+        assert_eq!(k.due(at(15_000), true, true), Some(Due::Probe));
+        // The probe counts as a write; no second probe while one is out.
+        assert_eq!(k.deadline(true, true), Some(at(25_000)));
+        assert_eq!(k.due(at(25_000), true, true), Some(Due::Whitespace));
+        assert_eq!(k.deadline(true, true), Some(at(35_000)));
+        assert_eq!(k.due(at(35_000), true, true), Some(Due::Dead));
+    }
+
+    #[test]
+    fn answered_probe_resets_and_reading_stops_writes_nothing() {
+        let s = Duration::from_secs(1);
+        let mut k = Keepalive::new(at(0), Some(10 * s), None);
+        assert_eq!(k.due(at(10_000), true, true), Some(Due::Probe));
+        k.on_received(at(10_050));
+        k.on_probe_answered();
+        assert_eq!(k.deadline(true, true), Some(at(20_000)));
+        assert_eq!(k.deadline(false, false), None);
+        assert_eq!(k.due(at(50_000), false, false), None);
+        assert_eq!(k.due(at(50_000), true, false), Some(Due::Whitespace));
+    }
+}
