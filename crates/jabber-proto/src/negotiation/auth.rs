@@ -93,10 +93,10 @@ impl AuthFields {
             Ok(AuthMethod::Digest)
         } else if self.password && plaintext_ok {
             Ok(AuthMethod::Plaintext)
-        } else if self.password {
-            Err(LoginError::PlaintextNotAllowed)
         } else if digest_failed {
             Err(LoginError::DigestNotSupported)
+        } else if self.password {
+            Err(LoginError::PlaintextNotAllowed)
         } else {
             Err(LoginError::NoCommonMethod)
         }
@@ -157,8 +157,9 @@ pub enum LoginError {
     /// Only a plaintext password would do, and the transport is not encrypted while
     /// [`Config::allow_plaintext`](crate::client::Config) is off. Nothing was sent.
     PlaintextNotAllowed,
-    /// The server ignored our `<digest>` (prosody answers it with the field list again)
-    /// and offers no password field we may use.
+    /// The server did not take our `<digest>` (prosody 0.12 answers it with the field
+    /// list again), and a plaintext password is not offered or not allowed. No password
+    /// was sent.
     DigestNotSupported,
     /// The server offers neither a digest nor a password field.
     NoCommonMethod,
@@ -241,6 +242,10 @@ mod tests {
         assert_eq!(both.choose(true, true, true), Ok(AuthMethod::Plaintext));
         assert_eq!(
             both.choose(true, true, false),
+            Err(LoginError::DigestNotSupported)
+        );
+        assert_eq!(
+            both.choose(false, false, false),
             Err(LoginError::PlaintextNotAllowed)
         );
         let digest_only = AuthFields {

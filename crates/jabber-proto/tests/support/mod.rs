@@ -10,6 +10,18 @@ use jabber_proto::time::Instant;
 pub(crate) const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
     xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='s1' version='1.0'>";
 
+/// The header of a classic (version-less) server stream, as ejabberd sends it.
+pub(crate) const CLASSIC_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams' id='3EE948B0' from='example.com'>";
+
+/// The seed the session tests use.
+pub(crate) const SEED: u64 = 0x1234_5678_9abc_def0;
+
+/// The wire id of the `n`th IQ a client seeded with [`SEED`] sends.
+pub(crate) fn wire_id(n: u64) -> String {
+    format!("{:08x}-{n}", (SEED ^ (SEED >> 32)) as u32)
+}
+
 pub(crate) struct Harness {
     pub(crate) client: Client,
     pub(crate) now: Instant,

@@ -1,0 +1,435 @@
+//! The classic login (XEP-0078) against a scripted server with a virtual clock: every
+//! path, byte-exact where we send credentials.
+
+mod support;
+
+use core::time::Duration;
+
+use jabber_proto::client::{CloseReason, Config, Error, Event, SessionState, State};
+use jabber_proto::features::roster::Subscription;
+use jabber_proto::negotiation::auth::{Credentials, LoginError, digest};
+use jabber_proto::stanza::StanzaCondition;
+use jabber_proto::stream::Condition;
+use support::{CLASSIC_HEADER, Harness, SEED, wire_id};
+
+const PASSWORD: &str = "Calli0pe";
+
+fn config() -> Config {
+    let mut c = Config::new("example.com");
+    c.seed = SEED;
+    c
+}
+
+fn creds() -> Credentials {
+    Credentials::new("alice", PASSWORD, "laptop")
+}
+
+/// A client that called `login` and has sent the fields request (id 1).
+fn logging_in(config: Config) -> Harness {
+    let mut h = Harness::new(config);
+    let now = h.now;
+    h.client.login(now, creds()).unwrap();
+    h.sent();
+    h.server(CLASSIC_HEADER);
+    assert!(matches!(h.events().as_slice(), [Event::StreamOpened(_)]));
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='get' id='{}'><query xmlns='jabber:iq:auth'><username>alice</username>\
+             </query></iq>",
+            wire_id(1)
+        )
+    );
+    h
+}
+
+fn offer(h: &mut Harness, fields: &str) {
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'>{fields}</query></iq>",
+        wire_id(1)
+    ));
+}
+
+fn set_with(proof: &str) -> String {
+    format!(
+        "<iq type='set' id='{}'><query xmlns='jabber:iq:auth'><username>alice</username>\
+         {proof}<resource>laptop</resource></query></iq>",
+        wire_id(2)
+    )
+}
+
+fn digest_proof() -> String {
+    format!("<digest>{}</digest>", digest("3EE948B0", PASSWORD))
+}
+
+fn plaintext_proof() -> String {
+    format!("<password>{PASSWORD}</password>")
+}
+
+fn single<T: core::fmt::Debug>(mut v: Vec<T>) -> T {
+    assert_eq!(v.len(), 1, "{v:?}");
+    v.remove(0)
+}
+
+fn login_failed(h: &mut Harness) -> LoginError {
+    let events = h.events();
+    let [Event::LoginFailed(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(h.client.state(), State::Closing);
+    assert_eq!(h.sent(), "</stream:stream>");
+    e.clone()
+}
+
+#[test]
+fn digest_is_preferred_and_success_fetches_roster_and_sends_presence() {
+    let mut h = logging_in(config());
+    offer(&mut h, "<username/><password/><digest/><resource/>");
+    assert_eq!(h.sent(), set_with(&digest_proof()));
+    assert_eq!(h.client.session_state(), SessionState::Authenticating);
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='get' id='{}'><query xmlns='jabber:iq:roster'/></iq><presence/>",
+            wire_id(3)
+        )
+    );
+    assert_eq!(h.client.session_state(), SessionState::LoggedIn);
+    assert_eq!(h.events(), vec![]);
+    // ejabberd answers roster requests from our bare JID.
+    h.server(&format!(
+        "<iq type='result' id='{}' to='alice@example.com/laptop' from='alice@example.com'>\
+         <query xmlns='jabber:iq:roster'>\
+         <item jid='bob@example.com' name='Bob' subscription='both'><group>Friends</group></item>\
+         <item jid='carol@example.com' subscription='none' ask='subscribe'/>\
+         <item jid='not a jid@@'/>\
+         </query></iq>",
+        wire_id(3)
+    ));
+    let Event::SessionReady { jid, roster } = single(h.events()) else {
+        panic!()
+    };
+    assert_eq!(jid.as_str(), "alice@example.com/laptop");
+    assert_eq!(h.client.jid(), Some(&jid));
+    let roster = roster.unwrap();
+    assert_eq!(roster.items.len(), 2);
+    assert_eq!(roster.items[0].jid.as_str(), "bob@example.com");
+    assert_eq!(roster.items[0].name.as_deref(), Some("Bob"));
+    assert_eq!(roster.items[0].subscription, Subscription::Both);
+    assert_eq!(roster.items[0].groups, vec!["Friends".to_string()]);
+    assert!(roster.items[1].pending_out);
+    assert_eq!(h.client.session_state(), SessionState::Ready);
+}
+
+#[test]
+fn login_before_the_stream_opens_waits_for_the_header() {
+    let mut h = Harness::new(config());
+    let now = h.now;
+    h.client.login(now, creds()).unwrap();
+    assert!(!h.sent().contains("iq"));
+    // Chunking does not matter.
+    h.server_bytewise(CLASSIC_HEADER);
+    assert!(h.sent().contains("jabber:iq:auth"));
+}
+
+#[test]
+fn plaintext_is_sent_when_allowed_and_only_password_is_offered() {
+    let mut c = config();
+    c.allow_plaintext = true;
+    let mut h = logging_in(c);
+    offer(&mut h, "<username/><password/><resource/>");
+    assert_eq!(h.sent(), set_with(&plaintext_proof()));
+}
+
+#[test]
+fn plaintext_is_sent_on_an_encrypted_transport() {
+    let mut c = config();
+    c.transport_encrypted = true;
+    let mut h = logging_in(c);
+    offer(&mut h, "<username/><password/><resource/>");
+    assert_eq!(h.sent(), set_with(&plaintext_proof()));
+}
+
+#[test]
+fn plaintext_refused_when_not_allowed_sends_nothing_and_closes() {
+    let mut h = logging_in(config());
+    offer(&mut h, "<username/><password/><resource/>");
+    assert_eq!(login_failed(&mut h), LoginError::PlaintextNotAllowed);
+    assert_eq!(h.client.session_state(), SessionState::Ended);
+    h.server("</stream:stream>");
+    assert_eq!(h.events(), vec![Event::Closed(CloseReason::Local)]);
+}
+
+#[test]
+fn prosody_ignoring_the_digest_is_not_a_login() {
+    // prosody 0.12 answers a digest with type='result' carrying the field list again.
+    let mut h = logging_in(config());
+    offer(&mut h, "<username/><password/><digest/><resource/>");
+    assert_eq!(h.sent(), set_with(&digest_proof()));
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><username/><password/>\
+         <resource/></query></iq>",
+        wire_id(2)
+    ));
+    assert_eq!(login_failed(&mut h), LoginError::DigestNotSupported);
+    assert_ne!(h.client.session_state(), SessionState::Ready);
+}
+
+#[test]
+fn prosody_ignoring_the_digest_falls_back_to_plaintext_when_allowed() {
+    let mut c = config();
+    c.allow_plaintext = true;
+    let mut h = logging_in(c);
+    offer(&mut h, "<username/><password/><digest/><resource/>");
+    assert_eq!(h.sent(), set_with(&digest_proof()));
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><username/><password/>\
+         <digest/><resource/></query></iq>",
+        wire_id(2)
+    ));
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}'><query xmlns='jabber:iq:auth'><username>alice</username>\
+             {}<resource>laptop</resource></query></iq>",
+            wire_id(3),
+            plaintext_proof()
+        )
+    );
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
+    assert_eq!(h.client.session_state(), SessionState::LoggedIn);
+}
+
+#[test]
+fn refused_digest_falls_back_only_under_the_plaintext_rule() {
+    let refusal = |id: u64| {
+        format!(
+            "<iq type='error' id='{}'><error code='401' type='auth'>\
+             <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+            wire_id(id)
+        )
+    };
+    // Not allowed: the server's refusal is the failure.
+    let mut h = logging_in(config());
+    offer(&mut h, "<username/><password/><digest/><resource/>");
+    h.sent();
+    h.server(&refusal(2));
+    let e = login_failed(&mut h);
+    assert_eq!(e.code(), Some(401));
+    assert_eq!(e.condition(), Some(StanzaCondition::NotAuthorized));
+
+    // Allowed: one plaintext attempt, whose refusal is final.
+    let mut c = config();
+    c.allow_plaintext = true;
+    let mut h = logging_in(c);
+    offer(&mut h, "<username/><password/><digest/><resource/>");
+    h.sent();
+    h.server(&refusal(2));
+    assert!(h.sent().contains(&plaintext_proof()));
+    h.server(&refusal(3));
+    assert_eq!(login_failed(&mut h).code(), Some(401));
+}
+
+#[test]
+fn classic_error_codes_become_typed_failures() {
+    for (code, text, condition) in [
+        (401, "Unauthorized", StanzaCondition::NotAuthorized),
+        (406, "Not Acceptable", StanzaCondition::NotAcceptable),
+        (409, "Conflict", StanzaCondition::Conflict),
+    ] {
+        let mut h = logging_in(config());
+        offer(&mut h, "<username/><digest/><resource/>");
+        h.sent();
+        h.server(&format!(
+            "<iq type='error' id='{}'><error code='{code}'>{text}</error></iq>",
+            wire_id(2)
+        ));
+        let e = login_failed(&mut h);
+        assert_eq!(e.code(), Some(code));
+        assert_eq!(e.condition(), Some(condition));
+        assert_eq!(e.text(), Some(text));
+    }
+}
+
+#[test]
+fn refused_fields_request_and_no_common_method_fail() {
+    let mut h = logging_in(config());
+    h.server(&format!(
+        "<iq type='error' id='{}'><error type='cancel'>\
+         <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        wire_id(1)
+    ));
+    let e = login_failed(&mut h);
+    assert_eq!(e.condition(), Some(StanzaCondition::ServiceUnavailable));
+    assert_eq!(e.code(), Some(503));
+
+    let mut h = logging_in(config());
+    offer(&mut h, "<username/><resource/>");
+    assert_eq!(login_failed(&mut h), LoginError::NoCommonMethod);
+}
+
+#[test]
+fn a_payload_on_a_plaintext_result_is_not_a_login() {
+    let mut c = config();
+    c.allow_plaintext = true;
+    let mut h = logging_in(c);
+    offer(&mut h, "<username/><password/><resource/>");
+    h.sent();
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><password/></query></iq>",
+        wire_id(2)
+    ));
+    assert_eq!(login_failed(&mut h), LoginError::UnexpectedReply);
+}
+
+#[test]
+fn unanswered_login_times_out() {
+    let mut c = config();
+    c.iq_timeout = Duration::from_secs(20);
+    let mut h = logging_in(c);
+    let t0 = h.now;
+    h.advance(Duration::from_millis(19_999));
+    assert_eq!(h.events(), vec![]);
+    h.advance(Duration::from_millis(1));
+    assert_eq!(login_failed(&mut h), LoginError::Timeout);
+    assert_eq!(h.now, t0 + Duration::from_secs(20));
+}
+
+#[test]
+fn a_reply_from_another_address_does_not_count() {
+    let mut h = logging_in(config());
+    h.server(&format!(
+        "<iq type='result' id='{}' from='mallory@evil.example'><query xmlns='jabber:iq:auth'>\
+         <password/></query></iq>",
+        wire_id(1)
+    ));
+    assert_eq!(h.sent(), "");
+    assert_eq!(h.events(), vec![]);
+}
+
+#[test]
+fn roster_and_presence_are_optional() {
+    let mut c = config();
+    c.fetch_roster = false;
+    c.initial_presence = false;
+    let mut h = logging_in(c);
+    offer(&mut h, "<digest/>");
+    h.sent();
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    assert_eq!(h.sent(), "");
+    let Event::SessionReady { roster, .. } = single(h.events()) else {
+        panic!()
+    };
+    assert_eq!(roster, None);
+}
+
+#[test]
+fn a_refused_roster_still_makes_the_session_ready() {
+    let mut h = logging_in(config());
+    offer(&mut h, "<digest/>");
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    h.sent();
+    h.server(&format!(
+        "<iq type='error' id='{}'><error code='503'/></iq>",
+        wire_id(3)
+    ));
+    let Event::SessionReady { roster, .. } = single(h.events()) else {
+        panic!()
+    };
+    assert_eq!(roster, None);
+}
+
+#[test]
+fn misplaced_commands_are_refused() {
+    let mut h = logging_in(config());
+    let now = h.now;
+    assert_eq!(h.client.login(now, creds()), Err(Error::WrongPhase));
+    assert_eq!(h.client.request_registration(now), Err(Error::WrongPhase));
+    assert_eq!(h.client.change_password(now, "x"), Err(Error::WrongPhase));
+    assert_eq!(h.client.remove_account(now), Err(Error::WrongPhase));
+    h.client.close(now);
+    assert_eq!(h.client.login(now, creds()), Err(Error::Closed));
+}
+
+#[test]
+fn version_less_streams_ignore_features_and_1_0_streams_wait_for_them() {
+    // prosody sends features on a version-less stream: ignored, login goes on.
+    let mut h = logging_in(config());
+    h.server(
+        "<stream:features><auth xmlns='http://jabber.org/features/iq-auth'/></stream:features>",
+    );
+    assert_eq!(h.events(), vec![]);
+
+    let mut c = config();
+    c.version = Some("1.0".into());
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.login(now, creds()).unwrap();
+    h.sent();
+    h.server(support::SERVER_HEADER);
+    assert!(!h.sent().contains("iq"), "waits for the features");
+    h.server(
+        "<stream:features><auth xmlns='http://jabber.org/features/iq-auth'/></stream:features>",
+    );
+    assert!(h.sent().contains("jabber:iq:auth"));
+}
+
+#[test]
+fn server_stream_errors_in_every_login_state_end_the_session() {
+    let error = "<stream:error><not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>\
+                 <text xmlns='urn:ietf:params:xml:ns:xmpp-streams'>go away</text></stream:error>";
+    let check = |h: &mut Harness| {
+        h.server(error);
+        let events = h.events();
+        let Some(Event::Closed(CloseReason::StreamError(e))) = events.last() else {
+            panic!("{events:?}")
+        };
+        assert_eq!(e.condition, Condition::NotAuthorized);
+        assert_eq!(e.text.as_deref(), Some("go away"));
+        assert!(h.client.is_closed());
+        assert_eq!(h.client.session_state(), SessionState::Ended);
+    };
+    // Waiting for the fields.
+    check(&mut logging_in(config()));
+    // Waiting for the verdict.
+    let mut h = logging_in(config());
+    offer(&mut h, "<digest/>");
+    check(&mut h);
+    // Waiting for the roster.
+    let mut h = logging_in(config());
+    offer(&mut h, "<digest/>");
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    check(&mut h);
+    // Ready.
+    let mut h = logging_in(config());
+    offer(&mut h, "<digest/>");
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
+    h.events();
+    check(&mut h);
+    // Before the stream opened: the header may carry the error right away.
+    let mut h = Harness::new(config());
+    let now = h.now;
+    h.client.login(now, creds()).unwrap();
+    h.server(CLASSIC_HEADER);
+    check(&mut h);
+}
+
+#[test]
+fn no_digest_without_a_stream_id() {
+    let mut c = config();
+    c.allow_plaintext = false;
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.login(now, creds()).unwrap();
+    h.sent();
+    h.server(
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' \
+         from='example.com'>",
+    );
+    h.events();
+    h.sent();
+    offer(&mut h, "<digest/><password/>");
+    assert_eq!(login_failed(&mut h), LoginError::PlaintextNotAllowed);
+}

@@ -1,0 +1,244 @@
+//! In-band registration (XEP-0077) against a scripted server: the form, conflicts,
+//! password change and account removal.
+
+mod support;
+
+use jabber_proto::client::{CloseReason, Config, Error, Event, SessionState, State};
+use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::negotiation::register::{Field, RegistrationError, RegistrationStep};
+use jabber_proto::stanza::StanzaCondition;
+use support::{CLASSIC_HEADER, Harness, SEED, wire_id};
+
+fn config() -> Config {
+    let mut c = Config::new("example.com");
+    c.seed = SEED;
+    c
+}
+
+fn open() -> Harness {
+    let mut h = Harness::new(config());
+    h.sent();
+    h.server(CLASSIC_HEADER);
+    h.events();
+    h
+}
+
+fn form_reply(id: u64) -> String {
+    format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:register'>\
+         <instructions>Choose a username &amp; password.</instructions>\
+         <key>k3y</key><username/><password/><email/><x xmlns='jabber:x:data' type='form'/>\
+         </query></iq>",
+        wire_id(id)
+    )
+}
+
+#[test]
+fn form_conflict_then_success_on_the_same_stream() {
+    let mut h = open();
+    let now = h.now;
+    h.client.request_registration(now).unwrap();
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='get' id='{}'><query xmlns='jabber:iq:register'/></iq>",
+            wire_id(1)
+        )
+    );
+    // The form may arrive in any pieces.
+    h.server_bytewise(&form_reply(1));
+    let events = h.events();
+    let [Event::RegistrationForm(form)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(form.instructions(), Some("Choose a username & password."));
+    assert_eq!(form.key(), Some("k3y"));
+    assert!(!form.is_registered());
+    let fields: Vec<Field> = form.fields().map(|(f, _)| f).collect();
+    assert_eq!(fields, [Field::Username, Field::Password, Field::Email]);
+
+    let mut form = form.clone();
+    assert!(form.set(Field::Username, "alice"));
+    assert!(form.set(Field::Password, "s3cret"));
+    assert!(!form.set(Field::Phone, "555"));
+    h.client.submit_registration(now, &form).unwrap();
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}'><query xmlns='jabber:iq:register'><username>alice</username>\
+             <password>s3cret</password><key>k3y</key></query></iq>",
+            wire_id(2)
+        )
+    );
+    // A second submission while one is in flight is refused.
+    assert_eq!(
+        h.client.submit_registration(now, &form),
+        Err(Error::WrongPhase)
+    );
+    h.server(&format!(
+        "<iq type='error' id='{}'><error code='409' type='cancel'>\
+         <conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        wire_id(2)
+    ));
+    let events = h.events();
+    let [Event::RegistrationConflict(returned)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(returned, &form);
+    assert_eq!(h.client.state(), State::Open);
+
+    let mut form = returned.clone();
+    form.set(Field::Username, "alice2");
+    h.client.submit_registration(now, &form).unwrap();
+    assert!(h.sent().contains("<username>alice2</username>"));
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
+    assert_eq!(h.events(), vec![Event::Registered]);
+    assert_eq!(h.sent(), "</stream:stream>");
+    assert_eq!(h.client.session_state(), SessionState::Ended);
+    h.server("</stream:stream>");
+    assert_eq!(h.events(), vec![Event::Closed(CloseReason::Local)]);
+}
+
+#[test]
+fn other_refusals_are_typed() {
+    let mut h = open();
+    let now = h.now;
+    h.client.request_registration(now).unwrap();
+    h.server(&form_reply(1));
+    let Some(Event::RegistrationForm(form)) = h.events().pop() else {
+        panic!()
+    };
+    h.client.submit_registration(now, &form).unwrap();
+    h.server(&format!(
+        "<iq type='error' id='{}'><error code='406'>Not Acceptable</error></iq>",
+        wire_id(2)
+    ));
+    let events = h.events();
+    let [Event::RegistrationFailed { step, error }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(*step, RegistrationStep::Submit);
+    let RegistrationError::Refused(e) = error else {
+        panic!()
+    };
+    assert_eq!(e.condition, StanzaCondition::NotAcceptable);
+    assert_eq!(e.code, Some(406));
+    // The stream stays usable: the application may try again.
+    assert_eq!(h.client.state(), State::Open);
+
+    // Registration switched off: the form request fails.
+    let mut h = open();
+    h.client.request_registration(now).unwrap();
+    h.server(&format!(
+        "<iq type='error' id='{}'><error type='cancel'>\
+         <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        wire_id(1)
+    ));
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::RegistrationFailed {
+            step: RegistrationStep::Form,
+            error: RegistrationError::Refused(_)
+        }]
+    ));
+}
+
+#[test]
+fn registration_request_times_out() {
+    let mut h = open();
+    let now = h.now;
+    h.client.request_registration(now).unwrap();
+    h.run_to_deadline();
+    assert_eq!(
+        h.events(),
+        vec![Event::RegistrationFailed {
+            step: RegistrationStep::Form,
+            error: RegistrationError::Timeout
+        }]
+    );
+}
+
+/// A logged-in client (no roster, no presence) whose next IQ id is 3.
+fn logged_in() -> Harness {
+    let mut c = config();
+    c.fetch_roster = false;
+    c.initial_presence = false;
+    c.keepalive_interval = None;
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client
+        .login(now, Credentials::new("alice", "pw", "desk"))
+        .unwrap();
+    h.server(CLASSIC_HEADER);
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
+        wire_id(1)
+    ));
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    assert!(matches!(
+        h.events().last(),
+        Some(Event::SessionReady { .. })
+    ));
+    h.sent();
+    h
+}
+
+#[test]
+fn change_password_when_logged_in() {
+    let mut h = logged_in();
+    let now = h.now;
+    h.client.change_password(now, "n3w").unwrap();
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}'><query xmlns='jabber:iq:register'><username>alice</username>\
+             <password>n3w</password></query></iq>",
+            wire_id(3)
+        )
+    );
+    h.server(&format!(
+        "<iq type='result' id='{}' from='alice@example.com'/>",
+        wire_id(3)
+    ));
+    assert_eq!(h.events(), vec![Event::PasswordChanged]);
+    // Registering a new account while logged in is refused.
+    let form = jabber_proto::negotiation::register::RegistrationForm::with_fields(&[]);
+    assert_eq!(
+        h.client.submit_registration(now, &form),
+        Err(Error::WrongPhase)
+    );
+}
+
+#[test]
+fn remove_account_closes_the_stream() {
+    let mut h = logged_in();
+    let now = h.now;
+    h.client.remove_account(now).unwrap();
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}'><query xmlns='jabber:iq:register'><remove/></query></iq>",
+            wire_id(3)
+        )
+    );
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
+    assert_eq!(h.events(), vec![Event::AccountRemoved]);
+    assert_eq!(h.sent(), "</stream:stream>");
+}
+
+#[test]
+fn refused_password_change_is_typed_and_harmless() {
+    let mut h = logged_in();
+    let now = h.now;
+    h.client.change_password(now, "n3w").unwrap();
+    h.server(&format!(
+        "<iq type='error' id='{}'><error code='405'/></iq>",
+        wire_id(3)
+    ));
+    let events = h.events();
+    let [Event::RegistrationFailed { step, .. }] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(*step, RegistrationStep::ChangePassword);
+    assert_eq!(h.client.session_state(), SessionState::Ready);
+}
