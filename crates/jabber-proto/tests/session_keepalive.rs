@@ -27,7 +27,7 @@ fn logged_in(config: Config) -> Harness {
     let now = h.now;
     h.client
         .login(now, Credentials::new("alice", "pw", "desk"))
-        .unwrap();
+        .expect("login starts");
     h.server(CLASSIC_HEADER);
     h.server(&format!(
         "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
@@ -174,6 +174,6 @@ fn timers_off_means_no_deadline() {
     let mut c = config();
     c.keepalive_interval = None;
     c.dead_peer_timeout = None;
-    let mut h = logged_in(c);
+    let h = logged_in(c);
     assert_eq!(h.client.poll_timeout(), None);
 }

@@ -168,7 +168,7 @@ fn logged_in() -> Harness {
     let now = h.now;
     h.client
         .login(now, Credentials::new("alice", "pw", "desk"))
-        .unwrap();
+        .expect("login starts");
     h.server(CLASSIC_HEADER);
     h.server(&format!(
         "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
