@@ -28,7 +28,7 @@ fn creds() -> Credentials {
 fn logging_in(config: Config) -> Harness {
     let mut h = Harness::new(config);
     let now = h.now;
-    h.client.login(now, creds()).unwrap();
+    h.client.login(now, creds()).expect("login starts");
     h.sent();
     h.server(CLASSIC_HEADER);
     assert!(matches!(h.events().as_slice(), [Event::StreamOpened(_)]));
