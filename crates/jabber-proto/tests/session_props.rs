@@ -1,0 +1,174 @@
+//! Property tests of the login machine: whatever the server answers, in whatever order,
+//! pieces and timing, the client never panics, never sends a plaintext password where it
+//! is not allowed, and ends ready, failed with a typed error, or still waiting.
+
+mod support;
+
+use core::time::Duration;
+
+use jabber_proto::client::{Client, Config, Event, SessionState};
+use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::time::Instant;
+use proptest::prelude::*;
+use support::{SEED, wire_id};
+
+const PASSWORD: &str = "pw-Zq9xK";
+
+#[derive(Clone, Debug)]
+enum Step {
+    /// A reply to our `n`th IQ.
+    Reply { n: u64, body: String },
+    /// Arbitrary server text.
+    Raw(String),
+    /// Time passes.
+    Wait(u64),
+    /// The transport ends.
+    Eof,
+}
+
+fn fields() -> impl Strategy<Value = String> {
+    proptest::collection::vec(
+        prop::sample::select(vec![
+            "<username/>",
+            "<password/>",
+            "<digest/>",
+            "<resource/>",
+        ]),
+        0..4,
+    )
+    .prop_map(|v| v.concat())
+}
+
+fn reply_body() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("type='result'/>".to_string()),
+        fields().prop_map(|f| format!(
+            "type='result'><query xmlns='jabber:iq:auth'>{f}</query></iq>"
+        )),
+        Just(
+            "type='result'><query xmlns='jabber:iq:roster'><item jid='b@example.com'/></query></iq>"
+                .to_string()
+        ),
+        Just("type='result'><query xmlns='jabber:iq:register'><username/></query></iq>".to_string()),
+        prop::sample::select(vec![401u16, 406, 409, 500, 503]).prop_map(|c| format!(
+            "type='error'><error code='{c}'/></iq>"
+        )),
+        Just(
+            "type='error'><error type='auth'><not-authorized \
+             xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+                .to_string()
+        ),
+        Just("type='get'><query xmlns='jabber:iq:auth'/></iq>".to_string()),
+    ]
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        6 => (1u64..6, reply_body()).prop_map(|(n, body)| Step::Reply { n, body }),
+        1 => prop::sample::select(vec![
+            "<stream:features><auth xmlns='http://jabber.org/features/iq-auth'/></stream:features>",
+            "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+            "</stream:stream>",
+            "<message from='b@example.com'><body>hi</body></message>",
+            " ",
+            "<<junk",
+        ])
+        .prop_map(|s| Step::Raw(s.to_string())),
+        1 => "[ -~]{0,12}".prop_map(Step::Raw),
+        2 => (0u64..200_000).prop_map(Step::Wait),
+        1 => Just(Step::Eof),
+    ]
+}
+
+fn header() -> impl Strategy<Value = &'static str> {
+    prop::sample::select(vec![
+        support::CLASSIC_HEADER,
+        support::SERVER_HEADER,
+        "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>",
+    ])
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn login_never_leaks_and_always_ends_somewhere_sane(
+        allow_plaintext in any::<bool>(),
+        encrypted in any::<bool>(),
+        fetch_roster in any::<bool>(),
+        version in any::<bool>(),
+        header in header(),
+        steps in proptest::collection::vec(step(), 0..12),
+        split in any::<prop::sample::Index>(),
+    ) {
+        let mut config = Config::new("example.com");
+        config.seed = SEED;
+        config.allow_plaintext = allow_plaintext;
+        config.transport_encrypted = encrypted;
+        config.fetch_roster = fetch_roster;
+        config.version = version.then(|| "1.0".to_string());
+        let plaintext_ok = allow_plaintext || encrypted;
+
+        let mut now = Instant::from_millis(0);
+        let mut client = Client::new(config, now);
+        client.login(now, Credentials::new("alice", PASSWORD, "r")).expect("fresh client");
+        let mut sent = Vec::new();
+        let mut events = Vec::new();
+        let mut drain = |client: &mut Client| {
+            while let Some(b) = client.poll_transmit() {
+                sent.extend_from_slice(b);
+                let n = b.len();
+                client.advance_transmit(n);
+            }
+            events.extend(std::iter::from_fn(|| client.poll_event()));
+        };
+        drain(&mut client);
+        // The header in two pieces, split anywhere.
+        let at = split.index(header.len() + 1);
+        client.handle_input(now, &header.as_bytes()[..at]);
+        client.handle_input(now, &header.as_bytes()[at..]);
+        drain(&mut client);
+        for step in steps {
+            match step {
+                Step::Reply { n, body } => {
+                    let xml = format!("<iq id='{}' {body}", wire_id(n));
+                    let cut = split.index(xml.len() + 1);
+                    client.handle_input(now, &xml.as_bytes()[..cut]);
+                    client.handle_input(now, &xml.as_bytes()[cut..]);
+                }
+                Step::Raw(s) => client.handle_input(now, s.as_bytes()),
+                Step::Wait(ms) => {
+                    now = now + Duration::from_millis(ms);
+                    client.handle_timeout(now);
+                }
+                Step::Eof => client.handle_eof(now),
+            }
+            drain(&mut client);
+            if let Some(t) = client.poll_timeout() {
+                prop_assert!(t >= now || client.is_closed(), "deadline in the past");
+            }
+        }
+
+        let sent = String::from_utf8_lossy(&sent);
+        if !plaintext_ok {
+            prop_assert!(!sent.contains(PASSWORD), "plaintext password sent: {sent}");
+        }
+        let ready = events.iter().filter(|e| matches!(e, Event::SessionReady { .. })).count();
+        let failed = events.iter().filter(|e| matches!(e, Event::LoginFailed(_))).count();
+        let closed = events.iter().filter(|e| matches!(e, Event::Closed(_))).count();
+        prop_assert!(ready + failed <= 1, "{events:?}");
+        prop_assert!(closed <= 1);
+        if closed == 1 {
+            prop_assert!(matches!(events.last(), Some(Event::Closed(_))), "Closed is last");
+        }
+        match client.session_state() {
+            SessionState::Ready => prop_assert_eq!(ready, 1),
+            SessionState::Authenticating | SessionState::LoggedIn => {
+                prop_assert_eq!(failed + closed, 0)
+            }
+            SessionState::Ended => prop_assert!(failed + closed >= 1, "{events:?}"),
+            SessionState::Unauthenticated => prop_assert!(false, "login forgotten: {events:?}"),
+            other => prop_assert!(false, "unexpected state {other:?}"),
+        }
+    }
+}
