@@ -16,8 +16,8 @@ const PASSWORD: &str = "pw-Zq9xK";
 
 #[derive(Clone, Debug)]
 enum Step {
-    /// A reply to our `n`th IQ.
-    Reply { n: u64, body: String },
+    /// A reply to our latest IQ but `back` (0: the latest).
+    Reply { back: u64, body: String },
     /// Arbitrary server text.
     Raw(String),
     /// Time passes.
@@ -41,30 +41,31 @@ fn fields() -> impl Strategy<Value = String> {
 
 fn reply_body() -> impl Strategy<Value = String> {
     prop_oneof![
-        Just("type='result'/>".to_string()),
-        fields().prop_map(|f| format!(
+        3 => Just("type='result'/>".to_string()),
+        6 => fields().prop_map(|f| format!(
             "type='result'><query xmlns='jabber:iq:auth'>{f}</query></iq>"
         )),
-        Just(
+        1 => Just(
             "type='result'><query xmlns='jabber:iq:roster'><item jid='b@example.com'/></query></iq>"
                 .to_string()
         ),
-        Just("type='result'><query xmlns='jabber:iq:register'><username/></query></iq>".to_string()),
-        prop::sample::select(vec![401u16, 406, 409, 500, 503]).prop_map(|c| format!(
+        1 => Just("type='result'><query xmlns='jabber:iq:register'><username/></query></iq>".to_string()),
+        1 => prop::sample::select(vec![401u16, 406, 409, 500, 503]).prop_map(|c| format!(
             "type='error'><error code='{c}'/></iq>"
         )),
-        Just(
+        1 => Just(
             "type='error'><error type='auth'><not-authorized \
              xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
                 .to_string()
         ),
-        Just("type='get'><query xmlns='jabber:iq:auth'/></iq>".to_string()),
+        1 => Just("type='get'><query xmlns='jabber:iq:auth'/></iq>".to_string()),
     ]
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        6 => (1u64..6, reply_body()).prop_map(|(n, body)| Step::Reply { n, body }),
+        12 => (prop::sample::select(vec![0u64, 0, 0, 1, 2]), reply_body())
+            .prop_map(|(back, body)| Step::Reply { back, body }),
         1 => prop::sample::select(vec![
             "<stream:features><auth xmlns='http://jabber.org/features/iq-auth'/></stream:features>",
             "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
@@ -75,7 +76,7 @@ fn step() -> impl Strategy<Value = Step> {
         ])
         .prop_map(|s| Step::Raw(s.to_string())),
         1 => "[ -~]{0,12}".prop_map(Step::Raw),
-        2 => (0u64..200_000).prop_map(Step::Wait),
+        3 => (0u64..200_000).prop_map(Step::Wait),
         1 => Just(Step::Eof),
     ]
 }
@@ -88,8 +89,17 @@ fn header() -> impl Strategy<Value = &'static str> {
     ])
 }
 
+fn drain(client: &mut Client, sent: &mut Vec<u8>, events: &mut Vec<Event>) {
+    while let Some(b) = client.poll_transmit() {
+        sent.extend_from_slice(b);
+        let n = b.len();
+        client.advance_transmit(n);
+    }
+    events.extend(std::iter::from_fn(|| client.poll_event()));
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn login_never_leaks_and_always_ends_somewhere_sane(
@@ -98,7 +108,7 @@ proptest! {
         fetch_roster in any::<bool>(),
         version in any::<bool>(),
         header in header(),
-        steps in proptest::collection::vec(step(), 0..12),
+        steps in proptest::collection::vec(step(), 0..16),
         split in any::<prop::sample::Index>(),
     ) {
         let mut config = Config::new("example.com");
@@ -114,24 +124,22 @@ proptest! {
         client.login(now, Credentials::new("alice", PASSWORD, "r")).expect("fresh client");
         let mut sent = Vec::new();
         let mut events = Vec::new();
-        let mut drain = |client: &mut Client| {
-            while let Some(b) = client.poll_transmit() {
-                sent.extend_from_slice(b);
-                let n = b.len();
-                client.advance_transmit(n);
-            }
-            events.extend(std::iter::from_fn(|| client.poll_event()));
-        };
-        drain(&mut client);
+        drain(&mut client, &mut sent, &mut events);
         // The header in two pieces, split anywhere.
         let at = split.index(header.len() + 1);
         client.handle_input(now, &header.as_bytes()[..at]);
         client.handle_input(now, &header.as_bytes()[at..]);
-        drain(&mut client);
+        if version {
+            client.handle_input(now, b"<stream:features/>");
+        }
+        drain(&mut client, &mut sent, &mut events);
         for step in steps {
             match step {
-                Step::Reply { n, body } => {
-                    let xml = format!("<iq id='{}' {body}", wire_id(n));
+                Step::Reply { back, body } => {
+                    let text = String::from_utf8_lossy(&sent);
+                    let requests = (text.matches("type='get'").count()
+                        + text.matches("type='set'").count()) as u64;
+                    let xml = format!("<iq id='{}' {body}", wire_id(requests.saturating_sub(back)));
                     let cut = split.index(xml.len() + 1);
                     client.handle_input(now, &xml.as_bytes()[..cut]);
                     client.handle_input(now, &xml.as_bytes()[cut..]);
@@ -143,7 +151,7 @@ proptest! {
                 }
                 Step::Eof => client.handle_eof(now),
             }
-            drain(&mut client);
+            drain(&mut client, &mut sent, &mut events);
             if let Some(t) = client.poll_timeout() {
                 prop_assert!(t >= now || client.is_closed(), "deadline in the past");
             }
