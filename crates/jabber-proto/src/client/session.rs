@@ -460,7 +460,13 @@ impl Client {
             let may_probe = may_write && matches!(self.phase, Phase::LoggedIn { .. });
             match self.keepalive.due(now, may_write, may_probe) {
                 None => return,
-                Some(Due::Dead) => return self.finish(CloseReason::PeerTimeout),
+                Some(Due::Dead) => {
+                    // Closed politely in case the path comes back; nobody waits for it.
+                    if matches!(self.state, State::Opening | State::Open) {
+                        self.writer.close(&mut self.out);
+                    }
+                    return self.finish(CloseReason::PeerTimeout);
+                }
                 Some(Due::Whitespace) => self.out.push(b' '),
                 Some(Due::Probe) => {
                     let to = Jid::domain_only(&self.config.domain).ok();
