@@ -1,9 +1,64 @@
 //! # jabber-std
 //!
-//! Drives the [`jabber_proto`] core over std. Adapters hold no protocol logic: they move
-//! bytes between a socket and the core, feed it the time, and sleep until its next
-//! deadline.
+//! Drives the [`jabber_proto`] core over a blocking [`std::net::TcpStream`]. The adapter
+//! holds no protocol logic: it moves bytes between the socket and the core, feeds it the
+//! time, and sleeps in `read` until data arrives or the core's next deadline passes.
+//! Every decision — login, keepalive, dead-peer detection, closing — is the core's.
 //!
-//! This crate is a placeholder in the workspace layout; the adapter itself is tracked in
-//! the project's issues.
+//! ```no_run
+//! use jabber_std::{Config, Connection, Credentials, Event};
+//!
+//! fn main() -> Result<(), jabber_std::Error> {
+//!     let mut conn = Connection::connect("example.com:5222", Config::new("example.com"))?;
+//!     let me = conn.login(Credentials::new("alice", "secret", "laptop"))?;
+//!     println!("logged in as {}", me.jid);
+//!     while let Some(event) = conn.next_event()? {
+//!         match event {
+//!             Event::Message(m) => println!("{:?}: {:?}", m.from(), m.body()),
+//!             Event::Closed(reason) => println!("closed: {reason}"),
+//!             _ => {}
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## How it works
+//!
+//! [`Connection`] owns the socket, a [`Client`] and a queue of events. After every input
+//! (bytes read, end of input, a deadline passed) and every command it drains the core:
+//! it writes all pending bytes, moves the events into its queue and re-arms the read
+//! timeout from [`Client::poll_timeout`]. The core's clock
+//! ([`jabber_proto::time::Instant`], milliseconds) counts from the moment the TCP
+//! connection was established.
+//!
+//! A connection ends in one of two ways:
+//! - the core reports [`Event::Closed`]: the adapter flushes the closing bytes, shuts the
+//!   socket down, delivers the event, and [`Connection::next_event`] returns `Ok(None)`
+//!   from then on;
+//! - the socket fails (a read or write error other than a timeout): the error is returned
+//!   as [`Error::Io`], the socket is shut down, events that were already queued can still
+//!   be taken, and every later call returns an [`Error::Io`] of the same kind.
+//!
+//! Anything the core offers beyond the shortcuts here (IQs, registration, password
+//! change, ...) is reached through [`Connection::with_client`], which runs the command
+//! and then drains.
 #![forbid(unsafe_code)]
+
+mod connection;
+mod error;
+mod options;
+
+pub use connection::{Connection, Events, LoggedIn, Next};
+pub use error::Error;
+pub use options::Options;
+
+/// The core this crate drives, for everything not re-exported here.
+pub use jabber_proto;
+
+pub use jabber_proto::client::{Client, CloseReason, Config, Event};
+pub use jabber_proto::features::roster::Roster;
+pub use jabber_proto::jid::Jid;
+pub use jabber_proto::negotiation::auth::{Credentials, LoginError};
+pub use jabber_proto::stanza::{Message, MessageType, Presence};
+pub use jabber_proto::xml::Element;

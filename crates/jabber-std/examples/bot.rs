@@ -1,0 +1,32 @@
+//! An echo bot: prints every event and sends each chat message's body back.
+//!
+//! `cargo run -p jabber-std --example bot -- HOST:PORT USER@DOMAIN PASSWORD [--plaintext]`
+//! (`--plaintext` allows sending the password in the clear when the server offers no digest).
+
+use jabber_std::{Config, Connection, Credentials, Event, Jid, Message, MessageType};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let plaintext = args.iter().any(|a| a == "--plaintext");
+    args.retain(|a| a != "--plaintext");
+    let [addr, user, password] = args.as_slice() else {
+        eprintln!("usage: bot HOST:PORT USER@DOMAIN PASSWORD [--plaintext]");
+        std::process::exit(2);
+    };
+    let user = Jid::parse(user)?;
+    let mut config = Config::new(user.domain());
+    config.allow_plaintext = plaintext;
+    let mut conn = Connection::connect(addr, config)?;
+    let local = user.local().unwrap_or_default();
+    let me = conn.login(Credentials::new(local, password, "echo-bot"))?;
+    println!("logged in as {}", me.jid);
+    while let Some(event) = conn.next_event()? {
+        println!("{event:?}");
+        if let Event::Message(m) = &event {
+            if let (MessageType::Chat, Some(from), Some(body)) = (m.kind(), m.from(), m.body()) {
+                conn.send(Message::new(MessageType::Chat, &Jid::from(from), &body)?)?;
+            }
+        }
+    }
+    Ok(())
+}

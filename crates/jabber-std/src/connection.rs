@@ -1,0 +1,511 @@
+//! The blocking connection: a `TcpStream`, a `Client` and the loop between them.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::io::{self, ErrorKind, Read, Write};
+use std::iter::FusedIterator;
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
+
+use jabber_proto::client::{Client, CloseReason, Config, Event};
+use jabber_proto::features::roster::Roster;
+use jabber_proto::jid::Jid;
+use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::time::Instant;
+use jabber_proto::xml::Element;
+
+use crate::{Error, Options};
+
+/// Bytes read from the socket at most per `read` call.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// One XMPP connection over a blocking [`TcpStream`].
+///
+/// Every method that waits ([`login`](Self::login), [`next_event`](Self::next_event),
+/// [`close`](Self::close), ...) keeps the core's timers running: keepalives are sent and a
+/// silent server is detected while it blocks. Nothing happens between calls; a program
+/// that stops calling for a long time will find the keepalive late and may be declared
+/// dead by the server.
+///
+/// Dropping a `Connection` closes the socket without logging out; [`close`](Self::close)
+/// ends the stream cleanly first.
+pub struct Connection {
+    stream: TcpStream,
+    client: Client,
+    /// The origin of the core's clock: when the TCP connection was established.
+    origin: StdInstant,
+    /// Events taken from the core and not yet delivered.
+    events: VecDeque<Event>,
+    buf: Box<[u8]>,
+    /// Why the core closed, once it did (its `Closed` event may still be queued).
+    reason: Option<CloseReason>,
+    /// The `Closed` event was handed to the caller (or consumed by `login`).
+    ended: bool,
+    /// The socket was shut down.
+    shut: bool,
+    /// The socket failed: the error's kind and text, repeated by every later call.
+    failure: Option<(ErrorKind, String)>,
+}
+
+/// The outcome of a successful [`Connection::login`].
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct LoggedIn {
+    /// Our full address.
+    pub jid: Jid,
+    /// The roster, when [`Config::fetch_roster`] is on and the server sent it.
+    pub roster: Option<Roster>,
+}
+
+/// What [`Connection::next_event_timeout`] found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Next {
+    /// An event.
+    Event(Event),
+    /// Nothing happened within the time given; the connection goes on.
+    TimedOut,
+    /// The connection is over: [`Event::Closed`] was delivered before.
+    Ended,
+}
+
+impl Connection {
+    /// Connects to `addr` (e.g. `"example.com:5222"`) with default [`Options`] and sends
+    /// the stream header. Log in next with [`login`](Self::login).
+    ///
+    /// If `config.seed` is 0 it is replaced by a value drawn from the system clock and the
+    /// local port, so that two connections do not share IQ ids; set a seed of your own
+    /// for reproducible ids.
+    pub fn connect(addr: impl ToSocketAddrs, config: Config) -> Result<Connection, Error> {
+        Connection::connect_with(addr, config, Options::default())
+    }
+
+    /// Like [`connect`](Self::connect), with transport [`Options`]: each resolved address
+    /// is tried in turn, each for at most `options.connect_timeout`; the first that
+    /// accepts is used. The error is the last address's.
+    pub fn connect_with(
+        addr: impl ToSocketAddrs,
+        mut config: Config,
+        options: Options,
+    ) -> Result<Connection, Error> {
+        let stream = connect_tcp(addr, options.connect_timeout)?;
+        configure(&stream, &options)?;
+        let origin = StdInstant::now();
+        if config.seed == 0 {
+            config.seed = seed_for(&stream);
+        }
+        let client = Client::new(config, Instant::ZERO);
+        let mut conn = Connection {
+            stream,
+            client,
+            origin,
+            events: VecDeque::new(),
+            buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            reason: None,
+            ended: false,
+            shut: false,
+            failure: None,
+        };
+        conn.drain()?;
+        Ok(conn)
+    }
+
+    /// Logs in (`jabber:iq:auth`, see [`Client::login`]) and blocks until the session is
+    /// ready. Events that arrive meanwhile and are not about the login (the stream
+    /// header, early messages, ...) stay queued for [`next_event`](Self::next_event).
+    ///
+    /// Fails with [`Error::Login`] when the server refuses (the core then closes the
+    /// stream), [`Error::Closed`] when the connection ends first, [`Error::Client`] when
+    /// a login is not possible now (already logged in, closing, ...).
+    pub fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
+        self.with_client(|client, now| client.login(now, credentials))??;
+        loop {
+            let outcome = self.events.iter().position(|e| {
+                matches!(
+                    e,
+                    Event::SessionReady { .. } | Event::LoginFailed(_) | Event::Closed(_)
+                )
+            });
+            match outcome.and_then(|i| self.events.remove(i)) {
+                Some(Event::SessionReady { jid, roster }) => return Ok(LoggedIn { jid, roster }),
+                Some(Event::LoginFailed(e)) => return Err(Error::Login(e)),
+                Some(Event::Closed(reason)) => {
+                    self.ended = true;
+                    return Err(Error::Closed(reason));
+                }
+                _ => self.step(None)?,
+            }
+        }
+    }
+
+    /// The next event, blocking until one arrives. `Ok(None)` once [`Event::Closed`] has
+    /// been delivered (the socket is shut down by then).
+    pub fn next_event(&mut self) -> Result<Option<Event>, Error> {
+        loop {
+            if let Some(event) = self.pop() {
+                return Ok(Some(event));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            self.step(None)?;
+        }
+    }
+
+    /// The next event, waiting at most `wait` for it. `Duration::ZERO` only takes what
+    /// is queued or already readable, without blocking.
+    pub fn next_event_timeout(&mut self, wait: Duration) -> Result<Next, Error> {
+        let limit = StdInstant::now().checked_add(wait);
+        let mut waited = false;
+        loop {
+            if let Some(event) = self.pop() {
+                return Ok(Next::Event(event));
+            }
+            if self.ended {
+                return Ok(Next::Ended);
+            }
+            if waited && limit.is_some_and(|l| StdInstant::now() >= l) {
+                return Ok(Next::TimedOut);
+            }
+            self.step(limit)?;
+            waited = true;
+        }
+    }
+
+    /// An iterator over the events, as [`next_event`](Self::next_event) returns them;
+    /// it ends after [`Event::Closed`] or after an error.
+    ///
+    /// It borrows the connection: to answer events (send, respond), loop on
+    /// [`next_event`](Self::next_event) instead.
+    pub fn events(&mut self) -> Events<'_> {
+        Events {
+            conn: self,
+            done: false,
+        }
+    }
+
+    /// Sends a stanza (any top-level element), e.g. a [`Message`](crate::Message).
+    pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
+        self.with_client(|client, _| client.send(stanza))??;
+        Ok(())
+    }
+
+    /// The core, for its getters ([`state`](Client::state), [`jid`](Client::jid),
+    /// [`pending_iqs`](Client::pending_iqs), ...).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Runs any command on the core with the current time, then drains it (writes its
+    /// bytes, queues its events). This is how to reach what has no shortcut here:
+    ///
+    /// ```no_run
+    /// # fn f(conn: &mut jabber_std::Connection) -> Result<(), jabber_std::Error> {
+    /// conn.with_client(|client, now| client.request_registration(now))??;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The outer `Result` is the transport's, the inner one (if `f` returns one) the
+    /// command's. After the socket failed, `f` is not run and the failure is returned.
+    ///
+    /// Leave the outputs to the adapter: an event `f` takes with
+    /// [`Client::poll_event`] does not reach [`next_event`](Self::next_event).
+    pub fn with_client<R>(
+        &mut self,
+        f: impl FnOnce(&mut Client, Instant) -> R,
+    ) -> Result<R, Error> {
+        self.check_failed()?;
+        let now = self.now();
+        let result = f(&mut self.client, now);
+        self.drain()?;
+        Ok(result)
+    }
+
+    /// The current time on the core's clock (milliseconds since the connection was
+    /// established).
+    pub fn now(&self) -> Instant {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Instant::from_millis(ms)
+    }
+
+    /// Whether the connection is over: the core closed (its [`Event::Closed`] may still
+    /// be queued) or the socket failed. Queued events can still be taken.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed() || self.failure.is_some()
+    }
+
+    /// Logs out: closes the stream, waits for the server to close its side (the core
+    /// gives up after [`Config::close_timeout`]), shuts the socket down and returns why
+    /// the connection ended — [`CloseReason::Local`] on a clean logout. Events still
+    /// queued or arriving meanwhile are dropped; to see them, close with
+    /// [`with_client`](Self::with_client)`(|c, now| c.close(now))` and read on with
+    /// [`next_event`](Self::next_event).
+    ///
+    /// On a connection that already ended, returns the reason it ended with.
+    pub fn close(mut self) -> Result<CloseReason, Error> {
+        if self.failure.is_none() && !self.client.is_closed() {
+            let now = self.now();
+            self.client.close(now);
+            self.drain()?;
+        }
+        loop {
+            if let Some(reason) = &self.reason {
+                return Ok(reason.clone());
+            }
+            self.step(None)?;
+        }
+    }
+
+    /// The local address of the socket.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.local_addr()
+    }
+
+    /// The server's address.
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.stream.peer_addr()
+    }
+
+    // ---- the loop ----
+
+    fn pop(&mut self) -> Option<Event> {
+        let event = self.events.pop_front()?;
+        if matches!(event, Event::Closed(_)) {
+            self.ended = true;
+        }
+        Some(event)
+    }
+
+    /// The error every call returns after the socket failed.
+    fn check_failed(&self) -> Result<(), Error> {
+        match &self.failure {
+            None => Ok(()),
+            Some((kind, text)) => Err(Error::Io(io::Error::new(
+                *kind,
+                format!("the connection failed earlier: {text}"),
+            ))),
+        }
+    }
+
+    /// Records a fatal socket error and shuts the socket down.
+    fn fail(&mut self, e: io::Error) -> Error {
+        self.failure = Some((e.kind(), e.to_string()));
+        self.shut_down();
+        Error::Io(e)
+    }
+
+    fn shut_down(&mut self) {
+        if !self.shut {
+            self.shut = true;
+            // The peer may be gone already; there is nothing left to do about it.
+            let _ = self.stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// One input: waits for bytes until the core's next deadline (or `limit`, if
+    /// earlier), feeds what happened, and drains.
+    fn step(&mut self, limit: Option<StdInstant>) -> Result<(), Error> {
+        self.check_failed()?;
+        if self.client.is_closed() {
+            // Callers only wait while the core runs or its `Closed` event is undelivered;
+            // getting here means a `with_client` closure took that event. Nothing more
+            // can come.
+            self.ended = true;
+            return Err(Error::Client(jabber_proto::client::Error::Closed));
+        }
+        let deadline = self.client.poll_timeout().and_then(|t| {
+            self.origin
+                .checked_add(Duration::from_millis(t.as_millis()))
+        });
+        let deadline = match (deadline, limit) {
+            (Some(d), Some(l)) => Some(d.min(l)),
+            (d, l) => d.or(l),
+        };
+        let wait = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+        let read = match wait {
+            Some(Duration::ZERO) => self.read_ready(),
+            wait => self.read_blocking(wait),
+        };
+        let now = self.now();
+        match read {
+            Ok(Some(0)) => self.client.handle_eof(now),
+            Ok(Some(n)) => self.client.handle_input(now, &self.buf[..n]),
+            Ok(None) => {}
+            Err(e) => return Err(self.fail(e)),
+        }
+        if self.client.poll_timeout().is_some_and(|t| t <= now) {
+            self.client.handle_timeout(now);
+        }
+        self.drain()
+    }
+
+    /// Reads, blocking at most `wait` (`None`: without limit). `Ok(None)`: nothing came.
+    fn read_blocking(&mut self, wait: Option<Duration>) -> io::Result<Option<usize>> {
+        // A zero read timeout means "none" to std; the caller handles zero separately.
+        let timeout = wait.map(|w| w.max(Duration::from_millis(1)));
+        self.stream.set_read_timeout(timeout)?;
+        read_once(&mut self.stream, &mut self.buf)
+    }
+
+    /// Reads only what is already there.
+    fn read_ready(&mut self) -> io::Result<Option<usize>> {
+        self.stream.set_nonblocking(true)?;
+        let read = read_once(&mut self.stream, &mut self.buf);
+        self.stream.set_nonblocking(false)?;
+        read
+    }
+
+    /// Drains the core: writes all its bytes, queues its events, and shuts the socket
+    /// down once the core has closed and its last bytes are out.
+    fn drain(&mut self) -> Result<(), Error> {
+        let written = self.flush();
+        while let Some(event) = self.client.poll_event() {
+            if let Event::Closed(reason) = &event {
+                self.reason = Some(reason.clone());
+            }
+            self.events.push_back(event);
+        }
+        if self.client.is_closed() {
+            // The connection is over either way; a failure to deliver the closing bytes
+            // changes nothing for the caller.
+            self.shut_down();
+            return Ok(());
+        }
+        written.map_err(|e| self.fail(e))
+    }
+
+    /// Writes until the core has nothing more to send (partial writes advance it).
+    fn flush(&mut self) -> io::Result<()> {
+        while let Some(bytes) = self.client.poll_transmit() {
+            match self.stream.write(bytes) {
+                Ok(0) => return Err(ErrorKind::WriteZero.into()),
+                Ok(n) => self.client.advance_transmit(n),
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                // A blocking socket reports its write timeout as WouldBlock on Unix.
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    return Err(io::Error::new(
+                        ErrorKind::TimedOut,
+                        "the server accepted no data within the write timeout",
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Connection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connection")
+            .field("local", &self.stream.local_addr().ok())
+            .field("peer", &self.stream.peer_addr().ok())
+            .field("state", &self.client.state())
+            .field("session", &self.client.session_state())
+            .field("queued_events", &self.events.len())
+            .field("failure", &self.failure)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The events of a [`Connection`], from [`Connection::events`].
+#[derive(Debug)]
+pub struct Events<'a> {
+    conn: &'a mut Connection,
+    done: bool,
+}
+
+impl Iterator for Events<'_> {
+    type Item = Result<Event, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.conn.next_event() {
+            Ok(Some(event)) => Some(Ok(event)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+impl FusedIterator for Events<'_> {}
+
+/// One `read`: `Ok(Some(n))` with `n` bytes (0: end of input), `Ok(None)` when the
+/// timeout passed or a signal interrupted it.
+fn read_once(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    match stream.read(buf) {
+        Ok(n) => Ok(Some(n)),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::WouldBlock | ErrorKind::TimedOut | ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn connect_tcp(addr: impl ToSocketAddrs, timeout: Duration) -> io::Result<TcpStream> {
+    let mut last = None;
+    for addr in addr.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(stream) => return Ok(stream),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        io::Error::new(ErrorKind::InvalidInput, "the address resolved to nothing")
+    }))
+}
+
+/// No Nagle delay (stanzas are small and interactive), blocking writes bounded by the
+/// write timeout, and TCP keepalive tuned to minutes.
+fn configure(stream: &TcpStream, options: &Options) -> io::Result<()> {
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(options.write_timeout)?;
+    if let Some(idle) = options.tcp_keepalive {
+        // std has no API for TCP keepalive; socket2 sets it on the same descriptor.
+        let keepalive = socket2::TcpKeepalive::new().with_time(idle);
+        #[cfg(any(
+            target_os = "android",
+            target_os = "freebsd",
+            target_os = "fuchsia",
+            target_os = "illumos",
+            target_os = "ios",
+            target_os = "linux",
+            target_os = "macos",
+            target_os = "netbsd",
+            target_os = "windows",
+        ))]
+        let keepalive = keepalive.with_interval(options.tcp_keepalive_interval);
+        socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive)?;
+    }
+    Ok(())
+}
+
+/// A seed for the core's IQ ids: the wall clock's nanoseconds and the local port, mixed
+/// (splitmix64's finaliser) so that nearby inputs give unrelated seeds. Never 0.
+fn seed_for(stream: &TcpStream) -> u64 {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| {
+            d.as_secs()
+                .wrapping_mul(1_000_000_000)
+                .wrapping_add(u64::from(d.subsec_nanos()))
+        })
+        .unwrap_or_default();
+    let port = stream.local_addr().map(|a| a.port()).unwrap_or_default();
+    let mut z = (nanos ^ (u64::from(port) << 48)).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    (z ^ (z >> 31)).max(1)
+}

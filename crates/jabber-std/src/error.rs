@@ -1,0 +1,76 @@
+//! What can go wrong while driving a connection.
+
+use std::{fmt, io};
+
+use jabber_proto::client::{self, CloseReason};
+use jabber_proto::negotiation::auth::LoginError;
+use jabber_proto::xml::BuildError;
+
+/// Why a [`Connection`](crate::Connection) call failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The socket failed: resolving or connecting, or a read or write error other than a
+    /// timeout. The connection is dead; every later call returns an error of the same kind.
+    Io(io::Error),
+    /// The core refused a command (local misuse: sending before the stream is open,
+    /// after it closed, logging in twice, ...). The connection is unharmed.
+    Client(client::Error),
+    /// [`login`](crate::Connection::login) failed; the core is closing the stream (an
+    /// [`Event::Closed`](crate::Event::Closed) follows from
+    /// [`next_event`](crate::Connection::next_event)).
+    Login(LoginError),
+    /// The connection ended while [`login`](crate::Connection::login) waited for its
+    /// outcome.
+    Closed(CloseReason),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io(e) => write!(f, "connection failed: {e}"),
+            Error::Client(e) => write!(f, "command refused: {e}"),
+            Error::Login(e) => e.fmt(f),
+            Error::Closed(reason) => write!(f, "connection ended: {reason}"),
+        }
+    }
+}
+
+/// The inner error's text is part of [`Display`](fmt::Display), so
+/// [`source`](std::error::Error::source) skips it and returns the inner error's own source.
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io(e) => e.source(),
+            Error::Client(e) => e.source(),
+            Error::Login(e) => e.source(),
+            Error::Closed(_) => None,
+        }
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(e: io::Error) -> Error {
+        Error::Io(e)
+    }
+}
+
+impl From<client::Error> for Error {
+    fn from(e: client::Error) -> Error {
+        Error::Client(e)
+    }
+}
+
+impl From<LoginError> for Error {
+    fn from(e: LoginError) -> Error {
+        Error::Login(e)
+    }
+}
+
+/// A stanza that could not be built (e.g. [`Message::new`](crate::Message::new) with a
+/// character XML cannot carry) is a refused command.
+impl From<BuildError> for Error {
+    fn from(e: BuildError) -> Error {
+        Error::Client(client::Error::Build(e))
+    }
+}
