@@ -98,6 +98,7 @@ fn a_silent_server_is_probed_then_declared_dead() {
     );
     assert_eq!(h.run_to_deadline(), Some(t0 + 180 * S));
     assert_eq!(h.events(), vec![Event::Closed(CloseReason::PeerTimeout)]);
+    assert_eq!(h.client.close_reason(), Some(&CloseReason::PeerTimeout));
     assert_eq!(h.sent(), "</stream:stream>");
     assert_eq!(h.client.poll_timeout(), None);
 }

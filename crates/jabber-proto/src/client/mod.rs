@@ -103,6 +103,8 @@ pub struct Client {
     features_received: bool,
     /// A registration request is in flight.
     registration_busy: bool,
+    /// Why the connection ended, once it has.
+    close_reason: Option<CloseReason>,
 }
 
 impl Client {
@@ -140,6 +142,7 @@ impl Client {
             phase: Phase::default(),
             features_received: false,
             registration_busy: false,
+            close_reason: None,
         }
     }
 
@@ -153,6 +156,11 @@ impl Client {
     /// Whether the connection is over (the `Closed` event has been queued).
     pub fn is_closed(&self) -> bool {
         self.state == State::Closed
+    }
+
+    /// Why the connection ended (the reason [`Event::Closed`] carried), once it has.
+    pub fn close_reason(&self) -> Option<&CloseReason> {
+        self.close_reason.as_ref()
     }
 
     /// The server's stream header, once received.
@@ -408,6 +416,7 @@ impl Client {
         self.state = State::Closed;
         self.iqs.clear();
         self.close_deadline = None;
+        self.close_reason = Some(reason.clone());
         self.events.push_back(Event::Closed(reason));
     }
 
