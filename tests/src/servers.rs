@@ -564,7 +564,13 @@ modules:
   mod_offline: {{}}
   mod_vcard: {{}}
   mod_private: {{}}
-  mod_ping: {{}}
+  # Short server-side idle timer: a client silent for 3 s is pinged and dropped if it
+  # does not answer within 3 s; the idle scenarios must survive it.
+  mod_ping:
+    send_pings: true
+    ping_interval: 3
+    ping_ack_timeout: 3
+    timeout_action: kill
   mod_disco: {{}}
   mod_muc: {{}}
 "
@@ -639,6 +645,9 @@ s2s_direct_tls_ports = {{}}
 component_ports = {{}}
 http_ports = {{}}
 https_ports = {{}}
+-- Short server-side idle timer: after 3 s without reading from a client, prosody
+-- runs its read-timeout handler (a keepalive); the idle scenarios must survive it.
+network_settings = {{ read_timeout = 3 }}
 c2s_require_encryption = false
 s2s_require_encryption = false
 allow_unencrypted_plain_auth = true

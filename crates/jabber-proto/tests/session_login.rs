@@ -143,6 +143,22 @@ fn plaintext_is_sent_when_allowed_and_only_password_is_offered() {
 }
 
 #[test]
+fn digest_can_be_turned_off() {
+    let mut c = config();
+    c.use_digest = false;
+    c.allow_plaintext = true;
+    let mut h = logging_in(c);
+    offer(&mut h, "<username/><password/><digest/><resource/>");
+    assert_eq!(h.sent(), set_with(&plaintext_proof()));
+
+    let mut c = config();
+    c.use_digest = false;
+    let mut h = logging_in(c);
+    offer(&mut h, "<username/><password/><digest/><resource/>");
+    assert_eq!(login_failed(&mut h), LoginError::PlaintextNotAllowed);
+}
+
+#[test]
 fn plaintext_is_sent_on_an_encrypted_transport() {
     let mut c = config();
     c.transport_encrypted = true;

@@ -51,6 +51,10 @@ pub struct Config {
     /// [`LoginError::PlaintextNotAllowed`](crate::negotiation::auth::LoginError) and the
     /// password is never sent.
     pub allow_plaintext: bool,
+    /// Use `<digest>` when the server offers it (and the stream has an id). Default true;
+    /// turn it off for a server whose digest check is broken. The plaintext rule still
+    /// applies.
+    pub use_digest: bool,
     /// Fetch the roster after login; [`SessionReady`](super::Event::SessionReady) then
     /// carries it. Default true.
     pub fetch_roster: bool,
@@ -83,6 +87,7 @@ impl Config {
             iq_namespaces: Vec::new(),
             transport_encrypted: false,
             allow_plaintext: false,
+            use_digest: true,
             fetch_roster: true,
             initial_presence: true,
             keepalive_interval: Some(Duration::from_secs(60)),

@@ -378,7 +378,8 @@ impl Client {
         else {
             return;
         };
-        let chosen = fields.choose(stream_id.is_some(), *digest_failed, plaintext_ok);
+        let digest_usable = stream_id.is_some() && self.config.use_digest;
+        let chosen = fields.choose(digest_usable, *digest_failed, plaintext_ok);
         let method = match (chosen, refusal) {
             (Ok(method), _) => method,
             (Err(_), Some(refusal)) => return self.fail_login(LoginError::Refused(refusal)),

@@ -79,17 +79,18 @@ impl AuthFields {
         }
     }
 
-    /// The method to use: the digest when offered (and a stream id exists to hash),
-    /// else the plaintext password if `plaintext_ok`.
+    /// The method to use: the digest when offered and `digest_usable` (a stream id exists
+    /// to hash, and the configuration wants it), else the plaintext password if
+    /// `plaintext_ok`.
     ///
     /// `digest_failed` excludes the digest (after the server refused it).
     pub fn choose(
         &self,
-        have_stream_id: bool,
+        digest_usable: bool,
         digest_failed: bool,
         plaintext_ok: bool,
     ) -> Result<AuthMethod, LoginError> {
-        if self.digest && have_stream_id && !digest_failed {
+        if self.digest && digest_usable && !digest_failed {
             Ok(AuthMethod::Digest)
         } else if self.password && plaintext_ok {
             Ok(AuthMethod::Plaintext)
