@@ -100,6 +100,27 @@ fn form_conflict_then_success_on_the_same_stream() {
 }
 
 #[test]
+fn a_registration_asked_for_before_the_stream_opens_waits_for_it() {
+    let mut h = Harness::new(config());
+    let now = h.now;
+    h.client.request_registration(now).unwrap();
+    assert!(!h.sent().contains("<iq"));
+    h.server_bytewise(CLASSIC_HEADER);
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='get' id='{}'><query xmlns='jabber:iq:register'/></iq>",
+            wire_id(1)
+        )
+    );
+    // A login meanwhile is refused: one negotiation at a time.
+    assert_eq!(
+        h.client.login(now, Credentials::new("a", "b", "c")),
+        Err(Error::WrongPhase)
+    );
+}
+
+#[test]
 fn other_refusals_are_typed() {
     let mut h = open();
     let now = h.now;

@@ -101,8 +101,10 @@ pub struct Client {
     phase: Phase,
     /// `<stream:features>` arrived (on a `version='1.0'` stream).
     features_received: bool,
-    /// A registration request is in flight.
+    /// A registration request is in flight (or queued).
     registration_busy: bool,
+    /// `request_registration` was called before the stream opened.
+    registration_queued: bool,
     /// Why the connection ended, once it has.
     close_reason: Option<CloseReason>,
 }
@@ -142,6 +144,7 @@ impl Client {
             phase: Phase::default(),
             features_received: false,
             registration_busy: false,
+            registration_queued: false,
             close_reason: None,
         }
     }
@@ -374,7 +377,7 @@ impl Client {
                     }
                     self.server_header = Some(header.clone());
                     self.events.push_back(Event::StreamOpened(header));
-                    self.start_queued_login();
+                    self.start_queued();
                 }
                 Ok(Item::Element(el)) => self.on_element(el),
                 Ok(Item::Close) => {
@@ -435,7 +438,7 @@ impl Client {
             }
             self.features_received = true;
             self.events.push_back(Event::Element(el));
-            self.start_queued_login();
+            self.start_queued();
             return;
         }
         match Stanza::try_from(el) {

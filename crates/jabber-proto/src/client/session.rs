@@ -115,27 +115,40 @@ impl Client {
         }
         self.now = self.now.max(now);
         self.phase = Phase::LoginQueued(Box::new(credentials));
-        self.start_queued_login();
+        self.start_queued();
         Ok(())
     }
 
     /// Asks the server for its registration form (XEP-0077): [`Event::RegistrationForm`]
     /// follows. Before login it is the form for a new account; logged in, it tells
-    /// whether the account is registered.
+    /// whether the account is registered. Like [`login`](Self::login), it may be called
+    /// before the stream is open; the request goes out once it is.
     pub fn request_registration(&mut self, now: Instant) -> Result<(), Error> {
-        self.check_open()?;
+        self.check_not_closing()?;
         let allowed = matches!(self.phase, Phase::Unauthenticated | Phase::LoggedIn { .. });
         if !allowed || self.registration_busy {
             return Err(Error::WrongPhase);
         }
-        self.internal_iq(
-            now,
-            IqType::Get,
-            register::form_query(),
-            Internal::RegistrationForm,
-        )?;
+        self.now = self.now.max(now);
         self.registration_busy = true;
+        if self.state == State::Open {
+            self.send_registration_request();
+        } else {
+            self.registration_queued = true;
+        }
         Ok(())
+    }
+
+    fn send_registration_request(&mut self) {
+        let now = self.now;
+        let payload = register::form_query();
+        if self
+            .internal_iq(now, IqType::Get, payload, Internal::RegistrationForm)
+            .is_err()
+        {
+            self.registration_busy = false;
+            self.registration_failed(RegistrationStep::Form, RegistrationError::UnexpectedReply);
+        }
     }
 
     /// Submits a filled registration form for a new account. The outcome is
@@ -196,9 +209,17 @@ impl Client {
                 .is_some_and(|v| !v.starts_with("0."))
     }
 
-    /// Starts a login that waited for the stream.
-    pub(super) fn start_queued_login(&mut self) {
+    /// Starts a login or registration request that waited for the stream.
+    pub(super) fn start_queued(&mut self) {
         if self.state != State::Open || (self.stream_has_features() && !self.features_received) {
+            return;
+        }
+        if core::mem::take(&mut self.registration_queued) {
+            self.send_registration_request();
+        }
+        // Only a queued login moves on; any other phase stays as it is (a second
+        // `<stream:features>` must not disturb a running login).
+        if !matches!(self.phase, Phase::LoginQueued(_)) {
             return;
         }
         let Phase::LoginQueued(credentials) = core::mem::take(&mut self.phase) else {
@@ -397,6 +418,9 @@ impl Client {
     }
 
     fn logged_in(&mut self) {
+        if !matches!(self.phase, Phase::Authenticating { .. }) {
+            return;
+        }
         let Phase::Authenticating { credentials, .. } = core::mem::take(&mut self.phase) else {
             return;
         };
