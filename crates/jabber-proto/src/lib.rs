@@ -89,8 +89,3 @@ pub mod xml;
 
 pub use client::{Client, Config, Event};
 pub use limits::Limits;
-
-// The README's loop is compiled as a doctest, so it cannot drift from the API.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;

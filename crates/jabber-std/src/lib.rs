@@ -62,3 +62,9 @@ pub use jabber_proto::jid::Jid;
 pub use jabber_proto::negotiation::auth::{Credentials, LoginError};
 pub use jabber_proto::stanza::{Message, MessageType, Presence};
 pub use jabber_proto::xml::Element;
+
+// The README's examples (the adapter and the core's drain loop) are compiled as doctests
+// here, where both crates are in reach, so they cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

@@ -1,0 +1,103 @@
+//! The main demo: a throw-away local server, two accounts, one conversation.
+//!
+//! `cargo run -p jabber-tests --bin demo [-- ejabberd|prosody]` starts the server on
+//! 127.0.0.1 (ejabberd by default), creates `alice` and `bob`, logs both in through
+//! `jabber-std`, has them exchange messages, prints the conversation, logs out and stops
+//! the server (by PID, also on failure).
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::stanza::{Message, MessageType};
+use jabber_std::{Config, Connection, Event, Jid, Next};
+use jabber_tests::{Server, ServerKind};
+
+fn main() -> ExitCode {
+    let kind = match std::env::args().nth(1).as_deref() {
+        None | Some("ejabberd") => ServerKind::Ejabberd,
+        Some("prosody") => ServerKind::Prosody,
+        Some(other) => {
+            eprintln!("usage: demo [ejabberd|prosody] (not {other:?})");
+            return ExitCode::from(2);
+        }
+    };
+    match run(kind) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
+    let t = Instant::now();
+    let server = Server::start(kind)?;
+    println!(
+        "== {} started on {} (pid {}) in {:.1} s",
+        kind.name(),
+        server.addr(),
+        server.pid(),
+        t.elapsed().as_secs_f64()
+    );
+    for user in ["alice", "bob"] {
+        server.register(user, &format!("{user}-secret"))?;
+    }
+    println!("== accounts alice@{0} and bob@{0} created", server.domain());
+
+    let mut alice = log_in(&server, "alice")?;
+    let mut bob = log_in(&server, "bob")?;
+    let alice_jid = alice.client().jid().cloned().ok_or("no JID")?;
+    let bob_jid = bob.client().jid().cloned().ok_or("no JID")?;
+
+    say(&mut alice, &bob_jid, "Hello Bob! Are you there?")?;
+    hear(&mut bob)?;
+    say(&mut bob, &alice_jid, "Hi Alice, loud and clear <3")?;
+    hear(&mut alice)?;
+
+    println!("== alice logged out: {}", alice.close()?);
+    println!("== bob logged out: {}", bob.close()?);
+    drop(server);
+    println!("== {} stopped", kind.name());
+    Ok(())
+}
+
+fn log_in(server: &Server, user: &str) -> Result<Connection, Box<dyn std::error::Error>> {
+    let mut config = Config::new(server.domain());
+    // prosody offers no digest; a plaintext password is acceptable on loopback only.
+    config.allow_plaintext = server.kind() == ServerKind::Prosody;
+    let mut conn = Connection::connect(server.addr(), config)?;
+    let me = conn.login(Credentials::new(user, &format!("{user}-secret"), "demo"))?;
+    let contacts = me.roster.map_or(0, |r| r.items.len());
+    println!("{}: logged in, {contacts} contacts in the roster", me.jid);
+    Ok(conn)
+}
+
+fn say(from: &mut Connection, to: &Jid, body: &str) -> Result<(), Box<dyn std::error::Error>> {
+    from.send(Message::new(MessageType::Chat, to, body)?)?;
+    let me = from.client().jid().map(Jid::to_string).unwrap_or_default();
+    println!("{me} -> {to}: {body}");
+    Ok(())
+}
+
+fn hear(conn: &mut Connection) -> Result<(), Box<dyn std::error::Error>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match conn.next_event_timeout(left)? {
+            Next::Event(Event::Message(m)) => {
+                if let Some(body) = m.body() {
+                    let from = m.from().map(|j| j.to_string()).unwrap_or_default();
+                    let me = conn.client().jid().map(Jid::to_string).unwrap_or_default();
+                    println!("{me} <- {from}: {body}");
+                    return Ok(());
+                }
+            }
+            Next::Event(Event::Closed(reason)) => return Err(format!("closed: {reason}").into()),
+            Next::Event(_) => {}
+            Next::TimedOut => return Err("no message within 10 s".into()),
+            Next::Ended => return Err("the connection ended".into()),
+        }
+    }
+}
