@@ -6,7 +6,6 @@ mod support;
 use core::time::Duration;
 
 use jabber_proto::client::{CloseReason, Config, Event};
-use jabber_proto::negotiation::auth::Credentials;
 use support::{CLASSIC_HEADER, Harness, SEED, wire_id};
 
 const S: Duration = Duration::from_secs(1);
@@ -21,24 +20,6 @@ fn config() -> Config {
     c
 }
 
-/// Logged in at `h.now`; the next IQ id is 3.
-fn logged_in(config: Config) -> Harness {
-    let mut h = Harness::new(config);
-    let now = h.now;
-    h.client
-        .login(now, Credentials::new("alice", "pw", "desk"))
-        .expect("login starts");
-    h.server(CLASSIC_HEADER);
-    h.server(&format!(
-        "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
-        wire_id(1)
-    ));
-    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
-    h.events();
-    h.sent();
-    h
-}
-
 fn ping(id: u64) -> String {
     format!(
         "<iq type='get' id='{}' to='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
@@ -48,7 +29,7 @@ fn ping(id: u64) -> String {
 
 #[test]
 fn idle_writes_send_one_whitespace_at_the_interval() {
-    let mut h = logged_in(config());
+    let mut h = Harness::logged_in(config());
     let t0 = h.now;
     // Traffic from the server keeps the probe away; only our writing side is idle.
     h.advance(30 * S);
@@ -64,7 +45,7 @@ fn idle_writes_send_one_whitespace_at_the_interval() {
 
 #[test]
 fn sending_resets_the_idle_timer() {
-    let mut h = logged_in(config());
+    let mut h = Harness::logged_in(config());
     let t0 = h.now;
     h.advance(59 * S);
     h.server("<presence from='b@example.com'/>");
@@ -83,7 +64,7 @@ fn sending_resets_the_idle_timer() {
 
 #[test]
 fn a_silent_server_is_probed_then_declared_dead() {
-    let mut h = logged_in(config());
+    let mut h = Harness::logged_in(config());
     let t0 = h.now;
     assert_eq!(h.run_to_deadline(), Some(t0 + 60 * S));
     assert_eq!(h.sent(), ping(3));
@@ -105,7 +86,7 @@ fn a_silent_server_is_probed_then_declared_dead() {
 
 #[test]
 fn any_answer_to_the_probe_keeps_the_session() {
-    let mut h = logged_in(config());
+    let mut h = Harness::logged_in(config());
     let t0 = h.now;
     h.run_to_deadline();
     assert_eq!(h.sent(), ping(3));
@@ -159,7 +140,7 @@ fn a_server_that_never_answers_the_header_is_dead() {
 
 #[test]
 fn nothing_follows_our_close() {
-    let mut h = logged_in(config());
+    let mut h = Harness::logged_in(config());
     let now = h.now;
     h.client.close(now);
     assert_eq!(h.sent(), "</stream:stream>");
@@ -175,6 +156,6 @@ fn timers_off_means_no_deadline() {
     let mut c = config();
     c.keepalive_interval = None;
     c.dead_peer_timeout = None;
-    let h = logged_in(c);
+    let h = Harness::logged_in(c);
     assert_eq!(h.client.poll_timeout(), None);
 }

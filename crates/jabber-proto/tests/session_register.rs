@@ -185,23 +185,7 @@ fn logged_in() -> Harness {
     c.fetch_roster = false;
     c.initial_presence = false;
     c.keepalive_interval = None;
-    let mut h = Harness::new(c);
-    let now = h.now;
-    h.client
-        .login(now, Credentials::new("alice", "pw", "desk"))
-        .expect("login starts");
-    h.server(CLASSIC_HEADER);
-    h.server(&format!(
-        "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
-        wire_id(1)
-    ));
-    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
-    assert!(matches!(
-        h.events().last(),
-        Some(Event::SessionReady { .. })
-    ));
-    h.sent();
-    h
+    Harness::logged_in(c)
 }
 
 #[test]
@@ -262,4 +246,48 @@ fn refused_password_change_is_typed_and_harmless() {
     };
     assert_eq!(*step, RegistrationStep::ChangePassword);
     assert_eq!(h.client.session_state(), SessionState::Ready);
+}
+
+#[test]
+fn a_stream_error_during_registration_ends_everything_once() {
+    let error = "<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>\
+                 </stream:error>";
+    // Waiting for the form.
+    let mut h = open();
+    let now = h.now;
+    h.client.request_registration(now).unwrap();
+    h.sent();
+    h.server(error);
+    let events = h.events();
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::Closed(CloseReason::StreamError(_))]
+        ),
+        "{events:?}"
+    );
+    assert_eq!(h.sent(), "</stream:stream>");
+    // Waiting for the verdict on a submission.
+    let mut h = open();
+    h.client.request_registration(now).unwrap();
+    h.server(&form_reply(1));
+    let Some(Event::RegistrationForm(form)) = h.events().pop() else {
+        panic!()
+    };
+    h.client.submit_registration(now, &form).unwrap();
+    h.sent();
+    h.server(error);
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::Closed(CloseReason::StreamError(_))]
+    ));
+    assert_eq!(h.client.submit_registration(now, &form), Err(Error::Closed));
+    // Logged in, waiting for a password change.
+    let mut h = logged_in();
+    h.client.change_password(now, "x").unwrap();
+    h.server(error);
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::Closed(CloseReason::StreamError(_))]
+    ));
 }

@@ -5,6 +5,7 @@
 use core::time::Duration;
 
 use jabber_proto::client::{Client, Config, Event};
+use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
 
 pub(crate) const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
@@ -34,6 +35,29 @@ impl Harness {
             client: Client::new(config, now),
             now,
         }
+    }
+
+    /// A client logged in by digest at `now` on a classic stream, everything drained.
+    /// With `fetch_roster` and `initial_presence` off (as the callers set them) the
+    /// next IQ id is 3.
+    pub(crate) fn logged_in(config: Config) -> Harness {
+        let mut h = Harness::new(config);
+        let now = h.now;
+        h.client
+            .login(now, Credentials::new("alice", "pw", "desk"))
+            .expect("login starts");
+        h.server(CLASSIC_HEADER);
+        h.server(&format!(
+            "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
+            wire_id(1)
+        ));
+        h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+        assert!(matches!(
+            h.events().last(),
+            Some(Event::SessionReady { .. })
+        ));
+        h.sent();
+        h
     }
 
     /// A client whose stream is open; the header exchange is already drained.
