@@ -40,36 +40,49 @@ pub(crate) fn attr_needs_decoding(raw: &str) -> bool {
 /// (`attr == true`) to `out`.
 pub(crate) fn decode(raw: &str, attr: bool, out: &mut String) -> Result<(), ParseError> {
     let bytes = raw.as_bytes();
+    out.reserve(raw.len());
     let mut run = 0;
     let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
+    // Jump from one byte that changes the value to the next; the runs between are copied
+    // whole.
+    let next = |from: usize| {
+        let rest = &bytes[from..];
+        let hit = if attr {
+            memchr::memchr3(b'&', b'\r', b'\n', rest)
+                .into_iter()
+                .chain(memchr::memchr(b'\t', rest))
+                .min()
+        } else {
+            memchr::memchr2(b'&', b'\r', rest)
+        };
+        hit.map_or(bytes.len(), |h| from + h)
+    };
+    loop {
+        i = next(i);
+        let Some(&b) = bytes.get(i) else { break };
+        out.push_str(&raw[run..i]);
+        match b {
             b'&' => {
-                out.push_str(&raw[run..i]);
                 let rest = &raw[i + 1..];
-                let semi = rest.find(';').ok_or(ParseError::BadReference)?;
+                let semi = memchr::memchr(b';', rest.as_bytes()).ok_or(ParseError::BadReference)?;
                 out.push(reference(&rest[..semi])?);
                 i += semi + 2;
-                run = i;
             }
             b'\r' => {
-                out.push_str(&raw[run..i]);
                 out.push(if attr { ' ' } else { '\n' });
                 i += if bytes.get(i + 1) == Some(&b'\n') {
                     2
                 } else {
                     1
                 };
-                run = i;
             }
-            b'\n' | b'\t' if attr => {
-                out.push_str(&raw[run..i]);
+            // `\n` or `\t` in an attribute value.
+            _ => {
                 out.push(' ');
                 i += 1;
-                run = i;
             }
-            _ => i += 1,
         }
+        run = i;
     }
     out.push_str(&raw[run..]);
     Ok(())
