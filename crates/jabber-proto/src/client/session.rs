@@ -108,6 +108,42 @@ impl Client {
     /// The digest is used when the server offers it; a plaintext password is sent only if
     /// [`Config::transport_encrypted`](super::Config::transport_encrypted) or
     /// [`Config::allow_plaintext`](super::Config::allow_plaintext) is set.
+    ///
+    /// ```
+    /// use jabber_proto::client::{Client, Config, Event};
+    /// use jabber_proto::negotiation::auth::{Credentials, digest};
+    /// use jabber_proto::time::Instant;
+    ///
+    /// let now = Instant::ZERO;
+    /// let mut config = Config::new("example.com");
+    /// config.fetch_roster = false;
+    /// let mut client = Client::new(config, now);
+    /// client.login(now, Credentials::new("alice", "secret", "laptop")).unwrap();
+    /// let mut wire = |client: &mut Client| {
+    ///     let out = String::from_utf8(client.poll_transmit().unwrap_or_default().to_vec());
+    ///     client.advance_transmit(usize::MAX);
+    ///     out.unwrap()
+    /// };
+    /// wire(&mut client); // our header
+    ///
+    /// client.handle_input(now, b"<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams' id='abc'>");
+    /// assert!(wire(&mut client).contains("<query xmlns='jabber:iq:auth'><username>alice"));
+    ///
+    /// // The server offers the digest: the password itself never goes out.
+    /// client.handle_input(now, b"<iq type='result' id='00000000-1'>\
+    ///     <query xmlns='jabber:iq:auth'><username/><password/><digest/><resource/></query></iq>");
+    /// let set = wire(&mut client);
+    /// assert!(set.contains(&digest("abc", "secret")) && !set.contains("secret"));
+    ///
+    /// client.handle_input(now, b"<iq type='result' id='00000000-2'/>");
+    /// while let Some(event) = client.poll_event() {
+    ///     if let Event::SessionReady { jid, .. } = event {
+    ///         assert_eq!(jid.as_str(), "alice@example.com/laptop");
+    ///     }
+    /// }
+    /// assert_eq!(client.jid().map(|j| j.as_str()), Some("alice@example.com/laptop"));
+    /// ```
     pub fn login(&mut self, now: Instant, credentials: Credentials) -> Result<(), Error> {
         self.check_not_closing()?;
         if !matches!(self.phase, Phase::Unauthenticated) || self.registration_busy {
