@@ -37,8 +37,6 @@ pub struct Connection {
     /// Events taken from the core and not yet delivered.
     events: VecDeque<Event>,
     buf: Box<[u8]>,
-    /// Why the core closed, once it did (its `Closed` event may still be queued).
-    reason: Option<CloseReason>,
     /// The `Closed` event was handed to the caller (or consumed by `login`).
     ended: bool,
     /// The socket was shut down.
@@ -100,7 +98,6 @@ impl Connection {
             origin,
             events: VecDeque::new(),
             buf: vec![0; READ_BUFFER].into_boxed_slice(),
-            reason: None,
             ended: false,
             shut: false,
             failure: None,
@@ -248,7 +245,7 @@ impl Connection {
             self.drain()?;
         }
         loop {
-            if let Some(reason) = &self.reason {
+            if let Some(reason) = self.client.close_reason() {
                 return Ok(reason.clone());
             }
             self.step(None)?;
@@ -358,12 +355,7 @@ impl Connection {
     /// down once the core has closed and its last bytes are out.
     fn drain(&mut self) -> Result<(), Error> {
         let written = self.flush();
-        while let Some(event) = self.client.poll_event() {
-            if let Event::Closed(reason) = &event {
-                self.reason = Some(reason.clone());
-            }
-            self.events.push_back(event);
-        }
+        self.events.extend(std::iter::from_fn(|| self.client.poll_event()));
         if self.client.is_closed() {
             // The connection is over either way; a failure to deliver the closing bytes
             // changes nothing for the caller.
