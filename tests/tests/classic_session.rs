@@ -259,8 +259,11 @@ fn registration(server: &Server) {
     let user = format!("newbie{}", N.fetch_add(1, Ordering::Relaxed));
     let (first, second) = ("first-pw", "second-pw");
 
+    // Registration and password changes carry the password itself: allowed on loopback.
+    let mut c = config(server);
+    c.allow_plaintext = true;
     // The form, a conflict on an existing name, then success on the same stream.
-    let mut conn = connect(server, config(server));
+    let mut conn = connect(server, c.clone());
     conn.with_client(|c, now| c.request_registration(now))
         .expect("io")
         .expect("request");
@@ -291,8 +294,6 @@ fn registration(server: &Server) {
     assert!(reason.is_clean(), "{reason}");
 
     // The new account logs in and changes its password.
-    let mut c = config(server);
-    c.allow_plaintext = true;
     let mut conn = connect(server, c.clone());
     conn.login(creds(&user, first))
         .expect("login as the new account");

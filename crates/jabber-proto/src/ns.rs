@@ -14,6 +14,8 @@ pub const STREAM_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-streams";
 pub const STANZA_ERRORS: &str = "urn:ietf:params:xml:ns:xmpp-stanzas";
 /// Classic authentication, XEP-0078.
 pub const IQ_AUTH: &str = "jabber:iq:auth";
+/// The stream feature announcing classic authentication on an XMPP 1.0 stream (XEP-0078 §4).
+pub const FEATURE_IQ_AUTH: &str = "http://jabber.org/features/iq-auth";
 /// In-band registration, XEP-0077.
 pub const IQ_REGISTER: &str = "jabber:iq:register";
 /// Roster management, RFC 6121.

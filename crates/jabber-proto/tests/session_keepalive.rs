@@ -68,6 +68,11 @@ fn a_silent_server_is_probed_then_declared_dead() {
     let t0 = h.now;
     assert_eq!(h.run_to_deadline(), Some(t0 + 60 * S));
     assert_eq!(h.sent(), ping(3));
+    assert_eq!(
+        h.client.pending_iqs(),
+        0,
+        "the probe is not the application's IQ"
+    );
     // The probe counts as a write, and no second probe goes out while it waits: the next
     // step is its IQ timeout (60 s), after which the silent server is asked again.
     assert_eq!(h.run_to_deadline(), Some(t0 + 120 * S));
@@ -91,11 +96,13 @@ fn any_answer_to_the_probe_keeps_the_session() {
     h.run_to_deadline();
     assert_eq!(h.sent(), ping(3));
     h.advance(Duration::from_millis(40));
-    // A server without XEP-0199 answers with an error; that is proof of life too.
+    // A server without XEP-0199 answers with an error (here without `from`, which means
+    // the server itself); that is proof of life too.
     h.server(&format!(
-        "<iq type='error' id='{}' from='example.com'><error code='501'/></iq>",
+        "<iq type='error' id='{}'><error code='501'/></iq>",
         wire_id(3)
     ));
+    assert_eq!(h.client.pending_iqs(), 0);
     assert_eq!(
         h.events(),
         vec![],

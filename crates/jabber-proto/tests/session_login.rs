@@ -449,3 +449,128 @@ fn no_digest_without_a_stream_id() {
     offer(&mut h, "<digest/><password/>");
     assert_eq!(login_failed(&mut h), LoginError::PlaintextNotAllowed);
 }
+
+#[test]
+fn bad_credentials_are_the_callers_error_and_send_nothing() {
+    let mut h = Harness::new(config());
+    let now = h.now;
+    h.sent();
+    let bad_address = Credentials::new("alice@home", PASSWORD, "laptop");
+    assert!(matches!(
+        h.client.login(now, bad_address),
+        Err(Error::InvalidAddress(_))
+    ));
+    let empty_resource = Credentials::new("alice", PASSWORD, "");
+    assert!(matches!(
+        h.client.login(now, empty_resource),
+        Err(Error::InvalidAddress(_))
+    ));
+    let not_xml = Credentials::new("alice", "pass\u{1}word", "laptop");
+    assert!(matches!(h.client.login(now, not_xml), Err(Error::Build(_))));
+    assert_eq!(h.client.session_state(), SessionState::Unauthenticated);
+    h.server(CLASSIC_HEADER);
+    assert_eq!(h.sent(), "");
+    // A good one is still accepted afterwards.
+    assert_eq!(h.client.login(now, creds()), Ok(()));
+}
+
+#[test]
+fn nothing_follows_our_close_whatever_the_login_replies() {
+    // Closed while the fields request is out.
+    let mut c = config();
+    c.allow_plaintext = true;
+    let mut h = logging_in(c.clone());
+    let now = h.now;
+    h.client.close(now);
+    assert_eq!(h.sent(), "</stream:stream>");
+    offer(&mut h, "<username/><password/><resource/>");
+    assert_eq!(h.sent(), "");
+    assert_eq!(h.events(), vec![]);
+    // Closed while the credentials are out: the late success sends no roster request
+    // and no presence, and reports no session.
+    let mut h = logging_in(c);
+    offer(&mut h, "<username/><password/><resource/>");
+    h.sent();
+    h.client.close(now);
+    h.sent();
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    assert_eq!(h.sent(), "");
+    assert_eq!(h.events(), vec![]);
+    // Nor does the request's timeout.
+    h.advance(Duration::from_secs(9));
+    assert_eq!(h.events(), vec![]);
+}
+
+#[test]
+fn a_1_0_stream_without_features_or_without_iq_auth_fails_the_login() {
+    let mut c = config();
+    c.version = Some("1.0".into());
+    c.iq_timeout = Duration::from_secs(20);
+    c.keepalive_interval = None;
+    c.dead_peer_timeout = None;
+    let mut h = Harness::new(c.clone());
+    let now = h.now;
+    h.client.login(now, creds()).unwrap();
+    h.sent();
+    h.server(support::SERVER_HEADER);
+    h.events();
+    assert_eq!(h.client.poll_timeout(), Some(now + Duration::from_secs(20)));
+    h.run_to_deadline();
+    assert_eq!(login_failed(&mut h), LoginError::Timeout);
+
+    let mut h = Harness::new(c);
+    h.client.login(now, creds()).unwrap();
+    h.sent();
+    h.server(support::SERVER_HEADER);
+    h.server(
+        "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+         <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
+    );
+    let events = h.events();
+    assert!(
+        matches!(
+            events.as_slice(),
+            [
+                Event::StreamOpened(_),
+                Event::Element(_),
+                Event::LoginFailed(LoginError::NoCommonMethod)
+            ]
+        ),
+        "{events:?}"
+    );
+    assert_eq!(
+        h.sent(),
+        "</stream:stream>",
+        "no iq:auth where it is not offered"
+    );
+}
+
+#[test]
+fn roster_pushes_from_our_server_are_acknowledged_and_reported() {
+    let mut h = logging_in(config());
+    offer(&mut h, "<digest/>");
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
+    h.events();
+    h.sent();
+    h.server(
+        "<iq type='set' id='push1' from='alice@example.com'><query xmlns='jabber:iq:roster'>\
+         <item jid='dave@example.com' subscription='remove'/></query></iq>",
+    );
+    assert_eq!(
+        h.sent(),
+        "<iq type='result' id='push1' to='alice@example.com'/>"
+    );
+    let Event::RosterPush(roster) = single(h.events()) else {
+        panic!()
+    };
+    assert_eq!(roster.items[0].jid.as_str(), "dave@example.com");
+    assert_eq!(roster.items[0].subscription, Subscription::Remove);
+    // From anyone else: ignored (RFC 6121 §2.1.6).
+    h.server(
+        "<iq type='set' id='push2' from='mallory@evil.example'><query xmlns='jabber:iq:roster'>\
+         <item jid='mallory@evil.example' subscription='both'/></query></iq>",
+    );
+    assert_eq!(h.sent(), "");
+    assert_eq!(h.events(), vec![]);
+}

@@ -1,12 +1,13 @@
 //! Property tests of the login machine: whatever the server answers, in whatever order,
-//! pieces and timing, the client never panics, never sends a plaintext password where it
-//! is not allowed, and ends ready, failed with a typed error, or still waiting.
+//! pieces and timing, and wherever the application closes, the client never panics, never
+//! sends a plaintext password where it is not allowed, sends nothing after its
+//! `</stream:stream>`, and ends ready, failed with a typed error, or still waiting.
 
 mod support;
 
 use core::time::Duration;
 
-use jabber_proto::client::{Client, Config, Event, SessionState};
+use jabber_proto::client::{Client, Config, Event, SessionState, State};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
 use proptest::prelude::*;
@@ -24,6 +25,8 @@ enum Step {
     Wait(u64),
     /// The transport ends.
     Eof,
+    /// The application closes the stream.
+    Close,
 }
 
 fn fields() -> impl Strategy<Value = String> {
@@ -78,6 +81,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => "[ -~]{0,12}".prop_map(Step::Raw),
         3 => (0u64..200_000).prop_map(Step::Wait),
         1 => Just(Step::Eof),
+        1 => Just(Step::Close),
     ]
 }
 
@@ -150,6 +154,7 @@ proptest! {
                     client.handle_timeout(now);
                 }
                 Step::Eof => client.handle_eof(now),
+                Step::Close => client.close(now),
             }
             drain(&mut client, &mut sent, &mut events);
             if let Some(t) = client.poll_timeout() {
@@ -158,6 +163,10 @@ proptest! {
         }
 
         let sent = String::from_utf8_lossy(&sent);
+        if let Some(at) = sent.find("</stream:stream>") {
+            let after = &sent[at + "</stream:stream>".len()..];
+            prop_assert!(after.is_empty(), "sent after our close: {after:?}");
+        }
         if !plaintext_ok {
             prop_assert!(!sent.contains(PASSWORD), "plaintext password sent: {sent}");
         }
@@ -174,7 +183,11 @@ proptest! {
             SessionState::Authenticating | SessionState::LoggedIn => {
                 prop_assert_eq!(failed + closed, 0)
             }
-            SessionState::Ended => prop_assert!(failed + closed >= 1, "{events:?}"),
+            // Ended by a failure, by the connection's end, or by our own close.
+            SessionState::Ended => prop_assert!(
+                failed + closed >= 1 || client.state() == State::Closing,
+                "{events:?}"
+            ),
             SessionState::Unauthenticated => prop_assert!(false, "login forgotten: {events:?}"),
             other => prop_assert!(false, "unexpected state {other:?}"),
         }

@@ -5,13 +5,17 @@ mod support;
 
 use jabber_proto::client::{CloseReason, Config, Error, Event, SessionState, State};
 use jabber_proto::negotiation::auth::Credentials;
-use jabber_proto::negotiation::register::{Field, RegistrationError, RegistrationStep};
+use jabber_proto::negotiation::register::{
+    Field, RegistrationError, RegistrationForm, RegistrationStep,
+};
 use jabber_proto::stanza::StanzaCondition;
 use support::{CLASSIC_HEADER, Harness, SEED, wire_id};
 
+/// Registration sends passwords as they are: allowed here, as on loopback.
 fn config() -> Config {
     let mut c = Config::new("example.com");
     c.seed = SEED;
+    c.allow_plaintext = true;
     c
 }
 
@@ -207,7 +211,7 @@ fn change_password_when_logged_in() {
     ));
     assert_eq!(h.events(), vec![Event::PasswordChanged]);
     // Registering a new account while logged in is refused.
-    let form = jabber_proto::negotiation::register::RegistrationForm::with_fields(&[]);
+    let form = RegistrationForm::with_fields(&[]);
     assert_eq!(
         h.client.submit_registration(now, &form),
         Err(Error::WrongPhase)
@@ -290,4 +294,75 @@ fn a_stream_error_during_registration_ends_everything_once() {
         h.events().as_slice(),
         [Event::Closed(CloseReason::StreamError(_))]
     ));
+}
+
+#[test]
+fn passwords_in_the_clear_need_the_plaintext_allowance() {
+    let mut c = config();
+    c.allow_plaintext = false;
+    let mut h = Harness::new(c.clone());
+    h.sent();
+    h.server(CLASSIC_HEADER);
+    let now = h.now;
+    let mut form = RegistrationForm::with_fields(&[Field::Username, Field::Password]);
+    form.set(Field::Username, "alice");
+    form.set(Field::Password, "s3cret");
+    assert_eq!(
+        h.client.submit_registration(now, &form),
+        Err(Error::PlaintextNotAllowed)
+    );
+    assert_eq!(h.sent(), "", "nothing sent");
+    // An encrypted transport is enough.
+    c.transport_encrypted = true;
+    let mut h = Harness::new(c.clone());
+    h.server(CLASSIC_HEADER);
+    assert_eq!(h.client.submit_registration(now, &form), Ok(()));
+
+    c.transport_encrypted = false;
+    c.fetch_roster = false;
+    c.initial_presence = false;
+    let mut h = Harness::logged_in(c);
+    assert_eq!(
+        h.client.change_password(now, "n3w"),
+        Err(Error::PlaintextNotAllowed)
+    );
+    assert_eq!(h.sent(), "");
+}
+
+#[test]
+fn removal_runs_once_and_blocks_other_account_changes() {
+    let mut h = logged_in();
+    let now = h.now;
+    h.client.remove_account(now).unwrap();
+    assert_eq!(h.client.remove_account(now), Err(Error::WrongPhase));
+    assert_eq!(h.client.change_password(now, "x"), Err(Error::WrongPhase));
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
+    assert_eq!(h.events(), vec![Event::AccountRemoved]);
+    // The server's stream error that follows a removal ends the stream; no second event.
+    h.server(
+        "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+    );
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::Closed(CloseReason::StreamError(_))]
+    ));
+}
+
+#[test]
+fn a_refused_removal_allows_another_try() {
+    let mut h = logged_in();
+    let now = h.now;
+    h.client.remove_account(now).unwrap();
+    h.server(&format!(
+        "<iq type='error' id='{}'><error code='405'/></iq>",
+        wire_id(3)
+    ));
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::RegistrationFailed {
+            step: RegistrationStep::Remove,
+            ..
+        }]
+    ));
+    assert_eq!(h.client.remove_account(now), Ok(()));
 }

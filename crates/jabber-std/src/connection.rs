@@ -355,7 +355,8 @@ impl Connection {
     /// down once the core has closed and its last bytes are out.
     fn drain(&mut self) -> Result<(), Error> {
         let written = self.flush();
-        self.events.extend(std::iter::from_fn(|| self.client.poll_event()));
+        self.events
+            .extend(std::iter::from_fn(|| self.client.poll_event()));
         if self.client.is_closed() {
             // The connection is over either way; a failure to deliver the closing bytes
             // changes nothing for the caller.

@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use crate::jid::JidError;
 use crate::xml::BuildError;
 
 /// Why a command was refused. These are the caller's mistakes; the connection is unharmed.
@@ -18,6 +19,11 @@ pub enum Error {
     /// The command does not fit the session's phase: logging in twice, registering while
     /// a login runs, changing the password before logging in, ...
     WrongPhase,
+    /// The command would send a password in the clear: the transport is not encrypted and
+    /// [`Config::allow_plaintext`](super::Config::allow_plaintext) is off.
+    PlaintextNotAllowed,
+    /// The credentials do not make a valid address (`username@domain/resource`).
+    InvalidAddress(JidError),
     /// An element could not be built (a value XML cannot carry).
     Build(BuildError),
 }
@@ -29,6 +35,11 @@ impl fmt::Display for Error {
             Error::Closed => f.write_str("the connection is closed"),
             Error::NotARequest => f.write_str("only get and set IQs are requests"),
             Error::WrongPhase => f.write_str("not possible in the session's current phase"),
+            Error::PlaintextNotAllowed => f.write_str(
+                "a password would go out in the clear: the transport is not encrypted and \
+                 Config::allow_plaintext is off",
+            ),
+            Error::InvalidAddress(e) => write!(f, "the credentials make no valid address: {e}"),
             Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
         }
     }

@@ -28,6 +28,10 @@ pub enum Event {
     },
     /// The login failed; the client closes the stream (a [`Closed`](Event::Closed) follows).
     LoginFailed(LoginError),
+    /// The server changed the roster (a roster push, RFC 6121 §2.1.6); the client has
+    /// acknowledged it. Items with `subscription` [`Remove`](crate::features::roster::Subscription::Remove)
+    /// were deleted.
+    RosterPush(Roster),
     /// The server's registration form, asked for with
     /// [`Client::request_registration`](super::Client::request_registration): fill it in and
     /// submit it with [`Client::submit_registration`](super::Client::submit_registration).

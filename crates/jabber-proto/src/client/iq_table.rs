@@ -97,7 +97,13 @@ impl IqTable {
         let pending = self.by_wire_id.get(wire_id)?;
         let matches = match (&pending.to, from) {
             (Some(to), Some(from)) => *to == from,
-            (Some(_), None) => false,
+            // No `from` means our server (RFC 6120 §8.1.2.1): fine if that is where the
+            // request went.
+            (Some(to), None) => {
+                to.local().is_none()
+                    && to.resource().is_none()
+                    && to.domain().eq_ignore_ascii_case(domain)
+            }
             (None, None) => true,
             (None, Some(from)) => {
                 let server = from.local().is_none()
@@ -139,8 +145,12 @@ impl IqTable {
         self.deadlines.first().map(|d| d.0)
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.by_wire_id.len()
+    /// Requests the application sent (the client's own are not counted).
+    pub(crate) fn app_len(&self) -> usize {
+        self.by_wire_id
+            .values()
+            .filter(|p| p.internal.is_none())
+            .count()
     }
 
     pub(crate) fn clear(&mut self) {

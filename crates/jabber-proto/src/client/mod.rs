@@ -101,6 +101,8 @@ pub struct Client {
     phase: Phase,
     /// `<stream:features>` arrived (on a `version='1.0'` stream).
     features_received: bool,
+    /// ... and announced `jabber:iq:auth` (XEP-0078 §4).
+    iq_auth_feature: bool,
     /// A registration request is in flight (or queued).
     registration_busy: bool,
     /// `request_registration` was called before the stream opened.
@@ -143,6 +145,7 @@ impl Client {
             keepalive: Keepalive::new(now, config_keepalive.0, config_keepalive.1),
             phase: Phase::default(),
             features_received: false,
+            iq_auth_feature: false,
             registration_busy: false,
             registration_queued: false,
             close_reason: None,
@@ -176,9 +179,10 @@ impl Client {
         self.out_pos < self.out.len()
     }
 
-    /// IQs sent and not yet answered.
+    /// IQs the application sent and that are not answered yet (the client's own
+    /// requests — login, roster, probes — are not counted).
     pub fn pending_iqs(&self) -> usize {
-        self.iqs.len()
+        self.iqs.app_len()
     }
 
     /// The settings in use.
@@ -220,7 +224,11 @@ impl Client {
         self.now = self.now.max(now);
         while let Some((id, internal)) = self.iqs.pop_expired(now) {
             match internal {
-                Some(internal) => self.on_internal_reply(internal, None),
+                // After our close the session is over; its timeouts mean nothing.
+                Some(internal) if self.state == State::Open => {
+                    self.on_internal_reply(internal, None);
+                }
+                Some(_) => {}
                 None => self.events.push_back(Event::IqTimeout { id }),
             }
         }
@@ -228,7 +236,7 @@ impl Client {
             self.finish(CloseReason::LocalTimeout);
         }
         if self.state != State::Closed {
-            self.run_keepalive(now);
+            self.run_session_timers(now);
         }
     }
 
@@ -264,6 +272,7 @@ impl Client {
         payload: Element,
         internal: Option<Internal>,
     ) -> Result<IqId, Error> {
+        self.check_open()?;
         if !kind.is_request() {
             return Err(Error::NotARequest);
         }
@@ -307,7 +316,7 @@ impl Client {
         if matches!(self.state, State::Opening | State::Open) {
             self.writer.close(&mut self.out);
             self.state = State::Closing;
-            self.close_deadline = Some(now + self.config.close_timeout);
+            self.close_deadline = Some(self.now + self.config.close_timeout);
         }
     }
 
@@ -342,7 +351,7 @@ impl Client {
         [
             self.iqs.next_deadline(),
             self.close_deadline,
-            self.keepalive_deadline(),
+            self.session_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -437,6 +446,7 @@ impl Client {
                 return;
             }
             self.features_received = true;
+            self.iq_auth_feature = el.child("auth", ns::FEATURE_IQ_AUTH).is_some();
             self.events.push_back(Event::Element(el));
             self.start_queued();
             return;
@@ -479,7 +489,12 @@ impl Client {
                     return;
                 };
                 if let Some(internal) = internal {
-                    return self.on_internal_reply(internal, Some(iq));
+                    // Once our side is closed the session has nothing left to do: a
+                    // late login or registration reply must not make us write again.
+                    if self.state == State::Open {
+                        self.on_internal_reply(internal, Some(iq));
+                    }
+                    return;
                 }
                 let event = if iq.kind() == IqType::Result {
                     Event::IqResult { id, iq }
@@ -498,6 +513,9 @@ impl Client {
                     self.events.push_back(Event::IqRequest(iq));
                 } else if iq.kind() == IqType::Get && name == "ping" && payload_ns == ns::PING {
                     let _ = self.reply(iq.element(), Ok(None));
+                } else if iq.kind() == IqType::Set && name == "query" && payload_ns == ns::IQ_ROSTER
+                {
+                    self.on_roster_push(iq);
                 } else {
                     let _ = self.reply(
                         iq.element(),

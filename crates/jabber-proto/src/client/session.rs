@@ -18,7 +18,9 @@ use crate::features::keepalive::Due;
 use crate::features::roster::{self, Roster};
 use crate::jid::Jid;
 use crate::negotiation::auth::{self, AuthFields, AuthMethod, Credentials, LoginError};
-use crate::negotiation::register::{self, RegistrationError, RegistrationForm, RegistrationStep};
+use crate::negotiation::register::{
+    self, Field, RegistrationError, RegistrationForm, RegistrationStep,
+};
 use crate::ns;
 use crate::stanza::{Iq, IqType, StanzaCondition, StanzaError};
 use crate::time::Instant;
@@ -43,16 +45,25 @@ pub(crate) enum Phase {
     /// Nothing started (or a registration exchange, which needs no login).
     #[default]
     Unauthenticated,
-    /// `login` was called before the stream (or its features) arrived.
-    LoginQueued(Box<Credentials>),
+    /// `login` was called before the stream (or its features) arrived; it fails with
+    /// [`LoginError::Timeout`] if they do not arrive by `deadline`.
+    LoginQueued {
+        credentials: Box<Credentials>,
+        deadline: Instant,
+    },
     /// The iq:auth exchange runs.
     Authenticating {
         credentials: Box<Credentials>,
         fields: AuthFields,
         digest_failed: bool,
     },
-    /// Logged in as `jid`; `ready` once the roster arrived (or was not asked for).
-    LoggedIn { jid: Jid, ready: bool },
+    /// Logged in as `jid`; `ready` once the roster arrived (or was not asked for);
+    /// `removing` while the account's removal is under way.
+    LoggedIn {
+        jid: Jid,
+        ready: bool,
+        removing: bool,
+    },
     /// Registered, removed, or login failed: the stream is being closed.
     Ended,
 }
@@ -83,7 +94,9 @@ impl Client {
         }
         match &self.phase {
             Phase::Unauthenticated => SessionState::Unauthenticated,
-            Phase::LoginQueued(_) | Phase::Authenticating { .. } => SessionState::Authenticating,
+            Phase::LoginQueued { .. } | Phase::Authenticating { .. } => {
+                SessionState::Authenticating
+            }
             Phase::LoggedIn { ready: false, .. } => SessionState::LoggedIn,
             Phase::LoggedIn { ready: true, .. } => SessionState::Ready,
             Phase::Ended => SessionState::Ended,
@@ -144,13 +157,29 @@ impl Client {
     /// }
     /// assert_eq!(client.jid().map(|j| j.as_str()), Some("alice@example.com/laptop"));
     /// ```
+    ///
+    /// Refused (and nothing sent) when the credentials make no valid address or hold
+    /// characters XML cannot carry, or when a login or registration is already running.
     pub fn login(&mut self, now: Instant, credentials: Credentials) -> Result<(), Error> {
         self.check_not_closing()?;
         if !matches!(self.phase, Phase::Unauthenticated) || self.registration_busy {
             return Err(Error::WrongPhase);
         }
+        // Every request the login will build is checked now, so a bad value is the
+        // caller's error here rather than a failure half-way through.
+        Jid::new(
+            Some(&credentials.username),
+            &self.config.domain,
+            Some(&credentials.resource),
+        )
+        .map_err(Error::InvalidAddress)?;
+        auth::fields_query(&credentials.username)?;
+        auth::credentials_query(&credentials, AuthMethod::Plaintext, "")?;
         self.now = self.now.max(now);
-        self.phase = Phase::LoginQueued(Box::new(credentials));
+        self.phase = Phase::LoginQueued {
+            credentials: Box::new(credentials),
+            deadline: self.now + self.config.iq_timeout,
+        };
         self.start_queued();
         Ok(())
     }
@@ -161,35 +190,38 @@ impl Client {
     /// before the stream is open; the request goes out once it is.
     pub fn request_registration(&mut self, now: Instant) -> Result<(), Error> {
         self.check_not_closing()?;
-        let allowed = matches!(self.phase, Phase::Unauthenticated | Phase::LoggedIn { .. });
+        let allowed = matches!(
+            self.phase,
+            Phase::Unauthenticated
+                | Phase::LoggedIn {
+                    removing: false,
+                    ..
+                }
+        );
         if !allowed || self.registration_busy {
             return Err(Error::WrongPhase);
         }
         self.now = self.now.max(now);
         self.registration_busy = true;
         if self.state == State::Open {
-            self.send_registration_request();
+            self.internal_iq(
+                IqType::Get,
+                register::form_query(),
+                Internal::RegistrationForm,
+            )?;
         } else {
             self.registration_queued = true;
         }
         Ok(())
     }
 
-    fn send_registration_request(&mut self) {
-        let now = self.now;
-        let payload = register::form_query();
-        if self
-            .internal_iq(now, IqType::Get, payload, Internal::RegistrationForm)
-            .is_err()
-        {
-            self.registration_busy = false;
-            self.registration_failed(RegistrationStep::Form, RegistrationError::UnexpectedReply);
-        }
-    }
-
     /// Submits a filled registration form for a new account. The outcome is
     /// [`Event::Registered`] (after which the stream closes),
     /// [`Event::RegistrationConflict`] or [`Event::RegistrationFailed`].
+    ///
+    /// A form carrying a password is refused with [`Error::PlaintextNotAllowed`] on an
+    /// unencrypted transport unless [`Config::allow_plaintext`](super::Config) is set:
+    /// registration has no digest.
     pub fn submit_registration(
         &mut self,
         now: Instant,
@@ -199,31 +231,54 @@ impl Client {
         if !matches!(self.phase, Phase::Unauthenticated) || self.registration_busy {
             return Err(Error::WrongPhase);
         }
+        if form.get(Field::Password).is_some_and(|p| !p.is_empty()) {
+            self.check_plaintext()?;
+        }
+        self.now = self.now.max(now);
         let internal = Internal::RegistrationSubmit(Box::new(form.clone()));
-        self.internal_iq(now, IqType::Set, form.to_query(), internal)?;
+        self.internal_iq(IqType::Set, form.to_query(), internal)?;
         self.registration_busy = true;
         Ok(())
     }
 
     /// Changes the logged-in account's password: [`Event::PasswordChanged`] or
-    /// [`Event::RegistrationFailed`] follows.
+    /// [`Event::RegistrationFailed`] follows. Like registration, it sends the password
+    /// itself, so the plaintext rule applies ([`Error::PlaintextNotAllowed`]).
     pub fn change_password(&mut self, now: Instant, password: &str) -> Result<(), Error> {
         self.check_open()?;
-        let Phase::LoggedIn { jid, .. } = &self.phase else {
+        let Phase::LoggedIn {
+            jid,
+            removing: false,
+            ..
+        } = &self.phase
+        else {
             return Err(Error::WrongPhase);
         };
+        self.check_plaintext()?;
         let payload = register::password_change_query(jid.local().unwrap_or_default(), password);
-        self.internal_iq(now, IqType::Set, payload, Internal::ChangePassword)
+        self.now = self.now.max(now);
+        self.internal_iq(IqType::Set, payload, Internal::ChangePassword)
     }
 
     /// Removes the logged-in account from the server: [`Event::AccountRemoved`] (after
     /// which the stream closes) or [`Event::RegistrationFailed`] follows.
     pub fn remove_account(&mut self, now: Instant) -> Result<(), Error> {
         self.check_open()?;
-        if !matches!(self.phase, Phase::LoggedIn { .. }) {
+        if !matches!(
+            self.phase,
+            Phase::LoggedIn {
+                removing: false,
+                ..
+            }
+        ) {
             return Err(Error::WrongPhase);
         }
-        self.internal_iq(now, IqType::Set, register::remove_query(), Internal::Remove)
+        self.now = self.now.max(now);
+        self.internal_iq(IqType::Set, register::remove_query(), Internal::Remove)?;
+        if let Phase::LoggedIn { removing, .. } = &mut self.phase {
+            *removing = true;
+        }
+        Ok(())
     }
 
     // ---- internals ----
@@ -232,6 +287,14 @@ impl Client {
         match self.state {
             State::Opening | State::Open => Ok(()),
             State::Closing | State::Closed => Err(Error::Closed),
+        }
+    }
+
+    fn check_plaintext(&self) -> Result<(), Error> {
+        if self.config.transport_encrypted || self.config.allow_plaintext {
+            Ok(())
+        } else {
+            Err(Error::PlaintextNotAllowed)
         }
     }
 
@@ -250,37 +313,56 @@ impl Client {
         if self.state != State::Open || (self.stream_has_features() && !self.features_received) {
             return;
         }
-        if core::mem::take(&mut self.registration_queued) {
-            self.send_registration_request();
+        if core::mem::take(&mut self.registration_queued)
+            && self
+                .internal_iq(
+                    IqType::Get,
+                    register::form_query(),
+                    Internal::RegistrationForm,
+                )
+                .is_err()
+        {
+            self.registration_busy = false;
         }
         // Only a queued login moves on; any other phase stays as it is (a second
         // `<stream:features>` must not disturb a running login).
-        if !matches!(self.phase, Phase::LoginQueued(_)) {
-            return;
-        }
-        let Phase::LoginQueued(credentials) = core::mem::take(&mut self.phase) else {
-            return;
+        let credentials = match core::mem::take(&mut self.phase) {
+            Phase::LoginQueued { credentials, .. } => credentials,
+            other => {
+                self.phase = other;
+                return;
+            }
         };
+        // XEP-0078 §4: on an XMPP 1.0 stream the server announces iq:auth.
+        if self.stream_has_features() && !self.iq_auth_feature {
+            self.phase = Phase::Authenticating {
+                credentials,
+                fields: AuthFields::default(),
+                digest_failed: false,
+            };
+            return self.fail_login(LoginError::NoCommonMethod);
+        }
         let payload = auth::fields_query(&credentials.username);
         self.phase = Phase::Authenticating {
             credentials,
             fields: AuthFields::default(),
             digest_failed: false,
         };
-        let now = self.now;
-        if let Err(e) = self.internal_iq(now, IqType::Get, payload, Internal::AuthFields) {
-            self.fail_login(build_failure(e));
+        if self
+            .internal_iq(IqType::Get, payload, Internal::AuthFields)
+            .is_err()
+        {
+            self.fail_login(LoginError::UnexpectedReply);
         }
     }
 
+    /// Sends one of the client's own requests, stamped with `self.now`.
     fn internal_iq(
         &mut self,
-        now: Instant,
         kind: IqType,
         payload: Result<Element, BuildError>,
         internal: Internal,
     ) -> Result<(), Error> {
-        self.now = self.now.max(now);
         self.request(None, kind, payload?, Some(internal))
             .map(|_| ())
     }
@@ -312,22 +394,17 @@ impl Client {
             }
             Internal::RegistrationForm => {
                 self.registration_busy = false;
-                match outcome {
-                    Reply::Result(iq) => {
-                        match iq.payload().filter(|p| p.is("query", ns::IQ_REGISTER)) {
-                            Some(q) => self.events.push_back(Event::RegistrationForm(
-                                RegistrationForm::from_query(q),
-                            )),
-                            None => self.registration_failed(
-                                RegistrationStep::Form,
-                                RegistrationError::UnexpectedReply,
-                            ),
-                        }
-                    }
-                    other => self.registration_failed(
-                        RegistrationStep::Form,
-                        other.into_registration_error(),
-                    ),
+                let form = match outcome {
+                    Reply::Result(iq) => iq
+                        .payload()
+                        .filter(|p| p.is("query", ns::IQ_REGISTER))
+                        .map(RegistrationForm::from_query)
+                        .ok_or(RegistrationError::UnexpectedReply),
+                    other => Err(other.into_registration_error()),
+                };
+                match form {
+                    Ok(form) => self.events.push_back(Event::RegistrationForm(form)),
+                    Err(e) => self.registration_failed(RegistrationStep::Form, e),
                 }
             }
             Internal::RegistrationSubmit(form) => {
@@ -353,14 +430,21 @@ impl Client {
                     other.into_registration_error(),
                 ),
             },
-            Internal::Remove => match outcome {
-                Reply::Result(_) => {
-                    self.events.push_back(Event::AccountRemoved);
-                    self.end_session();
+            Internal::Remove => {
+                if let Phase::LoggedIn { removing, .. } = &mut self.phase {
+                    *removing = false;
                 }
-                other => self
-                    .registration_failed(RegistrationStep::Remove, other.into_registration_error()),
-            },
+                match outcome {
+                    Reply::Result(_) => {
+                        self.events.push_back(Event::AccountRemoved);
+                        self.end_session();
+                    }
+                    other => self.registration_failed(
+                        RegistrationStep::Remove,
+                        other.into_registration_error(),
+                    ),
+                }
+            }
             // Any answer, even an error, proves the server is alive; receiving it already
             // reset the dead-peer clock.
             Internal::Probe => self.keepalive.on_probe_answered(),
@@ -421,7 +505,7 @@ impl Client {
     /// Sends the `set` with the best allowed method; `refusal` is the server's answer to
     /// a digest attempt, reported if no fallback is allowed.
     fn send_credentials(&mut self, refusal: Option<StanzaError>) {
-        let plaintext_ok = self.config.transport_encrypted || self.config.allow_plaintext;
+        let plaintext_ok = self.check_plaintext().is_ok();
         let stream_id = self
             .server_header
             .as_ref()
@@ -447,35 +531,39 @@ impl Client {
             method,
             stream_id.as_deref().unwrap_or_default(),
         );
-        let now = self.now;
-        if let Err(e) = self.internal_iq(now, IqType::Set, payload, Internal::AuthSet(method)) {
-            self.fail_login(build_failure(e));
+        if self
+            .internal_iq(IqType::Set, payload, Internal::AuthSet(method))
+            .is_err()
+        {
+            self.fail_login(LoginError::UnexpectedReply);
         }
     }
 
     fn logged_in(&mut self) {
-        if !matches!(self.phase, Phase::Authenticating { .. }) {
-            return;
-        }
-        let Phase::Authenticating { credentials, .. } = core::mem::take(&mut self.phase) else {
-            return;
+        let credentials = match core::mem::take(&mut self.phase) {
+            Phase::Authenticating { credentials, .. } => credentials,
+            other => {
+                self.phase = other;
+                return;
+            }
         };
+        // `login` checked that these make a JID.
         let jid = Jid::new(
             Some(&credentials.username),
             &self.config.domain,
             Some(&credentials.resource),
-        )
-        .or_else(|_| Jid::domain_only(&self.config.domain));
+        );
         let Ok(jid) = jid else {
-            // The domain was usable for the stream header, so this cannot happen; if it
-            // does, the session cannot address anything: end it.
             return self.fail_login(LoginError::UnexpectedReply);
         };
-        self.phase = Phase::LoggedIn { jid, ready: false };
-        let now = self.now;
+        self.phase = Phase::LoggedIn {
+            jid,
+            ready: false,
+            removing: false,
+        };
         let fetching = self.config.fetch_roster
             && self
-                .internal_iq(now, IqType::Get, roster::fetch_query(), Internal::Roster)
+                .internal_iq(IqType::Get, roster::fetch_query(), Internal::Roster)
                 .is_ok();
         if self.config.initial_presence {
             if let Ok(presence) = Element::builder("presence", ns::CLIENT).build() {
@@ -488,13 +576,30 @@ impl Client {
     }
 
     fn session_ready(&mut self, roster: Option<Roster>) {
-        if let Phase::LoggedIn { jid, ready } = &mut self.phase {
+        if let Phase::LoggedIn { jid, ready, .. } = &mut self.phase {
             if !*ready {
                 *ready = true;
                 let jid = jid.clone();
                 self.events.push_back(Event::SessionReady { jid, roster });
             }
         }
+    }
+
+    /// A roster push (RFC 6121 §2.1.6): acknowledged and reported when it comes from
+    /// our server (no `from`, or our bare JID); anything else is ignored, as the RFC
+    /// says.
+    pub(super) fn on_roster_push(&mut self, iq: Iq) {
+        let own = self.jid().map(Jid::to_bare);
+        let trusted = match iq.from() {
+            None => true,
+            Some(from) => own.is_some_and(|own| own == from),
+        };
+        if !trusted {
+            return;
+        }
+        let roster = iq.payload().map(Roster::from_query).unwrap_or_default();
+        let _ = self.reply(iq.element(), Ok(None));
+        self.events.push_back(Event::RosterPush(roster));
     }
 
     fn fail_login(&mut self, error: LoginError) {
@@ -514,8 +619,13 @@ impl Client {
         self.close(now);
     }
 
-    /// Acts on the keepalive timers at `now`.
-    pub(super) fn run_keepalive(&mut self, now: Instant) {
+    /// Acts on the session's timers at `now`: a login that waited too long for the
+    /// stream, then the keepalive.
+    pub(super) fn run_session_timers(&mut self, now: Instant) {
+        if matches!(self.phase, Phase::LoginQueued { deadline, .. } if deadline <= now) {
+            self.phase = Phase::Unauthenticated;
+            self.fail_login(LoginError::Timeout);
+        }
         loop {
             let may_write = self.state == State::Open;
             let may_probe = may_write && matches!(self.phase, Phase::LoggedIn { .. });
@@ -540,10 +650,18 @@ impl Client {
         }
     }
 
-    pub(super) fn keepalive_deadline(&self) -> Option<Instant> {
+    /// The session's next deadline.
+    pub(super) fn session_deadline(&self) -> Option<Instant> {
         let may_write = self.state == State::Open;
         let may_probe = may_write && matches!(self.phase, Phase::LoggedIn { .. });
-        self.keepalive.deadline(may_write, may_probe)
+        let login = match self.phase {
+            Phase::LoginQueued { deadline, .. } => Some(deadline),
+            _ => None,
+        };
+        [login, self.keepalive.deadline(may_write, may_probe)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
@@ -560,12 +678,5 @@ impl Reply<'_> {
             Reply::Error(e) => RegistrationError::Refused(e),
             Reply::Timeout => RegistrationError::Timeout,
         }
-    }
-}
-
-fn build_failure(e: Error) -> LoginError {
-    match e {
-        Error::Build(b) => LoginError::InvalidCredentials(b),
-        _ => LoginError::UnexpectedReply,
     }
 }

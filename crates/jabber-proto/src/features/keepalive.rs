@@ -32,9 +32,12 @@ pub(crate) struct Keepalive {
 
 impl Keepalive {
     pub(crate) fn new(now: Instant, idle: Option<Duration>, dead_peer: Option<Duration>) -> Self {
+        // The clock counts milliseconds: a shorter interval would be due again at once,
+        // forever.
+        let at_least_1ms = |d: Duration| d.max(Duration::from_millis(1));
         Keepalive {
-            idle,
-            dead_peer,
+            idle: idle.map(at_least_1ms),
+            dead_peer: dead_peer.map(at_least_1ms),
             last_sent: now,
             last_received: now,
             probe_outstanding: false,
@@ -113,6 +116,14 @@ mod tests {
         assert_eq!(k.due(at(25_000), true, true), Some(Due::Whitespace));
         assert_eq!(k.deadline(true, true), Some(at(35_000)));
         assert_eq!(k.due(at(35_000), true, true), Some(Due::Dead));
+    }
+
+    #[test]
+    fn sub_millisecond_intervals_act_once_per_millisecond() {
+        let mut k = Keepalive::new(at(0), Some(Duration::ZERO), None);
+        assert_eq!(k.due(at(1), true, false), Some(Due::Whitespace));
+        assert_eq!(k.due(at(1), true, false), None);
+        assert_eq!(k.deadline(true, false), Some(at(2)));
     }
 
     #[test]

@@ -166,10 +166,9 @@ pub enum LoginError {
     NoCommonMethod,
     /// The server answered with something that is neither success nor an error.
     UnexpectedReply,
-    /// No answer within [`Config::iq_timeout`](crate::client::Config).
+    /// No answer within [`Config::iq_timeout`](crate::client::Config) (or, for a login
+    /// called early, no stream to log in on by then).
     Timeout,
-    /// The credentials cannot be put in XML (a character XML cannot carry).
-    InvalidCredentials(BuildError),
 }
 
 impl LoginError {
@@ -212,7 +211,6 @@ impl fmt::Display for LoginError {
             LoginError::NoCommonMethod => f.write_str("the server offers no login method we know"),
             LoginError::UnexpectedReply => f.write_str("unexpected reply to the login request"),
             LoginError::Timeout => f.write_str("no reply to the login request"),
-            LoginError::InvalidCredentials(e) => write!(f, "invalid credentials: {e}"),
         }
     }
 }

@@ -102,7 +102,6 @@ impl StanzaCondition {
             Redirect => 302,
             BadRequest | JidMalformed => 400,
             NotAuthorized => 401,
-            PolicyViolation => 402,
             Forbidden => 403,
             ItemNotFound | RecipientUnavailable | RemoteServerNotFound => 404,
             NotAllowed => 405,
@@ -115,6 +114,8 @@ impl StanzaCondition {
             RemoteServerTimeout => 504,
             Gone => 302,
             UnexpectedRequest => 400,
+            // Defined after XEP-0086; no classic code.
+            PolicyViolation => return None,
         })
     }
 
