@@ -2,12 +2,14 @@
 //!
 //! Input: byte 0 holds flags (bit 0: `allow_plaintext`, bit 1: `transport_encrypted`,
 //! bit 2: `fetch_roster`, bit 3: a `version='1.0'` stream, bit 4: register instead of
-//! log in), byte 1 the chunk size (1–256), the rest is what the server sends after its
-//! header. Each chunk is followed by 7 virtual seconds.
+//! log in, bit 5: the application closes the stream after chunk number `flags >> 6`),
+//! byte 1 the chunk size (1–256), the rest is what the server sends after its header.
+//! Each chunk is followed by 7 virtual seconds.
 //!
 //! Checked: no panic; the plaintext password never leaves unless allowed; at most one of
-//! `SessionReady` / `LoginFailed`; `Closed` comes once and last; the final session state
-//! agrees with the events; no deadline in the past.
+//! `SessionReady` / `LoginFailed`; `Closed` comes once and last; nothing is sent after our
+//! `</stream:stream>`; the final session state agrees with the events; no deadline in the
+//! past.
 #![no_main]
 
 use std::time::Duration;
@@ -68,8 +70,12 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     drain(&mut client, &mut sent, &mut events);
-    for piece in body.chunks(usize::from(*chunk) + 1) {
+    let close_after = (flags & 32 != 0).then_some(usize::from(flags >> 6));
+    for (i, piece) in body.chunks(usize::from(*chunk) + 1).enumerate() {
         client.handle_input(now, piece);
+        if close_after == Some(i) {
+            client.close(now);
+        }
         now = now + Duration::from_secs(7);
         client.handle_timeout(now);
         drain(&mut client, &mut sent, &mut events);
@@ -78,9 +84,13 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
+    let text = String::from_utf8_lossy(&sent);
     if !plaintext_ok {
-        let text = String::from_utf8_lossy(&sent);
         assert!(!text.contains(PASSWORD), "plaintext password sent: {text}");
+    }
+    if let Some(at) = text.find("</stream:stream>") {
+        let after = &text[at + "</stream:stream>".len()..];
+        assert!(after.is_empty(), "sent after our close: {after:?}");
     }
     let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
     let ready = count(|e| matches!(e, Event::SessionReady { .. }));
@@ -90,7 +100,9 @@ fuzz_target!(|data: &[u8]| {
     assert!(closed <= 1);
     match client.session_state() {
         SessionState::Ready => assert_eq!(ready, 1),
-        SessionState::Ended => {}
+        SessionState::Ended => {
+            assert!(failed + closed >= 1 || close_after.is_some(), "{events:?}")
+        }
         SessionState::Authenticating | SessionState::LoggedIn => {
             assert_eq!(failed + closed, 0, "{events:?}")
         }
