@@ -40,7 +40,6 @@ pub(crate) fn attr_needs_decoding(raw: &str) -> bool {
 /// (`attr == true`) to `out`.
 pub(crate) fn decode(raw: &str, attr: bool, out: &mut String) -> Result<(), ParseError> {
     let bytes = raw.as_bytes();
-    out.reserve(raw.len());
     let mut run = 0;
     let mut i = 0;
     // Jump from one byte that changes the value to the next; the runs between are copied
