@@ -15,9 +15,14 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use jabber_proto::client::SessionState;
+use jabber_proto::features::roster::Subscription;
 use jabber_proto::negotiation::auth::{Credentials, LoginError};
 use jabber_proto::negotiation::register::Field;
+use jabber_proto::ns;
+use jabber_proto::stanza::IqType;
 use jabber_proto::stanza::{Message, MessageType, StanzaCondition};
+use jabber_proto::stream::Condition as StreamCondition;
+use jabber_proto::xml::Element;
 use jabber_std::{CloseReason, Config, Connection, Error, Event, Jid, Next};
 use jabber_tests::{Server, ServerKind};
 
@@ -37,6 +42,8 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         registration,
     ),
     ("message_round_trip", message_round_trip),
+    ("roster_push_then_fetch", roster_push_then_fetch),
+    ("replaced_session_gets_the_stream_error", replaced_session),
     ("idle_session_outlives_idle_timers", idle_session),
     ("frozen_server_is_a_dead_peer", frozen_server),
     ("killed_server_is_noticed", killed_server),
@@ -343,6 +350,76 @@ fn message_round_trip(server: &Server) {
     );
     alice.close().expect("logout");
     bob.close().expect("logout");
+}
+
+fn roster_push_then_fetch(server: &Server) {
+    let mut alice = login(server, "alice", config(server));
+    let bob = format!("bob@{}", server.domain());
+    let item = Element::builder("query", ns::IQ_ROSTER)
+        .child(
+            Element::builder("item", ns::IQ_ROSTER)
+                .attr("jid", &bob)
+                .attr("name", "Bob")
+                .child(Element::builder("group", ns::IQ_ROSTER).text("Friends")),
+        )
+        .build()
+        .expect("a valid roster item");
+    let id = alice
+        .with_client(|c, now| c.send_iq(now, None, IqType::Set, item))
+        .expect("io")
+        .expect("send_iq");
+    // The server pushes the change to our resource (acknowledged by the core) and
+    // answers the request.
+    let mut pushed = None;
+    let mut answered = false;
+    while pushed.is_none() || !answered {
+        match wait_for(&mut alice, Duration::from_secs(10), |e| match e {
+            Event::RosterPush(r) => Some(Ok(r.clone())),
+            Event::IqResult { id: got, .. } if *got == id => Some(Err(())),
+            _ => None,
+        }) {
+            Ok(r) => pushed = Some(r),
+            Err(()) => answered = true,
+        }
+    }
+    let pushed = pushed.expect("a push");
+    assert_eq!(pushed.items.len(), 1);
+    assert_eq!(pushed.items[0].jid.as_str(), bob);
+    alice.close().expect("logout");
+
+    // A new session fetches it.
+    let mut c = config(server);
+    c.allow_plaintext = true;
+    let mut conn = connect(server, c);
+    let me = conn.login(creds("alice", PASSWORD)).expect("login");
+    let roster = me.roster.expect("the roster");
+    let item = roster
+        .items
+        .iter()
+        .find(|i| i.jid.as_str() == bob)
+        .expect("bob in the roster");
+    assert_eq!(item.name.as_deref(), Some("Bob"));
+    assert_eq!(item.groups, vec!["Friends".to_string()]);
+    assert_eq!(item.subscription, Subscription::None);
+    conn.close().expect("logout");
+}
+
+fn replaced_session(server: &Server) {
+    // The same full JID logging in again replaces the first session, which hears why.
+    let mut c = config(server);
+    c.allow_plaintext = true;
+    let same = Credentials::new("carol", PASSWORD, "only-one");
+    let mut first = connect(server, c.clone());
+    first.login(same.clone()).expect("first login");
+    let mut second = connect(server, c);
+    second.login(same).expect("second login");
+    let reason = wait_for(&mut first, Duration::from_secs(10), closed_reason);
+    let CloseReason::StreamError(e) = reason else {
+        panic!("expected a stream error, got {reason}")
+    };
+    assert_eq!(e.condition, StreamCondition::Conflict, "{e}");
+    assert!(e.text.is_some(), "the server says why: {e}");
+    assert_eq!(second.close().expect("logout"), CloseReason::Local);
 }
 
 fn idle_session(server: &Server) {
