@@ -150,6 +150,56 @@ mod tests {
         decode(raw, true, &mut s).map(|()| s)
     }
 
+    /// The plain byte loop `decode` replaced, kept as its oracle.
+    fn decode_bytewise(raw: &str, attr: bool) -> Result<String, ParseError> {
+        let (bytes, mut out, mut run, mut i) = (raw.as_bytes(), String::new(), 0, 0);
+        while i < bytes.len() {
+            let step = match bytes[i] {
+                b'&' => {
+                    out.push_str(&raw[run..i]);
+                    let rest = &raw[i + 1..];
+                    let semi = rest.find(';').ok_or(ParseError::BadReference)?;
+                    out.push(reference(&rest[..semi])?);
+                    semi + 2
+                }
+                b'\r' => {
+                    out.push_str(&raw[run..i]);
+                    out.push(if attr { ' ' } else { '\n' });
+                    if bytes.get(i + 1) == Some(&b'\n') {
+                        2
+                    } else {
+                        1
+                    }
+                }
+                b'\n' | b'\t' if attr => {
+                    out.push_str(&raw[run..i]);
+                    out.push(' ');
+                    1
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            i += step;
+            run = i;
+        }
+        out.push_str(&raw[run..]);
+        Ok(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decode_agrees_with_the_byte_loop(
+            raw in "([a-z#x0-9;&\r\n\t é]|&amp;|&lt;|&#233;|&#x1F600;){0,40}",
+            attr in proptest::bool::ANY,
+        ) {
+            let mut got = String::new();
+            let got = decode(&raw, attr, &mut got).map(|()| got);
+            proptest::prop_assert_eq!(got, decode_bytewise(&raw, attr));
+        }
+    }
+
     #[test]
     fn predefined_and_character_references() {
         assert_eq!(
