@@ -41,6 +41,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "registration_conflict_password_change_removal",
         registration,
     ),
+    ("blocking_register_helper", blocking_register),
     ("message_round_trip", message_round_trip),
     ("roster_push_then_fetch", roster_push_then_fetch),
     ("replaced_session_gets_the_stream_error", replaced_session),
@@ -331,6 +332,35 @@ fn registration(server: &Server) {
     let mut conn = connect(server, c);
     let e = login_error(conn.login(creds(&user, second)));
     assert_eq!(e.condition(), Some(StanzaCondition::NotAuthorized));
+}
+
+fn blocking_register(server: &Server) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let user = format!("quick{}", N.fetch_add(1, Ordering::Relaxed));
+    let mut c = config(server);
+    // Without the plaintext allowance the password may not go out: refused locally.
+    let mut conn = connect(server, c.clone());
+    assert!(matches!(
+        conn.register(&user, "pw"),
+        Err(Error::Client(
+            jabber_proto::client::Error::PlaintextNotAllowed
+        ))
+    ));
+    c.allow_plaintext = true;
+    let mut conn = connect(server, c.clone());
+    assert!(matches!(
+        conn.register("alice", "pw"),
+        Err(Error::UsernameTaken)
+    ));
+    // Same stream, another name.
+    conn.register(&user, "pw").expect("register");
+    let reason = wait_for(&mut conn, Duration::from_secs(10), closed_reason);
+    assert!(reason.is_clean(), "{reason}");
+    let mut conn = connect(server, c);
+    let me = conn
+        .login(creds(&user, "pw"))
+        .expect("login as the new account");
+    assert_eq!(me.jid.local(), Some(user.as_str()));
 }
 
 fn message_round_trip(server: &Server) {

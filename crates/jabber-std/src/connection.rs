@@ -11,6 +11,7 @@ use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::features::roster::Roster;
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::negotiation::register::{Field, RegistrationError};
 use jabber_proto::time::Instant;
 use jabber_proto::xml::Element;
 
@@ -115,21 +116,55 @@ impl Connection {
     /// a login is not possible now (already logged in, closing, ...).
     pub fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;
+        match self.wait_for(|e| matches!(e, Event::SessionReady { .. } | Event::LoginFailed(_)))? {
+            Event::SessionReady { jid, roster } => Ok(LoggedIn { jid, roster }),
+            Event::LoginFailed(e) => Err(Error::Login(e)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Registers a new account in band (XEP-0077, see [`Client::request_registration`]):
+    /// asks for the form, fills in `username` and `password`, submits it, and blocks until
+    /// the server answers. On success the core closes the stream: log in on a new
+    /// connection. Events not about the registration stay queued.
+    ///
+    /// Fails with [`Error::UsernameTaken`] when the name exists (the stream stays open:
+    /// call `register` again with another name), [`Error::Registration`] for other
+    /// refusals (a form asking for more than a name and a password needs
+    /// [`with_client`](Self::with_client) and [`Client::submit_registration`]), and
+    /// [`Error::Client`]`(PlaintextNotAllowed)` on an unencrypted transport unless
+    /// [`Config::allow_plaintext`] is set: the password goes out as it is.
+    pub fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
+        self.with_client(|client, now| client.request_registration(now))??;
+        let mut form = match self.wait_for(is_registration_outcome)? {
+            Event::RegistrationForm(form) => form,
+            other => return Err(registration_failure(other)),
+        };
+        if !form.set(Field::Username, username) || !form.set(Field::Password, password) {
+            return Err(Error::Registration(RegistrationError::UnexpectedReply));
+        }
+        self.with_client(|client, now| client.submit_registration(now, &form))??;
+        match self.wait_for(is_registration_outcome)? {
+            Event::Registered => Ok(()),
+            other => Err(registration_failure(other)),
+        }
+    }
+
+    /// Blocks until an event `pick` accepts (or [`Event::Closed`]) is queued, and takes
+    /// it out of the queue; the others stay for [`next_event`](Self::next_event).
+    fn wait_for(&mut self, pick: impl Fn(&Event) -> bool) -> Result<Event, Error> {
         loop {
-            let outcome = self.events.iter().position(|e| {
-                matches!(
-                    e,
-                    Event::SessionReady { .. } | Event::LoginFailed(_) | Event::Closed(_)
-                )
-            });
-            match outcome.and_then(|i| self.events.remove(i)) {
-                Some(Event::SessionReady { jid, roster }) => return Ok(LoggedIn { jid, roster }),
-                Some(Event::LoginFailed(e)) => return Err(Error::Login(e)),
+            let found = self
+                .events
+                .iter()
+                .position(|e| pick(e) || matches!(e, Event::Closed(_)));
+            match found.and_then(|i| self.events.remove(i)) {
                 Some(Event::Closed(reason)) => {
                     self.ended = true;
                     return Err(Error::Closed(reason));
                 }
-                _ => self.step(None)?,
+                Some(event) => return Ok(event),
+                None => self.step(None)?,
             }
         }
     }
@@ -385,6 +420,29 @@ impl Connection {
         }
         Ok(())
     }
+}
+
+fn is_registration_outcome(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::RegistrationForm(_)
+            | Event::RegistrationConflict(_)
+            | Event::Registered
+            | Event::RegistrationFailed { .. }
+    )
+}
+
+fn registration_failure(event: Event) -> Error {
+    match event {
+        Event::RegistrationConflict(_) => Error::UsernameTaken,
+        Event::RegistrationFailed { error, .. } => Error::Registration(error),
+        other => unexpected(other),
+    }
+}
+
+/// An event a waiting call did not ask for; `wait_for` returns only what it picked.
+fn unexpected(event: Event) -> Error {
+    Error::Io(io::Error::other(format!("unexpected event {event:?}")))
 }
 
 impl fmt::Debug for Connection {

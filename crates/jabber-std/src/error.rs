@@ -4,6 +4,7 @@ use std::{fmt, io};
 
 use jabber_proto::client::{self, CloseReason};
 use jabber_proto::negotiation::auth::LoginError;
+use jabber_proto::negotiation::register::RegistrationError;
 use jabber_proto::xml::BuildError;
 
 /// Why a [`Connection`](crate::Connection) call failed.
@@ -20,8 +21,13 @@ pub enum Error {
     /// [`Event::Closed`](crate::Event::Closed) follows from
     /// [`next_event`](crate::Connection::next_event)).
     Login(LoginError),
-    /// The connection ended while [`login`](crate::Connection::login) waited for its
-    /// outcome.
+    /// [`register`](crate::Connection::register): the username is taken. The stream
+    /// stays open; try another name.
+    UsernameTaken,
+    /// [`register`](crate::Connection::register) failed for another reason.
+    Registration(RegistrationError),
+    /// The connection ended while [`login`](crate::Connection::login) or
+    /// [`register`](crate::Connection::register) waited for its outcome.
     Closed(CloseReason),
 }
 
@@ -31,6 +37,8 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "connection failed: {e}"),
             Error::Client(e) => write!(f, "command refused: {e}"),
             Error::Login(e) => e.fmt(f),
+            Error::UsernameTaken => f.write_str("registration refused: the username is taken"),
+            Error::Registration(e) => write!(f, "registration failed: {e}"),
             Error::Closed(reason) => write!(f, "connection ended: {reason}"),
         }
     }
@@ -44,7 +52,8 @@ impl std::error::Error for Error {
             Error::Io(e) => e.source(),
             Error::Client(e) => e.source(),
             Error::Login(e) => e.source(),
-            Error::Closed(_) => None,
+            Error::Registration(e) => e.source(),
+            Error::UsernameTaken | Error::Closed(_) => None,
         }
     }
 }
