@@ -73,10 +73,11 @@ fn a_silent_server_is_probed_then_declared_dead() {
         0,
         "the probe is not the application's IQ"
     );
-    // The probe counts as a write, and no second probe goes out while it waits: the next
-    // step is its IQ timeout (60 s), after which the silent server is asked again.
+    // The probe counts as a write, and no second probe goes out while it waits. At 120 s
+    // its IQ timeout passes unseen by the application, and the next probe would come a
+    // full interval later; meanwhile the idle writer sends its whitespace.
     assert_eq!(h.run_to_deadline(), Some(t0 + 120 * S));
-    assert_eq!(h.sent(), ping(4));
+    assert_eq!(h.sent(), " ");
     assert_eq!(
         h.events(),
         vec![],
@@ -165,4 +166,38 @@ fn timers_off_means_no_deadline() {
     c.dead_peer_timeout = None;
     let h = Harness::logged_in(c);
     assert_eq!(h.client.poll_timeout(), None);
+}
+
+#[test]
+fn a_lost_probe_is_repeated_an_interval_later_not_at_once() {
+    let mut c = config();
+    c.iq_timeout = 10 * S;
+    c.dead_peer_timeout = None;
+    let mut h = Harness::logged_in(c);
+    let t0 = h.now;
+    assert_eq!(h.run_to_deadline(), Some(t0 + 60 * S));
+    assert_eq!(h.sent(), ping(3));
+    // Lost at 70 s: the whitespace at 120 s, the next probe at 130 s.
+    assert_eq!(h.run_to_deadline(), Some(t0 + 70 * S));
+    assert_eq!(h.sent(), "");
+    assert_eq!(h.run_to_deadline(), Some(t0 + 120 * S));
+    assert_eq!(h.sent(), " ");
+    assert_eq!(h.run_to_deadline(), Some(t0 + 130 * S));
+    assert_eq!(h.sent(), ping(4));
+}
+
+#[test]
+fn a_zero_iq_timeout_does_not_flood_probes() {
+    let mut c = config();
+    c.iq_timeout = Duration::ZERO;
+    c.dead_peer_timeout = None;
+    let mut h = Harness::logged_in(c);
+    h.advance(60 * S);
+    assert_eq!(h.sent(), ping(3));
+    for _ in 0..100 {
+        h.client.handle_timeout(h.now);
+    }
+    let deadline = h.client.poll_timeout().expect("timers run");
+    assert!(deadline > h.now, "no deadline at now: {deadline:?}");
+    assert_eq!(h.sent(), "", "one probe, not a flood");
 }

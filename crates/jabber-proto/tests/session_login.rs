@@ -574,3 +574,90 @@ fn roster_pushes_from_our_server_are_acknowledged_and_reported() {
     assert_eq!(h.sent(), "");
     assert_eq!(h.events(), vec![]);
 }
+
+/// Logged in as alice@example.com/laptop, roster and presence off, next IQ id 3.
+fn ready() -> Harness {
+    let mut c = config();
+    c.fetch_roster = false;
+    c.initial_presence = false;
+    let mut h = logging_in(c);
+    offer(&mut h, "<digest/>");
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    h.events();
+    h.sent();
+    h
+}
+
+#[test]
+fn replies_for_our_own_account_may_lack_from_or_differ_in_case() {
+    use jabber_proto::jid::Jid;
+    use jabber_proto::stanza::IqType;
+    use jabber_proto::xml::Element;
+    let vcard = || {
+        Element::builder("vCard", "vcard-temp")
+            .build()
+            .expect("valid")
+    };
+    let mut h = ready();
+    let now = h.now;
+    let me = Jid::parse("alice@example.com").unwrap();
+    // prosody answers a request to our bare JID without `from`.
+    let a = h
+        .client
+        .send_iq(now, Some(&me), IqType::Get, vcard())
+        .unwrap();
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
+    assert!(matches!(h.events().as_slice(), [Event::IqResult { id, .. }] if *id == a));
+    // ejabberd keeps the case the user logged in with.
+    let b = h
+        .client
+        .send_iq(now, Some(&me), IqType::Get, vcard())
+        .unwrap();
+    h.server(&format!(
+        "<iq type='result' id='{}' from='Alice@Example.com'/>",
+        wire_id(4)
+    ));
+    assert!(matches!(h.events().as_slice(), [Event::IqResult { id, .. }] if *id == b));
+    // A reply without `from` to a request sent to someone else still does not count.
+    let bob = Jid::parse("bob@example.com").unwrap();
+    h.client
+        .send_iq(now, Some(&bob), IqType::Get, vcard())
+        .unwrap();
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(5)));
+    assert_eq!(h.events(), vec![]);
+    assert_eq!(h.client.pending_iqs(), 1);
+}
+
+#[test]
+fn a_queued_login_is_dropped_by_our_close() {
+    let mut c = config();
+    c.dead_peer_timeout = None;
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.login(now, creds()).unwrap();
+    h.client.close(now);
+    h.advance(Duration::from_secs(120));
+    assert_eq!(h.events(), vec![Event::Closed(CloseReason::LocalTimeout)]);
+}
+
+#[test]
+fn roster_pushes_need_a_live_session() {
+    let push = "<iq type='set' id='p'><query xmlns='jabber:iq:roster'>\
+                <item jid='dave@example.com'/></query></iq>";
+    // Before login: nobody to push to.
+    let mut h = logging_in(config());
+    h.server(push);
+    assert!(
+        h.events()
+            .iter()
+            .all(|e| !matches!(e, Event::RosterPush(_)))
+    );
+    // After our close: no acknowledgement can go out, so none is claimed.
+    let mut h = ready();
+    let now = h.now;
+    h.client.close(now);
+    h.sent();
+    h.server(push);
+    assert_eq!(h.events(), vec![]);
+    assert_eq!(h.sent(), "");
+}

@@ -366,3 +366,39 @@ fn a_refused_removal_allows_another_try() {
     ));
     assert_eq!(h.client.remove_account(now), Ok(()));
 }
+
+#[test]
+fn a_registration_on_a_1_0_stream_waits_for_features_within_the_iq_timeout() {
+    let mut c = config();
+    c.version = Some("1.0".into());
+    c.iq_timeout = std::time::Duration::from_secs(20);
+    c.keepalive_interval = None;
+    c.dead_peer_timeout = None;
+    // Features come: the request goes out then, not before.
+    let mut h = Harness::new(c.clone());
+    let now = h.now;
+    h.sent();
+    h.server(support::SERVER_HEADER);
+    h.client.request_registration(now).unwrap();
+    assert_eq!(h.sent(), "", "waits for the features");
+    h.server("<stream:features/>");
+    assert!(h.sent().contains("jabber:iq:register"));
+    // They never come: a typed failure, not an endless wait.
+    let mut h = Harness::new(c);
+    h.client.request_registration(now).unwrap();
+    h.server(support::SERVER_HEADER);
+    h.events();
+    assert_eq!(
+        h.run_to_deadline(),
+        Some(now + std::time::Duration::from_secs(20))
+    );
+    assert_eq!(
+        h.events(),
+        vec![Event::RegistrationFailed {
+            step: RegistrationStep::Form,
+            error: RegistrationError::Timeout
+        }]
+    );
+    // ... after which the application may try again.
+    assert_eq!(h.client.request_registration(now), Ok(()));
+}

@@ -95,23 +95,24 @@ impl IqTable {
         own: Option<&Jid>,
     ) -> Option<(IqId, Option<Internal>)> {
         let pending = self.by_wire_id.get(wire_id)?;
+        let server = |j: JidRef<'_>| {
+            j.local().is_none() && j.resource().is_none() && j.domain().eq_ignore_ascii_case(domain)
+        };
+        let ours = |j: JidRef<'_>| {
+            own.is_some_and(|own| {
+                same_address(own.as_jid_ref(), j) || same_address(own.as_jid_ref().bare(), j)
+            })
+        };
         let matches = match (&pending.to, from) {
-            (Some(to), Some(from)) => *to == from,
-            // No `from` means our server (RFC 6120 §8.1.2.1): fine if that is where the
-            // request went.
+            (Some(to), Some(from)) => same_address(to.as_jid_ref(), from),
+            // No `from` means our server answering for our account (RFC 6120 §8.1.2.1):
+            // fine if the request went to the server or to our own bare JID.
             (Some(to), None) => {
-                to.local().is_none()
-                    && to.resource().is_none()
-                    && to.domain().eq_ignore_ascii_case(domain)
+                let to = to.as_jid_ref();
+                server(to) || (to.is_bare() && ours(to))
             }
             (None, None) => true,
-            (None, Some(from)) => {
-                let server = from.local().is_none()
-                    && from.resource().is_none()
-                    && from.domain().eq_ignore_ascii_case(domain);
-                let ours = own.is_some_and(|own| *own == from || own.to_bare() == from);
-                server || ours
-            }
+            (None, Some(from)) => server(from) || ours(from),
         };
         if !matches {
             return None;
@@ -157,4 +158,16 @@ impl IqTable {
         self.by_wire_id.clear();
         self.deadlines.clear();
     }
+}
+
+/// Whether two addresses name the same entity, as far as we can tell without PRECIS:
+/// the domain and (ASCII) local part compared without case — servers keep the case a
+/// user logged in with, or fold it — and the resource exactly.
+fn same_address(a: JidRef<'_>, b: JidRef<'_>) -> bool {
+    let local = match (a.local(), b.local()) {
+        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+        (None, None) => true,
+        _ => false,
+    };
+    local && a.domain().eq_ignore_ascii_case(b.domain()) && a.resource() == b.resource()
 }

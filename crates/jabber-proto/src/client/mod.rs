@@ -105,8 +105,9 @@ pub struct Client {
     iq_auth_feature: bool,
     /// A registration request is in flight (or queued).
     registration_busy: bool,
-    /// `request_registration` was called before the stream opened.
-    registration_queued: bool,
+    /// `request_registration` was called before the stream (or its features) arrived;
+    /// it fails if they have not by this deadline.
+    registration_queued: Option<Instant>,
     /// Why the connection ended, once it has.
     close_reason: Option<CloseReason>,
 }
@@ -147,7 +148,7 @@ impl Client {
             features_received: false,
             iq_auth_feature: false,
             registration_busy: false,
-            registration_queued: false,
+            registration_queued: None,
             close_reason: None,
         }
     }
@@ -276,7 +277,13 @@ impl Client {
         if !kind.is_request() {
             return Err(Error::NotARequest);
         }
-        let deadline = self.now + self.config.iq_timeout;
+        // At least a millisecond: a reply cannot come in no time, and a deadline at `now`
+        // would fire again as soon as it is handled.
+        let deadline = self.now
+            + self
+                .config
+                .iq_timeout
+                .max(core::time::Duration::from_millis(1));
         let (id, wire_id) = self.iqs.insert(to.cloned(), deadline, internal);
         let mut b = Element::builder("iq", ns::CLIENT)
             .attr("type", kind.as_str())

@@ -202,16 +202,16 @@ impl Client {
             return Err(Error::WrongPhase);
         }
         self.now = self.now.max(now);
-        self.registration_busy = true;
-        if self.state == State::Open {
+        if self.ready_to_negotiate() {
             self.internal_iq(
                 IqType::Get,
                 register::form_query(),
                 Internal::RegistrationForm,
             )?;
         } else {
-            self.registration_queued = true;
+            self.registration_queued = Some(self.now + self.config.iq_timeout);
         }
+        self.registration_busy = true;
         Ok(())
     }
 
@@ -308,12 +308,18 @@ impl Client {
                 .is_some_and(|v| !v.starts_with("0."))
     }
 
+    /// The stream is open and, on a 1.0 stream, its features have arrived: negotiation
+    /// requests may go out.
+    fn ready_to_negotiate(&self) -> bool {
+        self.state == State::Open && (!self.stream_has_features() || self.features_received)
+    }
+
     /// Starts a login or registration request that waited for the stream.
     pub(super) fn start_queued(&mut self) {
-        if self.state != State::Open || (self.stream_has_features() && !self.features_received) {
+        if !self.ready_to_negotiate() {
             return;
         }
-        if core::mem::take(&mut self.registration_queued)
+        if self.registration_queued.take().is_some()
             && self
                 .internal_iq(
                     IqType::Get,
@@ -447,7 +453,8 @@ impl Client {
             }
             // Any answer, even an error, proves the server is alive; receiving it already
             // reset the dead-peer clock.
-            Internal::Probe => self.keepalive.on_probe_answered(),
+            Internal::Probe if iq.is_some() => self.keepalive.on_probe_answered(),
+            Internal::Probe => self.keepalive.on_probe_lost(self.now),
         }
     }
 
@@ -589,10 +596,22 @@ impl Client {
     /// our server (no `from`, or our bare JID); anything else is ignored, as the RFC
     /// says.
     pub(super) fn on_roster_push(&mut self, iq: Iq) {
-        let own = self.jid().map(Jid::to_bare);
+        // Only a live session has a roster to push to (and can acknowledge).
+        let Some(own) = self
+            .jid()
+            .map(Jid::to_bare)
+            .filter(|_| self.state == State::Open)
+        else {
+            return;
+        };
         let trusted = match iq.from() {
             None => true,
-            Some(from) => own.is_some_and(|own| own == from),
+            Some(from) => {
+                from.local()
+                    .is_some_and(|l| own.local().is_some_and(|o| o.eq_ignore_ascii_case(l)))
+                    && from.resource().is_none()
+                    && from.domain().eq_ignore_ascii_case(own.domain())
+            }
         };
         if !trusted {
             return;
@@ -622,9 +641,16 @@ impl Client {
     /// Acts on the session's timers at `now`: a login that waited too long for the
     /// stream, then the keepalive.
     pub(super) fn run_session_timers(&mut self, now: Instant) {
-        if matches!(self.phase, Phase::LoginQueued { deadline, .. } if deadline <= now) {
+        // Requests waiting for the stream; after our own close they are moot.
+        let waiting = matches!(self.state, State::Opening | State::Open);
+        if waiting && matches!(self.phase, Phase::LoginQueued { deadline, .. } if deadline <= now) {
             self.phase = Phase::Unauthenticated;
             self.fail_login(LoginError::Timeout);
+        }
+        if waiting && self.registration_queued.is_some_and(|d| d <= now) {
+            self.registration_queued = None;
+            self.registration_busy = false;
+            self.registration_failed(RegistrationStep::Form, RegistrationError::Timeout);
         }
         loop {
             let may_write = self.state == State::Open;
@@ -654,14 +680,20 @@ impl Client {
     pub(super) fn session_deadline(&self) -> Option<Instant> {
         let may_write = self.state == State::Open;
         let may_probe = may_write && matches!(self.phase, Phase::LoggedIn { .. });
+        let waiting = matches!(self.state, State::Opening | State::Open);
         let login = match self.phase {
-            Phase::LoginQueued { deadline, .. } => Some(deadline),
+            Phase::LoginQueued { deadline, .. } if waiting => Some(deadline),
             _ => None,
         };
-        [login, self.keepalive.deadline(may_write, may_probe)]
-            .into_iter()
-            .flatten()
-            .min()
+        let registration = self.registration_queued.filter(|_| waiting);
+        [
+            login,
+            registration,
+            self.keepalive.deadline(may_write, may_probe),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 }
 

@@ -28,6 +28,8 @@ pub(crate) struct Keepalive {
     last_sent: Instant,
     last_received: Instant,
     probe_outstanding: bool,
+    /// When the last probe went unanswered: the next waits an interval from then.
+    probe_lost: Instant,
 }
 
 impl Keepalive {
@@ -41,6 +43,7 @@ impl Keepalive {
             last_sent: now,
             last_received: now,
             probe_outstanding: false,
+            probe_lost: now,
         }
     }
 
@@ -56,6 +59,16 @@ impl Keepalive {
         self.probe_outstanding = false;
     }
 
+    pub(crate) fn on_probe_lost(&mut self, now: Instant) {
+        self.probe_outstanding = false;
+        self.probe_lost = self.probe_lost.max(now);
+    }
+
+    /// When a probe is due: an interval after the last sign of life or lost probe.
+    fn probe_at(&self, idle: Duration) -> Instant {
+        self.last_received.max(self.probe_lost) + idle
+    }
+
     /// The next moment something is due. `may_write`: the stream is open for writing;
     /// `may_probe`: stanzas may be sent (logged in).
     pub(crate) fn deadline(&self, may_write: bool, may_probe: bool) -> Option<Instant> {
@@ -63,7 +76,7 @@ impl Keepalive {
         let (whitespace, probe) = match self.idle {
             Some(idle) if may_write => (
                 Some(self.last_sent + idle),
-                (may_probe && !self.probe_outstanding).then(|| self.last_received + idle),
+                (may_probe && !self.probe_outstanding).then(|| self.probe_at(idle)),
             ),
             _ => (None, None),
         };
@@ -79,7 +92,7 @@ impl Keepalive {
             return Some(Due::Dead);
         }
         let idle = self.idle.filter(|_| may_write)?;
-        if may_probe && !self.probe_outstanding && now >= self.last_received + idle {
+        if may_probe && !self.probe_outstanding && now >= self.probe_at(idle) {
             self.probe_outstanding = true;
             self.on_sent(now);
             return Some(Due::Probe);
