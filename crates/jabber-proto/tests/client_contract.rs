@@ -570,3 +570,50 @@ fn a_protocol_error_while_closing_ends_without_a_stream_error() {
     );
     assert_eq!(h.sent(), "");
 }
+
+#[test]
+fn the_send_buffer_is_bounded_for_commands() {
+    let mut c = config();
+    c.max_unsent_bytes = 300;
+    let mut h = Harness::open(c);
+    let to = Jid::parse("bob@example.com").unwrap();
+    let msg = || jabber_proto::stanza::Message::new(MessageType::Chat, &to, &"x".repeat(100));
+    h.client.send(msg().unwrap()).unwrap();
+    h.client.send(msg().unwrap()).unwrap();
+    let queued = h.client.poll_transmit().map_or(0, <[u8]>::len);
+    assert_eq!(h.client.send(msg().unwrap()), Err(Error::SendBufferFull));
+    let now = h.now;
+    assert_eq!(
+        h.client.send_iq(now, None, IqType::Get, ping()),
+        Err(Error::SendBufferFull)
+    );
+    assert_eq!(h.client.pending_iqs(), 0, "the refused IQ is forgotten");
+    assert_eq!(
+        h.client.poll_transmit().map_or(0, <[u8]>::len),
+        queued,
+        "nothing of the refused stanzas is queued"
+    );
+    // Once the transport took the bytes, there is room again.
+    h.sent();
+    h.client.send(msg().unwrap()).unwrap();
+    assert_eq!(h.client.state(), State::Open);
+}
+
+#[test]
+fn a_server_that_does_not_read_our_answers_is_dropped() {
+    let mut c = config();
+    c.max_unsent_bytes = 1_000;
+    let mut h = Harness::open(c);
+    // Pings the client must answer, while nobody drains what it writes.
+    for i in 0..100 {
+        h.server(&format!(
+            "<iq type='get' id='p{i}' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>"
+        ));
+        if h.client.is_closed() {
+            break;
+        }
+    }
+    assert_eq!(h.events(), vec![Event::Closed(CloseReason::SendBufferFull)]);
+    let unsent = h.client.poll_transmit().map_or(0, <[u8]>::len);
+    assert!(unsent <= 1_000 + 200, "bounded: {unsent}");
+}

@@ -64,6 +64,12 @@ pub struct Config {
     /// receiving, once logged in, ping the server (XEP-0199). `None` turns both off.
     /// Default 60 s.
     pub keepalive_interval: Option<Duration>,
+    /// Most bytes that may wait in [`poll_transmit`](super::Client::poll_transmit). An
+    /// application command that would go beyond is refused
+    /// ([`Error::SendBufferFull`](super::Error::SendBufferFull)); if the client's own
+    /// answers and keepalives go beyond, the server is not reading and the connection ends
+    /// ([`CloseReason::SendBufferFull`](super::CloseReason::SendBufferFull)). Default 8 MiB.
+    pub max_unsent_bytes: usize,
     /// After this long without receiving a single byte, the connection is declared dead:
     /// [`CloseReason::PeerTimeout`](super::CloseReason::PeerTimeout). `None` turns it off.
     /// Default 180 s.
@@ -92,6 +98,7 @@ impl Config {
             initial_presence: true,
             keepalive_interval: Some(Duration::from_secs(60)),
             dead_peer_timeout: Some(Duration::from_secs(180)),
+            max_unsent_bytes: 8 << 20,
         }
     }
 }

@@ -22,6 +22,10 @@ pub enum Error {
     /// The command would send a password in the clear: the transport is not encrypted and
     /// [`Config::allow_plaintext`](super::Config::allow_plaintext) is off.
     PlaintextNotAllowed,
+    /// The bytes waiting to be written would exceed
+    /// [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes): write what
+    /// [`poll_transmit`](super::Client::poll_transmit) holds first.
+    SendBufferFull,
     /// The credentials do not make a valid address (`username@domain/resource`).
     InvalidAddress(JidError),
     /// An element could not be built (a value XML cannot carry).
@@ -39,6 +43,7 @@ impl fmt::Display for Error {
                 "a password would go out in the clear: the transport is not encrypted and \
                  Config::allow_plaintext is off",
             ),
+            Error::SendBufferFull => f.write_str("too many bytes wait to be written"),
             Error::InvalidAddress(e) => write!(f, "the credentials make no valid address: {e}"),
             Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
         }

@@ -111,6 +111,9 @@ pub enum CloseReason {
     /// Nothing arrived for [`Config::dead_peer_timeout`](super::Config::dead_peer_timeout):
     /// the server or the path to it is gone. Close the transport without waiting.
     PeerTimeout,
+    /// The server left more than [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes)
+    /// of the client's answers unread: it is not reading. Close the transport.
+    SendBufferFull,
     /// The transport ended while the stream was open (`mid_element` when it ended inside
     /// an element).
     EndOfInput {
@@ -134,6 +137,7 @@ impl fmt::Display for CloseReason {
             CloseReason::Peer => f.write_str("closed by the server"),
             CloseReason::StreamError(e) => write!(f, "stream error from the server: {e}"),
             CloseReason::Protocol(e) => write!(f, "the server violated the protocol: {e}"),
+            CloseReason::SendBufferFull => f.write_str("the server stopped reading"),
             CloseReason::PeerTimeout => f.write_str("the server stopped answering"),
             CloseReason::EndOfInput { mid_element: true } => {
                 f.write_str("connection lost inside an element")

@@ -123,6 +123,18 @@ impl IqTable {
         Some((p.id, p.internal))
     }
 
+    /// Forgets the request `id` (its bytes were taken back).
+    pub(crate) fn forget(&mut self, id: IqId) {
+        let wire = self
+            .by_wire_id
+            .iter()
+            .find(|(_, p)| p.id == id)
+            .map(|(w, _)| w.clone());
+        if let Some(wire) = wire {
+            self.cancel(&wire);
+        }
+    }
+
     /// Forgets a request that was never sent.
     pub(crate) fn cancel(&mut self, wire_id: &str) {
         if let Some(p) = self.by_wire_id.remove(wire_id) {

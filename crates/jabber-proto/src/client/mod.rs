@@ -238,6 +238,7 @@ impl Client {
         }
         if self.state != State::Closed {
             self.run_session_timers(now);
+            self.check_server_reads();
         }
     }
 
@@ -246,8 +247,9 @@ impl Client {
     /// Sends a stanza (or any top-level element).
     pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
         self.check_open()?;
+        let before = self.out.len();
         self.emit(&stanza.into());
-        Ok(())
+        self.check_room(before)
     }
 
     /// Sends an IQ get or set carrying `payload` to `to` (`None`: our own account/server)
@@ -262,7 +264,13 @@ impl Client {
     ) -> Result<IqId, Error> {
         self.check_open()?;
         self.now = self.now.max(now);
-        self.request(to, kind, payload, None)
+        let before = self.out.len();
+        let id = self.request(to, kind, payload, None)?;
+        if let Err(e) = self.check_room(before) {
+            self.iqs.forget(id);
+            return Err(e);
+        }
+        Ok(id)
     }
 
     /// Sends an IQ request stamped with `self.now`; `internal` marks the client's own.
@@ -313,7 +321,9 @@ impl Client {
         if !request.kind().is_request() {
             return Err(Error::NotARequest);
         }
-        self.reply(request.element(), response)
+        let before = self.out.len();
+        self.reply(request.element(), response)?;
+        self.check_room(before)
     }
 
     /// Closes the stream: sends `</stream:stream>` and waits (at most
@@ -367,6 +377,29 @@ impl Client {
 
     // ---- internals ----
 
+    /// Bytes queued for the transport and not yet written.
+    fn unsent(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    /// After an application command wrote from `before` on: undoes it if the unsent bytes
+    /// now exceed [`Config::max_unsent_bytes`].
+    fn check_room(&mut self, before: usize) -> Result<(), Error> {
+        if self.unsent() > self.config.max_unsent_bytes {
+            self.out.truncate(before);
+            return Err(Error::SendBufferFull);
+        }
+        Ok(())
+    }
+
+    /// After the client wrote on its own (answers, keepalives, the session's requests):
+    /// a server that leaves that much unread is not reading at all.
+    fn check_server_reads(&mut self) {
+        if self.state != State::Closed && self.unsent() > self.config.max_unsent_bytes {
+            self.finish(CloseReason::SendBufferFull);
+        }
+    }
+
     /// Writes one element; every write resets the keepalive's idle clock.
     fn emit(&mut self, element: &Element) {
         self.writer.element(&mut self.out, element.root());
@@ -395,7 +428,10 @@ impl Client {
                     self.events.push_back(Event::StreamOpened(header));
                     self.start_queued();
                 }
-                Ok(Item::Element(el)) => self.on_element(el),
+                Ok(Item::Element(el)) => {
+                    self.on_element(el);
+                    self.check_server_reads();
+                }
                 Ok(Item::Close) => {
                     if self.state != State::Closing {
                         self.writer.close(&mut self.out);
