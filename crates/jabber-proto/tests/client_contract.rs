@@ -574,7 +574,7 @@ fn a_protocol_error_while_closing_ends_without_a_stream_error() {
 #[test]
 fn the_send_buffer_is_bounded_for_commands() {
     let mut c = config();
-    c.max_unsent_bytes = 300;
+    c.max_unsent_bytes = 400;
     let mut h = Harness::open(c);
     let to = Jid::parse("bob@example.com").unwrap();
     let msg = || jabber_proto::stanza::Message::new(MessageType::Chat, &to, &"x".repeat(100));
