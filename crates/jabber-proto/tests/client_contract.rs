@@ -573,11 +573,21 @@ fn a_protocol_error_while_closing_ends_without_a_stream_error() {
 
 #[test]
 fn the_send_buffer_is_bounded_for_commands() {
-    let mut c = config();
-    c.max_unsent_bytes = 400;
-    let mut h = Harness::open(c);
     let to = Jid::parse("bob@example.com").unwrap();
     let msg = || jabber_proto::stanza::Message::new(MessageType::Chat, &to, &"x".repeat(100));
+    // Sizes on the wire, to set a limit two messages fit under and nothing more.
+    let mut probe = Harness::open(config());
+    probe.client.send(msg().unwrap()).unwrap();
+    let m = probe.sent().len();
+    let now = probe.now;
+    probe
+        .client
+        .send_iq(now, None, IqType::Get, ping())
+        .unwrap();
+    let p = probe.sent().len();
+    let mut c = config();
+    c.max_unsent_bytes = 2 * m + m.min(p) - 1;
+    let mut h = Harness::open(c);
     h.client.send(msg().unwrap()).unwrap();
     h.client.send(msg().unwrap()).unwrap();
     let queued = h.client.poll_transmit().map_or(0, <[u8]>::len);
