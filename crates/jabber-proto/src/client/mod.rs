@@ -262,7 +262,6 @@ impl Client {
         kind: IqType,
         payload: Element,
     ) -> Result<IqId, Error> {
-        self.check_open()?;
         self.now = self.now.max(now);
         let before = self.out.len();
         let id = self.request(to, kind, payload, None)?;

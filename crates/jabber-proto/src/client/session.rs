@@ -341,11 +341,6 @@ impl Client {
         };
         // XEP-0078 §4: on an XMPP 1.0 stream the server announces iq:auth.
         if self.stream_has_features() && !self.iq_auth_feature {
-            self.phase = Phase::Authenticating {
-                credentials,
-                fields: AuthFields::default(),
-                digest_failed: false,
-            };
             return self.fail_login(LoginError::NoCommonMethod);
         }
         let payload = auth::fields_query(&credentials.username);
