@@ -23,7 +23,7 @@ use jabber_proto::stanza::IqType;
 use jabber_proto::stanza::{Message, MessageType, StanzaCondition};
 use jabber_proto::stream::Condition as StreamCondition;
 use jabber_proto::xml::Element;
-use jabber_std::{CloseReason, Config, Connection, Error, Event, Jid, Next};
+use jabber_std::{CloseReason, Config, Connection, Error, Event, Jid, Next, Options};
 use jabber_tests::{Server, ServerKind};
 
 const PASSWORD: &str = "pw-classic";
@@ -149,7 +149,7 @@ fn creds(user: &str, password: &str) -> Credentials {
 }
 
 fn connect(server: &Server, config: Config) -> Connection {
-    Connection::connect(server.addr(), config).expect("connect")
+    Connection::connect_with(server.addr(), config, Options::plain()).expect("connect")
 }
 
 fn login(server: &Server, user: &str, mut config: Config) -> Connection {

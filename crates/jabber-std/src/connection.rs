@@ -5,11 +5,10 @@ use std::fmt;
 use std::io::{self, ErrorKind, Read, Write};
 use std::iter::FusedIterator;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
-use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant as StdInstant};
 
+use jabber_net::{Link, LoggedIn};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
-use jabber_proto::features::roster::Roster;
-use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::negotiation::register::{Field, RegistrationError};
 use jabber_proto::time::Instant;
@@ -20,7 +19,8 @@ use crate::{Error, Options};
 /// Bytes read from the socket at most per `read` call.
 const READ_BUFFER: usize = 16 * 1024;
 
-/// One XMPP connection over a blocking [`TcpStream`].
+/// One XMPP connection over a blocking [`TcpStream`], with direct TLS unless
+/// [`Options::tls`] is `None`.
 ///
 /// Every method that waits ([`login`](Self::login), [`next_event`](Self::next_event),
 /// [`close`](Self::close), ...) keeps the core's timers running: keepalives are sent and a
@@ -32,9 +32,8 @@ const READ_BUFFER: usize = 16 * 1024;
 /// ends the stream cleanly first.
 pub struct Connection {
     stream: TcpStream,
-    client: Client,
-    /// The origin of the core's clock: when the TCP connection was established.
-    origin: StdInstant,
+    /// The core, behind TLS when it is on.
+    link: Link,
     /// Events taken from the core and not yet delivered.
     events: VecDeque<Event>,
     buf: Box<[u8]>,
@@ -42,18 +41,8 @@ pub struct Connection {
     ended: bool,
     /// The socket was shut down.
     shut: bool,
-    /// The socket failed: the error's kind and text, repeated by every later call.
-    failure: Option<(ErrorKind, String)>,
-}
-
-/// The outcome of a successful [`Connection::login`].
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct LoggedIn {
-    /// Our full address.
-    pub jid: Jid,
-    /// The roster, when [`Config::fetch_roster`] is on and the server sent it.
-    pub roster: Option<Roster>,
+    /// The transport failed: the error, repeated by every later call.
+    failure: Option<Error>,
 }
 
 /// What [`Connection::next_event_timeout`] found.
@@ -68,8 +57,10 @@ pub enum Next {
 }
 
 impl Connection {
-    /// Connects to `addr` (e.g. `"example.com:5222"`) with default [`Options`] and sends
-    /// the stream header. Log in next with [`login`](Self::login).
+    /// Connects to `addr` (e.g. `"example.com:5223"`) with default [`Options`] — direct
+    /// TLS, the certificate checked for `config.domain` against the usual roots — and
+    /// sends the stream header. Log in next with [`login`](Self::login). For a plaintext
+    /// port use [`connect_with`](Self::connect_with) and [`Options::plain`].
     ///
     /// If `config.seed` is 0 it is replaced by a value drawn from the system clock and the
     /// local port, so that two connections do not share IQ ids; set a seed of your own
@@ -83,20 +74,17 @@ impl Connection {
     /// accepts is used. The error is the last address's.
     pub fn connect_with(
         addr: impl ToSocketAddrs,
-        mut config: Config,
+        config: Config,
         options: Options,
     ) -> Result<Connection, Error> {
         let stream = connect_tcp(addr, options.connect_timeout)?;
-        configure(&stream, &options)?;
-        let origin = StdInstant::now();
-        if config.seed == 0 {
-            config.seed = seed_for(&stream);
-        }
-        let client = Client::new(config, Instant::ZERO);
+        jabber_net::configure_socket(&stream, &options)?;
+        stream.set_write_timeout(options.write_timeout)?;
+        let port = stream.local_addr().map(|a| a.port()).unwrap_or_default();
+        let link = Link::new(config, &options, u64::from(port))?;
         let mut conn = Connection {
             stream,
-            client,
-            origin,
+            link,
             events: VecDeque::new(),
             buf: vec![0; READ_BUFFER].into_boxed_slice(),
             ended: false,
@@ -116,11 +104,7 @@ impl Connection {
     /// a login is not possible now (already logged in, closing, ...).
     pub fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;
-        match self.wait_for(|e| matches!(e, Event::SessionReady { .. } | Event::LoginFailed(_)))? {
-            Event::SessionReady { jid, roster } => Ok(LoggedIn { jid, roster }),
-            Event::LoginFailed(e) => Err(Error::Login(e)),
-            other => Err(unexpected(other)),
-        }
+        jabber_net::login_outcome(self.wait_for(jabber_net::is_login_outcome)?)
     }
 
     /// Registers a new account in band (XEP-0077, see [`Client::request_registration`]):
@@ -136,17 +120,17 @@ impl Connection {
     /// [`Config::allow_plaintext`] is set: the password goes out as it is.
     pub fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
         self.with_client(|client, now| client.request_registration(now))??;
-        let mut form = match self.wait_for(is_registration_outcome)? {
+        let mut form = match self.wait_for(jabber_net::is_registration_outcome)? {
             Event::RegistrationForm(form) => form,
-            other => return Err(registration_failure(other)),
+            other => return Err(jabber_net::registration_failure(other)),
         };
         if !form.set(Field::Username, username) || !form.set(Field::Password, password) {
             return Err(Error::Registration(RegistrationError::UnexpectedReply));
         }
         self.with_client(|client, now| client.submit_registration(now, &form))??;
-        match self.wait_for(is_registration_outcome)? {
+        match self.wait_for(jabber_net::is_registration_outcome)? {
             Event::Registered => Ok(()),
-            other => Err(registration_failure(other)),
+            other => Err(jabber_net::registration_failure(other)),
         }
     }
 
@@ -224,7 +208,7 @@ impl Connection {
     /// The core, for its getters ([`state`](Client::state), [`jid`](Client::jid),
     /// [`pending_iqs`](Client::pending_iqs), ...).
     pub fn client(&self) -> &Client {
-        &self.client
+        self.link.client()
     }
 
     /// Runs any command on the core with the current time, then drains it (writes its
@@ -246,8 +230,7 @@ impl Connection {
         f: impl FnOnce(&mut Client, Instant) -> R,
     ) -> Result<R, Error> {
         self.check_failed()?;
-        let now = self.now();
-        let result = f(&mut self.client, now);
+        let result = self.link.command(f);
         self.drain()?;
         Ok(result)
     }
@@ -255,14 +238,18 @@ impl Connection {
     /// The current time on the core's clock (milliseconds since the connection was
     /// established).
     pub fn now(&self) -> Instant {
-        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Instant::from_millis(ms)
+        self.link.now()
+    }
+
+    /// Whether the connection runs over TLS.
+    pub fn is_tls(&self) -> bool {
+        self.link.is_tls()
     }
 
     /// Whether the connection is over: the core closed (its [`Event::Closed`] may still
     /// be queued) or the socket failed. Queued events can still be taken.
     pub fn is_closed(&self) -> bool {
-        self.client.is_closed() || self.failure.is_some()
+        self.link.client().is_closed() || self.failure.is_some()
     }
 
     /// Logs out: closes the stream, waits for the server to close its side (the core
@@ -274,13 +261,12 @@ impl Connection {
     ///
     /// On a connection that already ended, returns the reason it ended with.
     pub fn close(mut self) -> Result<CloseReason, Error> {
-        if self.failure.is_none() && !self.client.is_closed() {
-            let now = self.now();
-            self.client.close(now);
+        if self.failure.is_none() && !self.link.client().is_closed() {
+            self.link.command(|client, now| client.close(now));
             self.drain()?;
         }
         loop {
-            if let Some(reason) = self.client.close_reason() {
+            if let Some(reason) = self.link.client().close_reason() {
                 return Ok(reason.clone());
             }
             self.step(None)?;
@@ -311,18 +297,16 @@ impl Connection {
     fn check_failed(&self) -> Result<(), Error> {
         match &self.failure {
             None => Ok(()),
-            Some((kind, text)) => Err(Error::Io(io::Error::new(
-                *kind,
-                format!("the connection failed earlier: {text}"),
-            ))),
+            Some(e) => Err(e.repeat()),
         }
     }
 
-    /// Records a fatal socket error and shuts the socket down.
-    fn fail(&mut self, e: io::Error) -> Error {
-        self.failure = Some((e.kind(), e.to_string()));
+    /// Records a fatal transport error and shuts the socket down.
+    fn fail(&mut self, e: impl Into<Error>) -> Error {
+        let e = e.into();
+        self.failure = Some(e.repeat());
         self.shut_down();
-        Error::Io(e)
+        e
     }
 
     fn shut_down(&mut self) {
@@ -337,17 +321,14 @@ impl Connection {
     /// earlier), feeds what happened, and drains.
     fn step(&mut self, limit: Option<StdInstant>) -> Result<(), Error> {
         self.check_failed()?;
-        if self.client.is_closed() {
+        if self.link.client().is_closed() {
             // Callers only wait while the core runs or its `Closed` event is undelivered;
             // getting here means a `with_client` closure took that event. Nothing more
             // can come.
             self.ended = true;
             return Err(Error::Client(jabber_proto::client::Error::Closed));
         }
-        let deadline = self.client.poll_timeout().and_then(|t| {
-            self.origin
-                .checked_add(Duration::from_millis(t.as_millis()))
-        });
+        let deadline = self.link.deadline();
         let deadline = match (deadline, limit) {
             (Some(d), Some(l)) => Some(d.min(l)),
             (d, l) => d.or(l),
@@ -357,15 +338,14 @@ impl Connection {
             Some(Duration::ZERO) => self.read_ready(),
             wait => self.read_blocking(wait),
         };
-        let now = self.now();
-        match read {
-            Ok(Some(0)) => self.client.handle_eof(now),
-            Ok(Some(n)) => self.client.handle_input(now, &self.buf[..n]),
-            Ok(None) => {}
-            Err(e) => return Err(self.fail(e)),
-        }
-        if self.client.poll_timeout().is_some_and(|t| t <= now) {
-            self.client.handle_timeout(now);
+        let handled = match read {
+            Ok(Some(0)) => self.link.handle_eof(),
+            Ok(Some(n)) => self.link.handle_read(&self.buf[..n]),
+            Ok(None) => Ok(()),
+            Err(e) => Err(Error::Io(e)),
+        };
+        if let Err(e) = handled.and_then(|()| self.link.handle_timeout()) {
+            return Err(self.fail(e));
         }
         self.drain()
     }
@@ -391,8 +371,8 @@ impl Connection {
     fn drain(&mut self) -> Result<(), Error> {
         let written = self.flush();
         self.events
-            .extend(std::iter::from_fn(|| self.client.poll_event()));
-        if self.client.is_closed() {
+            .extend(std::iter::from_fn(|| self.link.poll_event()));
+        if self.link.client().is_closed() {
             // The connection is over either way; a failure to deliver the closing bytes
             // changes nothing for the caller.
             self.shut_down();
@@ -403,10 +383,10 @@ impl Connection {
 
     /// Writes until the core has nothing more to send (partial writes advance it).
     fn flush(&mut self) -> io::Result<()> {
-        while let Some(bytes) = self.client.poll_transmit() {
+        while let Some(bytes) = self.link.poll_write() {
             match self.stream.write(bytes) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => self.client.advance_transmit(n),
+                Ok(n) => self.link.advance_write(n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // A blocking socket reports its write timeout as WouldBlock on Unix.
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
@@ -422,36 +402,14 @@ impl Connection {
     }
 }
 
-fn is_registration_outcome(e: &Event) -> bool {
-    matches!(
-        e,
-        Event::RegistrationForm(_)
-            | Event::RegistrationConflict(_)
-            | Event::Registered
-            | Event::RegistrationFailed { .. }
-    )
-}
-
-fn registration_failure(event: Event) -> Error {
-    match event {
-        Event::RegistrationConflict(_) => Error::UsernameTaken,
-        Event::RegistrationFailed { error, .. } => Error::Registration(error),
-        other => unexpected(other),
-    }
-}
-
-/// An event a waiting call did not ask for; `wait_for` returns only what it picked.
-fn unexpected(event: Event) -> Error {
-    Error::Io(io::Error::other(format!("unexpected event {event:?}")))
-}
-
 impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Connection")
             .field("local", &self.stream.local_addr().ok())
             .field("peer", &self.stream.peer_addr().ok())
-            .field("state", &self.client.state())
-            .field("session", &self.client.session_state())
+            .field("tls", &self.link.is_tls())
+            .field("state", &self.link.client().state())
+            .field("session", &self.link.client().session_state())
             .field("queued_events", &self.events.len())
             .field("failure", &self.failure)
             .finish_non_exhaustive()
@@ -516,47 +474,4 @@ fn connect_tcp(addr: impl ToSocketAddrs, timeout: Duration) -> io::Result<TcpStr
     Err(last.unwrap_or_else(|| {
         io::Error::new(ErrorKind::InvalidInput, "the address resolved to nothing")
     }))
-}
-
-/// No Nagle delay (stanzas are small and interactive), blocking writes bounded by the
-/// write timeout, and TCP keepalive tuned to minutes.
-fn configure(stream: &TcpStream, options: &Options) -> io::Result<()> {
-    stream.set_nodelay(true)?;
-    stream.set_write_timeout(options.write_timeout)?;
-    if let Some(idle) = options.tcp_keepalive {
-        // std has no API for TCP keepalive; socket2 sets it on the same descriptor.
-        let keepalive = socket2::TcpKeepalive::new().with_time(idle);
-        #[cfg(any(
-            target_os = "android",
-            target_os = "freebsd",
-            target_os = "fuchsia",
-            target_os = "illumos",
-            target_os = "ios",
-            target_os = "linux",
-            target_os = "macos",
-            target_os = "netbsd",
-            target_os = "windows",
-        ))]
-        let keepalive = keepalive.with_interval(options.tcp_keepalive_interval);
-        socket2::SockRef::from(stream).set_tcp_keepalive(&keepalive)?;
-    }
-    Ok(())
-}
-
-/// A seed for the core's IQ ids: the wall clock's nanoseconds and the local port, mixed
-/// (splitmix64's finaliser) so that nearby inputs give unrelated seeds. Never 0.
-fn seed_for(stream: &TcpStream) -> u64 {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| {
-            d.as_secs()
-                .wrapping_mul(1_000_000_000)
-                .wrapping_add(u64::from(d.subsec_nanos()))
-        })
-        .unwrap_or_default();
-    let port = stream.local_addr().map(|a| a.port()).unwrap_or_default();
-    let mut z = (nanos ^ (u64::from(port) << 48)).wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    (z ^ (z >> 31)).max(1)
 }

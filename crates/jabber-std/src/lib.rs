@@ -46,12 +46,9 @@
 #![forbid(unsafe_code)]
 
 mod connection;
-mod error;
-mod options;
 
-pub use connection::{Connection, Events, LoggedIn, Next};
-pub use error::Error;
-pub use options::Options;
+pub use connection::{Connection, Events, Next};
+pub use jabber_net::{Error, LoggedIn, Options, Tls};
 
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;

@@ -198,7 +198,7 @@ fn login_over_a_classic_stream_keeps_other_events_queued() {
         peer.write("</stream:stream>");
         assert_eq!(peer.read_to_end(), "</stream:stream>");
     });
-    let mut conn = Connection::connect(addr, config()).expect("connect");
+    let mut conn = Connection::connect_with(addr, config(), Options::plain()).expect("connect");
     let me = conn.login(creds()).expect("login");
     assert_eq!(me.jid, Jid::parse("alice@example.com/laptop").expect("jid"));
     let roster = me.roster.expect("roster");
@@ -228,7 +228,8 @@ fn refused_login_is_an_error_and_the_stream_closes() {
         peer.write("</stream:stream>");
         assert_eq!(peer.read_to_end(), "");
     });
-    let mut conn = Connection::connect(addr, lite_config()).expect("connect");
+    let mut conn =
+        Connection::connect_with(addr, lite_config(), Options::plain()).expect("connect");
     match conn.login(creds()) {
         Err(Error::Login(e @ LoginError::Refused(_))) => assert_eq!(e.code(), Some(401)),
         other => panic!("{other:?}"),
@@ -251,7 +252,8 @@ fn a_message_in_one_byte_writes_and_the_echo() {
         peer.write("</stream:stream>");
         assert_eq!(peer.read_to_end(), "</stream:stream>");
     });
-    let mut conn = Connection::connect(addr, lite_config()).expect("connect");
+    let mut conn =
+        Connection::connect_with(addr, lite_config(), Options::plain()).expect("connect");
     conn.login(creds()).expect("login");
     let message = loop {
         match conn.next_event().expect("no I/O error") {
@@ -285,7 +287,7 @@ fn the_keepalive_whitespace_reaches_the_peer() {
     let mut config = config();
     config.keepalive_interval = Some(Duration::from_millis(200));
     let started = Instant::now();
-    let mut conn = Connection::connect(addr, config).expect("connect");
+    let mut conn = Connection::connect_with(addr, config, Options::plain()).expect("connect");
     let (events, reason) = events_to_close(&mut conn);
     assert!(started.elapsed() >= Duration::from_millis(200));
     let [Event::StreamOpened(_), Event::Message(m)] = events.as_slice() else {
@@ -309,7 +311,7 @@ fn a_silent_peer_is_declared_dead() {
     // The dead-peer clock starts at the last byte read, during `login`: measure from
     // before it, so scheduling delays can only make `waited` longer.
     let started = Instant::now();
-    let mut conn = Connection::connect(addr, config).expect("connect");
+    let mut conn = Connection::connect_with(addr, config, Options::plain()).expect("connect");
     conn.login(creds()).expect("login");
 
     let wait = Duration::from_millis(100);
@@ -350,7 +352,8 @@ fn the_peer_closing_tcp_is_end_of_input() {
             peer.sock.shutdown(Shutdown::Write).expect("shutdown");
             assert_eq!(peer.read_to_end(), "");
         });
-        let mut conn = Connection::connect(addr, lite_config()).expect("connect");
+        let mut conn =
+            Connection::connect_with(addr, lite_config(), Options::plain()).expect("connect");
         conn.login(creds()).expect("login");
         let (_, reason) = events_to_close(&mut conn);
         assert_eq!(reason, CloseReason::EndOfInput { mid_element });
@@ -366,7 +369,8 @@ fn logout_waits_for_the_server_close() {
         peer.write("</stream:stream>");
         assert_eq!(peer.read_to_end(), "");
     });
-    let mut conn = Connection::connect(addr, lite_config()).expect("connect");
+    let mut conn =
+        Connection::connect_with(addr, lite_config(), Options::plain()).expect("connect");
     conn.login(creds()).expect("login");
     assert_eq!(conn.close().expect("close"), CloseReason::Local);
     finish(peer);
@@ -380,7 +384,8 @@ fn a_connection_reset_is_an_io_error_every_time() {
         let sock = socket2::Socket::from(peer.sock);
         sock.set_linger(Some(Duration::ZERO)).expect("linger");
     });
-    let mut conn = Connection::connect(addr, lite_config()).expect("connect");
+    let mut conn =
+        Connection::connect_with(addr, lite_config(), Options::plain()).expect("connect");
     conn.login(creds()).expect("login");
     let first = loop {
         match conn.next_event() {
@@ -416,7 +421,7 @@ fn a_refused_connection_is_an_io_error() {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("local address");
     drop(listener);
-    match Connection::connect(addr, config()) {
+    match Connection::connect_with(addr, config(), Options::plain()) {
         Err(Error::Io(e)) => assert_eq!(e.kind(), ErrorKind::ConnectionRefused),
         other => panic!("{other:?}"),
     }
@@ -446,7 +451,7 @@ fn a_connect_timeout_is_an_io_error() {
     }
     assert!(fillers.len() < 16, "the accept queue never filled");
 
-    let mut options = Options::default();
+    let mut options = Options::plain();
     options.connect_timeout = short;
     let started = Instant::now();
     match Connection::connect_with(addr, config(), options) {

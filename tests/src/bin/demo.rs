@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::stanza::{Message, MessageType};
-use jabber_std::{Config, Connection, Event, Jid, Next};
+use jabber_std::{Config, Connection, Event, Jid, Next, Options};
 use jabber_tests::{Server, ServerKind};
 
 fn main() -> ExitCode {
@@ -67,7 +67,7 @@ fn log_in(server: &Server, user: &str) -> Result<Connection, Box<dyn std::error:
     let mut config = Config::new(server.domain());
     // prosody offers no digest; a plaintext password is acceptable on loopback only.
     config.allow_plaintext = server.kind() == ServerKind::Prosody;
-    let mut conn = Connection::connect(server.addr(), config)?;
+    let mut conn = Connection::connect_with(server.addr(), config, Options::plain())?;
     let me = conn.login(Credentials::new(user, &format!("{user}-secret"), "demo"))?;
     let contacts = me.roster.map_or(0, |r| r.items.len());
     println!("{}: logged in, {contacts} contacts in the roster", me.jid);

@@ -1,4 +1,4 @@
-//! What can go wrong while driving a connection.
+//! What can go wrong while driving a connection, for every adapter.
 
 use std::{fmt, io};
 
@@ -7,34 +7,55 @@ use jabber_proto::negotiation::auth::LoginError;
 use jabber_proto::negotiation::register::RegistrationError;
 use jabber_proto::xml::BuildError;
 
-/// Why a [`Connection`](crate::Connection) call failed.
+/// Why an adapter call failed.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The socket failed: resolving or connecting, or a read or write error other than a
-    /// timeout. The connection is dead; every later call returns an error of the same kind.
+    /// timeout, or a write that made no progress within the write timeout. The
+    /// connection is dead; every later call returns an error of the same kind.
     Io(io::Error),
+    /// TLS failed: the server's certificate was not trusted or not valid for the domain,
+    /// the handshake failed, or the server sent something that is not TLS. The
+    /// connection is dead, as for [`Io`](Self::Io).
+    Tls(rustls::Error),
     /// The core refused a command (local misuse: sending before the stream is open,
     /// after it closed, logging in twice, ...). The connection is unharmed.
     Client(client::Error),
-    /// [`login`](crate::Connection::login) failed; the core is closing the stream (an
-    /// [`Event::Closed`](crate::Event::Closed) follows from
-    /// [`next_event`](crate::Connection::next_event)).
+    /// The login failed; the core is closing the stream (an `Event::Closed` follows).
     Login(LoginError),
-    /// [`register`](crate::Connection::register): the username is taken. The stream
-    /// stays open; try another name.
+    /// Registration: the username is taken. The stream stays open; try another name.
     UsernameTaken,
-    /// [`register`](crate::Connection::register) failed for another reason.
+    /// Registration failed for another reason.
     Registration(RegistrationError),
-    /// The connection ended while [`login`](crate::Connection::login) or
-    /// [`register`](crate::Connection::register) waited for its outcome.
+    /// The connection ended while a call waited for its outcome.
     Closed(CloseReason),
+}
+
+impl Error {
+    /// A copy of a fatal transport error, for the calls after the first one (which
+    /// returned the error itself): the kind and the text survive.
+    pub fn repeat(&self) -> Error {
+        match self {
+            Error::Io(e) => Error::Io(io::Error::new(
+                e.kind(),
+                format!("the connection failed earlier: {e}"),
+            )),
+            Error::Tls(e) => Error::Tls(e.clone()),
+            Error::Closed(reason) => Error::Closed(reason.clone()),
+            Error::Client(e) => Error::Client(e.clone()),
+            Error::Login(e) => Error::Login(e.clone()),
+            Error::UsernameTaken => Error::UsernameTaken,
+            Error::Registration(e) => Error::Registration(e.clone()),
+        }
+    }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io(e) => write!(f, "connection failed: {e}"),
+            Error::Tls(e) => write!(f, "TLS failed: {e}"),
             Error::Client(e) => write!(f, "command refused: {e}"),
             Error::Login(e) => e.fmt(f),
             Error::UsernameTaken => f.write_str("registration refused: the username is taken"),
@@ -50,6 +71,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io(e) => e.source(),
+            Error::Tls(e) => e.source(),
             Error::Client(e) => e.source(),
             Error::Login(e) => e.source(),
             Error::Registration(e) => e.source(),
@@ -61,6 +83,12 @@ impl std::error::Error for Error {
 impl From<io::Error> for Error {
     fn from(e: io::Error) -> Error {
         Error::Io(e)
+    }
+}
+
+impl From<rustls::Error> for Error {
+    fn from(e: rustls::Error) -> Error {
+        Error::Tls(e)
     }
 }
 
@@ -76,8 +104,8 @@ impl From<LoginError> for Error {
     }
 }
 
-/// A stanza that could not be built (e.g. [`Message::new`](crate::Message::new) with a
-/// character XML cannot carry) is a refused command.
+/// A stanza that could not be built (e.g. `Message::new` with a character XML cannot
+/// carry) is a refused command.
 impl From<BuildError> for Error {
     fn from(e: BuildError) -> Error {
         Error::Client(client::Error::Build(e))

@@ -1,0 +1,61 @@
+//! The outcomes the adapters' waiting calls (`login`, `register`) look for among the
+//! core's events, decided once here.
+
+use std::io;
+
+use jabber_proto::client::Event;
+use jabber_proto::features::roster::Roster;
+use jabber_proto::jid::Jid;
+
+use crate::Error;
+
+/// The outcome of a successful login.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct LoggedIn {
+    /// Our full address.
+    pub jid: Jid,
+    /// The roster, when the core's `Config::fetch_roster` is on and the server sent it.
+    pub roster: Option<Roster>,
+}
+
+/// Whether `event` ends a login (either way).
+pub fn is_login_outcome(event: &Event) -> bool {
+    matches!(event, Event::SessionReady { .. } | Event::LoginFailed(_))
+}
+
+/// A login's outcome event as a result. `Event::Closed` is [`Error::Closed`].
+pub fn login_outcome(event: Event) -> Result<LoggedIn, Error> {
+    match event {
+        Event::SessionReady { jid, roster } => Ok(LoggedIn { jid, roster }),
+        Event::LoginFailed(e) => Err(Error::Login(e)),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// Whether `event` is an answer to a registration request or submission.
+pub fn is_registration_outcome(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::RegistrationForm(_)
+            | Event::RegistrationConflict(_)
+            | Event::Registered
+            | Event::RegistrationFailed { .. }
+    )
+}
+
+/// A registration outcome that is not the expected one, as an error.
+pub fn registration_failure(event: Event) -> Error {
+    match event {
+        Event::RegistrationConflict(_) => Error::UsernameTaken,
+        Event::RegistrationFailed { error, .. } => Error::Registration(error),
+        other => unexpected(other),
+    }
+}
+
+fn unexpected(event: Event) -> Error {
+    match event {
+        Event::Closed(reason) => Error::Closed(reason),
+        other => Error::Io(io::Error::other(format!("unexpected event {other:?}"))),
+    }
+}
