@@ -1,9 +1,60 @@
 //! # jabber-mio
 //!
-//! Drives the [`jabber_proto`] core over mio. Adapters hold no protocol logic: they move
-//! bytes between a socket and the core, feed it the time, and sleep until its next
-//! deadline.
+//! Many XMPP sessions on one [`mio::Poll`]: a [`Driver`] owns the poll, a socket, a
+//! [`Link`](jabber_net::Link) (the core, with direct TLS unless turned off) and a token
+//! per session, and one timer queue fed by every session's deadline. The adapter holds
+//! no protocol logic: it moves bytes, feeds the time and sleeps until the earliest
+//! deadline or the next readiness event.
 //!
-//! This crate is a placeholder in the workspace layout; the adapter itself is tracked in
-//! the project's issues.
+//! ```no_run
+//! use jabber_mio::{Config, Credentials, Driver, Event, Options, Output};
+//!
+//! fn main() -> Result<(), jabber_mio::Error> {
+//!     let mut driver = Driver::new()?;
+//!     let addr = "127.0.0.1:5223".parse().expect("address");
+//!     let alice = driver.connect(addr, Config::new("example.com"), &Options::default())?;
+//!     driver.login(alice, Credentials::new("alice", "secret", "mio"))?;
+//!     loop {
+//!         driver.poll(None)?;
+//!         while let Some((id, output)) = driver.poll_output() {
+//!             match output {
+//!                 Output::Event(Event::SessionReady { jid, .. }) => println!("{id:?}: {jid}"),
+//!                 Output::Event(Event::Closed(reason)) => {
+//!                     println!("{id:?} closed: {reason}");
+//!                     return Ok(());
+//!                 }
+//!                 Output::Failed(e) => return Err(e),
+//!                 _ => {}
+//!             }
+//!         }
+//!     }
+//! }
+//! ```
+//!
+//! ## How it works
+//!
+//! - Connecting is non-blocking; [`Output::Connected`] tells when the TCP connection is
+//!   up, and the connect timeout is one of the session's deadlines.
+//! - Sockets are registered readable always and writable only while bytes wait for
+//!   them: a partial write leaves the rest in the session until mio says the socket
+//!   can take more.
+//! - Each session's next deadline (its core's, or the write timeout) is pushed into one
+//!   binary heap; entries that a later deadline replaced are skipped when they come up.
+//! - After every input and every command the session is drained, as the core requires:
+//!   bytes written, events queued as [`Output`]s, the deadline re-armed.
+//! - A session ends with [`Output::Event`]`(Event::Closed(_))` (the core's verdict) or
+//!   [`Output::Failed`] (the socket or TLS failed); its [`SessionId`] is then unknown to
+//!   the driver, and commands on it return [`Error::Client`]`(Closed)`.
 #![forbid(unsafe_code)]
+
+mod driver;
+mod session;
+mod timers;
+
+pub use driver::{Driver, Output, SessionId};
+
+pub use jabber_net::{Error, LoggedIn, Options, Tls};
+/// The core this crate drives, for everything not re-exported here.
+pub use jabber_proto;
+pub use jabber_proto::client::{Client, CloseReason, Config, Event};
+pub use jabber_proto::negotiation::auth::Credentials;

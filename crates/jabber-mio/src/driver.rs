@@ -1,0 +1,466 @@
+//! The event loop: sessions, their tokens, the timer queue and the outputs.
+
+use std::collections::VecDeque;
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+
+use jabber_net::{Error, Link, Options};
+use jabber_proto::client::{self, Client, Config, Event};
+use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::time::Instant as CoreInstant;
+use jabber_proto::xml::Element;
+use mio::net::TcpStream;
+use mio::{Events, Interest, Poll, Token};
+
+use crate::session::Session;
+use crate::timers::Timers;
+
+/// Bytes read from a socket at most per `read` call; one buffer serves every session.
+const READ_BUFFER: usize = 16 * 1024;
+
+/// Readiness events taken from the poll at once.
+const EVENTS: usize = 1024;
+
+/// Stale timer entries tolerated, beyond the live sessions, before the heap is rebuilt.
+const STALE_TIMERS: usize = 1024;
+
+/// A session of a [`Driver`]. Ids are not reused: a slot that held a session that ended
+/// gets a new generation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SessionId {
+    slot: u32,
+    generation: u32,
+}
+
+/// What a session reports, taken with [`Driver::poll_output`].
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Output {
+    /// The TCP connection is established (with TLS, the handshake starts now).
+    Connected,
+    /// An event of the session's core. After [`Event::Closed`] the session is over.
+    Event(Event),
+    /// The transport failed (connecting, a socket error, TLS, the connect or write
+    /// timeout). The session is over; no `Event::Closed` follows.
+    Failed(Error),
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    session: Option<Session>,
+    generation: u32,
+}
+
+/// Many sessions on one [`mio::Poll`], driven from the calling thread.
+///
+/// Call [`poll`](Self::poll) in a loop and take [`poll_output`](Self::poll_output) until
+/// it is `None` after each call; commands ([`login`](Self::login), [`send`](Self::send),
+/// [`command`](Self::command), ...) run at once and write what they can before they
+/// return.
+#[derive(Debug)]
+pub struct Driver {
+    poll: Poll,
+    events: Events,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    live: usize,
+    timers: Timers,
+    outputs: VecDeque<(SessionId, Output)>,
+    buf: Box<[u8]>,
+}
+
+impl Driver {
+    /// A driver with no sessions.
+    pub fn new() -> io::Result<Driver> {
+        Ok(Driver {
+            poll: Poll::new()?,
+            events: Events::with_capacity(EVENTS),
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            timers: Timers::default(),
+            outputs: VecDeque::new(),
+            buf: vec![0; READ_BUFFER].into_boxed_slice(),
+        })
+    }
+
+    // ---- getters ----
+
+    /// How many sessions are running (connecting included).
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    /// Whether no session is running.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    /// The core of a running session, for its getters.
+    pub fn client(&self, id: SessionId) -> Option<&Client> {
+        self.session(id).map(|s| s.link.client())
+    }
+
+    /// Whether a session runs over TLS; `None` if it is not running.
+    pub fn is_tls(&self, id: SessionId) -> Option<bool> {
+        self.session(id).map(|s| s.link.is_tls())
+    }
+
+    /// The running sessions.
+    pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
+        self.slots.iter().enumerate().filter_map(|(slot, s)| {
+            s.session.as_ref().map(|session| SessionId {
+                slot: slot as u32,
+                generation: session.generation,
+            })
+        })
+    }
+
+    /// The current time on a session's core clock.
+    pub fn now(&self, id: SessionId) -> Option<CoreInstant> {
+        self.session(id).map(|s| s.link.now())
+    }
+
+    // ---- commands ----
+
+    /// Starts connecting to `addr` without blocking; the core's stream header goes out
+    /// as soon as the connection is up ([`Output::Connected`]). With `options.tls` (the
+    /// default) the connection is direct TLS. A `config.seed` of 0 is replaced by one
+    /// drawn from the clock.
+    pub fn connect(
+        &mut self,
+        addr: SocketAddr,
+        config: Config,
+        options: &Options,
+    ) -> Result<SessionId, Error> {
+        let mut stream = TcpStream::connect(addr)?;
+        jabber_net::configure_socket(&stream, options)?;
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.slots.push(Slot::default());
+            self.slots.len() - 1
+        });
+        let generation = self.slots[slot].generation;
+        let salt = (slot as u64) << 32 | u64::from(generation);
+        let link = match Link::new(config, options, salt) {
+            Ok(link) => link,
+            Err(e) => {
+                self.free.push(slot);
+                return Err(e);
+            }
+        };
+        let token = Token(slot);
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            self.free.push(slot);
+            return Err(e.into());
+        }
+        self.slots[slot].session = Some(Session {
+            stream,
+            link,
+            generation,
+            connect_deadline: Instant::now().checked_add(options.connect_timeout),
+            armed: None,
+            writable: true,
+        });
+        self.live += 1;
+        self.settle(slot);
+        Ok(SessionId {
+            slot: slot as u32,
+            generation,
+        })
+    }
+
+    /// Runs any command on a session's core with the current time, then drains the
+    /// session. `Err(Client(Closed))` if the session is not running.
+    pub fn command<R>(
+        &mut self,
+        id: SessionId,
+        f: impl FnOnce(&mut Client, CoreInstant) -> R,
+    ) -> Result<R, Error> {
+        let slot = self.slot_of(id)?;
+        let session = self.slots[slot].session.as_mut().ok_or(not_running())?;
+        let result = session.link.command(f);
+        self.settle(slot);
+        Ok(result)
+    }
+
+    /// Starts a login (`jabber:iq:auth`); the outcome is an [`Event::SessionReady`] or
+    /// [`Event::LoginFailed`] output.
+    pub fn login(&mut self, id: SessionId, credentials: Credentials) -> Result<(), Error> {
+        self.command(id, |client, now| client.login(now, credentials))??;
+        Ok(())
+    }
+
+    /// Sends a stanza.
+    pub fn send(&mut self, id: SessionId, stanza: impl Into<Element>) -> Result<(), Error> {
+        self.command(id, |client, _| client.send(stanza))??;
+        Ok(())
+    }
+
+    /// Closes a session's stream; its [`Event::Closed`] output follows when the server
+    /// closed its side or the core's close timeout passed.
+    pub fn close(&mut self, id: SessionId) -> Result<(), Error> {
+        self.command(id, |client, now| client.close(now))
+    }
+
+    /// Drops a session at once: no logout, the socket is closed.
+    pub fn abort(&mut self, id: SessionId) {
+        if let Ok(slot) = self.slot_of(id) {
+            self.remove(slot);
+        }
+    }
+
+    // ---- the loop ----
+
+    /// Waits for readiness or the earliest deadline (at most `timeout`; `None`: no limit
+    /// but the deadlines), handles what happened and drains the sessions concerned.
+    /// Returns early on a signal. Take the outputs with [`poll_output`](Self::poll_output).
+    pub fn poll(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+        let now = Instant::now();
+        let until_timer = self
+            .timers
+            .next()
+            .map(|at| at.saturating_duration_since(now));
+        let wait = match (until_timer, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // mio rounds sub-millisecond timeouts down to zero; round up instead so that a
+        // deadline 0.4 ms away does not spin.
+        let wait = wait.map(|w| {
+            if w.is_zero() || w.subsec_nanos() % 1_000_000 == 0 {
+                w
+            } else {
+                w + Duration::from_millis(1)
+            }
+        });
+        match self.poll.poll(&mut self.events, wait) {
+            Ok(()) => {}
+            Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let ready: Vec<(usize, bool, bool)> = self
+            .events
+            .iter()
+            .map(|e| {
+                let broken = e.is_error() || e.is_read_closed() || e.is_write_closed();
+                (
+                    e.token().0,
+                    e.is_readable() || broken,
+                    e.is_writable() || broken,
+                )
+            })
+            .collect();
+        for (slot, readable, writable) in ready {
+            self.on_ready(slot, readable, writable);
+        }
+        self.on_timers();
+        Ok(())
+    }
+
+    /// The next output of any session, in the order they happened.
+    pub fn poll_output(&mut self) -> Option<(SessionId, Output)> {
+        self.outputs.pop_front()
+    }
+
+    fn on_ready(&mut self, slot: usize, readable: bool, writable: bool) {
+        let Some(session) = self.slots.get_mut(slot).and_then(|s| s.session.as_mut()) else {
+            return;
+        };
+        let id = SessionId {
+            slot: slot as u32,
+            generation: session.generation,
+        };
+        if session.connect_deadline.is_some() {
+            match connected(&session.stream) {
+                Ok(false) => return,
+                Ok(true) => {
+                    session.connect_deadline = None;
+                    self.outputs.push_back((id, Output::Connected));
+                }
+                Err(e) => return self.fail(slot, e.into()),
+            }
+        }
+        if readable {
+            if let Err(e) = read_all(session, &mut self.buf) {
+                return self.fail(slot, e);
+            }
+        }
+        // Writable readiness needs nothing more: settling writes what is pending.
+        let _ = writable;
+        self.settle(slot);
+    }
+
+    fn on_timers(&mut self) {
+        let now = Instant::now();
+        while let Some((at, slot, generation)) = self.timers.pop_due(now) {
+            let Some(session) = self.slots.get_mut(slot).and_then(|s| s.session.as_mut()) else {
+                continue;
+            };
+            if session.generation != generation || session.armed != Some(at) {
+                continue; // replaced by a later deadline
+            }
+            session.armed = None;
+            if session.connect_deadline.is_some() {
+                let e = io::Error::new(ErrorKind::TimedOut, "connecting timed out");
+                self.fail(slot, e.into());
+                continue;
+            }
+            if let Err(e) = session.link.handle_timeout() {
+                self.fail(slot, e);
+                continue;
+            }
+            self.settle(slot);
+        }
+        if self.timers.len() > 2 * self.live + STALE_TIMERS {
+            let live = self.slots.iter().enumerate().filter_map(|(slot, s)| {
+                let session = s.session.as_ref()?;
+                Some((session.armed?, slot, session.generation))
+            });
+            self.timers.rebuild(live);
+        }
+    }
+
+    /// The drain after every input and command: writes what the socket takes, queues
+    /// the events, ends a finished session, and re-arms interest and timer.
+    fn settle(&mut self, slot: usize) {
+        let Some(session) = self.slots.get_mut(slot).and_then(|s| s.session.as_mut()) else {
+            return;
+        };
+        let id = SessionId {
+            slot: slot as u32,
+            generation: session.generation,
+        };
+        let connecting = session.connect_deadline.is_some();
+        let written = if connecting {
+            Ok(())
+        } else {
+            write_all(session)
+        };
+        while let Some(event) = session.link.poll_event() {
+            self.outputs.push_back((id, Output::Event(event)));
+        }
+        if let Err(e) = written {
+            return self.fail(slot, e);
+        }
+        if session.link.client().is_closed() && session.link.is_finished() {
+            self.remove(slot);
+            return;
+        }
+        let want_write = connecting || session.link.poll_write().is_some();
+        if want_write != session.writable {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if let Err(e) =
+                self.poll
+                    .registry()
+                    .reregister(&mut session.stream, Token(slot), interest)
+            {
+                return self.fail(slot, e.into());
+            }
+            session.writable = want_write;
+        }
+        let deadline = session.deadline();
+        if deadline != session.armed {
+            if let Some(at) = deadline {
+                self.timers.push(at, slot, session.generation);
+            }
+            session.armed = deadline;
+        }
+    }
+
+    /// Ends a session on a transport failure. Once its core has closed (and reported
+    /// `Closed`), the failure to deliver the last bytes is not worth reporting.
+    fn fail(&mut self, slot: usize, error: Error) {
+        let Some(session) = self.slots.get(slot).and_then(|s| s.session.as_ref()) else {
+            return;
+        };
+        let id = SessionId {
+            slot: slot as u32,
+            generation: session.generation,
+        };
+        if !session.link.client().is_closed() {
+            self.outputs.push_back((id, Output::Failed(error)));
+        }
+        self.remove(slot);
+    }
+
+    fn remove(&mut self, slot: usize) {
+        let Some(mut session) = self.slots.get_mut(slot).and_then(|s| s.session.take()) else {
+            return;
+        };
+        // The peer may be gone already; nothing is left to do about either.
+        let _ = self.poll.registry().deregister(&mut session.stream);
+        let _ = session.stream.shutdown(Shutdown::Both);
+        self.slots[slot].generation = self.slots[slot].generation.wrapping_add(1);
+        self.free.push(slot);
+        self.live -= 1;
+    }
+
+    fn session(&self, id: SessionId) -> Option<&Session> {
+        self.slots
+            .get(id.slot as usize)
+            .and_then(|s| s.session.as_ref())
+            .filter(|s| s.generation == id.generation)
+    }
+
+    fn slot_of(&self, id: SessionId) -> Result<usize, Error> {
+        match self.session(id) {
+            Some(_) => Ok(id.slot as usize),
+            None => Err(not_running()),
+        }
+    }
+}
+
+fn not_running() -> Error {
+    Error::Client(client::Error::Closed)
+}
+
+/// Whether a non-blocking connect has completed: `Ok(false)` while it is in progress.
+fn connected(stream: &TcpStream) -> io::Result<bool> {
+    if let Some(e) = stream.take_error()? {
+        return Err(e);
+    }
+    match stream.peer_addr() {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::NotConnected => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads until the socket has nothing more (mio's readiness is edge-triggered).
+fn read_all(session: &mut Session, buf: &mut [u8]) -> Result<(), Error> {
+    loop {
+        match session.stream.read(buf) {
+            Ok(0) => return session.link.handle_eof(),
+            Ok(n) => session.link.handle_read(&buf[..n])?,
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+        if session.link.client().is_closed() {
+            return Ok(());
+        }
+    }
+}
+
+/// Writes until the link has nothing more or the socket is full.
+fn write_all(session: &mut Session) -> Result<(), Error> {
+    while let Some(bytes) = session.link.poll_write() {
+        match session.stream.write(bytes) {
+            Ok(0) => return Err(io::Error::from(ErrorKind::WriteZero).into()),
+            Ok(n) => session.link.advance_write(n),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}

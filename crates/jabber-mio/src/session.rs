@@ -1,0 +1,31 @@
+//! One session of the driver: its socket, its link and its bookkeeping.
+
+use std::time::Instant;
+
+use jabber_net::Link;
+use mio::net::TcpStream;
+
+/// A session's socket and core, as the driver keeps them.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) stream: TcpStream,
+    pub(crate) link: Link,
+    /// The slot's generation, part of the [`SessionId`](crate::SessionId).
+    pub(crate) generation: u32,
+    /// The TCP connection is not established yet; the deadline is the connect timeout.
+    pub(crate) connect_deadline: Option<Instant>,
+    /// The deadline pushed into the timer queue last.
+    pub(crate) armed: Option<Instant>,
+    /// Registered for writable readiness (bytes are waiting for the socket).
+    pub(crate) writable: bool,
+}
+
+impl Session {
+    /// When the session wants to be woken next.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match self.connect_deadline {
+            Some(at) => Some(at),
+            None => self.link.deadline(),
+        }
+    }
+}
