@@ -1,0 +1,314 @@
+//! The link against an in-memory rustls server: the handshake, the certificate checks,
+//! the core told that the transport is encrypted, chunking, and the TLS close — all
+//! without sockets, by moving bytes between the two sides by hand.
+
+use std::io::{Read, Write};
+use std::sync::Arc;
+
+use jabber_net::{Error, Link, Options, Tls};
+use jabber_proto::client::{Config, Event, SessionState};
+use jabber_proto::negotiation::auth::Credentials;
+use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+const DOMAIN: &str = "example.com";
+const CLASSIC_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams' id='3EE948B0' from='example.com'>";
+
+/// A CA and a server certificate for `names`, signed by it.
+struct Pki {
+    ca: CertificateDer<'static>,
+    chain: Vec<CertificateDer<'static>>,
+    key: Vec<u8>,
+}
+
+fn pki(names: &[&str]) -> Pki {
+    pki_named("jabber-net test CA", names)
+}
+
+fn pki_named(ca_name: &str, names: &[&str]) -> Pki {
+    let ca_key = KeyPair::generate().expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, ca_name);
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let key = KeyPair::generate().expect("server key");
+    let params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+        .expect("server params");
+    let cert = params.signed_by(&key, &ca, &ca_key).expect("server cert");
+    Pki {
+        ca: ca.der().clone(),
+        chain: vec![cert.der().clone()],
+        key: key.serialize_der(),
+    }
+}
+
+fn server(pki: &Pki) -> rustls::ServerConnection {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key.clone()));
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(pki.chain.clone(), key)
+        .expect("server config");
+    rustls::ServerConnection::new(Arc::new(config)).expect("server session")
+}
+
+fn trusting(pki: &Pki) -> Options {
+    let mut tls = Tls::default().trust(pki.ca.to_vec());
+    tls.no_builtin_roots = true;
+    Options::tls(tls)
+}
+
+/// The two sides and what crossed.
+struct Pair {
+    link: Link,
+    server: rustls::ServerConnection,
+    /// Plaintext the server received.
+    received: Vec<u8>,
+    events: Vec<Event>,
+    /// Bytes per piece handed to each side.
+    chunk: usize,
+}
+
+impl Pair {
+    fn new(
+        config: Config,
+        options: &Options,
+        server: rustls::ServerConnection,
+        chunk: usize,
+    ) -> Pair {
+        Pair {
+            link: Link::new(config, options, 1).expect("link"),
+            server,
+            received: Vec::new(),
+            events: Vec::new(),
+            chunk,
+        }
+    }
+
+    /// Moves bytes both ways until nothing moves; the first error of the link.
+    fn pump(&mut self) -> Result<(), Error> {
+        loop {
+            let mut moved = false;
+            while let Some(bytes) = self.link.poll_write() {
+                let n = bytes.len().min(self.chunk);
+                let mut piece = &bytes[..n];
+                while !piece.is_empty() {
+                    self.server.read_tls(&mut piece).expect("server read_tls");
+                }
+                self.link.advance_write(n);
+                self.server
+                    .process_new_packets()
+                    .expect("server accepts the client");
+                moved = true;
+            }
+            let mut plain = [0u8; 4096];
+            loop {
+                match self.server.reader().read(&mut plain) {
+                    Ok(0) => break,
+                    Ok(n) => self.received.extend_from_slice(&plain[..n]),
+                    Err(_) => break,
+                }
+            }
+            let mut wire = Vec::new();
+            while self.server.wants_write() {
+                self.server.write_tls(&mut wire).expect("server write_tls");
+            }
+            for piece in wire.chunks(self.chunk) {
+                self.link.handle_read(piece)?;
+                moved = true;
+            }
+            self.events
+                .extend(std::iter::from_fn(|| self.link.poll_event()));
+            if !moved {
+                return Ok(());
+            }
+        }
+    }
+
+    fn server_says(&mut self, xml: &str) -> Result<(), Error> {
+        self.server
+            .writer()
+            .write_all(xml.as_bytes())
+            .expect("server write");
+        self.pump()
+    }
+
+    fn received(&self) -> String {
+        String::from_utf8_lossy(&self.received).into_owned()
+    }
+
+    /// The `id` of the last IQ the client sent.
+    fn last_iq_id(&self) -> String {
+        let text = self.received();
+        let at = text.rfind("<iq").expect("an IQ");
+        let id = &text[at..];
+        let start = id.find("id='").or_else(|| id.find("id=\"")).expect("an id") + 4;
+        let end = start + id[start..].find(['\'', '"']).expect("id end");
+        id[start..end].to_string()
+    }
+}
+
+fn config() -> Config {
+    let mut c = Config::new(DOMAIN);
+    c.seed = 7;
+    c.fetch_roster = false;
+    c.initial_presence = false;
+    c
+}
+
+/// A full plaintext login over TLS, with every piece `chunk` bytes long; returns what
+/// the server received and the events.
+fn plaintext_login(chunk: usize) -> (String, Vec<Event>) {
+    let pki = pki(&[DOMAIN]);
+    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), chunk);
+    assert!(pair.link.is_tls());
+    // The core is told the transport is encrypted, so a plaintext password is allowed
+    // without Config::allow_plaintext.
+    assert!(pair.link.client().config().transport_encrypted);
+    assert!(!pair.link.client().config().allow_plaintext);
+    pair.pump().expect("handshake");
+    assert!(pair.received().starts_with("<?xml"), "{}", pair.received());
+    pair.server_says(CLASSIC_HEADER).expect("header");
+    pair.link
+        .command(|c, now| c.login(now, Credentials::new("alice", "s3cret", "tls")))
+        .expect("login");
+    pair.pump().expect("auth get");
+    let id = pair.last_iq_id();
+    pair.server_says(&format!(
+        "<iq type='result' id='{id}'><query xmlns='jabber:iq:auth'>\
+         <username/><password/><resource/></query></iq>"
+    ))
+    .expect("fields");
+    assert!(
+        pair.received().contains("<password>s3cret</password>"),
+        "{}",
+        pair.received()
+    );
+    let id = pair.last_iq_id();
+    pair.server_says(&format!("<iq type='result' id='{id}'/>"))
+        .expect("success");
+    assert_eq!(pair.link.client().session_state(), SessionState::Ready);
+    (pair.received(), pair.events)
+}
+
+#[test]
+fn plaintext_password_is_sent_only_inside_tls() {
+    let (received, events) = plaintext_login(16 * 1024);
+    assert!(received.contains("<username>alice</username>"));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::SessionReady { .. })),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn chunking_changes_nothing() {
+    let (whole, whole_events) = plaintext_login(16 * 1024);
+    for chunk in [1, 2, 5, 64, 1000] {
+        let (received, events) = plaintext_login(chunk);
+        assert_eq!(received, whole, "chunk {chunk}");
+        assert_eq!(events, whole_events, "chunk {chunk}");
+    }
+}
+
+#[test]
+fn an_unknown_issuer_is_refused() {
+    let pki = pki(&[DOMAIN]);
+    let other = pki_other();
+    let mut pair = Pair::new(config(), &trusting(&other), server(&pki), 4096);
+    match pair.pump() {
+        Err(Error::Tls(rustls::Error::InvalidCertificate(e))) => {
+            assert_eq!(e, rustls::CertificateError::UnknownIssuer)
+        }
+        other => panic!("expected an unknown issuer, got {other:?}"),
+    }
+    assert!(pair.received.is_empty(), "no XMPP byte reached the server");
+}
+
+/// Another CA, with another name, that signed a certificate for the same domain.
+fn pki_other() -> Pki {
+    pki_named("someone else's CA", &[DOMAIN])
+}
+
+#[test]
+fn a_certificate_for_another_name_is_refused() {
+    let pki = pki(&["other.example"]);
+    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
+    match pair.pump() {
+        Err(Error::Tls(rustls::Error::InvalidCertificate(e))) => assert!(
+            matches!(
+                e,
+                rustls::CertificateError::NotValidForName
+                    | rustls::CertificateError::NotValidForNameContext { .. }
+            ),
+            "{e:?}"
+        ),
+        other => panic!("expected a name mismatch, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_built_in_roots_do_not_know_a_private_ca() {
+    let pki = pki(&[DOMAIN]);
+    let mut pair = Pair::new(config(), &Options::default(), server(&pki), 4096);
+    assert!(matches!(
+        pair.pump(),
+        Err(Error::Tls(rustls::Error::InvalidCertificate(_)))
+    ));
+}
+
+#[test]
+fn close_sends_the_stream_end_then_close_notify() {
+    let pki = pki(&[DOMAIN]);
+    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
+    pair.pump().expect("handshake");
+    pair.server_says(CLASSIC_HEADER).expect("header");
+    pair.link.command(|c, now| c.close(now));
+    pair.pump().expect("close");
+    assert!(
+        pair.received().ends_with("</stream:stream>"),
+        "{}",
+        pair.received()
+    );
+    // The core waits for the server's side of the stream: TLS stays open meanwhile.
+    let mut buf = [0u8; 16];
+    assert!(
+        pair.server.reader().read(&mut buf).is_err(),
+        "no close_notify yet"
+    );
+    assert!(!pair.link.is_finished());
+    // The server closes its side: the core is closed, close_notify follows, and the
+    // link is finished once nothing is left to write.
+    pair.server_says("</stream:stream>").expect("server end");
+    assert!(pair.link.client().is_closed());
+    assert_eq!(pair.server.reader().read(&mut buf).expect("clean end"), 0);
+    assert!(pair.link.is_finished());
+}
+
+#[test]
+fn without_tls_the_bytes_are_the_cores() {
+    let mut link = Link::new(config(), &Options::plain(), 1).expect("link");
+    assert!(!link.is_tls());
+    assert!(!link.client().config().transport_encrypted);
+    let header = link.poll_write().expect("the stream header").to_vec();
+    assert!(header.starts_with(b"<?xml"));
+    link.advance_write(header.len());
+    assert!(link.poll_write().is_none());
+    link.handle_read(CLASSIC_HEADER.as_bytes()).expect("input");
+    assert!(matches!(link.poll_event(), Some(Event::StreamOpened(_))));
+}
+
+#[test]
+fn a_zero_seed_is_replaced() {
+    let mut c = config();
+    c.seed = 0;
+    let link = Link::new(c, &Options::plain(), 99).expect("link");
+    assert_ne!(link.client().config().seed, 0);
+}
