@@ -7,6 +7,9 @@ use jabber_proto::negotiation::auth::LoginError;
 use jabber_proto::negotiation::register::RegistrationError;
 use jabber_proto::xml::BuildError;
 
+/// How the copies of an I/O error made by [`Error::repeat`] start.
+const EARLIER: &str = "the connection failed earlier: ";
+
 /// Why an adapter call failed.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -37,10 +40,16 @@ impl Error {
     /// returned the error itself): the kind and the text survive.
     pub fn repeat(&self) -> Error {
         match self {
-            Error::Io(e) => Error::Io(io::Error::new(
-                e.kind(),
-                format!("the connection failed earlier: {e}"),
-            )),
+            Error::Io(e) => {
+                let text = e.to_string();
+                // Copies of copies say it once.
+                let text = if text.starts_with(EARLIER) {
+                    text
+                } else {
+                    format!("{EARLIER}{text}")
+                };
+                Error::Io(io::Error::new(e.kind(), text))
+            }
             Error::Tls(e) => Error::Tls(e.clone()),
             Error::Closed(reason) => Error::Closed(reason.clone()),
             Error::Client(e) => Error::Client(e.clone()),

@@ -312,3 +312,17 @@ fn a_zero_seed_is_replaced() {
     let link = Link::new(c, &Options::plain(), 99).expect("link");
     assert_ne!(link.client().config().seed, 0);
 }
+
+#[test]
+fn a_repeated_error_keeps_its_kind_and_says_earlier_once() {
+    let first = Error::Io(std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "reset",
+    ));
+    let again = first.repeat().repeat();
+    let Error::Io(e) = &again else {
+        panic!("{again:?}")
+    };
+    assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
+    assert_eq!(e.to_string(), "the connection failed earlier: reset");
+}

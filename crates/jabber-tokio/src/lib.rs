@@ -1,9 +1,91 @@
 //! # jabber-tokio
 //!
-//! Drives the [`jabber_proto`] core over tokio. Adapters hold no protocol logic: they move
-//! bytes between a socket and the core, feed it the time, and sleep until its next
-//! deadline.
+//! Drives the [`jabber_proto`] core over tokio. The adapter holds no protocol logic: it
+//! moves bytes between a [`tokio::net::TcpStream`] and the core (through jabber-net's
+//! [`Link`](jabber_net::Link), which adds direct TLS — the same TLS pump as the other
+//! adapters), feeds it the time, and sleeps until data arrives, a [`Sender`] queues a
+//! command, or the core's next deadline passes. Every decision — login, keepalive,
+//! dead-peer detection, closing — is the core's.
 //!
-//! This crate is a placeholder in the workspace layout; the adapter itself is tracked in
-//! the project's issues.
+//! ```no_run
+//! use jabber_tokio::{Config, Connection, Credentials, Event, Jid, Message, MessageType};
+//!
+//! #[tokio::main]
+//! async fn main() -> Result<(), jabber_tokio::Error> {
+//!     // Direct TLS (port 5223), the certificate checked for "example.com".
+//!     let mut conn = Connection::connect("example.com:5223", Config::new("example.com")).await?;
+//!     let me = conn.login(Credentials::new("alice", "secret", "laptop")).await?;
+//!     println!("logged in as {}", me.jid);
+//!
+//!     // Another task sends while this one reads the events.
+//!     let sender = conn.sender();
+//!     tokio::spawn(async move {
+//!         let bob = Jid::parse("bob@example.com").expect("a valid address");
+//!         let hello = Message::new(MessageType::Chat, &bob, "hello").expect("a valid message");
+//!         if let Err(e) = sender.send(hello).await {
+//!             eprintln!("not sent: {e}");
+//!         }
+//!     });
+//!
+//!     while let Some(event) = conn.next_event().await? {
+//!         match event {
+//!             Event::Message(m) => println!("{:?}: {:?}", m.from(), m.body()),
+//!             Event::Closed(reason) => println!("closed: {reason}"),
+//!             _ => {}
+//!         }
+//!     }
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## How it works
+//!
+//! [`Connection`] owns the socket, the core and a queue of events, and spawns nothing:
+//! it works while it is polled — by [`Connection::next_event`], its
+//! [`Stream`](futures_core::Stream) of events, or a call that waits
+//! ([`login`](Connection::login), [`register`](Connection::register),
+//! [`flush`](Connection::flush), [`close`](Connection::close)). Each poll runs the
+//! commands [`Sender`]s queued, writes what the core has to send (partial writes
+//! advance it), reads what arrived, fires the core's timers with a
+//! [`tokio::time::Sleep`] re-armed to the core's next deadline, and queues the core's
+//! events; it returns `Pending` only when the socket, the timer and the command queue
+//! all have the task's waker. The core's clock ([`jabber_proto::time::Instant`],
+//! milliseconds) counts from the moment the TCP connection was established.
+//!
+//! Since all of that state is in the `Connection`, its futures can be dropped at any
+//! point without losing a byte or an event: `next_event` is cancel-safe and fits
+//! `tokio::select!` and `tokio::time::timeout` as it is.
+//!
+//! A connection ends in one of two ways:
+//! - the core reports [`Event::Closed`]: the adapter writes the closing bytes, shuts the
+//!   socket down, delivers the event, and [`Connection::next_event`] returns `Ok(None)`
+//!   (the stream ends) from then on;
+//! - the socket fails (a read or write error, a TLS error, no progress within the write
+//!   timeout): the events queued before come first, then the error as [`Error::Io`] or
+//!   [`Error::Tls`]; the socket is shut down and every later call returns an error of
+//!   the same kind (the stream ends after the first).
+//!
+//! Either way the [`Sender`]s' calls fail with [`Error::Client`] from then on. Dropping
+//! the `Connection` closes the socket without logging out.
+//!
+//! Anything the core offers beyond the shortcuts here (IQs, password change, ...) is
+//! reached through [`Connection::with_client`] in the task that polls the connection, and
+//! [`Sender::command`] in the others.
 #![forbid(unsafe_code)]
+
+mod connection;
+mod sender;
+
+pub use connection::Connection;
+pub use jabber_net::{Error, LoggedIn, Options, Tls};
+pub use sender::Sender;
+
+/// The core this crate drives, for everything not re-exported here.
+pub use jabber_proto;
+
+pub use jabber_proto::client::{Client, CloseReason, Config, Event};
+pub use jabber_proto::features::roster::Roster;
+pub use jabber_proto::jid::Jid;
+pub use jabber_proto::negotiation::auth::{Credentials, LoginError};
+pub use jabber_proto::stanza::{Message, MessageType, Presence};
+pub use jabber_proto::xml::Element;
