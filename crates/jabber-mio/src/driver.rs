@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use jabber_net::{Error, Link, Options};
-use jabber_proto::client::{self, Client, Config, Event};
+use jabber_proto::client::{self, Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant as CoreInstant;
 use jabber_proto::xml::Element;
@@ -24,6 +24,14 @@ const EVENTS: usize = 1024;
 
 /// Stale timer entries tolerated, beyond the live sessions, before the heap is rebuilt.
 const STALE_TIMERS: usize = 1024;
+
+/// Bytes read from one session per turn of the loop, so that a peer that sends fast
+/// cannot starve the others or the timers; the rest is read on the next turn.
+const READ_BUDGET: usize = 16 * READ_BUFFER;
+
+/// How long a session that ended may keep its socket to deliver its last bytes (the
+/// stream's end, a stream error), at most; the write timeout may cut it shorter.
+const LINGER: Duration = Duration::from_secs(5);
 
 /// A session of a [`Driver`]. Ids are not reused: a slot that held a session that ended
 /// gets a new generation.
@@ -68,6 +76,10 @@ pub struct Driver {
     timers: Timers,
     outputs: VecDeque<(SessionId, Output)>,
     buf: Box<[u8]>,
+    /// Readiness of the last `poll`, kept to reuse its allocation.
+    ready: Vec<(usize, bool)>,
+    /// Slots that stopped reading at the read budget.
+    unread: Vec<usize>,
 }
 
 impl Driver {
@@ -82,12 +94,14 @@ impl Driver {
             timers: Timers::default(),
             outputs: VecDeque::new(),
             buf: vec![0; READ_BUFFER].into_boxed_slice(),
+            ready: Vec::new(),
+            unread: Vec::new(),
         })
     }
 
     // ---- getters ----
 
-    /// How many sessions are running (connecting included).
+    /// How many sessions are running (connecting included; not those that ended).
     pub fn len(&self) -> usize {
         self.live
     }
@@ -110,10 +124,13 @@ impl Driver {
     /// The running sessions.
     pub fn sessions(&self) -> impl Iterator<Item = SessionId> + '_ {
         self.slots.iter().enumerate().filter_map(|(slot, s)| {
-            s.session.as_ref().map(|session| SessionId {
-                slot: slot as u32,
-                generation: session.generation,
-            })
+            s.session
+                .as_ref()
+                .filter(|session| !session.over)
+                .map(|session| SessionId {
+                    slot: slot as u32,
+                    generation: session.generation,
+                })
         })
     }
 
@@ -127,7 +144,12 @@ impl Driver {
     /// Starts connecting to `addr` without blocking; the core's stream header goes out
     /// as soon as the connection is up ([`Output::Connected`]). With `options.tls` (the
     /// default) the connection is direct TLS. A `config.seed` of 0 is replaced by one
-    /// drawn from the clock.
+    /// drawn from the clock. The core's clock stands still until the connection is up,
+    /// so connecting does not count against its timers; `options.connect_timeout` bounds
+    /// it instead.
+    ///
+    /// A failure to start (no socket, an address the system rejects at once) is an
+    /// `Err` here; a failure while connecting is an [`Output::Failed`] later.
     pub fn connect(
         &mut self,
         addr: SocketAddr,
@@ -143,7 +165,10 @@ impl Driver {
         let generation = self.slots[slot].generation;
         let salt = (slot as u64) << 32 | u64::from(generation);
         let link = match Link::new(config, options, salt) {
-            Ok(link) => link,
+            Ok(mut link) => {
+                link.hold_clock();
+                link
+            }
             Err(e) => {
                 self.free.push(slot);
                 return Err(e);
@@ -165,6 +190,9 @@ impl Driver {
             connect_deadline: Instant::now().checked_add(options.connect_timeout),
             armed: None,
             writable: true,
+            over: false,
+            linger_until: None,
+            unread: false,
         });
         self.live += 1;
         self.settle(slot);
@@ -207,10 +235,12 @@ impl Driver {
         self.command(id, |client, now| client.close(now))
     }
 
-    /// Drops a session at once: no logout, the socket is closed.
+    /// Drops a session at once: no logout, the socket is closed, and outputs of the
+    /// session not yet taken are dropped too.
     pub fn abort(&mut self, id: SessionId) {
         if let Ok(slot) = self.slot_of(id) {
             self.remove(slot);
+            self.outputs.retain(|(owner, _)| *owner != id);
         }
     }
 
@@ -229,35 +259,34 @@ impl Driver {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        // mio rounds sub-millisecond timeouts down to zero; round up instead so that a
-        // deadline 0.4 ms away does not spin.
-        let wait = wait.map(|w| {
-            if w.is_zero() || w.subsec_nanos() % 1_000_000 == 0 {
-                w
-            } else {
-                w + Duration::from_millis(1)
-            }
-        });
+        // Sessions with bytes left unread (the read budget) go on without waiting.
+        let wait = if self.unread.is_empty() {
+            wait
+        } else {
+            Some(Duration::ZERO)
+        };
         match self.poll.poll(&mut self.events, wait) {
             Ok(()) => {}
             Err(e) if e.kind() == ErrorKind::Interrupted => return Ok(()),
             Err(e) => return Err(e),
         }
-        let ready: Vec<(usize, bool, bool)> = self
-            .events
-            .iter()
-            .map(|e| {
-                let broken = e.is_error() || e.is_read_closed() || e.is_write_closed();
-                (
-                    e.token().0,
-                    e.is_readable() || broken,
-                    e.is_writable() || broken,
-                )
-            })
-            .collect();
-        for (slot, readable, writable) in ready {
-            self.on_ready(slot, readable, writable);
+        let mut ready = std::mem::take(&mut self.ready);
+        ready.clear();
+        ready.extend(self.events.iter().map(|e| {
+            let broken = e.is_error() || e.is_read_closed() || e.is_write_closed();
+            (e.token().0, e.is_readable() || broken)
+        }));
+        let mut unread = std::mem::take(&mut self.unread);
+        for slot in unread.drain(..) {
+            if !ready.iter().any(|(s, _)| *s == slot) {
+                ready.push((slot, true));
+            }
         }
+        self.unread = unread;
+        for &(slot, readable) in &ready {
+            self.on_ready(slot, readable);
+        }
+        self.ready = ready;
         self.on_timers();
         Ok(())
     }
@@ -267,7 +296,9 @@ impl Driver {
         self.outputs.pop_front()
     }
 
-    fn on_ready(&mut self, slot: usize, readable: bool, writable: bool) {
+    /// Readiness of a slot: completes a connect, reads what arrived, and settles (which
+    /// writes what is pending: writable readiness needs nothing else).
+    fn on_ready(&mut self, slot: usize, readable: bool) {
         let Some(session) = self.slots.get_mut(slot).and_then(|s| s.session.as_mut()) else {
             return;
         };
@@ -280,18 +311,23 @@ impl Driver {
                 Ok(false) => return,
                 Ok(true) => {
                     session.connect_deadline = None;
+                    session.link.release_clock();
                     self.outputs.push_back((id, Output::Connected));
                 }
                 Err(e) => return self.fail(slot, e.into()),
             }
         }
         if readable {
-            if let Err(e) = read_all(session, &mut self.buf) {
-                return self.fail(slot, e);
+            session.unread = false;
+            match read_some(session, &mut self.buf) {
+                Ok(true) => {}
+                Ok(false) => {
+                    session.unread = true;
+                    self.unread.push(slot);
+                }
+                Err(e) => return self.fail(slot, e),
             }
         }
-        // Writable readiness needs nothing more: settling writes what is pending.
-        let _ = writable;
         self.settle(slot);
     }
 
@@ -305,6 +341,11 @@ impl Driver {
                 continue; // replaced by a later deadline
             }
             session.armed = None;
+            if session.linger_until.is_some_and(|t| t <= now) {
+                // The last bytes did not go out in time; the session ended before.
+                self.remove(slot);
+                continue;
+            }
             if session.connect_deadline.is_some() {
                 let e = io::Error::new(ErrorKind::TimedOut, "connecting timed out");
                 self.fail(slot, e.into());
@@ -316,7 +357,13 @@ impl Driver {
             }
             self.settle(slot);
         }
-        if self.timers.len() > 2 * self.live + STALE_TIMERS {
+        self.prune_timers();
+    }
+
+    /// Rebuilds the timer heap when stale entries pile up (every write that makes
+    /// progress moves the write timeout, every byte received the keepalive).
+    fn prune_timers(&mut self) {
+        if self.timers.len() > 2 * self.slots.len() + STALE_TIMERS {
             let live = self.slots.iter().enumerate().filter_map(|(slot, s)| {
                 let session = s.session.as_ref()?;
                 Some((session.armed?, slot, session.generation))
@@ -341,15 +388,27 @@ impl Driver {
         } else {
             write_all(session)
         };
-        while let Some(event) = session.link.poll_event() {
-            self.outputs.push_back((id, Output::Event(event)));
+        let ended = take_events(session, id, &mut self.outputs);
+        if ended {
+            self.live -= 1;
         }
         if let Err(e) = written {
             return self.fail(slot, e);
         }
-        if session.link.client().is_closed() && session.link.is_finished() {
-            self.remove(slot);
-            return;
+        let session = self.slots[slot].session.as_mut().expect("settled above");
+        if session.link.client().is_closed() {
+            let abrupt = matches!(
+                session.link.client().close_reason(),
+                Some(CloseReason::PeerTimeout | CloseReason::SendBufferFull)
+            );
+            // The core says to drop a dead or unreading peer without waiting.
+            if abrupt || session.link.is_finished() {
+                self.remove(slot);
+                return;
+            }
+            if session.linger_until.is_none() {
+                session.linger_until = Instant::now().checked_add(LINGER);
+            }
         }
         let want_write = connecting || session.link.poll_write().is_some();
         if want_write != session.writable {
@@ -373,20 +432,25 @@ impl Driver {
                 self.timers.push(at, slot, session.generation);
             }
             session.armed = deadline;
+            self.prune_timers();
         }
     }
 
-    /// Ends a session on a transport failure. Once its core has closed (and reported
-    /// `Closed`), the failure to deliver the last bytes is not worth reporting.
+    /// Ends a session on a transport failure. Events the core produced before (a
+    /// message read just before a reset) are output first; once the core has reported
+    /// `Closed`, the failure to deliver the last bytes is not worth reporting.
     fn fail(&mut self, slot: usize, error: Error) {
-        let Some(session) = self.slots.get(slot).and_then(|s| s.session.as_ref()) else {
+        let Some(session) = self.slots.get_mut(slot).and_then(|s| s.session.as_mut()) else {
             return;
         };
         let id = SessionId {
             slot: slot as u32,
             generation: session.generation,
         };
-        if !session.link.client().is_closed() {
+        if take_events(session, id, &mut self.outputs) {
+            self.live -= 1;
+        }
+        if !session.over {
             self.outputs.push_back((id, Output::Failed(error)));
         }
         self.remove(slot);
@@ -401,14 +465,17 @@ impl Driver {
         let _ = session.stream.shutdown(Shutdown::Both);
         self.slots[slot].generation = self.slots[slot].generation.wrapping_add(1);
         self.free.push(slot);
-        self.live -= 1;
+        if !session.over {
+            self.live -= 1;
+        }
     }
 
+    /// A running session: not one that ended and only delivers its last bytes.
     fn session(&self, id: SessionId) -> Option<&Session> {
         self.slots
             .get(id.slot as usize)
             .and_then(|s| s.session.as_ref())
-            .filter(|s| s.generation == id.generation)
+            .filter(|s| s.generation == id.generation && !s.over)
     }
 
     fn slot_of(&self, id: SessionId) -> Result<usize, Error> {
@@ -435,20 +502,46 @@ fn connected(stream: &TcpStream) -> io::Result<bool> {
     }
 }
 
-/// Reads until the socket has nothing more (mio's readiness is edge-triggered).
-fn read_all(session: &mut Session, buf: &mut [u8]) -> Result<(), Error> {
-    loop {
+/// Moves the core's events to the outputs; whether `Event::Closed` was among them
+/// (the session is then over for the application).
+fn take_events(
+    session: &mut Session,
+    id: SessionId,
+    outputs: &mut VecDeque<(SessionId, Output)>,
+) -> bool {
+    let mut ended = false;
+    while let Some(event) = session.link.poll_event() {
+        if matches!(event, Event::Closed(_)) && !session.over {
+            session.over = true;
+            ended = true;
+        }
+        outputs.push_back((id, Output::Event(event)));
+    }
+    ended
+}
+
+/// Reads until the socket has nothing more (mio's readiness is edge-triggered) or the
+/// read budget is spent: `Ok(false)` then, to go on at the next turn. After the core
+/// closed, what still arrives is read and dropped by it, so that closing the socket
+/// does not turn into a reset for unread data.
+fn read_some(session: &mut Session, buf: &mut [u8]) -> Result<bool, Error> {
+    let mut taken = 0;
+    while taken < READ_BUDGET {
         match session.stream.read(buf) {
-            Ok(0) => return session.link.handle_eof(),
-            Ok(n) => session.link.handle_read(&buf[..n])?,
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Ok(0) => {
+                session.link.handle_eof()?;
+                return Ok(true);
+            }
+            Ok(n) => {
+                taken += n;
+                session.link.handle_read(&buf[..n])?;
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(true),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
             Err(e) => return Err(e.into()),
         }
-        if session.link.client().is_closed() {
-            return Ok(());
-        }
     }
+    Ok(false)
 }
 
 /// Writes until the link has nothing more or the socket is full.

@@ -42,9 +42,16 @@
 //!   binary heap; entries that a later deadline replaced are skipped when they come up.
 //! - After every input and every command the session is drained, as the core requires:
 //!   bytes written, events queued as [`Output`]s, the deadline re-armed.
+//! - Reading is edge-triggered (until the socket has nothing more), within a budget per
+//!   session and turn, so that a peer that sends fast cannot starve the others.
 //! - A session ends with [`Output::Event`]`(Event::Closed(_))` (the core's verdict) or
-//!   [`Output::Failed`] (the socket or TLS failed); its [`SessionId`] is then unknown to
-//!   the driver, and commands on it return [`Error::Client`]`(Closed)`.
+//!   [`Output::Failed`] (the socket or TLS failed), after the events its core produced
+//!   before. Its [`SessionId`] is then unknown to the driver, and commands on it return
+//!   [`Error::Client`]`(Closed)`. The socket may stay a little longer (5 s at most) to
+//!   deliver the last bytes, except after a dead peer or an unreading one, which are
+//!   dropped at once.
+//! - The core's clock stands still while connecting: the connect timeout bounds that
+//!   phase, and the core's own timers start when the connection is up.
 #![forbid(unsafe_code)]
 
 mod driver;

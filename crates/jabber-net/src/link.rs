@@ -123,6 +123,19 @@ impl Link {
         self.client.is_closed() && self.poll_write().is_none()
     }
 
+    // ---- the clock ----
+
+    /// Holds the core's clock: for a transport that is not up yet (a non-blocking
+    /// connect), so that waiting for it does not count against the core's timers.
+    pub fn hold_clock(&mut self) {
+        self.clock.hold();
+    }
+
+    /// Lets the core's clock run again, from where it was held.
+    pub fn release_clock(&mut self) {
+        self.clock.release();
+    }
+
     // ---- inputs ----
 
     /// Bytes read from the socket.
