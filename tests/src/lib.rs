@@ -1,9 +1,14 @@
 //! Cross-crate and real-server tests for jabber; the tests live in `tests/tests/`.
 //!
 //! The library part is the harness those tests share: [`servers`] runs real
-//! XMPP servers (ejabberd, prosody) on loopback for the length of a test.
+//! XMPP servers (ejabberd, prosody) on loopback for the length of a test,
+//! and [`certs`] holds the throw-away CA their direct-TLS listeners use.
 #![forbid(unsafe_code)]
 
+pub mod adapters;
+pub mod certs;
+pub mod runner;
 pub mod servers;
 
+pub use certs::TestCa;
 pub use servers::{Server, ServerKind, free_port};

@@ -7,6 +7,18 @@
 //! in-band registration (`jabber:iq:register`, XEP-0077). Dropping the
 //! [`Server`] stops the process by its PID and removes the directory.
 //!
+//! Besides the plaintext listener ([`Server::addr`]) each server has a
+//! direct-TLS listener ([`Server::tls_addr`], the old port-5223 style that
+//! XEP-0368 revived: TLS from the first byte, then the same version-less
+//! stream). Its certificate comes from the process's throw-away
+//! [`TestCa`](crate::certs::TestCa); a client that trusts that CA and asks for
+//! [`Server::domain`] verifies it.
+//!
+//! For scale tests, [`Server::register_many`] creates a thousand accounts in
+//! about a second, and both servers are set up for a thousand and more
+//! concurrent sessions from loopback (no traffic shaper, a long listen
+//! backlog, the open-files limit raised as far as the hard limit allows).
+//!
 //! Every instance has its own ports, directory and Erlang node name, so tests
 //! may run servers in parallel threads. A small watchdog process (`sh`)
 //! accompanies each server and kills it if the test process dies without
@@ -27,8 +39,10 @@ use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::certs::{ServerFiles, TestCa};
+
 /// The virtual host both servers serve.
-const DOMAIN: &str = "localhost";
+pub(crate) const DOMAIN: &str = "localhost";
 
 /// How many times [`Server::start`] tries with fresh ports before giving up.
 const START_ATTEMPTS: u32 = 3;
@@ -38,6 +52,19 @@ const TERM_GRACE: Duration = Duration::from_secs(2);
 
 /// How long an account-creation command may run.
 const CTL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The open-files limit the servers are started with (or the hard limit, if
+/// that is lower): a session is one descriptor.
+const OPEN_FILES: u32 = 65536;
+
+/// The listen backlog of every client listener: a thousand clients that
+/// connect at once must not find the queue full (ejabberd's default is 5).
+const LISTEN_BACKLOG: u32 = 1024;
+
+/// PBKDF2 rounds of the SCRAM-SHA-1 records [`Server::register_many`] writes
+/// for prosody: the RFC 7677 minimum, cheaper than prosody's own 10,000 for
+/// every login of a scale test.
+const PROSODY_BULK_ITERATIONS: u32 = 4096;
 
 /// Which XMPP server to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,13 +104,15 @@ impl fmt::Display for ServerKind {
 
 /// A running XMPP server, stopped and cleaned up on drop.
 ///
-/// The server listens for clients (`jabber:client`, plaintext) on
-/// [`addr`](Server::addr) only, serves the domain [`domain`](Server::domain)
-/// and lets anyone register in band. Its distribution port (ejabberd) is bound
-/// to `127.0.0.1` as well; nothing else listens.
+/// The server listens for clients (`jabber:client`) on
+/// [`addr`](Server::addr) (plaintext) and [`tls_addr`](Server::tls_addr)
+/// (direct TLS) only, serves the domain [`domain`](Server::domain) and lets
+/// anyone register in band. Its distribution port (ejabberd) is bound to
+/// `127.0.0.1` as well; nothing else listens.
 pub struct Server {
     kind: ServerKind,
     addr: SocketAddr,
+    tls_addr: SocketAddr,
     dir: PathBuf,
     /// `None` once the process has been reaped.
     child: Option<Child>,
@@ -118,6 +147,7 @@ impl fmt::Debug for Server {
         f.debug_struct("Server")
             .field("kind", &self.kind)
             .field("addr", &self.addr)
+            .field("tls_addr", &self.tls_addr)
             .field("pid", &self.pid)
             .field("dir", &self.dir)
             .finish_non_exhaustive()
@@ -126,7 +156,8 @@ impl fmt::Debug for Server {
 
 impl Server {
     /// Starts a fresh server of `kind` and returns once it answers a stream
-    /// header on its client port.
+    /// header on its plaintext client port and accepts connections on its
+    /// direct-TLS port.
     ///
     /// The server gets free ports on `127.0.0.1` and its own directory. A
     /// start that fails (for example because another process took a port in
@@ -148,13 +179,17 @@ impl Server {
     fn try_start(kind: ServerKind) -> io::Result<Server> {
         let dir = make_dir(kind)?;
         let port = free_port();
+        let tls_port = free_port();
         let addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
+        let tls_addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, tls_port));
         let console = dir.join("console.log");
-        let prepared = match kind {
-            ServerKind::Ejabberd => ejabberd_command(&dir, port),
-            ServerKind::Prosody => prosody_command(&dir, port),
-        }
-        .and_then(|launch| Ok((launch, File::create(&console)?)));
+        let prepared = TestCa::get()
+            .write_server_files(&dir.join("tls"))
+            .and_then(|tls| match kind {
+                ServerKind::Ejabberd => ejabberd_command(&dir, port, tls_port, &tls),
+                ServerKind::Prosody => prosody_command(&dir, port, tls_port, &tls),
+            })
+            .and_then(|launch| Ok((launch, File::create(&console)?)));
         let ((config, log, erlang, mut command), out) = match prepared {
             Ok(prepared) => prepared,
             Err(e) => {
@@ -175,10 +210,13 @@ impl Server {
             Ok(child) => child,
             Err(e) => {
                 let _ = fs::remove_dir_all(&dir);
+                // The program itself runs under a `sh` that raises limits.
                 let program = command.get_program().to_string_lossy().into_owned();
                 return Err(io::Error::new(
                     e.kind(),
-                    format!("cannot run {program} for {kind} (see scripts/install-servers): {e}"),
+                    format!(
+                        "cannot run {program} to start {kind} (see scripts/install-servers): {e}"
+                    ),
                 ));
             }
         };
@@ -186,6 +224,7 @@ impl Server {
         let mut server = Server {
             kind,
             addr,
+            tls_addr,
             dir,
             child: Some(child),
             pid,
@@ -200,8 +239,9 @@ impl Server {
         Ok(server)
     }
 
-    /// Polls until the server answers a stream header, has died, or has
-    /// logged that it cannot listen.
+    /// Polls until the server answers a stream header on the plaintext port
+    /// and accepts a connection on the TLS port, has died, or has logged that
+    /// it cannot listen.
     fn wait_ready(&mut self) -> io::Result<()> {
         let started = Instant::now();
         let deadline = started + self.kind.start_timeout();
@@ -221,12 +261,23 @@ impl Server {
             {
                 return Err(self.start_error("could not open its port"));
             }
-            if answers_stream(self.addr, DOMAIN) {
+            if self.kind == ServerKind::Prosody
+                && read_lossy(&self.log).contains("Error binding encrypted port")
+            {
+                return Err(self.start_error("could not set up its TLS port"));
+            }
+            // Both listeners start together; the TLS one is asked second, so
+            // that it is ready too.
+            if answers_stream(self.addr, DOMAIN)
+                && TcpStream::connect_timeout(&self.tls_addr, Duration::from_millis(500)).is_ok()
+            {
                 return Ok(());
             }
             if Instant::now() >= deadline {
                 return Err(self.start_error(&format!(
-                    "did not answer a stream header within {:?}",
+                    "did not answer a stream header on {} and accept on {} within {:?}",
+                    self.addr,
+                    self.tls_addr,
                     started.elapsed()
                 )));
             }
@@ -248,9 +299,21 @@ impl Server {
         self.kind
     }
 
-    /// The client listener: `127.0.0.1` and a port that was free.
+    /// The plaintext client listener: `127.0.0.1` and a port that was free.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The direct-TLS client listener: `127.0.0.1` and another port that
+    /// was free.
+    ///
+    /// TLS starts with the first byte (no STARTTLS); inside it the server
+    /// speaks the same `jabber:client` streams as on [`addr`](Server::addr).
+    /// Its certificate, for [`domain`](Server::domain) and `localhost`, is
+    /// signed by [`TestCa::get`]; a client must trust that CA and send the
+    /// domain as SNI.
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.tls_addr
     }
 
     /// The virtual host the server serves, to put in `to` of the stream
@@ -278,16 +341,9 @@ impl Server {
     pub fn register(&self, user: &str, password: &str) -> io::Result<()> {
         let (mut command, stdin) = match &self.erlang {
             Some(node) => {
-                let mut command = Command::new("erl");
+                let mut command = self.control_node(node);
                 command
-                    .env("ERL_LIBS", &node.erl_libs)
-                    .env("HOME", &self.dir)
-                    .arg("-sname")
-                    .arg(format!("ctl{}@localhost", unique_suffix()))
-                    .args(["-setcookie", &node.cookie])
-                    .args(["-start_epmd", "false", "-dist_listen", "false"])
-                    .args(["-erl_epmd_port", &node.dist_port.to_string()])
-                    .args(["-hidden", "-noinput", "-s", "ejabberd_ctl", "-extra"])
+                    .args(["-s", "ejabberd_ctl", "-extra"])
                     .args([&node.name, "register", user, DOMAIN, password]);
                 (command, None)
             }
@@ -305,7 +361,8 @@ impl Server {
         };
         clean_env(&mut command);
         command.current_dir(&self.dir);
-        let (status, output) = run_with_timeout(&mut command, stdin.as_deref(), &self.dir)?;
+        let (status, output) =
+            run_with_timeout(&mut command, stdin.as_deref(), &self.dir, CTL_TIMEOUT)?;
         if status.success() {
             return Ok(());
         }
@@ -322,6 +379,154 @@ impl Server {
                 output.trim()
             ),
         ))
+    }
+
+    /// Creates the accounts `{prefix}0` to `{prefix}{count - 1}` on
+    /// [`domain`](Server::domain), all with `password`, out of band and fast
+    /// (a thousand take about a second): for scale tests.
+    ///
+    /// - ejabberd: one Erlang control node calls
+    ///   `ejabberd_auth:try_register/3` on the server for each account.
+    /// - prosody: the accounts are written straight into its file store
+    ///   (`data/<host>/accounts/<user>.dat`), each with the SCRAM-SHA-1 record
+    ///   prosody's `internal_hashed` keeps (one salt for the whole batch,
+    ///   4,096 rounds); prosody reads the store on every login, so they work
+    ///   at once. `prosodyctl` would take half a second per account.
+    ///
+    /// `prefix` may hold ASCII lower-case letters, digits, `.`, `_` and `-`
+    /// (names both servers keep as they are); `password`, printable ASCII.
+    /// Anything else fails with [`io::ErrorKind::InvalidInput`] before an
+    /// account is made. An account that exists already stops the batch with
+    /// [`io::ErrorKind::AlreadyExists`], the ones before it staying created.
+    pub fn register_many(&self, prefix: &str, count: usize, password: &str) -> io::Result<()> {
+        if !prefix
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("account prefix {prefix:?}: only a-z, 0-9, '.', '_' and '-'"),
+            ));
+        }
+        if password.is_empty() || !password.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the password must be non-empty printable ASCII",
+            ));
+        }
+        if count == 0 {
+            return Ok(());
+        }
+        match &self.erlang {
+            Some(node) => self.register_many_ejabberd(node, prefix, count, password),
+            None => self.register_many_prosody(prefix, count, password),
+        }
+    }
+
+    fn register_many_ejabberd(
+        &self,
+        node: &ErlangNode,
+        prefix: &str,
+        count: usize,
+        password: &str,
+    ) -> io::Result<()> {
+        // Exit status 3: an account exists; 1: any other failure.
+        const REGISTER_LOOP: &str = "\
+            [NodeS, HostS, Prefix, CountS, PassS] = init:get_plain_arguments(),
+            Node = list_to_atom(NodeS),
+            Host = unicode:characters_to_binary(HostS),
+            Pass = unicode:characters_to_binary(PassS),
+            Count = list_to_integer(CountS),
+            Loop = fun L(I) when I >= Count -> ok;
+                       L(I) ->
+                           User = unicode:characters_to_binary(Prefix ++ integer_to_list(I)),
+                           case rpc:call(Node, ejabberd_auth, try_register, [User, Host, Pass], 30000) of
+                               ok -> L(I + 1);
+                               Other -> {User, Other}
+                           end
+                   end,
+            case Loop(0) of
+                ok -> halt(0);
+                {U, {error, exists}} -> io:format(\"~ts: already registered~n\", [U]), halt(3);
+                {U, R} -> io:format(\"~ts: ~p~n\", [U, R]), halt(1)
+            end.";
+        let mut command = self.control_node(node);
+        command.args(["-eval", REGISTER_LOOP, "-extra"]).args([
+            &node.name,
+            DOMAIN,
+            prefix,
+            &count.to_string(),
+            password,
+        ]);
+        clean_env(&mut command);
+        command.current_dir(&self.dir);
+        let timeout =
+            CTL_TIMEOUT + Duration::from_millis(20) * u32::try_from(count).unwrap_or(u32::MAX);
+        let (status, output) = run_with_timeout(&mut command, None, &self.dir, timeout)?;
+        if status.success() {
+            return Ok(());
+        }
+        let kind = if status.code() == Some(3) {
+            io::ErrorKind::AlreadyExists
+        } else {
+            io::ErrorKind::Other
+        };
+        Err(io::Error::new(
+            kind,
+            format!(
+                "ejabberd: registering {prefix}0..{prefix}{} failed ({status}): {}",
+                count - 1,
+                output.trim()
+            ),
+        ))
+    }
+
+    fn register_many_prosody(&self, prefix: &str, count: usize, password: &str) -> io::Result<()> {
+        let record = scram_sha1_record(password, PROSODY_BULK_ITERATIONS)?;
+        let accounts = self
+            .dir
+            .join("data")
+            .join(prosody_path_encode(DOMAIN))
+            .join("accounts");
+        fs::create_dir_all(&accounts)?;
+        let scratch = accounts.join(format!(".jabber-tests-{}.tmp", unique_suffix()));
+        let result = (0..count).try_for_each(|i| {
+            let user = format!("{prefix}{i}");
+            let path = accounts.join(format!("{}.dat", prosody_path_encode(&user)));
+            // Each account its own file (no shared inode), written aside and
+            // then linked into place: it appears whole or not at all, and
+            // never replaces an existing account.
+            fs::write(&scratch, &record)
+                .and_then(|()| fs::hard_link(&scratch, &path))
+                .map_err(|e| {
+                    let kind = e.kind();
+                    let what = if kind == io::ErrorKind::AlreadyExists {
+                        "already registered".to_owned()
+                    } else {
+                        e.to_string()
+                    };
+                    io::Error::new(kind, format!("prosody: {user}@{DOMAIN}: {what}"))
+                })?;
+            fs::remove_file(&scratch)
+        });
+        let _ = fs::remove_file(&scratch);
+        result
+    }
+
+    /// An `erl` command for a hidden node that talks to the running ejabberd
+    /// through its distribution port; the caller adds what it runs.
+    fn control_node(&self, node: &ErlangNode) -> Command {
+        let mut command = Command::new("erl");
+        command
+            .env("ERL_LIBS", &node.erl_libs)
+            .env("HOME", &self.dir)
+            .arg("-sname")
+            .arg(format!("ctl{}@localhost", unique_suffix()))
+            .args(["-setcookie", &node.cookie])
+            .args(["-start_epmd", "false", "-dist_listen", "false"])
+            .args(["-erl_epmd_port", &node.dist_port.to_string()])
+            .args(["-hidden", "-noinput"]);
+        command
     }
 
     /// Kills the server at once with `SIGKILL` (its whole process group) and
@@ -488,12 +693,13 @@ type Launch = (PathBuf, PathBuf, Option<ErlangNode>, Command);
 /// ejabberd is started without `ejabberdctl`, which would switch to the
 /// `ejabberd` user: a bare `erl` node with its distribution on a fixed
 /// loopback port instead of epmd.
-fn ejabberd_command(dir: &Path, port: u16) -> io::Result<Launch> {
+fn ejabberd_command(dir: &Path, port: u16, tls_port: u16, tls: &ServerFiles) -> io::Result<Launch> {
     let erl_libs = ejabberd_libs()?;
+    let erl = find_program("erl")?;
     let config = dir.join("ejabberd.yml");
     let log = dir.join("ejabberd.log");
     let db = dir.join("db");
-    fs::write(&config, ejabberd_config(port))?;
+    fs::write(&config, ejabberd_config(port, tls_port, tls))?;
     let unique = unique_suffix();
     let node = ErlangNode {
         name: format!("jt{unique}@localhost"),
@@ -501,7 +707,7 @@ fn ejabberd_command(dir: &Path, port: u16) -> io::Result<Launch> {
         dist_port: free_port(),
         erl_libs,
     };
-    let mut command = Command::new("erl");
+    let mut command = with_open_files_limit(&erl);
     command
         .env("EJABBERD_CONFIG_PATH", &config)
         .env("EJABBERD_LOG_PATH", &log)
@@ -514,16 +720,26 @@ fn ejabberd_command(dir: &Path, port: u16) -> io::Result<Launch> {
         .args(["-erl_epmd_port", &node.dist_port.to_string()])
         .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
         .args(["-mnesia", "dir", &erlang_string(&db)])
+        // Room for many sessions: processes (several per session) and ports
+        // (one per socket).
+        .args(["+P", "1048576", "+Q", "65536"])
         .args(["-noinput", "-s", "ejabberd"]);
     Ok((config, log, Some(node), command))
 }
 
-fn ejabberd_config(port: u16) -> String {
+fn ejabberd_config(port: u16, tls_port: u16, tls: &ServerFiles) -> String {
     format!(
         "\
 loglevel: info
 hosts:
   - {DOMAIN}
+# Chain and key in one file; only the direct-TLS listener uses it. The CA file
+# keeps ejabberd from warning that the chain ends in an unknown, self-signed CA.
+certfiles:
+  - {certfile}
+ca_file: {cafile}
+# No shaper (none is also the default), a long queue per session and a long
+# backlog: a thousand loopback clients must not be throttled or refused.
 listen:
   -
     port: {port}
@@ -531,9 +747,23 @@ listen:
     module: ejabberd_c2s
     starttls: false
     access: c2s
+    shaper: none
+    max_fsm_queue: 10000
+    backlog: {LISTEN_BACKLOG}
+  -
+    port: {tls_port}
+    ip: \"127.0.0.1\"
+    module: ejabberd_c2s
+    tls: true
+    access: c2s
+    shaper: none
+    max_fsm_queue: 10000
+    backlog: {LISTEN_BACKLOG}
 auth_method: internal
 # Plain storage: the iq:auth <digest> needs the clear password.
 auth_password_format: plain
+# Room for the accounts of a scale test in the credentials cache (default 1,000).
+auth_cache_size: 100000
 registration_timeout: infinity
 s2s_access: s2s
 acl:
@@ -573,7 +803,9 @@ modules:
     timeout_action: kill
   mod_disco: {{}}
   mod_muc: {{}}
-"
+",
+        certfile = yaml_string(&tls.combined),
+        cafile = yaml_string(&tls.ca),
     )
 }
 
@@ -610,20 +842,23 @@ fn ejabberd_libs() -> io::Result<PathBuf> {
     ))
 }
 
-fn prosody_command(dir: &Path, port: u16) -> io::Result<Launch> {
+fn prosody_command(dir: &Path, port: u16, tls_port: u16, tls: &ServerFiles) -> io::Result<Launch> {
+    let prosody = find_program("prosody")?;
     let config = dir.join("prosody.cfg.lua");
     let log = dir.join("prosody.log");
     fs::create_dir_all(dir.join("data"))?;
     // Certificates are looked for next to the configuration; an empty folder
-    // keeps prosody from logging that it has none.
+    // keeps prosody from logging that it has none. (It indexes every `.crt`
+    // there by the names inside: the TLS files live elsewhere, or the
+    // plaintext port would offer STARTTLS.)
     fs::create_dir_all(dir.join("certs"))?;
-    fs::write(&config, prosody_config(dir, &log, port))?;
-    let mut command = Command::new("prosody");
+    fs::write(&config, prosody_config(dir, &log, port, tls_port, tls))?;
+    let mut command = with_open_files_limit(&prosody);
     command.arg("-F").arg("--config").arg(&config);
     Ok((config, log, None, command))
 }
 
-fn prosody_config(dir: &Path, log: &Path, port: u16) -> String {
+fn prosody_config(dir: &Path, log: &Path, port: u16, tls_port: u16, tls: &ServerFiles) -> String {
     let path = |p: &Path| lua_string(p);
     format!(
         "\
@@ -638,7 +873,10 @@ log = {{ {{ levels = {{ min = \"debug\" }}, to = \"file\", filename = {log} }} }
 interfaces = {{ \"127.0.0.1\" }}
 local_interfaces = {{ \"127.0.0.1\" }}
 c2s_ports = {{ {port} }}
-c2s_direct_tls_ports = {{}}
+-- Direct TLS with the test CA's certificate. Set for this service only: a global
+-- `ssl` would make the plaintext port offer STARTTLS.
+c2s_direct_tls_ports = {{ {tls_port} }}
+c2s_direct_tls_ssl = {{ certificate = {chain}, key = {key} }}
 legacy_ssl_ports = {{}}
 s2s_ports = {{}}
 s2s_direct_tls_ports = {{}}
@@ -647,7 +885,8 @@ http_ports = {{}}
 https_ports = {{}}
 -- Short server-side idle timer: after 3 s without reading from a client, prosody
 -- runs its read-timeout handler (a keepalive); the idle scenarios must survive it.
-network_settings = {{ read_timeout = 3 }}
+-- A long listen backlog for a thousand clients that connect at once.
+network_settings = {{ read_timeout = 3, tcp_backlog = {LISTEN_BACKLOG} }}
 c2s_require_encryption = false
 s2s_require_encryption = false
 allow_unencrypted_plain_auth = true
@@ -664,6 +903,8 @@ VirtualHost \"{DOMAIN}\"
         data = path(&dir.join("data")),
         certs = path(&dir.join("certs")),
         log = path(log),
+        chain = path(&tls.chain),
+        key = path(&tls.key),
     )
 }
 
@@ -677,7 +918,12 @@ fn erlang_string(path: &Path) -> String {
     quoted(path)
 }
 
-/// Both Lua and Erlang read `"..."` with backslash escapes alike.
+/// `path` as a double-quoted YAML scalar.
+fn yaml_string(path: &Path) -> String {
+    quoted(path)
+}
+
+/// Lua, Erlang and YAML read `"..."` with backslash escapes alike.
 fn quoted(path: &Path) -> String {
     let mut out = String::from('"');
     for c in path.to_string_lossy().chars() {
@@ -704,6 +950,93 @@ fn clean_env(command: &mut Command) {
     ] {
         command.env_remove(var);
     }
+}
+
+/// The path of `program` on `PATH`; [`io::ErrorKind::NotFound`] if it is not
+/// installed.
+fn find_program(program: &str) -> io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| {
+            fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{program} is not installed (not on PATH); run scripts/install-servers"),
+            )
+        })
+}
+
+/// A command that runs `program` (arguments to be added) with the soft
+/// open-files limit raised to [`OPEN_FILES`], or to the hard limit if that is
+/// lower. A `sh` sets the limit and `exec`s the program, which keeps the PID
+/// (and so the process group) the caller sees.
+fn with_open_files_limit(program: &Path) -> Command {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {OPEN_FILES} 2>/dev/null || ulimit -n \"$(ulimit -H -n)\" 2>/dev/null; \
+             exec \"$0\" \"$@\""
+        ))
+        .arg(program);
+    command
+}
+
+/// The record prosody's `internal_hashed` stores for an account with
+/// `password` (`data/<host>/accounts/<user>.dat`, a Lua table): SCRAM-SHA-1
+/// with a fresh random salt and `iterations` rounds of PBKDF2, as prosody's
+/// `util.sasl.scram` derives it (the salt string's bytes are the salt).
+fn scram_sha1_record(password: &str, iterations: u32) -> io::Result<String> {
+    use ring::rand::SecureRandom;
+    use ring::{digest, hmac, pbkdf2};
+    let mut salt = [0u8; 16];
+    ring::rand::SystemRandom::new()
+        .fill(&mut salt)
+        .map_err(|_| io::Error::other("no random numbers for a salt"))?;
+    let salt = to_hex(&salt);
+    let rounds = std::num::NonZeroU32::new(iterations)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "zero PBKDF2 rounds"))?;
+    let mut salted = [0u8; 20];
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA1,
+        rounds,
+        salt.as_bytes(),
+        password.as_bytes(),
+        &mut salted,
+    );
+    let key = hmac::Key::new(hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY, &salted);
+    let client_key = hmac::sign(&key, b"Client Key");
+    let stored_key = digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, client_key.as_ref());
+    let server_key = hmac::sign(&key, b"Server Key");
+    Ok(format!(
+        "return {{\n\t[\"iteration_count\"] = {iterations};\n\t[\"salt\"] = \"{salt}\";\n\
+         \t[\"server_key\"] = \"{}\";\n\t[\"stored_key\"] = \"{}\";\n}};\n",
+        to_hex(server_key.as_ref()),
+        to_hex(stored_key.as_ref()),
+    ))
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A host or user name as prosody's file store writes it in a path: every
+/// byte but ASCII letters and digits as `%xx`.
+fn prosody_path_encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02x}"));
+        }
+    }
+    out
 }
 
 fn nanos() -> u128 {
@@ -747,11 +1080,12 @@ fn answers_stream(addr: SocketAddr, domain: &str) -> bool {
 }
 
 /// Runs `command` to completion with its output in a file of `dir`, feeding
-/// `stdin` if given; kills it after [`CTL_TIMEOUT`].
+/// `stdin` if given; kills it after `timeout`.
 fn run_with_timeout(
     command: &mut Command,
     stdin: Option<&str>,
     dir: &Path,
+    timeout: Duration,
 ) -> io::Result<(ExitStatus, String)> {
     let path = dir.join(format!("ctl-{}.out", unique_suffix()));
     let out = File::create(&path)?;
@@ -768,7 +1102,7 @@ fn run_with_timeout(
         // A write error means the command exited early; its status tells why.
         let _ = pipe.write_all(text.as_bytes());
     }
-    let deadline = Instant::now() + CTL_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -779,7 +1113,7 @@ fn run_with_timeout(
             let _ = fs::remove_file(&path);
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("{command:?} did not finish within {CTL_TIMEOUT:?}"),
+                format!("{command:?} did not finish within {timeout:?}"),
             ));
         }
         thread::sleep(Duration::from_millis(10));

@@ -9,7 +9,6 @@
 //! PID whatever happened. `cargo test -p jabber-tests --test classic_session -- NAME`
 //! runs the scenarios whose name contains NAME.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -24,15 +23,14 @@ use jabber_proto::stanza::{Message, MessageType, StanzaCondition};
 use jabber_proto::stream::Condition as StreamCondition;
 use jabber_proto::xml::Element;
 use jabber_std::{CloseReason, Config, Connection, Error, Event, Jid, Next, Options};
+use jabber_tests::runner::{self, Filter, Scenario, Tally};
 use jabber_tests::{Server, ServerKind};
 
 const PASSWORD: &str = "pw-classic";
 /// Accounts created out of band before the scenarios run.
 const USERS: [&str; 3] = ["alice", "bob", "carol"];
 
-type Scenario = fn(&Server);
-
-const SCENARIOS: &[(&str, Scenario)] = &[
+const SCENARIOS: &[Scenario<Server>] = &[
     ("plaintext_login", plaintext_login),
     ("digest_login", digest_login),
     ("wrong_password_is_a_typed_failure", wrong_password),
@@ -52,84 +50,47 @@ const SCENARIOS: &[(&str, Scenario)] = &[
 ];
 
 fn main() -> ExitCode {
-    let filters: Vec<String> = std::env::args()
-        .skip(1)
-        .filter(|a| !a.starts_with('-'))
-        .collect();
-    let selected = |name: &str| filters.is_empty() || filters.iter().any(|f| name.contains(f));
+    let filter = Filter::from_args();
     let started = Instant::now();
-    let runs: Vec<(usize, usize)> = std::thread::scope(|s| {
+    let tallies: Vec<Tally> = std::thread::scope(|s| {
         let handles: Vec<_> = ServerKind::ALL
             .into_iter()
-            .map(|kind| s.spawn(move || run_all(kind, &selected)))
+            .map(|kind| {
+                let filter = &filter;
+                s.spawn(move || run_all(kind, filter))
+            })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or((0, 1)))
+            .map(|h| {
+                h.join().unwrap_or(Tally {
+                    passed: 0,
+                    failed: 1,
+                })
+            })
             .collect()
     });
-    let passed: usize = runs.iter().map(|r| r.0).sum();
-    let failed: usize = runs.iter().map(|r| r.1).sum();
-    println!(
-        "\ntest result: {}. {passed} passed; {failed} failed; 0 ignored; 0 measured; 0 filtered out; finished in {:.2}s\n",
-        if failed == 0 { "ok" } else { "FAILED" },
-        started.elapsed().as_secs_f64()
-    );
-    if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    runner::finish(&tallies, started)
 }
 
-/// Runs every selected scenario on one server; returns (passed, failed).
-fn run_all(kind: ServerKind, selected: &dyn Fn(&str) -> bool) -> (usize, usize) {
-    let names: Vec<_> = SCENARIOS
-        .iter()
-        .map(|(n, _)| format!("{}::{n}", kind.name()))
-        .collect();
-    if !names.iter().any(|n| selected(n)) {
-        return (0, 0);
+/// Starts a server of `kind`, creates the accounts, runs every selected scenario.
+fn run_all(kind: ServerKind, filter: &Filter) -> Tally {
+    let group = kind.name();
+    if !runner::any_selected(group, SCENARIOS, filter) {
+        return Tally::default();
     }
     let server = match Server::start(kind) {
         Ok(s) => s,
-        Err(e) => {
-            println!("test {}::start ... FAILED\n{e}", kind.name());
-            return (0, 1);
-        }
+        Err(e) => return Tally::setup_failed(&format!("{group}::start"), &e),
     };
     for user in USERS {
         if let Err(e) = server.register(user, PASSWORD) {
-            println!("test {}::accounts ... FAILED\n{e}", kind.name());
-            return (0, 1);
+            return Tally::setup_failed(&format!("{group}::accounts"), &e);
         }
     }
-    let (mut passed, mut failed) = (0, 0);
-    for ((_, scenario), name) in SCENARIOS.iter().zip(&names) {
-        if !selected(name) {
-            continue;
-        }
-        let t = Instant::now();
-        match catch_unwind(AssertUnwindSafe(|| scenario(&server))) {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok ({:.2}s)", t.elapsed().as_secs_f64());
-            }
-            Err(panic) => {
-                failed += 1;
-                let msg = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .unwrap_or_default();
-                println!(
-                    "test {name} ... FAILED\n  {msg}\n--- server log ---\n{}",
-                    server.log_tail()
-                );
-            }
-        }
-    }
-    (passed, failed)
+    runner::run_scenarios(group, &server, SCENARIOS, filter, &|server: &Server| {
+        format!("--- server log ---\n{}", server.log_tail())
+    })
 }
 
 // ---- helpers ----

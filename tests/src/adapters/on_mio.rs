@@ -1,0 +1,201 @@
+//! The mio adapter: every session of one adapter value runs on one shared [`Driver`],
+//! so waiting on any session drives all of them (their keepalives included).
+
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
+
+use jabber_mio::{Driver, Output, SessionId};
+use jabber_net::{Error, LoggedIn, Options};
+use jabber_proto::client::{self, CloseReason, Config, Event};
+use jabber_proto::jid::Jid;
+use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::xml::Element;
+
+use super::{Adapter, Command, Next, Session};
+
+#[derive(Debug)]
+struct Shared {
+    driver: Driver,
+    /// Outputs by session, in order, until that session takes them.
+    queues: HashMap<SessionId, VecDeque<Output>>,
+}
+
+impl Shared {
+    /// One round of the loop: waits at most `wait`, then sorts the outputs.
+    fn turn(&mut self, wait: Duration) -> Result<(), Error> {
+        self.driver.poll(Some(wait))?;
+        while let Some((id, output)) = self.driver.poll_output() {
+            // The connection being up is not an event of the interface.
+            if !matches!(output, Output::Connected) {
+                self.queues.entry(id).or_default().push_back(output);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `jabber-mio`: sessions on one [`Driver`].
+#[derive(Debug)]
+pub struct MioAdapter {
+    shared: Rc<RefCell<Shared>>,
+}
+
+impl MioAdapter {
+    /// An adapter with a fresh driver.
+    pub fn new() -> std::io::Result<MioAdapter> {
+        Ok(MioAdapter {
+            shared: Rc::new(RefCell::new(Shared {
+                driver: Driver::new()?,
+                queues: HashMap::new(),
+            })),
+        })
+    }
+}
+
+impl Adapter for MioAdapter {
+    fn name(&self) -> &'static str {
+        "mio"
+    }
+
+    fn connect(
+        &self,
+        addr: SocketAddr,
+        config: Config,
+        options: Options,
+    ) -> Result<Box<dyn Session>, Error> {
+        let id = self
+            .shared
+            .borrow_mut()
+            .driver
+            .connect(addr, config, &options)?;
+        Ok(Box::new(MioSession {
+            shared: self.shared.clone(),
+            id,
+            ended: false,
+            reason: None,
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct MioSession {
+    shared: Rc<RefCell<Shared>>,
+    id: SessionId,
+    ended: bool,
+    /// Why the session ended, once its `Closed` event was taken.
+    reason: Option<CloseReason>,
+}
+
+impl MioSession {
+    /// Takes the first queued output `pick` accepts (or that ends the session), turning
+    /// the loop until one comes or `wait` passes (`None`).
+    fn take(
+        &mut self,
+        wait: Duration,
+        pick: impl Fn(&Event) -> bool,
+    ) -> Result<Option<Output>, Error> {
+        let until = Instant::now() + wait;
+        loop {
+            let mut shared = self.shared.borrow_mut();
+            let queue = shared.queues.entry(self.id).or_default();
+            let found = queue.iter().position(|o| match o {
+                Output::Event(e) => pick(e) || matches!(e, Event::Closed(_)),
+                Output::Failed(_) => true,
+                _ => false,
+            });
+            if let Some(output) = found.and_then(|i| queue.remove(i)) {
+                match &output {
+                    Output::Event(Event::Closed(reason)) => {
+                        self.ended = true;
+                        self.reason = Some(reason.clone());
+                    }
+                    Output::Failed(_) => self.ended = true,
+                    _ => {}
+                }
+                return Ok(Some(output));
+            }
+            if self.ended {
+                return Ok(None);
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            shared.turn(left)?;
+        }
+    }
+}
+
+impl Session for MioSession {
+    fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
+        self.shared
+            .borrow_mut()
+            .driver
+            .login(self.id, credentials)?;
+        match self.take(Duration::from_secs(60), jabber_net::is_login_outcome)? {
+            Some(Output::Event(e)) => jabber_net::login_outcome(e),
+            Some(Output::Failed(e)) => Err(e),
+            _ => Err(Error::Io(std::io::Error::other(
+                "no login outcome within 60 s",
+            ))),
+        }
+    }
+
+    fn send(&mut self, stanza: Element) -> Result<(), Error> {
+        self.shared.borrow_mut().driver.send(self.id, stanza)
+    }
+
+    fn command(&mut self, f: Command) -> Result<Result<(), client::Error>, Error> {
+        self.shared.borrow_mut().driver.command(self.id, f)
+    }
+
+    fn next_event(&mut self, wait: Duration) -> Result<Next, Error> {
+        let was_ended = self.ended;
+        match self.take(wait, |_| true)? {
+            Some(Output::Event(e)) => Ok(Next::Event(e)),
+            Some(Output::Failed(e)) => Err(e),
+            _ if was_ended => Ok(Next::Ended),
+            _ => Ok(Next::TimedOut),
+        }
+    }
+
+    fn is_tls(&self) -> bool {
+        self.shared.borrow().driver.is_tls(self.id).unwrap_or(false)
+    }
+
+    fn jid(&self) -> Option<Jid> {
+        self.shared
+            .borrow()
+            .driver
+            .client(self.id)
+            .and_then(|c| c.jid().cloned())
+    }
+
+    fn close(mut self: Box<Self>) -> Result<CloseReason, Error> {
+        if let Some(reason) = &self.reason {
+            return Ok(reason.clone());
+        }
+        if !self.ended {
+            self.shared.borrow_mut().driver.close(self.id)?;
+        }
+        match self.take(Duration::from_secs(60), |_| false)? {
+            Some(Output::Event(Event::Closed(reason))) => Ok(reason),
+            Some(Output::Failed(e)) => Err(e),
+            _ => Err(Error::Io(std::io::Error::other(
+                "the session did not end within 60 s of its close",
+            ))),
+        }
+    }
+}
+
+impl Drop for MioSession {
+    fn drop(&mut self) {
+        if let Ok(mut shared) = self.shared.try_borrow_mut() {
+            shared.driver.abort(self.id);
+            shared.queues.remove(&self.id);
+        }
+    }
+}

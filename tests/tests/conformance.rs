@@ -1,0 +1,377 @@
+//! One scenario suite, three adapters: every scenario below is written once against
+//! the [`Session`] interface and run through `jabber-std`, `jabber-mio` and
+//! `jabber-tokio` against a real ejabberd on loopback. Test names carry the adapter
+//! (`mio::message_round_trip`), so a failure names it.
+//!
+//! Scenarios: login and roster fetch (plain TCP, digest), login over direct TLS
+//! (plaintext password allowed because the transport is encrypted), an untrusted
+//! certificate refused, a message round trip between two accounts, directed presence,
+//! keepalive across an idle period longer than the server's idle timer, a killed server
+//! detected, and logout.
+//!
+//! A custom `main` (see `jabber_tests::runner`): one ejabberd serves every adapter; each
+//! adapter runs its scenarios in its own thread; the killed-server scenario starts a
+//! server of its own.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use jabber_net::{Error, Options, Tls};
+use jabber_proto::client::{CloseReason, Config, Event};
+use jabber_proto::jid::Jid;
+use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::ns;
+use jabber_proto::stanza::{Message, MessageType};
+use jabber_proto::xml::Element;
+use jabber_tests::adapters::{self, Adapter, Next, Session};
+use jabber_tests::certs::TestCa;
+use jabber_tests::runner::{self, Filter, Scenario, Tally};
+use jabber_tests::{Server, ServerKind};
+
+const PASSWORD: &str = "pw-conformance";
+
+/// Accounts created before the scenarios run: a pair per adapter, so that the adapters'
+/// threads do not replace each other's sessions.
+const USERS: [&str; 2] = ["alice", "bob"];
+
+struct Ctx<'a> {
+    adapter: Box<dyn Adapter>,
+    server: &'a Server,
+}
+
+/// The scenarios, in the order they run (a function: the context borrows the server).
+fn scenarios<'a>() -> Vec<Scenario<Ctx<'a>>> {
+    vec![
+        ("login_and_roster_fetch", login_and_roster_fetch),
+        ("login_over_direct_tls", login_over_direct_tls),
+        ("untrusted_certificate_is_refused", untrusted_certificate),
+        ("message_round_trip", message_round_trip),
+        ("directed_presence", directed_presence),
+        ("keepalive_across_idle_period", keepalive_across_idle_period),
+        ("killed_server_is_detected", killed_server),
+        ("logout", logout),
+    ]
+}
+
+fn main() -> ExitCode {
+    let filter = Filter::from_args();
+    let started = Instant::now();
+    let names: Vec<&str> = adapters::all().iter().map(|make| make().name()).collect();
+    if !names
+        .iter()
+        .any(|n| runner::any_selected(n, &scenarios(), &filter))
+    {
+        return runner::finish(&[], started);
+    }
+    let server = match Server::start(ServerKind::Ejabberd) {
+        Ok(s) => s,
+        Err(e) => return runner::finish(&[Tally::setup_failed("ejabberd::start", &e)], started),
+    };
+    for name in &names {
+        for user in USERS {
+            if let Err(e) = server.register(&format!("{user}-{name}"), PASSWORD) {
+                return runner::finish(&[Tally::setup_failed("ejabberd::accounts", &e)], started);
+            }
+        }
+    }
+    let tallies: Vec<Tally> = std::thread::scope(|s| {
+        let handles: Vec<_> = adapters::all()
+            .into_iter()
+            .map(|make| {
+                let (filter, server) = (&filter, &server);
+                s.spawn(move || {
+                    let ctx = Ctx {
+                        adapter: make(),
+                        server,
+                    };
+                    let group = ctx.adapter.name();
+                    runner::run_scenarios(group, &ctx, &scenarios(), filter, &|ctx: &Ctx<'_>| {
+                        format!("--- server log ---\n{}", ctx.server.log_tail())
+                    })
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or(Tally {
+                    passed: 0,
+                    failed: 1,
+                })
+            })
+            .collect()
+    });
+    runner::finish(&tallies, started)
+}
+
+// ---- helpers ----
+
+impl Ctx<'_> {
+    /// This adapter's account `user`.
+    fn user(&self, user: &str) -> String {
+        format!("{user}-{}", self.adapter.name())
+    }
+
+    fn config(&self, server: &Server) -> Config {
+        let mut c = Config::new(server.domain());
+        // Generous for a loaded CI machine; the timing scenarios set their own.
+        c.iq_timeout = Duration::from_secs(20);
+        c
+    }
+
+    fn connect(&self, addr: SocketAddr, config: Config, options: Options) -> Box<dyn Session> {
+        self.adapter
+            .connect(addr, config, options)
+            .unwrap_or_else(|e| panic!("{}: connect: {e}", self.adapter.name()))
+    }
+
+    /// A logged-in session of this adapter's `user` over plain TCP (ejabberd takes the
+    /// digest, so no plaintext password crosses).
+    fn login(&self, server: &Server, user: &str, config: Config) -> Box<dyn Session> {
+        let mut session = self.connect(server.addr(), config, Options::plain());
+        session
+            .login(creds(&self.user(user)))
+            .unwrap_or_else(|e| panic!("{}: login: {e}", self.adapter.name()));
+        session
+    }
+}
+
+/// Trusts the run's throw-away CA and nothing else.
+fn test_tls() -> Tls {
+    let mut tls = Tls::default().trust(TestCa::get().ca_der().to_vec());
+    tls.no_builtin_roots = true;
+    tls
+}
+
+fn creds(user: &str) -> Credentials {
+    static N: AtomicU32 = AtomicU32::new(0);
+    // A resource per connection: the same one twice would replace the first session.
+    let resource = format!("conf-{}", N.fetch_add(1, Ordering::Relaxed));
+    Credentials::new(user, PASSWORD, &resource)
+}
+
+/// Waits up to `limit` for an event `pick` accepts; other events are dropped.
+fn wait_for<T>(
+    session: &mut dyn Session,
+    limit: Duration,
+    pick: impl Fn(&Event) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match session.next_event(left) {
+            Ok(Next::Event(e)) => {
+                if let Some(t) = pick(&e) {
+                    return t;
+                }
+                seen.push(format!("{e:?}"));
+            }
+            Ok(Next::TimedOut) => panic!("nothing matching within {limit:?}; saw {seen:?}"),
+            Ok(Next::Ended) => panic!("the session ended; saw {seen:?}"),
+            Err(e) => panic!("error {e}; saw {seen:?}"),
+        }
+    }
+}
+
+fn body_of(e: &Event) -> Option<String> {
+    match e {
+        Event::Message(m) => m.body().map(|b| b.to_string()),
+        _ => None,
+    }
+}
+
+/// The session's own full JID.
+fn full_jid(session: &mut dyn Session) -> Jid {
+    session.jid().expect("logged in: a JID")
+}
+
+// ---- scenarios ----
+
+fn login_and_roster_fetch(ctx: &Ctx<'_>) {
+    let server = ctx.server;
+    let mut session = ctx.connect(server.addr(), ctx.config(server), Options::plain());
+    assert!(!session.is_tls());
+    let me = session.login(creds(&ctx.user("alice"))).expect("login");
+    assert_eq!(me.jid.local(), Some(ctx.user("alice").as_str()));
+    assert_eq!(me.jid.domain(), server.domain());
+    // Config::fetch_roster is on by default: the roster came with the login (empty for
+    // a fresh account, but present).
+    let roster = me.roster.expect("the roster was fetched");
+    assert!(roster.items.is_empty(), "{roster:?}");
+    assert_eq!(session.close().expect("logout"), CloseReason::Local);
+}
+
+fn login_over_direct_tls(ctx: &Ctx<'_>) {
+    let server = ctx.server;
+    let mut config = ctx.config(server);
+    // No digest: the password goes as it is, which the core allows only because the
+    // adapter tells it the transport is encrypted (allow_plaintext stays off).
+    config.use_digest = false;
+    assert!(!config.allow_plaintext);
+    let mut session = ctx.connect(server.tls_addr(), config, Options::tls(test_tls()));
+    assert!(session.is_tls());
+    let me = session
+        .login(creds(&ctx.user("alice")))
+        .expect("login over TLS");
+    assert_eq!(me.jid.domain(), server.domain());
+    let to = me.jid.clone();
+    session
+        .send(
+            Message::new(MessageType::Chat, &to, "over TLS")
+                .expect("message")
+                .into(),
+        )
+        .expect("send");
+    assert_eq!(
+        wait_for(&mut *session, Duration::from_secs(10), body_of),
+        "over TLS"
+    );
+    assert_eq!(session.close().expect("logout"), CloseReason::Local);
+}
+
+fn untrusted_certificate(ctx: &Ctx<'_>) {
+    let server = ctx.server;
+    // Only the built-in roots: the throw-away CA is unknown, the handshake must fail
+    // before any XMPP byte is exchanged.
+    let mut session = ctx.connect(server.tls_addr(), ctx.config(server), Options::default());
+    match session.login(creds(&ctx.user("alice"))) {
+        Err(Error::Tls(e)) => {
+            let text = e.to_string();
+            assert!(text.contains("certificate"), "{text}");
+        }
+        Err(other) => panic!("expected a TLS error, got {other}"),
+        Ok(me) => panic!("logged in as {} with an untrusted certificate", me.jid),
+    }
+}
+
+fn message_round_trip(ctx: &Ctx<'_>) {
+    let server = ctx.server;
+    let mut alice = ctx.login(server, "alice", ctx.config(server));
+    let mut bob = ctx.login(server, "bob", ctx.config(server));
+    let bob_jid = full_jid(&mut *bob);
+    let alice_jid = full_jid(&mut *alice);
+    let body = "ping <&> ünïcödé";
+    alice
+        .send(
+            Message::new(MessageType::Chat, &bob_jid, body)
+                .expect("message")
+                .into(),
+        )
+        .expect("send");
+    assert_eq!(wait_for(&mut *bob, Duration::from_secs(10), body_of), body);
+    bob.send(
+        Message::new(MessageType::Chat, &alice_jid, "pong")
+            .expect("message")
+            .into(),
+    )
+    .expect("send");
+    assert_eq!(
+        wait_for(&mut *alice, Duration::from_secs(10), body_of),
+        "pong"
+    );
+    assert_eq!(alice.close().expect("logout"), CloseReason::Local);
+    assert_eq!(bob.close().expect("logout"), CloseReason::Local);
+}
+
+fn directed_presence(ctx: &Ctx<'_>) {
+    let server = ctx.server;
+    let mut alice = ctx.login(server, "alice", ctx.config(server));
+    let mut bob = ctx.login(server, "bob", ctx.config(server));
+    let bob_jid = full_jid(&mut *bob);
+    let alice_jid = full_jid(&mut *alice);
+    let presence = Element::builder("presence", ns::CLIENT)
+        .attr("to", bob_jid.as_str())
+        .child(Element::builder("show", ns::CLIENT).text("away"))
+        .child(Element::builder("status", ns::CLIENT).text("at lunch"))
+        .build()
+        .expect("presence");
+    alice.send(presence).expect("send");
+    let (from, status) = wait_for(&mut *bob, Duration::from_secs(10), |e| match e {
+        Event::Presence(p) if p.status().is_some() => Some((
+            p.from().map(|f| f.to_string()),
+            p.status().map(|s| s.to_string()),
+        )),
+        _ => None,
+    });
+    assert_eq!(from.as_deref(), Some(alice_jid.as_str()));
+    assert_eq!(status.as_deref(), Some("at lunch"));
+    assert_eq!(alice.close().expect("logout"), CloseReason::Local);
+    assert_eq!(bob.close().expect("logout"), CloseReason::Local);
+}
+
+fn keepalive_across_idle_period(ctx: &Ctx<'_>) {
+    let server = ctx.server;
+    // Our idle timer 1 s and dead-peer timer 4 s; ejabberd pings a client silent for
+    // 3 s and drops it if unanswered within 3 s. Idle for 8 s: both sides' keepalives
+    // must keep the session.
+    let mut config = ctx.config(server);
+    config.keepalive_interval = Some(Duration::from_secs(1));
+    config.dead_peer_timeout = Some(Duration::from_secs(4));
+    let mut session = ctx.login(server, "alice", config);
+    let me = full_jid(&mut *session);
+    let until = Instant::now() + Duration::from_secs(8);
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        match session
+            .next_event(left)
+            .expect("no transport error while idle")
+        {
+            Next::Event(Event::Closed(r)) => panic!("the idle session died: {r}"),
+            Next::Ended => panic!("the idle session ended"),
+            _ => {}
+        }
+    }
+    session
+        .send(
+            Message::new(MessageType::Chat, &me, "still here")
+                .expect("message")
+                .into(),
+        )
+        .expect("send");
+    assert_eq!(
+        wait_for(&mut *session, Duration::from_secs(10), body_of),
+        "still here"
+    );
+    assert_eq!(session.close().expect("logout"), CloseReason::Local);
+}
+
+fn killed_server(ctx: &Ctx<'_>) {
+    let mut own = Server::start(ServerKind::Ejabberd).expect("a server of its own");
+    own.register("dave", PASSWORD).expect("account");
+    let mut config = ctx.config(&own);
+    // Far beyond what the kernel needs: noticing must come from the connection's end,
+    // not from the dead-peer timer.
+    config.dead_peer_timeout = Some(Duration::from_secs(30));
+    let mut session = ctx.connect(own.addr(), config, Options::plain());
+    session.login(creds("dave")).expect("login");
+    own.kill();
+    let t = Instant::now();
+    loop {
+        match session.next_event(Duration::from_secs(10)) {
+            Ok(Next::Event(Event::Closed(CloseReason::EndOfInput { .. }))) => break,
+            Ok(Next::Event(Event::Closed(other))) => panic!("closed for another reason: {other}"),
+            Ok(Next::Event(_)) => continue,
+            Ok(Next::TimedOut) => panic!("the killed server went unnoticed for 10 s"),
+            Ok(Next::Ended) => panic!("ended without a Closed event"),
+            // A reset instead of a FIN (unread data in the server's socket).
+            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        t.elapsed()
+    );
+}
+
+fn logout(ctx: &Ctx<'_>) {
+    let server = ctx.server;
+    let session = ctx.login(server, "bob", ctx.config(server));
+    assert_eq!(session.close().expect("logout"), CloseReason::Local);
+    // The server let the session go cleanly: the account logs in again at once.
+    let again = ctx.login(server, "bob", ctx.config(server));
+    assert_eq!(again.close().expect("logout"), CloseReason::Local);
+}
