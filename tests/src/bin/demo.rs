@@ -2,16 +2,17 @@
 //!
 //! `cargo run -p jabber-tests --bin demo [-- ejabberd|prosody]` starts the server on
 //! 127.0.0.1 (ejabberd by default), creates `alice` and `bob`, logs both in through
-//! `jabber-std`, has them exchange messages, prints the conversation, logs out and stops
-//! the server (by PID, also on failure).
+//! `jabber-std` — alice over direct TLS (the server's certificate comes from a CA made for
+//! this run, and is checked), bob over plain TCP — has them exchange messages, prints the
+//! conversation, logs out and stops the server (by PID, also on failure).
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::stanza::{Message, MessageType};
-use jabber_std::{Config, Connection, Event, Jid, Next, Options};
-use jabber_tests::{Server, ServerKind};
+use jabber_std::{Config, Connection, Event, Jid, Next, Options, Tls};
+use jabber_tests::{Server, ServerKind, TestCa};
 
 fn main() -> ExitCode {
     let kind = match std::env::args().nth(1).as_deref() {
@@ -46,8 +47,8 @@ fn run(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("== accounts alice@{0} and bob@{0} created", server.domain());
 
-    let mut alice = log_in(&server, "alice")?;
-    let mut bob = log_in(&server, "bob")?;
+    let mut alice = log_in(&server, "alice", true)?;
+    let mut bob = log_in(&server, "bob", false)?;
     let alice_jid = alice.client().jid().cloned().ok_or("no JID")?;
     let bob_jid = bob.client().jid().cloned().ok_or("no JID")?;
 
@@ -63,14 +64,29 @@ fn run(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn log_in(server: &Server, user: &str) -> Result<Connection, Box<dyn std::error::Error>> {
+fn log_in(
+    server: &Server,
+    user: &str,
+    tls: bool,
+) -> Result<Connection, Box<dyn std::error::Error>> {
     let mut config = Config::new(server.domain());
-    // prosody offers no digest; a plaintext password is acceptable on loopback only.
-    config.allow_plaintext = server.kind() == ServerKind::Prosody;
-    let mut conn = Connection::connect_with(server.addr(), config, Options::plain())?;
+    let (addr, options, how) = if tls {
+        // Trust this run's CA only; over TLS the password may travel as it is.
+        let mut tls = Tls::default().trust(TestCa::get().ca_der().to_vec());
+        tls.no_builtin_roots = true;
+        (server.tls_addr(), Options::tls(tls), "direct TLS")
+    } else {
+        // prosody offers no digest; a plaintext password is acceptable on loopback only.
+        config.allow_plaintext = server.kind() == ServerKind::Prosody;
+        (server.addr(), Options::plain(), "plain TCP")
+    };
+    let mut conn = Connection::connect_with(addr, config, options)?;
     let me = conn.login(Credentials::new(user, &format!("{user}-secret"), "demo"))?;
     let contacts = me.roster.map_or(0, |r| r.items.len());
-    println!("{}: logged in, {contacts} contacts in the roster", me.jid);
+    println!(
+        "{}: logged in over {how} ({addr}), {contacts} contacts in the roster",
+        me.jid
+    );
     Ok(conn)
 }
 
