@@ -11,7 +11,7 @@
 //! direct-TLS listener ([`Server::tls_addr`], the old port-5223 style that
 //! XEP-0368 revived: TLS from the first byte, then the same version-less
 //! stream). Its certificate comes from the process's throw-away
-//! [`TestCa`](crate::certs::TestCa); a client that trusts that CA and asks for
+//! [`TestCa`]; a client that trusts that CA and asks for
 //! [`Server::domain`] verifies it.
 //!
 //! For scale tests, [`Server::register_many`] creates a thousand accounts in

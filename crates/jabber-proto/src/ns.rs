@@ -1,5 +1,8 @@
 //! Namespace names used by the protocol.
 
+use alloc::borrow::Cow;
+use alloc::string::String;
+
 /// Content namespace of client-to-server streams.
 pub const CLIENT: &str = "jabber:client";
 /// Content namespace of server-to-server streams.
@@ -37,6 +40,16 @@ pub(crate) const KNOWN: &[&str] = &[
     IQ_ROSTER,
     PING,
 ];
+
+/// `ns` without a copy when it is one of [`KNOWN`]: namespace names a connection keeps
+/// for its whole life (its content namespace, the stream header's bindings) then cost no
+/// heap.
+pub(crate) fn shared(ns: &str) -> Cow<'static, str> {
+    match KNOWN.iter().find(|k| **k == ns) {
+        Some(k) => Cow::Borrowed(k),
+        None => Cow::Owned(String::from(ns)),
+    }
+}
 
 pub(crate) fn known_index(ns: &str) -> Option<u8> {
     KNOWN

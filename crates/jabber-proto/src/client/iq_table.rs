@@ -39,7 +39,8 @@ struct Pending {
 /// The table of requests awaiting a reply.
 #[derive(Debug)]
 pub(crate) struct IqTable {
-    prefix: String,
+    /// Every wire id starts with this, in eight hex digits.
+    prefix: u32,
     next: u64,
     by_wire_id: BTreeMap<String, Pending>,
     deadlines: BTreeSet<(Instant, IqId, String)>,
@@ -48,10 +49,8 @@ pub(crate) struct IqTable {
 impl IqTable {
     pub(crate) fn new(seed: u64) -> IqTable {
         // The seed shows in every id, so ids of two connections differ.
-        let mut prefix = String::new();
-        let _ = write!(prefix, "{:08x}", (seed ^ (seed >> 32)) as u32);
         IqTable {
-            prefix,
+            prefix: (seed ^ (seed >> 32)) as u32,
             next: 0,
             by_wire_id: BTreeMap::new(),
             deadlines: BTreeSet::new(),
@@ -67,8 +66,9 @@ impl IqTable {
     ) -> (IqId, String) {
         self.next += 1;
         let id = IqId(self.next);
-        let mut wire = self.prefix.clone();
-        let _ = write!(wire, "-{}", self.next);
+        // Eight hex digits, '-', and a counter that rarely needs more than seven.
+        let mut wire = String::with_capacity(16);
+        let _ = write!(wire, "{:08x}-{}", self.prefix, self.next);
         self.deadlines.insert((deadline, id, wire.clone()));
         self.by_wire_id.insert(
             wire.clone(),
@@ -120,6 +120,7 @@ impl IqTable {
         let p = self.by_wire_id.remove(wire_id)?;
         self.deadlines
             .remove(&(p.deadline, p.id, String::from(wire_id)));
+        self.release_if_empty();
         Some((p.id, p.internal))
     }
 
@@ -141,6 +142,7 @@ impl IqTable {
             self.deadlines
                 .remove(&(p.deadline, p.id, String::from(wire_id)));
         }
+        self.release_if_empty();
     }
 
     /// Removes and returns the first request whose deadline has passed.
@@ -151,6 +153,7 @@ impl IqTable {
         }
         let (_, id, wire) = self.deadlines.pop_first()?;
         let internal = self.by_wire_id.remove(&wire).and_then(|p| p.internal);
+        self.release_if_empty();
         Some((id, internal))
     }
 
@@ -169,6 +172,16 @@ impl IqTable {
     pub(crate) fn clear(&mut self) {
         self.by_wire_id.clear();
         self.deadlines.clear();
+    }
+
+    /// Frees the maps' nodes once no request is outstanding: a `BTreeMap` emptied by
+    /// `remove` keeps its root node — about 1.5 KiB for the two maps — which would
+    /// otherwise stay with every idle client.
+    fn release_if_empty(&mut self) {
+        if self.by_wire_id.is_empty() && self.deadlines.is_empty() {
+            self.by_wire_id = BTreeMap::new();
+            self.deadlines = BTreeSet::new();
+        }
     }
 }
 

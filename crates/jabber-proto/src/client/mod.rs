@@ -13,6 +13,7 @@ mod event;
 mod iq_table;
 mod session;
 
+use alloc::boxed::Box;
 use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
@@ -32,6 +33,17 @@ use crate::stanza::{InvalidReason, Iq, IqType, Stanza, StanzaCondition, StanzaEr
 use crate::stream::{Item, ParseError, StreamError, StreamHeader, StreamParser, Writer};
 use crate::time::Instant;
 use crate::xml::Element;
+
+/// Most bytes of spare capacity a buffer keeps once it is empty (the bytes to send, the
+/// parser's buffers): an idle client should not hold on to what its largest burst
+/// needed. Smaller buffers are kept, so steady small traffic does not allocate anew for
+/// every read or write.
+const IDLE_KEEP_BYTES: usize = 256;
+
+/// Events an emptied queue keeps room for: one (an `Event` is 120 bytes), so the usual
+/// input — one stanza, one event — allocates nothing for its event, and a burst leaves
+/// no more behind.
+const IDLE_EVENTS: usize = 1;
 
 /// Where the connection is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +99,6 @@ pub struct Client {
     config: Config,
     state: State,
     parser: StreamParser,
-    writer: Writer,
     out: Vec<u8>,
     out_pos: usize,
     events: VecDeque<Event>,
@@ -108,8 +119,8 @@ pub struct Client {
     /// `request_registration` was called before the stream (or its features) arrived;
     /// it fails if they have not by this deadline.
     registration_queued: Option<Instant>,
-    /// Why the connection ended, once it has.
-    close_reason: Option<CloseReason>,
+    /// Why the connection ended, once it has (boxed: a live client needs no room for it).
+    close_reason: Option<Box<CloseReason>>,
 }
 
 impl Client {
@@ -117,7 +128,7 @@ impl Client {
     /// once.
     pub fn new(config: Config, now: Instant) -> Client {
         let parser = StreamParser::new(config.limits.clone());
-        let writer = Writer::new(ns::CLIENT);
+        let writer = Writer::CLIENT;
         let mut header = StreamHeader::new(ns::CLIENT).with_to(&config.domain);
         if let Some(v) = &config.version {
             header = header.with_version(v);
@@ -136,7 +147,6 @@ impl Client {
             config,
             state: State::Opening,
             parser,
-            writer,
             out,
             out_pos: 0,
             events: VecDeque::new(),
@@ -167,7 +177,7 @@ impl Client {
 
     /// Why the connection ended (the reason [`Event::Closed`] carried), once it has.
     pub fn close_reason(&self) -> Option<&CloseReason> {
-        self.close_reason.as_ref()
+        self.close_reason.as_deref()
     }
 
     /// The server's stream header, once received.
@@ -204,6 +214,7 @@ impl Client {
         }
         self.parser.push(bytes);
         self.drain_parser();
+        self.parser.shrink_idle(IDLE_KEEP_BYTES);
     }
 
     /// The transport reached end of input (the server closed the connection).
@@ -330,7 +341,7 @@ impl Client {
     pub fn close(&mut self, now: Instant) {
         self.now = self.now.max(now);
         if matches!(self.state, State::Opening | State::Open) {
-            self.writer.close(&mut self.out);
+            Writer::CLIENT.close(&mut self.out);
             self.state = State::Closing;
             self.close_deadline = Some(self.now + self.config.close_timeout);
         }
@@ -350,12 +361,19 @@ impl Client {
         if self.out_pos == self.out.len() {
             self.out.clear();
             self.out_pos = 0;
+            if self.out.capacity() > IDLE_KEEP_BYTES {
+                self.out = Vec::new();
+            }
         }
     }
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if self.events.is_empty() && self.events.capacity() > IDLE_EVENTS {
+            self.events.shrink_to(IDLE_EVENTS);
+        }
+        event
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` when no
@@ -401,7 +419,7 @@ impl Client {
 
     /// Writes one element; every write resets the keepalive's idle clock.
     fn emit(&mut self, element: &Element) {
-        self.writer.element(&mut self.out, element.root());
+        Writer::CLIENT.element(&mut self.out, element.root());
         self.keepalive.on_sent(self.now);
     }
 
@@ -423,7 +441,7 @@ impl Client {
                     if self.state == State::Opening {
                         self.state = State::Open;
                     }
-                    self.server_header = Some(header.clone());
+                    self.server_header = Some(header.compact());
                     self.events.push_back(Event::StreamOpened(header));
                     self.start_queued();
                 }
@@ -433,7 +451,7 @@ impl Client {
                 }
                 Ok(Item::Close) => {
                     if self.state != State::Closing {
-                        self.writer.close(&mut self.out);
+                        Writer::CLIENT.close(&mut self.out);
                         self.finish(CloseReason::Peer);
                     } else {
                         self.finish(CloseReason::Local);
@@ -460,8 +478,8 @@ impl Client {
         // side of the stream is already closed, after which nothing may follow.
         if self.state != State::Closing {
             let error = StreamError::new(e.condition()).to_element();
-            self.writer.element(&mut self.out, error.root());
-            self.writer.close(&mut self.out);
+            Writer::CLIENT.element(&mut self.out, error.root());
+            Writer::CLIENT.close(&mut self.out);
         }
         self.finish(CloseReason::Protocol(e));
     }
@@ -470,14 +488,14 @@ impl Client {
         self.state = State::Closed;
         self.iqs.clear();
         self.close_deadline = None;
-        self.close_reason = Some(reason.clone());
+        self.close_reason = Some(Box::new(reason.clone()));
         self.events.push_back(Event::Closed(reason));
     }
 
     fn on_element(&mut self, el: Element) {
         if let Some(error) = StreamError::from_element(el.root()) {
             if self.state != State::Closing {
-                self.writer.close(&mut self.out);
+                Writer::CLIENT.close(&mut self.out);
             }
             self.finish(CloseReason::StreamError(error));
             return;

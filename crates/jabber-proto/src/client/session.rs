@@ -23,6 +23,7 @@ use crate::negotiation::register::{
 };
 use crate::ns;
 use crate::stanza::{Iq, IqType, StanzaCondition, StanzaError};
+use crate::stream::Writer;
 use crate::time::Instant;
 use crate::xml::{BuildError, Element};
 
@@ -655,7 +656,7 @@ impl Client {
                 Some(Due::Dead) => {
                     // Closed politely in case the path comes back; nobody waits for it.
                     if matches!(self.state, State::Opening | State::Open) {
-                        self.writer.close(&mut self.out);
+                        Writer::CLIENT.close(&mut self.out);
                     }
                     return self.finish(CloseReason::PeerTimeout);
                 }

@@ -6,6 +6,7 @@
 //! stanzas, because on a quiet link only a question gets an answer. Receiving nothing for
 //! `dead_peer` means the peer is gone.
 
+use core::num::NonZeroU64;
 use core::time::Duration;
 
 use crate::time::Instant;
@@ -23,8 +24,10 @@ pub(crate) enum Due {
 
 #[derive(Clone, Debug)]
 pub(crate) struct Keepalive {
-    idle: Option<Duration>,
-    dead_peer: Option<Duration>,
+    /// The intervals in whole milliseconds, the clock's unit (adding a `Duration` to an
+    /// [`Instant`] drops the rest anyway): half the room of an `Option<Duration>`.
+    idle: Option<NonZeroU64>,
+    dead_peer: Option<NonZeroU64>,
     last_sent: Instant,
     last_received: Instant,
     probe_outstanding: bool,
@@ -36,7 +39,10 @@ impl Keepalive {
     pub(crate) fn new(now: Instant, idle: Option<Duration>, dead_peer: Option<Duration>) -> Self {
         // The clock counts milliseconds: a shorter interval would be due again at once,
         // forever.
-        let at_least_1ms = |d: Duration| d.max(Duration::from_millis(1));
+        let at_least_1ms = |d: Duration| {
+            let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+            NonZeroU64::new(ms).unwrap_or(NonZeroU64::MIN)
+        };
         Keepalive {
             idle: idle.map(at_least_1ms),
             dead_peer: dead_peer.map(at_least_1ms),
@@ -45,6 +51,14 @@ impl Keepalive {
             probe_outstanding: false,
             probe_lost: now,
         }
+    }
+
+    fn idle(&self) -> Option<Duration> {
+        self.idle.map(|ms| Duration::from_millis(ms.get()))
+    }
+
+    fn dead_peer(&self) -> Option<Duration> {
+        self.dead_peer.map(|ms| Duration::from_millis(ms.get()))
     }
 
     pub(crate) fn on_sent(&mut self, now: Instant) {
@@ -72,8 +86,8 @@ impl Keepalive {
     /// The next moment something is due. `may_write`: the stream is open for writing;
     /// `may_probe`: stanzas may be sent (logged in).
     pub(crate) fn deadline(&self, may_write: bool, may_probe: bool) -> Option<Instant> {
-        let dead = self.dead_peer.map(|d| self.last_received + d);
-        let (whitespace, probe) = match self.idle {
+        let dead = self.dead_peer().map(|d| self.last_received + d);
+        let (whitespace, probe) = match self.idle() {
             Some(idle) if may_write => (
                 Some(self.last_sent + idle),
                 (may_probe && !self.probe_outstanding).then(|| self.probe_at(idle)),
@@ -86,12 +100,12 @@ impl Keepalive {
     /// What is due at `now`, most urgent first; the caller acts on it and asks again.
     pub(crate) fn due(&mut self, now: Instant, may_write: bool, may_probe: bool) -> Option<Due> {
         if self
-            .dead_peer
+            .dead_peer()
             .is_some_and(|d| now >= self.last_received + d)
         {
             return Some(Due::Dead);
         }
-        let idle = self.idle.filter(|_| may_write)?;
+        let idle = self.idle().filter(|_| may_write)?;
         if may_probe && !self.probe_outstanding && now >= self.probe_at(idle) {
             self.probe_outstanding = true;
             self.on_sent(now);

@@ -162,6 +162,23 @@ impl Framer {
         self.start = 0;
     }
 
+    /// Between items, with nothing buffered: frees the buffer and the tag list if their
+    /// capacity exceeds `keep` bytes, so a burst of large items leaves nothing behind.
+    pub(crate) fn shrink_idle(&mut self, keep: usize) {
+        if self.in_item || !self.buf.is_empty() {
+            return;
+        }
+        // `advance` hides the bytes of the items already taken from `capacity()`; moving
+        // back to the start of the allocation (with nothing to copy) shows all of it.
+        let _ = self.buf.try_reclaim(self.buf.capacity() + 1);
+        if self.buf.capacity() > keep {
+            self.buf = BytesMut::new();
+        }
+        if self.tags.capacity() * core::mem::size_of::<(u32, u32)>() > keep {
+            self.tags = Vec::new();
+        }
+    }
+
     /// At end of input: the error that describes where it ended, if it ended too early.
     pub(crate) fn eof_error(&self) -> Option<ParseError> {
         if self.in_item {

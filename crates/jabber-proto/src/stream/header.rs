@@ -1,6 +1,6 @@
 //! The stream header: `<stream:stream ...>`.
 
-use alloc::string::String;
+use alloc::borrow::Cow;
 
 use crate::ns;
 use crate::xml::Element;
@@ -12,7 +12,7 @@ use crate::xml::Element;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StreamHeader {
     element: Element,
-    content_ns: String,
+    content_ns: Cow<'static, str>,
 }
 
 impl StreamHeader {
@@ -21,14 +21,37 @@ impl StreamHeader {
         let element = Element::unchecked("stream", ns::STREAM);
         StreamHeader {
             element,
-            content_ns: String::from(content_ns),
+            content_ns: ns::shared(content_ns),
         }
     }
 
-    pub(crate) fn from_parts(element: Element, content_ns: String) -> StreamHeader {
+    pub(crate) fn from_parts(element: Element, content_ns: Cow<'static, str>) -> StreamHeader {
         StreamHeader {
             element,
             content_ns,
+        }
+    }
+
+    /// The same header (equal to this one) in the least room: the names and values of
+    /// its attributes, without the raw start tag and its namespace declarations, and no
+    /// spare capacity. For a header kept as long as its connection.
+    pub(crate) fn compact(&self) -> StreamHeader {
+        let root = self.element.root();
+        let mut b = Element::builder(root.name(), root.ns());
+        for a in root.attrs() {
+            b = b.attr_ns(a.name, a.ns, a.value);
+        }
+        match b.build() {
+            Ok(mut element) => {
+                element.text.shrink_to_fit();
+                element.extra.shrink_to_fit();
+                element.nodes.shrink_to_fit();
+                StreamHeader {
+                    element,
+                    content_ns: self.content_ns.clone(),
+                }
+            }
+            Err(_) => self.clone(),
         }
     }
 
@@ -111,5 +134,38 @@ impl StreamHeader {
     /// `xml:lang`.
     pub fn lang(&self) -> Option<&str> {
         self.element.root().lang()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use alloc::format;
+
+    use crate::Limits;
+    use crate::stream::{Item, StreamParser};
+
+    #[test]
+    fn a_compact_header_is_the_same_header() {
+        let mut parser = StreamParser::new(Limits::default());
+        parser.push(
+            b"<stream:stream xmlns='jabber:client' xml:lang='en' \
+              xmlns:stream='http://etherx.jabber.org/streams' xmlns:x='urn:x' \
+              id='a&amp;b&#x20;c' from='example.com' x:extra='1' version='1.0'>",
+        );
+        let Some(Ok(Item::Header(header))) = parser.next_item() else {
+            panic!("a header");
+        };
+        let compact = header.compact();
+        assert_eq!(compact, header);
+        assert_eq!(format!("{compact:?}"), format!("{header:?}"));
+        assert_eq!(compact.id(), Some("a&b c"));
+        assert_eq!(compact.lang(), Some("en"));
+        assert_eq!(compact.version(), Some("1.0"));
+        assert_eq!(compact.content_ns(), "jabber:client");
+        assert_eq!(
+            compact.element().root().attr_ns("extra", "urn:x"),
+            Some("1")
+        );
+        assert!(compact.element().text.len() < header.element().text.len());
     }
 }

@@ -1,5 +1,7 @@
 //! The inbound stream: framer and tokenizer behind one incremental interface.
 
+use alloc::borrow::Cow;
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -56,12 +58,13 @@ pub enum Item {
 #[derive(Debug)]
 pub struct StreamParser {
     limits: Limits,
-    content_ns: String,
+    content_ns: Cow<'static, str>,
     framer: Framer,
     builder: TreeBuilder,
     outer: OuterScope,
-    root_qname: String,
-    error: Option<ParseError>,
+    root_qname: Cow<'static, str>,
+    /// Boxed: a parser that has not failed needs no room for it.
+    error: Option<Box<ParseError>>,
     eof: bool,
     close_pending: bool,
     closed: bool,
@@ -72,11 +75,11 @@ impl StreamParser {
     pub fn new(limits: Limits) -> StreamParser {
         StreamParser {
             limits,
-            content_ns: String::from(ns::CLIENT),
+            content_ns: Cow::Borrowed(ns::CLIENT),
             framer: Framer::new(),
             builder: TreeBuilder::default(),
             outer: OuterScope::default(),
-            root_qname: String::new(),
+            root_qname: Cow::Borrowed(""),
             error: None,
             eof: false,
             close_pending: false,
@@ -87,7 +90,7 @@ impl StreamParser {
     /// Expects another content namespace (such as `jabber:server`).
     #[must_use]
     pub fn with_content_namespace(mut self, content_ns: &str) -> StreamParser {
-        self.content_ns = String::from(content_ns);
+        self.content_ns = ns::shared(content_ns);
         self
     }
 
@@ -114,7 +117,7 @@ impl StreamParser {
 
     /// The error that ended the stream, if any.
     pub fn error(&self) -> Option<&ParseError> {
-        self.error.as_ref()
+        self.error.as_deref()
     }
 
     /// Whether `</stream:stream>` has been received.
@@ -127,9 +130,20 @@ impl StreamParser {
         self.framer.buffered()
     }
 
+    /// Between items (nothing buffered), frees every buffer whose capacity exceeds `keep`
+    /// bytes. The client calls it after each input, so an idle connection does not hold
+    /// on to what its largest stanza needed; a driver that only parses (and wants no
+    /// allocation per item) need not.
+    pub(crate) fn shrink_idle(&mut self, keep: usize) {
+        if self.framer.buffered() == 0 {
+            self.framer.shrink_idle(keep);
+            self.builder.shrink_idle(keep);
+        }
+    }
+
     fn fail(&mut self, e: ParseError) -> Option<Result<Item, ParseError>> {
         self.framer.release();
-        self.error = Some(e.clone());
+        self.error = Some(Box::new(e.clone()));
         Some(Err(e))
     }
 
@@ -185,13 +199,19 @@ impl StreamParser {
             return Err(ParseError::BadRoot);
         }
         let default = built.root_bindings.iter().rev().find(|(p, _)| p.is_empty());
-        if default.map(|(_, n)| n.as_str()) != Some(self.content_ns.as_str()) {
+        if default.map(|(_, n)| &**n) != Some(&*self.content_ns) {
             return Err(ParseError::BadContentNamespace);
         }
         self.outer = OuterScope {
             bindings: built.root_bindings,
         };
-        self.root_qname = built.root_qname;
+        // Both are kept for the whole stream: no spare room, and no heap for the usual
+        // root name.
+        self.outer.bindings.shrink_to_fit();
+        self.root_qname = match built.root_qname.as_str() {
+            "stream:stream" => Cow::Borrowed("stream:stream"),
+            _ => Cow::Owned(built.root_qname),
+        };
         self.close_pending = empty;
         Ok(StreamHeader::from_parts(
             built.element,

@@ -3,6 +3,7 @@
 //! decoding, and the well-formedness checks a tokenizer leaves to its user (matching end
 //! tags, duplicate attributes, bound prefixes).
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::ops::Range;
@@ -20,7 +21,7 @@ use crate::xml::{Element, Ns, RawNode, Span};
 #[derive(Clone, Debug, Default)]
 pub(crate) struct OuterScope {
     /// `(prefix, namespace)`; the empty prefix is the default namespace.
-    pub(crate) bindings: Vec<(String, String)>,
+    pub(crate) bindings: Vec<(String, Cow<'static, str>)>,
 }
 
 impl OuterScope {
@@ -31,29 +32,53 @@ impl OuterScope {
             .enumerate()
             .rev()
             .find(|(_, (p, _))| p == prefix)
-            .map(|(i, (_, n))| (i, n.as_str()))
+            .map(|(i, (_, n))| (i, &**n))
+    }
+}
+
+/// A byte range of the item's raw text in half the room of a `Range<usize>` (items are
+/// shorter than 2^30 bytes): the scratch vectors below live as long as the parser, so
+/// their entries are kept small.
+#[derive(Clone, Copy, Debug)]
+struct RawRange {
+    start: u32,
+    end: u32,
+}
+
+impl RawRange {
+    fn new(r: Range<usize>) -> RawRange {
+        RawRange {
+            start: r.start as u32,
+            end: r.end as u32,
+        }
+    }
+
+    fn get(self) -> Range<usize> {
+        self.start as usize..self.end as usize
     }
 }
 
 #[derive(Debug)]
 struct Binding {
-    prefix: Range<usize>,
+    prefix: RawRange,
     ns: Ns,
 }
 
 #[derive(Debug)]
 struct Open {
-    node: usize,
-    scope: usize,
-    prefix: Range<usize>,
-    local: Range<usize>,
+    /// Index of the element's node (nodes are fewer than the item's bytes).
+    node: u32,
+    /// Length of the scope when the element opened.
+    scope: u32,
+    prefix: RawRange,
+    local: RawRange,
 }
 
 #[derive(Debug)]
 struct PendingAttr {
-    prefix: Range<usize>,
-    local: Range<usize>,
-    value: Range<usize>,
+    prefix: RawRange,
+    local: RawRange,
+    value: RawRange,
 }
 
 /// Reusable state; holding it across items means a stanza costs no allocation here.
@@ -83,7 +108,7 @@ pub(crate) enum Target {
 /// declared.
 pub(crate) struct Built {
     pub(crate) element: Element,
-    pub(crate) root_bindings: Vec<(String, String)>,
+    pub(crate) root_bindings: Vec<(String, Cow<'static, str>)>,
     /// Raw qualified name of the root, for matching the stream's end tag.
     pub(crate) root_qname: String,
 }
@@ -233,10 +258,11 @@ impl<'a> Iterator for Pieces<'a> {
 /// Checks the end tag at `tag` (`</` name, optional whitespace, `>`): it must name `open`
 /// exactly as its start tag did, which xmlparser has already checked as a name.
 fn check_end_tag(raw: &str, tag: Range<usize>, open: &Open) -> Result<(), ParseError> {
-    let qname = if open.prefix.is_empty() {
-        open.local.clone()
+    let (prefix, local) = (open.prefix.get(), open.local.get());
+    let qname = if prefix.is_empty() {
+        local
     } else {
-        open.prefix.start..open.local.end
+        prefix.start..local.end
     };
     let bytes = raw.as_bytes();
     let inner = bytes
@@ -352,6 +378,20 @@ fn malformed(e: xmlparser::Error) -> ParseError {
 }
 
 impl TreeBuilder {
+    /// Frees each scratch vector whose capacity exceeds `keep` bytes (they hold nothing
+    /// between items).
+    pub(crate) fn shrink_idle(&mut self, keep: usize) {
+        fn shrink<T>(v: &mut Vec<T>, keep: usize) {
+            if v.capacity() * core::mem::size_of::<T>() > keep {
+                *v = Vec::new();
+            }
+        }
+        shrink(&mut self.scope, keep);
+        shrink(&mut self.open, keep);
+        shrink(&mut self.attrs, keep);
+        shrink(&mut self.outer_cache, keep);
+    }
+
     /// Builds the element in `raw`. For an open stream header, the root's end tag is not
     /// expected.
     pub(crate) fn build(
@@ -408,7 +448,7 @@ impl TreeBuilder {
                     last_text = None;
                     let open = self.open.pop().ok_or(ParseError::MismatchedTag)?;
                     check_end_tag(&raw, r, &open)?;
-                    self.close(&mut nodes, open.node, open.scope);
+                    self.close(&mut nodes, open.node as usize, open.scope as usize);
                     continue;
                 }
             };
@@ -434,9 +474,9 @@ impl TreeBuilder {
                         return Err(EMPTY_PREFIX);
                     }
                     self.attrs.push(PendingAttr {
-                        prefix: prefix.range(),
-                        local: local.range(),
-                        value: value.range(),
+                        prefix: RawRange::new(prefix.range()),
+                        local: RawRange::new(local.range()),
+                        value: RawRange::new(value.range()),
                     });
                 }
                 Token::ElementEnd {
@@ -474,18 +514,18 @@ impl TreeBuilder {
                                 root_qname = String::from(&raw[qname]);
                                 for b in &self.scope {
                                     let p =
-                                        String::from(raw.get(b.prefix.clone()).unwrap_or_default());
-                                    root_bindings.push((p, String::from(strings.ns(b.ns))));
+                                        String::from(raw.get(b.prefix.get()).unwrap_or_default());
+                                    root_bindings.push((p, ns::shared(strings.ns(b.ns))));
                                 }
                             }
                             if matches!(end, ElementEnd::Empty) {
                                 self.close(&mut nodes, node, scope);
                             } else {
                                 self.open.push(Open {
-                                    node,
-                                    scope,
-                                    prefix,
-                                    local,
+                                    node: node as u32,
+                                    scope: scope as u32,
+                                    prefix: RawRange::new(prefix),
+                                    local: RawRange::new(local),
                                 });
                             }
                         }
@@ -552,7 +592,7 @@ impl TreeBuilder {
             .scope
             .iter()
             .rev()
-            .find(|b| strings.raw.get(b.prefix.clone()) == Some(prefix));
+            .find(|b| strings.raw.get(b.prefix.get()) == Some(prefix));
         match inner {
             Some(b) => Some(b.ns),
             None => outer.lookup(prefix).map(|(index, uri)| {
@@ -577,13 +617,13 @@ impl TreeBuilder {
         let scope_start = self.scope.len();
         // Namespace declarations first: they apply to the element's own name and attributes.
         for a in &self.attrs {
-            let (p, l) = (&raw[a.prefix.clone()], &raw[a.local.clone()]);
+            let (p, l) = (&raw[a.prefix.get()], &raw[a.local.get()]);
             let declared = match (p, l) {
                 ("", "xmlns") => 0..0,
-                ("xmlns", _) => a.local.clone(),
+                ("xmlns", _) => a.local.get(),
                 _ => continue,
             };
-            let value = strings.attr_value(a.value.clone())?;
+            let value = strings.attr_value(a.value.get())?;
             let uri = strings.get(value);
             let name = &raw[declared.clone()];
             let bad = match name {
@@ -597,7 +637,7 @@ impl TreeBuilder {
             }
             if self.scope[scope_start..]
                 .iter()
-                .any(|b| raw.get(b.prefix.clone()) == Some(name))
+                .any(|b| raw.get(b.prefix.get()) == Some(name))
             {
                 return Err(ParseError::DuplicateAttribute(String::from(
                     if name.is_empty() { "xmlns" } else { name },
@@ -609,7 +649,7 @@ impl TreeBuilder {
                 Ns::At(value)
             };
             self.scope.push(Binding {
-                prefix: declared,
+                prefix: RawRange::new(declared),
                 ns,
             });
         }
@@ -629,7 +669,7 @@ impl TreeBuilder {
         let mut count = 0u32;
         for i in 0..self.attrs.len() {
             let a = &self.attrs[i];
-            let (p, l) = (&raw[a.prefix.clone()], &raw[a.local.clone()]);
+            let (p, l) = (&raw[a.prefix.get()], &raw[a.local.get()]);
             if (p.is_empty() && l == "xmlns") || p == "xmlns" {
                 continue;
             }
@@ -639,7 +679,7 @@ impl TreeBuilder {
                 self.lookup(strings, outer, p)
                     .ok_or_else(|| ParseError::UnboundPrefix(String::from(p)))?
             };
-            let (local_range, value_range) = (a.local.clone(), a.value.clone());
+            let (local_range, value_range) = (a.local.get(), a.value.get());
             for prev in &nodes[el_index + 1..] {
                 if let RawNode::Attr { name, ns, .. } = *prev {
                     if strings.get(name) == l && strings.ns(ns) == strings.ns(attr_ns) {

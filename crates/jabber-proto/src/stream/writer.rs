@@ -5,7 +5,7 @@
 //! [`ElementBuilder`](crate::xml::ElementBuilder)), so whatever reaches the writer can be
 //! written: it has no error path.
 
-use alloc::string::String;
+use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
 use super::StreamHeader;
@@ -54,15 +54,22 @@ impl Scope<'_> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Writer {
-    content_ns: String,
+    content_ns: Cow<'static, str>,
     one_line: bool,
 }
 
 impl Writer {
+    /// The writer of a client stream (`jabber:client`): a constant, so a connection need
+    /// not store one.
+    pub(crate) const CLIENT: Writer = Writer {
+        content_ns: Cow::Borrowed(ns::CLIENT),
+        one_line: false,
+    };
+
     /// A writer for a stream whose default namespace is `content_ns` (`jabber:client`).
     pub fn new(content_ns: &str) -> Writer {
         Writer {
-            content_ns: String::from(content_ns),
+            content_ns: ns::shared(content_ns),
             one_line: false,
         }
     }
