@@ -173,6 +173,15 @@ fn main() {
         + stats.bytes_reallocated as i64;
     let rss_after = rss_kib("self");
     let server_rss_after = rss_kib(&server_pid);
+    // A second of idling: the sessions settle (nothing arrives), then the heap again.
+    let idle_until = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < idle_until {
+        driver.poll(Some(Duration::from_millis(100))).expect("poll");
+        while driver.poll_output().is_some() {}
+    }
+    let stats = heap.change();
+    let heap_idle = stats.bytes_allocated as i64 - stats.bytes_deallocated as i64
+        + stats.bytes_reallocated as i64;
 
     // ---- exchange: each session sends `messages` to others ----
     let jids: Vec<Jid> = (0..args.sessions)
@@ -230,8 +239,9 @@ fn main() {
     );
     let _ = writeln!(
         out,
-        "| client heap per session (allocator, live) | {:.0} B |",
-        heap_live as f64 / n
+        "| client heap per session (allocator, live): logged in / after 1 s idle | {:.0} B / {:.0} B |",
+        heap_live as f64 / n,
+        heap_idle as f64 / n
     );
     let _ = writeln!(
         out,

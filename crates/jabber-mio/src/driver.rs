@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use jabber_net::{Error, Link, Options};
-use jabber_proto::client::{self, Client, CloseReason, Config, Event};
+use jabber_proto::client::{self, Client, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant as CoreInstant;
 use jabber_proto::xml::Element;
@@ -397,12 +397,8 @@ impl Driver {
         }
         let session = self.slots[slot].session.as_mut().expect("settled above");
         if session.link.client().is_closed() {
-            let abrupt = matches!(
-                session.link.client().close_reason(),
-                Some(CloseReason::PeerTimeout | CloseReason::SendBufferFull)
-            );
-            // The core says to drop a dead or unreading peer without waiting.
-            if abrupt || session.link.is_finished() {
+            // Finished also covers a dead or unreading peer, dropped without waiting.
+            if session.link.is_finished() {
                 self.remove(slot);
                 return;
             }

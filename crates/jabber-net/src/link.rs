@@ -3,7 +3,7 @@
 use std::io::{self, ErrorKind, Read, Write};
 use std::time::{Duration, Instant as StdInstant};
 
-use jabber_proto::client::{Client, Config, Event};
+use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::time::Instant;
 use rustls::pki_types::ServerName;
 
@@ -38,6 +38,8 @@ pub struct Link {
     out_pos: usize,
     /// `close_notify` was queued after the core closed.
     tls_closed: bool,
+    /// The server's TLS stream ended (close_notify) and the core was told.
+    tls_ended: bool,
     clock: Clock,
     write_timeout: Option<Duration>,
     /// Since when bytes have been waiting for the socket without any taken.
@@ -72,8 +74,10 @@ impl Link {
             out: Vec::new(),
             out_pos: 0,
             tls_closed: false,
+            tls_ended: false,
             clock,
-            write_timeout: options.write_timeout,
+            // A zero limit would fail every write that has to wait at all: no limit.
+            write_timeout: options.write_timeout.filter(|t| !t.is_zero()),
             stalled_since: None,
         })
     }
@@ -102,11 +106,16 @@ impl Link {
 
     /// When [`handle_timeout`](Self::handle_timeout) is due next: the core's deadline,
     /// or the write timeout of bytes the socket has not taken.
+    ///
+    /// While the clock is held the core's deadlines do not count: its time stands still.
     pub fn deadline(&self) -> Option<StdInstant> {
-        let core = self
-            .client
-            .poll_timeout()
-            .and_then(|t| self.clock.to_std(t));
+        let core = if self.clock.is_held() {
+            None
+        } else {
+            self.client
+                .poll_timeout()
+                .and_then(|t| self.clock.to_std(t))
+        };
         let stall = self
             .stalled_since
             .zip(self.write_timeout)
@@ -118,9 +127,20 @@ impl Link {
     }
 
     /// Whether the connection is over: the core closed and every byte for the socket
-    /// (with TLS, `close_notify` too) was written. The adapter shuts the socket then.
+    /// (with TLS, `close_notify` too) was written — or the core closed for a dead or an
+    /// unreading peer, whose unsent bytes are dropped (see [`poll_write`](Self::poll_write)).
+    /// The adapter shuts the socket then.
     pub fn is_finished(&mut self) -> bool {
         self.client.is_closed() && self.poll_write().is_none()
+    }
+
+    /// The core closed because the peer is dead or does not read: the core's contract is
+    /// to drop the transport without waiting, so nothing more is written.
+    fn abandoned(&self) -> bool {
+        matches!(
+            self.client.close_reason(),
+            Some(CloseReason::PeerTimeout | CloseReason::SendBufferFull)
+        )
     }
 
     // ---- the clock ----
@@ -147,9 +167,13 @@ impl Link {
         };
         let mut rest = bytes;
         while !rest.is_empty() {
-            // `&[u8]` as `Read` advances `rest` by what rustls took.
-            tls.read_tls(&mut rest)?;
-            decrypt(tls, &mut self.client, now)?;
+            // `&[u8]` as `Read` advances `rest` by what rustls took. After the server's
+            // close_notify rustls takes nothing more: what follows it is not part of the
+            // TLS stream and is dropped.
+            if tls.read_tls(&mut rest)? == 0 {
+                break;
+            }
+            decrypt(tls, &mut self.client, &mut self.tls_ended, now)?;
         }
         Ok(())
     }
@@ -162,7 +186,10 @@ impl Link {
             // goes to the core first. A missing close_notify changes nothing for XMPP:
             // the stream's own end (or its absence) is what the core judges.
             tls.read_tls(&mut &[][..])?;
-            decrypt(tls, &mut self.client, now)?;
+            decrypt(tls, &mut self.client, &mut self.tls_ended, now)?;
+            if self.tls_ended {
+                return Ok(()); // the core was told at close_notify
+            }
         }
         self.client.handle_eof(now);
         Ok(())
@@ -200,6 +227,10 @@ impl Link {
     /// Bytes for the socket, if any. Write them (any part) and call
     /// [`advance_write`](Self::advance_write) with how many were taken.
     pub fn poll_write(&mut self) -> Option<&[u8]> {
+        if self.abandoned() {
+            self.stalled_since = None;
+            return None;
+        }
         if self.tls.is_none() {
             let bytes = self.client.poll_transmit();
             if bytes.is_none() {
@@ -272,25 +303,41 @@ impl Link {
     }
 }
 
-/// Hands everything rustls has decrypted to the core. An error (a bad certificate, a
-/// corrupt record) is fatal; rustls queues an alert, which is not worth waiting for.
+/// Hands everything rustls has decrypted to the core — also what came before a record
+/// that fails (a bad certificate, a corrupt record), whose error is then returned: fatal,
+/// and rustls's alert is not worth waiting for. The server's close_notify ends the input
+/// for the core (`ended` records that it was told).
 fn decrypt(
     tls: &mut rustls::ClientConnection,
     client: &mut Client,
+    ended: &mut bool,
     now: Instant,
 ) -> Result<(), Error> {
-    tls.process_new_packets()?;
+    let processed = tls.process_new_packets();
     let mut plain = [0u8; PLAIN_CHUNK];
     loop {
         match tls.reader().read(&mut plain) {
-            // close_notify: nothing more comes; the socket's EOF tells the core.
-            Ok(0) => return Ok(()),
+            Ok(0) => {
+                // close_notify: the server's TLS stream ended. A server may wait for
+                // ours before it closes TCP; the core decides what that end means.
+                if !*ended {
+                    *ended = true;
+                    client.handle_eof(now);
+                }
+                break;
+            }
             Ok(n) => client.handle_input(now, &plain[..n]),
-            Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => break,
             // The peer closed the TCP connection without close_notify: the same as a
             // clean end for XMPP, which has its own closing handshake.
-            Err(e) if e.kind() == ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(Error::Io(e)),
+            Err(e) if e.kind() == ErrorKind::UnexpectedEof => break,
+            Err(e) => {
+                // The TLS error, if there is one, says more than its effect on reading.
+                processed?;
+                return Err(Error::Io(e));
+            }
         }
     }
+    processed?;
+    Ok(())
 }

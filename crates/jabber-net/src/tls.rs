@@ -1,7 +1,7 @@
 //! Direct TLS settings and the rustls configuration they make.
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
@@ -34,16 +34,23 @@ pub struct Tls {
     /// A complete rustls configuration of your own (client certificates, another
     /// verifier, ...). When set, the fields above are ignored.
     pub config: Option<Arc<rustls::ClientConfig>>,
-    /// The configuration built from the fields above, shared by the clones of this value
-    /// so that many connections parse the root store once.
-    built: Arc<OnceLock<Arc<rustls::ClientConfig>>>,
+    /// The configuration built from the fields above, with the inputs it was built
+    /// from; shared by the clones of this value so that many connections build it once,
+    /// and rebuilt when the fields no longer match (they are public).
+    built: Arc<Mutex<Option<Built>>>,
+}
+
+/// A configuration and what it was built from.
+struct Built {
+    no_builtin_roots: bool,
+    extra_roots: Vec<CertificateDer<'static>>,
+    config: Arc<rustls::ClientConfig>,
 }
 
 impl Tls {
     /// Also trusts the CA whose DER certificate is `der`.
     pub fn trust(mut self, der: impl Into<Vec<u8>>) -> Tls {
         self.extra_roots.push(CertificateDer::from(der.into()));
-        self.built = Arc::default();
         self
     }
 
@@ -59,7 +66,6 @@ impl Tls {
                 "no certificate in the PEM data".into(),
             )));
         }
-        self.built = Arc::default();
         Ok(self)
     }
 
@@ -68,8 +74,12 @@ impl Tls {
         if let Some(config) = &self.config {
             return Ok(config.clone());
         }
-        if let Some(config) = self.built.get() {
-            return Ok(config.clone());
+        // A poisoned lock only means another thread panicked while building: build anew.
+        let mut built = self.built.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = built.as_ref() {
+            if b.no_builtin_roots == self.no_builtin_roots && b.extra_roots == self.extra_roots {
+                return Ok(b.config.clone());
+            }
         }
         let mut roots = rustls::RootCertStore::empty();
         if !self.no_builtin_roots {
@@ -84,7 +94,13 @@ impl Tls {
             .map_err(Error::Tls)?
             .with_root_certificates(roots)
             .with_no_client_auth();
-        Ok(self.built.get_or_init(|| Arc::new(config)).clone())
+        let config = Arc::new(config);
+        *built = Some(Built {
+            no_builtin_roots: self.no_builtin_roots,
+            extra_roots: self.extra_roots.clone(),
+            config: config.clone(),
+        });
+        Ok(config)
     }
 }
 

@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::sync::Arc;
 
 use jabber_net::{Error, Link, Options, Tls};
-use jabber_proto::client::{Config, Event, SessionState};
+use jabber_proto::client::{CloseReason, Config, Event, SessionState};
 use jabber_proto::negotiation::auth::Credentials;
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -325,4 +325,112 @@ fn a_repeated_error_keeps_its_kind_and_says_earlier_once() {
     };
     assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset);
     assert_eq!(e.to_string(), "the connection failed earlier: reset");
+}
+
+/// The server's TLS records for `pair` so far, as they would cross the wire.
+fn server_wire(pair: &mut Pair) -> Vec<u8> {
+    let mut wire = Vec::new();
+    while pair.server.wants_write() {
+        pair.server.write_tls(&mut wire).expect("server write_tls");
+    }
+    wire
+}
+
+#[test]
+fn close_notify_ends_the_input_and_later_bytes_are_dropped() {
+    let pki = pki(&[DOMAIN]);
+    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
+    pair.pump().expect("handshake");
+    pair.server_says(CLASSIC_HEADER).expect("header");
+    // close_notify without the stream's end: the core hears of the end at once (a server
+    // may wait for our close_notify before it closes TCP).
+    pair.server.send_close_notify();
+    let wire = server_wire(&mut pair);
+    pair.link.handle_read(&wire).expect("close_notify");
+    let events: Vec<Event> = std::iter::from_fn(|| pair.link.poll_event()).collect();
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::Closed(CloseReason::EndOfInput { .. })]
+        ),
+        "{events:?}"
+    );
+    // Bytes after close_notify are not TLS: dropped, and the call returns.
+    pair.link
+        .handle_read(b"garbage after the end")
+        .expect("dropped");
+    pair.link.handle_eof().expect("TCP end");
+    assert!(pair.link.poll_event().is_none(), "one Closed only");
+}
+
+#[test]
+fn data_before_a_corrupt_record_reaches_the_core() {
+    let pki = pki(&[DOMAIN]);
+    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
+    pair.pump().expect("handshake");
+    pair.server_says(CLASSIC_HEADER).expect("header");
+    pair.events.clear();
+    pair.server
+        .writer()
+        .write_all(b"<message from='bob@example.com/x'><body>hi</body></message>")
+        .expect("server write");
+    let mut wire = server_wire(&mut pair);
+    // An application-data record that does not decrypt.
+    wire.extend_from_slice(b"\x17\x03\x03\x00\x20");
+    wire.extend_from_slice(&[0u8; 32]);
+    match pair.link.handle_read(&wire) {
+        Err(Error::Tls(_)) => {}
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+    let events: Vec<Event> = std::iter::from_fn(|| pair.link.poll_event()).collect();
+    assert!(
+        matches!(events.as_slice(), [Event::Message(m)] if m.body().as_deref() == Some("hi")),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn changed_tls_fields_rebuild_the_configuration() {
+    let mut tls = Tls::default();
+    let first = tls.clone().client_config().expect("config");
+    let private = pki(&[DOMAIN]);
+    tls.no_builtin_roots = true;
+    tls.extra_roots.push(private.ca.clone());
+    let second = tls.client_config().expect("config");
+    assert!(!Arc::ptr_eq(&first, &second), "the changed fields count");
+    // And the new trust is the one used.
+    let mut pair = Pair::new(config(), &Options::tls(tls.clone()), server(&private), 4096);
+    pair.pump().expect("the private CA is trusted now");
+    // Unchanged fields reuse the configuration.
+    assert!(Arc::ptr_eq(&second, &tls.client_config().expect("config")));
+}
+
+#[test]
+fn an_unreading_peer_gets_no_more_bytes() {
+    let pki = pki(&[DOMAIN]);
+    let mut c = config();
+    c.max_unsent_bytes = 300;
+    let mut pair = Pair::new(c, &trusting(&pki), server(&pki), 4096);
+    pair.pump().expect("handshake");
+    pair.server_says(CLASSIC_HEADER).expect("header");
+    // The server pings and never reads the answers (nothing is written here).
+    for i in 0..20 {
+        let ping = format!("<iq type='get' id='p{i}'><ping xmlns='urn:xmpp:ping'/></iq>");
+        pair.server
+            .writer()
+            .write_all(ping.as_bytes())
+            .expect("server write");
+        let wire = server_wire(&mut pair);
+        pair.link.handle_read(&wire).expect("input");
+        if pair.link.client().is_closed() {
+            break;
+        }
+    }
+    assert_eq!(
+        pair.link.client().close_reason(),
+        Some(&CloseReason::SendBufferFull)
+    );
+    // The core's contract: drop the transport without waiting for the unread bytes.
+    assert!(pair.link.poll_write().is_none());
+    assert!(pair.link.is_finished());
 }

@@ -79,7 +79,8 @@ impl Connection {
     ) -> Result<Connection, Error> {
         let stream = connect_tcp(addr, options.connect_timeout)?;
         jabber_net::configure_socket(&stream, &options)?;
-        stream.set_write_timeout(options.write_timeout)?;
+        // std refuses a zero timeout; the link reads zero as no limit too.
+        stream.set_write_timeout(options.write_timeout.filter(|t| !t.is_zero()))?;
         let port = stream.local_addr().map(|a| a.port()).unwrap_or_default();
         let link = Link::new(config, &options, u64::from(port))?;
         let mut conn = Connection {
@@ -345,6 +346,9 @@ impl Connection {
             Err(e) => Err(Error::Io(e)),
         };
         if let Err(e) = handled.and_then(|()| self.link.handle_timeout()) {
+            // What the core made of the input before the failure still counts.
+            self.events
+                .extend(std::iter::from_fn(|| self.link.poll_event()));
             return Err(self.fail(e));
         }
         self.drain()

@@ -50,7 +50,9 @@ const READ_BUFFER: usize = 16 * 1024;
 ///
 /// It needs a tokio runtime with the I/O and time drivers (`enable_all`), of either
 /// flavour. Its timers run on the system's monotonic clock (the core's
-/// [`Clock`](jabber_net::Clock)), so tokio's paused test clock does not move them.
+/// [`Clock`](jabber_net::Clock)), not on tokio's: do not drive it under tokio's paused
+/// test clock (`start_paused`), whose automatic advance would fire the timer again and
+/// again before the real deadline — a busy loop.
 pub struct Connection {
     stream: TcpStream,
     /// The core, behind TLS when it is on.
@@ -461,7 +463,9 @@ impl Connection {
         if !self.shut {
             progress |= self.poll_write_out(cx);
         }
-        if !self.shut && !self.link.client().is_closed() {
+        // Reading goes on after the core closed (it drops what comes) until the socket
+        // is shut down: closing a socket with unread bytes would send a reset instead.
+        if !self.shut {
             progress |= self.poll_read_in(cx);
         }
         if !self.shut {

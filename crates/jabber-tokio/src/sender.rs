@@ -1,6 +1,9 @@
 //! The handle other tasks use to reach a connection's core.
 
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 
 use jabber_proto::client::{self, Client};
 use jabber_proto::time::Instant;
@@ -94,7 +97,21 @@ impl Sender {
             // The caller may have stopped waiting; the command ran all the same.
             let _ = tx.send(f(client, now));
         }));
-        rx.await.map_err(|_| closed())
+        // A command that got into the queue just as the connection ended never runs:
+        // the end of the queue answers for it.
+        let mut rx = rx;
+        let mut ended = std::pin::pin!(self.tx.closed());
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(answer) = Pin::new(&mut rx).poll(cx) {
+                return Poll::Ready(answer.map_err(|_| closed()));
+            }
+            if ended.as_mut().poll(cx).is_ready() {
+                // Commands that ran answered before the queue was closed.
+                return Poll::Ready(rx.try_recv().map_err(|_| closed()));
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Logs out: asks the core to close the stream ([`Client::close`]). Returns once the
