@@ -23,7 +23,7 @@ use jabber_proto::client::{CloseReason, Config, Event};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::ns;
-use jabber_proto::stanza::{Message, MessageType};
+use jabber_proto::stanza::{IqType, Message, MessageType};
 use jabber_proto::xml::Element;
 use jabber_tests::adapters::{self, Adapter, Next, Session};
 use jabber_tests::certs::TestCa;
@@ -201,7 +201,43 @@ fn login_and_roster_fetch(ctx: &Ctx<'_>) {
     // a fresh account, but present).
     let roster = me.roster.expect("the roster was fetched");
     assert!(roster.items.is_empty(), "{roster:?}");
+
+    // Add a contact (a roster set); the server pushes the change to our session.
+    let bob = format!("{}@{}", ctx.user("bob"), server.domain());
+    let item = Element::builder("query", ns::IQ_ROSTER)
+        .child(
+            Element::builder("item", ns::IQ_ROSTER)
+                .attr("jid", &bob)
+                .attr("name", "Bob")
+                .child(Element::builder("group", ns::IQ_ROSTER).text("Friends")),
+        )
+        .build()
+        .expect("a roster item");
+    session
+        .command(Box::new(move |client, now| {
+            client.send_iq(now, None, IqType::Set, item).map(|_| ())
+        }))
+        .expect("transport")
+        .expect("roster set");
+    let pushed = wait_for(&mut *session, Duration::from_secs(10), |e| match e {
+        Event::RosterPush(r) => Some(r.clone()),
+        _ => None,
+    });
+    assert_eq!(pushed.items.len(), 1, "{pushed:?}");
     assert_eq!(session.close().expect("logout"), CloseReason::Local);
+
+    // A new session fetches it with the login.
+    let mut again = ctx.connect(server.addr(), ctx.config(server), Options::plain());
+    let me = again.login(creds(&ctx.user("alice"))).expect("login");
+    let roster = me.roster.expect("the roster was fetched");
+    let item = roster
+        .items
+        .iter()
+        .find(|i| i.jid.as_str() == bob)
+        .unwrap_or_else(|| panic!("bob in the roster: {roster:?}"));
+    assert_eq!(item.name.as_deref(), Some("Bob"));
+    assert_eq!(item.groups, vec!["Friends".to_string()]);
+    assert_eq!(again.close().expect("logout"), CloseReason::Local);
 }
 
 fn login_over_direct_tls(ctx: &Ctx<'_>) {
