@@ -8,6 +8,7 @@
 pub mod adapters;
 pub mod certs;
 pub mod runner;
+pub mod scenario;
 pub mod servers;
 
 pub use certs::TestCa;

@@ -24,6 +24,7 @@ use jabber_proto::stream::Condition as StreamCondition;
 use jabber_proto::xml::Element;
 use jabber_std::{CloseReason, Config, Connection, Error, Event, Jid, Next, Options};
 use jabber_tests::runner::{self, Filter, Scenario, Tally};
+use jabber_tests::scenario::{body_of, closed_reason, creds, wait_for};
 use jabber_tests::{Server, ServerKind};
 
 const PASSWORD: &str = "pw-classic";
@@ -102,13 +103,6 @@ fn config(server: &Server) -> Config {
     c
 }
 
-fn creds(user: &str, password: &str) -> Credentials {
-    static N: AtomicU32 = AtomicU32::new(0);
-    // A resource per connection: the same one twice would kick the first session.
-    let resource = format!("test-{}", N.fetch_add(1, Ordering::Relaxed));
-    Credentials::new(user, password, &resource)
-}
-
 fn connect(server: &Server, config: Config) -> Connection {
     Connection::connect_with(server.addr(), config, Options::plain()).expect("connect")
 }
@@ -118,33 +112,6 @@ fn login(server: &Server, user: &str, mut config: Config) -> Connection {
     let mut conn = connect(server, config);
     conn.login(creds(user, PASSWORD)).expect("login");
     conn
-}
-
-/// Waits up to `limit` for an event `pick` accepts; other events are dropped.
-fn wait_for<T>(conn: &mut Connection, limit: Duration, pick: impl Fn(&Event) -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match conn.next_event_timeout(left) {
-            Ok(Next::Event(e)) => {
-                if let Some(t) = pick(&e) {
-                    return t;
-                }
-                seen.push(format!("{e:?}"));
-            }
-            Ok(Next::TimedOut) => panic!("nothing matching within {limit:?}; saw {seen:?}"),
-            Ok(Next::Ended) => panic!("connection ended; saw {seen:?}"),
-            Err(e) => panic!("error {e}; saw {seen:?}"),
-        }
-    }
-}
-
-fn closed_reason(e: &Event) -> Option<CloseReason> {
-    match e {
-        Event::Closed(r) => Some(r.clone()),
-        _ => None,
-    }
 }
 
 fn login_error(result: Result<jabber_std::LoggedIn, Error>) -> LoginError {
@@ -157,13 +124,6 @@ fn login_error(result: Result<jabber_std::LoggedIn, Error>) -> LoginError {
 
 fn chat(to: &Jid, body: &str) -> Message {
     Message::new(MessageType::Chat, to, body).expect("a valid message")
-}
-
-fn body_of(e: &Event) -> Option<String> {
-    match e {
-        Event::Message(m) => m.body().map(|b| b.to_string()),
-        _ => None,
-    }
 }
 
 // ---- scenarios ----

@@ -15,7 +15,6 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use jabber_net::{Error, Options, Tls};
@@ -28,6 +27,7 @@ use jabber_proto::xml::Element;
 use jabber_tests::adapters::{self, Adapter, Next, Session};
 use jabber_tests::certs::TestCa;
 use jabber_tests::runner::{self, Filter, Scenario, Tally};
+use jabber_tests::scenario::{self, body_of, wait_for};
 use jabber_tests::{Server, ServerKind};
 
 const PASSWORD: &str = "pw-conformance";
@@ -146,41 +146,7 @@ fn test_tls() -> Tls {
 }
 
 fn creds(user: &str) -> Credentials {
-    static N: AtomicU32 = AtomicU32::new(0);
-    // A resource per connection: the same one twice would replace the first session.
-    let resource = format!("conf-{}", N.fetch_add(1, Ordering::Relaxed));
-    Credentials::new(user, PASSWORD, &resource)
-}
-
-/// Waits up to `limit` for an event `pick` accepts; other events are dropped.
-fn wait_for<T>(
-    session: &mut dyn Session,
-    limit: Duration,
-    pick: impl Fn(&Event) -> Option<T>,
-) -> T {
-    let deadline = Instant::now() + limit;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match session.next_event(left) {
-            Ok(Next::Event(e)) => {
-                if let Some(t) = pick(&e) {
-                    return t;
-                }
-                seen.push(format!("{e:?}"));
-            }
-            Ok(Next::TimedOut) => panic!("nothing matching within {limit:?}; saw {seen:?}"),
-            Ok(Next::Ended) => panic!("the session ended; saw {seen:?}"),
-            Err(e) => panic!("error {e}; saw {seen:?}"),
-        }
-    }
-}
-
-fn body_of(e: &Event) -> Option<String> {
-    match e {
-        Event::Message(m) => m.body().map(|b| b.to_string()),
-        _ => None,
-    }
+    scenario::creds(user, PASSWORD)
 }
 
 /// The session's own full JID.

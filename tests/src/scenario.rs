@@ -1,0 +1,59 @@
+//! Helpers the real-server scenarios share: waiting for an event through any adapter,
+//! picking message bodies and close reasons, and credentials with a fresh resource.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use jabber_proto::client::{CloseReason, Event};
+use jabber_proto::negotiation::auth::Credentials;
+
+use crate::adapters::{Next, Session};
+
+/// Credentials for `user` with a resource no other connection of this process uses
+/// (the same full JID twice would replace the first session).
+pub fn creds(user: &str, password: &str) -> Credentials {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let resource = format!("test-{}", N.fetch_add(1, Ordering::Relaxed));
+    Credentials::new(user, password, &resource)
+}
+
+/// Waits up to `limit` for an event `pick` accepts; other events are dropped. Panics
+/// (listing what it saw) when none comes, the session ends, or the transport fails.
+pub fn wait_for<T>(
+    session: &mut dyn Session,
+    limit: Duration,
+    pick: impl Fn(&Event) -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    let mut seen = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match session.next_event(left) {
+            Ok(Next::Event(e)) => {
+                if let Some(t) = pick(&e) {
+                    return t;
+                }
+                seen.push(format!("{e:?}"));
+            }
+            Ok(Next::TimedOut) => panic!("nothing matching within {limit:?}; saw {seen:?}"),
+            Ok(Next::Ended) => panic!("the session ended; saw {seen:?}"),
+            Err(e) => panic!("error {e}; saw {seen:?}"),
+        }
+    }
+}
+
+/// A message's body, for [`wait_for`].
+pub fn body_of(e: &Event) -> Option<String> {
+    match e {
+        Event::Message(m) => m.body().map(|b| b.to_string()),
+        _ => None,
+    }
+}
+
+/// Why the connection closed, for [`wait_for`].
+pub fn closed_reason(e: &Event) -> Option<CloseReason> {
+    match e {
+        Event::Closed(r) => Some(r.clone()),
+        _ => None,
+    }
+}
