@@ -57,3 +57,24 @@ pub fn closed_reason(e: &Event) -> Option<CloseReason> {
         _ => None,
     }
 }
+
+/// After the server's process was killed: waits for the session to notice — the end of
+/// its input, or a reset when the server's socket had unread data — and returns how long
+/// that took. Panics on any other ending, or when nothing happens within 10 s.
+pub fn await_killed_server(session: &mut dyn Session) -> Duration {
+    let t = Instant::now();
+    loop {
+        match session.next_event(Duration::from_secs(10)) {
+            Ok(Next::Event(Event::Closed(CloseReason::EndOfInput { .. }))) => break,
+            Ok(Next::Event(Event::Closed(other))) => panic!("closed for another reason: {other}"),
+            Ok(Next::Event(_)) => continue,
+            Ok(Next::TimedOut) => panic!("the killed server went unnoticed for 10 s"),
+            Ok(Next::Ended) => panic!("ended without a Closed event"),
+            Err(jabber_net::Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                break;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    t.elapsed()
+}

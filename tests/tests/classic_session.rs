@@ -24,7 +24,7 @@ use jabber_proto::stream::Condition as StreamCondition;
 use jabber_proto::xml::Element;
 use jabber_std::{CloseReason, Config, Connection, Error, Event, Jid, Next, Options};
 use jabber_tests::runner::{self, Filter, Scenario, Tally};
-use jabber_tests::scenario::{body_of, closed_reason, creds, wait_for};
+use jabber_tests::scenario::{await_killed_server, body_of, closed_reason, creds, wait_for};
 use jabber_tests::{Server, ServerKind};
 
 const PASSWORD: &str = "pw-classic";
@@ -435,24 +435,8 @@ fn killed_server(server: &Server) {
     c.dead_peer_timeout = Some(Duration::from_secs(30));
     let mut conn = login(&own, "dave", c);
     own.kill();
-    let t = Instant::now();
-    loop {
-        match conn.next_event_timeout(Duration::from_secs(10)) {
-            Ok(Next::Event(Event::Closed(CloseReason::EndOfInput { .. }))) => break,
-            Ok(Next::Event(Event::Closed(other))) => panic!("closed for another reason: {other}"),
-            Ok(Next::Event(_)) => continue,
-            Ok(Next::TimedOut) => panic!("the killed server went unnoticed for 10 s"),
-            Ok(Next::Ended) => panic!("ended without a Closed event"),
-            // A reset instead of a FIN (unread data in the server's socket).
-            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(e) => panic!("{e}"),
-        }
-    }
-    assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        t.elapsed()
-    );
+    let took = await_killed_server(&mut conn);
+    assert!(took < Duration::from_secs(3), "took {took:?}");
     assert!(conn.is_closed());
 }
 

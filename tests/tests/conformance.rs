@@ -349,24 +349,8 @@ fn killed_server(ctx: &Ctx<'_>) {
     let mut session = ctx.connect(own.addr(), config, Options::plain());
     session.login(creds("dave")).expect("login");
     own.kill();
-    let t = Instant::now();
-    loop {
-        match session.next_event(Duration::from_secs(10)) {
-            Ok(Next::Event(Event::Closed(CloseReason::EndOfInput { .. }))) => break,
-            Ok(Next::Event(Event::Closed(other))) => panic!("closed for another reason: {other}"),
-            Ok(Next::Event(_)) => continue,
-            Ok(Next::TimedOut) => panic!("the killed server went unnoticed for 10 s"),
-            Ok(Next::Ended) => panic!("ended without a Closed event"),
-            // A reset instead of a FIN (unread data in the server's socket).
-            Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
-            Err(e) => panic!("{e}"),
-        }
-    }
-    assert!(
-        t.elapsed() < Duration::from_secs(3),
-        "took {:?}",
-        t.elapsed()
-    );
+    let took = scenario::await_killed_server(&mut *session);
+    assert!(took < Duration::from_secs(3), "took {took:?}");
 }
 
 fn logout(ctx: &Ctx<'_>) {
