@@ -60,7 +60,6 @@ pub struct Connection {
     /// Events taken from the core and not yet delivered. A `Closed` at the front waits
     /// until the socket is shut down.
     events: VecDeque<Event>,
-    buf: Box<[u8]>,
     /// Armed for the link's deadline; created on first use.
     timer: Option<Pin<Box<Sleep>>>,
     /// The deadline `timer` is armed for; `None` once it fired.
@@ -112,7 +111,6 @@ impl Connection {
             stream,
             link,
             events: VecDeque::new(),
-            buf: vec![0; READ_BUFFER].into_boxed_slice(),
             timer: None,
             timer_at: None,
             commands,
@@ -527,7 +525,10 @@ impl Connection {
 
     /// One read, handed to the link. Whether anything arrived (or failed).
     fn poll_read_in(&mut self, cx: &mut Context<'_>) -> bool {
-        let mut buf = ReadBuf::new(&mut self.buf);
+        // On the stack: what is read goes to the link at once, so an idle connection
+        // keeps no read buffer (thousands of connections, 16 KiB each, add up).
+        let mut space = [0u8; READ_BUFFER];
+        let mut buf = ReadBuf::new(&mut space);
         let n = match Pin::new(&mut self.stream).poll_read(cx, &mut buf) {
             Poll::Ready(Ok(())) => buf.filled().len(),
             Poll::Ready(Err(e)) if e.kind() == ErrorKind::Interrupted => return true,
@@ -540,7 +541,7 @@ impl Connection {
         let handled = if n == 0 {
             self.link.handle_eof()
         } else {
-            self.link.handle_read(&self.buf[..n])
+            self.link.handle_read(&space[..n])
         };
         if let Err(e) = handled {
             self.fail(e);
