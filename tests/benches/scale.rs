@@ -355,13 +355,20 @@ fn run_mio(setup: &Setup, jids: &[Jid]) -> Report {
     let total = setup.sessions * setup.messages;
     let cpu_before = cpu_time();
     let t = Instant::now();
-    for k in 0..setup.messages {
-        for (i, id) in ids.iter().enumerate() {
-            let body = format!("m{i}-{k}");
-            let message =
-                Message::new(MessageType::Chat, &jids[setup.peer(i, k)], &body).expect("message");
-            driver.send(*id, message).expect("send");
-        }
+    // Like each tokio task: a session's messages in one command, so one write each.
+    for (i, id) in ids.iter().enumerate() {
+        let messages: Vec<Message> = (0..setup.messages)
+            .map(|k| {
+                let to = &jids[setup.peer(i, k)];
+                Message::new(MessageType::Chat, to, &format!("m{i}-{k}")).expect("message")
+            })
+            .collect();
+        driver
+            .command(*id, |client, _| {
+                messages.into_iter().try_for_each(|m| client.send(m))
+            })
+            .expect("session")
+            .expect("send");
     }
     let mut received = 0;
     let limit = Instant::now() + Duration::from_secs(120);

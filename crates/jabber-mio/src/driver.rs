@@ -65,7 +65,8 @@ struct Slot {
 /// Call [`poll`](Self::poll) in a loop and take [`poll_output`](Self::poll_output) until
 /// it is `None` after each call; commands ([`login`](Self::login), [`send`](Self::send),
 /// [`command`](Self::command), ...) run at once and write what they can before they
-/// return.
+/// return. That is one write call per command: to send several stanzas on a session,
+/// send them in one [`command`](Self::command) closure, which writes them together.
 #[derive(Debug)]
 pub struct Driver {
     poll: Poll,
