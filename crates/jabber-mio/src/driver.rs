@@ -193,7 +193,6 @@ impl Driver {
             writable: true,
             over: false,
             linger_until: None,
-            unread: false,
         });
         self.live += 1;
         self.settle(slot);
@@ -319,13 +318,9 @@ impl Driver {
             }
         }
         if readable {
-            session.unread = false;
             match read_some(session, &mut self.buf) {
                 Ok(true) => {}
-                Ok(false) => {
-                    session.unread = true;
-                    self.unread.push(slot);
-                }
+                Ok(false) => self.unread.push(slot),
                 Err(e) => return self.fail(slot, e),
             }
         }

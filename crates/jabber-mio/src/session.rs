@@ -22,8 +22,6 @@ pub(crate) struct Session {
     /// socket stays only to deliver the last bytes, until `linger_until` at the latest.
     pub(crate) over: bool,
     pub(crate) linger_until: Option<Instant>,
-    /// Reading stopped at the read budget with bytes possibly left in the socket.
-    pub(crate) unread: bool,
 }
 
 impl Session {

@@ -411,7 +411,7 @@ impl Connection {
         if let Some(e) = self.fresh_failure.take() {
             return Some(e);
         }
-        self.failure.as_ref().map(copy)
+        self.failure.as_ref().map(Error::repeat)
     }
 
     /// Records a fatal transport error and shuts the socket down. After the core closed
@@ -468,6 +468,12 @@ impl Connection {
         }
         if !self.shut {
             progress |= self.poll_timer(cx);
+        }
+        // The drain rule: what the input or the timer made the core write (an answer to
+        // a ping) goes out before any of its events is handed over, since the caller may
+        // not poll again for a while.
+        if !self.shut {
+            progress |= self.poll_write_out(cx);
         }
         progress |= self.settle();
         if progress {
@@ -662,15 +668,6 @@ impl Stream for Connection {
 impl FusedStream for Connection {
     fn is_terminated(&self) -> bool {
         self.stream_done
-    }
-}
-
-/// A copy of a recorded failure, for the calls after the first: an I/O error keeps its
-/// kind and text (`Error::repeat` of a copy would prefix the text once more).
-fn copy(e: &Error) -> Error {
-    match e {
-        Error::Io(io) => Error::Io(io::Error::new(io.kind(), io.to_string())),
-        other => other.repeat(),
     }
 }
 

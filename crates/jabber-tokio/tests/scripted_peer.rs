@@ -939,3 +939,45 @@ fn the_connection_and_its_sender_can_move_between_threads() {
     send::<Connection>();
     send_sync::<jabber_tokio::Sender>();
 }
+
+/// The drain rule: a ping and a message in one segment; the answer to the ping is
+/// written before the message is handed over, so a caller that then stops polling for a
+/// while does not leave the server's ping unanswered.
+#[tokio::test]
+async fn an_answer_goes_out_before_the_event_of_the_same_input() {
+    let (answered_tx, answered_rx) = tokio::sync::oneshot::channel();
+    let (addr, peer) = serve(|mut peer| async move {
+        peer.login().await;
+        peer.write(
+            "<iq type='get' id='ping1' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>\
+             <message from='bob@example.com/phone'><body>hi</body></message>",
+        )
+        .await;
+        // The answer is the client's next stanza, an empty `<iq .../>`.
+        let pong = timeout(Duration::from_secs(1), peer.read_until("/>"))
+            .await
+            .expect("the ping answered while the client is not polled");
+        assert!(
+            pong.contains("id='ping1'") && pong.contains("type='result'"),
+            "{pong}"
+        );
+        let _ = answered_tx.send(());
+        peer.write("</stream:stream>").await;
+        assert_eq!(peer.read_to_end().await, "</stream:stream>");
+    })
+    .await;
+    let mut conn = connect(addr, lite_config()).await;
+    conn.login(creds()).await.expect("login");
+    loop {
+        match conn.next_event().await.expect("no I/O error") {
+            Some(Event::Message(_)) => break,
+            Some(_) => {}
+            None => panic!("ended before the message"),
+        }
+    }
+    // Not polling the connection now: only what was already written can reach the peer.
+    answered_rx.await.expect("the peer saw the answer");
+    let (_, reason) = events_to_close(&mut conn).await;
+    assert_eq!(reason, CloseReason::Peer);
+    finish(peer).await;
+}
