@@ -29,10 +29,6 @@ const STALE_TIMERS: usize = 1024;
 /// cannot starve the others or the timers; the rest is read on the next turn.
 const READ_BUDGET: usize = 16 * READ_BUFFER;
 
-/// How long a session that ended may keep its socket to deliver its last bytes (the
-/// stream's end, a stream error), at most; the write timeout may cut it shorter.
-const LINGER: Duration = Duration::from_secs(5);
-
 /// A session of a [`Driver`]. Ids are not reused: a slot that held a session that ended
 /// gets a new generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -192,7 +188,6 @@ impl Driver {
             armed: None,
             writable: true,
             over: false,
-            linger_until: None,
         });
         self.live += 1;
         self.settle(slot);
@@ -337,11 +332,6 @@ impl Driver {
                 continue; // replaced by a later deadline
             }
             session.armed = None;
-            if session.linger_until.is_some_and(|t| t <= now) {
-                // The last bytes did not go out in time; the session ended before.
-                self.remove(slot);
-                continue;
-            }
             if session.connect_deadline.is_some() {
                 let e = io::Error::new(ErrorKind::TimedOut, "connecting timed out");
                 self.fail(slot, e.into());
@@ -392,15 +382,11 @@ impl Driver {
             return self.fail(slot, e);
         }
         let session = self.slots[slot].session.as_mut().expect("settled above");
-        if session.link.client().is_closed() {
-            // Finished also covers a dead or unreading peer, dropped without waiting.
-            if session.link.is_finished() {
-                self.remove(slot);
-                return;
-            }
-            if session.linger_until.is_none() {
-                session.linger_until = Instant::now().checked_add(LINGER);
-            }
+        // Finished: the last bytes are out, or given up on (a dead or unreading peer,
+        // or the link's linger time passed).
+        if session.link.is_finished() {
+            self.remove(slot);
+            return;
         }
         let want_write = connecting || session.link.poll_write().is_some();
         if want_write != session.writable {

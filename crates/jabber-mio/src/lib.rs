@@ -47,9 +47,9 @@
 //! - A session ends with [`Output::Event`]`(Event::Closed(_))` (the core's verdict) or
 //!   [`Output::Failed`] (the socket or TLS failed), after the events its core produced
 //!   before. Its [`SessionId`] is then unknown to the driver, and commands on it return
-//!   [`Error::Client`]`(Closed)`. The socket may stay a little longer (5 s at most) to
-//!   deliver the last bytes, except after a dead peer or an unreading one, which are
-//!   dropped at once.
+//!   [`Error::Client`]`(Closed)`. The socket may stay a little longer to deliver the last
+//!   bytes ([`jabber_net::LINGER`] at most), except after a dead peer or an unreading
+//!   one, which are dropped at once.
 //! - The core's clock stands still while connecting: the connect timeout bounds that
 //!   phase, and the core's own timers start when the connection is up.
 #![forbid(unsafe_code)]

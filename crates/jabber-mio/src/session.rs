@@ -19,20 +19,16 @@ pub(crate) struct Session {
     /// Registered for writable readiness (bytes are waiting for the socket).
     pub(crate) writable: bool,
     /// `Event::Closed` was output: the session is over for the application; the
-    /// socket stays only to deliver the last bytes, until `linger_until` at the latest.
+    /// socket stays only to deliver the last bytes (the link bounds how long).
     pub(crate) over: bool,
-    pub(crate) linger_until: Option<Instant>,
 }
 
 impl Session {
     /// When the session wants to be woken next.
     pub(crate) fn deadline(&self) -> Option<Instant> {
-        if let Some(at) = self.connect_deadline {
-            return Some(at);
-        }
-        match (self.link.deadline(), self.linger_until) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        match self.connect_deadline {
+            Some(at) => Some(at),
+            None => self.link.deadline(),
         }
     }
 }

@@ -27,7 +27,7 @@ mod tls;
 
 pub use clock::Clock;
 pub use error::Error;
-pub use link::Link;
+pub use link::{LINGER, Link};
 pub use options::Options;
 pub use outcome::{
     LoggedIn, is_login_outcome, is_registration_outcome, login_outcome, registration_failure,

@@ -16,6 +16,11 @@ const PLAIN_CHUNK: usize = 4096;
 /// drained, so that an idle link holds little.
 const KEEP_OUT: usize = 4096;
 
+/// How long the last bytes may take to leave once the core has closed (its stream end,
+/// a stream error); after that the link is finished with them unsent. The write timeout
+/// may cut it shorter.
+pub const LINGER: Duration = Duration::from_secs(5);
+
 /// A [`Client`] and, with direct TLS, a rustls session in front of it: the part of a
 /// connection every adapter needs, free of I/O. The adapter reads the socket into
 /// [`handle_read`](Self::handle_read), writes what [`poll_write`](Self::poll_write)
@@ -44,6 +49,10 @@ pub struct Link {
     write_timeout: Option<Duration>,
     /// Since when bytes have been waiting for the socket without any taken.
     stalled_since: Option<StdInstant>,
+    /// When the core was first seen closed; the last bytes have until then + LINGER.
+    closed_at: Option<StdInstant>,
+    /// The last bytes did not leave in time and were given up on.
+    given_up: bool,
 }
 
 impl Link {
@@ -79,6 +88,8 @@ impl Link {
             // A zero limit would fail every write that has to wait at all: no limit.
             write_timeout: options.write_timeout.filter(|t| !t.is_zero()),
             stalled_since: None,
+            closed_at: None,
+            given_up: false,
         })
     }
 
@@ -120,16 +131,32 @@ impl Link {
             .stalled_since
             .zip(self.write_timeout)
             .and_then(|(since, limit)| since.checked_add(limit));
-        match (core, stall) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
+        let linger = self
+            .closed_at
+            .filter(|_| !self.given_up && self.has_unsent())
+            .and_then(|at| at.checked_add(LINGER));
+        [core, stall, linger].into_iter().flatten().min()
+    }
+
+    /// Whether bytes wait to be written (in the core, in rustls, or encrypted here).
+    fn has_unsent(&self) -> bool {
+        self.client.wants_write()
+            || self.out_pos < self.out.len()
+            || self.tls.as_ref().is_some_and(|tls| tls.wants_write())
+    }
+
+    /// Starts the linger time when the core has just closed.
+    fn note_close(&mut self) {
+        if self.closed_at.is_none() && self.client.is_closed() {
+            self.closed_at = Some(StdInstant::now());
         }
     }
 
     /// Whether the connection is over: the core closed and every byte for the socket
     /// (with TLS, `close_notify` too) was written — or the core closed for a dead or an
-    /// unreading peer, whose unsent bytes are dropped (see [`poll_write`](Self::poll_write)).
-    /// The adapter shuts the socket then.
+    /// unreading peer, whose unsent bytes are dropped, or the last bytes did not leave
+    /// within [`LINGER`] (see [`poll_write`](Self::poll_write)). The adapter shuts the
+    /// socket then.
     pub fn is_finished(&mut self) -> bool {
         self.client.is_closed() && self.poll_write().is_none()
     }
@@ -160,6 +187,19 @@ impl Link {
 
     /// Bytes read from the socket.
     pub fn handle_read(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        let result = self.read(bytes);
+        self.note_close();
+        result
+    }
+
+    /// The socket reached end of input.
+    pub fn handle_eof(&mut self) -> Result<(), Error> {
+        let result = self.end();
+        self.note_close();
+        result
+    }
+
+    fn read(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let now = self.clock.now();
         let Some(tls) = self.tls.as_deref_mut() else {
             self.client.handle_input(now, bytes);
@@ -178,8 +218,7 @@ impl Link {
         Ok(())
     }
 
-    /// The socket reached end of input.
-    pub fn handle_eof(&mut self) -> Result<(), Error> {
+    fn end(&mut self) -> Result<(), Error> {
         let now = self.clock.now();
         if let Some(tls) = self.tls.as_deref_mut() {
             // An empty read tells rustls the transport ended; plaintext it still holds
@@ -211,6 +250,12 @@ impl Link {
         if self.client.poll_timeout().is_some_and(|t| t <= now) {
             self.client.handle_timeout(now);
         }
+        self.note_close();
+        if let Some(at) = self.closed_at {
+            if now_std.saturating_duration_since(at) >= LINGER {
+                self.given_up = true;
+            }
+        }
         Ok(())
     }
 
@@ -219,7 +264,9 @@ impl Link {
     /// Runs a command on the core with the current time. Drain afterwards.
     pub fn command<R>(&mut self, f: impl FnOnce(&mut Client, Instant) -> R) -> R {
         let now = self.clock.now();
-        f(&mut self.client, now)
+        let result = f(&mut self.client, now);
+        self.note_close();
+        result
     }
 
     // ---- outputs ----
@@ -227,7 +274,7 @@ impl Link {
     /// Bytes for the socket, if any. Write them (any part) and call
     /// [`advance_write`](Self::advance_write) with how many were taken.
     pub fn poll_write(&mut self) -> Option<&[u8]> {
-        if self.abandoned() {
+        if self.abandoned() || self.given_up {
             self.stalled_since = None;
             return None;
         }

@@ -434,3 +434,41 @@ fn an_unreading_peer_gets_no_more_bytes() {
     assert!(pair.link.poll_write().is_none());
     assert!(pair.link.is_finished());
 }
+
+#[test]
+fn the_last_bytes_after_the_core_closed_have_the_linger_time() {
+    let pki = pki(&[DOMAIN]);
+    let mut c = config();
+    c.keepalive_interval = None;
+    c.dead_peer_timeout = None;
+    let mut options = trusting(&pki);
+    options.write_timeout = None;
+    let mut pair = Pair::new(c, &options, server(&pki), 4096);
+    pair.pump().expect("handshake");
+    pair.server_says(CLASSIC_HEADER).expect("header");
+    // A stream error closes the core at once; its own stream end waits to be written.
+    pair.server
+        .writer()
+        .write_all(
+            b"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
+        )
+        .expect("server write");
+    let wire = server_wire(&mut pair);
+    let before = std::time::Instant::now();
+    pair.link.handle_read(&wire).expect("input");
+    assert!(pair.link.client().is_closed());
+    // Nothing written yet: the link is not finished, and it wants to be woken within the
+    // linger time, to give up then.
+    assert!(!pair.link.is_finished());
+    let deadline = pair.link.deadline().expect("the linger deadline");
+    assert!(deadline >= before + jabber_net::LINGER, "{deadline:?}");
+    assert!(deadline <= std::time::Instant::now() + jabber_net::LINGER);
+    // Written in time, the stream end and close_notify go out and the link is finished.
+    pair.pump().expect("the last bytes");
+    assert!(
+        pair.received().ends_with("</stream:stream>"),
+        "{}",
+        pair.received()
+    );
+    assert!(pair.link.is_finished());
+}
