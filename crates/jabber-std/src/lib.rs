@@ -1,15 +1,18 @@
 //! # jabber-std
 //!
-//! Drives the [`jabber_proto`] core over a blocking [`std::net::TcpStream`]. The adapter
-//! holds no protocol logic: it moves bytes between the socket and the core, feeds it the
-//! time, and sleeps in `read` until data arrives or the core's next deadline passes.
-//! Every decision — login, keepalive, dead-peer detection, closing — is the core's.
+//! Drives the [`jabber_proto`] core over a blocking [`std::net::TcpStream`], with direct
+//! TLS by default (through jabber-net's [`Link`](jabber_net::Link), the TLS pump all
+//! adapters share). The adapter holds no protocol logic: it moves bytes between the
+//! socket and the core, feeds it the time, and sleeps in `read` until data arrives or
+//! the core's next deadline passes. Every decision — login, keepalive, dead-peer
+//! detection, closing — is the core's.
 //!
 //! ```no_run
 //! use jabber_std::{Config, Connection, Credentials, Event};
 //!
 //! fn main() -> Result<(), jabber_std::Error> {
-//!     let mut conn = Connection::connect("example.com:5222", Config::new("example.com"))?;
+//!     // Direct TLS (port 5223), the certificate checked for "example.com".
+//!     let mut conn = Connection::connect("example.com:5223", Config::new("example.com"))?;
 //!     let me = conn.login(Credentials::new("alice", "secret", "laptop"))?;
 //!     println!("logged in as {}", me.jid);
 //!     while let Some(event) = conn.next_event()? {
@@ -28,7 +31,8 @@
 //! [`Connection`] owns the socket, a [`Client`] and a queue of events. After every input
 //! (bytes read, end of input, a deadline passed) and every command it drains the core:
 //! it writes all pending bytes, moves the events into its queue and re-arms the read
-//! timeout from [`Client::poll_timeout`]. The core's clock
+//! timeout from the link's deadline (the core's [`Client::poll_timeout`], or the write
+//! timeout of bytes waiting). The core's clock
 //! ([`jabber_proto::time::Instant`], milliseconds) counts from the moment the TCP
 //! connection was established.
 //!
@@ -36,9 +40,10 @@
 //! - the core reports [`Event::Closed`]: the adapter flushes the closing bytes, shuts the
 //!   socket down, delivers the event, and [`Connection::next_event`] returns `Ok(None)`
 //!   from then on;
-//! - the socket fails (a read or write error other than a timeout): the error is returned
-//!   as [`Error::Io`], the socket is shut down, events that were already queued can still
-//!   be taken, and every later call returns an [`Error::Io`] of the same kind.
+//! - the transport fails (a read or write error, a write that makes no progress within
+//!   the write timeout, or TLS): the error is returned as [`Error::Io`] or [`Error::Tls`],
+//!   the socket is shut down, events that were already queued (also those from the same
+//!   input) can still be taken, and every later call returns an error of the same kind.
 //!
 //! Anything the core offers beyond the shortcuts here (IQs, registration, password
 //! change, ...) is reached through [`Connection::with_client`], which runs the command
