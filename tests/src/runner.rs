@@ -12,22 +12,46 @@ use std::time::Instant;
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
     words: Vec<String>,
+    skip: Vec<String>,
+    exact: bool,
 }
 
 impl Filter {
-    /// The filter the test binary's arguments give (flags are ignored).
+    /// The filter the test binary's arguments give, read as libtest reads them: words
+    /// select, `--skip WORD` excludes, `--exact` wants the whole name, other flags (and
+    /// the values of those that take one) are ignored.
     pub fn from_args() -> Filter {
-        Filter {
-            words: std::env::args()
-                .skip(1)
-                .filter(|a| !a.starts_with('-'))
-                .collect(),
+        Filter::parse(std::env::args().skip(1))
+    }
+
+    /// The filter of the given arguments.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Filter {
+        let mut filter = Filter::default();
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--skip" => filter.skip.extend(args.next()),
+                "--exact" => filter.exact = true,
+                "--test-threads" | "--format" | "--color" | "--logfile" | "-Z" => {
+                    args.next();
+                }
+                flag if flag.starts_with('-') => {}
+                _ => filter.words.push(arg),
+            }
         }
+        filter
     }
 
     /// Whether the full test name `name` runs.
     pub fn selected(&self, name: &str) -> bool {
-        self.words.is_empty() || self.words.iter().any(|w| name.contains(w.as_str()))
+        let hit = |w: &String| {
+            if self.exact {
+                name == w
+            } else {
+                name.contains(w.as_str())
+            }
+        };
+        (self.words.is_empty() || self.words.iter().any(hit)) && !self.skip.iter().any(hit)
     }
 }
 
@@ -110,5 +134,36 @@ pub fn finish(tallies: &[Tally], started: Instant) -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Filter;
+
+    fn filter(args: &[&str]) -> Filter {
+        Filter::parse(args.iter().map(|a| a.to_string()))
+    }
+
+    #[test]
+    fn words_select_and_flags_with_values_do_not() {
+        let f = filter(&["--test-threads", "1", "roster", "--nocapture"]);
+        assert!(f.selected("mio::login_and_roster_fetch"));
+        assert!(!f.selected("mio::logout"));
+        assert!(
+            !f.selected("std::scenario_1"),
+            "the 1 of --test-threads is no filter"
+        );
+    }
+
+    #[test]
+    fn skip_excludes_and_exact_wants_the_whole_name() {
+        let f = filter(&["--skip", "tokio"]);
+        assert!(f.selected("mio::logout"));
+        assert!(!f.selected("tokio::logout"));
+        let f = filter(&["--exact", "mio::logout"]);
+        assert!(f.selected("mio::logout"));
+        assert!(!f.selected("mio::logout_twice"));
+        assert!(filter(&[]).selected("anything"));
     }
 }
