@@ -199,6 +199,10 @@ impl Driver {
 
     /// Runs any command on a session's core with the current time, then drains the
     /// session. `Err(Client(Closed))` if the session is not running.
+    ///
+    /// Leave the outputs to the driver: an event `f` takes with [`Client::poll_event`]
+    /// is not output (and a `Closed` taken that way leaves the session running until
+    /// its last bytes are out).
     pub fn command<R>(
         &mut self,
         id: SessionId,

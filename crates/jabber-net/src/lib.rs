@@ -30,7 +30,8 @@ pub use error::Error;
 pub use link::{LINGER, Link};
 pub use options::Options;
 pub use outcome::{
-    LoggedIn, is_login_outcome, is_registration_outcome, login_outcome, registration_failure,
+    LoggedIn, filled_registration_form, is_login_outcome, is_registration_outcome, login_outcome,
+    registration_failure, registration_outcome, write_timed_out,
 };
 pub use seed::seed_from;
 pub use socket::configure_socket;

@@ -1,6 +1,6 @@
 //! The core with an optional TLS session in front of it.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::time::{Duration, Instant as StdInstant};
 
 use jabber_proto::client::{Client, CloseReason, Config, Event};
@@ -240,10 +240,7 @@ impl Link {
         let now_std = StdInstant::now();
         if let (Some(since), Some(limit)) = (self.stalled_since, self.write_timeout) {
             if now_std.saturating_duration_since(since) >= limit {
-                return Err(Error::Io(io::Error::new(
-                    ErrorKind::TimedOut,
-                    "the server accepted no data within the write timeout",
-                )));
+                return Err(Error::Io(crate::write_timed_out()));
             }
         }
         let now = self.clock.at(now_std);

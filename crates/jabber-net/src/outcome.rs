@@ -6,6 +6,7 @@ use std::io;
 use jabber_proto::client::Event;
 use jabber_proto::features::roster::Roster;
 use jabber_proto::jid::Jid;
+use jabber_proto::negotiation::register::{Field, RegistrationError, RegistrationForm};
 
 use crate::Error;
 
@@ -51,6 +52,40 @@ pub fn registration_failure(event: Event) -> Error {
         Event::RegistrationFailed { error, .. } => Error::Registration(error),
         other => unexpected(other),
     }
+}
+
+/// The answer to a registration request, as the form filled in with `username` and
+/// `password`, ready to submit. A form that asks for more than these two fields, or no
+/// form, is an error.
+pub fn filled_registration_form(
+    event: Event,
+    username: &str,
+    password: &str,
+) -> Result<RegistrationForm, Error> {
+    let mut form = match event {
+        Event::RegistrationForm(form) => form,
+        other => return Err(registration_failure(other)),
+    };
+    if !form.set(Field::Username, username) || !form.set(Field::Password, password) {
+        return Err(Error::Registration(RegistrationError::UnexpectedReply));
+    }
+    Ok(form)
+}
+
+/// The answer to a registration submission as a result.
+pub fn registration_outcome(event: Event) -> Result<(), Error> {
+    match event {
+        Event::Registered => Ok(()),
+        other => Err(registration_failure(other)),
+    }
+}
+
+/// The error of bytes that waited longer than the write timeout for the socket.
+pub fn write_timed_out() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the server accepted no data within the write timeout",
+    )
 }
 
 fn unexpected(event: Event) -> Error {

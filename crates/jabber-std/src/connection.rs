@@ -10,7 +10,6 @@ use std::time::{Duration, Instant as StdInstant};
 use jabber_net::{Link, LoggedIn};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
-use jabber_proto::negotiation::register::{Field, RegistrationError};
 use jabber_proto::time::Instant;
 use jabber_proto::xml::Element;
 
@@ -121,18 +120,10 @@ impl Connection {
     /// [`Config::allow_plaintext`] is set: the password goes out as it is.
     pub fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
         self.with_client(|client, now| client.request_registration(now))??;
-        let mut form = match self.wait_for(jabber_net::is_registration_outcome)? {
-            Event::RegistrationForm(form) => form,
-            other => return Err(jabber_net::registration_failure(other)),
-        };
-        if !form.set(Field::Username, username) || !form.set(Field::Password, password) {
-            return Err(Error::Registration(RegistrationError::UnexpectedReply));
-        }
+        let answer = self.wait_for(jabber_net::is_registration_outcome)?;
+        let form = jabber_net::filled_registration_form(answer, username, password)?;
         self.with_client(|client, now| client.submit_registration(now, &form))??;
-        match self.wait_for(jabber_net::is_registration_outcome)? {
-            Event::Registered => Ok(()),
-            other => Err(jabber_net::registration_failure(other)),
-        }
+        jabber_net::registration_outcome(self.wait_for(jabber_net::is_registration_outcome)?)
     }
 
     /// Blocks until an event `pick` accepts (or [`Event::Closed`]) is queued, and takes
@@ -394,10 +385,7 @@ impl Connection {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // A blocking socket reports its write timeout as WouldBlock on Unix.
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    return Err(io::Error::new(
-                        ErrorKind::TimedOut,
-                        "the server accepted no data within the write timeout",
-                    ));
+                    return Err(jabber_net::write_timed_out());
                 }
                 Err(e) => return Err(e),
             }

@@ -14,7 +14,6 @@ use futures_core::{FusedStream, Stream};
 use jabber_net::{Link, LoggedIn};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
-use jabber_proto::negotiation::register::{Field, RegistrationError};
 use jabber_proto::time::Instant;
 use jabber_proto::xml::Element;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -161,18 +160,10 @@ impl Connection {
     /// [`next_event`](Self::next_event).
     pub async fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
         self.with_client(|client, now| client.request_registration(now))??;
-        let mut form = match self.wait_for(jabber_net::is_registration_outcome).await? {
-            Event::RegistrationForm(form) => form,
-            other => return Err(jabber_net::registration_failure(other)),
-        };
-        if !form.set(Field::Username, username) || !form.set(Field::Password, password) {
-            return Err(Error::Registration(RegistrationError::UnexpectedReply));
-        }
+        let answer = self.wait_for(jabber_net::is_registration_outcome).await?;
+        let form = jabber_net::filled_registration_form(answer, username, password)?;
         self.with_client(|client, now| client.submit_registration(now, &form))??;
-        match self.wait_for(jabber_net::is_registration_outcome).await? {
-            Event::Registered => Ok(()),
-            other => Err(jabber_net::registration_failure(other)),
-        }
+        jabber_net::registration_outcome(self.wait_for(jabber_net::is_registration_outcome).await?)
     }
 
     /// Waits until an event `pick` accepts (or [`Event::Closed`]) is queued, and takes
