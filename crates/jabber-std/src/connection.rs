@@ -378,7 +378,21 @@ impl Connection {
 
     /// Writes until the core has nothing more to send (partial writes advance it).
     fn flush(&mut self) -> io::Result<()> {
-        while let Some(bytes) = self.link.poll_write() {
+        let mut lingering = false;
+        loop {
+            if !lingering && self.link.client().is_closed() {
+                // The last bytes: a blocking write may wait only as long as the link's
+                // deadline (its linger time, or the write timeout) allows.
+                lingering = true;
+                if let Some(deadline) = self.link.deadline() {
+                    let left = deadline.saturating_duration_since(StdInstant::now());
+                    self.stream
+                        .set_write_timeout(Some(left.max(Duration::from_millis(1))))?;
+                }
+            }
+            let Some(bytes) = self.link.poll_write() else {
+                return Ok(());
+            };
             match self.stream.write(bytes) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
                 Ok(n) => self.link.advance_write(n),
@@ -390,7 +404,6 @@ impl Connection {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
     }
 }
 
