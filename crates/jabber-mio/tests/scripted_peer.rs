@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -1134,4 +1135,65 @@ fn a_slow_connect_does_not_count_against_the_dead_peer_timeout() {
     run.driver.close(id).expect("close");
     assert!(matches!(run.event(id), Event::Closed(CloseReason::Local)));
     finish(peer);
+}
+
+// ---- fairness ----
+
+/// A peer that sends without pause does not starve the other sessions of the same
+/// driver: reading has a budget per turn, so the other session's keepalive timer fires
+/// and its peer hears it while the flood goes on.
+#[test]
+fn a_flooding_peer_does_not_starve_the_others() {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flooding = stop.clone();
+    let (flood_addr, flooder) = serve(move |mut peer| {
+        peer.login();
+        // Whitespace between stanzas: legal, no event to queue, and for 5 s at most, so
+        // that a starving driver fails the time check below instead of hanging.
+        let chunk = vec![b' '; 64 * 1024];
+        let until = Instant::now() + Duration::from_secs(5);
+        while !flooding.load(Ordering::SeqCst) && Instant::now() < until {
+            if peer.sock.write_all(&chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let (quiet_addr, quiet) = serve(|mut peer| {
+        peer.login();
+        // The client's keepalive: a probe or a space, whichever comes first.
+        peer.fill("a keepalive");
+        peer.write("<message from='example.com'><body>heard you</body></message>");
+        peer.answer_close();
+    });
+    let mut run = Run::new();
+    let mut config = lite_config(60);
+    config.keepalive_interval = None;
+    config.dead_peer_timeout = None;
+    let flood = run.logged_in(flood_addr, config, &Options::plain());
+    let mut config = lite_config(61);
+    config.keepalive_interval = Some(Duration::from_millis(200));
+    config.dead_peer_timeout = None;
+    let calm = run.logged_in(quiet_addr, config, &Options::plain());
+    let started = Instant::now();
+    loop {
+        match run.next() {
+            (id, Output::Event(Event::Message(m))) if id == calm => {
+                assert_eq!(m.body().as_deref(), Some("heard you"));
+                break;
+            }
+            (id, Output::Event(Event::Message(_))) if id == flood => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "the calm session waited {took:?}"
+    );
+    stop.store(true, Ordering::SeqCst);
+    run.driver.abort(flood);
+    run.driver.close(calm).expect("close");
+    assert_eq!(run.event(calm), Event::Closed(CloseReason::Local));
+    finish(quiet);
+    finish(flooder);
 }
