@@ -121,6 +121,26 @@ pub fn run_scenarios<C>(
     tally
 }
 
+/// Runs each group in a thread of its own and collects their tallies; a group whose
+/// thread panicked outside its scenarios counts as one failure.
+pub fn in_parallel<G>(groups: impl IntoIterator<Item = G>) -> Vec<Tally>
+where
+    G: FnOnce() -> Tally + Send,
+{
+    std::thread::scope(|s| {
+        let handles: Vec<_> = groups.into_iter().map(|group| s.spawn(group)).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or(Tally {
+                    passed: 0,
+                    failed: 1,
+                })
+            })
+            .collect()
+    })
+}
+
 /// Prints libtest's summary line for all groups and gives the exit code.
 pub fn finish(tallies: &[Tally], started: Instant) -> ExitCode {
     let passed: usize = tallies.iter().map(|t| t.passed).sum();

@@ -53,24 +53,12 @@ const SCENARIOS: &[Scenario<Server>] = &[
 fn main() -> ExitCode {
     let filter = Filter::from_args();
     let started = Instant::now();
-    let tallies: Vec<Tally> = std::thread::scope(|s| {
-        let handles: Vec<_> = ServerKind::ALL
+    let filter = &filter;
+    let tallies = runner::in_parallel(
+        ServerKind::ALL
             .into_iter()
-            .map(|kind| {
-                let filter = &filter;
-                s.spawn(move || run_all(kind, filter))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or(Tally {
-                    passed: 0,
-                    failed: 1,
-                })
-            })
-            .collect()
-    });
+            .map(|kind| move || run_all(kind, filter)),
+    );
     runner::finish(&tallies, started)
 }
 

@@ -78,33 +78,19 @@ fn main() -> ExitCode {
             }
         }
     }
-    let tallies: Vec<Tally> = std::thread::scope(|s| {
-        let handles: Vec<_> = adapters::all()
-            .into_iter()
-            .map(|make| {
-                let (filter, server) = (&filter, &server);
-                s.spawn(move || {
-                    let ctx = Ctx {
-                        adapter: make(),
-                        server,
-                    };
-                    let group = ctx.adapter.name();
-                    runner::run_scenarios(group, &ctx, &scenarios(), filter, &|ctx: &Ctx<'_>| {
-                        format!("--- server log ---\n{}", ctx.server.log_tail())
-                    })
-                })
+    let (filter, server) = (&filter, &server);
+    let tallies = runner::in_parallel(adapters::all().into_iter().map(|make| {
+        move || {
+            let ctx = Ctx {
+                adapter: make(),
+                server,
+            };
+            let group = ctx.adapter.name();
+            runner::run_scenarios(group, &ctx, &scenarios(), filter, &|ctx: &Ctx<'_>| {
+                format!("--- server log ---\n{}", ctx.server.log_tail())
             })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or(Tally {
-                    passed: 0,
-                    failed: 1,
-                })
-            })
-            .collect()
-    });
+        }
+    }));
     runner::finish(&tallies, started)
 }
 
