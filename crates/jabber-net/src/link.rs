@@ -45,6 +45,8 @@ pub struct Link {
     tls_closed: bool,
     /// The server's TLS stream ended (close_notify) and the core was told.
     tls_ended: bool,
+    /// The transport reached end of input: nothing can follow it.
+    eof: bool,
     clock: Clock,
     write_timeout: Option<Duration>,
     /// Since when bytes have been waiting for the socket without any taken.
@@ -84,6 +86,7 @@ impl Link {
             out_pos: 0,
             tls_closed: false,
             tls_ended: false,
+            eof: false,
             clock,
             // A zero limit would fail every write that has to wait at all: no limit.
             write_timeout: options.write_timeout.filter(|t| !t.is_zero()),
@@ -185,7 +188,7 @@ impl Link {
 
     // ---- inputs ----
 
-    /// Bytes read from the socket.
+    /// Bytes read from the socket (ignored after [`handle_eof`](Self::handle_eof)).
     pub fn handle_read(&mut self, bytes: &[u8]) -> Result<(), Error> {
         let result = self.read(bytes);
         self.note_close();
@@ -200,6 +203,10 @@ impl Link {
     }
 
     fn read(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        if self.eof {
+            // A socket yields nothing after its end; rustls must not see more either.
+            return Ok(());
+        }
         let now = self.clock.now();
         let Some(tls) = self.tls.as_deref_mut() else {
             self.client.handle_input(now, bytes);
@@ -219,6 +226,9 @@ impl Link {
     }
 
     fn end(&mut self) -> Result<(), Error> {
+        if std::mem::replace(&mut self.eof, true) {
+            return Ok(());
+        }
         let now = self.clock.now();
         if let Some(tls) = self.tls.as_deref_mut() {
             // An empty read tells rustls the transport ended; plaintext it still holds

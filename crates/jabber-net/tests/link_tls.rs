@@ -472,3 +472,25 @@ fn the_last_bytes_after_the_core_closed_have_the_linger_time() {
     );
     assert!(pair.link.is_finished());
 }
+
+#[test]
+fn nothing_is_read_after_the_end_of_input() {
+    let pki = pki(&[DOMAIN]);
+    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
+    pair.pump().expect("handshake");
+    pair.server_says(CLASSIC_HEADER).expect("header");
+    pair.link.handle_eof().expect("end of input");
+    let events: Vec<Event> = std::iter::from_fn(|| pair.link.poll_event()).collect();
+    assert!(
+        matches!(
+            events.as_slice(),
+            [Event::Closed(CloseReason::EndOfInput { .. })]
+        ),
+        "{events:?}"
+    );
+    // A socket yields nothing after its end; bytes handed in anyway (found by fuzzing:
+    // rustls asserted on them in debug builds) are ignored, as is a second end.
+    pair.link.handle_read(b"\xb1\x38<iq/>").expect("ignored");
+    pair.link.handle_eof().expect("ignored");
+    assert!(pair.link.poll_event().is_none());
+}
