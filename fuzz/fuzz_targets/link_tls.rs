@@ -74,15 +74,17 @@ impl Run {
         while let Some(bytes) = self.link.poll_write() {
             let n = bytes.len();
             let mut piece = bytes;
+            // The server takes what it can; after its own error or close it takes
+            // nothing more (read_tls gives 0), and the rest is dropped.
             while !piece.is_empty() {
-                if self.server.read_tls(&mut piece).is_err() {
-                    break;
+                match self.server.read_tls(&mut piece) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {
+                        let _ = self.server.process_new_packets();
+                    }
                 }
             }
             self.link.advance_write(n);
-            if self.server.process_new_packets().is_err() {
-                break;
-            }
         }
         let mut sink = [0u8; 4096];
         while matches!(self.server.reader().read(&mut sink), Ok(n) if n > 0) {}
