@@ -114,10 +114,7 @@ impl Pair {
                     Err(_) => break,
                 }
             }
-            let mut wire = Vec::new();
-            while self.server.wants_write() {
-                self.server.write_tls(&mut wire).expect("server write_tls");
-            }
+            let wire = self.server_wire();
             for piece in wire.chunks(self.chunk) {
                 self.link.handle_read(piece)?;
                 moved = true;
@@ -128,6 +125,23 @@ impl Pair {
                 return Ok(());
             }
         }
+    }
+
+    /// The server's TLS records so far, as they would cross the wire.
+    fn server_wire(&mut self) -> Vec<u8> {
+        let mut wire = Vec::new();
+        while self.server.wants_write() {
+            self.server.write_tls(&mut wire).expect("server write_tls");
+        }
+        wire
+    }
+
+    /// A pair after the handshake and the server's stream header.
+    fn opened(config: Config, options: &Options, pki: &Pki) -> Pair {
+        let mut pair = Pair::new(config, options, server(pki), 4096);
+        pair.pump().expect("handshake");
+        pair.server_says(CLASSIC_HEADER).expect("header");
+        pair
     }
 
     fn server_says(&mut self, xml: &str) -> Result<(), Error> {
@@ -267,9 +281,7 @@ fn the_built_in_roots_do_not_know_a_private_ca() {
 #[test]
 fn close_sends_the_stream_end_then_close_notify() {
     let pki = pki(&[DOMAIN]);
-    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
-    pair.pump().expect("handshake");
-    pair.server_says(CLASSIC_HEADER).expect("header");
+    let mut pair = Pair::opened(config(), &trusting(&pki), &pki);
     pair.link.command(|c, now| c.close(now));
     pair.pump().expect("close");
     assert!(
@@ -327,25 +339,14 @@ fn a_repeated_error_keeps_its_kind_and_says_earlier_once() {
     assert_eq!(e.to_string(), "the connection failed earlier: reset");
 }
 
-/// The server's TLS records for `pair` so far, as they would cross the wire.
-fn server_wire(pair: &mut Pair) -> Vec<u8> {
-    let mut wire = Vec::new();
-    while pair.server.wants_write() {
-        pair.server.write_tls(&mut wire).expect("server write_tls");
-    }
-    wire
-}
-
 #[test]
 fn close_notify_ends_the_input_and_later_bytes_are_dropped() {
     let pki = pki(&[DOMAIN]);
-    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
-    pair.pump().expect("handshake");
-    pair.server_says(CLASSIC_HEADER).expect("header");
+    let mut pair = Pair::opened(config(), &trusting(&pki), &pki);
     // close_notify without the stream's end: the core hears of the end at once (a server
     // may wait for our close_notify before it closes TCP).
     pair.server.send_close_notify();
-    let wire = server_wire(&mut pair);
+    let wire = pair.server_wire();
     pair.link.handle_read(&wire).expect("close_notify");
     let events: Vec<Event> = std::iter::from_fn(|| pair.link.poll_event()).collect();
     assert!(
@@ -366,15 +367,13 @@ fn close_notify_ends_the_input_and_later_bytes_are_dropped() {
 #[test]
 fn data_before_a_corrupt_record_reaches_the_core() {
     let pki = pki(&[DOMAIN]);
-    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
-    pair.pump().expect("handshake");
-    pair.server_says(CLASSIC_HEADER).expect("header");
+    let mut pair = Pair::opened(config(), &trusting(&pki), &pki);
     pair.events.clear();
     pair.server
         .writer()
         .write_all(b"<message from='bob@example.com/x'><body>hi</body></message>")
         .expect("server write");
-    let mut wire = server_wire(&mut pair);
+    let mut wire = pair.server_wire();
     // An application-data record that does not decrypt.
     wire.extend_from_slice(b"\x17\x03\x03\x00\x20");
     wire.extend_from_slice(&[0u8; 32]);
@@ -410,9 +409,7 @@ fn an_unreading_peer_gets_no_more_bytes() {
     let pki = pki(&[DOMAIN]);
     let mut c = config();
     c.max_unsent_bytes = 300;
-    let mut pair = Pair::new(c, &trusting(&pki), server(&pki), 4096);
-    pair.pump().expect("handshake");
-    pair.server_says(CLASSIC_HEADER).expect("header");
+    let mut pair = Pair::opened(c, &trusting(&pki), &pki);
     // The server pings and never reads the answers (nothing is written here).
     for i in 0..20 {
         let ping = format!("<iq type='get' id='p{i}'><ping xmlns='urn:xmpp:ping'/></iq>");
@@ -420,7 +417,7 @@ fn an_unreading_peer_gets_no_more_bytes() {
             .writer()
             .write_all(ping.as_bytes())
             .expect("server write");
-        let wire = server_wire(&mut pair);
+        let wire = pair.server_wire();
         pair.link.handle_read(&wire).expect("input");
         if pair.link.client().is_closed() {
             break;
@@ -443,9 +440,7 @@ fn the_last_bytes_after_the_core_closed_have_the_linger_time() {
     c.dead_peer_timeout = None;
     let mut options = trusting(&pki);
     options.write_timeout = None;
-    let mut pair = Pair::new(c, &options, server(&pki), 4096);
-    pair.pump().expect("handshake");
-    pair.server_says(CLASSIC_HEADER).expect("header");
+    let mut pair = Pair::opened(c, &options, &pki);
     // A stream error closes the core at once; its own stream end waits to be written.
     pair.server
         .writer()
@@ -453,7 +448,7 @@ fn the_last_bytes_after_the_core_closed_have_the_linger_time() {
             b"<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
         )
         .expect("server write");
-    let wire = server_wire(&mut pair);
+    let wire = pair.server_wire();
     let before = std::time::Instant::now();
     pair.link.handle_read(&wire).expect("input");
     assert!(pair.link.client().is_closed());
@@ -476,9 +471,7 @@ fn the_last_bytes_after_the_core_closed_have_the_linger_time() {
 #[test]
 fn nothing_is_read_after_the_end_of_input() {
     let pki = pki(&[DOMAIN]);
-    let mut pair = Pair::new(config(), &trusting(&pki), server(&pki), 4096);
-    pair.pump().expect("handshake");
-    pair.server_says(CLASSIC_HEADER).expect("header");
+    let mut pair = Pair::opened(config(), &trusting(&pki), &pki);
     pair.link.handle_eof().expect("end of input");
     let events: Vec<Event> = std::iter::from_fn(|| pair.link.poll_event()).collect();
     assert!(
