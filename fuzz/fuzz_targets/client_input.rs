@@ -24,11 +24,12 @@
 //! with `</stream:stream>` whenever the stream was closed by either side.
 #![no_main]
 
+use std::num::NonZeroU64;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use jabber_proto::Limits;
-use jabber_proto::client::{Client, CloseReason, Config, Event, IqId};
+use jabber_proto::client::{Client, CloseReason, Config, Event, IqEvent, IqId, StanzaEvent, StreamEvent};
 use jabber_proto::jid::Jid;
 use jabber_proto::stanza::{IqType, StanzaCondition, StanzaError};
 use jabber_proto::stream::{Item, StreamParser};
@@ -59,7 +60,7 @@ struct Sim {
 
 impl Sim {
     fn new() -> Sim {
-        let mut config = Config::new("example.com");
+        let mut config = Config::new("example.com", NonZeroU64::MIN);
         config.limits = {
             let mut l = Limits::default();
             l.max_stanza_bytes = 1024;
@@ -113,17 +114,17 @@ impl Sim {
         while let Some(event) = self.client.poll_event() {
             assert!(self.closed.is_none(), "event after Closed: {event:?}");
             match event {
-                Event::StreamOpened(_) => {
+                Event::Stream(StreamEvent::Opened(_)) => {
                     assert!(!self.opened, "StreamOpened twice");
                     self.opened = true;
                 }
-                Event::IqResult { id, .. }
-                | Event::IqError { id, .. }
-                | Event::IqTimeout { id } => {
+                Event::Iq(IqEvent::Result { id, .. })
+                | Event::Iq(IqEvent::Error { id, .. })
+                | Event::Iq(IqEvent::Timeout { id }) => {
                     assert!(self.issued.contains(&id), "{id} was never issued");
                     assert!(self.outstanding.remove(&id), "{id} resolved twice");
                 }
-                Event::IqRequest(iq) => {
+                Event::Stanza(StanzaEvent::IqRequest(iq)) => {
                     assert!(iq.kind().is_request());
                     self.responses += 1;
                     let response = match self.responses % 3 {
@@ -151,10 +152,10 @@ impl Sim {
                     self.outstanding.clear();
                     self.closed = Some(reason);
                 }
-                Event::Message(_)
-                | Event::Presence(_)
-                | Event::Element(_)
-                | Event::InvalidStanza(_) => {}
+                Event::Stanza(StanzaEvent::Message(_))
+                | Event::Stanza(StanzaEvent::Presence(_))
+                | Event::Stream(StreamEvent::Element(_))
+                | Event::Stanza(StanzaEvent::Invalid(_)) => {}
                 _ => {}
             }
         }

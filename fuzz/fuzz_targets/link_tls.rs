@@ -20,6 +20,7 @@
 //! nothing follows it; once the link is finished it offers no byte.
 #![no_main]
 
+use std::num::NonZeroU64;
 use std::io::{Read, Write};
 use std::sync::{Arc, OnceLock};
 
@@ -125,10 +126,9 @@ impl Run {
 
 fuzz_target!(|data: &[u8]| {
     let (server_config, options) = pki();
-    let mut config = Config::new(DOMAIN);
-    config.seed = 1;
+    let mut config = Config::new(DOMAIN, NonZeroU64::MIN);
     let mut run = Run {
-        link: Link::new(config, options, 1).expect("link"),
+        link: Link::new(config, options).expect("link"),
         server: rustls::ServerConnection::new(server_config.clone()).expect("server"),
         closed: false,
         failed: false,

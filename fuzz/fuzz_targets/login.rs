@@ -12,9 +12,10 @@
 //! past.
 #![no_main]
 
+use std::num::NonZeroU64;
 use std::time::Duration;
 
-use jabber_proto::client::{Client, Config, Event, SessionState};
+use jabber_proto::client::{Client, Config, Event, SessionEvent, SessionState};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
 use libfuzzer_sys::fuzz_target;
@@ -45,7 +46,7 @@ fuzz_target!(|data: &[u8]| {
     let [flags, chunk, body @ ..] = data else {
         return;
     };
-    let mut config = Config::new("example.com");
+    let mut config = Config::new("example.com", NonZeroU64::MIN);
     config.allow_plaintext = flags & 1 != 0;
     config.transport_encrypted = flags & 2 != 0;
     config.fetch_roster = flags & 4 != 0;
@@ -93,8 +94,8 @@ fuzz_target!(|data: &[u8]| {
         assert!(after.is_empty(), "sent after our close: {after:?}");
     }
     let count = |f: fn(&Event) -> bool| events.iter().filter(|e| f(e)).count();
-    let ready = count(|e| matches!(e, Event::SessionReady { .. }));
-    let failed = count(|e| matches!(e, Event::LoginFailed(_)));
+    let ready = count(|e| matches!(e, Event::Session(SessionEvent::Ready { .. })));
+    let failed = count(|e| matches!(e, Event::Session(SessionEvent::LoginFailed(_))));
     let closed = count(|e| matches!(e, Event::Closed(_)));
     assert!(ready + failed <= 1, "{events:?}");
     assert!(closed <= 1);

@@ -21,7 +21,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use jabber_mio::{Config, Credentials, Driver, Event, Options, Output, SessionId, Tls};
+use jabber_mio::{
+    Config, Credentials, Driver, Event, Options, Output, SessionEvent, SessionId, StanzaEvent, Tls,
+};
 use jabber_proto::jid::Jid;
 use jabber_proto::stanza::{Message, MessageType};
 use jabber_tests::certs::TestCa;
@@ -125,7 +127,7 @@ struct Setup {
 
 impl Setup {
     fn config(&self) -> Config {
-        let mut config = Config::new(&self.domain);
+        let mut config = Config::new(&self.domain, jabber_net::fresh_seed());
         config.iq_timeout = Duration::from_secs(60);
         config.initial_presence = false;
         config.fetch_roster = false;
@@ -329,11 +331,13 @@ fn run_mio(setup: &Setup, jids: &[Jid]) -> Report {
         driver.poll(Some(Duration::from_secs(5))).expect("poll");
         while let Some((id, output)) = driver.poll_output() {
             match output {
-                Output::Event(Event::SessionReady { .. }) => {
+                Output::Event(Event::Session(SessionEvent::Ready { .. })) => {
                     ready += 1;
                     in_flight -= 1;
                 }
-                Output::Event(Event::LoginFailed(e)) => panic!("login {}: {e}", index[&id]),
+                Output::Event(Event::Session(SessionEvent::LoginFailed(e))) => {
+                    panic!("login {}: {e}", index[&id])
+                }
                 Output::Event(Event::Closed(r)) => panic!("session {} closed: {r}", index[&id]),
                 Output::Failed(e) => panic!("session {} failed: {e}", index[&id]),
                 _ => {}
@@ -369,8 +373,8 @@ fn run_mio(setup: &Setup, jids: &[Jid]) -> Report {
     // Like each tokio task: a session's messages in one command, so one write each.
     for (id, messages) in ids.iter().zip(outgoing) {
         driver
-            .command(*id, |client, _| {
-                messages.into_iter().try_for_each(|m| client.send(m))
+            .command(*id, |client, now| {
+                messages.into_iter().try_for_each(|m| client.send(now, m))
             })
             .expect("session")
             .expect("send");
@@ -385,7 +389,9 @@ fn run_mio(setup: &Setup, jids: &[Jid]) -> Report {
         driver.poll(Some(Duration::from_secs(1))).expect("poll");
         while let Some((id, output)) = driver.poll_output() {
             match output {
-                Output::Event(Event::Message(m)) if m.body().is_some() => received += 1,
+                Output::Event(Event::Stanza(StanzaEvent::Message(m))) if m.body().is_some() => {
+                    received += 1
+                }
                 Output::Event(Event::Closed(r)) => panic!("session {} closed: {r}", index[&id]),
                 Output::Failed(e) => panic!("session {} failed: {e}", index[&id]),
                 _ => {}
@@ -482,9 +488,11 @@ fn run_tokio(setup: &Setup, jids: &[Jid]) -> Report {
                 notified.await;
             }
             // All ten in one command: one write, as the mio run does.
-            conn.with_client(|client, _| outgoing.into_iter().try_for_each(|m| client.send(m)))
-                .expect("session")
-                .expect("send");
+            conn.with_client(|client, now| {
+                outgoing.into_iter().try_for_each(|m| client.send(now, m))
+            })
+            .expect("session")
+            .expect("send");
             conn.flush().await.expect("flush");
             let stopping = stop.notified();
             tokio::pin!(stopping);
@@ -492,7 +500,7 @@ fn run_tokio(setup: &Setup, jids: &[Jid]) -> Report {
                 tokio::select! {
                     _ = &mut stopping => break,
                     event = conn.next_event() => match event {
-                        Ok(Some(Event::Message(m))) if m.body().is_some() => {
+                        Ok(Some(Event::Stanza(StanzaEvent::Message(m)))) if m.body().is_some() => {
                             received.fetch_add(1, Ordering::SeqCst);
                         }
                         Ok(Some(Event::Closed(r))) => panic!("session {i} closed: {r}"),

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use jabber_proto::client::{CloseReason, Event};
+use jabber_proto::client::{CloseReason, Event, StanzaEvent};
 use jabber_proto::negotiation::auth::Credentials;
 
 use crate::adapters::{Next, Session};
@@ -45,7 +45,7 @@ pub fn wait_for<T>(
 /// A message's body, for [`wait_for`].
 pub fn body_of(e: &Event) -> Option<String> {
     match e {
-        Event::Message(m) => m.body().map(|b| b.to_string()),
+        Event::Stanza(StanzaEvent::Message(m)) => m.body().map(|b| b.to_string()),
         _ => None,
     }
 }

@@ -22,7 +22,10 @@ use jabber_proto::stanza::IqType;
 use jabber_proto::stanza::{Message, MessageType, StanzaCondition};
 use jabber_proto::stream::Condition as StreamCondition;
 use jabber_proto::xml::Element;
-use jabber_std::{CloseReason, Config, Connection, Error, Event, Jid, Next, Options};
+use jabber_std::{
+    AccountEvent, CloseReason, Config, Connection, Error, Event, IqEvent, Jid, Next, Options,
+    RosterEvent,
+};
 use jabber_tests::runner::{self, Filter, Scenario, Tally};
 use jabber_tests::scenario::{await_killed_server, body_of, closed_reason, creds, wait_for};
 use jabber_tests::{Server, ServerKind};
@@ -85,7 +88,7 @@ fn run_all(kind: ServerKind, filter: &Filter) -> Tally {
 // ---- helpers ----
 
 fn config(server: &Server) -> Config {
-    let mut c = Config::new(server.domain());
+    let mut c = Config::new(server.domain(), jabber_net::fresh_seed());
     // Generous for a loaded CI machine; the timing scenarios set their own.
     c.iq_timeout = Duration::from_secs(20);
     c
@@ -185,7 +188,7 @@ fn registration(server: &Server) {
         .expect("io")
         .expect("request");
     let mut form = wait_for(&mut conn, Duration::from_secs(10), |e| match e {
-        Event::RegistrationForm(f) => Some(f.clone()),
+        Event::Account(AccountEvent::RegistrationForm(f)) => Some(f.clone()),
         _ => None,
     });
     assert!(form.get(Field::Username).is_some() && form.get(Field::Password).is_some());
@@ -196,7 +199,7 @@ fn registration(server: &Server) {
         .expect("io")
         .expect("submit");
     let mut form = wait_for(&mut conn, Duration::from_secs(10), |e| match e {
-        Event::RegistrationConflict(f) => Some(f.clone()),
+        Event::Account(AccountEvent::RegistrationConflict(f)) => Some(f.clone()),
         _ => None,
     });
     assert_eq!(form.get(Field::Username), Some("alice"));
@@ -205,7 +208,7 @@ fn registration(server: &Server) {
         .expect("io")
         .expect("resubmit");
     wait_for(&mut conn, Duration::from_secs(10), |e| {
-        matches!(e, Event::Registered).then_some(())
+        matches!(e, Event::Account(AccountEvent::Registered)).then_some(())
     });
     let reason = wait_for(&mut conn, Duration::from_secs(10), closed_reason);
     assert!(reason.is_clean(), "{reason}");
@@ -218,7 +221,7 @@ fn registration(server: &Server) {
         .expect("io")
         .expect("change");
     wait_for(&mut conn, Duration::from_secs(10), |e| {
-        matches!(e, Event::PasswordChanged).then_some(())
+        matches!(e, Event::Account(AccountEvent::PasswordChanged)).then_some(())
     });
     conn.close().expect("logout");
 
@@ -235,7 +238,7 @@ fn registration(server: &Server) {
         .expect("io")
         .expect("remove");
     wait_for(&mut conn, Duration::from_secs(10), |e| {
-        matches!(e, Event::AccountRemoved).then_some(())
+        matches!(e, Event::Account(AccountEvent::Removed)).then_some(())
     });
     wait_for(&mut conn, Duration::from_secs(10), closed_reason);
     let mut conn = connect(server, c);
@@ -313,8 +316,8 @@ fn roster_push_then_fetch(server: &Server) {
     let mut answered = false;
     while pushed.is_none() || !answered {
         match wait_for(&mut alice, Duration::from_secs(10), |e| match e {
-            Event::RosterPush(r) => Some(Ok(r.clone())),
-            Event::IqResult { id: got, .. } if *got == id => Some(Err(())),
+            Event::Roster(RosterEvent::Push(r)) => Some(Ok(r.clone())),
+            Event::Iq(IqEvent::Result { id: got, .. }) if *got == id => Some(Err(())),
             _ => None,
         }) {
             Ok(r) => pushed = Some(r),

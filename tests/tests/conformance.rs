@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use jabber_net::{Error, Options, Tls};
-use jabber_proto::client::{CloseReason, Config, Event};
+use jabber_proto::client::{CloseReason, Config, Event, RosterEvent, StanzaEvent};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::ns;
@@ -103,7 +103,7 @@ impl Ctx<'_> {
     }
 
     fn config(&self, server: &Server) -> Config {
-        let mut c = Config::new(server.domain());
+        let mut c = Config::new(server.domain(), jabber_net::fresh_seed());
         // Generous for a loaded CI machine; the timing scenarios set their own.
         c.iq_timeout = Duration::from_secs(20);
         c
@@ -174,7 +174,7 @@ fn login_and_roster_fetch(ctx: &Ctx<'_>) {
         .expect("transport")
         .expect("roster set");
     let pushed = wait_for(&mut *session, Duration::from_secs(10), |e| match e {
-        Event::RosterPush(r) => Some(r.clone()),
+        Event::Roster(RosterEvent::Push(r)) => Some(r.clone()),
         _ => None,
     });
     assert_eq!(pushed.items.len(), 1, "{pushed:?}");
@@ -280,7 +280,7 @@ fn directed_presence(ctx: &Ctx<'_>) {
         .expect("presence");
     alice.send(presence).expect("send");
     let (from, status) = wait_for(&mut *bob, Duration::from_secs(10), |e| match e {
-        Event::Presence(p) if p.status().is_some() => Some((
+        Event::Stanza(StanzaEvent::Presence(p)) if p.status().is_some() => Some((
             p.from().map(|f| f.to_string()),
             p.status().map(|s| s.to_string()),
         )),

@@ -6,12 +6,11 @@
 //! is, and `Client` is `Send` and `Sync`, as the guide says.
 
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use jabber_proto::client::{Client, CloseReason, Config, Event};
+use jabber_proto::client::{Client, CloseReason, Config, Event, StanzaEvent};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::stanza::{Message, MessageType};
@@ -30,10 +29,8 @@ const PASSWORD: &str = "pw-game";
 const LIMIT: Duration = Duration::from_secs(60);
 
 fn config(server: &Server) -> Config {
-    static SEED: AtomicU64 = AtomicU64::new(1);
-    let mut config = Config::new(server.domain());
+    let mut config = Config::new(server.domain(), jabber_net::fresh_seed());
     config.allow_plaintext = true; // loopback; prosody offers no digest
-    config.seed = SEED.fetch_add(1, Ordering::Relaxed);
     config
 }
 
@@ -75,7 +72,9 @@ fn scenarios(kind: ServerKind) {
     let answering = thread::spawn(move || {
         loop {
             match peer.next_event_timeout(LIMIT).expect("peer's socket") {
-                Next::Event(Event::Message(m)) if m.body().as_deref() == Some(TEXT) => {
+                Next::Event(Event::Stanza(StanzaEvent::Message(m)))
+                    if m.body().as_deref() == Some(TEXT) =>
+                {
                     let from = m.from().expect("a sender").to_owned_jid();
                     let answer = Message::new(MessageType::Chat, &from, "pong").expect("valid");
                     peer.send(answer).expect("peer answers");

@@ -140,8 +140,8 @@ impl Driver {
 
     /// Starts connecting to `addr` without blocking; the core's stream header goes out
     /// as soon as the connection is up ([`Output::Connected`]). With `options.tls` (the
-    /// default) the connection is direct TLS. A `config.seed` of 0 is replaced by one
-    /// drawn from the clock. The core's clock stands still until the connection is up,
+    /// default) the connection is direct TLS. Give each connection a seed of its own
+    /// ([`fresh_seed`](crate::fresh_seed)). The core's clock stands still until the connection is up,
     /// so connecting does not count against its timers; `options.connect_timeout` bounds
     /// it instead.
     ///
@@ -160,8 +160,7 @@ impl Driver {
             self.slots.len() - 1
         });
         let generation = self.slots[slot].generation;
-        let salt = (slot as u64) << 32 | u64::from(generation);
-        let link = match Link::new(config, options, salt) {
+        let link = match Link::new(config, options) {
             Ok(mut link) => {
                 link.hold_clock();
                 link
@@ -215,8 +214,8 @@ impl Driver {
         Ok(result)
     }
 
-    /// Starts a login (`jabber:iq:auth`); the outcome is an [`Event::SessionReady`] or
-    /// [`Event::LoginFailed`] output.
+    /// Starts a login (`jabber:iq:auth`); the outcome is an [`SessionEvent::Ready`] or
+    /// [`SessionEvent::LoginFailed`] output.
     pub fn login(&mut self, id: SessionId, credentials: Credentials) -> Result<(), Error> {
         self.command(id, |client, now| client.login(now, credentials))??;
         Ok(())
@@ -224,7 +223,7 @@ impl Driver {
 
     /// Sends a stanza.
     pub fn send(&mut self, id: SessionId, stanza: impl Into<Element>) -> Result<(), Error> {
-        self.command(id, |client, _| client.send(stanza))??;
+        self.command(id, |client, now| client.send(now, stanza))??;
         Ok(())
     }
 

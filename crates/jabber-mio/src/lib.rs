@@ -7,18 +7,18 @@
 //! deadline or the next readiness event.
 //!
 //! ```no_run
-//! use jabber_mio::{Config, Credentials, Driver, Event, Options, Output};
+//! use jabber_mio::{Config, Credentials, Driver, Event, Options, Output, SessionEvent};
 //!
 //! fn main() -> Result<(), jabber_mio::Error> {
 //!     let mut driver = Driver::new()?;
 //!     let addr = "127.0.0.1:5223".parse().expect("address");
-//!     let alice = driver.connect(addr, Config::new("example.com"), &Options::default())?;
+//!     let alice = driver.connect(addr, Config::new("example.com", jabber_mio::fresh_seed()), &Options::default())?;
 //!     driver.login(alice, Credentials::new("alice", "secret", "mio"))?;
 //!     loop {
 //!         driver.poll(None)?;
 //!         while let Some((id, output)) = driver.poll_output() {
 //!             match output {
-//!                 Output::Event(Event::SessionReady { jid, .. }) => println!("{id:?}: {jid}"),
+//!                 Output::Event(Event::Session(SessionEvent::Ready { jid, .. })) => println!("{id:?}: {jid}"),
 //!                 Output::Event(Event::Closed(reason)) => {
 //!                     println!("{id:?} closed: {reason}");
 //!                     return Ok(());
@@ -60,8 +60,11 @@ mod timers;
 
 pub use driver::{Driver, Output, SessionId};
 
-pub use jabber_net::{Error, LoggedIn, Options, Tls};
+pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;
-pub use jabber_proto::client::{Client, CloseReason, Config, Event};
+pub use jabber_proto::client::{
+    AccountEvent, Client, CloseReason, Config, Event, IqEvent, RosterEvent, SessionEvent,
+    StanzaEvent, StreamEvent,
+};
 pub use jabber_proto::negotiation::auth::Credentials;

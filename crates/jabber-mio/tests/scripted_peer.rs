@@ -12,6 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
@@ -19,7 +20,8 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use jabber_mio::{
-    CloseReason, Config, Credentials, Driver, Error, Event, Options, Output, SessionId,
+    CloseReason, Config, Credentials, Driver, Error, Event, Options, Output, SessionEvent,
+    SessionId, StanzaEvent, StreamEvent,
 };
 use jabber_proto::client;
 use jabber_proto::jid::Jid;
@@ -257,8 +259,8 @@ fn full_backlog() -> (SocketAddr, socket2::Socket, Vec<TcpStream>) {
 
 /// No roster fetch and no initial presence: the login is two IQs.
 fn lite_config(seed: u64) -> Config {
-    let mut config = Config::new("example.com");
-    config.seed = seed;
+    let mut config = Config::new("example.com", NonZeroU64::MIN);
+    config.seed = NonZeroU64::new(seed).expect("a non-zero seed");
     config.fetch_roster = false;
     config.initial_presence = false;
     config
@@ -329,9 +331,12 @@ impl Run {
             (from, Output::Connected) if from == id => {}
             other => panic!("expected Connected, got {other:?}"),
         }
-        assert!(matches!(self.event(id), Event::StreamOpened(_)));
+        assert!(matches!(
+            self.event(id),
+            Event::Stream(StreamEvent::Opened(_))
+        ));
         match self.event(id) {
-            Event::SessionReady { jid: me, .. } => {
+            Event::Session(SessionEvent::Ready { jid: me, .. }) => {
                 assert_eq!(me, jid("alice@example.com/mio"));
             }
             other => panic!("expected SessionReady, got {other:?}"),
@@ -392,7 +397,10 @@ fn one_session_logs_in_and_out() {
     loop {
         let (from, output) = run.next();
         assert_eq!(from, id);
-        let ready = matches!(output, Output::Event(Event::SessionReady { .. }));
+        let ready = matches!(
+            output,
+            Output::Event(Event::Session(SessionEvent::Ready { .. }))
+        );
         outputs.push(output);
         if ready {
             break;
@@ -400,8 +408,10 @@ fn one_session_logs_in_and_out() {
     }
     let [
         Output::Connected,
-        Output::Event(Event::StreamOpened(header)),
-        Output::Event(Event::SessionReady { jid: me, roster }),
+        Output::Event(Event::Stream(StreamEvent::Opened(header))),
+        Output::Event(Event::Session(SessionEvent::Ready {
+            jid: me, roster, ..
+        })),
     ] = outputs.as_slice()
     else {
         panic!("{outputs:?}");
@@ -471,14 +481,16 @@ fn fifty_sessions_on_one_driver_each_get_their_own_echo() {
         let at = step.get_mut(&id).expect("a known session");
         match (&*at, output) {
             (Step::Connecting, Output::Connected) => *at = Step::Connected,
-            (Step::Connected, Output::Event(Event::StreamOpened(_))) => *at = Step::Opened,
-            (Step::Opened, Output::Event(Event::SessionReady { jid: me, .. })) => {
+            (Step::Connected, Output::Event(Event::Stream(StreamEvent::Opened(_)))) => {
+                *at = Step::Opened
+            }
+            (Step::Opened, Output::Event(Event::Session(SessionEvent::Ready { jid: me, .. }))) => {
                 assert_eq!(me, jid(&format!("{user}@example.com/mio")));
                 *at = Step::Ready;
                 let hello = message("echo@example.com/bot", &format!("hello from {user}"));
                 run.driver.send(id, hello).expect("send");
             }
-            (Step::Ready, Output::Event(Event::Message(m))) => {
+            (Step::Ready, Output::Event(Event::Stanza(StanzaEvent::Message(m)))) => {
                 assert_eq!(m.body().as_deref(), Some(&*format!("hello from {user}")));
                 *at = Step::Echoed;
                 run.driver.close(id).expect("close");
@@ -659,7 +671,7 @@ fn keepalive_whitespace_is_written_when_the_timer_wakes_the_loop() {
     };
     let waited = started.elapsed();
     match reply {
-        (from, Output::Event(Event::Message(m))) if from == id => {
+        (from, Output::Event(Event::Stanza(StanzaEvent::Message(m)))) if from == id => {
             assert_eq!(m.body().as_deref(), Some("heard you"));
         }
         other => panic!("{other:?}"),
@@ -827,7 +839,7 @@ fn a_message_just_before_a_reset_is_not_lost() {
     }
     assert!(run.driver.is_empty());
     let [
-        Output::Event(Event::Message(m)),
+        Output::Event(Event::Stanza(StanzaEvent::Message(m))),
         Output::Failed(Error::Io(e)),
     ] = outputs.as_slice()
     else {
@@ -1128,10 +1140,13 @@ fn a_slow_connect_does_not_count_against_the_dead_peer_timeout() {
         eprintln!("NOTE: connected after {connecting:?}: the test shows nothing");
     }
     match run.event(id) {
-        Event::StreamOpened(_) => {}
+        Event::Stream(StreamEvent::Opened(_)) => {}
         other => panic!("connected after {connecting:?}, then {other:?}"),
     }
-    assert!(matches!(run.event(id), Event::SessionReady { .. }));
+    assert!(matches!(
+        run.event(id),
+        Event::Session(SessionEvent::Ready { .. })
+    ));
     run.driver.close(id).expect("close");
     assert!(matches!(run.event(id), Event::Closed(CloseReason::Local)));
     finish(peer);
@@ -1177,11 +1192,11 @@ fn a_flooding_peer_does_not_starve_the_others() {
     let started = Instant::now();
     loop {
         match run.next() {
-            (id, Output::Event(Event::Message(m))) if id == calm => {
+            (id, Output::Event(Event::Stanza(StanzaEvent::Message(m)))) if id == calm => {
                 assert_eq!(m.body().as_deref(), Some("heard you"));
                 break;
             }
-            (id, Output::Event(Event::Message(_))) if id == flood => {}
+            (id, Output::Event(Event::Stanza(StanzaEvent::Message(_)))) if id == flood => {}
             other => panic!("unexpected {other:?}"),
         }
     }

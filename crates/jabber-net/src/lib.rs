@@ -33,7 +33,7 @@ pub use outcome::{
     LoggedIn, filled_registration_form, is_login_outcome, is_registration_outcome, login_outcome,
     registration_failure, registration_outcome, write_timed_out,
 };
-pub use seed::seed_from;
+pub use seed::fresh_seed;
 pub use socket::configure_socket;
 pub use tls::Tls;
 

@@ -60,12 +60,8 @@ pub struct Link {
 impl Link {
     /// A link for a connection established now. With `options.tls`, the TLS session
     /// checks the server's certificate for `config.domain` (or the name the options
-    /// give) and the core is told the transport is encrypted. A `config.seed` of 0 is
-    /// replaced by one from [`seed_from`](crate::seed_from)`(salt)`.
-    pub fn new(mut config: Config, options: &Options, salt: u64) -> Result<Link, Error> {
-        if config.seed == 0 {
-            config.seed = crate::seed_from(salt);
-        }
+    /// give) and the core is told the transport is encrypted.
+    pub fn new(mut config: Config, options: &Options) -> Result<Link, Error> {
         let tls = match &options.tls {
             None => None,
             Some(tls) => {
@@ -209,7 +205,7 @@ impl Link {
         }
         let now = self.clock.now();
         let Some(tls) = self.tls.as_deref_mut() else {
-            self.client.handle_input(now, bytes);
+            self.client.handle_input(now, bytes)?;
             return Ok(());
         };
         let mut rest = bytes;
@@ -380,7 +376,7 @@ fn decrypt(
                 }
                 break;
             }
-            Ok(n) => client.handle_input(now, &plain[..n]),
+            Ok(n) => client.handle_input(now, &plain[..n])?,
             Err(e) if e.kind() == ErrorKind::WouldBlock => break,
             // The peer closed the TCP connection without close_notify: the same as a
             // clean end for XMPP, which has its own closing handshake.

@@ -3,7 +3,7 @@
 
 use std::io;
 
-use jabber_proto::client::Event;
+use jabber_proto::client::{AccountEvent, Event, SessionEvent};
 use jabber_proto::features::roster::Roster;
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::register::{Field, RegistrationError, RegistrationForm};
@@ -22,14 +22,17 @@ pub struct LoggedIn {
 
 /// Whether `event` ends a login (either way).
 pub fn is_login_outcome(event: &Event) -> bool {
-    matches!(event, Event::SessionReady { .. } | Event::LoginFailed(_))
+    matches!(
+        event,
+        Event::Session(SessionEvent::Ready { .. }) | Event::Session(SessionEvent::LoginFailed(_))
+    )
 }
 
 /// A login's outcome event as a result. `Event::Closed` is [`Error::Closed`].
 pub fn login_outcome(event: Event) -> Result<LoggedIn, Error> {
     match event {
-        Event::SessionReady { jid, roster } => Ok(LoggedIn { jid, roster }),
-        Event::LoginFailed(e) => Err(Error::Login(e)),
+        Event::Session(SessionEvent::Ready { jid, roster, .. }) => Ok(LoggedIn { jid, roster }),
+        Event::Session(SessionEvent::LoginFailed(e)) => Err(Error::Login(e)),
         other => Err(unexpected(other)),
     }
 }
@@ -38,18 +41,20 @@ pub fn login_outcome(event: Event) -> Result<LoggedIn, Error> {
 pub fn is_registration_outcome(event: &Event) -> bool {
     matches!(
         event,
-        Event::RegistrationForm(_)
-            | Event::RegistrationConflict(_)
-            | Event::Registered
-            | Event::RegistrationFailed { .. }
+        Event::Account(AccountEvent::RegistrationForm(_))
+            | Event::Account(AccountEvent::RegistrationConflict(_))
+            | Event::Account(AccountEvent::Registered)
+            | Event::Account(AccountEvent::RegistrationFailed { .. })
     )
 }
 
 /// A registration outcome that is not the expected one, as an error.
 pub fn registration_failure(event: Event) -> Error {
     match event {
-        Event::RegistrationConflict(_) => Error::UsernameTaken,
-        Event::RegistrationFailed { error, .. } => Error::Registration(error),
+        Event::Account(AccountEvent::RegistrationConflict(_)) => Error::UsernameTaken,
+        Event::Account(AccountEvent::RegistrationFailed { error, .. }) => {
+            Error::Registration(error)
+        }
         other => unexpected(other),
     }
 }
@@ -63,7 +68,7 @@ pub fn filled_registration_form(
     password: &str,
 ) -> Result<RegistrationForm, Error> {
     let mut form = match event {
-        Event::RegistrationForm(form) => form,
+        Event::Account(AccountEvent::RegistrationForm(form)) => form,
         other => return Err(registration_failure(other)),
     };
     if !form.set(Field::Username, username) || !form.set(Field::Password, password) {
@@ -75,7 +80,7 @@ pub fn filled_registration_form(
 /// The answer to a registration submission as a result.
 pub fn registration_outcome(event: Event) -> Result<(), Error> {
     match event {
-        Event::Registered => Ok(()),
+        Event::Account(AccountEvent::Registered) => Ok(()),
         other => Err(registration_failure(other)),
     }
 }

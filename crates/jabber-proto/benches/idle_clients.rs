@@ -26,9 +26,10 @@
 use std::alloc::System;
 use std::hint::black_box;
 use std::mem::size_of;
+use std::num::NonZeroU64;
 use std::time::{Duration, Instant as StdInstant};
 
-use jabber_proto::client::{Client, Config, Event, SessionState};
+use jabber_proto::client::{Client, Config, Event, SessionEvent, SessionState};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
@@ -76,8 +77,8 @@ fn username(i: usize) -> String {
 
 /// What client `i` is given; it keeps the config and uses up the credentials.
 fn setup(i: usize) -> (Config, Credentials) {
-    let mut config = Config::new("example.com");
-    config.seed = seed(i);
+    let mut config = Config::new("example.com", NonZeroU64::MIN);
+    config.seed = NonZeroU64::new(seed(i)).expect("a non-zero seed");
     (config, Credentials::new(&username(i), "pw", "desk"))
 }
 
@@ -120,7 +121,7 @@ fn drain(client: &mut Client) -> (usize, bool) {
     }
     let mut ready = false;
     while let Some(event) = client.poll_event() {
-        ready |= matches!(event, Event::SessionReady { .. });
+        ready |= matches!(event, Event::Session(SessionEvent::Ready { .. }));
     }
     (written, ready)
 }
@@ -131,10 +132,12 @@ fn log_in((config, credentials): (Config, Credentials), script: &Script, header:
     drain(&mut client);
     client.login(now, credentials).expect("login starts");
     for input in [header, &script.auth_fields, &script.auth_ok] {
-        client.handle_input(now, input);
+        client.handle_input(now, input).expect("input taken");
         drain(&mut client);
     }
-    client.handle_input(Instant::from_millis(ROSTER_AT), &script.roster);
+    client
+        .handle_input(Instant::from_millis(ROSTER_AT), &script.roster)
+        .expect("input taken");
     let (_, ready) = drain(&mut client);
     assert!(ready, "the login completes");
     client
@@ -177,8 +180,10 @@ fn idle_clients(n: usize) -> Idle {
 
     // All clients wrote last at LOGIN_AT: their keepalive whitespace is due one interval
     // later, and it is the first deadline of each.
-    let due =
-        Instant::from_millis(LOGIN_AT) + Config::new("example.com").keepalive_interval.expect("on");
+    let due = Instant::from_millis(LOGIN_AT)
+        + Config::new("example.com", NonZeroU64::MIN)
+            .keepalive_interval
+            .expect("on");
     assert!(clients.iter().all(|c| c.poll_timeout() == Some(due)));
     let region = Region::new(GLOBAL);
     let start = StdInstant::now();
@@ -229,7 +234,7 @@ fn busy_client(n: usize) -> Busy {
         let region = Region::new(GLOBAL);
         let start = StdInstant::now();
         for m in &messages {
-            client.handle_input(now, m);
+            client.handle_input(now, m).expect("input taken");
             while let Some(event) = client.poll_event() {
                 black_box(event);
             }

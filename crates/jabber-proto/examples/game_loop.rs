@@ -7,10 +7,11 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, TcpStream};
+use std::num::NonZeroU64;
 use std::process::ExitCode;
 use std::time::{Duration, Instant as StdInstant, SystemTime, UNIX_EPOCH};
 
-use jabber_proto::client::{Client, CloseReason, Config, Event};
+use jabber_proto::client::{Client, CloseReason, Config, Event, SessionEvent, StanzaEvent};
 use jabber_proto::stanza::{Message, MessageType};
 use jabber_proto::{jid::Jid, negotiation::auth::Credentials, time::Instant};
 
@@ -49,15 +50,16 @@ pub(crate) fn run(
     let mut buf = vec![0u8; 16 * 1024];
     loop {
         let frame = StdInstant::now();
-        // 1. Input: everything that arrived, in whatever pieces it comes.
+        // 1. Input, in any pieces, while the core takes it (step 3 drains its events).
         loop {
-            match stream.read(&mut buf) {
-                Ok(0) => break client.handle_eof(now()), // the server closed
-                Ok(n) => client.handle_input(now(), &buf[..n]),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) if client.is_closed() => break, // over anyway: just flush
-                Err(e) => return Err(e),
+            match client.wants_input().then(|| stream.read(&mut buf)) {
+                None => break,
+                Some(Ok(0)) => break client.handle_eof(now()), // the server closed
+                Some(Ok(n)) => client.handle_input(now(), &buf[..n])?,
+                Some(Err(e)) if e.kind() == ErrorKind::WouldBlock => break,
+                Some(Err(e)) if e.kind() == ErrorKind::Interrupted => {}
+                Some(Err(_)) if client.is_closed() => break, // over anyway: just flush
+                Some(Err(e)) => return Err(e),
             }
         }
         // 2. Timers: only when due (earlier would be harmless, but useless).
@@ -68,15 +70,13 @@ pub(crate) fn run(
         while let Some(event) = client.poll_event() {
             println!("{event:?}");
             match event {
-                Event::SessionReady { jid: me, .. } => {
+                Event::Session(SessionEvent::Ready { jid: me, .. }) => {
                     let target = peer.clone().unwrap_or_else(|| me.to_bare());
                     let message = Message::new(MessageType::Chat, &target, TEXT);
-                    client
-                        .send(message.map_err(io::Error::other)?)
-                        .map_err(io::Error::other)?;
+                    client.send(now(), message.map_err(io::Error::other)?)?;
                     (jid, to) = (Some(me), Some(target.to_bare()));
                 }
-                Event::Message(m)
+                Event::Stanza(StanzaEvent::Message(m))
                     if m.from()
                         .zip(to.as_ref())
                         .is_some_and(|(f, t)| f.bare() == *t) =>
@@ -90,10 +90,9 @@ pub(crate) fn run(
         // 4. Output: what the socket takes now; the rest waits for the next frame.
         let wrote = flush(&mut stream, &mut client);
         if let Some(reason) = client.close_reason() {
-            // Over: close the socket once the last bytes are out. No timer of the core runs
-            // any more, so a socket that takes nothing gets LINGER, not forever.
+            // Over: close the socket once finished; one that takes nothing gets LINGER.
             let since = *closed_at.get_or_insert(frame);
-            if !client.wants_write() || wrote.is_err() || since.elapsed() > LINGER {
+            if client.is_finished() || wrote.is_err() || since.elapsed() > LINGER {
                 let _ = stream.shutdown(Shutdown::Both); // the peer may be gone already
                 let reason = reason.clone();
                 return Ok(Outcome { jid, echo, reason });
@@ -137,13 +136,13 @@ fn start(args: Vec<String>) -> io::Result<Outcome> {
     };
     let peer = args.get(4).map(|p| Jid::parse(p).map_err(io::Error::other));
     let peer = peer.transpose()?;
-    let mut config = Config::new(domain);
+    // The core has no RNG: each connection needs a seed of its own (here: the clock).
+    let clock = SystemTime::now().duration_since(UNIX_EPOCH);
+    let seed = NonZeroU64::MIN.saturating_add(clock.map_or(0, |d| d.as_nanos() as u64));
+    let mut config = Config::new(domain, seed);
     // A demo over loopback: a server without the digest (prosody) gets the password in
     // the clear. Never do this over a real network; use TLS (`transport_encrypted`).
     config.allow_plaintext = true;
-    // The core has no RNG: each connection needs a seed of its own (here: the clock).
-    let clock = SystemTime::now().duration_since(UNIX_EPOCH);
-    config.seed = clock.map_or(1, |d| d.as_nanos() as u64);
     let credentials = Credentials::new(user, password, "game-loop");
     let stream = TcpStream::connect(addr.as_str())?;
     run(stream, config, credentials, peer)

@@ -18,7 +18,8 @@
 //! events, and the next deadline. Here the "socket" is a scripted server:
 //!
 //! ```
-//! use jabber_proto::client::{Client, Config, Event};
+//! use core::num::NonZeroU64;
+//! use jabber_proto::client::{Client, Config, Event, StanzaEvent};
 //! use jabber_proto::time::Instant;
 //!
 //! let server_says: &[&[u8]] = &[
@@ -28,7 +29,8 @@
 //!     b"</stream:stream>",
 //! ];
 //! let mut now = Instant::from_millis(0);
-//! let mut client = Client::new(Config::new("example.com"), now);
+//! let seed = NonZeroU64::new(0x5eed).unwrap(); // a fresh value per connection
+//! let mut client = Client::new(Config::new("example.com", seed), now);
 //! let mut wire = Vec::new(); // stands for the socket's write side
 //! let mut input = server_says.iter();
 //! loop {
@@ -39,18 +41,19 @@
 //!         client.advance_transmit(n);
 //!     }
 //!     while let Some(event) = client.poll_event() {
-//!         if let Event::Message(m) = &event {
+//!         if let Event::Stanza(StanzaEvent::Message(m)) = &event {
 //!             println!("{}: {}", m.from().unwrap(), m.body().unwrap());
 //!         }
 //!     }
-//!     if client.is_closed() {
+//!     if client.is_finished() {
 //!         break;
 //!     }
 //!     let deadline = client.poll_timeout();
 //!     // 2. Wait for input, a command from the application, or the deadline.
 //!     // 3. Feed what happened.
 //!     match input.next() {
-//!         Some(bytes) => client.handle_input(now, bytes),
+//!         // Refused only when events were not drained, which step 1 just did.
+//!         Some(bytes) => client.handle_input(now, bytes).expect("events drained"),
 //!         None => client.handle_eof(now),
 //!     }
 //!     if let Some(d) = deadline {
@@ -69,6 +72,8 @@
 //! - Chunking never changes the outcome: any split of the input yields the same events.
 //! - Local misuse is returned to the caller ([`client::Error`]); the peer's faults are
 //!   events. The end of a connection is one [`Event::Closed`], and nothing follows it.
+//! - The event queue is bounded ([`Config::max_events`]): an application that stops
+//!   draining stops the parsing, never grows memory.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

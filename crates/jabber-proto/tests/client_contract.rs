@@ -3,8 +3,11 @@
 mod support;
 
 use core::time::Duration;
+use std::num::NonZeroU64;
 
-use jabber_proto::client::{CloseReason, Config, Error, Event, State};
+use jabber_proto::client::{
+    CloseReason, Config, Error, Event, IqEvent, StanzaEvent, State, StreamEvent,
+};
 use jabber_proto::jid::Jid;
 use jabber_proto::ns;
 use jabber_proto::stanza::{IqType, MessageType, StanzaCondition, StanzaError};
@@ -14,8 +17,8 @@ use support::{Harness, SERVER_HEADER};
 
 /// The stream contract alone: a `version='1.0'` stream, no keepalive timers.
 fn config() -> Config {
-    let mut c = Config::new("example.com");
-    c.seed = 0x1234_5678_9abc_def0;
+    let mut c = Config::new("example.com", NonZeroU64::MIN);
+    c.seed = NonZeroU64::new(0x1234_5678_9abc_def0).expect("a non-zero seed");
     c.version = Some("1.0".into());
     c.keepalive_interval = None;
     c.dead_peer_timeout = None;
@@ -64,7 +67,7 @@ fn commands_before_the_stream_opens_are_refused() {
         Err(Error::NotOpen)
     );
     let msg = Element::builder("message", ns::CLIENT).build().unwrap();
-    assert_eq!(h.client.send(msg), Err(Error::NotOpen));
+    assert_eq!(h.client.send(h.now, msg), Err(Error::NotOpen));
     assert_eq!(h.sent(), "");
 }
 
@@ -74,7 +77,7 @@ fn server_header_opens_the_stream_whatever_the_chunking() {
     h.sent();
     h.server_bytewise(SERVER_HEADER);
     let events = h.events();
-    let [Event::StreamOpened(header)] = events.as_slice() else {
+    let [Event::Stream(StreamEvent::Opened(header))] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(header.id(), Some("s1"));
@@ -101,7 +104,7 @@ fn iq_result_is_correlated_by_handle() {
         wire_prefix()
     ));
     let events = h.events();
-    let [Event::IqResult { id: got, iq }] = events.as_slice() else {
+    let [Event::Iq(IqEvent::Result { id: got, iq })] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(*got, id);
@@ -119,7 +122,7 @@ fn wire_prefix() -> String {
 fn iq_ids_depend_on_the_seed() {
     let mut a = Harness::open(config());
     let mut other = config();
-    other.seed = 7;
+    other.seed = NonZeroU64::new(7).expect("a non-zero seed");
     let mut b = Harness::open(other);
     let (na, nb) = (a.now, b.now);
     a.client.send_iq(na, None, IqType::Get, ping()).unwrap();
@@ -144,7 +147,7 @@ fn iq_error_carries_the_stanza_error() {
         wire_prefix()
     ));
     let events = h.events();
-    let [Event::IqError { id: got, error, .. }] = events.as_slice() else {
+    let [Event::Iq(IqEvent::Error { id: got, error, .. })] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(*got, id);
@@ -163,7 +166,7 @@ fn classic_numeric_error_codes_are_understood() {
         wire_prefix()
     ));
     let events = h.events();
-    let [Event::IqError { error, .. }] = events.as_slice() else {
+    let [Event::Iq(IqEvent::Error { error, .. })] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(error.condition, StanzaCondition::Conflict);
@@ -194,7 +197,9 @@ fn a_reply_from_the_wrong_address_is_not_a_reply() {
         "<iq type='result' id='{}-1' from='juliet@example.com/balcony'/>",
         wire_prefix()
     ));
-    assert!(matches!(h.events().as_slice(), [Event::IqResult { id: got, .. }] if *got == id));
+    assert!(
+        matches!(h.events().as_slice(), [Event::Iq(IqEvent::Result { id: got, .. })] if *got == id)
+    );
 }
 
 #[test]
@@ -227,7 +232,7 @@ fn unanswered_iq_times_out_on_the_virtual_clock() {
     h.advance(Duration::from_millis(29_999));
     assert_eq!(h.events(), vec![]);
     h.advance(Duration::from_millis(1));
-    assert_eq!(h.events(), vec![Event::IqTimeout { id }]);
+    assert_eq!(h.events(), vec![Event::Iq(IqEvent::Timeout { id })]);
     assert_eq!(h.client.poll_timeout(), None);
     // A late reply is ignored.
     h.server(&format!("<iq type='result' id='{}-1'/>", wire_prefix()));
@@ -243,9 +248,9 @@ fn timeouts_fire_in_deadline_order() {
     h.advance(Duration::from_secs(3));
     let b = h.client.send_iq(h.now, None, IqType::Get, ping()).unwrap();
     h.run_to_deadline();
-    assert_eq!(h.events(), vec![Event::IqTimeout { id: a }]);
+    assert_eq!(h.events(), vec![Event::Iq(IqEvent::Timeout { id: a })]);
     h.run_to_deadline();
-    assert_eq!(h.events(), vec![Event::IqTimeout { id: b }]);
+    assert_eq!(h.events(), vec![Event::Iq(IqEvent::Timeout { id: b })]);
     assert_eq!(h.run_to_deadline(), None);
 }
 
@@ -276,7 +281,7 @@ fn handled_namespaces_become_requests_the_application_answers() {
     let mut h = Harness::open(c);
     h.server("<iq type='get' id='v1' from='romeo@example.com/orchard'><query xmlns='jabber:iq:version'/></iq>");
     let events = h.events();
-    let [Event::IqRequest(iq)] = events.as_slice() else {
+    let [Event::Stanza(StanzaEvent::IqRequest(iq))] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(h.sent(), "");
@@ -284,14 +289,14 @@ fn handled_namespaces_become_requests_the_application_answers() {
         .child(Element::builder("name", "jabber:iq:version").text("jabber"))
         .build()
         .unwrap();
-    h.client.respond(iq, Ok(Some(answer))).unwrap();
+    h.client.respond(h.now, iq, Ok(Some(answer))).unwrap();
     assert_eq!(
         h.sent(),
         "<iq type='result' id='v1' to='romeo@example.com/orchard'><query xmlns='jabber:iq:version'>\
          <name>jabber</name></query></iq>"
     );
     h.client
-        .respond(iq, Err(StanzaError::new(StanzaCondition::Forbidden)))
+        .respond(h.now, iq, Err(StanzaError::new(StanzaCondition::Forbidden)))
         .unwrap();
     assert!(
         h.sent()
@@ -303,14 +308,20 @@ fn handled_namespaces_become_requests_the_application_answers() {
 fn invalid_iq_requests_get_bad_request() {
     let mut h = Harness::open(config());
     h.server("<iq type='get' id='x1'/>");
-    assert!(matches!(h.events().as_slice(), [Event::InvalidStanza(_)]));
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::Stanza(StanzaEvent::Invalid(_))]
+    ));
     assert!(
         h.sent()
             .contains("<iq type='error' id='x1'><error type='modify'><bad-request")
     );
     // An IQ with no id cannot be answered; it is only reported.
     h.server("<iq type='get'><ping xmlns='urn:xmpp:ping'/></iq>");
-    assert!(matches!(h.events().as_slice(), [Event::InvalidStanza(_)]));
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::Stanza(StanzaEvent::Invalid(_))]
+    ));
     assert_eq!(h.sent(), "");
 }
 
@@ -323,7 +334,11 @@ fn messages_and_presences_are_typed_events() {
          <status>out</status><priority>5</priority></presence>",
     );
     let events = h.events();
-    let [Event::Message(m), Event::Presence(p)] = events.as_slice() else {
+    let [
+        Event::Stanza(StanzaEvent::Message(m)),
+        Event::Stanza(StanzaEvent::Presence(p)),
+    ] = events.as_slice()
+    else {
         panic!("{events:?}")
     };
     assert_eq!(m.kind(), MessageType::Chat);
@@ -339,7 +354,7 @@ fn sending_a_stanza_writes_it_byte_exact() {
     let mut h = Harness::open(config());
     let to = Jid::parse("juliet@example.com").unwrap();
     let m = jabber_proto::stanza::Message::new(MessageType::Chat, &to, "it's <3 & more").unwrap();
-    h.client.send(m).unwrap();
+    h.client.send(h.now, m).unwrap();
     assert_eq!(
         h.sent(),
         "<message to='juliet@example.com' type='chat'><body>it's &lt;3 &amp; more</body></message>"
@@ -351,7 +366,10 @@ fn partial_writes_resume_where_they_stopped() {
     let mut h = Harness::open(config());
     let to = Jid::parse("juliet@example.com").unwrap();
     h.client
-        .send(jabber_proto::stanza::Message::new(MessageType::Chat, &to, "hello").unwrap())
+        .send(
+            h.now,
+            jabber_proto::stanza::Message::new(MessageType::Chat, &to, "hello").unwrap(),
+        )
         .unwrap();
     let mut written = Vec::new();
     while let Some(b) = h.client.poll_transmit() {
@@ -374,7 +392,7 @@ fn logout_waits_for_the_server_close() {
     h.client.close(now);
     assert_eq!(h.sent(), "</stream:stream>");
     assert_eq!(h.client.state(), State::Closing);
-    assert_eq!(h.client.send(ping()), Err(Error::Closed));
+    assert_eq!(h.client.send(h.now, ping()), Err(Error::Closed));
     h.client.close(now); // idempotent
     assert_eq!(h.sent(), "");
     h.server("</stream:stream>");
@@ -430,7 +448,7 @@ fn stream_error_before_the_header_exchange_completes() {
     );
     let events = h.events();
     assert!(
-        matches!(events.as_slice(), [Event::StreamOpened(_), Event::Closed(CloseReason::StreamError(e))]
+        matches!(events.as_slice(), [Event::Stream(StreamEvent::Opened(_)), Event::Closed(CloseReason::StreamError(e))]
         if e.condition == Condition::HostUnknown)
     );
 }
@@ -516,10 +534,16 @@ fn top_level_elements_that_are_not_stanzas_are_events() {
     let mut h = Harness::open(config());
     h.server("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
     let events = h.events();
-    let [Event::Element(el)] = events.as_slice() else {
+    let [Event::Stream(StreamEvent::Features(el))] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert!(el.is("features", ns::STREAM));
+    h.server("<x xmlns='urn:example:other'/>");
+    let events = h.events();
+    let [Event::Stream(StreamEvent::Element(el))] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert!(el.is("x", "urn:example:other"));
 }
 
 #[test]
@@ -577,7 +601,7 @@ fn the_send_buffer_is_bounded_for_commands() {
     let msg = || jabber_proto::stanza::Message::new(MessageType::Chat, &to, &"x".repeat(100));
     // Sizes on the wire, to set a limit two messages fit under and nothing more.
     let mut probe = Harness::open(config());
-    probe.client.send(msg().unwrap()).unwrap();
+    probe.client.send(probe.now, msg().unwrap()).unwrap();
     let m = probe.sent().len();
     let now = probe.now;
     probe
@@ -588,10 +612,13 @@ fn the_send_buffer_is_bounded_for_commands() {
     let mut c = config();
     c.max_unsent_bytes = 2 * m + m.min(p) - 1;
     let mut h = Harness::open(c);
-    h.client.send(msg().unwrap()).unwrap();
-    h.client.send(msg().unwrap()).unwrap();
+    h.client.send(h.now, msg().unwrap()).unwrap();
+    h.client.send(h.now, msg().unwrap()).unwrap();
     let queued = h.client.poll_transmit().map_or(0, <[u8]>::len);
-    assert_eq!(h.client.send(msg().unwrap()), Err(Error::SendBufferFull));
+    assert_eq!(
+        h.client.send(h.now, msg().unwrap()),
+        Err(Error::SendBufferFull)
+    );
     let now = h.now;
     assert_eq!(
         h.client.send_iq(now, None, IqType::Get, ping()),
@@ -605,7 +632,7 @@ fn the_send_buffer_is_bounded_for_commands() {
     );
     // Once the transport took the bytes, there is room again.
     h.sent();
-    h.client.send(msg().unwrap()).unwrap();
+    h.client.send(h.now, msg().unwrap()).unwrap();
     assert_eq!(h.client.state(), State::Open);
 }
 

@@ -18,8 +18,9 @@ mod support;
 
 use std::alloc::System;
 use std::mem::size_of;
+use std::num::NonZeroU64;
 
-use jabber_proto::client::{Client, Config, Event, SessionState};
+use jabber_proto::client::{Client, Config, Event, SessionEvent, SessionState};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::stanza::IqType;
 use jabber_proto::time::Instant;
@@ -77,7 +78,7 @@ fn drain(client: &mut Client) -> bool {
     }
     let mut ready = false;
     while let Some(event) = client.poll_event() {
-        ready |= matches!(event, Event::SessionReady { .. });
+        ready |= matches!(event, Event::Session(SessionEvent::Ready { .. }));
     }
     ready
 }
@@ -99,8 +100,8 @@ struct Steps {
 /// (they become the client's); the script's bytes outside.
 fn logged_in_client(script: &Script, now: Instant) -> (Client, Steps) {
     let region = Region::new(GLOBAL);
-    let mut config = Config::new("example.com");
-    config.seed = SEED;
+    let mut config = Config::new("example.com", NonZeroU64::MIN);
+    config.seed = NonZeroU64::new(SEED).expect("a non-zero seed");
     let config_live = live(&region);
     let mut client = Client::new(config, now);
     drain(&mut client);
@@ -108,16 +109,24 @@ fn logged_in_client(script: &Script, now: Instant) -> (Client, Steps) {
     client
         .login(now, Credentials::new("alice", "pw", "desk"))
         .expect("login starts");
-    client.handle_input(now, &script.header);
+    client
+        .handle_input(now, &script.header)
+        .expect("input taken");
     drain(&mut client);
     let header = live(&region);
-    client.handle_input(now, &script.auth_fields);
+    client
+        .handle_input(now, &script.auth_fields)
+        .expect("input taken");
     drain(&mut client);
     let auth_fields = live(&region);
-    client.handle_input(now, &script.auth_ok);
+    client
+        .handle_input(now, &script.auth_ok)
+        .expect("input taken");
     drain(&mut client);
     let auth_ok = live(&region);
-    client.handle_input(now, &script.roster);
+    client
+        .handle_input(now, &script.roster)
+        .expect("input taken");
     let roster = live(&region);
     let ready = drain(&mut client);
     let idle = live(&region);
@@ -168,7 +177,9 @@ impl Burst {
 
     /// Runs the burst through `client` and drains it; returns the number of events.
     fn run(&self, client: &mut Client, now: Instant) -> usize {
-        client.handle_input(now, &self.messages);
+        client
+            .handle_input(now, &self.messages)
+            .expect("input taken");
         let mut events = 0;
         while client.poll_event().is_some() {
             events += 1;
@@ -178,13 +189,15 @@ impl Burst {
             .child(Element::builder("body", "jabber:client").text(&self.body))
             .build()
             .expect("a valid message");
-        client.send(message).expect("sent");
+        client.send(now, message).expect("sent");
         let query = Element::builder("query", "jabber:iq:version")
             .build()
             .expect("a valid query");
         client.send_iq(now, None, IqType::Get, query).expect("sent");
         drain(client);
-        client.handle_input(now, &self.iq_result);
+        client
+            .handle_input(now, &self.iq_result)
+            .expect("input taken");
         while client.poll_event().is_some() {
             events += 1;
         }

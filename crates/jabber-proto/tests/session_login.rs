@@ -4,8 +4,12 @@
 mod support;
 
 use core::time::Duration;
+use std::num::NonZeroU64;
 
-use jabber_proto::client::{CloseReason, Config, Error, Event, SessionState, State};
+use jabber_proto::client::{
+    CloseReason, Config, Error, Event, IqEvent, RosterEvent, SessionEvent, SessionState, State,
+    StreamEvent,
+};
 use jabber_proto::features::roster::Subscription;
 use jabber_proto::negotiation::auth::{Credentials, LoginError, digest};
 use jabber_proto::stanza::StanzaCondition;
@@ -15,8 +19,8 @@ use support::{CLASSIC_HEADER, Harness, SEED, wire_id};
 const PASSWORD: &str = "Calli0pe";
 
 fn config() -> Config {
-    let mut c = Config::new("example.com");
-    c.seed = SEED;
+    let mut c = Config::new("example.com", NonZeroU64::MIN);
+    c.seed = NonZeroU64::new(SEED).expect("a non-zero seed");
     c
 }
 
@@ -31,7 +35,10 @@ fn logging_in(config: Config) -> Harness {
     h.client.login(now, creds()).expect("login starts");
     h.sent();
     h.server(CLASSIC_HEADER);
-    assert!(matches!(h.events().as_slice(), [Event::StreamOpened(_)]));
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::Stream(StreamEvent::Opened(_))]
+    ));
     assert_eq!(
         h.sent(),
         format!(
@@ -73,7 +80,7 @@ fn single<T: core::fmt::Debug>(mut v: Vec<T>) -> T {
 
 fn login_failed(h: &mut Harness) -> LoginError {
     let events = h.events();
-    let [Event::LoginFailed(e)] = events.as_slice() else {
+    let [Event::Session(SessionEvent::LoginFailed(e))] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(h.client.state(), State::Closing);
@@ -107,7 +114,7 @@ fn digest_is_preferred_and_success_fetches_roster_and_sends_presence() {
          </query></iq>",
         wire_id(3)
     ));
-    let Event::SessionReady { jid, roster } = single(h.events()) else {
+    let Event::Session(SessionEvent::Ready { jid, roster, .. }) = single(h.events()) else {
         panic!()
     };
     assert_eq!(jid.as_str(), "alice@example.com/laptop");
@@ -334,7 +341,7 @@ fn roster_and_presence_are_optional() {
     h.sent();
     h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
     assert_eq!(h.sent(), "");
-    let Event::SessionReady { roster, .. } = single(h.events()) else {
+    let Event::Session(SessionEvent::Ready { roster, .. }) = single(h.events()) else {
         panic!()
     };
     assert_eq!(roster, None);
@@ -350,7 +357,7 @@ fn a_refused_roster_still_makes_the_session_ready() {
         "<iq type='error' id='{}'><error code='503'/></iq>",
         wire_id(3)
     ));
-    let Event::SessionReady { roster, .. } = single(h.events()) else {
+    let Event::Session(SessionEvent::Ready { roster, .. }) = single(h.events()) else {
         panic!()
     };
     assert_eq!(roster, None);
@@ -531,9 +538,9 @@ fn a_1_0_stream_without_features_or_without_iq_auth_fails_the_login() {
         matches!(
             events.as_slice(),
             [
-                Event::StreamOpened(_),
-                Event::Element(_),
-                Event::LoginFailed(LoginError::NoCommonMethod)
+                Event::Stream(StreamEvent::Opened(_)),
+                Event::Stream(StreamEvent::Features(_)),
+                Event::Session(SessionEvent::LoginFailed(LoginError::NoCommonMethod))
             ]
         ),
         "{events:?}"
@@ -561,17 +568,21 @@ fn roster_pushes_from_our_server_are_acknowledged_and_reported() {
         h.sent(),
         "<iq type='result' id='push1' to='alice@example.com'/>"
     );
-    let Event::RosterPush(roster) = single(h.events()) else {
+    let Event::Roster(RosterEvent::Push(roster)) = single(h.events()) else {
         panic!()
     };
     assert_eq!(roster.items[0].jid.as_str(), "dave@example.com");
     assert_eq!(roster.items[0].subscription, Subscription::Remove);
-    // From anyone else: ignored (RFC 6121 §2.1.6).
+    // From anyone else: refused and not reported (RFC 6121 §2.1.6).
     h.server(
         "<iq type='set' id='push2' from='mallory@evil.example'><query xmlns='jabber:iq:roster'>\
          <item jid='mallory@evil.example' subscription='both'/></query></iq>",
     );
-    assert_eq!(h.sent(), "");
+    assert_eq!(
+        h.sent(),
+        "<iq type='error' id='push2' to='mallory@evil.example'><error type='cancel'>\
+         <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    );
     assert_eq!(h.events(), vec![]);
 }
 
@@ -607,7 +618,7 @@ fn replies_for_our_own_account_may_lack_from_or_differ_in_case() {
         .send_iq(now, Some(&me), IqType::Get, vcard())
         .unwrap();
     h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
-    assert!(matches!(h.events().as_slice(), [Event::IqResult { id, .. }] if *id == a));
+    assert!(matches!(h.events().as_slice(), [Event::Iq(IqEvent::Result { id, .. })] if *id == a));
     // ejabberd keeps the case the user logged in with.
     let b = h
         .client
@@ -617,7 +628,7 @@ fn replies_for_our_own_account_may_lack_from_or_differ_in_case() {
         "<iq type='result' id='{}' from='Alice@Example.com'/>",
         wire_id(4)
     ));
-    assert!(matches!(h.events().as_slice(), [Event::IqResult { id, .. }] if *id == b));
+    assert!(matches!(h.events().as_slice(), [Event::Iq(IqEvent::Result { id, .. })] if *id == b));
     // A reply without `from` to a request sent to someone else still does not count.
     let bob = Jid::parse("bob@example.com").unwrap();
     h.client
@@ -650,7 +661,7 @@ fn roster_pushes_need_a_live_session() {
     assert!(
         h.events()
             .iter()
-            .all(|e| !matches!(e, Event::RosterPush(_)))
+            .all(|e| !matches!(e, Event::Roster(RosterEvent::Push(_))))
     );
     // After our close: no acknowledgement can go out, so none is claimed.
     let mut h = ready();

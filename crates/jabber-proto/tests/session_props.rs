@@ -6,8 +6,9 @@
 mod support;
 
 use core::time::Duration;
+use std::num::NonZeroU64;
 
-use jabber_proto::client::{Client, Config, Event, SessionState, State};
+use jabber_proto::client::{Client, Config, Event, SessionEvent, SessionState, State};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
 use proptest::prelude::*;
@@ -115,8 +116,8 @@ proptest! {
         steps in proptest::collection::vec(step(), 0..16),
         split in any::<prop::sample::Index>(),
     ) {
-        let mut config = Config::new("example.com");
-        config.seed = SEED;
+        let mut config = Config::new("example.com", NonZeroU64::MIN);
+        config.seed = NonZeroU64::new(SEED).expect("a non-zero seed");
         config.allow_plaintext = allow_plaintext;
         config.transport_encrypted = encrypted;
         config.fetch_roster = fetch_roster;
@@ -131,10 +132,10 @@ proptest! {
         drain(&mut client, &mut sent, &mut events);
         // The header in two pieces, split anywhere.
         let at = split.index(header.len() + 1);
-        client.handle_input(now, &header.as_bytes()[..at]);
-        client.handle_input(now, &header.as_bytes()[at..]);
+        client.handle_input(now, &header.as_bytes()[..at]).expect("input taken");
+        client.handle_input(now, &header.as_bytes()[at..]).expect("input taken");
         if version {
-            client.handle_input(now, b"<stream:features/>");
+            client.handle_input(now, b"<stream:features/>").expect("input taken");
         }
         drain(&mut client, &mut sent, &mut events);
         for step in steps {
@@ -145,10 +146,10 @@ proptest! {
                         + text.matches("type='set'").count()) as u64;
                     let xml = format!("<iq id='{}' {body}", wire_id(requests.saturating_sub(back)));
                     let cut = split.index(xml.len() + 1);
-                    client.handle_input(now, &xml.as_bytes()[..cut]);
-                    client.handle_input(now, &xml.as_bytes()[cut..]);
+                    client.handle_input(now, &xml.as_bytes()[..cut]).expect("input taken");
+                    client.handle_input(now, &xml.as_bytes()[cut..]).expect("input taken");
                 }
-                Step::Raw(s) => client.handle_input(now, s.as_bytes()),
+                Step::Raw(s) => client.handle_input(now, s.as_bytes()).expect("input taken"),
                 Step::Wait(ms) => {
                     now = now + Duration::from_millis(ms);
                     client.handle_timeout(now);
@@ -170,8 +171,8 @@ proptest! {
         if !plaintext_ok {
             prop_assert!(!sent.contains(PASSWORD), "plaintext password sent: {sent}");
         }
-        let ready = events.iter().filter(|e| matches!(e, Event::SessionReady { .. })).count();
-        let failed = events.iter().filter(|e| matches!(e, Event::LoginFailed(_))).count();
+        let ready = events.iter().filter(|e| matches!(e, Event::Session(SessionEvent::Ready { .. }))).count();
+        let failed = events.iter().filter(|e| matches!(e, Event::Session(SessionEvent::LoginFailed(_)))).count();
         let closed = events.iter().filter(|e| matches!(e, Event::Closed(_))).count();
         prop_assert!(ready + failed <= 1, "{events:?}");
         prop_assert!(closed <= 1);

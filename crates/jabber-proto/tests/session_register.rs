@@ -3,18 +3,19 @@
 
 mod support;
 
-use jabber_proto::client::{CloseReason, Config, Error, Event, SessionState, State};
+use jabber_proto::client::{AccountEvent, CloseReason, Config, Error, Event, SessionState, State};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::negotiation::register::{
     Field, RegistrationError, RegistrationForm, RegistrationStep,
 };
 use jabber_proto::stanza::StanzaCondition;
+use std::num::NonZeroU64;
 use support::{CLASSIC_HEADER, Harness, SEED, wire_id};
 
 /// Registration sends passwords as they are: allowed here, as on loopback.
 fn config() -> Config {
-    let mut c = Config::new("example.com");
-    c.seed = SEED;
+    let mut c = Config::new("example.com", NonZeroU64::MIN);
+    c.seed = NonZeroU64::new(SEED).expect("a non-zero seed");
     c.allow_plaintext = true;
     c
 }
@@ -52,7 +53,7 @@ fn form_conflict_then_success_on_the_same_stream() {
     // The form may arrive in any pieces.
     h.server_bytewise(&form_reply(1));
     let events = h.events();
-    let [Event::RegistrationForm(form)] = events.as_slice() else {
+    let [Event::Account(AccountEvent::RegistrationForm(form))] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(form.instructions(), Some("Choose a username & password."));
@@ -85,7 +86,7 @@ fn form_conflict_then_success_on_the_same_stream() {
         wire_id(2)
     ));
     let events = h.events();
-    let [Event::RegistrationConflict(returned)] = events.as_slice() else {
+    let [Event::Account(AccountEvent::RegistrationConflict(returned))] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(returned, &form);
@@ -96,7 +97,7 @@ fn form_conflict_then_success_on_the_same_stream() {
     h.client.submit_registration(now, &form).unwrap();
     assert!(h.sent().contains("<username>alice2</username>"));
     h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
-    assert_eq!(h.events(), vec![Event::Registered]);
+    assert_eq!(h.events(), vec![Event::Account(AccountEvent::Registered)]);
     assert_eq!(h.sent(), "</stream:stream>");
     assert_eq!(h.client.session_state(), SessionState::Ended);
     h.server("</stream:stream>");
@@ -130,7 +131,7 @@ fn other_refusals_are_typed() {
     let now = h.now;
     h.client.request_registration(now).unwrap();
     h.server(&form_reply(1));
-    let Some(Event::RegistrationForm(form)) = h.events().pop() else {
+    let Some(Event::Account(AccountEvent::RegistrationForm(form))) = h.events().pop() else {
         panic!()
     };
     h.client.submit_registration(now, &form).unwrap();
@@ -139,7 +140,8 @@ fn other_refusals_are_typed() {
         wire_id(2)
     ));
     let events = h.events();
-    let [Event::RegistrationFailed { step, error }] = events.as_slice() else {
+    let [Event::Account(AccountEvent::RegistrationFailed { step, error })] = events.as_slice()
+    else {
         panic!("{events:?}")
     };
     assert_eq!(*step, RegistrationStep::Submit);
@@ -161,10 +163,10 @@ fn other_refusals_are_typed() {
     ));
     assert!(matches!(
         h.events().as_slice(),
-        [Event::RegistrationFailed {
+        [Event::Account(AccountEvent::RegistrationFailed {
             step: RegistrationStep::Form,
             error: RegistrationError::Refused(_)
-        }]
+        })]
     ));
 }
 
@@ -176,10 +178,10 @@ fn registration_request_times_out() {
     h.run_to_deadline();
     assert_eq!(
         h.events(),
-        vec![Event::RegistrationFailed {
+        vec![Event::Account(AccountEvent::RegistrationFailed {
             step: RegistrationStep::Form,
             error: RegistrationError::Timeout
-        }]
+        })]
     );
 }
 
@@ -209,7 +211,10 @@ fn change_password_when_logged_in() {
         "<iq type='result' id='{}' from='alice@example.com'/>",
         wire_id(3)
     ));
-    assert_eq!(h.events(), vec![Event::PasswordChanged]);
+    assert_eq!(
+        h.events(),
+        vec![Event::Account(AccountEvent::PasswordChanged)]
+    );
     // Registering a new account while logged in is refused.
     let form = RegistrationForm::with_fields(&[]);
     assert_eq!(
@@ -231,7 +236,7 @@ fn remove_account_closes_the_stream() {
         )
     );
     h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
-    assert_eq!(h.events(), vec![Event::AccountRemoved]);
+    assert_eq!(h.events(), vec![Event::Account(AccountEvent::Removed)]);
     assert_eq!(h.sent(), "</stream:stream>");
 }
 
@@ -245,7 +250,7 @@ fn refused_password_change_is_typed_and_harmless() {
         wire_id(3)
     ));
     let events = h.events();
-    let [Event::RegistrationFailed { step, .. }] = events.as_slice() else {
+    let [Event::Account(AccountEvent::RegistrationFailed { step, .. })] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(*step, RegistrationStep::ChangePassword);
@@ -275,7 +280,7 @@ fn a_stream_error_during_registration_ends_everything_once() {
     let mut h = open();
     h.client.request_registration(now).unwrap();
     h.server(&form_reply(1));
-    let Some(Event::RegistrationForm(form)) = h.events().pop() else {
+    let Some(Event::Account(AccountEvent::RegistrationForm(form))) = h.events().pop() else {
         panic!()
     };
     h.client.submit_registration(now, &form).unwrap();
@@ -337,7 +342,7 @@ fn removal_runs_once_and_blocks_other_account_changes() {
     assert_eq!(h.client.remove_account(now), Err(Error::WrongPhase));
     assert_eq!(h.client.change_password(now, "x"), Err(Error::WrongPhase));
     h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
-    assert_eq!(h.events(), vec![Event::AccountRemoved]);
+    assert_eq!(h.events(), vec![Event::Account(AccountEvent::Removed)]);
     // The server's stream error that follows a removal ends the stream; no second event.
     h.server(
         "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>",
@@ -359,10 +364,10 @@ fn a_refused_removal_allows_another_try() {
     ));
     assert!(matches!(
         h.events().as_slice(),
-        [Event::RegistrationFailed {
+        [Event::Account(AccountEvent::RegistrationFailed {
             step: RegistrationStep::Remove,
             ..
-        }]
+        })]
     ));
     assert_eq!(h.client.remove_account(now), Ok(()));
 }
@@ -394,10 +399,10 @@ fn a_registration_on_a_1_0_stream_waits_for_features_within_the_iq_timeout() {
     );
     assert_eq!(
         h.events(),
-        vec![Event::RegistrationFailed {
+        vec![Event::Account(AccountEvent::RegistrationFailed {
             step: RegistrationStep::Form,
             error: RegistrationError::Timeout
-        }]
+        })]
     );
     // ... after which the application may try again.
     assert_eq!(h.client.request_registration(now), Ok(()));

@@ -6,7 +6,9 @@
 //! `--plaintext` allows sending the password in the clear over plain TCP when the server
 //! offers no digest.
 
-use jabber_std::{Config, Connection, Credentials, Event, Jid, Message, MessageType, Options};
+use jabber_std::{
+    Config, Connection, Credentials, Event, Jid, Message, MessageType, Options, StanzaEvent,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -18,7 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     let user = Jid::parse(user)?;
-    let mut config = Config::new(user.domain());
+    let mut config = Config::new(user.domain(), jabber_std::fresh_seed());
     config.allow_plaintext = plaintext;
     let options = if no_tls {
         Options::plain()
@@ -31,7 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("logged in as {}", me.jid);
     while let Some(event) = conn.next_event()? {
         println!("{event:?}");
-        if let Event::Message(m) = &event {
+        if let Event::Stanza(StanzaEvent::Message(m)) = &event {
             if let (MessageType::Chat, Some(from), Some(body)) = (m.kind(), m.from(), m.body()) {
                 conn.send(Message::new(MessageType::Chat, &Jid::from(from), &body)?)?;
             }

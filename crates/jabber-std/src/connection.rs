@@ -61,9 +61,9 @@ impl Connection {
     /// sends the stream header. Log in next with [`login`](Self::login). For a plaintext
     /// port use [`connect_with`](Self::connect_with) and [`Options::plain`].
     ///
-    /// If `config.seed` is 0 it is replaced by a value drawn from the system clock and the
-    /// local port, so that two connections do not share IQ ids; set a seed of your own
-    /// for reproducible ids.
+    /// Give each connection a seed of its own in the config
+    /// ([`fresh_seed`](crate::fresh_seed) draws one), so that two connections do not
+    /// share IQ ids.
     pub fn connect(addr: impl ToSocketAddrs, config: Config) -> Result<Connection, Error> {
         Connection::connect_with(addr, config, Options::default())
     }
@@ -80,8 +80,7 @@ impl Connection {
         jabber_net::configure_socket(&stream, &options)?;
         // std refuses a zero timeout; the link reads zero as no limit too.
         stream.set_write_timeout(options.write_timeout.filter(|t| !t.is_zero()))?;
-        let port = stream.local_addr().map(|a| a.port()).unwrap_or_default();
-        let link = Link::new(config, &options, u64::from(port))?;
+        let link = Link::new(config, &options)?;
         let mut conn = Connection {
             stream,
             link,
@@ -193,7 +192,7 @@ impl Connection {
 
     /// Sends a stanza (any top-level element), e.g. a [`Message`](crate::Message).
     pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
-        self.with_client(|client, _| client.send(stanza))??;
+        self.with_client(|client, now| client.send(now, stanza))??;
         Ok(())
     }
 

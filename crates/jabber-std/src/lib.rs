@@ -8,16 +8,16 @@
 //! detection, closing — is the core's.
 //!
 //! ```no_run
-//! use jabber_std::{Config, Connection, Credentials, Event};
+//! use jabber_std::{Config, Connection, Credentials, Event, StanzaEvent};
 //!
 //! fn main() -> Result<(), jabber_std::Error> {
 //!     // Direct TLS (port 5223), the certificate checked for "example.com".
-//!     let mut conn = Connection::connect("example.com:5223", Config::new("example.com"))?;
+//!     let mut conn = Connection::connect("example.com:5223", Config::new("example.com", jabber_std::fresh_seed()))?;
 //!     let me = conn.login(Credentials::new("alice", "secret", "laptop"))?;
 //!     println!("logged in as {}", me.jid);
 //!     while let Some(event) = conn.next_event()? {
 //!         match event {
-//!             Event::Message(m) => println!("{:?}: {:?}", m.from(), m.body()),
+//!             Event::Stanza(StanzaEvent::Message(m)) => println!("{:?}: {:?}", m.from(), m.body()),
 //!             Event::Closed(reason) => println!("closed: {reason}"),
 //!             _ => {}
 //!         }
@@ -53,12 +53,15 @@
 mod connection;
 
 pub use connection::{Connection, Events, Next};
-pub use jabber_net::{Error, LoggedIn, Options, Tls};
+pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;
 
-pub use jabber_proto::client::{Client, CloseReason, Config, Event};
+pub use jabber_proto::client::{
+    AccountEvent, Client, CloseReason, Config, Event, IqEvent, RosterEvent, SessionEvent,
+    StanzaEvent, StreamEvent,
+};
 pub use jabber_proto::features::roster::Roster;
 pub use jabber_proto::jid::Jid;
 pub use jabber_proto::negotiation::auth::{Credentials, LoginError};

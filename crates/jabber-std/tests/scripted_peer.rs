@@ -5,6 +5,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::num::NonZeroU64;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -12,7 +13,7 @@ use jabber_proto::features::roster::Subscription;
 use jabber_proto::negotiation::auth::digest;
 use jabber_std::{
     CloseReason, Config, Connection, Credentials, Error, Event, Jid, LoginError, Message,
-    MessageType, Next, Options,
+    MessageType, Next, Options, StanzaEvent, StreamEvent,
 };
 
 /// How long the peer waits for anything before the test fails.
@@ -144,8 +145,8 @@ fn finish(peer: JoinHandle<()>) {
 }
 
 fn config() -> Config {
-    let mut config = Config::new("example.com");
-    config.seed = 0x5eed;
+    let mut config = Config::new("example.com", NonZeroU64::MIN);
+    config.seed = NonZeroU64::new(0x5eed).expect("a non-zero seed");
     config
 }
 
@@ -207,7 +208,11 @@ fn login_over_a_classic_stream_keeps_other_events_queued() {
     assert_eq!(roster.items[0].subscription, Subscription::Both);
 
     let (events, reason) = events_to_close(&mut conn);
-    let [Event::StreamOpened(_), Event::Message(m)] = events.as_slice() else {
+    let [
+        Event::Stream(StreamEvent::Opened(_)),
+        Event::Stanza(StanzaEvent::Message(m)),
+    ] = events.as_slice()
+    else {
         panic!("{events:?}");
     };
     assert_eq!(m.body().as_deref(), Some("early"));
@@ -257,7 +262,7 @@ fn a_message_in_one_byte_writes_and_the_echo() {
     conn.login(creds()).expect("login");
     let message = loop {
         match conn.next_event().expect("no I/O error") {
-            Some(Event::Message(m)) => break m,
+            Some(Event::Stanza(StanzaEvent::Message(m))) => break m,
             Some(_) => {}
             None => panic!("ended before the message"),
         }
@@ -290,7 +295,11 @@ fn the_keepalive_whitespace_reaches_the_peer() {
     let mut conn = Connection::connect_with(addr, config, Options::plain()).expect("connect");
     let (events, reason) = events_to_close(&mut conn);
     assert!(started.elapsed() >= Duration::from_millis(200));
-    let [Event::StreamOpened(_), Event::Message(m)] = events.as_slice() else {
+    let [
+        Event::Stream(StreamEvent::Opened(_)),
+        Event::Stanza(StanzaEvent::Message(m)),
+    ] = events.as_slice()
+    else {
         panic!("{events:?}");
     };
     assert_eq!(m.body().as_deref(), Some("heard you"));
@@ -317,7 +326,7 @@ fn a_silent_peer_is_declared_dead() {
     let wait = Duration::from_millis(100);
     assert!(matches!(
         conn.next_event_timeout(wait),
-        Ok(Next::Event(Event::StreamOpened(_)))
+        Ok(Next::Event(Event::Stream(StreamEvent::Opened(_))))
     ));
     assert!(matches!(
         conn.next_event_timeout(Duration::ZERO),
@@ -389,7 +398,7 @@ fn a_connection_reset_is_an_io_error_every_time() {
     conn.login(creds()).expect("login");
     let first = loop {
         match conn.next_event() {
-            Ok(Some(Event::StreamOpened(_))) => {}
+            Ok(Some(Event::Stream(StreamEvent::Opened(_)))) => {}
             other => break other,
         }
     };

@@ -86,9 +86,9 @@ impl Connection {
     /// sends the stream header. Log in next with [`login`](Self::login). For a plaintext
     /// port use [`connect_with`](Self::connect_with) and [`Options::plain`].
     ///
-    /// If `config.seed` is 0 it is replaced by a value drawn from the system clock and the
-    /// local port, so that two connections do not share IQ ids; set a seed of your own
-    /// for reproducible ids.
+    /// Give each connection a seed of its own in the config
+    /// ([`fresh_seed`](crate::fresh_seed) draws one), so that two connections do not
+    /// share IQ ids.
     pub async fn connect(addr: impl ToSocketAddrs, config: Config) -> Result<Connection, Error> {
         Connection::connect_with(addr, config, Options::default()).await
     }
@@ -103,8 +103,7 @@ impl Connection {
     ) -> Result<Connection, Error> {
         let stream = connect_tcp(addr, options.connect_timeout).await?;
         jabber_net::configure_socket(&stream, &options)?;
-        let port = stream.local_addr().map(|a| a.port()).unwrap_or_default();
-        let link = Link::new(config, &options, u64::from(port))?;
+        let link = Link::new(config, &options)?;
         let (tx, commands) = mpsc::channel(COMMAND_QUEUE);
         let mut conn = Connection {
             stream,
@@ -137,7 +136,7 @@ impl Connection {
     /// a login is not possible now (already logged in, closing, ...).
     ///
     /// Dropped before it completes, the login goes on: its outcome
-    /// ([`Event::SessionReady`] or [`Event::LoginFailed`]) comes from
+    /// ([`SessionEvent::Ready`] or [`SessionEvent::LoginFailed`]) comes from
     /// [`next_event`](Self::next_event) instead.
     pub async fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;
@@ -256,7 +255,7 @@ impl Connection {
     /// The bytes go to the socket at once as far as it takes them without waiting; the
     /// rest goes out while the connection is next polled (or with [`flush`](Self::flush)).
     pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
-        self.with_client(|client, _| client.send(stanza))??;
+        self.with_client(|client, now| client.send(now, stanza))??;
         Ok(())
     }
 

@@ -8,12 +8,12 @@
 //! dead-peer detection, closing — is the core's.
 //!
 //! ```no_run
-//! use jabber_tokio::{Config, Connection, Credentials, Event, Jid, Message, MessageType};
+//! use jabber_tokio::{Config, Connection, Credentials, Event, Jid, Message, MessageType, StanzaEvent};
 //!
 //! #[tokio::main]
 //! async fn main() -> Result<(), jabber_tokio::Error> {
 //!     // Direct TLS (port 5223), the certificate checked for "example.com".
-//!     let mut conn = Connection::connect("example.com:5223", Config::new("example.com")).await?;
+//!     let mut conn = Connection::connect("example.com:5223", Config::new("example.com", jabber_tokio::fresh_seed())).await?;
 //!     let me = conn.login(Credentials::new("alice", "secret", "laptop")).await?;
 //!     println!("logged in as {}", me.jid);
 //!
@@ -29,7 +29,7 @@
 //!
 //!     while let Some(event) = conn.next_event().await? {
 //!         match event {
-//!             Event::Message(m) => println!("{:?}: {:?}", m.from(), m.body()),
+//!             Event::Stanza(StanzaEvent::Message(m)) => println!("{:?}: {:?}", m.from(), m.body()),
 //!             Event::Closed(reason) => println!("closed: {reason}"),
 //!             _ => {}
 //!         }
@@ -77,13 +77,16 @@ mod connection;
 mod sender;
 
 pub use connection::Connection;
-pub use jabber_net::{Error, LoggedIn, Options, Tls};
+pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 pub use sender::Sender;
 
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;
 
-pub use jabber_proto::client::{Client, CloseReason, Config, Event};
+pub use jabber_proto::client::{
+    AccountEvent, Client, CloseReason, Config, Event, IqEvent, RosterEvent, SessionEvent,
+    StanzaEvent, StreamEvent,
+};
 pub use jabber_proto::features::roster::Roster;
 pub use jabber_proto::jid::Jid;
 pub use jabber_proto::negotiation::auth::{Credentials, LoginError};

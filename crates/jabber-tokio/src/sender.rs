@@ -64,7 +64,7 @@ impl Sender {
     /// poll of the connection). `Err(`[`Error::Client`]`)` when the core refuses it.
     pub async fn send(&self, stanza: impl Into<Element>) -> Result<(), Error> {
         let element = stanza.into();
-        self.command(move |client, _| client.send(element))
+        self.command(move |client, now| client.send(now, element))
             .await??;
         Ok(())
     }
@@ -79,7 +79,7 @@ impl Sender {
     /// let id = sender
     ///     .command(move |client, now| client.send_iq(now, None, IqType::Get, payload))
     ///     .await??;
-    /// // The answer comes to the task that reads the events: Event::IqResult { id, .. }.
+    /// // The answer comes to the task that reads the events: Event::Iq(IqEvent::Result { id, .. }).
     /// # Ok(()) }
     /// ```
     ///

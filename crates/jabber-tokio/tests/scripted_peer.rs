@@ -10,6 +10,7 @@
 use std::future::poll_fn;
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
@@ -20,7 +21,7 @@ use jabber_proto::negotiation::auth::digest;
 use jabber_proto::stanza::IqType;
 use jabber_tokio::{
     CloseReason, Config, Connection, Credentials, Element, Error, Event, Jid, LoginError, Message,
-    MessageType, Options,
+    MessageType, Options, StanzaEvent, StreamEvent,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
@@ -213,8 +214,8 @@ async fn finish(peer: JoinHandle<()>) {
 }
 
 fn config() -> Config {
-    let mut config = Config::new("example.com");
-    config.seed = 0x5eed;
+    let mut config = Config::new("example.com", NonZeroU64::MIN);
+    config.seed = NonZeroU64::new(0x5eed).expect("a non-zero seed");
     config
 }
 
@@ -299,7 +300,11 @@ async fn login_over_a_classic_stream_keeps_other_events_queued() {
     assert_eq!(roster.items[0].subscription, Subscription::Both);
 
     let (events, reason) = events_to_close(&mut conn).await;
-    let [Event::StreamOpened(_), Event::Message(m)] = events.as_slice() else {
+    let [
+        Event::Stream(StreamEvent::Opened(_)),
+        Event::Stanza(StanzaEvent::Message(m)),
+    ] = events.as_slice()
+    else {
         panic!("{events:?}");
     };
     assert_eq!(m.body().as_deref(), Some("early"));
@@ -363,7 +368,7 @@ async fn registration_in_band_then_the_stream_closes() {
     conn.register("carol", "pw").await.expect("registered");
     let (events, reason) = events_to_close(&mut conn).await;
     assert!(
-        matches!(events.as_slice(), [Event::StreamOpened(_)]),
+        matches!(events.as_slice(), [Event::Stream(StreamEvent::Opened(_))]),
         "{events:?}"
     );
     assert_eq!(reason, CloseReason::Local);
@@ -389,7 +394,7 @@ async fn a_message_in_one_byte_writes_and_the_echo() {
     conn.login(creds()).await.expect("login");
     let message = loop {
         match conn.next_event().await.expect("no I/O error") {
-            Some(Event::Message(m)) => break m,
+            Some(Event::Stanza(StanzaEvent::Message(m))) => break m,
             Some(_) => {}
             None => panic!("ended before the message"),
         }
@@ -423,9 +428,9 @@ async fn the_events_as_a_stream_end_after_closed() {
     assert!(conn.is_terminated());
     assert!(next_item(&mut conn).await.is_none());
     let [
-        Event::StreamOpened(_),
-        Event::Message(m),
-        Event::Presence(_),
+        Event::Stream(StreamEvent::Opened(_)),
+        Event::Stanza(StanzaEvent::Message(m)),
+        Event::Stanza(StanzaEvent::Presence(_)),
         Event::Closed(CloseReason::Peer),
     ] = events.as_slice()
     else {
@@ -484,7 +489,7 @@ async fn a_sender_in_another_task() {
     });
     let (events, reason) = events_to_close(&mut conn).await;
     assert!(
-        matches!(events.as_slice(), [Event::StreamOpened(_)]),
+        matches!(events.as_slice(), [Event::Stream(StreamEvent::Opened(_))]),
         "{events:?}"
     );
     assert_eq!(reason, CloseReason::Peer);
@@ -518,7 +523,11 @@ async fn a_sender_logs_out_and_the_owner_sees_the_end() {
     let sender = conn.sender();
     let task = tokio::spawn(async move { sender.close().await });
     let (events, reason) = events_to_close(&mut conn).await;
-    let [Event::StreamOpened(_), Event::Message(m)] = events.as_slice() else {
+    let [
+        Event::Stream(StreamEvent::Opened(_)),
+        Event::Stanza(StanzaEvent::Message(m)),
+    ] = events.as_slice()
+    else {
         panic!("{events:?}");
     };
     assert_eq!(m.body().as_deref(), Some("bye"));
@@ -559,7 +568,11 @@ async fn the_keepalive_whitespace_reaches_the_peer_and_waiting_is_idle() {
     }
     assert!(started.elapsed() >= 3 * interval);
     assert!(polls <= 20, "{polls} polls for 3 keepalives");
-    let [Event::StreamOpened(_), Event::Message(m)] = events.as_slice() else {
+    let [
+        Event::Stream(StreamEvent::Opened(_)),
+        Event::Stanza(StanzaEvent::Message(m)),
+    ] = events.as_slice()
+    else {
         panic!("{events:?}");
     };
     assert_eq!(m.body().as_deref(), Some("heard you"));
@@ -589,7 +602,7 @@ async fn a_silent_peer_is_declared_dead() {
     let wait = Duration::from_millis(100);
     assert!(matches!(
         timeout(wait, conn.next_event()).await,
-        Ok(Ok(Some(Event::StreamOpened(_))))
+        Ok(Ok(Some(Event::Stream(StreamEvent::Opened(_)))))
     ));
     let before = Instant::now();
     assert!(timeout(wait, conn.next_event()).await.is_err());
@@ -631,7 +644,7 @@ async fn an_idle_connection_without_timers_is_not_polled() {
     conn.login(creds()).await.expect("login");
     assert!(matches!(
         conn.next_event().await,
-        Ok(Some(Event::StreamOpened(_)))
+        Ok(Some(Event::Stream(StreamEvent::Opened(_))))
     ));
     let mut polls = 0;
     let idle = poll_fn(|cx| {
@@ -685,7 +698,7 @@ async fn dropped_waits_lose_no_event_and_no_byte() {
     conn.login(creds()).await.expect("login");
     assert!(matches!(
         conn.next_event().await,
-        Ok(Some(Event::StreamOpened(_)))
+        Ok(Some(Event::Stream(StreamEvent::Opened(_))))
     ));
 
     // Half a stanza arrives; the waits for it are dropped.
@@ -715,7 +728,9 @@ async fn dropped_waits_lose_no_event_and_no_byte() {
 
     go.send(()).expect("the peer waits");
     match conn.next_event().await {
-        Ok(Some(Event::Message(m))) => assert_eq!(m.body().as_deref(), Some("first half")),
+        Ok(Some(Event::Stanza(StanzaEvent::Message(m)))) => {
+            assert_eq!(m.body().as_deref(), Some("first half"))
+        }
         other => panic!("{other:?}"),
     }
     let (events, reason) = events_to_close(&mut conn).await;
@@ -748,7 +763,7 @@ async fn a_server_that_reads_nothing_fails_the_write_timeout() {
     conn.send(chat(&"x".repeat(BIG))).expect("send");
     assert!(matches!(
         conn.next_event().await,
-        Ok(Some(Event::StreamOpened(_)))
+        Ok(Some(Event::Stream(StreamEvent::Opened(_))))
     ));
     match conn.next_event().await {
         Err(Error::Io(e)) => assert_eq!(e.kind(), ErrorKind::TimedOut),
@@ -830,7 +845,7 @@ async fn a_connection_reset_is_an_io_error_every_time() {
     // As a stream: the event queued before, the error, then the end.
     assert!(matches!(
         next_item(&mut conn).await,
-        Some(Ok(Event::StreamOpened(_)))
+        Some(Ok(Event::Stream(StreamEvent::Opened(_))))
     ));
     match next_item(&mut conn).await {
         Some(Err(Error::Io(e))) => assert_eq!(e.kind(), ErrorKind::ConnectionReset),
@@ -970,7 +985,7 @@ async fn an_answer_goes_out_before_the_event_of_the_same_input() {
     conn.login(creds()).await.expect("login");
     loop {
         match conn.next_event().await.expect("no I/O error") {
-            Some(Event::Message(_)) => break,
+            Some(Event::Stanza(StanzaEvent::Message(_))) => break,
             Some(_) => {}
             None => panic!("ended before the message"),
         }

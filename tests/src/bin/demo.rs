@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::stanza::{Message, MessageType};
-use jabber_std::{Config, Connection, Event, Jid, Next, Options, Tls};
+use jabber_std::{Config, Connection, Event, Jid, Next, Options, StanzaEvent, Tls};
 use jabber_tests::{Server, ServerKind, TestCa};
 
 fn main() -> ExitCode {
@@ -69,7 +69,7 @@ fn log_in(
     user: &str,
     tls: bool,
 ) -> Result<Connection, Box<dyn std::error::Error>> {
-    let mut config = Config::new(server.domain());
+    let mut config = Config::new(server.domain(), jabber_net::fresh_seed());
     let (addr, options, how) = if tls {
         // Trust this run's CA only; over TLS the password may travel as it is.
         let mut tls = Tls::default().trust(TestCa::get().ca_der().to_vec());
@@ -102,7 +102,7 @@ fn hear(conn: &mut Connection) -> Result<(), Box<dyn std::error::Error>> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match conn.next_event_timeout(left)? {
-            Next::Event(Event::Message(m)) => {
+            Next::Event(Event::Stanza(StanzaEvent::Message(m))) => {
                 if let Some(body) = m.body() {
                     let from = m.from().map(|j| j.to_string()).unwrap_or_default();
                     let me = conn.client().jid().map(Jid::to_string).unwrap_or_default();

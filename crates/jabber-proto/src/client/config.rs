@@ -2,6 +2,7 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::num::NonZeroU64;
 use core::time::Duration;
 
 use crate::Limits;
@@ -9,11 +10,12 @@ use crate::Limits;
 /// Settings of one connection. Start from [`Config::new`] and change fields.
 ///
 /// ```
+/// use core::num::NonZeroU64;
 /// use core::time::Duration;
 /// use jabber_proto::client::Config;
-/// let mut config = Config::new("example.com");
+/// let seed = NonZeroU64::new(0x5eed).unwrap(); // a fresh value per connection
+/// let mut config = Config::new("example.com", seed);
 /// config.iq_timeout = Duration::from_secs(30);
-/// config.seed = 0x5eed;
 /// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -23,8 +25,10 @@ pub struct Config {
     /// Bounds on what the server can make us buffer.
     pub limits: Limits,
     /// Seeds the ids of the IQs we send, so runs are reproducible and two connections do
-    /// not reuse each other's ids. Give each connection a different value.
-    pub seed: u64,
+    /// not reuse each other's ids. Give each connection a different value (the adapters'
+    /// `fresh_seed` draws one); it is never zero, so a forgotten seed cannot make every
+    /// connection alike.
+    pub seed: NonZeroU64,
     /// How long a sent IQ waits for its reply before an [`IqTimeout`](super::Event::IqTimeout)
     /// event. Default 60 s.
     pub iq_timeout: Duration,
@@ -74,17 +78,23 @@ pub struct Config {
     /// [`CloseReason::PeerTimeout`](super::CloseReason::PeerTimeout). `None` turns it off.
     /// Default 180 s.
     pub dead_peer_timeout: Option<Duration>,
+    /// Most events that may wait in [`poll_event`](super::Client::poll_event). When the
+    /// application does not drain them, the client stops parsing at this many (the rest
+    /// of the input waits, unparsed, and parsing resumes through
+    /// [`poll_timeout`](super::Client::poll_timeout) once there is room) and refuses new
+    /// input with [`Error::EventQueueFull`](super::Error::EventQueueFull). Default 1,024.
+    pub max_events: usize,
 }
 
 impl Config {
-    /// Defaults for a connection to `domain`.
-    pub fn new(domain: &str) -> Config {
+    /// Defaults for a connection to `domain`, its ids seeded with `seed`.
+    pub fn new(domain: &str, seed: NonZeroU64) -> Config {
         // A classic (version-less) stream by default: SASL is not implemented yet, and
         // every server we test speaks jabber:iq:auth on such a stream.
         Config {
             domain: String::from(domain),
             limits: Limits::default(),
-            seed: 0,
+            seed,
             iq_timeout: Duration::from_secs(60),
             close_timeout: Duration::from_secs(10),
             send_declaration: true,
@@ -99,6 +109,7 @@ impl Config {
             keepalive_interval: Some(Duration::from_secs(60)),
             dead_peer_timeout: Some(Duration::from_secs(180)),
             max_unsent_bytes: 8 << 20,
+            max_events: 1024,
         }
     }
 }

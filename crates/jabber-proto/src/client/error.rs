@@ -30,6 +30,10 @@ pub enum Error {
     InvalidAddress(JidError),
     /// An element could not be built (a value XML cannot carry).
     Build(BuildError),
+    /// Input refused: [`Config::max_events`](super::Config::max_events) events wait to be
+    /// taken. Drain [`poll_event`](super::Client::poll_event), then offer the same bytes
+    /// again; none of them were taken.
+    EventQueueFull,
 }
 
 impl fmt::Display for Error {
@@ -46,6 +50,7 @@ impl fmt::Display for Error {
             Error::SendBufferFull => f.write_str("too many bytes wait to be written"),
             Error::InvalidAddress(e) => write!(f, "the credentials make no valid address: {e}"),
             Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
+            Error::EventQueueFull => f.write_str("too many events wait to be taken"),
         }
     }
 }
@@ -55,5 +60,14 @@ impl core::error::Error for Error {}
 impl From<BuildError> for Error {
     fn from(e: BuildError) -> Error {
         Error::Build(e)
+    }
+}
+
+/// For drivers whose errors are `std::io::Error`: a refused command (or refused input)
+/// becomes one of kind `Other`, so `?` works in their loops.
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> std::io::Error {
+        std::io::Error::other(e)
     }
 }

@@ -1,11 +1,28 @@
-//! What the client reports to the application.
+//! What the client reports to the application, grouped by concern.
+//!
+//! [`Event`] is a small enum of concerns; each concern has its own enum. An application
+//! matches the concerns it cares about and lets the rest fall through, and an adapter
+//! waiting for a login finds its outcome in [`Event::Session`] without help:
+//!
+//! ```
+//! use jabber_proto::client::{Event, SessionEvent, StanzaEvent};
+//!
+//! fn on_event(event: Event) {
+//!     match event {
+//!         Event::Stanza(StanzaEvent::Message(m)) => println!("{:?}", m.body()),
+//!         Event::Session(SessionEvent::Ready { jid, .. }) => println!("logged in as {jid}"),
+//!         Event::Closed(reason) => println!("closed: {reason}"),
+//!         _ => {}
+//!     }
+//! }
+//! ```
 
 use core::fmt;
 
 use super::IqId;
 use crate::features::roster::Roster;
 use crate::jid::Jid;
-use crate::negotiation::auth::LoginError;
+use crate::negotiation::auth::{AuthMethod, LoginError};
 use crate::negotiation::register::{RegistrationError, RegistrationForm, RegistrationStep};
 use crate::stanza::{InvalidStanza, Iq, Message, Presence, StanzaError};
 use crate::stream::{ParseError, StreamError, StreamHeader};
@@ -15,29 +32,71 @@ use crate::xml::Element;
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum Event {
+    /// The stream itself: the server's header, its features, other top-level elements.
+    Stream(StreamEvent),
+    /// The login and the session it opens.
+    Session(SessionEvent),
+    /// The account: registration, password change, removal.
+    Account(AccountEvent),
+    /// Stanzas for the application: messages, presences, IQ requests.
+    Stanza(StanzaEvent),
+    /// Outcomes of the IQ requests the application sent.
+    Iq(IqEvent),
+    /// The roster changed on the server.
+    Roster(RosterEvent),
+    /// A command was refused with [`Error::SendBufferFull`](super::Error::SendBufferFull)
+    /// and the bytes waiting to be written have since fallen to half of
+    /// [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes): commands fit again.
+    Writable,
+    /// The connection is over; always the last event, delivered once. Outstanding IQs
+    /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit) until
+    /// [`is_finished`](super::Client::is_finished), then close the transport.
+    Closed(CloseReason),
+}
+
+/// The stream itself.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum StreamEvent {
     /// The server's stream header arrived: the stream is open.
-    StreamOpened(StreamHeader),
-    /// Logged in: stanzas can flow. With [`Config::fetch_roster`](super::Config::fetch_roster)
-    /// this comes once the roster arrived (`roster` is `None` if the server refused it or
-    /// it is off).
-    SessionReady {
-        /// Our full address.
+    Opened(StreamHeader),
+    /// `<stream:features/>` (on a `version='1.0'` stream).
+    Features(Element),
+    /// A top-level element that is neither a stanza nor features.
+    Element(Element),
+}
+
+/// The login and the session it opens.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SessionEvent {
+    /// Logged in: stanzas can flow. With
+    /// [`Config::fetch_roster`](super::Config::fetch_roster) this comes once the roster
+    /// arrived (`roster` is `None` if the server refused it or it is off).
+    Ready {
+        /// Our full address, in canonical form.
         jid: Jid,
         /// The roster, if fetched.
         roster: Option<Roster>,
+        /// How the password was proven.
+        method: AuthMethod,
     },
-    /// The login failed; the client closes the stream (a [`Closed`](Event::Closed) follows).
+    /// The login failed; the client closes the stream (a [`Closed`](Event::Closed)
+    /// follows).
     LoginFailed(LoginError),
-    /// The server changed the roster (a roster push, RFC 6121 §2.1.6); the client has
-    /// acknowledged it. Items with `subscription` [`Remove`](crate::features::roster::Subscription::Remove)
-    /// were deleted.
-    RosterPush(Roster),
+}
+
+/// The account: registration (XEP-0077), password change, removal.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum AccountEvent {
     /// The server's registration form, asked for with
-    /// [`Client::request_registration`](super::Client::request_registration): fill it in and
-    /// submit it with [`Client::submit_registration`](super::Client::submit_registration).
+    /// [`Client::request_registration`](super::Client::request_registration): fill it in
+    /// and submit it with
+    /// [`Client::submit_registration`](super::Client::submit_registration).
     RegistrationForm(RegistrationForm),
-    /// The username is taken (409 `conflict`): correct the returned form and submit again,
-    /// on the same stream.
+    /// The username is taken (409 `conflict`): correct the returned form and submit
+    /// again, on the same stream.
     RegistrationConflict(RegistrationForm),
     /// The account is registered. The client closes the stream: log in on a new
     /// connection.
@@ -49,48 +108,96 @@ pub enum Event {
         /// Why.
         error: RegistrationError,
     },
-    /// The password was changed ([`Client::change_password`](super::Client::change_password)).
+    /// The password was changed
+    /// ([`Client::change_password`](super::Client::change_password)).
     PasswordChanged,
-    /// The account was removed ([`Client::remove_account`](super::Client::remove_account));
-    /// the client closes the stream.
-    AccountRemoved,
+    /// The account was removed
+    /// ([`Client::remove_account`](super::Client::remove_account)); the client closes
+    /// the stream.
+    Removed,
+}
+
+/// Stanzas for the application.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum StanzaEvent {
     /// A message.
     Message(Message),
     /// A presence.
     Presence(Presence),
-    /// An IQ get or set in one of [`Config::iq_namespaces`](super::Config::iq_namespaces):
-    /// answer it with [`Client::respond`](super::Client::respond).
+    /// An IQ get or set in one of
+    /// [`Config::iq_namespaces`](super::Config::iq_namespaces): answer it with
+    /// [`Client::respond`](super::Client::respond).
     IqRequest(Iq),
-    /// The result of an IQ we sent.
-    IqResult {
-        /// The handle [`Client::send_iq`](super::Client::send_iq) returned.
+    /// A stanza that breaks RFC 6120's rules and was dropped (an invalid IQ request is
+    /// also answered with `bad-request`).
+    Invalid(InvalidStanza),
+}
+
+/// The outcome of an IQ request the application sent with
+/// [`Client::send_iq`](super::Client::send_iq); each carries the handle it returned.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum IqEvent {
+    /// A result; its [`payload`](Iq::payload) is the answer, if any.
+    Result {
+        /// The request's handle.
         id: IqId,
-        /// The reply; its [`payload`](Iq::payload) is the result, if any.
+        /// The reply.
         iq: Iq,
     },
-    /// An error reply to an IQ we sent.
-    IqError {
-        /// The handle [`Client::send_iq`](super::Client::send_iq) returned.
+    /// An error reply.
+    Error {
+        /// The request's handle.
         id: IqId,
         /// The error.
         error: StanzaError,
         /// The reply as received.
         iq: Iq,
     },
-    /// No reply to an IQ we sent within [`Config::iq_timeout`](super::Config::iq_timeout).
-    IqTimeout {
-        /// The handle [`Client::send_iq`](super::Client::send_iq) returned.
+    /// No reply within [`Config::iq_timeout`](super::Config::iq_timeout).
+    Timeout {
+        /// The request's handle.
         id: IqId,
     },
-    /// A top-level element that is not a stanza (e.g. `<stream:features/>`).
-    Element(Element),
-    /// A stanza that breaks RFC 6120's rules and was dropped (an invalid IQ request is also
-    /// answered with `bad-request`).
-    InvalidStanza(InvalidStanza),
-    /// The connection is over; always the last event, delivered once. Outstanding IQs
-    /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit), then
-    /// close the transport.
-    Closed(CloseReason),
+}
+
+impl IqEvent {
+    /// The handle of the request this answers.
+    pub fn id(&self) -> IqId {
+        match self {
+            IqEvent::Result { id, .. } | IqEvent::Error { id, .. } | IqEvent::Timeout { id } => *id,
+        }
+    }
+}
+
+/// The roster changed on the server.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum RosterEvent {
+    /// A roster push (RFC 6121 §2.1.6) from our own server; the client has acknowledged
+    /// it. Items with `subscription`
+    /// [`Remove`](crate::features::roster::Subscription::Remove) were deleted.
+    Push(Roster),
+}
+
+macro_rules! into_event {
+    ($($concern:ident => $variant:ident),* $(,)?) => {$(
+        impl From<$concern> for Event {
+            fn from(e: $concern) -> Event {
+                Event::$variant(e)
+            }
+        }
+    )*};
+}
+
+into_event! {
+    StreamEvent => Stream,
+    SessionEvent => Session,
+    AccountEvent => Account,
+    StanzaEvent => Stanza,
+    IqEvent => Iq,
+    RosterEvent => Roster,
 }
 
 /// Why the connection ended.
@@ -109,10 +216,10 @@ pub enum CloseReason {
     /// The server sent something we could not accept; we sent the matching stream error.
     Protocol(ParseError),
     /// Nothing arrived for [`Config::dead_peer_timeout`](super::Config::dead_peer_timeout):
-    /// the server or the path to it is gone. Close the transport without waiting.
+    /// the server or the path to it is gone. Nothing more is written.
     PeerTimeout,
     /// The server left more than [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes)
-    /// of the client's answers unread: it is not reading. Close the transport.
+    /// of the client's answers unread: it is not reading. Nothing more is written.
     SendBufferFull,
     /// The transport ended while the stream was open (`mid_element` when it ended inside
     /// an element).
@@ -120,12 +227,24 @@ pub enum CloseReason {
         /// Input ended inside an element.
         mid_element: bool,
     },
+    /// The transport reported a reset ([`Client::handle_reset`](super::Client::handle_reset)):
+    /// the connection is gone and nothing more can be written.
+    Reset,
 }
 
 impl CloseReason {
     /// Whether both sides closed the stream in order.
     pub fn is_clean(&self) -> bool {
         matches!(self, CloseReason::Local | CloseReason::Peer)
+    }
+
+    /// Whether the transport can take no more bytes (a dead, unreading or reset peer):
+    /// the client drops what it had not written yet.
+    pub fn abandons_output(&self) -> bool {
+        matches!(
+            self,
+            CloseReason::PeerTimeout | CloseReason::SendBufferFull | CloseReason::Reset
+        )
     }
 }
 
@@ -143,6 +262,7 @@ impl fmt::Display for CloseReason {
                 f.write_str("connection lost inside an element")
             }
             CloseReason::EndOfInput { mid_element: false } => f.write_str("connection lost"),
+            CloseReason::Reset => f.write_str("connection reset"),
         }
     }
 }

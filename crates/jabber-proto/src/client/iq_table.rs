@@ -5,9 +5,20 @@ use alloc::string::String;
 use core::fmt;
 use core::fmt::Write as _;
 
-use super::session::Internal;
 use crate::jid::{Jid, JidRef};
+use crate::negotiation::account::AccountStep;
+use crate::negotiation::login::LoginStep;
 use crate::time::Instant;
+
+/// Which feature sent one of the client's own requests: its reply (or timeout) is routed
+/// there instead of to the application.
+#[derive(Clone, Debug)]
+pub(crate) enum Owner {
+    Login(LoginStep),
+    Account(AccountStep),
+    Roster,
+    Keepalive,
+}
 
 /// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -33,7 +44,7 @@ struct Pending {
     deadline: Instant,
     /// Set when the client itself asked (login, roster, ...): the reply goes to the
     /// session machine, not to the application.
-    internal: Option<Internal>,
+    owner: Option<Owner>,
 }
 
 /// The table of requests awaiting a reply.
@@ -47,7 +58,8 @@ pub(crate) struct IqTable {
 }
 
 impl IqTable {
-    pub(crate) fn new(seed: u64) -> IqTable {
+    pub(crate) fn new(seed: core::num::NonZeroU64) -> IqTable {
+        let seed = seed.get();
         // The seed shows in every id, so ids of two connections differ.
         IqTable {
             prefix: (seed ^ (seed >> 32)) as u32,
@@ -62,7 +74,7 @@ impl IqTable {
         &mut self,
         to: Option<Jid>,
         deadline: Instant,
-        internal: Option<Internal>,
+        owner: Option<Owner>,
     ) -> (IqId, String) {
         self.next += 1;
         let id = IqId(self.next);
@@ -76,7 +88,7 @@ impl IqTable {
                 id,
                 to,
                 deadline,
-                internal,
+                owner,
             },
         );
         (id, wire)
@@ -93,7 +105,7 @@ impl IqTable {
         from: Option<JidRef<'_>>,
         domain: &str,
         own: Option<&Jid>,
-    ) -> Option<(IqId, Option<Internal>)> {
+    ) -> Option<(IqId, Option<Owner>)> {
         let pending = self.by_wire_id.get(wire_id)?;
         let server = |j: JidRef<'_>| {
             j.local().is_none() && j.resource().is_none() && j.domain().eq_ignore_ascii_case(domain)
@@ -121,7 +133,7 @@ impl IqTable {
         self.deadlines
             .remove(&(p.deadline, p.id, String::from(wire_id)));
         self.release_if_empty();
-        Some((p.id, p.internal))
+        Some((p.id, p.owner))
     }
 
     /// Forgets the request `id` (its bytes were taken back).
@@ -146,15 +158,15 @@ impl IqTable {
     }
 
     /// Removes and returns the first request whose deadline has passed.
-    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<(IqId, Option<Internal>)> {
+    pub(crate) fn pop_expired(&mut self, now: Instant) -> Option<(IqId, Option<Owner>)> {
         let first = self.deadlines.first()?;
         if first.0 > now {
             return None;
         }
         let (_, id, wire) = self.deadlines.pop_first()?;
-        let internal = self.by_wire_id.remove(&wire).and_then(|p| p.internal);
+        let owner = self.by_wire_id.remove(&wire).and_then(|p| p.owner);
         self.release_if_empty();
-        Some((id, internal))
+        Some((id, owner))
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
@@ -165,7 +177,7 @@ impl IqTable {
     pub(crate) fn app_len(&self) -> usize {
         self.by_wire_id
             .values()
-            .filter(|p| p.internal.is_none())
+            .filter(|p| p.owner.is_none())
             .count()
     }
 

@@ -4,46 +4,45 @@
 //!   Client::new ──► Opening ──(server header)──► Open ──close()──► Closing
 //!                     │                           │                  │
 //!                     └──── stream error, bad XML, end of input, ────┴──► Closed
-//!                           server close, close timeout                 (one Closed event)
+//!                           reset, server close, close timeout          (one Closed event)
 //! ```
+//!
+//! [`Client`] keeps what every feature shares — the stream, the bytes to send, the
+//! events, the IQ table, time and the session's address, in one context — and routes
+//! each input to the feature that owns it: the login and account exchanges
+//! (`negotiation`), the roster, our presence and the keepalive (`features`).
 
 mod config;
+mod context;
 mod error;
 mod event;
 mod iq_table;
 mod session;
 
-use alloc::boxed::Box;
-use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 pub use config::Config;
 pub use error::Error;
-pub use event::{CloseReason, Event};
+pub use event::{
+    AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
+};
 pub use iq_table::IqId;
 pub use session::SessionState;
 
-use iq_table::IqTable;
-use session::{Internal, Phase};
+pub(crate) use context::{Cx, Reply};
+pub(crate) use iq_table::Owner;
 
 use crate::features::keepalive::Keepalive;
+use crate::features::presence::OwnPresence;
+use crate::features::roster::RosterSync;
 use crate::jid::Jid;
+use crate::negotiation::account::Account;
+use crate::negotiation::login::Login;
 use crate::ns;
 use crate::stanza::{InvalidReason, Iq, IqType, Stanza, StanzaCondition, StanzaError};
 use crate::stream::{Item, ParseError, StreamError, StreamHeader, StreamParser, Writer};
 use crate::time::Instant;
 use crate::xml::Element;
-
-/// Most bytes of spare capacity a buffer keeps once it is empty (the bytes to send, the
-/// parser's buffers): an idle client should not hold on to what its largest burst
-/// needed. Smaller buffers are kept, so steady small traffic does not allocate anew for
-/// every read or write.
-const IDLE_KEEP_BYTES: usize = 256;
-
-/// Events an emptied queue keeps room for: one (an `Event` is 120 bytes), so the usual
-/// input — one stanza, one event — allocates nothing for its event, and a burst leaves
-/// no more behind.
-const IDLE_EVENTS: usize = 1;
 
 /// Where the connection is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,63 +63,52 @@ pub enum State {
 ///
 /// The methods fall into four groups, in the manner of `quinn-proto`:
 /// - **getters** (`&self`): [`state`](Self::state), [`server_header`](Self::server_header),
-///   [`wants_write`](Self::wants_write), ...
+///   [`wants_write`](Self::wants_write), [`is_finished`](Self::is_finished), ...
 /// - **inputs**: [`handle_input`](Self::handle_input), [`handle_eof`](Self::handle_eof),
-///   [`handle_timeout`](Self::handle_timeout);
-/// - **commands**: [`send`](Self::send), [`send_iq`](Self::send_iq),
-///   [`respond`](Self::respond), [`close`](Self::close) — a refused command returns an
-///   [`Error`] and changes nothing;
+///   [`handle_reset`](Self::handle_reset), [`handle_timeout`](Self::handle_timeout);
+/// - **commands**, each taking the current time: [`send`](Self::send),
+///   [`send_iq`](Self::send_iq), [`respond`](Self::respond), [`close`](Self::close),
+///   [`login`](Self::login), ... — a refused command returns an [`Error`] and changes
+///   nothing;
 /// - **outputs**: [`poll_transmit`](Self::poll_transmit) with
-///   [`advance_transmit`](Self::advance_transmit), [`poll_event`](Self::poll_event),
+///   [`advance_transmit`](Self::advance_transmit) (or [`take_transmit`](Self::take_transmit)
+///   for completion-based I/O), [`poll_event`](Self::poll_event),
 ///   [`poll_timeout`](Self::poll_timeout).
 ///
 /// **The drain rule:** after every input and every command, drain all three outputs: write
 /// the bytes, handle the events, and re-arm the timer with `poll_timeout`.
 ///
 /// ```
-/// use jabber_proto::client::{Client, Config, Event, State};
+/// use core::num::NonZeroU64;
+/// use jabber_proto::client::{Client, Config, Event, State, StreamEvent};
 /// use jabber_proto::time::Instant;
 ///
 /// let now = Instant::from_millis(0);
-/// let mut client = Client::new(Config::new("example.com"), now);
+/// let seed = NonZeroU64::new(7).unwrap();
+/// let mut client = Client::new(Config::new("example.com", seed), now);
 /// // The stream header is ready to be written to the socket.
 /// let out = client.poll_transmit().unwrap().to_vec();
 /// assert!(out.starts_with(b"<?xml version='1.0'?><stream:stream"));
 /// client.advance_transmit(out.len());
 ///
 /// // Bytes from the socket, in whatever pieces they come.
-/// client.handle_input(now, b"<stream:stream xmlns='jabber:client' ");
-/// client.handle_input(now, b"xmlns:stream='http://etherx.jabber.org/streams' id='s1'>");
-/// assert!(matches!(client.poll_event(), Some(Event::StreamOpened(_))));
+/// client.handle_input(now, b"<stream:stream xmlns='jabber:client' ").unwrap();
+/// client.handle_input(now, b"xmlns:stream='http://etherx.jabber.org/streams' id='s1'>").unwrap();
+/// assert!(matches!(client.poll_event(), Some(Event::Stream(StreamEvent::Opened(_)))));
 /// assert_eq!(client.state(), State::Open);
 /// ```
 #[derive(Debug)]
 pub struct Client {
-    config: Config,
-    state: State,
+    cx: Cx,
     parser: StreamParser,
-    out: Vec<u8>,
-    out_pos: usize,
-    events: VecDeque<Event>,
-    iqs: IqTable,
-    server_header: Option<StreamHeader>,
-    close_deadline: Option<Instant>,
-    /// The latest time any input or command brought; writes without a `now` of their own
-    /// ([`send`](Self::send)) are stamped with it.
-    now: Instant,
+    /// Parsing stopped at the event bound with input left in the parser: it resumes at
+    /// the next input or timeout (`poll_timeout` is then due at once).
+    input_paused: bool,
+    login: Login,
+    account: Account,
+    roster: RosterSync,
+    presence: OwnPresence,
     keepalive: Keepalive,
-    phase: Phase,
-    /// `<stream:features>` arrived (on a `version='1.0'` stream).
-    features_received: bool,
-    /// ... and announced `jabber:iq:auth` (XEP-0078 §4).
-    iq_auth_feature: bool,
-    /// A registration request is in flight (or queued).
-    registration_busy: bool,
-    /// `request_registration` was called before the stream (or its features) arrived;
-    /// it fails if they have not by this deadline.
-    registration_queued: Option<Instant>,
-    /// Why the connection ended, once it has (boxed: a live client needs no room for it).
-    close_reason: Option<Box<CloseReason>>,
 }
 
 impl Client {
@@ -141,25 +129,16 @@ impl Client {
             writer.declaration(&mut out);
         }
         writer.header(&mut out, &header);
-        let config_keepalive = (config.keepalive_interval, config.dead_peer_timeout);
+        let keepalive = Keepalive::new(now, config.keepalive_interval, config.dead_peer_timeout);
         Client {
-            iqs: IqTable::new(config.seed),
-            config,
-            state: State::Opening,
+            cx: Cx::new(config, now, out),
             parser,
-            out,
-            out_pos: 0,
-            events: VecDeque::new(),
-            server_header: None,
-            close_deadline: None,
-            now,
-            keepalive: Keepalive::new(now, config_keepalive.0, config_keepalive.1),
-            phase: Phase::default(),
-            features_received: false,
-            iq_auth_feature: false,
-            registration_busy: false,
-            registration_queued: None,
-            close_reason: None,
+            input_paused: false,
+            login: Login::default(),
+            account: Account::default(),
+            roster: RosterSync::default(),
+            presence: OwnPresence::default(),
+            keepalive,
         }
     }
 
@@ -167,105 +146,148 @@ impl Client {
 
     /// Where the connection is.
     pub fn state(&self) -> State {
-        self.state
+        self.cx.state
     }
 
-    /// Whether the connection is over (the `Closed` event has been queued).
+    /// Whether the connection is over (the `Closed` event has been queued). Bytes may
+    /// still wait in [`poll_transmit`](Self::poll_transmit); see
+    /// [`is_finished`](Self::is_finished).
     pub fn is_closed(&self) -> bool {
-        self.state == State::Closed
+        self.cx.state == State::Closed
+    }
+
+    /// Whether the driver is done with this connection: it is closed and no byte waits
+    /// to be written (after a dead, unreading or reset peer the client has already
+    /// dropped what it had not written). Close the transport then.
+    pub fn is_finished(&self) -> bool {
+        self.is_closed() && !self.wants_write()
     }
 
     /// Why the connection ended (the reason [`Event::Closed`] carried), once it has.
     pub fn close_reason(&self) -> Option<&CloseReason> {
-        self.close_reason.as_deref()
+        self.cx.close_reason()
     }
 
     /// The server's stream header, once received.
     pub fn server_header(&self) -> Option<&StreamHeader> {
-        self.server_header.as_ref()
+        self.cx.server_header.as_ref()
     }
 
     /// Whether bytes are waiting in [`poll_transmit`](Self::poll_transmit).
     pub fn wants_write(&self) -> bool {
-        self.out_pos < self.out.len()
+        self.cx.unsent() > 0
+    }
+
+    /// Whether input can be taken: false while [`Config::max_events`] events wait to be
+    /// drained, when [`handle_input`](Self::handle_input) refuses bytes.
+    pub fn wants_input(&self) -> bool {
+        !self.is_closed() && !self.cx.events_full()
     }
 
     /// IQs the application sent and that are not answered yet (the client's own
     /// requests — login, roster, probes — are not counted).
     pub fn pending_iqs(&self) -> usize {
-        self.iqs.app_len()
+        self.cx.iqs.app_len()
     }
 
     /// The settings in use.
     pub fn config(&self) -> &Config {
-        &self.config
+        &self.cx.config
     }
 
     // ---- inputs ----
 
     /// Bytes received from the server, in any chunking. Ignored once closed.
-    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) {
-        if self.state == State::Closed {
-            return;
+    ///
+    /// Refused with [`Error::EventQueueFull`] — none of the bytes taken — while
+    /// [`Config::max_events`] events wait in [`poll_event`](Self::poll_event): a driver
+    /// that follows the drain rule never sees it.
+    pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
+        if self.is_closed() {
+            return Ok(());
         }
-        self.now = self.now.max(now);
+        self.cx.tick(now);
+        self.resume_input();
+        if self.cx.events_full() {
+            return Err(Error::EventQueueFull);
+        }
         if !bytes.is_empty() {
             self.keepalive.on_received(now);
         }
         self.parser.push(bytes);
         self.drain_parser();
-        self.parser.shrink_idle(IDLE_KEEP_BYTES);
+        Ok(())
     }
 
     /// The transport reached end of input (the server closed the connection).
     pub fn handle_eof(&mut self, now: Instant) {
-        if self.state == State::Closed {
+        if self.is_closed() {
             return;
         }
-        self.now = self.now.max(now);
+        self.cx.tick(now);
         self.parser.push_eof();
         self.drain_parser();
+    }
+
+    /// The transport failed (a connection reset, a broken pipe): unlike
+    /// [`handle_eof`](Self::handle_eof), nothing can be written any more, so the
+    /// connection ends at once with [`CloseReason::Reset`] and unsent bytes are dropped.
+    /// Events already parsed are still delivered before [`Event::Closed`].
+    pub fn handle_reset(&mut self, now: Instant) {
+        if self.is_closed() {
+            return;
+        }
+        self.cx.tick(now);
+        self.cx.finish(CloseReason::Reset);
     }
 
     /// Time has passed; fires every deadline at or before `now`. Calling it early or
     /// twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.state == State::Closed {
+        if self.is_closed() {
             return;
         }
-        self.now = self.now.max(now);
-        while let Some((id, internal)) = self.iqs.pop_expired(now) {
-            match internal {
+        self.cx.tick(now);
+        self.resume_input();
+        while let Some((id, owner)) = self.cx.iqs.pop_expired(now) {
+            match owner {
                 // After our close the session is over; its timeouts mean nothing.
-                Some(internal) if self.state == State::Open => {
-                    self.on_internal_reply(internal, None);
-                }
+                Some(owner) if self.cx.is_open() => self.on_own_reply(owner, None),
                 Some(_) => {}
-                None => self.events.push_back(Event::IqTimeout { id }),
+                None => self.cx.push(IqEvent::Timeout { id }),
             }
         }
-        if self.close_deadline.is_some_and(|d| d <= now) {
-            self.finish(CloseReason::LocalTimeout);
+        if self.cx.close_deadline().is_some_and(|d| d <= now) {
+            self.cx.finish(CloseReason::LocalTimeout);
         }
-        if self.state != State::Closed {
-            self.run_session_timers(now);
-            self.check_server_reads();
+        if !self.is_closed() {
+            // Requests waiting for the stream; after our own close they are moot.
+            if matches!(self.cx.state, State::Opening | State::Open) {
+                self.login.on_timeout(&mut self.cx, now);
+                self.account.on_timeout(&mut self.cx, now);
+            }
+            let logged_in = self.login.is_logged_in();
+            self.keepalive.on_timeout(&mut self.cx, now, logged_in);
+            self.cx.check_server_reads();
         }
     }
 
     // ---- commands ----
 
     /// Sends a stanza (or any top-level element).
-    pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
-        self.check_open()?;
-        let before = self.out.len();
-        self.emit(&stanza.into());
-        self.check_room(before)
+    pub fn send(&mut self, now: Instant, stanza: impl Into<Element>) -> Result<(), Error> {
+        self.cx.check_open()?;
+        self.cx.tick(now);
+        let stanza = stanza.into();
+        let before = self.cx.out_len();
+        self.cx.emit(&stanza);
+        self.cx.check_room(before)?;
+        self.presence.on_sent(&stanza);
+        Ok(())
     }
 
     /// Sends an IQ get or set carrying `payload` to `to` (`None`: our own account/server)
-    /// and returns the handle its outcome will carry: [`Event::IqResult`],
-    /// [`Event::IqError`] or [`Event::IqTimeout`].
+    /// and returns the handle its outcome will carry ([`IqEvent`]).
     pub fn send_iq(
         &mut self,
         now: Instant,
@@ -273,78 +295,41 @@ impl Client {
         kind: IqType,
         payload: Element,
     ) -> Result<IqId, Error> {
-        self.now = self.now.max(now);
-        let before = self.out.len();
-        let id = self.request(to, kind, payload, None)?;
-        if let Err(e) = self.check_room(before) {
-            self.iqs.forget(id);
+        self.cx.tick(now);
+        let before = self.cx.out_len();
+        let id = self.cx.request(to, kind, payload, None)?;
+        if let Err(e) = self.cx.check_room(before) {
+            self.cx.iqs.forget(id);
             return Err(e);
         }
         Ok(id)
     }
 
-    /// Sends an IQ request stamped with `self.now`; `internal` marks the client's own.
-    fn request(
-        &mut self,
-        to: Option<&Jid>,
-        kind: IqType,
-        payload: Element,
-        internal: Option<Internal>,
-    ) -> Result<IqId, Error> {
-        self.check_open()?;
-        if !kind.is_request() {
-            return Err(Error::NotARequest);
-        }
-        // At least a millisecond: a reply cannot come in no time, and a deadline at `now`
-        // would fire again as soon as it is handled.
-        let deadline = self.now
-            + self
-                .config
-                .iq_timeout
-                .max(core::time::Duration::from_millis(1));
-        let (id, wire_id) = self.iqs.insert(to.cloned(), deadline, internal);
-        let mut b = Element::builder("iq", ns::CLIENT)
-            .attr("type", kind.as_str())
-            .attr("id", &wire_id);
-        if let Some(to) = to {
-            b = b.attr("to", to.as_str());
-        }
-        match b.child(payload).build() {
-            Ok(iq) => {
-                self.emit(&iq);
-                Ok(id)
-            }
-            Err(e) => {
-                self.iqs.cancel(&wire_id);
-                Err(e.into())
-            }
-        }
-    }
-
-    /// Answers an [`Event::IqRequest`]: a result (with an optional payload) or an error.
+    /// Answers a [`StanzaEvent::IqRequest`]: a result (with an optional payload) or an
+    /// error.
     pub fn respond(
         &mut self,
+        now: Instant,
         request: &Iq,
         response: Result<Option<Element>, StanzaError>,
     ) -> Result<(), Error> {
-        self.check_open()?;
+        self.cx.check_open()?;
         if !request.kind().is_request() {
             return Err(Error::NotARequest);
         }
-        let before = self.out.len();
-        self.reply(request.element(), response)?;
-        self.check_room(before)
+        self.cx.tick(now);
+        let before = self.cx.out_len();
+        self.cx.reply(request.element(), response)?;
+        self.cx.check_room(before)
     }
 
-    /// Closes the stream: sends `</stream:stream>` and waits (at most
-    /// [`Config::close_timeout`]) for the server's. Does nothing if already closing.
+    /// Closes the stream: withdraws our presence if it was announced (RFC 6121 §4.5.1),
+    /// sends `</stream:stream>` and waits (at most [`Config::close_timeout`]) for the
+    /// server's. Does nothing if already closing.
     pub fn close(&mut self, now: Instant) {
-        self.now = self.now.max(now);
-        if matches!(self.state, State::Opening | State::Open) {
-            Writer::CLIENT.close(&mut self.out);
-            self.state = State::Closing;
-            self.close_deadline = Some(self.now + self.config.close_timeout);
-        }
+        self.cx.tick(now);
+        self.presence.on_close(&mut self.cx);
+        self.cx.close();
     }
 
     // ---- outputs ----
@@ -352,171 +337,150 @@ impl Client {
     /// Bytes to write to the transport, if any. After writing `n` of them, call
     /// [`advance_transmit`](Self::advance_transmit)`(n)`.
     pub fn poll_transmit(&self) -> Option<&[u8]> {
-        self.out.get(self.out_pos..).filter(|b| !b.is_empty())
+        self.cx.poll_transmit()
     }
 
     /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
     pub fn advance_transmit(&mut self, n: usize) {
-        self.out_pos = (self.out_pos + n).min(self.out.len());
-        if self.out_pos == self.out.len() {
-            self.out.clear();
-            self.out_pos = 0;
-            if self.out.capacity() > IDLE_KEEP_BYTES {
-                self.out = Vec::new();
-            }
-        }
+        self.cx.advance_transmit(n);
+    }
+
+    /// Every byte waiting to be written, as an owned buffer: for completion-based I/O
+    /// (io_uring, IOCP, a WASM host) that needs the buffer to outlive the call. The
+    /// bytes count as written for the client; the driver writes all of them, in order,
+    /// before any later ones.
+    pub fn take_transmit(&mut self) -> Option<Vec<u8>> {
+        self.cx.take_transmit()
     }
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front();
-        if self.events.is_empty() && self.events.capacity() > IDLE_EVENTS {
-            self.events.shrink_to(IDLE_EVENTS);
-        }
-        event
+        self.cx.poll_event()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` when no
-    /// timer is running.
+    /// timer is running. Input left unparsed at the event bound makes it due at once,
+    /// once there is room for events.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.state == State::Closed {
+        if self.is_closed() {
             return None;
         }
+        let waiting = matches!(self.cx.state, State::Opening | State::Open);
+        let resume = (self.input_paused && !self.cx.events_full()).then_some(self.cx.now);
         [
-            self.iqs.next_deadline(),
-            self.close_deadline,
-            self.session_deadline(),
+            resume,
+            self.cx.iqs.next_deadline(),
+            self.cx.close_deadline(),
+            self.login.deadline().filter(|_| waiting),
+            self.account.deadline().filter(|_| waiting),
+            self.keepalive
+                .next_deadline(&self.cx, self.login.is_logged_in()),
         ]
         .into_iter()
         .flatten()
         .min()
     }
 
-    // ---- internals ----
+    // ---- routing ----
 
-    /// Bytes queued for the transport and not yet written.
-    fn unsent(&self) -> usize {
-        self.out.len() - self.out_pos
-    }
-
-    /// After an application command wrote from `before` on: undoes it if the unsent bytes
-    /// now exceed [`Config::max_unsent_bytes`].
-    fn check_room(&mut self, before: usize) -> Result<(), Error> {
-        if self.unsent() > self.config.max_unsent_bytes {
-            self.out.truncate(before);
-            return Err(Error::SendBufferFull);
-        }
-        Ok(())
-    }
-
-    /// After the client wrote on its own (answers, keepalives, the session's requests):
-    /// a server that leaves that much unread is not reading at all.
-    fn check_server_reads(&mut self) {
-        if self.state != State::Closed && self.unsent() > self.config.max_unsent_bytes {
-            self.finish(CloseReason::SendBufferFull);
-        }
-    }
-
-    /// Writes one element; every write resets the keepalive's idle clock.
-    fn emit(&mut self, element: &Element) {
-        Writer::CLIENT.element(&mut self.out, element.root());
-        self.keepalive.on_sent(self.now);
-    }
-
-    fn check_open(&self) -> Result<(), Error> {
-        match self.state {
-            State::Open => Ok(()),
-            State::Opening => Err(Error::NotOpen),
-            State::Closing | State::Closed => Err(Error::Closed),
+    fn resume_input(&mut self) {
+        if self.input_paused && !self.cx.events_full() {
+            self.input_paused = false;
+            self.drain_parser();
         }
     }
 
     fn drain_parser(&mut self) {
-        while self.state != State::Closed {
+        while !self.is_closed() {
+            if self.cx.events_full() {
+                self.input_paused = true;
+                return;
+            }
             let Some(item) = self.parser.next_item() else {
                 break;
             };
             match item {
                 Ok(Item::Header(header)) => {
-                    if self.state == State::Opening {
-                        self.state = State::Open;
+                    if self.cx.state == State::Opening {
+                        self.cx.state = State::Open;
                     }
-                    self.server_header = Some(header.compact());
-                    self.events.push_back(Event::StreamOpened(header));
-                    self.start_queued();
+                    self.cx.server_header = Some(header.compact());
+                    self.cx.push(StreamEvent::Opened(header));
+                    self.on_stream_ready();
                 }
                 Ok(Item::Element(el)) => {
                     self.on_element(el);
-                    self.check_server_reads();
+                    self.cx.check_server_reads();
                 }
                 Ok(Item::Close) => {
-                    if self.state != State::Closing {
-                        Writer::CLIENT.close(&mut self.out);
-                        self.finish(CloseReason::Peer);
+                    if self.cx.state != State::Closing {
+                        self.cx.emit_raw(|out| Writer::CLIENT.close(out));
+                        self.cx.finish(CloseReason::Peer);
                     } else {
-                        self.finish(CloseReason::Local);
+                        self.cx.finish(CloseReason::Local);
                     }
                 }
                 Err(e) => self.on_parse_error(e),
             }
         }
+        self.parser.shrink_idle(context::IDLE_KEEP_BYTES);
+    }
+
+    /// The stream opened or its features arrived: negotiation that waited may start.
+    fn on_stream_ready(&mut self) {
+        self.account.on_stream_ready(&mut self.cx);
+        self.login.on_stream_ready(&mut self.cx);
     }
 
     fn on_parse_error(&mut self, e: ParseError) {
         if e.is_end_of_input() {
-            let reason = if self.state == State::Closing {
+            let reason = if self.cx.state == State::Closing {
                 CloseReason::Local
             } else {
                 CloseReason::EndOfInput {
                     mid_element: e == ParseError::TruncatedStanza,
                 }
             };
-            self.finish(reason);
+            self.cx.finish(reason);
             return;
         }
         // The server's fault: tell it why, then close (RFC 6120 §4.9.1.1) — unless our
         // side of the stream is already closed, after which nothing may follow.
-        if self.state != State::Closing {
+        if self.cx.state != State::Closing {
             let error = StreamError::new(e.condition()).to_element();
-            Writer::CLIENT.element(&mut self.out, error.root());
-            Writer::CLIENT.close(&mut self.out);
+            self.cx.emit_raw(|out| {
+                Writer::CLIENT.element(out, error.root());
+                Writer::CLIENT.close(out);
+            });
         }
-        self.finish(CloseReason::Protocol(e));
-    }
-
-    fn finish(&mut self, reason: CloseReason) {
-        self.state = State::Closed;
-        self.iqs.clear();
-        self.close_deadline = None;
-        self.close_reason = Some(Box::new(reason.clone()));
-        self.events.push_back(Event::Closed(reason));
+        self.cx.finish(CloseReason::Protocol(e));
     }
 
     fn on_element(&mut self, el: Element) {
         if let Some(error) = StreamError::from_element(el.root()) {
-            if self.state != State::Closing {
-                Writer::CLIENT.close(&mut self.out);
+            if self.cx.state != State::Closing {
+                self.cx.emit_raw(|out| Writer::CLIENT.close(out));
             }
-            self.finish(CloseReason::StreamError(error));
+            self.cx.finish(CloseReason::StreamError(error));
             return;
         }
         if el.is("features", ns::STREAM) {
             // A version-less stream has no features; prosody sends them anyway.
-            if !self.stream_has_features() {
+            if !self.cx.stream_has_features() {
                 return;
             }
-            self.features_received = true;
-            self.iq_auth_feature = el.child("auth", ns::FEATURE_IQ_AUTH).is_some();
-            self.events.push_back(Event::Element(el));
-            self.start_queued();
+            self.cx.features_received = true;
+            self.cx.iq_auth_offered = el.child("auth", ns::FEATURE_IQ_AUTH).is_some();
+            self.cx.push(StreamEvent::Features(el));
+            self.on_stream_ready();
             return;
         }
         match Stanza::try_from(el) {
-            Ok(Stanza::Message(m)) => self.events.push_back(Event::Message(m)),
-            Ok(Stanza::Presence(p)) => self.events.push_back(Event::Presence(p)),
+            Ok(Stanza::Message(m)) => self.cx.push(StanzaEvent::Message(m)),
+            Ok(Stanza::Presence(p)) => self.cx.push(StanzaEvent::Presence(p)),
             Ok(Stanza::Iq(iq)) => self.on_iq(iq),
             Err(invalid) if invalid.reason == InvalidReason::NotAStanza => {
-                self.events.push_back(Event::Element(invalid.element));
+                self.cx.push(StreamEvent::Element(invalid.element));
             }
             Err(invalid) => {
                 let el = &invalid.element;
@@ -524,96 +488,91 @@ impl Client {
                     && el.attr("id").is_some()
                     && matches!(el.attr("type"), Some("get" | "set"));
                 if is_request {
-                    let _ = self.reply(el, Err(StanzaError::new(StanzaCondition::BadRequest)));
+                    let _ = self
+                        .cx
+                        .reply(el, Err(StanzaError::new(StanzaCondition::BadRequest)));
                 }
-                self.events.push_back(Event::InvalidStanza(invalid));
+                self.cx.push(StanzaEvent::Invalid(invalid));
             }
         }
     }
 
     fn on_iq(&mut self, iq: Iq) {
-        match iq.kind() {
-            IqType::Result | IqType::Error => {
-                // A reply nobody asked for, or from the wrong address, is ignored (RFC 6120
-                // §8.2.3); the request it claims to answer keeps waiting.
-                let own = match &self.phase {
-                    Phase::LoggedIn { jid, .. } => Some(jid),
-                    _ => None,
-                };
-                let Some((id, internal)) = self.iqs.take_reply(
-                    iq.id().unwrap_or_default(),
-                    iq.from(),
-                    &self.config.domain,
-                    own,
-                ) else {
-                    return;
-                };
-                if let Some(internal) = internal {
-                    // Once our side is closed the session has nothing left to do: a
-                    // late login or registration reply must not make us write again.
-                    if self.state == State::Open {
-                        self.on_internal_reply(internal, Some(iq));
-                    }
-                    return;
-                }
-                let event = if iq.kind() == IqType::Result {
-                    Event::IqResult { id, iq }
-                } else {
-                    let error = iq
-                        .error()
-                        .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
-                    Event::IqError { id, error, iq }
-                };
-                self.events.push_back(event);
+        if iq.kind().is_request() {
+            return self.on_iq_request(iq);
+        }
+        // A reply nobody asked for, or from the wrong address, is ignored (RFC 6120
+        // §8.2.3); the request it claims to answer keeps waiting.
+        let Some((id, owner)) = self.cx.iqs.take_reply(
+            iq.id().unwrap_or_default(),
+            iq.from(),
+            &self.cx.config.domain,
+            self.cx.jid.as_ref(),
+        ) else {
+            return;
+        };
+        if let Some(owner) = owner {
+            // Once our side is closed the session has nothing left to do: a late login
+            // or registration reply must not make us write again.
+            if self.cx.is_open() {
+                self.on_own_reply(owner, Some(&iq));
             }
-            IqType::Get | IqType::Set => {
-                let (name, payload_ns) =
-                    iq.payload().map(|p| (p.name(), p.ns())).unwrap_or_default();
-                if self.config.iq_namespaces.iter().any(|n| n == payload_ns) {
-                    self.events.push_back(Event::IqRequest(iq));
-                } else if iq.kind() == IqType::Get && name == "ping" && payload_ns == ns::PING {
-                    let _ = self.reply(iq.element(), Ok(None));
-                } else if iq.kind() == IqType::Set && name == "query" && payload_ns == ns::IQ_ROSTER
-                {
-                    self.on_roster_push(iq);
-                } else {
-                    let _ = self.reply(
-                        iq.element(),
-                        Err(StanzaError::new(StanzaCondition::ServiceUnavailable)),
-                    );
-                }
-            }
+            return;
+        }
+        let event = if iq.kind() == IqType::Result {
+            IqEvent::Result { id, iq }
+        } else {
+            let error = iq
+                .error()
+                .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
+            IqEvent::Error { id, error, iq }
+        };
+        self.cx.push(event);
+    }
+
+    /// An IQ get or set: the application's if it asked for the namespace, else the
+    /// feature's that handles it, else `service-unavailable` (RFC 6120 §8.4).
+    fn on_iq_request(&mut self, iq: Iq) {
+        let payload_ns = iq.payload().map(|p| p.ns()).unwrap_or_default();
+        if self.cx.config.iq_namespaces.iter().any(|n| n == payload_ns) {
+            return self.cx.push(StanzaEvent::IqRequest(iq));
+        }
+        let handled = self.keepalive.on_request(&mut self.cx, &iq)
+            || self.roster.on_request(&mut self.cx, &iq);
+        if !handled {
+            let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
+            let _ = self.cx.reply(iq.element(), Err(refusal));
         }
     }
 
-    /// Writes the reply to the IQ request `request`. Once our side of the stream is closed
-    /// nothing more may be sent (RFC 6120 §4.4), so the reply is dropped.
-    fn reply(
-        &mut self,
-        request: &Element,
-        response: Result<Option<Element>, StanzaError>,
-    ) -> Result<(), Error> {
-        if self.state != State::Open {
-            return Ok(());
+    /// A reply (or a timeout: `iq` is `None`) to one of the client's own requests, routed
+    /// to the feature that sent it.
+    fn on_own_reply(&mut self, owner: Owner, iq: Option<&Iq>) {
+        let reply = Reply::from_iq(iq);
+        match owner {
+            Owner::Login(step) => {
+                if self.login.on_reply(&mut self.cx, step, reply) {
+                    self.start_session();
+                }
+            }
+            Owner::Account(step) => self.account.on_reply(&mut self.cx, step, reply),
+            Owner::Roster => {
+                let roster = self.roster.on_reply(reply);
+                self.login.ready(&mut self.cx, roster);
+            }
+            Owner::Keepalive => self.keepalive.on_reply(&self.cx, reply),
         }
-        let kind = if response.is_ok() {
-            IqType::Result
-        } else {
-            IqType::Error
-        };
-        let mut b = Element::builder("iq", ns::CLIENT)
-            .attr("type", kind.as_str())
-            .attr("id", request.attr("id").unwrap_or_default());
-        if let Some(from) = request.attr("from") {
-            b = b.attr("to", from);
+    }
+
+    /// Logged in: fetch the roster and announce our presence, as configured; the session
+    /// is ready once the roster arrived.
+    fn start_session(&mut self) {
+        let fetching = self.cx.config.fetch_roster && self.roster.fetch(&mut self.cx);
+        if self.cx.config.initial_presence {
+            self.presence.announce(&mut self.cx);
         }
-        b = match response {
-            Ok(None) => b,
-            Ok(Some(payload)) => b.child(payload),
-            Err(error) => b.child(error.to_element(ns::CLIENT)?),
-        };
-        let reply = b.build()?;
-        self.emit(&reply);
-        Ok(())
+        if !fetching {
+            self.login.ready(&mut self.cx, None);
+        }
     }
 }

@@ -1,15 +1,21 @@
-//! Keepalive (the seed protocol's §3) and dead-peer detection, as pure timer arithmetic.
+//! Keepalive (the seed protocol's §3), dead-peer detection and answering pings
+//! (XEP-0199), as a feature of the client.
 //!
-//! Two clocks: the last time we wrote and the last time anything arrived. Writing nothing
-//! for `idle` sends one whitespace (it keeps NATs and the server's idle timer happy).
-//! Receiving nothing for `idle` sends a probe (an XMPP ping) when the session allows
-//! stanzas, because on a quiet link only a question gets an answer. Receiving nothing for
-//! `dead_peer` means the peer is gone.
+//! Two clocks: the last time we wrote (the context's `last_sent`) and the last time
+//! anything arrived. Writing nothing for `idle` sends one whitespace (it keeps NATs and
+//! the server's idle timer happy). Receiving nothing for `idle` sends a probe (an XMPP
+//! ping) when the session allows stanzas, because on a quiet link only a question gets an
+//! answer. Receiving nothing for `dead_peer` means the peer is gone.
 
 use core::num::NonZeroU64;
 use core::time::Duration;
 
+use crate::client::{CloseReason, Cx, Owner, Reply};
+use crate::jid::Jid;
+use crate::ns;
+use crate::stanza::{Iq, IqType};
 use crate::time::Instant;
+use crate::xml::Element;
 
 /// What the keepalive wants done now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,13 +28,13 @@ pub(crate) enum Due {
     Whitespace,
 }
 
+/// The keepalive feature's state: pure timer arithmetic plus the probe in flight.
 #[derive(Clone, Debug)]
 pub(crate) struct Keepalive {
     /// The intervals in whole milliseconds, the clock's unit (adding a `Duration` to an
     /// [`Instant`] drops the rest anyway): half the room of an `Option<Duration>`.
     idle: Option<NonZeroU64>,
     dead_peer: Option<NonZeroU64>,
-    last_sent: Instant,
     last_received: Instant,
     probe_outstanding: bool,
     /// When the last probe went unanswered: the next waits an interval from then.
@@ -46,7 +52,6 @@ impl Keepalive {
         Keepalive {
             idle: idle.map(at_least_1ms),
             dead_peer: dead_peer.map(at_least_1ms),
-            last_sent: now,
             last_received: now,
             probe_outstanding: false,
             probe_lost: now,
@@ -61,22 +66,66 @@ impl Keepalive {
         self.dead_peer.map(|ms| Duration::from_millis(ms.get()))
     }
 
-    pub(crate) fn on_sent(&mut self, now: Instant) {
-        self.last_sent = self.last_sent.max(now);
-    }
+    // ---- the feature ----
 
+    /// Bytes arrived.
     pub(crate) fn on_received(&mut self, now: Instant) {
         self.last_received = self.last_received.max(now);
     }
 
-    pub(crate) fn on_probe_answered(&mut self) {
-        self.probe_outstanding = false;
+    /// An IQ request the keepalive answers: a ping (XEP-0199 §4) gets an empty result.
+    pub(crate) fn on_request(&mut self, cx: &mut Cx, iq: &Iq) -> bool {
+        let is_ping =
+            iq.kind() == IqType::Get && iq.payload().is_some_and(|p| p.is("ping", ns::PING));
+        if is_ping {
+            let _ = cx.reply(iq.element(), Ok(None));
+        }
+        is_ping
     }
 
-    pub(crate) fn on_probe_lost(&mut self, now: Instant) {
+    /// The answer to our probe, or its timeout.
+    pub(crate) fn on_reply(&mut self, cx: &Cx, reply: Reply<'_>) {
         self.probe_outstanding = false;
-        self.probe_lost = self.probe_lost.max(now);
+        // Any answer, even an error, proves the server is alive; receiving it already
+        // reset the dead-peer clock.
+        if matches!(reply, Reply::Timeout) {
+            self.probe_lost = self.probe_lost.max(cx.now);
+        }
     }
+
+    /// Acts on what is due at `now`; `logged_in`: stanzas (probes) may be sent.
+    pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant, logged_in: bool) {
+        loop {
+            let may_write = cx.is_open();
+            match self.due(now, cx.last_sent, may_write, may_write && logged_in) {
+                None => return,
+                Some(Due::Dead) => {
+                    // Nothing more is written: a dead peer reads nothing.
+                    return cx.finish(CloseReason::PeerTimeout);
+                }
+                Some(Due::Whitespace) => cx.emit_raw(|out| out.push(b' ')),
+                Some(Due::Probe) => {
+                    let to = Jid::domain_only(&cx.config.domain).ok();
+                    if let Ok(ping) = Element::builder("ping", ns::PING).build() {
+                        let owner = Some(Owner::Keepalive);
+                        if cx.request(to.as_ref(), IqType::Get, ping, owner).is_err() {
+                            // Nothing went out: the next probe waits an interval.
+                            self.probe_outstanding = false;
+                            self.probe_lost = now;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The next moment something is due.
+    pub(crate) fn next_deadline(&self, cx: &Cx, logged_in: bool) -> Option<Instant> {
+        let may_write = cx.is_open();
+        self.deadline(cx.last_sent, may_write, may_write && logged_in)
+    }
+
+    // ---- the arithmetic ----
 
     /// When a probe is due: an interval after the last sign of life or lost probe.
     fn probe_at(&self, idle: Duration) -> Instant {
@@ -85,11 +134,11 @@ impl Keepalive {
 
     /// The next moment something is due. `may_write`: the stream is open for writing;
     /// `may_probe`: stanzas may be sent (logged in).
-    pub(crate) fn deadline(&self, may_write: bool, may_probe: bool) -> Option<Instant> {
+    fn deadline(&self, last_sent: Instant, may_write: bool, may_probe: bool) -> Option<Instant> {
         let dead = self.dead_peer().map(|d| self.last_received + d);
         let (whitespace, probe) = match self.idle() {
             Some(idle) if may_write => (
-                Some(self.last_sent + idle),
+                Some(last_sent + idle),
                 (may_probe && !self.probe_outstanding).then(|| self.probe_at(idle)),
             ),
             _ => (None, None),
@@ -97,8 +146,15 @@ impl Keepalive {
         [dead, whitespace, probe].into_iter().flatten().min()
     }
 
-    /// What is due at `now`, most urgent first; the caller acts on it and asks again.
-    pub(crate) fn due(&mut self, now: Instant, may_write: bool, may_probe: bool) -> Option<Due> {
+    /// What is due at `now`, most urgent first; the caller acts on it (a write moves
+    /// `last_sent`) and asks again.
+    fn due(
+        &mut self,
+        now: Instant,
+        last_sent: Instant,
+        may_write: bool,
+        may_probe: bool,
+    ) -> Option<Due> {
         if self
             .dead_peer()
             .is_some_and(|d| now >= self.last_received + d)
@@ -108,11 +164,9 @@ impl Keepalive {
         let idle = self.idle().filter(|_| may_write)?;
         if may_probe && !self.probe_outstanding && now >= self.probe_at(idle) {
             self.probe_outstanding = true;
-            self.on_sent(now);
             return Some(Due::Probe);
         }
-        if now >= self.last_sent + idle {
-            self.on_sent(now);
+        if now >= last_sent + idle {
             return Some(Due::Whitespace);
         }
         None
@@ -127,11 +181,37 @@ mod tests {
         Instant::from_millis(ms)
     }
 
+    /// The keepalive with the writes it asks for applied to `last_sent`, as the context
+    /// does.
+    struct Timer {
+        k: Keepalive,
+        last_sent: Instant,
+    }
+
+    impl Timer {
+        fn new(idle: Option<Duration>, dead: Option<Duration>) -> Timer {
+            Timer {
+                k: Keepalive::new(at(0), idle, dead),
+                last_sent: at(0),
+            }
+        }
+        fn due(&mut self, now: Instant, may_write: bool, may_probe: bool) -> Option<Due> {
+            let due = self.k.due(now, self.last_sent, may_write, may_probe);
+            if matches!(due, Some(Due::Probe | Due::Whitespace)) {
+                self.last_sent = self.last_sent.max(now);
+            }
+            due
+        }
+        fn deadline(&self, may_write: bool, may_probe: bool) -> Option<Instant> {
+            self.k.deadline(self.last_sent, may_write, may_probe)
+        }
+    }
+
     #[test]
     fn whitespace_after_idle_writes_then_probe_then_dead() {
         let s = Duration::from_secs(1);
-        let mut k = Keepalive::new(at(0), Some(10 * s), Some(30 * s));
-        k.on_received(at(5_000));
+        let mut k = Timer::new(Some(10 * s), Some(30 * s));
+        k.k.on_received(at(5_000));
         assert_eq!(k.deadline(true, true), Some(at(10_000)));
         assert_eq!(k.due(at(9_999), true, true), None);
         assert_eq!(k.due(at(10_000), true, true), Some(Due::Whitespace));
@@ -147,7 +227,7 @@ mod tests {
 
     #[test]
     fn sub_millisecond_intervals_act_once_per_millisecond() {
-        let mut k = Keepalive::new(at(0), Some(Duration::ZERO), None);
+        let mut k = Timer::new(Some(Duration::ZERO), None);
         assert_eq!(k.due(at(1), true, false), Some(Due::Whitespace));
         assert_eq!(k.due(at(1), true, false), None);
         assert_eq!(k.deadline(true, false), Some(at(2)));
@@ -156,10 +236,10 @@ mod tests {
     #[test]
     fn answered_probe_resets_and_reading_stops_writes_nothing() {
         let s = Duration::from_secs(1);
-        let mut k = Keepalive::new(at(0), Some(10 * s), None);
+        let mut k = Timer::new(Some(10 * s), None);
         assert_eq!(k.due(at(10_000), true, true), Some(Due::Probe));
-        k.on_received(at(10_050));
-        k.on_probe_answered();
+        k.k.on_received(at(10_050));
+        k.k.probe_outstanding = false;
         assert_eq!(k.deadline(true, true), Some(at(20_000)));
         assert_eq!(k.deadline(false, false), None);
         assert_eq!(k.due(at(50_000), false, false), None);

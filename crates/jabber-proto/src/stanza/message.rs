@@ -65,6 +65,37 @@ impl Message {
         Ok(Message { element, kind })
     }
 
+    /// The same message with the stanza id `id` (replacing any it had).
+    ///
+    /// ```
+    /// use jabber_proto::jid::Jid;
+    /// use jabber_proto::stanza::{Message, MessageType};
+    /// let to = Jid::parse("juliet@example.com").unwrap();
+    /// let m = Message::new(MessageType::Chat, &to, "hi").unwrap().with_id("m1").unwrap();
+    /// assert_eq!(m.id(), Some("m1"));
+    /// assert_eq!(
+    ///     m.element().to_string(),
+    ///     "<message xmlns='jabber:client' to='juliet@example.com' type='chat' id='m1'><body>hi</body></message>"
+    /// );
+    /// ```
+    pub fn with_id(self, id: &str) -> Result<Message, BuildError> {
+        let root = self.element.root();
+        let mut b = Element::builder("message", ns::CLIENT);
+        for a in root.attrs().filter(|a| a.name != "id" || !a.ns.is_empty()) {
+            b = if a.ns.is_empty() {
+                b.attr(a.name, a.value)
+            } else {
+                b.attr_ns(a.name, a.ns, a.value)
+            };
+        }
+        // Text directly inside <message/> is only white space between children.
+        let element = b.attr("id", id).children(root.children()).build()?;
+        Ok(Message {
+            element,
+            kind: self.kind,
+        })
+    }
+
     /// The message type.
     pub fn kind(&self) -> MessageType {
         self.kind

@@ -4,7 +4,7 @@
 
 use core::time::Duration;
 
-use jabber_proto::client::{Client, Config, Event};
+use jabber_proto::client::{Client, Config, Event, SessionEvent, StreamEvent};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
 
@@ -54,7 +54,7 @@ impl Harness {
         h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
         assert!(matches!(
             h.events().last(),
-            Some(Event::SessionReady { .. })
+            Some(Event::Session(SessionEvent::Ready { .. }))
         ));
         h.sent();
         h
@@ -65,19 +65,26 @@ impl Harness {
         let mut h = Harness::new(config);
         h.sent();
         h.server(SERVER_HEADER);
-        assert!(matches!(h.events().as_slice(), [Event::StreamOpened(_)]));
+        assert!(matches!(
+            h.events().as_slice(),
+            [Event::Stream(StreamEvent::Opened(_))]
+        ));
         h
     }
 
     /// Delivers server bytes.
     pub(crate) fn server(&mut self, xml: &str) {
-        self.client.handle_input(self.now, xml.as_bytes());
+        self.client
+            .handle_input(self.now, xml.as_bytes())
+            .expect("input taken");
     }
 
     /// Delivers server bytes one at a time.
     pub(crate) fn server_bytewise(&mut self, xml: &str) {
         for b in xml.as_bytes() {
-            self.client.handle_input(self.now, core::slice::from_ref(b));
+            self.client
+                .handle_input(self.now, core::slice::from_ref(b))
+                .expect("input taken");
         }
     }
 

@@ -1,0 +1,353 @@
+//! What every feature module shares: the stream's state, the bytes to send, the events,
+//! the IQ table, time and the session's address.
+//!
+//! A feature module owns its own state and gets a `&mut Cx` for each input or command
+//! [`Client`](super::Client) routes to it; it writes, tracks requests and reports through
+//! the context only, so the rules of writing (nothing after our close, the send-buffer
+//! bound, the event bound) live here once.
+
+use alloc::boxed::Box;
+use alloc::collections::VecDeque;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use super::iq_table::{IqTable, Owner};
+use super::{CloseReason, Config, Error, Event, IqId, State};
+use crate::jid::Jid;
+use crate::ns;
+use crate::stanza::{Iq, IqType, StanzaCondition, StanzaError};
+use crate::stream::{StreamHeader, Writer};
+use crate::time::Instant;
+use crate::xml::Element;
+
+/// Most bytes of spare capacity a buffer keeps once it is empty (the bytes to send, the
+/// parser's buffers): an idle client should not hold on to what its largest burst
+/// needed. Smaller buffers are kept, so steady small traffic does not allocate anew for
+/// every read or write.
+pub(crate) const IDLE_KEEP_BYTES: usize = 256;
+
+/// Events an emptied queue keeps room for: one, so the usual input — one stanza, one
+/// event — allocates nothing for its event, and a burst leaves no more behind.
+const IDLE_EVENTS: usize = 1;
+
+/// The answer to one of the client's own requests, as its owner sees it.
+pub(crate) enum Reply<'a> {
+    Result(&'a Iq),
+    Error(StanzaError),
+    Timeout,
+}
+
+impl<'a> Reply<'a> {
+    /// `iq` is `None` for a timeout.
+    pub(crate) fn from_iq(iq: Option<&'a Iq>) -> Reply<'a> {
+        match iq {
+            None => Reply::Timeout,
+            Some(iq) if iq.kind() == IqType::Result => Reply::Result(iq),
+            Some(iq) => Reply::Error(
+                iq.error()
+                    .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition)),
+            ),
+        }
+    }
+}
+
+/// The shared context of one connection.
+#[derive(Debug)]
+pub(crate) struct Cx {
+    pub(crate) config: Config,
+    pub(crate) state: State,
+    /// The latest time any input or command brought; what is written is stamped with it.
+    pub(crate) now: Instant,
+    out: Vec<u8>,
+    out_pos: usize,
+    /// When we last wrote anything (the keepalive's idle clock).
+    pub(crate) last_sent: Instant,
+    events: VecDeque<Event>,
+    pub(crate) iqs: IqTable,
+    pub(crate) server_header: Option<StreamHeader>,
+    close_deadline: Option<Instant>,
+    /// Why the connection ended, once it has (boxed: a live client needs no room for it).
+    close_reason: Option<Box<CloseReason>>,
+    /// Our full address, once logged in.
+    pub(crate) jid: Option<Jid>,
+    /// `<stream:features>` arrived (on a `version='1.0'` stream) ...
+    pub(crate) features_received: bool,
+    /// ... and announced `jabber:iq:auth` (XEP-0078 §4).
+    pub(crate) iq_auth_offered: bool,
+    /// A command was refused for a full send buffer: [`Event::Writable`] is owed.
+    owe_writable: bool,
+}
+
+impl Cx {
+    pub(crate) fn new(config: Config, now: Instant, out: Vec<u8>) -> Cx {
+        Cx {
+            iqs: IqTable::new(config.seed),
+            config,
+            state: State::Opening,
+            now,
+            out,
+            out_pos: 0,
+            last_sent: now,
+            events: VecDeque::new(),
+            server_header: None,
+            close_deadline: None,
+            close_reason: None,
+            jid: None,
+            features_received: false,
+            iq_auth_offered: false,
+            owe_writable: false,
+        }
+    }
+
+    /// Moves the clock forward (never back: a driver's clock may jitter).
+    pub(crate) fn tick(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+    }
+
+    // ---- the stream ----
+
+    pub(crate) fn is_open(&self) -> bool {
+        self.state == State::Open
+    }
+
+    pub(crate) fn check_open(&self) -> Result<(), Error> {
+        match self.state {
+            State::Open => Ok(()),
+            State::Opening => Err(Error::NotOpen),
+            State::Closing | State::Closed => Err(Error::Closed),
+        }
+    }
+
+    pub(crate) fn check_not_closing(&self) -> Result<(), Error> {
+        match self.state {
+            State::Opening | State::Open => Ok(()),
+            State::Closing | State::Closed => Err(Error::Closed),
+        }
+    }
+
+    /// A plaintext password may go out: the transport is encrypted or the configuration
+    /// allows it.
+    pub(crate) fn check_plaintext(&self) -> Result<(), Error> {
+        if self.config.transport_encrypted || self.config.allow_plaintext {
+            Ok(())
+        } else {
+            Err(Error::PlaintextNotAllowed)
+        }
+    }
+
+    /// A `version='1.0'` stream on both sides (RFC 6120 §4.7.5): features come first.
+    pub(crate) fn stream_has_features(&self) -> bool {
+        self.config.version.is_some()
+            && self
+                .server_header
+                .as_ref()
+                .and_then(|h| h.version())
+                .is_some_and(|v| !v.starts_with("0."))
+    }
+
+    /// The stream is open and, on a 1.0 stream, its features have arrived: negotiation
+    /// requests may go out.
+    pub(crate) fn ready_to_negotiate(&self) -> bool {
+        self.is_open() && (!self.stream_has_features() || self.features_received)
+    }
+
+    /// Sends `</stream:stream>` and waits at most the close timeout for the server's.
+    /// Does nothing if already closing.
+    pub(crate) fn close(&mut self) {
+        if matches!(self.state, State::Opening | State::Open) {
+            Writer::CLIENT.close(&mut self.out);
+            self.state = State::Closing;
+            self.close_deadline = Some(self.now + self.config.close_timeout);
+        }
+    }
+
+    pub(crate) fn close_deadline(&self) -> Option<Instant> {
+        self.close_deadline
+    }
+
+    /// Ends the connection with `reason`: one [`Event::Closed`], nothing after it.
+    pub(crate) fn finish(&mut self, reason: CloseReason) {
+        self.state = State::Closed;
+        self.iqs.clear();
+        self.close_deadline = None;
+        if reason.abandons_output() {
+            self.out = Vec::new();
+            self.out_pos = 0;
+        }
+        self.close_reason = Some(Box::new(reason.clone()));
+        // The last event always fits: the bound is on what input can pile up.
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    pub(crate) fn close_reason(&self) -> Option<&CloseReason> {
+        self.close_reason.as_deref()
+    }
+
+    // ---- writing ----
+
+    /// Writes one element; every write resets the keepalive's idle clock.
+    pub(crate) fn emit(&mut self, element: &Element) {
+        Writer::CLIENT.element(&mut self.out, element.root());
+        self.last_sent = self.last_sent.max(self.now);
+    }
+
+    /// Writes raw bytes the stream layer made (a whitespace keepalive, a stream error).
+    pub(crate) fn emit_raw(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        write(&mut self.out);
+        self.last_sent = self.last_sent.max(self.now);
+    }
+
+    /// Bytes queued for the transport and not yet written.
+    pub(crate) fn unsent(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    pub(crate) fn out_len(&self) -> usize {
+        self.out.len()
+    }
+
+    /// After an application command wrote from `before` on: undoes it if the unsent bytes
+    /// now exceed [`Config::max_unsent_bytes`]; [`Event::Writable`] follows once they have
+    /// drained to half of it.
+    pub(crate) fn check_room(&mut self, before: usize) -> Result<(), Error> {
+        if self.unsent() > self.config.max_unsent_bytes {
+            self.out.truncate(before);
+            self.owe_writable = true;
+            return Err(Error::SendBufferFull);
+        }
+        Ok(())
+    }
+
+    /// After the client wrote on its own (answers, keepalives, the session's requests):
+    /// a server that leaves that much unread is not reading at all.
+    pub(crate) fn check_server_reads(&mut self) {
+        if self.state != State::Closed && self.unsent() > self.config.max_unsent_bytes {
+            self.finish(CloseReason::SendBufferFull);
+        }
+    }
+
+    pub(crate) fn poll_transmit(&self) -> Option<&[u8]> {
+        self.out.get(self.out_pos..).filter(|b| !b.is_empty())
+    }
+
+    pub(crate) fn advance_transmit(&mut self, n: usize) {
+        self.out_pos = (self.out_pos + n).min(self.out.len());
+        if self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+            if self.out.capacity() > IDLE_KEEP_BYTES {
+                self.out = Vec::new();
+            }
+        }
+        self.note_drained();
+    }
+
+    pub(crate) fn take_transmit(&mut self) -> Option<Vec<u8>> {
+        if self.unsent() == 0 {
+            return None;
+        }
+        let mut taken = core::mem::take(&mut self.out);
+        if self.out_pos > 0 {
+            taken.drain(..self.out_pos);
+            self.out_pos = 0;
+        }
+        self.note_drained();
+        Some(taken)
+    }
+
+    fn note_drained(&mut self) {
+        if self.owe_writable && self.unsent() <= self.config.max_unsent_bytes / 2 {
+            self.owe_writable = false;
+            if self.state != State::Closed {
+                self.events.push_back(Event::Writable);
+            }
+        }
+    }
+
+    // ---- events ----
+
+    pub(crate) fn push(&mut self, event: impl Into<Event>) {
+        self.events.push_back(event.into());
+    }
+
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
+        let event = self.events.pop_front();
+        if self.events.is_empty() && self.events.capacity() > IDLE_EVENTS {
+            self.events.shrink_to(IDLE_EVENTS);
+        }
+        event
+    }
+
+    /// The queue holds [`Config::max_events`]: input waits until the application drains.
+    pub(crate) fn events_full(&self) -> bool {
+        self.events.len() >= self.config.max_events.max(1)
+    }
+
+    // ---- IQs ----
+
+    /// Sends an IQ request; `owner` marks the client's own (its reply goes to that
+    /// feature, not to the application).
+    pub(crate) fn request(
+        &mut self,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+        owner: Option<Owner>,
+    ) -> Result<IqId, Error> {
+        self.check_open()?;
+        if !kind.is_request() {
+            return Err(Error::NotARequest);
+        }
+        // At least a millisecond: a reply cannot come in no time, and a deadline at `now`
+        // would fire again as soon as it is handled.
+        let deadline = self.now + self.config.iq_timeout.max(Duration::from_millis(1));
+        let (id, wire_id) = self.iqs.insert(to.cloned(), deadline, owner);
+        let mut b = Element::builder("iq", ns::CLIENT)
+            .attr("type", kind.as_str())
+            .attr("id", &wire_id);
+        if let Some(to) = to {
+            b = b.attr("to", to.as_str());
+        }
+        match b.child(payload).build() {
+            Ok(iq) => {
+                self.emit(&iq);
+                Ok(id)
+            }
+            Err(e) => {
+                self.iqs.cancel(&wire_id);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Writes the reply to the IQ request `request`. Once our side of the stream is closed
+    /// nothing more may be sent (RFC 6120 §4.4), so the reply is dropped.
+    pub(crate) fn reply(
+        &mut self,
+        request: &Element,
+        response: Result<Option<Element>, StanzaError>,
+    ) -> Result<(), Error> {
+        if self.state != State::Open {
+            return Ok(());
+        }
+        let kind = if response.is_ok() {
+            IqType::Result
+        } else {
+            IqType::Error
+        };
+        let mut b = Element::builder("iq", ns::CLIENT)
+            .attr("type", kind.as_str())
+            .attr("id", request.attr("id").unwrap_or_default());
+        if let Some(from) = request.attr("from") {
+            b = b.attr("to", from);
+        }
+        b = match response {
+            Ok(None) => b,
+            Ok(Some(payload)) => b.child(payload),
+            Err(error) => b.child(error.to_element(ns::CLIENT)?),
+        };
+        let reply = b.build()?;
+        self.emit(&reply);
+        Ok(())
+    }
+}
