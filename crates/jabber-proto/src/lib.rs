@@ -6,8 +6,8 @@
 //! `mio`, `tokio`, io_uring, a game loop, a microcontroller.
 //!
 //! Layers, bottom up:
-//! - the XML stream, framed, tokenised and written: [`stream`];
 //! - the element tree both directions share: [`xml`];
+//! - the XML stream, framed, tokenised and written: [`stream`];
 //! - addresses: [`jid`];
 //! - messages, presences and IQs as typed values: [`stanza`];
 //! - the connection state machine: [`Client`].
