@@ -78,7 +78,6 @@ extern crate alloc;
 pub mod client;
 pub mod features;
 pub mod jid;
-mod limits;
 mod names;
 pub mod negotiation;
 pub mod ns;
@@ -88,4 +87,4 @@ pub mod time;
 pub mod xml;
 
 pub use client::{Client, Config, Event};
-pub use limits::Limits;
+pub use stream::Limits;
