@@ -19,7 +19,7 @@ mod parser;
 mod references;
 mod stream_error;
 mod tokenizer;
-pub(crate) mod writer;
+mod writer;
 
 pub use condition::Condition;
 pub use error::ParseError;
