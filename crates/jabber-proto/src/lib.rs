@@ -6,7 +6,7 @@
 //! `mio`, `tokio`, io_uring, a game loop, a microcontroller.
 //!
 //! Layers, bottom up:
-//! - the element tree both directions share: [`xml`];
+//! - the element tree both directions share, and its serialisation: [`xml`];
 //! - the XML stream, framed, tokenised and written: [`stream`];
 //! - addresses: [`jid`];
 //! - messages, presences and IQs as typed values: [`stanza`];

@@ -11,7 +11,8 @@ use alloc::vec::Vec;
 use super::{ElementRef, Node};
 use crate::ns;
 
-/// Namespace context an element is written in.
+/// Namespace context an element is written in. A prefixed element leaves the default
+/// namespace as it was, so its children are written against the same one.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Scope<'a> {
     /// The default namespace in scope ("" for none).
@@ -37,10 +38,16 @@ pub(crate) fn write_element(
     one_line: bool,
 ) {
     let el_ns = el.ns();
-    let prefix = scope
-        .prefix
-        .filter(|(_, bound)| *bound == el_ns)
-        .map(|(p, _)| p);
+    // The `xml` prefix is bound everywhere, and Namespaces in XML forbids binding its
+    // namespace to anything else, the default included: an element in it must use it.
+    let prefix = if el_ns == ns::XML {
+        Some("xml")
+    } else {
+        scope
+            .prefix
+            .filter(|(_, bound)| *bound == el_ns)
+            .map(|(p, _)| p)
+    };
     out.push(b'<');
     write_prefix(out, prefix);
     out.extend_from_slice(el.name().as_bytes());
