@@ -475,7 +475,8 @@ impl PartialEq for Element {
 impl Eq for Element {}
 
 impl fmt::Display for ElementRef<'_> {
-    /// Standalone XML: the root declares its namespace.
+    /// Standalone XML: the root declares its namespace (one in the XML namespace uses the
+    /// `xml` prefix, which needs no declaration).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = Vec::new();
         super::serialize::write_element(
