@@ -6,8 +6,8 @@
 //! `mio`, `tokio`, io_uring, a game loop, a microcontroller.
 //!
 //! Layers, bottom up:
+//! - the element tree both directions share, and its serialisation: [`xml`];
 //! - the XML stream, framed, tokenised and written: [`stream`];
-//! - the element tree both directions share: [`xml`];
 //! - addresses: [`jid`];
 //! - messages, presences and IQs as typed values: [`stanza`];
 //! - the connection state machine: [`Client`].
@@ -83,7 +83,6 @@ extern crate alloc;
 pub mod client;
 pub mod features;
 pub mod jid;
-mod limits;
 mod names;
 pub mod negotiation;
 pub mod ns;
@@ -93,4 +92,4 @@ pub mod time;
 pub mod xml;
 
 pub use client::{Client, Config, Event};
-pub use limits::Limits;
+pub use stream::Limits;

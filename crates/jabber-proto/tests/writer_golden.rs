@@ -382,6 +382,54 @@ fn xml_lang_uses_the_xml_prefix() {
     parses_back(&xml, &msg);
 }
 
+#[test]
+fn element_in_the_xml_namespace_keeps_the_xml_prefix() {
+    // Namespaces in XML forbids binding the XML namespace as default, so `xml:` it is; the
+    // default namespace is left as it was for the children.
+    let msg = build(
+        Element::builder("message", ns::CLIENT).child(
+            Element::builder("foo", ns::XML)
+                .lang("en")
+                .attr("a", "1")
+                .child(Element::builder("body", ns::CLIENT).text("hi"))
+                .child(Element::builder("x", "urn:x").child(Element::builder("y", "")))
+                .child(Element::builder("z", ""))
+                .child(Element::builder("bar", ns::XML).child(Element::builder("q", "urn:q")))
+                .child(Element::builder("features", ns::STREAM))
+                .text("t"),
+        ),
+    );
+    let xml = written(&msg);
+    assert_eq!(
+        xml,
+        "<message><xml:foo xml:lang='en' a='1'><body>hi</body>\
+         <x xmlns='urn:x'><y xmlns=''/></x><z xmlns=''/>\
+         <xml:bar><q xmlns='urn:q'/></xml:bar><stream:features/>t</xml:foo></message>"
+    );
+    parses_back(&xml, &msg);
+}
+
+#[test]
+fn top_level_element_in_the_xml_namespace() {
+    let el = build(
+        Element::builder("foo", ns::XML)
+            .child(Element::builder("message", ns::CLIENT))
+            .child(Element::builder("x", "urn:x")),
+    );
+    let xml = written(&el);
+    assert_eq!(xml, "<xml:foo><message/><x xmlns='urn:x'/></xml:foo>");
+    parses_back(&xml, &el);
+    // Standalone, the children declare what the stream would have bound.
+    assert_eq!(
+        el.to_string(),
+        "<xml:foo><message xmlns='jabber:client'/><x xmlns='urn:x'/></xml:foo>"
+    );
+    assert_eq!(
+        build(Element::builder("foo", ns::XML)).to_string(),
+        "<xml:foo/>"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Display
 // ---------------------------------------------------------------------------------------

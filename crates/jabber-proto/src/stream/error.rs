@@ -9,8 +9,10 @@ use super::Condition;
 /// transport's, for the two end-of-input variants) and maps to the stream error condition
 /// RFC 6120 prescribes; see [`condition`](ParseError::condition).
 ///
-/// Errors are sticky: once a [`StreamParser`](super::StreamParser) returns one, it returns
-/// the same one for every later call and holds no buffered input.
+/// Errors are final: a [`StreamParser`](super::StreamParser) returns one once from
+/// [`next_item`](super::StreamParser::next_item), then `None` for every later call; it
+/// keeps the error for [`error`](super::StreamParser::error), ignores further input and
+/// holds no buffered input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParseError {

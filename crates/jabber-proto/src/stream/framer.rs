@@ -15,8 +15,7 @@
 use alloc::vec::Vec;
 use bytes::{Buf, BytesMut};
 
-use super::ParseError;
-use crate::Limits;
+use super::{Limits, ParseError};
 
 /// What a complete item is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -141,8 +141,7 @@ impl StreamHeader {
 mod tests {
     use alloc::format;
 
-    use crate::Limits;
-    use crate::stream::{Item, StreamParser};
+    use crate::stream::{Item, Limits, StreamParser};
 
     #[test]
     fn a_compact_header_is_the_same_header() {

@@ -14,15 +14,17 @@ mod condition;
 mod error;
 mod framer;
 mod header;
+mod limits;
 mod parser;
 mod references;
 mod stream_error;
 mod tokenizer;
-pub(crate) mod writer;
+mod writer;
 
 pub use condition::Condition;
 pub use error::ParseError;
 pub use header::StreamHeader;
+pub use limits::Limits;
 pub use parser::{Item, StreamParser};
 pub use stream_error::StreamError;
 pub use writer::Writer;

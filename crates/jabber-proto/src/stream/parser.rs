@@ -7,9 +7,9 @@ use alloc::vec::Vec;
 
 use super::framer::{Frame, Framer};
 use super::tokenizer::{OuterScope, Target, TreeBuilder};
-use super::{ParseError, StreamHeader};
+use super::{Limits, ParseError, StreamHeader};
+use crate::ns;
 use crate::xml::Element;
-use crate::{Limits, ns};
 
 /// One item of the inbound stream.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -125,15 +125,25 @@ fn reference(body: &str) -> Result<char, ParseError> {
     }
 }
 
+/// The value of a character reference's digits. XML allows any number of leading zeros;
+/// they are skipped, and more significant digits than a `u32` holds make the reference
+/// malformed (such a value is no character anyway), so the work is bounded whatever the
+/// peer sends.
 fn number(digits: &str, radix: u32) -> Result<u32, ParseError> {
     // from_str_radix accepts a leading '+', XML does not.
-    if digits.is_empty()
-        || digits.len() > 8
-        || !digits.bytes().all(|b| char::from(b).is_digit(radix))
-    {
+    if digits.is_empty() || !digits.bytes().all(|b| char::from(b).is_digit(radix)) {
         return Err(ParseError::BadReference);
     }
-    u32::from_str_radix(digits, radix).map_err(|_| ParseError::BadReference)
+    let significant = digits.trim_start_matches('0');
+    // Eight hex or ten decimal digits can still fit a u32; the parse below checks the rest.
+    let max = if radix == 16 { 8 } else { 10 };
+    if significant.len() > max {
+        return Err(ParseError::BadReference);
+    }
+    if significant.is_empty() {
+        return Ok(0);
+    }
+    u32::from_str_radix(significant, radix).map_err(|_| ParseError::BadReference)
 }
 
 #[cfg(test)]
@@ -243,6 +253,52 @@ mod tests {
         ] {
             assert_eq!(text(bad), Err(ParseError::BadReference), "{bad}");
         }
+    }
+
+    #[test]
+    fn leading_zeros_do_not_count() {
+        assert_eq!(text("&#000000009;").unwrap(), "\t");
+        assert_eq!(text("&#x0000000041;").unwrap(), "A");
+        assert_eq!(attr("&#x0000000041;&#0000000000066;").unwrap(), "AB");
+        let zeros = "0".repeat(10_000);
+        assert_eq!(text(&format!("&#{zeros}233;")).unwrap(), "\u{E9}");
+        assert_eq!(text(&format!("&#x{zeros}1F600;")).unwrap(), "\u{1F600}");
+        assert_eq!(text("&#x0010FFFF;").unwrap(), "\u{10FFFF}");
+        // Zeros alone are the value 0.
+        assert_eq!(text("&#0000;"), Err(ParseError::ForbiddenChar { code: 0 }));
+        assert_eq!(text("&#x00;"), Err(ParseError::ForbiddenChar { code: 0 }));
+    }
+
+    #[test]
+    fn values_beyond_unicode_are_refused_however_written() {
+        assert_eq!(
+            text("&#x00000000110000;"),
+            Err(ParseError::ForbiddenChar { code: 0x11_0000 })
+        );
+        assert_eq!(
+            text("&#0001114112;"),
+            Err(ParseError::ForbiddenChar { code: 0x11_0000 })
+        );
+        // The largest values a u32 holds are still reported by code...
+        assert_eq!(
+            text("&#x0FFFFFFFF;"),
+            Err(ParseError::ForbiddenChar { code: u32::MAX })
+        );
+        assert_eq!(
+            text("&#4294967295;"),
+            Err(ParseError::ForbiddenChar { code: u32::MAX })
+        );
+        // ...and larger ones are malformed, however many digits they have.
+        for bad in [
+            "&#4294967296;",
+            "&#x100000000;",
+            "&#00099999999999;",
+            "&#x000123456789ABCDEF;",
+        ] {
+            assert_eq!(text(bad), Err(ParseError::BadReference), "{bad}");
+        }
+        let nines = "9".repeat(10_000);
+        assert_eq!(text(&format!("&#{nines};")), Err(ParseError::BadReference));
     }
 
     #[test]

@@ -1,32 +1,17 @@
-//! Serialising: the XML declaration, the stream header, top-level elements, the close.
+//! Serialising a stream: the XML declaration, the stream header, top-level elements, the
+//! close.
 //!
-//! Everything we send goes through here, so escaping and namespace declarations are
-//! decided in one place. Elements are validated when built (see
-//! [`ElementBuilder`](crate::xml::ElementBuilder)), so whatever reaches the writer can be
-//! written: it has no error path.
+//! Everything we send goes through here. The element trees themselves are serialised by
+//! the XML layer (escaping, namespace declarations); this adds the stream's framing and
+//! the namespaces the stream header binds. Like that, it has no error path.
 
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
 use super::StreamHeader;
 use crate::ns;
-use crate::xml::{ElementRef, Node};
-
-/// Namespace context an element is written in.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Scope<'a> {
-    /// The default namespace in scope ("" for none).
-    pub(crate) default_ns: &'a str,
-    /// Whether the `stream` prefix is bound to the streams namespace.
-    pub(crate) stream_prefix: bool,
-}
-
-impl Scope<'_> {
-    pub(crate) const STANDALONE: Scope<'static> = Scope {
-        default_ns: "",
-        stream_prefix: false,
-    };
-}
+use crate::xml::ElementRef;
+use crate::xml::serialize::{Scope, write_attr, write_attrs, write_element};
 
 /// Writes the pieces of an XMPP stream.
 ///
@@ -100,9 +85,10 @@ impl Writer {
 
     /// A top-level element of the stream (a stanza, `<stream:features>`, ...).
     pub fn element(&self, out: &mut Vec<u8>, el: ElementRef<'_>) {
+        // As bound by the header: the content namespace as default, and `stream`.
         let scope = Scope {
             default_ns: &self.content_ns,
-            stream_prefix: true,
+            prefix: Some(("stream", ns::STREAM)),
         };
         write_element(out, el, &scope, self.one_line);
     }
@@ -111,123 +97,4 @@ impl Writer {
     pub fn close(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"</stream:stream>");
     }
-}
-
-/// Writes `el` and its subtree in `scope`.
-pub(crate) fn write_element(
-    out: &mut Vec<u8>,
-    el: ElementRef<'_>,
-    scope: &Scope<'_>,
-    one_line: bool,
-) {
-    let el_ns = el.ns();
-    let prefixed = scope.stream_prefix && el_ns == ns::STREAM;
-    out.push(b'<');
-    if prefixed {
-        out.extend_from_slice(b"stream:");
-    }
-    out.extend_from_slice(el.name().as_bytes());
-    let mut inner = *scope;
-    if !prefixed && el_ns != scope.default_ns {
-        write_attr(out, "xmlns", el_ns, one_line);
-        inner.default_ns = el_ns;
-    }
-    write_attrs(out, el, one_line);
-    if el.is_empty() {
-        out.extend_from_slice(b"/>");
-        return;
-    }
-    out.push(b'>');
-    for node in el.nodes() {
-        match node {
-            Node::Text(t) => escape(out, t, false, one_line),
-            Node::Element(child) => write_element(out, child, &inner, one_line),
-        }
-    }
-    out.extend_from_slice(b"</");
-    if prefixed {
-        out.extend_from_slice(b"stream:");
-    }
-    out.extend_from_slice(el.name().as_bytes());
-    out.push(b'>');
-}
-
-/// Attributes in order; those in a namespace other than `xml` get a generated prefix,
-/// declared on the same element.
-fn write_attrs(out: &mut Vec<u8>, el: ElementRef<'_>, one_line: bool) {
-    let mut declared: Vec<&str> = Vec::new();
-    for a in el.attrs() {
-        out.push(b' ');
-        match a.ns {
-            "" => {}
-            ns::XML => out.extend_from_slice(b"xml:"),
-            other => {
-                let i = match declared.iter().position(|d| *d == other) {
-                    Some(i) => i,
-                    None => {
-                        declared.push(other);
-                        let i = declared.len() - 1;
-                        out.extend_from_slice(b"xmlns:ns");
-                        push_number(out, i);
-                        out.extend_from_slice(b"='");
-                        escape(out, other, true, one_line);
-                        out.extend_from_slice(b"' ");
-                        i
-                    }
-                };
-                out.extend_from_slice(b"ns");
-                push_number(out, i);
-                out.push(b':');
-            }
-        }
-        out.extend_from_slice(a.name.as_bytes());
-        out.extend_from_slice(b"='");
-        escape(out, a.value, true, one_line);
-        out.push(b'\'');
-    }
-}
-
-fn push_number(out: &mut Vec<u8>, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
-}
-
-fn write_attr(out: &mut Vec<u8>, name: &str, value: &str, one_line: bool) {
-    out.push(b' ');
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b"='");
-    escape(out, value, true, one_line);
-    out.push(b'\'');
-}
-
-/// Escapes text (`attr == false`) or a single-quoted attribute value. Whitespace that the
-/// reader would normalise is written as a character reference so the value survives.
-fn escape(out: &mut Vec<u8>, s: &str, attr: bool, one_line: bool) {
-    let bytes = s.as_bytes();
-    let mut run = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'\'' if attr => b"&apos;",
-            b'\r' => b"&#13;",
-            b'\n' if attr || one_line => b"&#10;",
-            b'\t' if attr || one_line => b"&#9;",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[run..i]);
-        out.extend_from_slice(rep);
-        run = i + 1;
-    }
-    out.extend_from_slice(&bytes[run..]);
 }

@@ -475,13 +475,14 @@ impl PartialEq for Element {
 impl Eq for Element {}
 
 impl fmt::Display for ElementRef<'_> {
-    /// Standalone XML: the root declares its namespace.
+    /// Standalone XML: the root declares its namespace (one in the XML namespace uses the
+    /// `xml` prefix, which needs no declaration).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut out = Vec::new();
-        crate::stream::writer::write_element(
+        super::serialize::write_element(
             &mut out,
             *self,
-            &crate::stream::writer::Scope::STANDALONE,
+            &super::serialize::Scope::STANDALONE,
             false,
         );
         f.write_str(&String::from_utf8_lossy(&out))

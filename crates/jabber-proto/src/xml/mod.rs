@@ -1,4 +1,5 @@
-//! XML values: the element tree the stream layer produces and the writer consumes.
+//! XML values: the element tree the stream layer produces and the writer consumes, and
+//! its serialisation.
 //!
 //! One representation serves both directions. An [`Element`] keeps all of its strings in a
 //! single buffer and its nodes in a single vector, so a parsed stanza costs two allocations
@@ -8,6 +9,7 @@
 mod builder;
 pub mod chars;
 mod element;
+pub(crate) mod serialize;
 
 pub use builder::{BuildError, ChildResult, ElementBuilder};
 pub use element::{Attribute, Children, Element, ElementRef, Node, Nodes};

@@ -1,11 +1,11 @@
-//! Bounds on everything a peer can make the core store.
+//! Bounds on everything a peer can make the stream layer store.
 
 /// Limits applied to the inbound stream. Exceeding one is a typed error
-/// ([`ParseError`](crate::stream::ParseError)) that maps to the `policy-violation`
+/// ([`ParseError`](super::ParseError)) that maps to the `policy-violation`
 /// stream error, and the buffer is freed.
 ///
 /// Memory held by the stream layer never exceeds `max_stanza_bytes` plus the bytes of one
-/// [`push`](crate::stream::StreamParser::push), whatever the peer sends.
+/// [`push`](super::StreamParser::push), whatever the peer sends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
