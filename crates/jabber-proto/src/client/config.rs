@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::num::NonZeroU64;
 use core::time::Duration;
 
-use crate::Limits;
+use crate::stream::Limits;
 
 /// Settings of one connection. Start from [`Config::new`] and change fields.
 ///
