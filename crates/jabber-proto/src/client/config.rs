@@ -17,6 +17,12 @@ use crate::stream::Limits;
 /// let mut config = Config::new("example.com", seed);
 /// config.iq_timeout = Duration::from_secs(30);
 /// ```
+///
+/// A seed of zero — every connection with the same ids — cannot be written:
+///
+/// ```compile_fail
+/// let config = jabber_proto::client::Config::new("example.com", 0);
+/// ```
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Config {

@@ -1,0 +1,248 @@
+//! What a driver relies on beyond bytes in and out: the finished state, resets, the
+//! writable signal, owned transmit buffers and the bound on undrained events.
+
+mod support;
+
+use core::time::Duration;
+use std::num::NonZeroU64;
+
+use jabber_proto::client::{
+    Client, CloseReason, Config, Error, Event, StanzaEvent, State, StreamEvent,
+};
+use jabber_proto::jid::Jid;
+use jabber_proto::stanza::{Message, MessageType};
+use jabber_proto::time::Instant;
+use support::{Harness, SERVER_HEADER};
+
+fn config() -> Config {
+    let mut c = Config::new("example.com", NonZeroU64::MIN);
+    c.version = Some("1.0".into());
+    c.keepalive_interval = None;
+    c.dead_peer_timeout = None;
+    c
+}
+
+fn message(n: usize) -> String {
+    format!("<message from='a@example.com/r' id='m{n}'><body>{n}</body></message>")
+}
+
+fn message_ids(events: &[Event]) -> Vec<String> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stanza(StanzaEvent::Message(m)) => m.id().map(String::from),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn finished_means_closed_and_every_byte_written() {
+    let mut h = Harness::open(config());
+    let now = h.now;
+    h.client.close(now);
+    h.server("</stream:stream>");
+    assert!(h.client.is_closed());
+    assert!(!h.client.is_finished(), "our close is not written yet");
+    assert_eq!(h.sent(), "</stream:stream>");
+    assert!(h.client.is_finished());
+    assert_eq!(h.client.poll_timeout(), None);
+}
+
+#[test]
+fn a_reset_ends_at_once_drops_output_and_keeps_parsed_events() {
+    let mut h = Harness::open(config());
+    let now = h.now;
+    let to = Jid::parse("b@example.com").expect("jid");
+    let m = Message::new(MessageType::Chat, &to, "unsent").expect("message");
+    h.client.send(now, m).expect("sent");
+    h.server(&message(1));
+    h.client.handle_reset(now);
+    assert_eq!(h.client.state(), State::Closed);
+    assert!(
+        h.client.is_finished(),
+        "nothing can be written after a reset"
+    );
+    assert_eq!(h.sent(), "");
+    let events = h.events();
+    assert_eq!(message_ids(&events), ["m1"]);
+    assert_eq!(events.last(), Some(&Event::Closed(CloseReason::Reset)));
+    assert!(!CloseReason::Reset.is_clean());
+    // Sticky: later input changes nothing.
+    h.server(&message(2));
+    h.client.handle_reset(now);
+    assert_eq!(h.events(), vec![]);
+}
+
+#[test]
+fn a_refused_command_is_followed_by_writable_once_the_buffer_drains() {
+    let to = Jid::parse("b@example.com").expect("jid");
+    let msg = || Message::new(MessageType::Chat, &to, &"x".repeat(100)).expect("message");
+    let mut c = config();
+    let size = {
+        let mut probe = Harness::open(config());
+        let now = probe.now;
+        probe.client.send(now, msg()).expect("sent");
+        probe.sent().len()
+    };
+    c.max_unsent_bytes = 4 * size;
+    let mut h = Harness::open(c);
+    let now = h.now;
+    for _ in 0..4 {
+        h.client.send(now, msg()).expect("fits");
+    }
+    assert_eq!(h.client.send(now, msg()), Err(Error::SendBufferFull));
+    // Written down to 3 of 4: not yet half the limit.
+    h.client.advance_transmit(size);
+    assert_eq!(h.events(), vec![]);
+    // Down to 2 of 4: half the limit; commands fit again.
+    h.client.advance_transmit(size);
+    assert_eq!(h.events(), vec![Event::Writable]);
+    h.client.advance_transmit(size);
+    assert_eq!(h.events(), vec![], "said once");
+    h.client.send(now, msg()).expect("fits again");
+}
+
+#[test]
+fn writable_also_follows_taking_the_buffer() {
+    let to = Jid::parse("b@example.com").expect("jid");
+    let mut c = config();
+    c.max_unsent_bytes = 200;
+    let mut h = Harness::open(c);
+    let now = h.now;
+    let big = Message::new(MessageType::Chat, &to, &"y".repeat(300)).expect("message");
+    assert_eq!(h.client.send(now, big), Err(Error::SendBufferFull));
+    let small = Message::new(MessageType::Chat, &to, "z").expect("message");
+    h.client.send(now, small).expect("fits");
+    assert!(h.client.take_transmit().is_some());
+    assert_eq!(h.events(), vec![Event::Writable]);
+}
+
+#[test]
+fn take_transmit_hands_out_exactly_the_unwritten_bytes() {
+    let mut whole = Harness::new(config());
+    let expected = whole.sent();
+    let mut h = Harness::new(config());
+    let first = h.client.poll_transmit().expect("header").len();
+    h.client.advance_transmit(7);
+    let taken = h.client.take_transmit().expect("the rest");
+    assert_eq!(taken, expected.as_bytes()[7..]);
+    assert_eq!(taken.len(), first - 7);
+    assert!(!h.client.wants_write());
+    assert_eq!(h.client.take_transmit(), None);
+    assert_eq!(h.client.poll_transmit(), None);
+    // What is written afterwards starts afresh, in order.
+    let now = h.now;
+    h.client.close(now);
+    assert_eq!(
+        h.client.take_transmit().expect("close"),
+        b"</stream:stream>"
+    );
+}
+
+#[test]
+fn the_event_queue_is_bounded_and_parsing_resumes_through_the_timer() {
+    let mut c = config();
+    c.max_events = 3;
+    let mut h = Harness::new(c);
+    h.sent();
+    let burst: String = (0..10).map(message).collect();
+    h.server(&format!("{SERVER_HEADER}{burst}"));
+    // Three events wait (the header and two messages); the rest of the input is kept,
+    // unparsed, and more input is refused without being taken.
+    assert!(!h.client.wants_input());
+    let now = h.now;
+    assert_eq!(
+        h.client.handle_input(now, message(10).as_bytes()),
+        Err(Error::EventQueueFull)
+    );
+    let mut events = Vec::new();
+    for _ in 0..3 {
+        events.push(h.client.poll_event().expect("queued"));
+    }
+    assert_eq!(h.client.poll_event(), None);
+    // Room again: the timer is due at once and resumes parsing.
+    assert!(h.client.wants_input());
+    assert_eq!(h.client.poll_timeout(), Some(now));
+    h.client.handle_timeout(now);
+    events.extend(h.events());
+    h.client.handle_timeout(now);
+    events.extend(h.events());
+    h.client.handle_timeout(now);
+    events.extend(h.events());
+    h.client
+        .handle_input(now, message(10).as_bytes())
+        .expect("taken now");
+    events.extend(h.events());
+    assert!(matches!(events[0], Event::Stream(StreamEvent::Opened(_))));
+    let ids: Vec<String> = (0..=10).map(|n| format!("m{n}")).collect();
+    assert_eq!(message_ids(&events), ids, "nothing lost, nothing reordered");
+    assert_eq!(h.client.poll_timeout(), None);
+}
+
+#[test]
+fn a_bounded_queue_gives_the_same_events_as_an_unbounded_one() {
+    let script: String = std::iter::once(SERVER_HEADER.to_string())
+        .chain((0..50).map(message))
+        .chain(std::iter::once("</stream:stream>".to_string()))
+        .collect();
+    let drive = |max_events: usize, piece: usize| {
+        let mut c = config();
+        c.max_events = max_events;
+        let mut client = Client::new(c, Instant::ZERO);
+        let now = Instant::ZERO;
+        let mut events = Vec::new();
+        let mut rest = script.as_bytes();
+        while !client.is_closed() {
+            while let Some(e) = client.poll_event() {
+                events.push(e);
+            }
+            if client.poll_timeout().is_some_and(|t| t <= now) {
+                client.handle_timeout(now);
+                continue;
+            }
+            let (chunk, tail) = rest.split_at(piece.min(rest.len()));
+            if chunk.is_empty() {
+                break;
+            }
+            client.handle_input(now, chunk).expect("drained first");
+            rest = tail;
+        }
+        events.extend(std::iter::from_fn(|| client.poll_event()));
+        events
+    };
+    let reference = drive(usize::MAX, script.len());
+    assert_eq!(message_ids(&reference).len(), 50);
+    for (max, piece) in [(1, 1), (1, 4096), (2, 7), (5, 64), (64, 4096)] {
+        assert_eq!(
+            drive(max, piece),
+            reference,
+            "max_events {max}, pieces of {piece}"
+        );
+    }
+}
+
+#[test]
+fn the_queue_bound_holds_memory_whatever_the_application_does() {
+    let mut c = config();
+    c.max_events = 4;
+    let mut h = Harness::new(c);
+    h.sent();
+    h.server(SERVER_HEADER);
+    let now = h.now;
+    let mut refused = 0;
+    for n in 0..1000 {
+        if h.client.handle_input(now, message(n).as_bytes()) == Err(Error::EventQueueFull) {
+            refused += 1;
+        }
+    }
+    // Never drained: the client took input until the bound and refused the rest.
+    assert_eq!(refused, 1000 - 3);
+    let events = h.events();
+    assert_eq!(events.len(), 4);
+    assert_eq!(message_ids(&events), ["m0", "m1", "m2"]);
+    // Drained: input is taken again.
+    h.advance(Duration::from_millis(1));
+    h.server(&message(1000));
+    assert_eq!(message_ids(&h.events()), ["m1000"]);
+}
