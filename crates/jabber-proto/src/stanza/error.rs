@@ -138,7 +138,14 @@ impl StanzaCondition {
 }
 
 /// An `<error/>` child of a stanza.
+///
+/// ```
+/// use jabber_proto::stanza::{ErrorType, StanzaCondition, StanzaError};
+/// let e = StanzaError::new(StanzaCondition::ItemNotFound).with_text("no such user");
+/// assert_eq!((e.kind, e.text.as_deref()), (ErrorType::Cancel, Some("no such user")));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StanzaError {
     /// Retry semantics.
     pub kind: ErrorType,
@@ -159,6 +166,27 @@ impl StanzaError {
             code: None,
             text: None,
         }
+    }
+
+    /// The same error with a human-readable text.
+    #[must_use]
+    pub fn with_text(mut self, text: &str) -> StanzaError {
+        self.text = Some(String::from(text));
+        self
+    }
+
+    /// The same error with another type (retry semantics) than the condition's usual one.
+    #[must_use]
+    pub fn with_type(mut self, kind: ErrorType) -> StanzaError {
+        self.kind = kind;
+        self
+    }
+
+    /// The same error with a classic numeric code, for peers that read only codes.
+    #[must_use]
+    pub fn with_code(mut self, code: u16) -> StanzaError {
+        self.code = Some(code);
+        self
     }
 
     /// Reads the `<error/>` child of `stanza`; `None` when it has none.

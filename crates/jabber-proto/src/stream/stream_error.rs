@@ -9,6 +9,7 @@ use crate::xml::{Element, ElementRef};
 
 /// A stream error: received from the peer, or sent by us before closing.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StreamError {
     /// The defined condition; `UndefinedCondition` when the peer sent an unknown one.
     pub condition: Condition,
@@ -23,6 +24,13 @@ impl StreamError {
             condition,
             text: None,
         }
+    }
+
+    /// The same error with a human-readable text.
+    #[must_use]
+    pub fn with_text(mut self, text: &str) -> StreamError {
+        self.text = Some(String::from(text));
+        self
     }
 
     /// Reads a `<stream:error/>` element; `None` if `el` is not one.
