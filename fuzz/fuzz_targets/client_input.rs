@@ -10,8 +10,13 @@
 //! | `80`–`BF`   | advance the clock by `(b & 0x3F)` seconds, `handle_timeout`   |
 //! | `C0`–`CF`   | `send_iq` get (ping; odd: to the server's domain)             |
 //! | `D0`–`DF`   | `close`                                                       |
-//! | `E0`–`EF`   | `handle_eof`                                                  |
+//! | `E0`–`E7`   | `handle_eof`                                                  |
+//! | `E8`–`EB`   | `handle_reset`                                                |
+//! | `EC`–`EF`   | `take_transmit`: all pending bytes as an owned buffer         |
 //! | `F0`–`FF`   | write only `b & 0x0F` of the pending bytes this step          |
+//!
+//! An input of even length runs with `Config::max_events` = 4, so the event bound (parsing
+//! paused, input refused, resumed through the timer) is exercised; odd, with the default.
 //!
 //! Every other step writes all pending bytes. When the control bytes run out, the rest of
 //! the stream is delivered at once, the clock jumps two minutes, and the input ends.
@@ -19,9 +24,11 @@
 //! Checked: no panic; `IqRequest`s are answered; each IQ handle is resolved at most once
 //! and only if it was issued; once the client is closed it produces no byte beyond those
 //! queued by then (its closing ones) and no event after `Closed`; `Closed` comes exactly
-//! once, and always after end of input; no deadline is left in the past after
-//! `handle_timeout`; everything sent is UTF-8 and a well-formed client stream that ends
-//! with `</stream:stream>` whenever the stream was closed by either side.
+//! once, and always after end of input or a reset; no deadline is left in the past after
+//! `handle_timeout` (except the one that resumes paused parsing, due at once while there
+//! is room for events); refused input is offered again and never lost; everything sent
+//! is UTF-8 and a well-formed client stream that ends with `</stream:stream>` whenever the
+//! stream was closed by either side and the transport could still take bytes.
 #![no_main]
 
 use std::num::NonZeroU64;
@@ -59,8 +66,9 @@ struct Sim {
 }
 
 impl Sim {
-    fn new() -> Sim {
+    fn new(max_events: usize) -> Sim {
         let mut config = Config::new("example.com", NonZeroU64::MIN);
+        config.max_events = max_events;
         config.limits = {
             let mut l = Limits::default();
             l.max_stanza_bytes = 1024;
@@ -107,10 +115,23 @@ impl Sim {
         }
     }
 
-    /// Drains events (answering requests), then writes `write` pending bytes (all if
-    /// `None`).
+    /// Drains events (answering requests, and resuming paused parsing when its timer is
+    /// due), then writes `write` pending bytes (all if `None`).
     fn settle(&mut self, write: Option<usize>) {
         self.check_frozen();
+        loop {
+            self.drain_events();
+            if !self.client.poll_timeout().is_some_and(|t| t <= self.now) {
+                break;
+            }
+            self.client.handle_timeout(self.now);
+            self.check_frozen();
+        }
+        self.write(write);
+        self.check_frozen();
+    }
+
+    fn drain_events(&mut self) {
         while let Some(event) = self.client.poll_event() {
             assert!(self.closed.is_none(), "event after Closed: {event:?}");
             match event {
@@ -138,7 +159,7 @@ impl Sim {
                         _ => Err(StanzaError::new(StanzaCondition::FeatureNotImplemented)),
                     };
                     let was_closed = self.client.is_closed();
-                    let r = self.client.respond(&iq, response);
+                    let r = self.client.respond(self.now, &iq, response);
                     assert!(!(was_closed && r.is_ok()), "respond accepted after close");
                     self.check_frozen();
                 }
@@ -162,6 +183,9 @@ impl Sim {
         if self.client.is_closed() {
             assert!(self.closed.is_some(), "state Closed without a Closed event");
         }
+    }
+
+    fn write(&mut self, write: Option<usize>) {
         let mut budget = write.unwrap_or(usize::MAX);
         while budget > 0 {
             let Some(bytes) = self.client.poll_transmit() else {
@@ -182,8 +206,14 @@ impl Sim {
             0x00..=0x7F => {
                 let n = (usize::from(op) + 1).min(stream.len());
                 let (piece, rest) = stream.split_at(n);
-                self.client.handle_input(self.now, piece);
-                *stream = rest;
+                match self.client.handle_input(self.now, piece) {
+                    Ok(()) => *stream = rest,
+                    // Not taken: offered again by a later step, so nothing is lost.
+                    Err(e) => {
+                        assert_eq!(e, jabber_proto::client::Error::EventQueueFull);
+                        assert!(!self.client.wants_input());
+                    }
+                }
             }
             0x80..=0xBF => {
                 self.now = self.now + Duration::from_secs(u64::from(op & 0x3F));
@@ -208,7 +238,18 @@ impl Sim {
                 }
             }
             0xD0..=0xDF => self.client.close(self.now),
-            0xE0..=0xEF => self.eof(),
+            0xE0..=0xE7 => self.eof(),
+            0xE8..=0xEB => {
+                self.client.handle_reset(self.now);
+                assert!(self.client.is_finished(), "a reset leaves nothing to write");
+            }
+            0xEC..=0xEF => {
+                if let Some(bytes) = self.client.take_transmit() {
+                    assert!(!bytes.is_empty(), "take_transmit returned an empty buffer");
+                    self.sent.extend_from_slice(&bytes);
+                }
+                assert!(!self.client.wants_write());
+            }
             0xF0..=0xFF => write = Some(usize::from(op & 0x0F)),
         }
         self.settle(write);
@@ -216,6 +257,8 @@ impl Sim {
 
     fn timeout(&mut self) {
         self.client.handle_timeout(self.now);
+        // Drained, so paused parsing (if any) has resumed: every deadline is ahead.
+        self.settle(Some(0));
         if let Some(t) = self.client.poll_timeout() {
             assert!(
                 t > self.now,
@@ -256,9 +299,11 @@ impl Sim {
             Some(Ok(Item::Close)) => {}
             Some(Err(e)) if e.is_end_of_input() => {
                 assert_eq!(closes, 0);
-                // We may leave our stream open only when the transport ended first.
+                // We may leave our stream open only when the transport ended first, or
+                // could take no more (a dead, unreading or reset peer).
                 assert!(
-                    matches!(self.closed, Some(CloseReason::EndOfInput { .. })),
+                    matches!(self.closed, Some(CloseReason::EndOfInput { .. }))
+                        || self.closed.as_ref().is_some_and(CloseReason::abandons_output),
                     "stream left open after {:?}",
                     self.closed
                 );
@@ -278,11 +323,14 @@ fuzz_target!(|data: &[u8]| {
     stream_bytes.extend_from_slice(body);
     let mut stream = &stream_bytes[..];
 
-    let mut sim = Sim::new();
+    let mut sim = Sim::new(if data.len() % 2 == 0 { 4 } else { 1024 });
     for &op in ops {
         sim.step(op, &mut stream);
     }
-    sim.client.handle_input(sim.now, stream);
+    // The rest at once, offered again (after draining) whenever it is refused.
+    while !sim.client.is_closed() && sim.client.handle_input(sim.now, stream).is_err() {
+        sim.settle(None);
+    }
     sim.settle(None);
     sim.now = sim.now + Duration::from_secs(120);
     sim.timeout();

@@ -66,14 +66,15 @@ fuzz_target!(|data: &[u8]| {
     }
     let (mut sent, mut events) = (Vec::new(), Vec::new());
     drain(&mut client, &mut sent, &mut events);
-    client.handle_input(now, if v1 { HEADER_1_0 } else { HEADER });
+    let header = if v1 { HEADER_1_0 } else { HEADER };
+    client.handle_input(now, header).expect("drained before every input");
     if register && client.request_registration(now).is_err() {
         return;
     }
     drain(&mut client, &mut sent, &mut events);
     let close_after = (flags & 32 != 0).then_some(usize::from(flags >> 6));
     for (i, piece) in body.chunks(usize::from(*chunk) + 1).enumerate() {
-        client.handle_input(now, piece);
+        client.handle_input(now, piece).expect("drained before every input");
         if close_after == Some(i) {
             client.close(now);
         }
