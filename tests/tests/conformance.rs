@@ -7,10 +7,11 @@
 //! Scenarios: login and roster fetch (plain TCP), the plaintext and digest logins and
 //! their refusals, login over direct TLS, an untrusted certificate refused, in-band
 //! registration (conflict, password change, removal) and the adapters' registration
-//! call, a message round trip, directed presence, a replaced session, keepalive across
-//! an idle period longer than both sides' idle timers, a frozen and a killed server, and
-//! logout. Where the servers behave differently (prosody 0.12 offers no digest), the
-//! scenario asserts each server's own behaviour.
+//! call, a message round trip, directed presence, roster add/update/remove seen by a
+//! second resource, a replaced session, keepalive across an idle period longer than
+//! both sides' idle timers, a frozen and a killed server, and logout. Where the servers
+//! behave differently (prosody 0.12 offers no digest), the scenario asserts each
+//! server's own behaviour.
 //!
 //! A custom `main` (see `jabber_tests::runner`): one server of each kind serves every
 //! adapter; each server × adapter pair runs its scenarios in a thread of its own; the
@@ -26,7 +27,7 @@ use jabber_net::{Error, LoggedIn, Options, Tls};
 use jabber_proto::client::{
     AccountEvent, CloseReason, Config, Event, IqEvent, RosterEvent, SessionState, StanzaEvent,
 };
-use jabber_proto::features::roster::Subscription;
+use jabber_proto::features::roster::{Roster, RosterItem, Subscription};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::{AuthMethod, Credentials, LoginError};
 use jabber_proto::negotiation::register::Field;
@@ -44,8 +45,9 @@ const PASSWORD: &str = "pw-conformance";
 
 /// Accounts created before the scenarios run, one of each per adapter (`alice-std`,
 /// `alice-mio`, ...), so that the adapters' threads do not replace each other's sessions
-/// or see each other's roster changes.
-const USERS: [&str; 3] = ["alice", "bob", "carol"];
+/// or see each other's roster changes. Scenarios that change a roster have accounts of
+/// their own: grace edits her roster.
+const USERS: [&str; 4] = ["alice", "bob", "carol", "grace"];
 
 /// How long a scenario waits for an event the server owes it.
 const WAIT: Duration = Duration::from_secs(10);
@@ -75,6 +77,7 @@ fn scenarios<'a>() -> Vec<Scenario<Ctx<'a>>> {
         ("register_call", register_call),
         ("message_round_trip", message_round_trip),
         ("directed_presence", directed_presence),
+        ("roster_set_update_remove", roster_set_update_remove),
         ("replaced_session_gets_the_stream_error", replaced_session),
         ("keepalive_across_idle_period", keepalive_across_idle_period),
         ("frozen_server_is_a_dead_peer", frozen_server),
@@ -260,6 +263,21 @@ fn presence_of(e: &Event) -> Option<&Presence> {
         Event::Stanza(StanzaEvent::Presence(p)) => Some(p),
         _ => None,
     }
+}
+
+fn push_of(e: &Event) -> Option<Roster> {
+    match e {
+        Event::Roster(RosterEvent::Push(r)) => Some(r.clone()),
+        _ => None,
+    }
+}
+
+/// The outcome of the IQ request `id`.
+fn iq_outcome(session: &mut dyn Session, id: jabber_proto::client::IqId) -> IqEvent {
+    wait_for(session, WAIT, |e| match e {
+        Event::Iq(outcome) if outcome.id() == id => Some(outcome.clone()),
+        _ => None,
+    })
 }
 
 fn account_event(session: &mut dyn Session, pick: fn(&AccountEvent) -> bool) -> AccountEvent {
@@ -566,6 +584,61 @@ fn directed_presence(ctx: &Ctx<'_>) {
     assert_eq!(status.as_deref(), Some("at lunch"));
     assert_eq!(alice.close().expect("logout"), CloseReason::Local);
     assert_eq!(bob.close().expect("logout"), CloseReason::Local);
+}
+
+fn roster_set_update_remove(ctx: &Ctx<'_>) {
+    // Two resources of one account: the one that edits, and one that only watches.
+    let mut editor = ctx.login("grace", ctx.config());
+    let mut watcher = ctx.login("grace", ctx.config());
+    let contact = ctx.bare("bob");
+
+    // Each change is answered to the editor and pushed to the watcher, one push each.
+    let mut change = |item: Option<RosterItem>| -> RosterItem {
+        let jid = contact.clone();
+        let id = call(&mut *editor, move |c, now| match &item {
+            Some(item) => c.roster_set(now, item),
+            None => c.roster_remove(now, &jid),
+        });
+        let outcome = iq_outcome(&mut *editor, id);
+        assert!(matches!(outcome, IqEvent::Result { .. }), "{outcome:?}");
+        let pushed = wait_for(&mut *watcher, WAIT, push_of);
+        assert_eq!(pushed.items.len(), 1, "{pushed:?}");
+        pushed.items[0].clone()
+    };
+
+    let added = change(Some(
+        RosterItem::new(contact.clone())
+            .with_name("Bob")
+            .with_group("Friends"),
+    ));
+    assert_eq!(added.jid, contact);
+    assert_eq!(added.name.as_deref(), Some("Bob"));
+    assert_eq!(added.groups, ["Friends"]);
+    assert_eq!(added.subscription, Subscription::None);
+
+    let updated = change(Some(
+        RosterItem::new(contact.clone())
+            .with_name("Robert")
+            .with_group("Chess")
+            .with_group("Work"),
+    ));
+    assert_eq!(updated.jid, contact);
+    assert_eq!(updated.name.as_deref(), Some("Robert"));
+    let mut groups = updated.groups.clone();
+    groups.sort();
+    assert_eq!(groups, ["Chess", "Work"]);
+
+    let removed = change(None);
+    assert_eq!(removed.jid, contact);
+    assert_eq!(removed.subscription, Subscription::Remove);
+
+    // A new session's roster no longer has the contact.
+    let (third, me) = ctx.login_with(ctx.server, creds(&ctx.user("grace")), ctx.config());
+    let roster = me.roster.expect("the roster was fetched");
+    assert!(roster.items.iter().all(|i| i.jid != contact), "{roster:?}");
+    for session in [editor, watcher, third] {
+        assert_eq!(session.close().expect("logout"), CloseReason::Local);
+    }
 }
 
 fn replaced_session(ctx: &Ctx<'_>) {
