@@ -7,11 +7,12 @@
 //! Scenarios: login and roster fetch (plain TCP), the plaintext and digest logins and
 //! their refusals, login over direct TLS, an untrusted certificate refused, in-band
 //! registration (conflict, password change, removal) and the adapters' registration
-//! call, a message round trip, directed presence, roster add/update/remove seen by a
-//! second resource, a replaced session, keepalive across an idle period longer than
-//! both sides' idle timers, a frozen and a killed server, and logout. Where the servers
-//! behave differently (prosody 0.12 offers no digest), the scenario asserts each
-//! server's own behaviour.
+//! call, a message round trip, directed presence, a mutual subscription and the
+//! unavailable presence at logout, roster add/update/remove seen by a second resource,
+//! a replaced session, keepalive across an idle period longer than both sides' idle
+//! timers, a frozen and a killed server, and logout. Where the servers behave
+//! differently (prosody 0.12 offers no digest), the scenario asserts each server's own
+//! behaviour.
 //!
 //! A custom `main` (see `jabber_tests::runner`): one server of each kind serves every
 //! adapter; each server × adapter pair runs its scenarios in a thread of its own; the
@@ -32,7 +33,7 @@ use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::{AuthMethod, Credentials, LoginError};
 use jabber_proto::negotiation::register::Field;
 use jabber_proto::ns;
-use jabber_proto::stanza::{IqType, Message, MessageType, Presence, StanzaCondition};
+use jabber_proto::stanza::{IqType, Message, MessageType, Presence, PresenceType, StanzaCondition};
 use jabber_proto::stream::Condition as StreamCondition;
 use jabber_proto::xml::Element;
 use jabber_tests::adapters::{self, Adapter, Next, Session};
@@ -46,8 +47,8 @@ const PASSWORD: &str = "pw-conformance";
 /// Accounts created before the scenarios run, one of each per adapter (`alice-std`,
 /// `alice-mio`, ...), so that the adapters' threads do not replace each other's sessions
 /// or see each other's roster changes. Scenarios that change a roster have accounts of
-/// their own: grace edits her roster.
-const USERS: [&str; 4] = ["alice", "bob", "carol", "grace"];
+/// their own: erin and frank subscribe to each other, grace edits her roster.
+const USERS: [&str; 6] = ["alice", "bob", "carol", "erin", "frank", "grace"];
 
 /// How long a scenario waits for an event the server owes it.
 const WAIT: Duration = Duration::from_secs(10);
@@ -77,6 +78,10 @@ fn scenarios<'a>() -> Vec<Scenario<Ctx<'a>>> {
         ("register_call", register_call),
         ("message_round_trip", message_round_trip),
         ("directed_presence", directed_presence),
+        (
+            "subscription_then_unavailable_at_logout",
+            unavailable_at_logout,
+        ),
         ("roster_set_update_remove", roster_set_update_remove),
         ("replaced_session_gets_the_stream_error", replaced_session),
         ("keepalive_across_idle_period", keepalive_across_idle_period),
@@ -270,6 +275,15 @@ fn push_of(e: &Event) -> Option<Roster> {
         Event::Roster(RosterEvent::Push(r)) => Some(r.clone()),
         _ => None,
     }
+}
+
+/// The item for `jid` in a roster push where both sides subscribe to each other.
+fn mutual(e: &Event, jid: &Jid) -> bool {
+    push_of(e).is_some_and(|r| {
+        r.items
+            .iter()
+            .any(|i| i.jid == *jid && i.subscription == Subscription::Both)
+    })
 }
 
 /// The outcome of the IQ request `id`.
@@ -584,6 +598,53 @@ fn directed_presence(ctx: &Ctx<'_>) {
     assert_eq!(status.as_deref(), Some("at lunch"));
     assert_eq!(alice.close().expect("logout"), CloseReason::Local);
     assert_eq!(bob.close().expect("logout"), CloseReason::Local);
+}
+
+fn unavailable_at_logout(ctx: &Ctx<'_>) {
+    let mut erin = ctx.login("erin", ctx.config());
+    let mut frank = ctx.login("frank", ctx.config());
+    let erin_full = full_jid(&mut *erin);
+    let (erin_bare, frank_bare) = (ctx.bare("erin"), ctx.bare("frank"));
+    let subscribe_from = |e: &Event, from: &Jid| {
+        presence_of(e)
+            .filter(|p| p.kind() == PresenceType::Subscribe && p.from().is_some_and(|f| f == *from))
+            .map(|_| ())
+    };
+    let send = |session: &mut dyn Session, p: Result<Presence, _>| {
+        session.send(p.expect("a presence").into()).expect("send");
+    };
+
+    // Erin asks, Frank approves and asks back, Erin approves: subscribed both ways, and
+    // both rosters say so.
+    send(&mut *erin, Presence::subscribe(&frank_bare).build());
+    wait_for(&mut *frank, WAIT, |e| subscribe_from(e, &erin_bare));
+    send(&mut *frank, Presence::subscribed(&erin_bare).build());
+    send(&mut *frank, Presence::subscribe(&erin_bare).build());
+    wait_for(&mut *erin, WAIT, |e| subscribe_from(e, &frank_bare));
+    send(&mut *erin, Presence::subscribed(&frank_bare).build());
+    wait_for(&mut *erin, WAIT, |e| mutual(e, &frank_bare).then_some(()));
+    // Approving Frank's request sends him Erin's current presence (RFC 6121 §3.1.5).
+    let (mut both, mut available) = (false, false);
+    wait_until(&mut *frank, WAIT, |e| {
+        both |= mutual(e, &erin_bare);
+        available |= presence_of(e).is_some_and(|p| {
+            p.kind() == PresenceType::Available && p.from().is_some_and(|f| f == erin_full)
+        });
+        both && available
+    });
+
+    // Erin's initial presence is out, so her logout withdraws it before the stream ends.
+    assert!(call(&mut *erin, |c, _| Ok(c.is_available())));
+    assert_eq!(erin.close().expect("logout"), CloseReason::Local);
+    let gone = wait_for(&mut *frank, WAIT, |e| {
+        presence_of(e)
+            .filter(|p| {
+                p.kind() != PresenceType::Available && p.from().is_some_and(|f| f == erin_full)
+            })
+            .map(|p| p.kind())
+    });
+    assert_eq!(gone, PresenceType::Unavailable);
+    assert_eq!(frank.close().expect("logout"), CloseReason::Local);
 }
 
 fn roster_set_update_remove(ctx: &Ctx<'_>) {
