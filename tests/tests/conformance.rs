@@ -5,14 +5,14 @@
 //! every failure message.
 //!
 //! Scenarios: login and roster fetch (plain TCP), the plaintext and digest logins and
-//! their refusals, login over direct TLS, an untrusted certificate refused, in-band
-//! registration (conflict, password change, removal) and the adapters' registration
-//! call, a message round trip, directed presence, a mutual subscription and the
-//! unavailable presence at logout, roster add/update/remove seen by a second resource,
-//! a replaced session, keepalive across an idle period longer than both sides' idle
-//! timers, a frozen and a killed server, and logout. Where the servers behave
-//! differently (prosody 0.12 offers no digest), the scenario asserts each server's own
-//! behaviour.
+//! their refusals, login over direct TLS, an untrusted certificate refused, the
+//! canonical own JID, in-band registration (conflict, password change, removal) and the
+//! adapters' registration call, a message round trip, directed presence, a mutual
+//! subscription and the unavailable presence at logout, roster add/update/remove seen
+//! by a second resource, a replaced session, keepalive across an idle period longer
+//! than both sides' idle timers, a frozen and a killed server, and logout. Where the
+//! servers behave differently (prosody 0.12 offers no digest; ejabberd names a session
+//! by the spelling of its login), the scenario asserts each server's own behaviour.
 //!
 //! A custom `main` (see `jabber_tests::runner`): one server of each kind serves every
 //! adapter; each server × adapter pair runs its scenarios in a thread of its own; the
@@ -71,6 +71,7 @@ fn scenarios<'a>() -> Vec<Scenario<Ctx<'a>>> {
         ("plaintext_refused_when_not_allowed", plaintext_refused),
         ("login_over_direct_tls", login_over_direct_tls),
         ("untrusted_certificate_is_refused", untrusted_certificate),
+        ("canonical_own_jid", canonical_own_jid),
         (
             "registration_conflict_password_change_removal",
             registration,
@@ -461,6 +462,82 @@ fn untrusted_certificate(ctx: &Ctx<'_>) {
         Err(other) => panic!("expected a TLS error, got {other}"),
         Ok(me) => panic!("logged in as {} with an untrusted certificate", me.jid),
     }
+}
+
+fn canonical_own_jid(ctx: &Ctx<'_>) {
+    // Registered as `carol-…`, logging in as `Carol-…`: the account is the same (both
+    // servers fold the localpart's case), and the core must report the canonical
+    // address, not the spelling we typed.
+    let user = ctx.user("carol");
+    let typed = format!("C{}", &user[1..]);
+    let credentials = creds(&typed);
+    let resource = credentials.resource.clone();
+    let full = |local: &str| {
+        Jid::new(Some(local), ctx.server.domain(), Some(&resource)).expect("a full JID")
+    };
+    let (canonical, as_typed) = (full(&user), full(&typed));
+    let (mut carol, me) = ctx.login_with(ctx.server, credentials, ctx.config());
+    assert_eq!(me.jid, canonical, "the Ready event's JID");
+    assert_eq!(carol.jid(), Some(canonical.clone()), "Session::jid()");
+
+    // How each server names the session. prosody folds the name at login: stanzas to
+    // us carry the canonical address, whichever spelling the sender used, and so does
+    // the `from` it stamps on ours. ejabberd 23.01 routes case-insensitively but names
+    // the session as the login spelled it, in the `to` it delivers and the `from` it
+    // stamps: the same address, compared as RFC 7622 does (localpart case-folded), yet
+    // not the canonical spelling.
+    let named = match ctx.kind() {
+        ServerKind::Prosody => &canonical,
+        ServerKind::Ejabberd => &as_typed,
+    };
+    let mut bob = ctx.login("bob", ctx.config());
+    for (to, body) in [
+        (&canonical, "to the canonical address"),
+        (&as_typed, "to the typed address"),
+    ] {
+        bob.send(chat(to, body)).expect("send");
+        let got = wait_for(&mut *carol, WAIT, |e| match e {
+            Event::Stanza(StanzaEvent::Message(m)) if m.body().as_deref() == Some(body) => {
+                Some(m.element().attr("to").map(String::from))
+            }
+            _ => None,
+        });
+        let got = Jid::parse(&got.expect("a `to`")).expect("a JID");
+        assert_eq!(
+            got.as_str(),
+            named.as_str(),
+            "the `to` of a message to {to}"
+        );
+        let ours = full_jid(&mut *carol);
+        match ctx.kind() {
+            ServerKind::Prosody => assert_eq!(got, ours),
+            ServerKind::Ejabberd => assert!(same_address(&got, &ours), "{got} is not {ours}"),
+        }
+    }
+    let bob_jid = full_jid(&mut *bob);
+    carol.send(chat(&bob_jid, "from carol")).expect("send");
+    let from = wait_for(&mut *bob, WAIT, |e| match e {
+        Event::Stanza(StanzaEvent::Message(m)) if m.body().as_deref() == Some("from carol") => {
+            Some(m.element().attr("from").map(String::from))
+        }
+        _ => None,
+    });
+    assert_eq!(
+        from.as_deref(),
+        Some(named.as_str()),
+        "the `from` the server stamps"
+    );
+    assert_eq!(carol.close().expect("logout"), CloseReason::Local);
+    assert_eq!(bob.close().expect("logout"), CloseReason::Local);
+}
+
+/// Whether `a` and `b` are one address by RFC 7622's rules as far as ASCII goes: the
+/// localpart and domainpart compared without case, the resourcepart exactly.
+fn same_address(a: &Jid, b: &Jid) -> bool {
+    let fold = |s: Option<&str>| s.map(str::to_ascii_lowercase);
+    fold(a.local()) == fold(b.local())
+        && a.domain().eq_ignore_ascii_case(b.domain())
+        && a.resource() == b.resource()
 }
 
 fn registration(ctx: &Ctx<'_>) {
