@@ -1,5 +1,6 @@
-//! Helpers the real-server scenarios share: waiting for an event through any adapter,
-//! picking message bodies and close reasons, and credentials with a fresh resource.
+//! Helpers the real-server scenarios share: waiting for events through any adapter,
+//! picking message bodies and close reasons, running a core command for its value, and
+//! credentials with a fresh resource.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
