@@ -1,5 +1,6 @@
-//! The runner of the real-server test binaries: groups of scenarios (one per server or
-//! per adapter), each group in its own thread, libtest-style lines, one summary line.
+//! The runner of the real-server test binaries: groups of scenarios (one per server,
+//! adapter, or server and adapter), each group in its own thread, libtest-style lines,
+//! one summary line.
 //! A custom `main` calls it: these binaries start servers once and share them between
 //! scenarios, which libtest's one-function-per-test model cannot express.
 
@@ -75,6 +76,16 @@ impl Tally {
     }
 }
 
+/// Groups run under one set-up (one server for several adapters) count as one.
+impl std::iter::Sum for Tally {
+    fn sum<I: Iterator<Item = Tally>>(tallies: I) -> Tally {
+        tallies.fold(Tally::default(), |a, b| Tally {
+            passed: a.passed + b.passed,
+            failed: a.failed + b.failed,
+        })
+    }
+}
+
 /// A scenario: a name and a function that panics on failure.
 pub type Scenario<C> = (&'static str, fn(&C));
 
@@ -86,8 +97,8 @@ pub fn any_selected<C>(group: &str, scenarios: &[Scenario<C>], filter: &Filter) 
 }
 
 /// Runs the selected scenarios of `group` in order on `ctx`, printing a line each
-/// (`test GROUP::NAME ... ok`); a failure's panic message is followed by `diagnose`'s
-/// text (e.g. the server's log).
+/// (`test GROUP::NAME ... ok`); a failure's panic message, prefixed with the full name so
+/// that it stands on its own, is followed by `diagnose`'s text (e.g. the server's log).
 pub fn run_scenarios<C>(
     group: &str,
     ctx: &C,
@@ -114,7 +125,7 @@ pub fn run_scenarios<C>(
                     .cloned()
                     .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                     .unwrap_or_default();
-                println!("test {name} ... FAILED\n  {msg}\n{}", diagnose(ctx));
+                println!("test {name} ... FAILED\n  {name}: {msg}\n{}", diagnose(ctx));
             }
         }
     }

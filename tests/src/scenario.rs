@@ -1,11 +1,14 @@
-//! Helpers the real-server scenarios share: waiting for an event through any adapter,
-//! picking message bodies and close reasons, and credentials with a fresh resource.
+//! Helpers the real-server scenarios share: waiting for events through any adapter,
+//! picking message bodies and close reasons, running a core command for its value, and
+//! credentials with a fresh resource.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use jabber_proto::client::{CloseReason, Event, StanzaEvent};
+use jabber_proto::client::{self, Client, CloseReason, Event, StanzaEvent};
 use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::time::Instant as CoreInstant;
 
 use crate::adapters::{Next, Session};
 
@@ -22,7 +25,7 @@ pub fn creds(user: &str, password: &str) -> Credentials {
 pub fn wait_for<T>(
     session: &mut dyn Session,
     limit: Duration,
-    pick: impl Fn(&Event) -> Option<T>,
+    mut pick: impl FnMut(&Event) -> Option<T>,
 ) -> T {
     let deadline = Instant::now() + limit;
     let mut seen = Vec::new();
@@ -40,6 +43,39 @@ pub fn wait_for<T>(
             Err(e) => panic!("error {e}; saw {seen:?}"),
         }
     }
+}
+
+/// Hands every event to `watch` until it returns true (all it waited for has come),
+/// for a scenario that waits for several events in any order. Panics (listing what it
+/// saw) when that takes longer than `limit`, the session ends, or the transport fails.
+pub fn wait_until(
+    session: &mut dyn Session,
+    limit: Duration,
+    mut watch: impl FnMut(&Event) -> bool,
+) {
+    wait_for(session, limit, |e| watch(e).then_some(()))
+}
+
+/// Runs `f` on the session's core through [`Session::command`] and returns its value:
+/// how a scenario reaches the core's commands and getters that the interface has no
+/// call for. Panics when the transport or the command fails.
+pub fn call<T: Send + 'static>(
+    session: &mut dyn Session,
+    f: impl FnOnce(&mut Client, CoreInstant) -> Result<T, client::Error> + Send + 'static,
+) -> T {
+    // The command's closure returns no value; the result comes back through a slot.
+    let slot = Arc::new(Mutex::new(None));
+    let out = slot.clone();
+    session
+        .command(Box::new(move |client, now| {
+            let value = f(client, now)?;
+            *out.lock().unwrap_or_else(PoisonError::into_inner) = Some(value);
+            Ok(())
+        }))
+        .unwrap_or_else(|e| panic!("transport: {e}"))
+        .unwrap_or_else(|e| panic!("command refused: {e}"));
+    let value = slot.lock().unwrap_or_else(PoisonError::into_inner).take();
+    value.expect("the command ran")
 }
 
 /// A message's body, for [`wait_for`].

@@ -72,6 +72,11 @@ pub trait Session {
 
     /// Logs out and waits for the end; the reason it ended.
     fn close(self: Box<Self>) -> Result<CloseReason, Error>;
+
+    /// Registers `username` with `password` in band (the adapters' `register`: form,
+    /// submission, outcome) and waits for the outcome; other events stay queued. On
+    /// success the core closes the stream.
+    fn register(&mut self, username: &str, password: &str) -> Result<(), Error>;
 }
 
 /// The three adapters, each made in the thread that uses it.

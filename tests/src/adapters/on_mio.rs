@@ -127,6 +127,18 @@ impl MioSession {
             shared.turn(left)?;
         }
     }
+
+    /// Waits up to 60 s for the event that answers a request (`is_outcome`), or the
+    /// session's end, as the other adapters' waiting calls do.
+    fn outcome(&mut self, is_outcome: fn(&Event) -> bool, what: &str) -> Result<Event, Error> {
+        match self.take(Duration::from_secs(60), is_outcome)? {
+            Some(Output::Event(e)) => Ok(e),
+            Some(Output::Failed(e)) => Err(e),
+            _ => Err(Error::Io(std::io::Error::other(format!(
+                "no {what} within 60 s"
+            )))),
+        }
+    }
 }
 
 impl Session for MioSession {
@@ -135,13 +147,7 @@ impl Session for MioSession {
             .borrow_mut()
             .driver
             .login(self.id, credentials)?;
-        match self.take(Duration::from_secs(60), jabber_net::is_login_outcome)? {
-            Some(Output::Event(e)) => jabber_net::login_outcome(e),
-            Some(Output::Failed(e)) => Err(e),
-            _ => Err(Error::Io(std::io::Error::other(
-                "no login outcome within 60 s",
-            ))),
-        }
+        jabber_net::login_outcome(self.outcome(jabber_net::is_login_outcome, "login outcome")?)
     }
 
     fn send(&mut self, stanza: Element) -> Result<(), Error> {
@@ -188,6 +194,20 @@ impl Session for MioSession {
                 "the session did not end within 60 s of its close",
             ))),
         }
+    }
+
+    // The driver has no registration call: the same steps as jabber-std's `register`,
+    // through its commands.
+    fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
+        self.command(Box::new(|client, now| client.request_registration(now)))??;
+        let answer = self.outcome(jabber_net::is_registration_outcome, "registration form")?;
+        let form = jabber_net::filled_registration_form(answer, username, password)?;
+        self.command(Box::new(move |client, now| {
+            client.submit_registration(now, &form)
+        }))??;
+        jabber_net::registration_outcome(
+            self.outcome(jabber_net::is_registration_outcome, "registration outcome")?,
+        )
     }
 }
 

@@ -63,4 +63,8 @@ impl Session for Connection {
     fn close(self: Box<Self>) -> Result<CloseReason, Error> {
         Connection::close(*self)
     }
+
+    fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
+        Connection::register(self, username, password)
+    }
 }

@@ -100,4 +100,8 @@ impl Session for TokioSession {
         let TokioSession { rt, conn } = *self;
         rt.block_on(conn.close())
     }
+
+    fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
+        self.rt.block_on(self.conn.register(username, password))
+    }
 }
