@@ -1,6 +1,16 @@
-//! The rules of the inbound stream, one test per rule: every error is checked for its exact
-//! [`ParseError`] variant and for the stream error condition it maps to (RFC 6120 §4.9.3),
-//! and every input is parsed both whole and one byte at a time with identical results.
+//! The rules of the inbound stream: every error is checked for its exact [`ParseError`]
+//! variant and for the stream error condition it maps to (RFC 6120 §4.9.3), and every input
+//! is parsed whole, one byte at a time and in several other chunkings, with identical
+//! results.
+//!
+//! Most rules are rows of a table (a [`Case`]: an input, how to parse it, what must come of
+//! it), named after the rule they check; one test per section runs its table and reports
+//! every failing row by name. The values a parsed stanza must decode to are a second table
+//! ([`Decoded`]). Rules with a shape of their own (pushes in a given order, resets, memory
+//! bounds, what a parsed element holds) stay ordinary tests.
+
+use std::any::Any;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use jabber_proto::Limits;
 use jabber_proto::ns;
@@ -13,12 +23,19 @@ const STREAM_NS: &str = "http://etherx.jabber.org/streams";
 const HEADER: &str = "<stream:stream xmlns='jabber:client' \
     xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>";
 
+// ---------------------------------------------------------------------------------------
+// Driving the parser
+// ---------------------------------------------------------------------------------------
+
 /// What a parser made of some input: the items, then the error that ended it (if any).
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 struct Outcome {
     items: Vec<Item>,
     error: Option<ParseError>,
 }
+
+/// The chunkings every input is parsed with besides whole: piece sizes, repeated in turn.
+const CHUNKINGS: &[&[usize]] = &[&[1], &[2], &[3], &[7], &[64], &[1, 5, 2, 11, 3]];
 
 fn drain(p: &mut StreamParser, out: &mut Outcome) {
     while let Some(r) = p.next_item() {
@@ -37,15 +54,18 @@ fn drain(p: &mut StreamParser, out: &mut Outcome) {
     }
 }
 
-fn run_chunks(input: &[u8], limits: &Limits, chunk: usize, eof: bool) -> Outcome {
-    let mut p = StreamParser::new(limits.clone());
-    let mut out = Outcome {
-        items: Vec::new(),
-        error: None,
-    };
-    for piece in input.chunks(chunk.max(1)) {
+/// Pushes `input` in pieces of `sizes` (repeated in turn), draining after each push.
+fn run_chunks(mut p: StreamParser, input: &[u8], sizes: &[usize], eof: bool) -> Outcome {
+    let mut out = Outcome::default();
+    let mut rest = input;
+    for &size in sizes.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (piece, tail) = rest.split_at(size.clamp(1, rest.len()));
         p.push(piece);
         drain(&mut p, &mut out);
+        rest = tail;
     }
     if eof {
         p.push_eof();
@@ -54,39 +74,19 @@ fn run_chunks(input: &[u8], limits: &Limits, chunk: usize, eof: bool) -> Outcome
     out
 }
 
-/// Parses `input` whole and one byte at a time; both must agree.
-fn run_with(input: &[u8], limits: &Limits, eof: bool) -> Outcome {
-    let whole = run_chunks(input, limits, input.len(), eof);
-    let bytewise = run_chunks(input, limits, 1, eof);
-    assert_eq!(whole, bytewise, "chunking changed the outcome");
+/// Parses `input` whole and in every chunking of [`CHUNKINGS`], each with a fresh parser
+/// from `parser`; all must agree.
+fn parse(input: &[u8], parser: impl Fn() -> StreamParser, eof: bool) -> Outcome {
+    let whole = run_chunks(parser(), input, &[input.len()], eof);
+    for sizes in CHUNKINGS {
+        let chunked = run_chunks(parser(), input, sizes, eof);
+        assert_eq!(whole, chunked, "chunking {sizes:?} changed the outcome");
+    }
     whole
 }
 
 fn run(input: &[u8]) -> Outcome {
-    run_with(input, &Limits::default(), false)
-}
-
-fn run_eof(input: &[u8]) -> Outcome {
-    run_with(input, &Limits::default(), true)
-}
-
-/// `input` must end with exactly `expected`, which maps to `condition`.
-#[track_caller]
-fn assert_error_with(input: &[u8], limits: &Limits, expected: ParseError, condition: Condition) {
-    let out = run_with(input, limits, false);
-    assert_eq!(
-        out.error.as_ref(),
-        Some(&expected),
-        "input {:?}",
-        String::from_utf8_lossy(input)
-    );
-    assert_eq!(expected.condition(), condition, "condition of {expected:?}");
-    assert!(!expected.is_end_of_input());
-}
-
-#[track_caller]
-fn assert_error(input: &[u8], expected: ParseError, condition: Condition) {
-    assert_error_with(input, &Limits::default(), expected, condition);
+    parse(input, || StreamParser::new(Limits::default()), false)
 }
 
 /// `stanza` inside a client stream.
@@ -98,6 +98,11 @@ fn in_stream_bytes(stanza: &[u8]) -> Vec<u8> {
     let mut v = HEADER.as_bytes().to_vec();
     v.extend_from_slice(stanza);
     v
+}
+
+/// `prolog`, then the client stream header.
+fn before_header(prolog: &str) -> Vec<u8> {
+    format!("{prolog}{HEADER}").into_bytes()
 }
 
 #[track_caller]
@@ -124,36 +129,270 @@ fn limits(f: impl FnOnce(&mut Limits)) -> Limits {
     l
 }
 
+fn nested(depth: usize, innermost: &str) -> String {
+    let mut s = String::new();
+    for _ in 0..depth {
+        s.push_str("<x>");
+    }
+    s.push_str(innermost);
+    for _ in 0..depth {
+        s.push_str("</x>");
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+// Tables
+// ---------------------------------------------------------------------------------------
+
+/// A row of a table: something with a name that passes or panics.
+trait Row {
+    fn name(&self) -> &str;
+    /// What to show of the row's input when it fails.
+    fn input(&self) -> String;
+    fn check(&self);
+}
+
+/// Checks every row, then fails naming each row that failed (and why).
+#[track_caller]
+fn check_all<R: Row>(rows: &[R]) {
+    assert!(!rows.is_empty(), "an empty table");
+    let mut names: Vec<&str> = rows.iter().map(Row::name).collect();
+    names.sort_unstable();
+    for pair in names.windows(2) {
+        assert_ne!(pair[0], pair[1], "two rows with the same name");
+    }
+    let failures: Vec<String> = rows
+        .iter()
+        .filter_map(|row| {
+            let panic = catch_unwind(AssertUnwindSafe(|| row.check())).err()?;
+            let input = row.input();
+            let shown: String = input.chars().take(300).collect();
+            let cut = if shown.len() < input.len() { "..." } else { "" };
+            Some(format!(
+                "row `{}` failed: {}\n    input: {shown}{cut}",
+                row.name(),
+                panic_message(panic.as_ref())
+            ))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    if let Some(s) = panic.downcast_ref::<String>() {
+        s
+    } else if let Some(s) = panic.downcast_ref::<&str>() {
+        s
+    } else {
+        "(a panic without a message)"
+    }
+}
+
+/// What must come of a [`Case`]'s input.
+#[derive(Clone, Debug)]
+enum Expect {
+    /// No error; the items are not counted.
+    NoError,
+    /// No error, and this many items.
+    Items(usize),
+    /// Ended by exactly this error, which maps to this condition. It is an end-of-input
+    /// error exactly when the case pushes the end of input.
+    Error(ParseError, Condition),
+    /// Ended by some [`ParseError::Malformed`] (not well-formed) after this many items.
+    Malformed { items: usize },
+}
+
+/// A rule's row: `input`, parsed whole and in every chunking, must come to `expect`.
+struct Case {
+    name: String,
+    input: Vec<u8>,
+    expect: Expect,
+    limits: Limits,
+    /// The parser's content namespace, when not the client's.
+    content_ns: Option<&'static str>,
+    /// Whether the end of input is pushed after the input.
+    eof: bool,
+    /// More checks on the outcome.
+    also: Option<fn(&Outcome)>,
+}
+
+impl Case {
+    fn new(name: impl Into<String>, input: impl AsRef<[u8]>, expect: Expect) -> Case {
+        Case {
+            name: name.into(),
+            input: input.as_ref().to_vec(),
+            expect,
+            limits: Limits::default(),
+            content_ns: None,
+            eof: false,
+            also: None,
+        }
+    }
+
+    fn limits(mut self, limits: &Limits) -> Case {
+        self.limits = limits.clone();
+        self
+    }
+
+    fn content_ns(mut self, content_ns: &'static str) -> Case {
+        self.content_ns = Some(content_ns);
+        self
+    }
+
+    fn at_eof(mut self) -> Case {
+        self.eof = true;
+        self
+    }
+
+    fn also(mut self, check: fn(&Outcome)) -> Case {
+        self.also = Some(check);
+        self
+    }
+}
+
+impl Row for Case {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn input(&self) -> String {
+        format!("{:?}", String::from_utf8_lossy(&self.input))
+    }
+
+    fn check(&self) {
+        let parser = || {
+            let p = StreamParser::new(self.limits.clone());
+            match self.content_ns {
+                Some(content_ns) => p.with_content_namespace(content_ns),
+                None => p,
+            }
+        };
+        let out = parse(&self.input, parser, self.eof);
+        match &self.expect {
+            Expect::NoError => assert_eq!(out.error, None),
+            Expect::Items(n) => {
+                assert_eq!(out.error, None);
+                assert_eq!(out.items.len(), *n, "items {:?}", out.items);
+            }
+            Expect::Error(error, condition) => {
+                assert_eq!(out.error.as_ref(), Some(error));
+                assert_eq!(error.condition(), *condition, "condition of {error:?}");
+                assert_eq!(
+                    error.is_end_of_input(),
+                    self.eof,
+                    "is_end_of_input() of {error:?}"
+                );
+            }
+            Expect::Malformed { items } => {
+                let e = out.error.as_ref().expect("an error");
+                assert!(matches!(e, ParseError::Malformed(_)), "{e:?}");
+                assert_eq!(e.condition(), Condition::NotWellFormed);
+                assert_eq!(out.items.len(), *items, "items {:?}", out.items);
+            }
+        }
+        if let Some(also) = self.also {
+            also(&out);
+        }
+    }
+}
+
+/// One row per input, named `rule[i]`, each expecting `expect`.
+fn each<I: AsRef<[u8]>>(
+    rule: &str,
+    expect: Expect,
+    inputs: impl IntoIterator<Item = I>,
+) -> Vec<Case> {
+    inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, input)| Case::new(format!("{rule}[{i}]"), input, expect.clone()))
+        .collect()
+}
+
+fn error(error: ParseError, condition: Condition) -> Expect {
+    Expect::Error(error, condition)
+}
+
+fn only_a_header(out: &Outcome) {
+    assert!(
+        matches!(out.items[..], [Item::Header(_)]),
+        "{:?}",
+        out.items
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // XML declaration
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn declaration_at_the_very_start_is_accepted() {
-    for decl in [
-        "<?xml version='1.0'?>",
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
-        "<?xml version='1.0' encoding='utf-8' standalone='yes' ?>",
-    ] {
-        let out = run(format!("{decl}{HEADER}").as_bytes());
-        assert_eq!(out.error, None, "{decl}");
-        assert_eq!(out.items.len(), 1, "the declaration is not an item");
-        assert_eq!(header_of(&out).to(), Some("example.com"));
-    }
-    // Whitespace between the declaration and the header is fine.
-    let out = run(format!("<?xml version='1.0'?>\r\n  {HEADER}").as_bytes());
-    assert_eq!(out.error, None);
-    assert_eq!(out.items.len(), 1);
+fn xml_declaration_rules() {
+    let mut rows = each(
+        "declaration_at_the_very_start_is_accepted",
+        Expect::Items(1), // the declaration is not an item
+        [
+            "<?xml version='1.0'?>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>",
+            "<?xml version='1.0' encoding='utf-8' standalone='yes' ?>",
+        ]
+        .map(before_header),
+    )
+    .into_iter()
+    .map(|c| c.also(|out| assert_eq!(header_of(out).to(), Some("example.com"))))
+    .collect::<Vec<_>>();
+    let pi = || error(ParseError::ProcessingInstruction, Condition::RestrictedXml);
+    rows.extend([
+        // Whitespace between the declaration and the header is fine.
+        Case::new(
+            "declaration_at_the_very_start_is_accepted: whitespace after it",
+            before_header("<?xml version='1.0'?>\r\n  "),
+            Expect::Items(1),
+        ),
+        Case::new(
+            "declaration_after_whitespace_is_a_processing_instruction",
+            before_header(" <?xml version='1.0'?>"),
+            pi(),
+        ),
+        Case::new(
+            "declaration_twice_is_rejected",
+            before_header("<?xml version='1.0'?><?xml version='1.0'?>"),
+            pi(),
+        ),
+        Case::new(
+            "declaration_of_another_encoding_is_unsupported_encoding",
+            before_header("<?xml version='1.0' encoding='ISO-8859-1'?>"),
+            error(
+                ParseError::UnsupportedEncoding("ISO-8859-1".into()),
+                Condition::UnsupportedEncoding,
+            ),
+        ),
+    ]);
+    rows.extend(each(
+        "declaration_inside_the_stream_is_rejected",
+        pi(),
+        [
+            "<?xml version='1.0'?>",
+            "<message><?xml version='1.0'?></message>",
+        ]
+        .map(in_stream),
+    ));
+    rows.extend(each(
+        "declaration_of_xml_1_1_is_bad_format",
+        error(ParseError::BadXmlDeclaration, Condition::BadFormat),
+        ["<?xml version='1.1'?>", "<?xml encoding='UTF-8'?>"].map(before_header),
+    ));
+    check_all(&rows);
 }
 
 #[test]
-fn declaration_after_whitespace_is_a_processing_instruction() {
-    assert_error(
-        format!(" <?xml version='1.0'?>{HEADER}").as_bytes(),
-        ParseError::ProcessingInstruction,
-        Condition::RestrictedXml,
-    );
-    // The same when the whitespace arrives in its own push, already drained.
+fn declaration_after_whitespace_in_its_own_push_is_a_processing_instruction() {
     let mut p = StreamParser::new(Limits::default());
     p.push(b"\n");
     assert!(p.next_item().is_none());
@@ -161,190 +400,98 @@ fn declaration_after_whitespace_is_a_processing_instruction() {
     assert_eq!(p.next_item(), Some(Err(ParseError::ProcessingInstruction)));
 }
 
-#[test]
-fn declaration_twice_is_rejected() {
-    assert_error(
-        format!("<?xml version='1.0'?><?xml version='1.0'?>{HEADER}").as_bytes(),
-        ParseError::ProcessingInstruction,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn declaration_inside_the_stream_is_rejected() {
-    assert_error(
-        &in_stream("<?xml version='1.0'?>"),
-        ParseError::ProcessingInstruction,
-        Condition::RestrictedXml,
-    );
-    assert_error(
-        &in_stream("<message><?xml version='1.0'?></message>"),
-        ParseError::ProcessingInstruction,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn declaration_of_xml_1_1_is_bad_format() {
-    assert_error(
-        format!("<?xml version='1.1'?>{HEADER}").as_bytes(),
-        ParseError::BadXmlDeclaration,
-        Condition::BadFormat,
-    );
-    assert_error(
-        format!("<?xml encoding='UTF-8'?>{HEADER}").as_bytes(),
-        ParseError::BadXmlDeclaration,
-        Condition::BadFormat,
-    );
-}
-
-#[test]
-fn declaration_of_another_encoding_is_unsupported_encoding() {
-    assert_error(
-        format!("<?xml version='1.0' encoding='ISO-8859-1'?>{HEADER}").as_bytes(),
-        ParseError::UnsupportedEncoding("ISO-8859-1".into()),
-        Condition::UnsupportedEncoding,
-    );
-}
-
 // ---------------------------------------------------------------------------------------
 // Restricted XML: DTDs, processing instructions, comments, entities
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn doctype_is_restricted() {
-    assert_error(
-        format!("<!DOCTYPE stream:stream>{HEADER}").as_bytes(),
-        ParseError::Doctype,
-        Condition::RestrictedXml,
-    );
-    assert_error(
-        format!("<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e 'boom'>]>{HEADER}").as_bytes(),
-        ParseError::Doctype,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn entity_declaration_is_restricted() {
-    assert_error(
-        format!("<!ENTITY e 'boom'>{HEADER}").as_bytes(),
-        ParseError::Doctype,
-        Condition::RestrictedXml,
-    );
-    assert_error(
-        &in_stream("<!ENTITY e 'boom'>"),
-        ParseError::Doctype,
-        Condition::RestrictedXml,
-    );
-    assert_error(
-        &in_stream("<message><!ENTITY e 'boom'></message>"),
-        ParseError::Doctype,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn processing_instruction_in_prolog_is_restricted() {
-    for pi in [
-        "<?xml-stylesheet href='a.xsl'?>",
-        "<?php echo 1; ?>",
-        "<?xmlfoo?>",
-    ] {
-        assert_error(
-            format!("{pi}{HEADER}").as_bytes(),
-            ParseError::ProcessingInstruction,
-            Condition::RestrictedXml,
-        );
-    }
-    assert_error(
-        format!("<?xml version='1.0'?><?pi x?>{HEADER}").as_bytes(),
-        ParseError::ProcessingInstruction,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn processing_instruction_inside_a_stanza_is_restricted() {
-    assert_error(
-        &in_stream("<message><body>a<?pi x?>b</body></message>"),
-        ParseError::ProcessingInstruction,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn processing_instruction_between_stanzas_is_restricted() {
-    assert_error(
-        &in_stream("<message/><?pi x?><message/>"),
-        ParseError::ProcessingInstruction,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn comment_in_prolog_is_restricted() {
-    assert_error(
-        format!("<!-- hello -->{HEADER}").as_bytes(),
-        ParseError::Comment,
-        Condition::RestrictedXml,
-    );
-    assert_error(
-        format!("<?xml version='1.0'?><!-- hello -->{HEADER}").as_bytes(),
-        ParseError::Comment,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn comment_between_stanzas_is_restricted() {
-    assert_error(
-        &in_stream("<message/><!-- hello --><message/>"),
-        ParseError::Comment,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn comment_inside_a_stanza_is_restricted() {
-    assert_error(
-        &in_stream("<message><body>a<!-- hello -->b</body></message>"),
-        ParseError::Comment,
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn undefined_entity_in_text_is_restricted() {
-    assert_error(
-        &in_stream("<message><body>a&nbsp;b</body></message>"),
-        ParseError::UndefinedEntity("nbsp".into()),
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn undefined_entity_in_attribute_value_is_restricted() {
-    assert_error(
-        &in_stream("<message to='a&nbsp;b'/>"),
-        ParseError::UndefinedEntity("nbsp".into()),
-        Condition::RestrictedXml,
-    );
-    // Also in a namespace declaration, and in the stream header.
-    assert_error(
-        &in_stream("<message xmlns:p='urn:&copy;'/>"),
-        ParseError::UndefinedEntity("copy".into()),
-        Condition::RestrictedXml,
-    );
-    assert_error(
-        HEADER.replace("example.com", "&ex;").as_bytes(),
-        ParseError::UndefinedEntity("ex".into()),
-        Condition::RestrictedXml,
-    );
-}
-
-#[test]
-fn malformed_references_are_not_well_formed() {
+fn restricted_xml_rules() {
+    let restricted = |e| error(e, Condition::RestrictedXml);
+    let undefined = |name: &str| restricted(ParseError::UndefinedEntity(name.into()));
+    let mut rows = Vec::new();
+    rows.extend(each(
+        "doctype_is_restricted",
+        restricted(ParseError::Doctype),
+        [
+            "<!DOCTYPE stream:stream>",
+            "<?xml version='1.0'?><!DOCTYPE x [<!ENTITY e 'boom'>]>",
+        ]
+        .map(before_header),
+    ));
+    rows.extend(each(
+        "entity_declaration_is_restricted",
+        restricted(ParseError::Doctype),
+        [
+            before_header("<!ENTITY e 'boom'>"),
+            in_stream("<!ENTITY e 'boom'>"),
+            in_stream("<message><!ENTITY e 'boom'></message>"),
+        ],
+    ));
+    rows.extend(each(
+        "processing_instruction_in_prolog_is_restricted",
+        restricted(ParseError::ProcessingInstruction),
+        [
+            "<?xml-stylesheet href='a.xsl'?>",
+            "<?php echo 1; ?>",
+            "<?xmlfoo?>",
+            "<?xml version='1.0'?><?pi x?>",
+        ]
+        .map(before_header),
+    ));
+    rows.extend(each(
+        "comment_in_prolog_is_restricted",
+        restricted(ParseError::Comment),
+        ["<!-- hello -->", "<?xml version='1.0'?><!-- hello -->"].map(before_header),
+    ));
+    rows.extend([
+        Case::new(
+            "processing_instruction_inside_a_stanza_is_restricted",
+            in_stream("<message><body>a<?pi x?>b</body></message>"),
+            restricted(ParseError::ProcessingInstruction),
+        ),
+        Case::new(
+            "processing_instruction_between_stanzas_is_restricted",
+            in_stream("<message/><?pi x?><message/>"),
+            restricted(ParseError::ProcessingInstruction),
+        ),
+        Case::new(
+            "comment_between_stanzas_is_restricted",
+            in_stream("<message/><!-- hello --><message/>"),
+            restricted(ParseError::Comment),
+        ),
+        Case::new(
+            "comment_inside_a_stanza_is_restricted",
+            in_stream("<message><body>a<!-- hello -->b</body></message>"),
+            restricted(ParseError::Comment),
+        ),
+        Case::new(
+            "undefined_entity_in_text_is_restricted",
+            in_stream("<message><body>a&nbsp;b</body></message>"),
+            undefined("nbsp"),
+        ),
+        Case::new(
+            "undefined_entity_in_attribute_value_is_restricted",
+            in_stream("<message to='a&nbsp;b'/>"),
+            undefined("nbsp"),
+        ),
+        // Also in a namespace declaration, and in the stream header.
+        Case::new(
+            "undefined_entity_in_attribute_value_is_restricted: namespace declaration",
+            in_stream("<message xmlns:p='urn:&copy;'/>"),
+            undefined("copy"),
+        ),
+        Case::new(
+            "undefined_entity_in_attribute_value_is_restricted: header",
+            HEADER.replace("example.com", "&ex;"),
+            undefined("ex"),
+        ),
+        // Only the lowercase `x` introduces a hexadecimal reference.
+        Case::new(
+            "references_in_text_are_decoded: not with an uppercase X",
+            in_stream("<message>&#X43;</message>"),
+            error(ParseError::BadReference, Condition::NotWellFormed),
+        ),
+    ]);
     for text in [
         "a &amp b",
         "a & b",
@@ -359,17 +506,16 @@ fn malformed_references_are_not_well_formed() {
         "&1x;",
         "&#x110000000;",
     ] {
-        assert_error(
-            &in_stream(&format!("<message><body>{text}</body></message>")),
-            ParseError::BadReference,
-            Condition::NotWellFormed,
-        );
-        assert_error(
-            &in_stream(&format!("<message id='{text}'/>")),
-            ParseError::BadReference,
-            Condition::NotWellFormed,
-        );
+        rows.extend(each(
+            &format!("malformed_references_are_not_well_formed: {text}"),
+            error(ParseError::BadReference, Condition::NotWellFormed),
+            [
+                in_stream(&format!("<message><body>{text}</body></message>")),
+                in_stream(&format!("<message id='{text}'/>")),
+            ],
+        ));
     }
+    check_all(&rows);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -377,193 +523,175 @@ fn malformed_references_are_not_well_formed() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn mismatched_tags_are_not_well_formed() {
-    for stanza in [
-        "<message><body>x</message></body>",
-        "<message></presence>",
-        "<message><body></bodx></message>",
-        "<p:a xmlns:p='urn:p' xmlns:q='urn:p'></q:a>",
-        "<a></p:a>",
-    ] {
-        assert_error(
-            &in_stream(stanza),
-            ParseError::MismatchedTag,
-            Condition::NotWellFormed,
-        );
-    }
-}
-
-#[test]
-fn malformed_markup_is_not_well_formed() {
-    for stanza in [
-        "<a b='1'c='2'/>",
-        "<a b=1/>",
-        "<a b/>",
-        "<a =''/>",
-        "<1a/>",
-        "< a/>",
-        "<a:b:c/>",
-        "<a:/>",
-        "<a></a b>",
-        "<a b:c:d='1'/>",
-        "<a <b/>",
-        "<\u{300}/>",
-        "<a><![cdata[x]]></a>",
-        // Namespaces in XML: a colon needs a prefix before it.
-        "<:a/>",
-        "<a></:a>",
-        "<a :b='1'/>",
-        // Outside attribute values, '/' only appears in "/>"; otherwise this would be an
-        // open element swallowing the stanzas after it.
-        "<a/ >",
-        "<a b='1'/ >",
-        "<a / b='1'/>",
-        "<a//>",
-        "<a><b/ ></a><presence/>",
-    ] {
-        let out = run(&in_stream(stanza));
-        let e = out.error.expect("an error");
-        assert!(matches!(e, ParseError::Malformed(_)), "{stanza}: {e:?}");
-        assert_eq!(e.condition(), Condition::NotWellFormed);
-        assert_eq!(out.items.len(), 1, "{stanza}");
-    }
-    let out = run(HEADER.replace("'1.0'>", "'1.0'/ >").as_bytes());
-    assert!(matches!(out.error, Some(ParseError::Malformed(_))));
-}
-
-#[test]
-fn unclosed_element_at_eof_is_a_truncated_stanza() {
-    for input in [
+fn well_formedness_rules() {
+    let not_well_formed = |e| error(e, Condition::NotWellFormed);
+    let duplicate = |name: &str| not_well_formed(ParseError::DuplicateAttribute(name.into()));
+    let unbound = |prefix: &str| not_well_formed(ParseError::UnboundPrefix(prefix.into()));
+    let mut rows = Vec::new();
+    rows.extend(each(
+        "mismatched_tags_are_not_well_formed",
+        not_well_formed(ParseError::MismatchedTag),
+        [
+            "<message><body>x</message></body>",
+            "<message></presence>",
+            "<message><body></bodx></message>",
+            "<p:a xmlns:p='urn:p' xmlns:q='urn:p'></q:a>",
+            "<a></p:a>",
+        ]
+        .map(in_stream),
+    ));
+    rows.extend(each(
+        "malformed_markup_is_not_well_formed",
+        Expect::Malformed { items: 1 },
+        [
+            "<a b='1'c='2'/>",
+            "<a b=1/>",
+            "<a b/>",
+            "<a =''/>",
+            "<1a/>",
+            "< a/>",
+            "<a:b:c/>",
+            "<a:/>",
+            "<a></a b>",
+            "<a b:c:d='1'/>",
+            "<a <b/>",
+            "<\u{300}/>",
+            "<a><![cdata[x]]></a>",
+            // Namespaces in XML: a colon needs a prefix before it.
+            "<:a/>",
+            "<a></:a>",
+            "<a :b='1'/>",
+            // Outside attribute values, '/' only appears in "/>"; otherwise this would be
+            // an open element swallowing the stanzas after it.
+            "<a/ >",
+            "<a b='1'/ >",
+            "<a / b='1'/>",
+            "<a//>",
+            "<a><b/ ></a><presence/>",
+        ]
+        .map(in_stream),
+    ));
+    rows.push(Case::new(
+        "malformed_markup_is_not_well_formed: header",
+        HEADER.replace("'1.0'>", "'1.0'/ >"),
+        Expect::Malformed { items: 0 },
+    ));
+    let unclosed = [
         in_stream("<message><body>hi"),
         in_stream("<message to='a"),
         in_stream("<"),
         in_stream("<message/><message><![CDATA[x"),
         HEADER.as_bytes()[..20].to_vec(),
         b"<?xml version='1.0'".to_vec(),
-    ] {
-        let out = run_eof(&input);
-        let e = out.error.expect("an error at end of input");
-        assert_eq!(e, ParseError::TruncatedStanza);
-        assert_eq!(e.condition(), Condition::NotWellFormed);
-        assert!(e.is_end_of_input());
-        // Without the end of input, the parser just waits.
-        assert_eq!(run(&input).error, None);
-    }
+    ];
+    rows.extend(
+        each(
+            "unclosed_element_at_eof_is_a_truncated_stanza",
+            not_well_formed(ParseError::TruncatedStanza),
+            &unclosed,
+        )
+        .into_iter()
+        .map(Case::at_eof),
+    );
+    // Without the end of input, the parser just waits.
+    rows.extend(each(
+        "unclosed_element_at_eof_is_a_truncated_stanza: before the end of input",
+        Expect::NoError,
+        &unclosed,
+    ));
+    rows.extend(
+        each(
+            "eof_between_stanzas_is_an_unclosed_stream",
+            not_well_formed(ParseError::UnclosedStream),
+            [
+                in_stream("<message/>"),
+                in_stream(""),
+                in_stream("<message/>  \n"),
+                Vec::new(),
+                b"  ".to_vec(),
+                b"<?xml version='1.0'?>".to_vec(),
+            ],
+        )
+        .into_iter()
+        .map(Case::at_eof),
+    );
+    rows.push(
+        Case::new(
+            "eof_after_the_close_is_clean",
+            in_stream("<message/></stream:stream>\n"),
+            Expect::Items(3),
+        )
+        .at_eof()
+        .also(|out| assert_eq!(out.items[2], Item::Close)),
+    );
+    rows.extend(each(
+        "duplicate_attribute_is_not_well_formed",
+        duplicate("x"),
+        [
+            "<message x='1' x='2'/>",
+            "<message><body x='1' y='2' x='1'/></message>",
+        ]
+        .map(in_stream),
+    ));
+    rows.extend(each(
+        "duplicate_attribute_through_two_prefixes_is_not_well_formed",
+        duplicate("x"),
+        [
+            in_stream("<a xmlns:p='u' xmlns:q='u' p:x='1' q:x='2'/>"),
+            // One prefix declared on the stream header, the other on the element.
+            in_stream_bytes(
+                b"<a xmlns:s='http://etherx.jabber.org/streams' s:x='1' stream:x='2'/>",
+            ),
+        ],
+    ));
+    rows.extend([
+        Case::new(
+            "duplicate_namespace_declaration_is_not_well_formed: default",
+            in_stream("<a xmlns='u' xmlns='v'/>"),
+            duplicate("xmlns"),
+        ),
+        Case::new(
+            "duplicate_namespace_declaration_is_not_well_formed: prefixed",
+            in_stream("<a xmlns:p='u' xmlns:p='u'/>"),
+            duplicate("p"),
+        ),
+        Case::new(
+            "unbound_attribute_prefix_is_not_well_formed",
+            in_stream("<message p:x='1'/>"),
+            unbound("p"),
+        ),
+    ]);
+    rows.extend(each(
+        "unbound_element_prefix_is_not_well_formed",
+        unbound("p"),
+        [
+            "<p:message/>",
+            // A prefix declared on a sibling is out of scope.
+            "<a><b xmlns:p='u'/><p:c/></a>",
+        ]
+        .map(in_stream),
+    ));
+    rows.extend(each(
+        "forbidden_namespace_declarations_are_not_well_formed",
+        not_well_formed(ParseError::BadNamespaceDeclaration),
+        [
+            "<a xmlns:p=''/>",
+            "<a xmlns:xml='urn:x'/>",
+            "<a xmlns:xmlns='urn:x'/>",
+            "<a xmlns='http://www.w3.org/XML/1998/namespace'/>",
+            "<a xmlns:p='http://www.w3.org/2000/xmlns/'/>",
+        ]
+        .map(in_stream),
+    ));
+    check_all(&rows);
 }
 
 #[test]
-fn eof_between_stanzas_is_an_unclosed_stream() {
-    for input in [
-        in_stream("<message/>"),
-        in_stream(""),
-        in_stream("<message/>  \n"),
-        Vec::new(),
-        b"  ".to_vec(),
-        b"<?xml version='1.0'?>".to_vec(),
-    ] {
-        let out = run_eof(&input);
-        let e = out.error.expect("an error at end of input");
-        assert_eq!(e, ParseError::UnclosedStream);
-        assert_eq!(e.condition(), Condition::NotWellFormed);
-        assert!(e.is_end_of_input());
-    }
-}
-
-#[test]
-fn eof_after_the_close_is_clean() {
-    let out = run_eof(&in_stream("<message/></stream:stream>\n"));
-    assert_eq!(out.error, None);
-    assert_eq!(out.items.len(), 3);
-    assert_eq!(out.items[2], Item::Close);
-}
-
-#[test]
-fn duplicate_attribute_is_not_well_formed() {
-    assert_error(
-        &in_stream("<message x='1' x='2'/>"),
-        ParseError::DuplicateAttribute("x".into()),
-        Condition::NotWellFormed,
-    );
-    assert_error(
-        &in_stream("<message><body x='1' y='2' x='1'/></message>"),
-        ParseError::DuplicateAttribute("x".into()),
-        Condition::NotWellFormed,
-    );
-}
-
-#[test]
-fn duplicate_attribute_through_two_prefixes_is_not_well_formed() {
-    assert_error(
-        &in_stream("<a xmlns:p='u' xmlns:q='u' p:x='1' q:x='2'/>"),
-        ParseError::DuplicateAttribute("x".into()),
-        Condition::NotWellFormed,
-    );
-    // One prefix declared on the stream header, the other on the element.
-    assert_error(
-        &in_stream_bytes(b"<a xmlns:s='http://etherx.jabber.org/streams' s:x='1' stream:x='2'/>"),
-        ParseError::DuplicateAttribute("x".into()),
-        Condition::NotWellFormed,
-    );
-    // Same local name in different namespaces is fine.
+fn same_local_name_in_other_namespaces_is_no_duplicate() {
     let el = single_element("<a xmlns:p='u' xmlns:q='v' p:x='1' q:x='2' x='3'/>");
     assert_eq!(el.root().attr_ns("x", "u"), Some("1"));
     assert_eq!(el.root().attr_ns("x", "v"), Some("2"));
     assert_eq!(el.attr("x"), Some("3"));
-}
-
-#[test]
-fn duplicate_namespace_declaration_is_not_well_formed() {
-    assert_error(
-        &in_stream("<a xmlns='u' xmlns='v'/>"),
-        ParseError::DuplicateAttribute("xmlns".into()),
-        Condition::NotWellFormed,
-    );
-    assert_error(
-        &in_stream("<a xmlns:p='u' xmlns:p='u'/>"),
-        ParseError::DuplicateAttribute("p".into()),
-        Condition::NotWellFormed,
-    );
-}
-
-#[test]
-fn unbound_element_prefix_is_not_well_formed() {
-    assert_error(
-        &in_stream("<p:message/>"),
-        ParseError::UnboundPrefix("p".into()),
-        Condition::NotWellFormed,
-    );
-    // A prefix declared on a sibling is out of scope.
-    assert_error(
-        &in_stream("<a><b xmlns:p='u'/><p:c/></a>"),
-        ParseError::UnboundPrefix("p".into()),
-        Condition::NotWellFormed,
-    );
-}
-
-#[test]
-fn unbound_attribute_prefix_is_not_well_formed() {
-    assert_error(
-        &in_stream("<message p:x='1'/>"),
-        ParseError::UnboundPrefix("p".into()),
-        Condition::NotWellFormed,
-    );
-}
-
-#[test]
-fn forbidden_namespace_declarations_are_not_well_formed() {
-    for stanza in [
-        "<a xmlns:p=''/>",
-        "<a xmlns:xml='urn:x'/>",
-        "<a xmlns:xmlns='urn:x'/>",
-        "<a xmlns='http://www.w3.org/XML/1998/namespace'/>",
-        "<a xmlns:p='http://www.w3.org/2000/xmlns/'/>",
-    ] {
-        assert_error(
-            &in_stream(stanza),
-            ParseError::BadNamespaceDeclaration,
-            Condition::NotWellFormed,
-        );
-    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -571,7 +699,10 @@ fn forbidden_namespace_declarations_are_not_well_formed() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn invalid_utf8_is_unsupported_encoding() {
+fn character_rules() {
+    let not_well_formed = |e| error(e, Condition::NotWellFormed);
+    let forbidden = |code| not_well_formed(ParseError::ForbiddenChar { code });
+    let mut rows = Vec::new();
     for bad in [
         &b"\xff"[..],
         b"\xc0\xaf",         // overlong '/'
@@ -582,77 +713,50 @@ fn invalid_utf8_is_unsupported_encoding() {
         b"\xf4\x90\x80\x80", // beyond U+10FFFF
         b"\x80",             // lone continuation byte
     ] {
-        let mut stanza = b"<message><body>a".to_vec();
-        stanza.extend_from_slice(bad);
-        stanza.extend_from_slice(b"b</body></message>");
-        assert_error(
-            &in_stream_bytes(&stanza),
-            ParseError::InvalidUtf8,
-            Condition::UnsupportedEncoding,
-        );
-        let mut attr = b"<message to='".to_vec();
-        attr.extend_from_slice(bad);
-        attr.extend_from_slice(b"'/>");
-        assert_error(
-            &in_stream_bytes(&attr),
-            ParseError::InvalidUtf8,
-            Condition::UnsupportedEncoding,
-        );
+        rows.extend(each(
+            &format!(
+                "invalid_utf8_is_unsupported_encoding: {}",
+                bad.escape_ascii()
+            ),
+            error(ParseError::InvalidUtf8, Condition::UnsupportedEncoding),
+            [
+                in_stream_bytes(&[b"<message><body>a", bad, b"b</body></message>"].concat()),
+                in_stream_bytes(&[b"<message to='", bad, b"'/>"].concat()),
+            ],
+        ));
     }
     // In the stream header too.
     let mut header = HEADER.as_bytes().to_vec();
     header.splice(HEADER.len() - 1..HEADER.len() - 1, *b" id='\xff'");
-    assert_error(
-        &header,
-        ParseError::InvalidUtf8,
-        Condition::UnsupportedEncoding,
-    );
-}
-
-#[test]
-fn forbidden_raw_characters_are_not_well_formed() {
+    rows.push(Case::new(
+        "invalid_utf8_is_unsupported_encoding: header",
+        header,
+        error(ParseError::InvalidUtf8, Condition::UnsupportedEncoding),
+    ));
     for (ch, code) in [('\u{1}', 1), ('\u{0}', 0), ('\u{1F}', 0x1F)] {
-        assert_error(
-            &in_stream(&format!("<message><body>a{ch}b</body></message>")),
-            ParseError::ForbiddenChar { code },
-            Condition::NotWellFormed,
-        );
-        assert_error(
-            &in_stream(&format!("<message to='{ch}'/>")),
-            ParseError::ForbiddenChar { code },
-            Condition::NotWellFormed,
-        );
-        assert_error(
-            &in_stream(&format!("<message/>{ch}")),
-            ParseError::ForbiddenChar { code },
-            Condition::NotWellFormed,
-        );
+        rows.extend(each(
+            &format!("forbidden_raw_characters_are_not_well_formed: U+{code:04X}"),
+            forbidden(code),
+            [
+                format!("<message><body>a{ch}b</body></message>"),
+                format!("<message to='{ch}'/>"),
+                format!("<message/>{ch}"),
+            ]
+            .map(|s| in_stream(&s)),
+        ));
     }
     for (ch, code) in [('\u{FFFE}', 0xFFFE), ('\u{FFFF}', 0xFFFF)] {
-        assert_error(
-            &in_stream(&format!("<message><body>a{ch}b</body></message>")),
-            ParseError::ForbiddenChar { code },
-            Condition::NotWellFormed,
-        );
-        assert_error(
-            &in_stream(&format!("<message to='{ch}'/>")),
-            ParseError::ForbiddenChar { code },
-            Condition::NotWellFormed,
-        );
-        assert_error(
-            &in_stream(&format!("<message><![CDATA[{ch}]]></message>")),
-            ParseError::ForbiddenChar { code },
-            Condition::NotWellFormed,
-        );
+        rows.extend(each(
+            &format!("forbidden_raw_characters_are_not_well_formed: U+{code:04X}"),
+            forbidden(code),
+            [
+                format!("<message><body>a{ch}b</body></message>"),
+                format!("<message to='{ch}'/>"),
+                format!("<message><![CDATA[{ch}]]></message>"),
+            ]
+            .map(|s| in_stream(&s)),
+        ));
     }
-    // Neighbours of the forbidden ones are fine.
-    let el = single_element("<message a='\u{FFFD}\u{FEFF}'>\u{7F}\u{85}\u{10FFFF}</message>");
-    assert_eq!(el.attr("a"), Some("\u{FFFD}\u{FEFF}"));
-    assert_eq!(el.text(), "\u{7F}\u{85}\u{10FFFF}");
-}
-
-#[test]
-fn forbidden_characters_by_reference_are_not_well_formed() {
     for (reference, code) in [
         ("&#1;", 1),
         ("&#x1;", 1),
@@ -664,53 +768,32 @@ fn forbidden_characters_by_reference_are_not_well_formed() {
         ("&#65535;", 0xFFFF),
         ("&#x110000;", 0x11_0000),
     ] {
-        assert_error(
-            &in_stream(&format!("<message><body>{reference}</body></message>")),
-            ParseError::ForbiddenChar { code },
-            Condition::NotWellFormed,
-        );
-        assert_error(
-            &in_stream(&format!("<message to='{reference}'/>")),
-            ParseError::ForbiddenChar { code },
-            Condition::NotWellFormed,
-        );
+        rows.extend(each(
+            &format!("forbidden_characters_by_reference_are_not_well_formed: {reference}"),
+            forbidden(code),
+            [
+                format!("<message><body>{reference}</body></message>"),
+                format!("<message to='{reference}'/>"),
+            ]
+            .map(|s| in_stream(&s)),
+        ));
     }
-}
-
-#[test]
-fn lt_in_attribute_value_is_not_well_formed() {
-    assert_error(
-        &in_stream("<message to='a<b'/>"),
-        ParseError::LtInAttributeValue,
-        Condition::NotWellFormed,
-    );
-    assert_error(
-        &in_stream("<message to=\"a<b\"/>"),
-        ParseError::LtInAttributeValue,
-        Condition::NotWellFormed,
-    );
-    assert_error(
-        HEADER.replace("example.com", "<").as_bytes(),
-        ParseError::LtInAttributeValue,
-        Condition::NotWellFormed,
-    );
-    // '>' and the other quote are fine.
-    let el = single_element("<message to='a>b\"c'/>");
-    assert_eq!(el.attr("to"), Some("a>b\"c"));
-}
-
-#[test]
-fn cdata_end_in_text_is_not_well_formed() {
-    for text in ["]]>", "a]]>b", "]]]>", "<![CDATA[x]]>]]>"] {
-        assert_error(
-            &in_stream(&format!("<message><body>{text}</body></message>")),
-            ParseError::CdataEndInText,
-            Condition::NotWellFormed,
-        );
-    }
-    // ']]' and ']>' on their own are plain text.
-    let el = single_element("<message>]] ]> ]]&gt;</message>");
-    assert_eq!(el.text(), "]] ]> ]]>");
+    rows.extend(each(
+        "lt_in_attribute_value_is_not_well_formed",
+        not_well_formed(ParseError::LtInAttributeValue),
+        [
+            in_stream("<message to='a<b'/>"),
+            in_stream("<message to=\"a<b\"/>"),
+            HEADER.replace("example.com", "<").into_bytes(),
+        ],
+    ));
+    rows.extend(each(
+        "cdata_end_in_text_is_not_well_formed",
+        not_well_formed(ParseError::CdataEndInText),
+        ["]]>", "a]]>b", "]]]>", "<![CDATA[x]]>]]>"]
+            .map(|text| in_stream(&format!("<message><body>{text}</body></message>"))),
+    ));
+    check_all(&rows);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -718,31 +801,161 @@ fn cdata_end_in_text_is_not_well_formed() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn text_between_stanzas_is_bad_format() {
-    for text in ["hello", ">", "x<message/>", "&amp;", "]]>", "\u{E9}"] {
-        assert_error(
-            &in_stream(&format!("<message/>{text}")),
-            ParseError::TextOutsideStanza,
-            Condition::BadFormat,
-        );
-    }
-    // Before the header too.
-    assert_error(
-        format!("hello{HEADER}").as_bytes(),
-        ParseError::TextOutsideStanza,
-        Condition::BadFormat,
+fn stream_level_rules() {
+    let bad_format = |e| error(e, Condition::BadFormat);
+    let invalid_namespace = |e| error(e, Condition::InvalidNamespace);
+    let mismatched = || error(ParseError::MismatchedTag, Condition::NotWellFormed);
+    let mut rows = Vec::new();
+    rows.extend(each(
+        "text_between_stanzas_is_bad_format",
+        bad_format(ParseError::TextOutsideStanza),
+        ["hello", ">", "x<message/>", "&amp;", "]]>", "\u{E9}"]
+            .map(|text| in_stream(&format!("<message/>{text}")))
+            .into_iter()
+            .chain([
+                // Before the header too.
+                before_header("hello"),
+                before_header(">"),
+                // CDATA is text.
+                in_stream("<![CDATA[x]]>"),
+            ]),
+    ));
+    rows.push(Case::new(
+        "whitespace_between_stanzas_is_a_keepalive",
+        in_stream(" \n <message/> \n\t\r <presence/> \n "),
+        Expect::Items(3),
+    ));
+    rows.extend(each(
+        "data_after_close_is_bad_format",
+        bad_format(ParseError::DataAfterClose),
+        ["x", "<message/>", "</stream:stream>", "  \n<", ">"]
+            .map(|after| in_stream(&format!("<message/></stream:stream>{after}"))),
+    ));
+    rows.extend(each(
+        "root_that_is_not_stream_is_invalid_namespace",
+        invalid_namespace(ParseError::BadRoot),
+        [
+            HEADER.replace("stream:stream", "stream:strm").into_bytes(),
+            b"<message xmlns='jabber:client'>".to_vec(),
+        ],
+    ));
+    rows.extend(each(
+        "root_in_the_wrong_namespace_is_invalid_namespace",
+        invalid_namespace(ParseError::BadRoot),
+        [
+            HEADER.replace(STREAM_NS, "urn:not-streams").into_bytes(),
+            // `stream` in the content namespace.
+            b"<stream xmlns='jabber:client'>".to_vec(),
+        ],
+    ));
+    rows.push(Case::new(
+        "unbound_root_prefix_is_not_well_formed",
+        b"<stream:stream xmlns='jabber:client'>",
+        error(
+            ParseError::UnboundPrefix("stream".into()),
+            Condition::NotWellFormed,
+        ),
+    ));
+    rows.extend(each(
+        "missing_or_wrong_content_namespace_is_invalid_namespace",
+        invalid_namespace(ParseError::BadContentNamespace),
+        [
+            HEADER.replace("xmlns='jabber:client' ", ""),
+            HEADER.replace("jabber:client", "jabber:server"),
+            HEADER.replace("jabber:client", ""),
+            HEADER.replace("jabber:client", "jabber:client "),
+        ],
+    ));
+    rows.extend([
+        // A server-to-server parser wants jabber:server.
+        Case::new(
+            "missing_or_wrong_content_namespace_is_invalid_namespace: server to server",
+            HEADER.replace("jabber:client", "jabber:server"),
+            Expect::Items(1),
+        )
+        .content_ns(ns::SERVER)
+        .also(|out| assert_eq!(header_of(out).content_ns(), ns::SERVER)),
+        Case::new(
+            "missing_or_wrong_content_namespace_is_invalid_namespace: client to server",
+            HEADER,
+            invalid_namespace(ParseError::BadContentNamespace),
+        )
+        .content_ns(ns::SERVER)
+        .also(|out| assert_eq!(out.items, [], "the error comes first")),
+    ]);
+    rows.extend(each(
+        "stream_close_with_another_name_is_a_mismatched_tag",
+        mismatched(),
+        [
+            "</foo>",
+            "</stream>",
+            "</s:stream>",
+            "</stream:streams>",
+            "</message>",
+        ]
+        .map(|close| in_stream(&format!("<message/>{close}"))),
+    ));
+    // The close tag must repeat the header's own prefix.
+    let header = HEADER
+        .replace("stream:", "s:")
+        .replace("xmlns:stream", "xmlns:s");
+    rows.extend([
+        Case::new(
+            "stream_close_with_another_name_is_a_mismatched_tag: own prefix",
+            format!("{header}<message/></s:stream >"),
+            Expect::Items(3),
+        )
+        .also(|out| assert_eq!(out.items.last(), Some(&Item::Close))),
+        Case::new(
+            "stream_close_with_another_name_is_a_mismatched_tag: the usual prefix",
+            format!("{header}</stream:stream>"),
+            mismatched(),
+        ),
+    ]);
+    // Only possible when the content namespace is the streams namespace itself, but the
+    // close tag must still be matched against the root's name.
+    rows.push(
+        Case::new(
+            "stream_close_of_an_unprefixed_root",
+            format!("<stream xmlns='{STREAM_NS}'><features/></stream>"),
+            Expect::Items(3),
+        )
+        .content_ns(STREAM_NS)
+        .also(|out| {
+            assert!(matches!(&out.items[0], Item::Header(_)));
+            assert!(matches!(&out.items[1], Item::Element(e) if e.is("features", STREAM_NS)));
+            assert_eq!(out.items[2], Item::Close);
+        }),
     );
-    assert_error(
-        format!(">{HEADER}").as_bytes(),
-        ParseError::TextOutsideStanza,
-        Condition::BadFormat,
+    // The recorded name is `stream`, not the raw text before it (`<stream`).
+    rows.extend(
+        each(
+            "stream_close_of_an_unprefixed_root: another name",
+            mismatched(),
+            ["</<stream>", "</foo>"].map(|close| format!("<stream xmlns='{STREAM_NS}'>{close}")),
+        )
+        .into_iter()
+        .map(|c| c.content_ns(STREAM_NS).also(only_a_header)),
     );
-    // CDATA is text.
-    assert_error(
-        &in_stream("<![CDATA[x]]>"),
-        ParseError::TextOutsideStanza,
-        Condition::BadFormat,
-    );
+    let header = HEADER.replace("'1.0'>", "'1.0'/>");
+    rows.extend([
+        Case::new(
+            "self_closing_header_yields_header_then_close",
+            &header,
+            Expect::Items(2),
+        )
+        .at_eof()
+        .also(|out| {
+            assert_eq!(header_of(out).version(), Some("1.0"));
+            assert_eq!(out.items[1], Item::Close);
+        }),
+        Case::new(
+            "self_closing_header_yields_header_then_close: data after it",
+            format!("{header}<message/>"),
+            bad_format(ParseError::DataAfterClose),
+        ),
+    ]);
+    check_all(&rows);
 }
 
 #[test]
@@ -760,21 +973,6 @@ fn whitespace_between_stanzas_is_a_keepalive() {
     assert!(matches!(p.next_item(), Some(Ok(Item::Element(e))) if e.name() == "presence"));
     assert_eq!(p.next_item(), None);
     assert_eq!(p.error(), None);
-
-    let out = run(&in_stream(" \n <message/> \n\t\r <presence/> \n "));
-    assert_eq!(out.error, None);
-    assert_eq!(out.items.len(), 3);
-}
-
-#[test]
-fn data_after_close_is_bad_format() {
-    for after in ["x", "<message/>", "</stream:stream>", "  \n<", ">"] {
-        assert_error(
-            &in_stream(&format!("<message/></stream:stream>{after}")),
-            ParseError::DataAfterClose,
-            Condition::BadFormat,
-        );
-    }
 }
 
 #[test]
@@ -794,140 +992,14 @@ fn whitespace_after_close_is_ignored() {
 }
 
 #[test]
-fn root_that_is_not_stream_is_invalid_namespace() {
-    assert_error(
-        HEADER.replace("stream:stream", "stream:strm").as_bytes(),
-        ParseError::BadRoot,
-        Condition::InvalidNamespace,
-    );
-    assert_error(
-        b"<message xmlns='jabber:client'>",
-        ParseError::BadRoot,
-        Condition::InvalidNamespace,
-    );
-}
-
-#[test]
-fn root_in_the_wrong_namespace_is_invalid_namespace() {
-    assert_error(
-        HEADER.replace(STREAM_NS, "urn:not-streams").as_bytes(),
-        ParseError::BadRoot,
-        Condition::InvalidNamespace,
-    );
-    // `stream` in the content namespace.
-    assert_error(
-        b"<stream xmlns='jabber:client'>",
-        ParseError::BadRoot,
-        Condition::InvalidNamespace,
-    );
-}
-
-#[test]
-fn unbound_root_prefix_is_not_well_formed() {
-    assert_error(
-        b"<stream:stream xmlns='jabber:client'>",
-        ParseError::UnboundPrefix("stream".into()),
-        Condition::NotWellFormed,
-    );
-}
-
-#[test]
-fn missing_or_wrong_content_namespace_is_invalid_namespace() {
-    for header in [
-        HEADER.replace("xmlns='jabber:client' ", ""),
-        HEADER.replace("jabber:client", "jabber:server"),
-        HEADER.replace("jabber:client", ""),
-        HEADER.replace("jabber:client", "jabber:client "),
-    ] {
-        assert_error(
-            header.as_bytes(),
-            ParseError::BadContentNamespace,
-            Condition::InvalidNamespace,
-        );
-    }
-    // A server-to-server parser wants jabber:server.
-    let mut p = StreamParser::new(Limits::default()).with_content_namespace(ns::SERVER);
-    p.push(HEADER.replace("jabber:client", "jabber:server").as_bytes());
-    let Some(Ok(Item::Header(h))) = p.next_item() else {
-        panic!("expected a header")
-    };
-    assert_eq!(h.content_ns(), ns::SERVER);
-    let mut p = StreamParser::new(Limits::default()).with_content_namespace(ns::SERVER);
-    p.push(HEADER.as_bytes());
-    assert_eq!(p.next_item(), Some(Err(ParseError::BadContentNamespace)));
-}
-
-#[test]
-fn stream_close_with_another_name_is_a_mismatched_tag() {
-    for close in [
-        "</foo>",
-        "</stream>",
-        "</s:stream>",
-        "</stream:streams>",
-        "</message>",
-    ] {
-        assert_error(
-            &in_stream(&format!("<message/>{close}")),
-            ParseError::MismatchedTag,
-            Condition::NotWellFormed,
-        );
-    }
-    // The close tag must repeat the header's own prefix.
-    let header = HEADER
-        .replace("stream:", "s:")
-        .replace("xmlns:stream", "xmlns:s");
-    let out = run(format!("{header}<message/></s:stream >").as_bytes());
-    assert_eq!(out.error, None);
-    assert_eq!(out.items.last(), Some(&Item::Close));
-    assert_error(
-        format!("{header}</stream:stream>").as_bytes(),
-        ParseError::MismatchedTag,
-        Condition::NotWellFormed,
-    );
-}
-
-#[test]
-fn stream_close_of_an_unprefixed_root() {
-    // Only possible when the content namespace is the streams namespace itself, but the
-    // close tag must still be matched against the root's name.
-    let parser = || StreamParser::new(Limits::default()).with_content_namespace(STREAM_NS);
-    let input = format!("<stream xmlns='{STREAM_NS}'><features/></stream>");
-    let mut p = parser();
-    p.push(input.as_bytes());
-    assert!(matches!(p.next_item(), Some(Ok(Item::Header(_)))));
-    assert!(matches!(p.next_item(), Some(Ok(Item::Element(e))) if e.is("features", STREAM_NS)));
-    assert_eq!(p.next_item(), Some(Ok(Item::Close)));
-    // The recorded name is `stream`, not the raw text before it (`<stream`).
-    for close in ["</<stream>", "</foo>"] {
-        let mut p = parser();
-        p.push(format!("<stream xmlns='{STREAM_NS}'>{close}").as_bytes());
-        assert!(matches!(p.next_item(), Some(Ok(Item::Header(_)))));
-        assert_eq!(p.next_item(), Some(Err(ParseError::MismatchedTag)));
-    }
-}
-
-#[test]
 fn self_closing_header_yields_header_then_close() {
-    let header = HEADER.replace("'1.0'>", "'1.0'/>");
-    let out = run_eof(header.as_bytes());
-    assert_eq!(out.error, None);
-    assert_eq!(out.items.len(), 2);
-    assert_eq!(header_of(&out).version(), Some("1.0"));
-    assert_eq!(out.items[1], Item::Close);
-
     let mut p = StreamParser::new(Limits::default());
-    p.push(header.as_bytes());
+    p.push(HEADER.replace("'1.0'>", "'1.0'/>").as_bytes());
     assert!(matches!(p.next_item(), Some(Ok(Item::Header(_)))));
     assert!(!p.is_closed());
     assert_eq!(p.next_item(), Some(Ok(Item::Close)));
     assert!(p.is_closed());
     assert_eq!(p.next_item(), None);
-
-    assert_error(
-        format!("{header}<message/>").as_bytes(),
-        ParseError::DataAfterClose,
-        Condition::BadFormat,
-    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -935,22 +1007,12 @@ fn self_closing_header_yields_header_then_close() {
 // ---------------------------------------------------------------------------------------
 
 #[test]
-fn stanza_exactly_at_the_size_limit_is_accepted() {
-    // Longer than the header, which the same limit applies to.
-    let stanza = format!(
-        "<message to='a@b'><body>{}</body></message>",
-        "0123456789".repeat(20)
-    );
-    let stanza = stanza.as_str();
-    assert!(stanza.len() > HEADER.len());
-    let l = limits(|l| l.max_stanza_bytes = stanza.len());
-    let out = run_with(&in_stream(stanza), &l, false);
-    assert_eq!(out.error, None);
-    assert_eq!(out.items.len(), 2);
-}
+fn limit_rules() {
+    let policy = |e| error(e, Condition::PolicyViolation);
+    let too_deep = |limit| policy(ParseError::TooDeep { limit });
+    let too_many_attributes = |limit| policy(ParseError::TooManyAttributes { limit });
+    let mut rows = Vec::new();
 
-#[test]
-fn stanza_one_byte_over_the_size_limit_is_a_policy_violation() {
     // Longer than the header, which the same limit applies to.
     let stanza = format!(
         "<message to='a@b'><body>{}</body></message>",
@@ -959,185 +1021,189 @@ fn stanza_one_byte_over_the_size_limit_is_a_policy_violation() {
     let stanza = stanza.as_str();
     assert!(stanza.len() > HEADER.len());
     let limit = stanza.len() - 1;
-    let l = limits(|l| l.max_stanza_bytes = limit);
-    assert_error_with(
-        &in_stream(stanza),
-        &l,
-        ParseError::StanzaTooLarge { limit },
-        Condition::PolicyViolation,
-    );
     // The error comes without waiting for the element to end: as soon as the limit is
     // filled by an element that has not ended (it cannot end within the limit any more).
-    let limit = HEADER.len() + 10;
-    let l = limits(|l| l.max_stanza_bytes = limit);
-    assert_error_with(
-        &in_stream(&stanza[..limit]),
-        &l,
-        ParseError::StanzaTooLarge { limit },
-        Condition::PolicyViolation,
-    );
-    assert_eq!(
-        run_with(&in_stream(&stanza[..limit - 1]), &l, false).error,
-        None
-    );
-}
+    let early = HEADER.len() + 10;
+    rows.extend([
+        Case::new(
+            "stanza_exactly_at_the_size_limit_is_accepted",
+            in_stream(stanza),
+            Expect::Items(2),
+        )
+        .limits(&limits(|l| l.max_stanza_bytes = stanza.len())),
+        Case::new(
+            "stanza_one_byte_over_the_size_limit_is_a_policy_violation",
+            in_stream(stanza),
+            policy(ParseError::StanzaTooLarge { limit }),
+        )
+        .limits(&limits(|l| l.max_stanza_bytes = limit)),
+        Case::new(
+            "stanza_one_byte_over_the_size_limit_is_a_policy_violation: unended",
+            in_stream(&stanza[..early]),
+            policy(ParseError::StanzaTooLarge { limit: early }),
+        )
+        .limits(&limits(|l| l.max_stanza_bytes = early)),
+        Case::new(
+            "stanza_one_byte_over_the_size_limit_is_a_policy_violation: unended, one short",
+            in_stream(&stanza[..early - 1]),
+            Expect::NoError,
+        )
+        .limits(&limits(|l| l.max_stanza_bytes = early)),
+    ]);
 
-#[test]
-fn header_size_is_limited_too() {
-    let l = limits(|l| l.max_stanza_bytes = HEADER.len());
-    let out = run_with(HEADER.as_bytes(), &l, false);
-    assert_eq!(out.error, None);
-    assert_eq!(out.items.len(), 1);
-
-    let limit = HEADER.len() - 1;
-    let l = limits(|l| l.max_stanza_bytes = limit);
-    assert_error_with(
-        HEADER.as_bytes(),
-        &l,
-        ParseError::StanzaTooLarge { limit },
-        Condition::PolicyViolation,
-    );
-    // And the XML declaration.
-    let l = limits(|l| l.max_stanza_bytes = HEADER.len());
+    let at_header = limits(|l| l.max_stanza_bytes = HEADER.len());
     let decl = format!("<?xml version='1.0'{}?>", " ".repeat(HEADER.len()));
-    assert_error_with(
-        format!("{decl}{HEADER}").as_bytes(),
-        &l,
-        ParseError::StanzaTooLarge {
-            limit: HEADER.len(),
-        },
-        Condition::PolicyViolation,
-    );
-}
+    rows.extend([
+        Case::new(
+            "header_size_is_limited_too: at the limit",
+            HEADER,
+            Expect::Items(1),
+        )
+        .limits(&at_header),
+        Case::new(
+            "header_size_is_limited_too: over the limit",
+            HEADER,
+            policy(ParseError::StanzaTooLarge {
+                limit: HEADER.len() - 1,
+            }),
+        )
+        .limits(&limits(|l| l.max_stanza_bytes = HEADER.len() - 1)),
+        // And the XML declaration.
+        Case::new(
+            "header_size_is_limited_too: declaration",
+            before_header(&decl),
+            policy(ParseError::StanzaTooLarge {
+                limit: HEADER.len(),
+            }),
+        )
+        .limits(&at_header),
+    ]);
 
-fn nested(depth: usize, innermost: &str) -> String {
-    let mut s = String::new();
-    for _ in 0..depth {
-        s.push_str("<x>");
-    }
-    s.push_str(innermost);
-    for _ in 0..depth {
-        s.push_str("</x>");
-    }
-    s
-}
-
-#[test]
-fn depth_64_is_accepted_by_default() {
-    let out = run(&in_stream(&nested(64, "deep")));
-    assert_eq!(out.error, None);
-    let Item::Element(el) = &out.items[1] else {
-        panic!("expected an element")
-    };
-    let mut cur = el.root();
-    for _ in 1..64 {
-        cur = cur.child("x", ns::CLIENT).expect("a child");
-    }
-    assert_eq!(cur.text(), "deep");
-    let out = run(&in_stream(&nested(63, "<y/>")));
-    assert_eq!(out.error, None);
-}
-
-#[test]
-fn depth_65_is_a_policy_violation_by_default() {
-    assert_error(
-        &in_stream(&nested(65, "")),
-        ParseError::TooDeep { limit: 64 },
-        Condition::PolicyViolation,
-    );
-    // An empty element counts too.
-    assert_error(
-        &in_stream(&nested(64, "<y/>")),
-        ParseError::TooDeep { limit: 64 },
-        Condition::PolicyViolation,
-    );
-    // The error comes at the opening tag, without waiting for the rest.
-    assert_error(
-        &in_stream(&"<x>".repeat(65)),
-        ParseError::TooDeep { limit: 64 },
-        Condition::PolicyViolation,
-    );
-}
-
-#[test]
-fn depth_limit_can_be_changed() {
-    let l = limits(|l| l.max_depth = 3);
-    assert_eq!(
-        run_with(&in_stream(&nested(3, "<y/>")), &l, false).error,
-        Some(ParseError::TooDeep { limit: 3 })
-    );
-    let out = run_with(&in_stream(&nested(3, "t")), &l, false);
-    assert_eq!(out.error, None);
-    assert_error_with(
-        &in_stream(&nested(4, "t")),
-        &l,
-        ParseError::TooDeep { limit: 3 },
-        Condition::PolicyViolation,
-    );
-    // A top-level element is depth 1.
-    let l = limits(|l| l.max_depth = 1);
-    assert_eq!(
-        run_with(&in_stream("<message/><iq>t</iq>"), &l, false).error,
-        None
-    );
-    assert_error_with(
-        &in_stream("<message><body/></message>"),
-        &l,
-        ParseError::TooDeep { limit: 1 },
-        Condition::PolicyViolation,
-    );
-}
-
-#[test]
-fn attribute_count_limit_can_be_changed() {
-    // The header has four attributes (two of them namespace declarations).
-    let l = limits(|l| l.max_attributes = 4);
-    let out = run_with(
-        &in_stream(
-            "<message a='1' b='2' c='3' d='4'><body xmlns:p='u' p:a='1' b='2' c='3'/></message>",
+    rows.extend([
+        Case::new(
+            "depth_64_is_accepted_by_default",
+            in_stream(&nested(64, "deep")),
+            Expect::NoError,
+        )
+        .also(|out| {
+            let Item::Element(el) = &out.items[1] else {
+                panic!("expected an element")
+            };
+            let mut cur = el.root();
+            for _ in 1..64 {
+                cur = cur.child("x", ns::CLIENT).expect("a child");
+            }
+            assert_eq!(cur.text(), "deep");
+        }),
+        Case::new(
+            "depth_64_is_accepted_by_default: an empty innermost element",
+            in_stream(&nested(63, "<y/>")),
+            Expect::NoError,
         ),
-        &l,
-        false,
-    );
-    assert_eq!(out.error, None);
-    assert_eq!(out.items.len(), 2);
-    assert_error_with(
-        &in_stream("<message a='1' b='2' c='3' d='4' e='5'/>"),
-        &l,
-        ParseError::TooManyAttributes { limit: 4 },
-        Condition::PolicyViolation,
-    );
-    // Namespace declarations count.
-    assert_error_with(
-        &in_stream("<message><body xmlns='u' xmlns:p='v' a='1' b='2' p:c='3'/></message>"),
-        &l,
-        ParseError::TooManyAttributes { limit: 4 },
-        Condition::PolicyViolation,
-    );
-    // And the header's own.
-    let l = limits(|l| l.max_attributes = 3);
-    assert_error_with(
-        HEADER.as_bytes(),
-        &l,
-        ParseError::TooManyAttributes { limit: 3 },
-        Condition::PolicyViolation,
-    );
-}
+    ]);
+    rows.extend(each(
+        "depth_65_is_a_policy_violation_by_default",
+        too_deep(64),
+        [
+            nested(65, ""),
+            // An empty element counts too.
+            nested(64, "<y/>"),
+            // The error comes at the opening tag, without waiting for the rest.
+            "<x>".repeat(65),
+        ]
+        .map(|s| in_stream(&s)),
+    ));
 
-#[test]
-fn attribute_count_limit_default_is_64() {
+    let depth_3 = limits(|l| l.max_depth = 3);
+    // A top-level element is depth 1.
+    let depth_1 = limits(|l| l.max_depth = 1);
+    rows.extend([
+        Case::new(
+            "depth_limit_can_be_changed: 3, an empty element below",
+            in_stream(&nested(3, "<y/>")),
+            too_deep(3),
+        )
+        .limits(&depth_3),
+        Case::new(
+            "depth_limit_can_be_changed: 3, at the limit",
+            in_stream(&nested(3, "t")),
+            Expect::NoError,
+        )
+        .limits(&depth_3),
+        Case::new(
+            "depth_limit_can_be_changed: 3, over the limit",
+            in_stream(&nested(4, "t")),
+            too_deep(3),
+        )
+        .limits(&depth_3),
+        Case::new(
+            "depth_limit_can_be_changed: 1, top-level elements",
+            in_stream("<message/><iq>t</iq>"),
+            Expect::NoError,
+        )
+        .limits(&depth_1),
+        Case::new(
+            "depth_limit_can_be_changed: 1, a child",
+            in_stream("<message><body/></message>"),
+            too_deep(1),
+        )
+        .limits(&depth_1),
+    ]);
+
+    // The header has four attributes (two of them namespace declarations).
+    let attributes_4 = limits(|l| l.max_attributes = 4);
+    rows.extend([
+        Case::new(
+            "attribute_count_limit_can_be_changed: at the limit",
+            in_stream(
+                "<message a='1' b='2' c='3' d='4'>\
+                 <body xmlns:p='u' p:a='1' b='2' c='3'/></message>",
+            ),
+            Expect::Items(2),
+        )
+        .limits(&attributes_4),
+        Case::new(
+            "attribute_count_limit_can_be_changed: over the limit",
+            in_stream("<message a='1' b='2' c='3' d='4' e='5'/>"),
+            too_many_attributes(4),
+        )
+        .limits(&attributes_4),
+        // Namespace declarations count.
+        Case::new(
+            "attribute_count_limit_can_be_changed: namespace declarations count",
+            in_stream("<message><body xmlns='u' xmlns:p='v' a='1' b='2' p:c='3'/></message>"),
+            too_many_attributes(4),
+        )
+        .limits(&attributes_4),
+        // And the header's own.
+        Case::new(
+            "attribute_count_limit_can_be_changed: the header's count",
+            HEADER,
+            too_many_attributes(3),
+        )
+        .limits(&limits(|l| l.max_attributes = 3)),
+    ]);
+
     let attrs = |n: usize| (0..n).map(|i| format!(" a{i}='{i}'")).collect::<String>();
-    let out = run(&in_stream(&format!("<message{}/>", attrs(64))));
-    assert_eq!(out.error, None);
-    let Item::Element(el) = &out.items[1] else {
-        panic!("expected an element")
-    };
-    assert_eq!(el.root().attrs().count(), 64);
-    assert_error(
-        &in_stream(&format!("<message{}/>", attrs(65))),
-        ParseError::TooManyAttributes { limit: 64 },
-        Condition::PolicyViolation,
-    );
+    rows.extend([
+        Case::new(
+            "attribute_count_limit_default_is_64",
+            in_stream(&format!("<message{}/>", attrs(64))),
+            Expect::NoError,
+        )
+        .also(|out| {
+            let Item::Element(el) = &out.items[1] else {
+                panic!("expected an element")
+            };
+            assert_eq!(el.root().attrs().count(), 64);
+        }),
+        Case::new(
+            "attribute_count_limit_default_is_64: one more",
+            in_stream(&format!("<message{}/>", attrs(65))),
+            too_many_attributes(64),
+        ),
+    ]);
+    check_all(&rows);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1218,6 +1284,93 @@ fn memory_stays_bounded_in_a_never_ending_tag() {
 // ---------------------------------------------------------------------------------------
 // What a well-formed stream yields
 // ---------------------------------------------------------------------------------------
+
+/// A row of the decoding table: `stanza`, alone in a client stream, parses into one element
+/// whose text is `text` and whose (unprefixed) attributes have these values.
+struct Decoded {
+    name: &'static str,
+    stanza: &'static str,
+    text: &'static str,
+    attrs: &'static [(&'static str, &'static str)],
+}
+
+impl Row for Decoded {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    fn input(&self) -> String {
+        format!("{:?}", self.stanza)
+    }
+
+    fn check(&self) {
+        let el = single_element(self.stanza);
+        assert_eq!(el.text(), self.text);
+        for &(name, value) in self.attrs {
+            assert_eq!(el.attr(name), Some(value), "attribute {name}");
+        }
+    }
+}
+
+#[test]
+fn decoded_values() {
+    check_all(&[
+        Decoded {
+            name: "references_in_attributes_are_decoded",
+            stanza: "<message a='&lt;&amp;&gt;&quot;&apos;' b=\"&#65;&#x42;&#x1F600;&#233;\" \
+                     c='x&amp;amp;'/>",
+            text: "",
+            attrs: &[("a", "<&>\"'"), ("b", "AB\u{1F600}\u{E9}"), ("c", "x&amp;")],
+        },
+        Decoded {
+            name: "references_in_text_are_decoded",
+            stanza: "<message>&lt;&amp;&gt;&quot;&apos;&#65;&#x42;&#x00043;&#x1F600;</message>",
+            text: "<&>\"'ABC\u{1F600}",
+            attrs: &[],
+        },
+        Decoded {
+            name: "line_ends_are_normalised",
+            stanza: "<message a='1\r\n2\r3\n4'>a\r\nb\rc\n\rd<![CDATA[\r\ne\r]]></message>",
+            text: "a\nb\nc\n\nd\ne\n",
+            attrs: &[("a", "1 2 3 4")],
+        },
+        // Only a reference carries a carriage return.
+        Decoded {
+            name: "line_ends_are_normalised: by reference",
+            stanza: "<message a='&#13;&#10;'>&#13;&#10;</message>",
+            text: "\r\n",
+            attrs: &[("a", "\r\n")],
+        },
+        // Each whitespace character becomes one space; runs are not collapsed (CDATA type).
+        Decoded {
+            name: "attribute_whitespace_is_normalised",
+            stanza: "<message a='x\ty\nz  w' b='&#9;&#10;&#13;&#32;'/>",
+            text: "",
+            attrs: &[("a", "x y z  w"), ("b", "\t\n\r ")],
+        },
+        // '>' and the other quote are fine.
+        Decoded {
+            name: "lt_in_attribute_value_is_not_well_formed: other characters",
+            stanza: "<message to='a>b\"c'/>",
+            text: "",
+            attrs: &[("to", "a>b\"c")],
+        },
+        // ']]' and ']>' on their own are plain text.
+        Decoded {
+            name: "cdata_end_in_text_is_not_well_formed: parts of it",
+            stanza: "<message>]] ]> ]]&gt;</message>",
+            text: "]] ]> ]]>",
+            attrs: &[],
+        },
+        // Neighbours of the forbidden ones are fine.
+        Decoded {
+            name: "forbidden_raw_characters_are_not_well_formed: neighbours",
+            stanza: "<message a='\u{FFFD}\u{FEFF}'>\u{7F}\u{85}\u{10FFFF}</message>",
+            text: "\u{7F}\u{85}\u{10FFFF}",
+            attrs: &[("a", "\u{FFFD}\u{FEFF}")],
+        },
+    ]);
+}
 
 #[test]
 fn header_attributes_are_exposed() {
@@ -1396,38 +1549,7 @@ fn cdata_is_merged_with_adjacent_text() {
 }
 
 #[test]
-fn references_in_attributes_are_decoded() {
-    let el = single_element(
-        "<message a='&lt;&amp;&gt;&quot;&apos;' b=\"&#65;&#x42;&#x1F600;&#233;\" c='x&amp;amp;'/>",
-    );
-    assert_eq!(el.attr("a"), Some("<&>\"'"));
-    assert_eq!(el.attr("b"), Some("AB\u{1F600}\u{E9}"));
-    assert_eq!(el.attr("c"), Some("x&amp;"));
-}
-
-#[test]
-fn references_in_text_are_decoded() {
-    let el =
-        single_element("<message>&lt;&amp;&gt;&quot;&apos;&#65;&#x42;&#x00043;&#x1F600;</message>");
-    assert_eq!(el.text(), "<&>\"'ABC\u{1F600}");
-    // Only the lowercase `x` introduces a hexadecimal reference.
-    assert_error(
-        &in_stream("<message>&#X43;</message>"),
-        ParseError::BadReference,
-        Condition::NotWellFormed,
-    );
-}
-
-#[test]
-fn line_ends_are_normalised() {
-    let el =
-        single_element("<message a='1\r\n2\r3\n4'>a\r\nb\rc\n\rd<![CDATA[\r\ne\r]]></message>");
-    assert_eq!(el.text(), "a\nb\nc\n\nd\ne\n");
-    assert_eq!(el.attr("a"), Some("1 2 3 4"));
-    // Only a reference carries a carriage return.
-    let el = single_element("<message a='&#13;&#10;'>&#13;&#10;</message>");
-    assert_eq!(el.text(), "\r\n");
-    assert_eq!(el.attr("a"), Some("\r\n"));
+fn line_end_split_across_pushes_is_normalised() {
     // A "\r\n" split across pushes still counts once.
     let mut p = StreamParser::new(Limits::default());
     p.push(&in_stream("<message>a\r"));
@@ -1437,14 +1559,6 @@ fn line_ends_are_normalised() {
         panic!()
     };
     assert_eq!(el.text(), "a\nb");
-}
-
-#[test]
-fn attribute_whitespace_is_normalised() {
-    let el = single_element("<message a='x\ty\nz  w' b='&#9;&#10;&#13;&#32;'/>");
-    // Each whitespace character becomes one space; runs are not collapsed (CDATA type).
-    assert_eq!(el.attr("a"), Some("x y z  w"));
-    assert_eq!(el.attr("b"), Some("\t\n\r "));
 }
 
 #[test]
