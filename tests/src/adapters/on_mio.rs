@@ -129,19 +129,27 @@ impl MioSession {
     }
 }
 
+impl MioSession {
+    /// Waits for the event that ends a `what` (or the session's end: `Closed` is
+    /// returned, a failure is the error).
+    fn outcome(&mut self, pick: impl Fn(&Event) -> bool, what: &str) -> Result<Event, Error> {
+        match self.take(Duration::from_secs(60), pick)? {
+            Some(Output::Event(e)) => Ok(e),
+            Some(Output::Failed(e)) => Err(e),
+            _ => Err(Error::Io(std::io::Error::other(format!(
+                "no {what} outcome within 60 s"
+            )))),
+        }
+    }
+}
+
 impl Session for MioSession {
     fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.shared
             .borrow_mut()
             .driver
             .login(self.id, credentials)?;
-        match self.take(Duration::from_secs(60), jabber_net::is_login_outcome)? {
-            Some(Output::Event(e)) => jabber_net::login_outcome(e),
-            Some(Output::Failed(e)) => Err(e),
-            _ => Err(Error::Io(std::io::Error::other(
-                "no login outcome within 60 s",
-            ))),
-        }
+        jabber_net::login_outcome(self.outcome(jabber_net::is_login_outcome, "login")?)
     }
 
     fn send(&mut self, stanza: Element) -> Result<(), Error> {
@@ -188,6 +196,26 @@ impl Session for MioSession {
                 "the session did not end within 60 s of its close",
             ))),
         }
+    }
+
+    fn is_closed(&self) -> bool {
+        // The driver forgets a session once it ended.
+        self.shared
+            .borrow()
+            .driver
+            .client(self.id)
+            .is_none_or(|c| c.is_closed())
+    }
+
+    fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
+        // As the other adapters' `register`, on the driver's commands.
+        self.command(Box::new(|c, now| c.request_registration(now)))??;
+        let answer = self.outcome(jabber_net::is_registration_outcome, "registration")?;
+        let form = jabber_net::filled_registration_form(answer, username, password)?;
+        self.command(Box::new(move |c, now| c.submit_registration(now, &form)))??;
+        jabber_net::registration_outcome(
+            self.outcome(jabber_net::is_registration_outcome, "registration")?,
+        )
     }
 }
 

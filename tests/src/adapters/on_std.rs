@@ -63,4 +63,12 @@ impl Session for Connection {
     fn close(self: Box<Self>) -> Result<CloseReason, Error> {
         Connection::close(*self)
     }
+
+    fn is_closed(&self) -> bool {
+        Connection::is_closed(self)
+    }
+
+    fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
+        Connection::register(self, username, password)
+    }
 }
