@@ -285,16 +285,17 @@ impl Peer {
 
 // ---- synchronisation with the test ----
 
-/// The waiting side of a one-shot signal between a test and its peer (either way).
+/// The waiting side of a one-shot signal between a test and its peer (either way),
+/// which may carry a value.
 #[derive(Debug)]
-pub struct Gate(mpsc::Receiver<()>);
+pub struct Gate<T = ()>(mpsc::Receiver<T>);
 
 /// The signalling side of a [`Gate`].
 #[derive(Debug)]
-pub struct Opener(mpsc::Sender<()>);
+pub struct Opener<T = ()>(mpsc::Sender<T>);
 
 /// A closed gate and what opens it.
-pub fn gate() -> (Opener, Gate) {
+pub fn gate<T>() -> (Opener<T>, Gate<T>) {
     let (tx, rx) = mpsc::channel();
     (Opener(tx), Gate(rx))
 }
@@ -302,17 +303,24 @@ pub fn gate() -> (Opener, Gate) {
 impl Opener {
     /// Opens the gate.
     pub fn open(self) {
-        // The other side may have failed already; its own panic tells why.
-        let _ = self.0.send(());
+        self.pass(());
     }
 }
 
-impl Gate {
-    /// Waits until the gate opens; panics when it is dropped unopened or after
-    /// [`PATIENCE`].
-    pub fn wait(self) {
+impl<T> Opener<T> {
+    /// Opens the gate, handing `value` through.
+    pub fn pass(self, value: T) {
+        // The other side may have failed already; its own panic tells why.
+        let _ = self.0.send(value);
+    }
+}
+
+impl<T> Gate<T> {
+    /// Waits until the gate opens and returns what came through; panics when it is
+    /// dropped unopened or after [`PATIENCE`].
+    pub fn wait(self) -> T {
         match self.0.recv_timeout(PATIENCE) {
-            Ok(()) => {}
+            Ok(value) => value,
             Err(mpsc::RecvTimeoutError::Timeout) => panic!("the gate stayed shut {PATIENCE:?}"),
             Err(mpsc::RecvTimeoutError::Disconnected) => {
                 panic!("the gate's opener was dropped (its side failed)")
