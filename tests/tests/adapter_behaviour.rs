@@ -39,67 +39,28 @@ struct Ctx {
     adapter: Box<dyn Adapter>,
 }
 
-/// The scenarios, in the order they run.
+/// The scenarios, in the order they run, named after their functions.
 fn scenarios() -> Vec<Scenario<Ctx>> {
-    vec![
-        (
-            "login_keeps_other_events_queued",
-            login_keeps_other_events_queued,
-        ),
-        (
-            "refused_login_closes_the_stream",
-            refused_login_closes_the_stream,
-        ),
-        (
-            "registration_then_the_stream_closes",
-            registration_then_the_stream_closes,
-        ),
-        (
-            "message_in_one_byte_writes_and_the_echo",
-            message_in_one_byte_writes_and_the_echo,
-        ),
-        (
-            "send_is_written_before_any_wait",
-            send_is_written_before_any_wait,
-        ),
-        (
-            "answer_goes_out_before_the_event_of_the_same_input",
-            answer_before_the_event,
-        ),
-        (
-            "keepalive_whitespace_reaches_the_peer",
-            keepalive_whitespace_reaches_the_peer,
-        ),
-        ("silent_peer_is_declared_dead", silent_peer_is_declared_dead),
-        (
-            "peer_closing_tcp_is_end_of_input",
-            peer_closing_tcp_is_end_of_input,
-        ),
-        (
-            "stream_error_closes_after_the_events_before_it",
-            stream_error,
-        ),
-        (
-            "logout_waits_for_the_server_close",
-            logout_waits_for_the_server_close,
-        ),
-        ("reset_is_an_io_error_after_the_events_before_it", reset),
-        (
-            "unreading_server_fails_the_write_timeout",
-            unreading_server_fails_the_write_timeout,
-        ),
-        (
-            "direct_tls_against_plaintext_is_a_tls_error",
-            direct_tls_against_plaintext,
-        ),
-        (
-            "refused_connection_is_an_io_error",
-            refused_connection_is_an_io_error,
-        ),
-        (
-            "connect_timeout_is_an_io_error",
-            connect_timeout_is_an_io_error,
-        ),
+    macro_rules! named {
+        ($($f:ident),* $(,)?) => { vec![$((stringify!($f), $f as fn(&Ctx))),*] };
+    }
+    named![
+        login_keeps_other_events_queued,
+        refused_login_closes_the_stream,
+        registration_then_the_stream_closes,
+        message_in_one_byte_writes_and_the_echo,
+        send_is_written_before_any_wait,
+        answer_goes_out_before_the_event_of_the_same_input,
+        keepalive_whitespace_reaches_the_peer,
+        silent_peer_is_declared_dead,
+        peer_closing_tcp_is_end_of_input,
+        stream_error_closes_after_the_events_before_it,
+        logout_waits_for_the_server_close,
+        reset_is_an_io_error_after_the_events_before_it,
+        unreading_server_fails_the_write_timeout,
+        direct_tls_against_plaintext_is_a_tls_error,
+        refused_connection_is_an_io_error,
+        connect_timeout_is_an_io_error,
     ]
 }
 
@@ -386,7 +347,7 @@ fn send_is_written_before_any_wait(ctx: &Ctx) {
 /// The drain rule: a ping and a message in one segment; the answer to the ping is
 /// written before the message is handed over, so a caller that then stops waiting on
 /// the session for a while does not leave the server's ping unanswered.
-fn answer_before_the_event(ctx: &Ctx) {
+fn answer_goes_out_before_the_event_of_the_same_input(ctx: &Ctx) {
     let (answered, seen_answer) = gate();
     let peer = scripted::serve(move |mut peer| {
         peer.login();
@@ -517,7 +478,7 @@ fn peer_closing_tcp_is_end_of_input(ctx: &Ctx) {
     }
 }
 
-fn stream_error(ctx: &Ctx) {
+fn stream_error_closes_after_the_events_before_it(ctx: &Ctx) {
     let peer = scripted::serve(|mut peer| {
         peer.login();
         peer.write(
@@ -556,7 +517,7 @@ fn logout_waits_for_the_server_close(ctx: &Ctx) {
 }
 
 /// What arrived before a reset is reported before the failure.
-fn reset(ctx: &Ctx) {
+fn reset_is_an_io_error_after_the_events_before_it(ctx: &Ctx) {
     for last_words in [None, Some("last words")] {
         let (go, gate) = gate();
         let peer = scripted::serve(move |mut peer| {
@@ -632,7 +593,7 @@ fn unreading_server_fails_the_write_timeout(ctx: &Ctx) {
 
 // ---- TLS and connecting ----
 
-fn direct_tls_against_plaintext(ctx: &Ctx) {
+fn direct_tls_against_plaintext_is_a_tls_error(ctx: &Ctx) {
     let peer = scripted::serve(|mut peer| {
         // A TLS handshake record (0x16) of TLS 1.x (0x03): the ClientHello.
         assert_eq!(peer.read_byte(), 0x16);
