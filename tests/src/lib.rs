@@ -2,13 +2,16 @@
 //!
 //! The library part is the harness those tests share: [`servers`] runs real
 //! XMPP servers (ejabberd, prosody) on loopback for the length of a test,
-//! and [`certs`] holds the throw-away CA their direct-TLS listeners use.
+//! and [`certs`] holds the throw-away CA their direct-TLS listeners use; [`scripted`]
+//! plays a server script on loopback for the adapters' I/O tests, and [`adapters`] is
+//! one interface over the three adapters.
 #![forbid(unsafe_code)]
 
 pub mod adapters;
 pub mod certs;
 pub mod runner;
 pub mod scenario;
+pub mod scripted;
 pub mod servers;
 
 pub use certs::TestCa;

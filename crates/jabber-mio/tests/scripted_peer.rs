@@ -1,22 +1,21 @@
-//! The driver's I/O against scripted TCP peers on loopback: threads that read what the
-//! clients send and write fixed XMPP text (a classic `jabber:iq:auth` server). The
-//! protocol itself is the core's and is tested there; these tests check that bytes, end
-//! of input, readiness, timers and errors cross the sockets of many sessions on one poll
-//! as they should.
+//! The driver's own I/O against scripted peers on loopback (`jabber_tests::scripted`,
+//! threads that play a classic `jabber:iq:auth` server): many sessions on one poll, the
+//! driver's bookkeeping (outputs, `SessionId`s, `abort`) as sessions end, writes queued
+//! while a socket is full, and wake-ups counted where a busy loop would be the bug. What
+//! every adapter must do — logging in, the ways a connection ends, timers, TLS,
+//! connecting — is run through all three in `tests/tests/adapter_behaviour.rs`.
 //!
 //! No test sleeps to let a race settle: the peers block on their sockets (with a read
-//! timeout, so a stuck test fails) or on channels, and the client side polls the driver
+//! timeout, so a stuck test fails) or on gates, and the client side polls the driver
 //! in loops bounded by wall-clock limits and, where a busy loop would be the bug, by the
 //! number of `poll` calls.
 
 use std::collections::{HashMap, HashSet};
-use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::ErrorKind;
+use std::net::{SocketAddr, TcpListener};
 use std::num::NonZeroU64;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
-use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use jabber_mio::{
@@ -25,249 +24,23 @@ use jabber_mio::{
 };
 use jabber_proto::client;
 use jabber_proto::jid::Jid;
-use jabber_proto::negotiation::auth::digest;
-use jabber_proto::stanza::{Message, MessageType};
+use jabber_proto::stanza::Message;
+use jabber_tests::scripted::{self, FullBacklog, PATIENCE, STREAM_ID, gate, text_of};
 
-/// How long a peer waits for anything before the test fails.
-const PATIENCE: Duration = Duration::from_secs(5);
 /// How long the client side waits for an output before the test fails.
 const LIMIT: Duration = Duration::from_secs(10);
-const PASSWORD: &str = "s3cret";
-const STREAM_ID: &str = "s1";
-const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
-    xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='s1'>";
-
-// ---- the server side ----
-
-/// The server side of one connection.
-struct Peer {
-    sock: TcpStream,
-    /// Received and not yet matched.
-    pending: Vec<u8>,
-}
-
-impl Peer {
-    /// Reads more into `pending`; panics on end of input or a timeout.
-    fn fill(&mut self, waiting_for: &str) {
-        let mut chunk = [0; 64 * 1024];
-        match self.sock.read(&mut chunk) {
-            Ok(0) => panic!(
-                "end of input while waiting for {waiting_for:?}; got {:?}",
-                String::from_utf8_lossy(&self.pending)
-            ),
-            Ok(n) => self.pending.extend_from_slice(&chunk[..n]),
-            Err(e) => panic!(
-                "{e} while waiting for {waiting_for:?}; got {} bytes ending {:?}",
-                self.pending.len(),
-                String::from_utf8_lossy(&self.pending[self.pending.len().saturating_sub(200)..])
-            ),
-        }
-    }
-
-    /// Reads until `pattern` arrives; returns everything up to and including it.
-    fn read_until(&mut self, pattern: &str) -> String {
-        let needle = pattern.as_bytes();
-        let mut searched: usize = 0;
-        loop {
-            let from = searched.saturating_sub(needle.len());
-            if let Some(i) = self.pending[from..]
-                .windows(needle.len())
-                .position(|w| w == needle)
-            {
-                let end = from + i + needle.len();
-                let rest = self.pending.split_off(end);
-                let got = std::mem::replace(&mut self.pending, rest);
-                return String::from_utf8(got).expect("the client sends UTF-8");
-            }
-            searched = self.pending.len();
-            self.fill(pattern);
-        }
-    }
-
-    /// Reads until the client shuts the connection down; returns what came before.
-    fn read_to_end(&mut self) -> String {
-        let mut rest = std::mem::take(&mut self.pending);
-        self.sock
-            .read_to_end(&mut rest)
-            .expect("the client shuts the socket down");
-        String::from_utf8(rest).expect("the client sends UTF-8")
-    }
-
-    fn write(&mut self, text: &str) {
-        self.sock.write_all(text.as_bytes()).expect("peer write");
-    }
-
-    /// Reads our stream header and answers with the server's.
-    fn open_stream(&mut self) {
-        self.read_until("<stream:stream");
-        let header = self.read_until(">");
-        assert!(header.contains("to='example.com'"), "{header}");
-        self.write(SERVER_HEADER);
-    }
-
-    /// The iq:auth exchange (digest) of whoever connects; returns the username.
-    fn login(&mut self) -> String {
-        self.open_stream();
-        let get = self.read_until("</iq>");
-        let user = text_of(&get, "username");
-        self.write(&format!(
-            "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'>\
-             <username/><digest/><resource/></query></iq>",
-            id_of(&get)
-        ));
-        let set = self.read_until("</iq>");
-        assert_eq!(text_of(&set, "username"), user, "{set}");
-        assert_eq!(
-            text_of(&set, "digest"),
-            digest(STREAM_ID, PASSWORD),
-            "{set}"
-        );
-        assert_eq!(text_of(&set, "resource"), "mio", "{set}");
-        self.write(&format!("<iq type='result' id='{}'/>", id_of(&set)));
-        user
-    }
-
-    /// Waits for the client's `</stream:stream>`, answers it and expects the socket to be
-    /// shut down after it.
-    fn answer_close(&mut self) {
-        self.read_until("</stream:stream>");
-        self.write("</stream:stream>");
-        assert_eq!(self.read_to_end(), "");
-    }
-
-    /// Closes the socket with a reset instead of a FIN (a zero linger time).
-    fn reset(self) {
-        let sock = socket2::Socket::from(self.sock);
-        sock.set_linger(Some(Duration::ZERO)).expect("linger");
-    }
-}
-
-/// The `id` attribute of the first element in `xml` (the client quotes with `'`).
-fn id_of(xml: &str) -> String {
-    let start = xml.find(" id='").expect("an id") + 5;
-    let len = xml[start..].find('\'').expect("a closing quote");
-    xml[start..start + len].to_owned()
-}
-
-/// The text of the first `<tag>...</tag>` in `xml`.
-fn text_of(xml: &str, tag: &str) -> String {
-    let open = format!("<{tag}>");
-    let start = xml
-        .find(&open)
-        .unwrap_or_else(|| panic!("no {open} in {xml}"))
-        + open.len();
-    let len = xml[start..]
-        .find(&format!("</{tag}>"))
-        .unwrap_or_else(|| panic!("no </{tag}> in {xml}"));
-    xml[start..start + len].to_owned()
-}
-
-fn accept(listener: &TcpListener) -> Peer {
-    let (sock, _) = listener.accept().expect("accept");
-    sock.set_read_timeout(Some(PATIENCE)).expect("timeout");
-    sock.set_nodelay(true).expect("nodelay");
-    Peer {
-        sock,
-        pending: Vec::new(),
-    }
-}
-
-/// Starts a peer running `script` on the first connection to the returned address.
-fn serve(script: impl FnOnce(Peer) + Send + 'static) -> (SocketAddr, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    serve_on(listener, script)
-}
-
-/// [`serve`] with a small receive buffer (set on the listener, so that the window the
-/// peer announces is small from the first segment): the client's writes back up after
-/// some ten kilobytes rather than megabytes.
-fn serve_small_window(script: impl FnOnce(Peer) + Send + 'static) -> (SocketAddr, JoinHandle<()>) {
-    let listener =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    listener.set_recv_buffer_size(16 * 1024).expect("SO_RCVBUF");
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("address");
-    listener.bind(&any.into()).expect("bind");
-    listener.listen(16).expect("listen");
-    serve_on(listener.into(), script)
-}
-
-fn serve_on(
-    listener: TcpListener,
-    script: impl FnOnce(Peer) + Send + 'static,
-) -> (SocketAddr, JoinHandle<()>) {
-    let addr = listener.local_addr().expect("local address");
-    let handle = thread::spawn(move || script(accept(&listener)));
-    (addr, handle)
-}
-
-/// Starts a peer that accepts `n` connections and runs `script` on each in a thread of
-/// its own; the handle ends when every script has, and passes the first panic on.
-fn serve_many(
-    n: usize,
-    script: impl Fn(Peer) + Send + Sync + 'static,
-) -> (SocketAddr, JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("local address");
-    let script = Arc::new(script);
-    let handle = thread::spawn(move || {
-        let mut threads = Vec::new();
-        for _ in 0..n {
-            let peer = accept(&listener);
-            let script = Arc::clone(&script);
-            threads.push(thread::spawn(move || script(peer)));
-        }
-        for t in threads {
-            finish(t);
-        }
-    });
-    (addr, handle)
-}
-
-/// Waits for a peer's script and passes its panic on.
-fn finish(peer: JoinHandle<()>) {
-    if let Err(panic) = peer.join() {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-/// A listener whose accept queue is full: further SYNs are dropped, so connecting to it
-/// hangs until the connect timeout. Keep the returned values alive.
-fn full_backlog() -> (SocketAddr, socket2::Socket, Vec<TcpStream>) {
-    let listener =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    let any: SocketAddr = "127.0.0.1:0".parse().expect("address");
-    listener.bind(&any.into()).expect("bind");
-    listener.listen(0).expect("listen");
-    let addr = listener
-        .local_addr()
-        .expect("local address")
-        .as_socket()
-        .expect("an IP address");
-    let mut fillers = Vec::new();
-    while fillers.len() < 16 {
-        match TcpStream::connect_timeout(&addr, Duration::from_millis(150)) {
-            Ok(s) => fillers.push(s),
-            Err(e) if e.kind() == ErrorKind::TimedOut => break,
-            Err(e) => panic!("{e}"),
-        }
-    }
-    assert!(fillers.len() < 16, "the accept queue never filled");
-    (addr, listener, fillers)
-}
 
 // ---- the client side ----
 
 /// No roster fetch and no initial presence: the login is two IQs.
 fn lite_config(seed: u64) -> Config {
-    let mut config = Config::new("example.com", NonZeroU64::MIN);
+    let mut config = scripted::lite_config();
     config.seed = NonZeroU64::new(seed).expect("a non-zero seed");
-    config.fetch_roster = false;
-    config.initial_presence = false;
     config
 }
 
 fn creds(user: &str) -> Credentials {
-    Credentials::new(user, PASSWORD, "mio")
+    scripted::creds_for(user)
 }
 
 fn jid(s: &str) -> Jid {
@@ -275,7 +48,7 @@ fn jid(s: &str) -> Jid {
 }
 
 fn message(to: &str, body: &str) -> Message {
-    Message::new(MessageType::Chat, &jid(to), body).expect("valid message")
+    scripted::chat(to, body)
 }
 
 /// Whether `result` is the refusal of a command on a session that is not running.
@@ -337,7 +110,7 @@ impl Run {
         ));
         match self.event(id) {
             Event::Session(SessionEvent::Ready { jid: me, .. }) => {
-                assert_eq!(me, jid("alice@example.com/mio"));
+                assert_eq!(me, jid("alice@example.com/laptop"));
             }
             other => panic!("expected SessionReady, got {other:?}"),
         }
@@ -377,15 +150,15 @@ impl Run {
 
 #[test]
 fn one_session_logs_in_and_out() {
-    let (addr, peer) = serve(|mut peer| {
-        assert_eq!(peer.login(), "alice");
+    let peer = scripted::serve(|mut peer| {
+        peer.login();
         peer.answer_close();
     });
     let mut run = Run::new();
     let started = Instant::now();
     let id = run
         .driver
-        .connect(addr, lite_config(1), &Options::plain())
+        .connect(peer.addr(), lite_config(1), &Options::plain())
         .expect("connect");
     assert_eq!(run.driver.len(), 1);
     assert_eq!(run.driver.is_tls(id), Some(false));
@@ -417,7 +190,7 @@ fn one_session_logs_in_and_out() {
         panic!("{outputs:?}");
     };
     assert_eq!(header.id(), Some(STREAM_ID));
-    assert_eq!(*me, jid("alice@example.com/mio"));
+    assert_eq!(*me, jid("alice@example.com/laptop"));
     assert!(roster.is_none());
     assert!(run.driver.client(id).is_some_and(|c| !c.is_closed()));
 
@@ -426,7 +199,7 @@ fn one_session_logs_in_and_out() {
     assert_eq!(run.driver.len(), 0);
     assert!(run.driver.is_empty());
     run.assert_ended(id);
-    finish(peer);
+    peer.finish();
     // A handful of wake-ups, not a spin.
     assert!(run.polls < 50, "{} polls", run.polls);
     assert!(started.elapsed() < LIMIT);
@@ -437,8 +210,8 @@ fn one_session_logs_in_and_out() {
 #[test]
 fn fifty_sessions_on_one_driver_each_get_their_own_echo() {
     const N: usize = 50;
-    let (addr, peer) = serve_many(N, |mut peer| {
-        let user = peer.login();
+    let peer = scripted::serve_many(N, |mut peer| {
+        let user = peer.login_anyone();
         let sent = peer.read_until("</message>");
         assert!(sent.contains("to='echo@example.com/bot'"), "{sent}");
         let body = text_of(&sent, "body");
@@ -455,7 +228,7 @@ fn fifty_sessions_on_one_driver_each_get_their_own_echo() {
         let user = format!("user{i}");
         let id = run
             .driver
-            .connect(addr, lite_config(100 + i as u64), &Options::plain())
+            .connect(peer.addr(), lite_config(100 + i as u64), &Options::plain())
             .expect("connect");
         run.driver.login(id, creds(&user)).expect("login");
         assert!(user_of.insert(id, user).is_none(), "{id:?} given twice");
@@ -485,7 +258,7 @@ fn fifty_sessions_on_one_driver_each_get_their_own_echo() {
                 *at = Step::Opened
             }
             (Step::Opened, Output::Event(Event::Session(SessionEvent::Ready { jid: me, .. }))) => {
-                assert_eq!(me, jid(&format!("{user}@example.com/mio")));
+                assert_eq!(me, jid(&format!("{user}@example.com/laptop")));
                 *at = Step::Ready;
                 let hello = message("echo@example.com/bot", &format!("hello from {user}"));
                 run.driver.send(id, hello).expect("send");
@@ -509,7 +282,7 @@ fn fifty_sessions_on_one_driver_each_get_their_own_echo() {
     assert_eq!(run.driver.len(), 0);
     assert!(run.driver.is_empty());
     assert_eq!(run.driver.sessions().count(), 0);
-    finish(peer);
+    peer.finish();
     for &id in user_of.keys() {
         run.assert_ended(id);
     }
@@ -517,7 +290,8 @@ fn fifty_sessions_on_one_driver_each_get_their_own_echo() {
 
     // New sessions reuse the slots under new generations: no old id comes back, and the
     // old ids stay dead.
-    let (addr, _listener, _fillers) = full_backlog();
+    let backlog = FullBacklog::new();
+    let addr = backlog.addr();
     let mut fresh = HashSet::new();
     for i in 0..N + 5 {
         let id = run
@@ -551,11 +325,11 @@ fn bulk_body(i: usize) -> String {
 fn partial_writes_deliver_every_byte_in_order() {
     const AT_LEAST: usize = 2_000;
     // The number of messages sent.
-    let (go, wait_for_go) = mpsc::channel::<usize>();
-    let (addr, peer) = serve_small_window(move |mut peer| {
+    let (go, gate) = gate::<usize>();
+    let peer = scripted::serve_on(scripted::small_window(16 * 1024), move |mut peer| {
         peer.login();
         // Stop reading until the client has filled the socket.
-        let n = wait_for_go.recv().expect("go");
+        let n = gate.wait();
         let text = peer.read_until("</stream:stream>");
         // The first message shows how the client frames one; every message must be that
         // frame around its own body, back to back, nothing lost, doubled or reordered.
@@ -581,7 +355,7 @@ fn partial_writes_deliver_every_byte_in_order() {
     let mut config = lite_config(3);
     config.max_unsent_bytes = 64 << 20;
     let mut run = Run::new();
-    let id = run.logged_in(addr, config, &Options::plain());
+    let id = run.logged_in(peer.addr(), config, &Options::plain());
 
     // At least 2,000 messages, and on until the socket is full (the kernel's buffers can
     // take megabytes) and a megabyte waits in the session, for the driver to write as
@@ -602,7 +376,7 @@ fn partial_writes_deliver_every_byte_in_order() {
         assert!(sent < 50_000, "the socket never pushed back");
     };
     run.driver.close(id).expect("close");
-    go.send(sent).expect("the peer waits");
+    go.pass(sent);
 
     let polls_before = run.polls;
     let started = Instant::now();
@@ -617,24 +391,21 @@ fn partial_writes_deliver_every_byte_in_order() {
     // far more often than the transfer of a few megabytes has edges.
     assert!(polls < 3_000, "{polls} polls");
     assert!(run.driver.is_empty());
-    finish(peer);
+    peer.finish();
 }
 
 // ---- 4. keepalive ----
 
 #[test]
 fn keepalive_whitespace_is_written_when_the_timer_wakes_the_loop() {
-    let (addr, peer) = serve(|mut peer| {
+    let peer = scripted::serve(|mut peer| {
         peer.login();
         // Idle and logged in: the client may first probe with a ping (which stays
         // unanswered), then must send a single space.
         let mut pings = 0;
         loop {
-            if peer.pending.is_empty() {
-                peer.fill("a keepalive");
-            }
-            if peer.pending[0] == b' ' {
-                peer.pending.remove(0);
+            if peer.peek_byte() == b' ' {
+                peer.read_byte();
                 break;
             }
             let iq = peer.read_until("</iq>");
@@ -654,7 +425,7 @@ fn keepalive_whitespace_is_written_when_the_timer_wakes_the_loop() {
     let mut run = Run::new();
     // The idle time counts from the client's last write, after this.
     let connecting = Instant::now();
-    let id = run.logged_in(addr, config, &Options::plain());
+    let id = run.logged_in(peer.addr(), config, &Options::plain());
 
     // Nothing but the driver's own deadlines wakes `poll(None)` until the peer has heard
     // the space. (Should the timer not wake the loop, the peer gives up after PATIENCE
@@ -684,14 +455,16 @@ fn keepalive_whitespace_is_written_when_the_timer_wakes_the_loop() {
     run.driver.close(id).expect("close");
     assert_eq!(run.event(id), Event::Closed(CloseReason::Local));
     assert!(run.driver.is_empty());
-    finish(peer);
+    peer.finish();
 }
 
 // ---- 5. dead peer ----
 
+/// The dead-peer deadline wakes the poll a few times, not a spin, and the driver forgets
+/// the session.
 #[test]
-fn a_silent_peer_is_declared_dead() {
-    let (addr, peer) = serve(|mut peer| {
+fn a_dead_peer_deadline_wakes_the_poll_and_ends_the_session() {
+    let peer = scripted::serve(|mut peer| {
         peer.login();
         // Silence, the socket open; the client gives up on a dead peer without writing
         // anything more (the core's contract for PeerTimeout) and shuts down.
@@ -702,7 +475,7 @@ fn a_silent_peer_is_declared_dead() {
     config.dead_peer_timeout = Some(Duration::from_millis(500));
     let mut run = Run::new();
     let started = Instant::now();
-    let id = run.logged_in(addr, config, &Options::plain());
+    let id = run.logged_in(peer.addr(), config, &Options::plain());
     let polls_before = run.polls;
     assert!(matches!(
         run.event(id),
@@ -714,14 +487,14 @@ fn a_silent_peer_is_declared_dead() {
     assert!(run.polls - polls_before < 10, "{} polls", run.polls);
     assert!(run.driver.is_empty());
     run.assert_ended(id);
-    finish(peer);
+    peer.finish();
 }
 
 /// Several sessions with different dead-peer timeouts on one timer queue: each fires.
 #[test]
 fn the_timers_of_many_sessions_each_fire() {
     const N: usize = 10;
-    let (addr, peer) = serve_many(N, |mut peer| {
+    let peer = scripted::serve_many(N, |mut peer| {
         peer.login();
         assert_eq!(peer.read_to_end(), "");
     });
@@ -734,7 +507,7 @@ fn the_timers_of_many_sessions_each_fire() {
         config.dead_peer_timeout = Some(timeout);
         let id = run
             .driver
-            .connect(addr, config, &Options::plain())
+            .connect(peer.addr(), config, &Options::plain())
             .expect("connect");
         run.driver.login(id, creds("alice")).expect("login");
         timeouts.insert(id, timeout);
@@ -754,99 +527,90 @@ fn the_timers_of_many_sessions_each_fire() {
     }
     assert!(run.driver.is_empty());
     assert!(run.polls < 20 * N, "{} polls", run.polls);
-    finish(peer);
+    peer.finish();
 }
 
 // ---- 6. end of input and reset ----
 
+/// The end of input ends the session, and the driver forgets it.
 #[test]
-fn the_peer_closing_tcp_is_end_of_input() {
+fn end_of_input_ends_the_session() {
     for (last_words, mid_element) in [
         ("", false),
         ("<message from='bob@example.com'><body>cut sh", true),
     ] {
-        let (addr, peer) = serve(move |mut peer| {
+        let peer = scripted::serve(move |mut peer| {
             peer.login();
             peer.write(last_words);
-            peer.sock.shutdown(Shutdown::Write).expect("shutdown");
+            peer.shutdown_write();
             assert_eq!(peer.read_to_end(), "");
         });
         let mut run = Run::new();
-        let id = run.logged_in(addr, lite_config(6), &Options::plain());
+        let id = run.logged_in(peer.addr(), lite_config(6), &Options::plain());
         assert_eq!(
             run.event(id),
             Event::Closed(CloseReason::EndOfInput { mid_element })
         );
         assert!(run.driver.is_empty());
         run.assert_ended(id);
-        finish(peer);
+        peer.finish();
         run.assert_quiet(2);
     }
 }
 
+/// A socket error is `Failed` (driver.rs: "The transport failed (..., a socket error,
+/// ...). The session is over; no `Event::Closed` follows."), after what arrived before
+/// it; the driver forgets the session.
 #[test]
-fn a_connection_reset_fails_the_session() {
-    let (go, wait_for_go) = mpsc::channel::<()>();
-    let (addr, peer) = serve(move |mut peer| {
-        peer.login();
-        // Not before the client has seen the login through: see
-        // `a_message_just_before_a_reset_is_not_lost`.
-        wait_for_go.recv().expect("go");
-        peer.reset();
-    });
-    let mut run = Run::new();
-    let id = run.logged_in(addr, lite_config(7), &Options::plain());
-    go.send(()).expect("the peer waits");
-    // A socket error is `Failed` (driver.rs: "The transport failed (..., a socket
-    // error, ...). The session is over; no `Event::Closed` follows.").
-    match run.next() {
-        (from, Output::Failed(Error::Io(e))) if from == id => {
-            assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+fn a_reset_fails_the_session_after_what_came_before() {
+    for last_words in [None, Some("last words")] {
+        let (go, gate) = gate();
+        let peer = scripted::serve(move |mut peer| {
+            peer.login();
+            // Not before the client has seen the login through.
+            gate.wait();
+            if let Some(body) = last_words {
+                peer.write(&format!(
+                    "<message from='bob@example.com/phone'><body>{body}</body></message>"
+                ));
+            }
+            peer.reset();
+        });
+        let mut run = Run::new();
+        let id = run.logged_in(peer.addr(), lite_config(7), &Options::plain());
+        // The message and the reset are both in the client's socket before the driver
+        // looks.
+        go.open();
+        peer.finish();
+        let mut outputs = Vec::new();
+        loop {
+            let (from, output) = run.next();
+            assert_eq!(from, id);
+            let last = matches!(output, Output::Failed(_) | Output::Event(Event::Closed(_)));
+            outputs.push(output);
+            if last {
+                break;
+            }
         }
-        other => panic!("{other:?}"),
+        assert!(run.driver.is_empty());
+        let e = match (outputs.as_slice(), last_words) {
+            ([Output::Failed(Error::Io(e))], None) => e,
+            (
+                [
+                    Output::Event(Event::Stanza(StanzaEvent::Message(m))),
+                    Output::Failed(Error::Io(e)),
+                ],
+                Some(body),
+            ) => {
+                assert_eq!(m.body().as_deref(), Some(body));
+                e
+            }
+            _ => panic!("{outputs:?}"),
+        };
+        assert_eq!(e.kind(), ErrorKind::ConnectionReset, "{e}");
+        run.assert_ended(id);
+        run.assert_quiet(3);
     }
-    assert!(run.driver.is_empty());
-    run.assert_ended(id);
-    finish(peer);
-    run.assert_quiet(3);
-}
-
-/// What arrived before a reset is still reported, before the failure — as the blocking
-/// adapter does.
-#[test]
-fn a_message_just_before_a_reset_is_not_lost() {
-    let (go, wait_for_go) = mpsc::channel::<()>();
-    let (addr, peer) = serve(move |mut peer| {
-        peer.login();
-        wait_for_go.recv().expect("go");
-        peer.write("<message from='bob@example.com/phone'><body>last words</body></message>");
-        peer.reset();
-    });
-    let mut run = Run::new();
-    let id = run.logged_in(addr, lite_config(8), &Options::plain());
-    // The message and the reset are both in the client's socket before the driver looks.
-    go.send(()).expect("the peer waits");
-    finish(peer);
-    let mut outputs = Vec::new();
-    loop {
-        let (from, output) = run.next();
-        assert_eq!(from, id);
-        let last = matches!(output, Output::Failed(_) | Output::Event(Event::Closed(_)));
-        outputs.push(output);
-        if last {
-            break;
-        }
-    }
-    assert!(run.driver.is_empty());
-    let [
-        Output::Event(Event::Stanza(StanzaEvent::Message(m))),
-        Output::Failed(Error::Io(e)),
-    ] = outputs.as_slice()
-    else {
-        panic!("{outputs:?}");
-    };
-    assert_eq!(m.body().as_deref(), Some("last words"));
-    assert_eq!(e.kind(), ErrorKind::ConnectionReset);
 }
 
 // ---- 7. and 8. connecting ----
@@ -875,56 +639,13 @@ fn a_refused_connection_fails() {
     run.assert_quiet(2);
 }
 
-#[test]
-fn a_connect_timeout_to_an_unroutable_address() {
-    let addr: SocketAddr = "10.255.255.1:5222".parse().expect("address");
-    let mut options = Options::plain();
-    options.connect_timeout = Duration::from_millis(300);
-    let mut run = Run::new();
-    let started = Instant::now();
-    let id = match run.driver.connect(addr, lite_config(10), &options) {
-        Ok(id) => id,
-        Err(Error::Io(e)) => {
-            // The sandbox has no route at all: refused at once.
-            eprintln!(
-                "NOTE: connecting to {addr} failed at once: {e} ({:?})",
-                e.kind()
-            );
-            assert!(started.elapsed() < Duration::from_secs(1));
-            return;
-        }
-        Err(e) => panic!("{e:?}"),
-    };
-    match run.next() {
-        (from, Output::Connected) if from == id => {
-            // Something on the path (a transparent proxy) accepts every connection.
-            eprintln!("NOTE: connecting to {addr} succeeded: the network intercepts it");
-            run.driver.abort(id);
-            return;
-        }
-        (from, Output::Failed(Error::Io(e))) if from == id => {
-            let waited = started.elapsed();
-            if e.kind() == ErrorKind::TimedOut {
-                assert!(waited >= Duration::from_millis(300), "{waited:?}");
-            } else {
-                // E.g. ENETUNREACH or EHOSTUNREACH from the network, early.
-                eprintln!(
-                    "NOTE: connecting to {addr} failed with {e} ({:?})",
-                    e.kind()
-                );
-            }
-            assert!(waited < Duration::from_millis(1_500), "{waited:?}");
-        }
-        other => panic!("{other:?}"),
-    }
-    assert!(run.driver.is_empty());
-    run.assert_ended(id);
-}
-
-/// The same, deterministic on loopback: a listener whose accept queue is full.
+/// A connect timeout, deterministic on loopback (a listener whose accept queue is full),
+/// with a login queued before the connection: one output after a few wake-ups, and the
+/// driver forgets the session.
 #[test]
 fn a_connect_timeout_against_a_full_backlog() {
-    let (addr, _listener, _fillers) = full_backlog();
+    let backlog = FullBacklog::new();
+    let addr = backlog.addr();
     let mut options = Options::plain();
     options.connect_timeout = Duration::from_millis(300);
     let mut run = Run::new();
@@ -968,16 +689,16 @@ fn flood(run: &mut Run, id: SessionId, unsent: usize) -> usize {
 
 #[test]
 fn a_peer_that_never_reads_hits_the_write_timeout() {
-    let (done, wait_for_done) = mpsc::channel::<()>();
-    let (addr, peer) = serve(move |mut peer| {
+    let (done, held) = gate();
+    let peer = scripted::serve(move |mut peer| {
         peer.login();
         // Never reads again; keeps the socket open until the test is over.
-        let _ = wait_for_done.recv();
+        held.hold();
     });
     let mut options = Options::plain();
     options.write_timeout = Some(Duration::from_millis(500));
     let mut run = Run::new();
-    let id = run.logged_in(addr, lite_config(12), &options);
+    let id = run.logged_in(peer.addr(), lite_config(12), &options);
     let started = Instant::now();
     let sent = flood(&mut run, id, 64 << 10);
     eprintln!("flood: {sent} messages before the socket pushed back");
@@ -994,19 +715,19 @@ fn a_peer_that_never_reads_hits_the_write_timeout() {
     assert!(run.polls - polls_before < 10, "{} polls", run.polls);
     assert!(run.driver.is_empty());
     run.assert_ended(id);
-    drop(done);
-    finish(peer);
+    done.open();
+    peer.finish();
 }
 
 /// After `Event::Closed` a session is over (lib.rs: "its SessionId is then unknown to the
 /// driver"), even when the core closed with bytes the peer never took.
 #[test]
 fn a_closed_session_with_unsent_bytes_is_over() {
-    let (done, wait_for_done) = mpsc::channel::<()>();
-    let (addr, peer) = serve(move |mut peer| {
+    let (done, held) = gate();
+    let peer = scripted::serve(move |mut peer| {
         peer.login();
         // Neither reads nor writes again; keeps the socket open until the test is over.
-        let _ = wait_for_done.recv();
+        held.hold();
     });
     let mut config = lite_config(13);
     config.keepalive_interval = None;
@@ -1014,7 +735,7 @@ fn a_closed_session_with_unsent_bytes_is_over() {
     let mut options = Options::plain();
     options.write_timeout = None;
     let mut run = Run::new();
-    let id = run.logged_in(addr, config, &options);
+    let id = run.logged_in(peer.addr(), config, &options);
     flood(&mut run, id, 1 << 20);
     assert!(matches!(
         run.event(id),
@@ -1033,32 +754,33 @@ fn a_closed_session_with_unsent_bytes_is_over() {
         assert!(run.driver.poll_output().is_none());
     }
     run.assert_ended(id);
-    drop(done);
-    finish(peer);
+    done.open();
+    peer.finish();
 }
 
 // ---- 10. abort ----
 
 #[test]
 fn abort_removes_a_session_without_outputs() {
-    let (addr, peer) = serve(|mut peer| {
+    let peer = scripted::serve(|mut peer| {
         peer.login();
         // No logout: the socket just ends.
         assert_eq!(peer.read_to_end(), "");
     });
     let mut run = Run::new();
-    let id = run.logged_in(addr, lite_config(14), &Options::plain());
+    let id = run.logged_in(peer.addr(), lite_config(14), &Options::plain());
     assert!(run.driver.poll_output().is_none());
     run.driver.abort(id);
     assert!(run.driver.is_empty());
     run.assert_ended(id);
     // Aborting again, or an id that ended, is harmless.
     run.driver.abort(id);
-    finish(peer);
+    peer.finish();
     run.assert_quiet(3);
 
     // While connecting, too.
-    let (addr, _listener, _fillers) = full_backlog();
+    let backlog = FullBacklog::new();
+    let addr = backlog.addr();
     let mut options = Options::plain();
     options.connect_timeout = Duration::from_millis(200);
     let id = run
@@ -1103,7 +825,7 @@ fn abort_drops_the_outputs_already_queued() {
 /// a connection established now").
 #[test]
 fn a_slow_connect_does_not_count_against_the_dead_peer_timeout() {
-    let (addr, listener, fillers) = full_backlog();
+    let backlog = FullBacklog::new();
     let mut config = lite_config(16);
     config.keepalive_interval = None;
     config.dead_peer_timeout = Some(Duration::from_millis(600));
@@ -1111,25 +833,16 @@ fn a_slow_connect_does_not_count_against_the_dead_peer_timeout() {
     options.connect_timeout = Duration::from_secs(5);
     let mut run = Run::new();
     let started = Instant::now();
-    let id = run.driver.connect(addr, config, &options).expect("connect");
+    let id = run
+        .driver
+        .connect(backlog.addr(), config, &options)
+        .expect("connect");
     run.driver.login(id, creds("alice")).expect("login");
     // Make room in the accept queue: the client's SYN, dropped so far, is retransmitted
     // (after a second on Linux) and then accepted.
-    let peer = thread::spawn(move || {
-        let mut drained = Vec::new();
-        for _ in 0..fillers.len() {
-            drained.push(listener.accept().expect("accept a filler"));
-        }
-        let (sock, _) = listener.accept().expect("accept");
-        let sock = TcpStream::from(sock);
-        sock.set_read_timeout(Some(PATIENCE)).expect("timeout");
-        let mut peer = Peer {
-            sock,
-            pending: Vec::new(),
-        };
+    let peer = backlog.serve_after_draining(|mut peer| {
         peer.login();
         peer.answer_close();
-        drop((drained, fillers));
     });
     match run.next() {
         (from, Output::Connected) if from == id => {}
@@ -1149,7 +862,7 @@ fn a_slow_connect_does_not_count_against_the_dead_peer_timeout() {
     ));
     run.driver.close(id).expect("close");
     assert!(matches!(run.event(id), Event::Closed(CloseReason::Local)));
-    finish(peer);
+    peer.finish();
 }
 
 // ---- fairness ----
@@ -1161,22 +874,22 @@ fn a_slow_connect_does_not_count_against_the_dead_peer_timeout() {
 fn a_flooding_peer_does_not_starve_the_others() {
     let stop = Arc::new(AtomicBool::new(false));
     let flooding = stop.clone();
-    let (flood_addr, flooder) = serve(move |mut peer| {
+    let flooder = scripted::serve(move |mut peer| {
         peer.login();
         // Whitespace between stanzas: legal, no event to queue, and for 5 s at most, so
         // that a starving driver fails the time check below instead of hanging.
         let chunk = vec![b' '; 64 * 1024];
         let until = Instant::now() + Duration::from_secs(5);
         while !flooding.load(Ordering::SeqCst) && Instant::now() < until {
-            if peer.sock.write_all(&chunk).is_err() {
+            if peer.try_write(&chunk).is_err() {
                 break;
             }
         }
     });
-    let (quiet_addr, quiet) = serve(|mut peer| {
+    let quiet = scripted::serve(|mut peer| {
         peer.login();
         // The client's keepalive: a probe or a space, whichever comes first.
-        peer.fill("a keepalive");
+        peer.peek_byte();
         peer.write("<message from='example.com'><body>heard you</body></message>");
         peer.answer_close();
     });
@@ -1184,11 +897,11 @@ fn a_flooding_peer_does_not_starve_the_others() {
     let mut config = lite_config(60);
     config.keepalive_interval = None;
     config.dead_peer_timeout = None;
-    let flood = run.logged_in(flood_addr, config, &Options::plain());
+    let flood = run.logged_in(flooder.addr(), config, &Options::plain());
     let mut config = lite_config(61);
     config.keepalive_interval = Some(Duration::from_millis(200));
     config.dead_peer_timeout = None;
-    let calm = run.logged_in(quiet_addr, config, &Options::plain());
+    let calm = run.logged_in(quiet.addr(), config, &Options::plain());
     let started = Instant::now();
     loop {
         match run.next() {
@@ -1209,6 +922,6 @@ fn a_flooding_peer_does_not_starve_the_others() {
     run.driver.abort(flood);
     run.driver.close(calm).expect("close");
     assert_eq!(run.event(calm), Event::Closed(CloseReason::Local));
-    finish(quiet);
-    finish(flooder);
+    quiet.finish();
+    flooder.finish();
 }

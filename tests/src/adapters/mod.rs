@@ -60,8 +60,9 @@ pub trait Session {
     /// Runs a command on the core (the outer error is the transport's).
     fn command(&mut self, f: Command) -> Result<Result<(), client::Error>, Error>;
 
-    /// The next event, waiting at most `wait`. A transport failure is an `Err`, once;
-    /// then `Ended`.
+    /// The next event, waiting at most `wait`. A transport failure is an `Err`; after it,
+    /// std and tokio repeat the error (their `Connection`'s contract) and mio answers
+    /// `Ended` (its driver forgets the session).
     fn next_event(&mut self, wait: Duration) -> Result<Next, Error>;
 
     /// Whether the session runs over TLS.
@@ -73,9 +74,12 @@ pub trait Session {
     /// Logs out and waits for the end; the reason it ended.
     fn close(self: Box<Self>) -> Result<CloseReason, Error>;
 
-    /// Registers `username` with `password` in band (the adapters' `register`: form,
-    /// submission, outcome) and waits for the outcome; other events stay queued. On
-    /// success the core closes the stream.
+    /// Whether the session is over: its core closed or its transport failed (events
+    /// may still be queued).
+    fn is_closed(&self) -> bool;
+
+    /// Registers an account in band and waits for the outcome (the core then closes the
+    /// stream); other events stay queued.
     fn register(&mut self, username: &str, password: &str) -> Result<(), Error>;
 }
 

@@ -127,15 +127,17 @@ impl MioSession {
             shared.turn(left)?;
         }
     }
+}
 
-    /// Waits up to 60 s for the event that answers a request (`is_outcome`), or the
-    /// session's end, as the other adapters' waiting calls do.
-    fn outcome(&mut self, is_outcome: fn(&Event) -> bool, what: &str) -> Result<Event, Error> {
-        match self.take(Duration::from_secs(60), is_outcome)? {
+impl MioSession {
+    /// Waits for the event that ends a `what` (or the session's end: `Closed` is
+    /// returned, a failure is the error).
+    fn outcome(&mut self, pick: impl Fn(&Event) -> bool, what: &str) -> Result<Event, Error> {
+        match self.take(Duration::from_secs(60), pick)? {
             Some(Output::Event(e)) => Ok(e),
             Some(Output::Failed(e)) => Err(e),
             _ => Err(Error::Io(std::io::Error::other(format!(
-                "no {what} within 60 s"
+                "no {what} outcome within 60 s"
             )))),
         }
     }
@@ -147,7 +149,7 @@ impl Session for MioSession {
             .borrow_mut()
             .driver
             .login(self.id, credentials)?;
-        jabber_net::login_outcome(self.outcome(jabber_net::is_login_outcome, "login outcome")?)
+        jabber_net::login_outcome(self.outcome(jabber_net::is_login_outcome, "login")?)
     }
 
     fn send(&mut self, stanza: Element) -> Result<(), Error> {
@@ -196,17 +198,23 @@ impl Session for MioSession {
         }
     }
 
-    // The driver has no registration call: the same steps as jabber-std's `register`,
-    // through its commands.
+    fn is_closed(&self) -> bool {
+        // The driver forgets a session once it ended.
+        self.shared
+            .borrow()
+            .driver
+            .client(self.id)
+            .is_none_or(|c| c.is_closed())
+    }
+
     fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
-        self.command(Box::new(|client, now| client.request_registration(now)))??;
-        let answer = self.outcome(jabber_net::is_registration_outcome, "registration form")?;
+        // As the other adapters' `register`, on the driver's commands.
+        self.command(Box::new(|c, now| c.request_registration(now)))??;
+        let answer = self.outcome(jabber_net::is_registration_outcome, "registration")?;
         let form = jabber_net::filled_registration_form(answer, username, password)?;
-        self.command(Box::new(move |client, now| {
-            client.submit_registration(now, &form)
-        }))??;
+        self.command(Box::new(move |c, now| c.submit_registration(now, &form)))??;
         jabber_net::registration_outcome(
-            self.outcome(jabber_net::is_registration_outcome, "registration outcome")?,
+            self.outcome(jabber_net::is_registration_outcome, "registration")?,
         )
     }
 }

@@ -64,6 +64,10 @@ impl Session for Connection {
         Connection::close(*self)
     }
 
+    fn is_closed(&self) -> bool {
+        Connection::is_closed(self)
+    }
+
     fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
         Connection::register(self, username, password)
     }

@@ -101,6 +101,10 @@ impl Session for TokioSession {
         rt.block_on(conn.close())
     }
 
+    fn is_closed(&self) -> bool {
+        self.conn.is_closed()
+    }
+
     fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
         self.rt.block_on(self.conn.register(username, password))
     }
