@@ -12,4 +12,4 @@ pub mod scenario;
 pub mod servers;
 
 pub use certs::TestCa;
-pub use servers::{Server, ServerKind, free_port};
+pub use servers::{PasswordStorage, Server, ServerKind, free_port};
