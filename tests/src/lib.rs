@@ -15,4 +15,4 @@ pub mod scripted;
 pub mod servers;
 
 pub use certs::TestCa;
-pub use servers::{Server, ServerKind, free_port};
+pub use servers::{PasswordStorage, Server, ServerKind, free_port};

@@ -14,6 +14,10 @@
 //! [`TestCa`]; a client that trusts that CA and asks for
 //! [`Server::domain`] verifies it.
 //!
+//! [`Server::start_with`] picks how passwords are stored
+//! ([`PasswordStorage`]): in the clear, which ejabberd needs to check a
+//! `jabber:iq:auth` digest, or as SCRAM keys.
+//!
 //! For scale tests, [`Server::register_many`] creates a thousand accounts in
 //! about a second, and both servers are set up for a thousand and more
 //! concurrent sessions from loopback (no traffic shaper, a long listen
@@ -96,6 +100,30 @@ impl ServerKind {
     }
 }
 
+/// How a server keeps the accounts' passwords, which decides whether it can check
+/// a `jabber:iq:auth` `<digest>` (that needs the clear password).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PasswordStorage {
+    /// The clear password: ejabberd `auth_password_format: plain`, prosody
+    /// `internal_plain`.
+    Plain,
+    /// Only SCRAM-SHA-1 keys: ejabberd `auth_password_format: scram`, prosody
+    /// `internal_hashed`.
+    Hashed,
+}
+
+impl PasswordStorage {
+    /// What [`Server::start`] uses for `kind`: plain for ejabberd (so it
+    /// checks digests), hashed for prosody (its `internal_plain` crashes on a
+    /// legacy login of an unknown user and never answers, 0.12.3).
+    pub fn default_for(kind: ServerKind) -> PasswordStorage {
+        match kind {
+            ServerKind::Ejabberd => PasswordStorage::Plain,
+            ServerKind::Prosody => PasswordStorage::Hashed,
+        }
+    }
+}
+
 impl fmt::Display for ServerKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
@@ -111,6 +139,7 @@ impl fmt::Display for ServerKind {
 /// `127.0.0.1` as well; nothing else listens.
 pub struct Server {
     kind: ServerKind,
+    storage: PasswordStorage,
     addr: SocketAddr,
     tls_addr: SocketAddr,
     dir: PathBuf,
@@ -146,6 +175,7 @@ impl fmt::Debug for Server {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Server")
             .field("kind", &self.kind)
+            .field("storage", &self.storage)
             .field("addr", &self.addr)
             .field("tls_addr", &self.tls_addr)
             .field("pid", &self.pid)
@@ -164,9 +194,16 @@ impl Server {
     /// the meantime) is retried with new ports; the error of the last try
     /// carries the tail of the server's log.
     pub fn start(kind: ServerKind) -> io::Result<Server> {
+        Self::start_with(kind, PasswordStorage::default_for(kind))
+    }
+
+    /// Like [`start`](Server::start), with the passwords kept as `storage`
+    /// says. [`register_many`](Server::register_many) on a prosody with
+    /// [`PasswordStorage::Plain`] fails with [`io::ErrorKind::Unsupported`].
+    pub fn start_with(kind: ServerKind, storage: PasswordStorage) -> io::Result<Server> {
         let mut last = None;
         for _ in 0..START_ATTEMPTS {
-            match Self::try_start(kind) {
+            match Self::try_start(kind, storage) {
                 Ok(server) => return Ok(server),
                 // Not installed: new ports will not help.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
@@ -176,7 +213,7 @@ impl Server {
         Err(last.unwrap_or_else(|| io::Error::other("no start attempt")))
     }
 
-    fn try_start(kind: ServerKind) -> io::Result<Server> {
+    fn try_start(kind: ServerKind, storage: PasswordStorage) -> io::Result<Server> {
         let dir = make_dir(kind)?;
         let port = free_port();
         let tls_port = free_port();
@@ -186,8 +223,8 @@ impl Server {
         let prepared = TestCa::get()
             .write_server_files(&dir.join("tls"))
             .and_then(|tls| match kind {
-                ServerKind::Ejabberd => ejabberd_command(&dir, port, tls_port, &tls),
-                ServerKind::Prosody => prosody_command(&dir, port, tls_port, &tls),
+                ServerKind::Ejabberd => ejabberd_command(&dir, port, tls_port, &tls, storage),
+                ServerKind::Prosody => prosody_command(&dir, port, tls_port, &tls, storage),
             })
             .and_then(|launch| Ok((launch, File::create(&console)?)));
         let ((config, log, erlang, mut command), out) = match prepared {
@@ -223,6 +260,7 @@ impl Server {
         let pid = child.id();
         let mut server = Server {
             kind,
+            storage,
             addr,
             tls_addr,
             dir,
@@ -297,6 +335,11 @@ impl Server {
     /// Which server this is.
     pub fn kind(&self) -> ServerKind {
         self.kind
+    }
+
+    /// How this server keeps passwords.
+    pub fn storage(&self) -> PasswordStorage {
+        self.storage
     }
 
     /// The plaintext client listener: `127.0.0.1` and a port that was free.
@@ -419,6 +462,10 @@ impl Server {
         }
         match &self.erlang {
             Some(node) => self.register_many_ejabberd(node, prefix, count, password),
+            None if self.storage == PasswordStorage::Plain => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "prosody with internal_plain: bulk accounts are written as SCRAM records",
+            )),
             None => self.register_many_prosody(prefix, count, password),
         }
     }
@@ -693,13 +740,19 @@ type Launch = (PathBuf, PathBuf, Option<ErlangNode>, Command);
 /// ejabberd is started without `ejabberdctl`, which would switch to the
 /// `ejabberd` user: a bare `erl` node with its distribution on a fixed
 /// loopback port instead of epmd.
-fn ejabberd_command(dir: &Path, port: u16, tls_port: u16, tls: &ServerFiles) -> io::Result<Launch> {
+fn ejabberd_command(
+    dir: &Path,
+    port: u16,
+    tls_port: u16,
+    tls: &ServerFiles,
+    storage: PasswordStorage,
+) -> io::Result<Launch> {
     let erl_libs = ejabberd_libs()?;
     let erl = find_program("erl")?;
     let config = dir.join("ejabberd.yml");
     let log = dir.join("ejabberd.log");
     let db = dir.join("db");
-    fs::write(&config, ejabberd_config(port, tls_port, tls))?;
+    fs::write(&config, ejabberd_config(port, tls_port, tls, storage))?;
     let unique = unique_suffix();
     let node = ErlangNode {
         name: format!("jt{unique}@localhost"),
@@ -727,7 +780,12 @@ fn ejabberd_command(dir: &Path, port: u16, tls_port: u16, tls: &ServerFiles) -> 
     Ok((config, log, Some(node), command))
 }
 
-fn ejabberd_config(port: u16, tls_port: u16, tls: &ServerFiles) -> String {
+fn ejabberd_config(
+    port: u16,
+    tls_port: u16,
+    tls: &ServerFiles,
+    storage: PasswordStorage,
+) -> String {
     format!(
         "\
 loglevel: info
@@ -760,8 +818,9 @@ listen:
     max_fsm_queue: 10000
     backlog: {LISTEN_BACKLOG}
 auth_method: internal
-# Plain storage: the iq:auth <digest> needs the clear password.
-auth_password_format: plain
+# Plain (the default) lets it check the iq:auth <digest>, which needs the clear
+# password; scram keeps only SCRAM-SHA-1 keys.
+auth_password_format: {format}
 # Room for the accounts of a scale test in the credentials cache (default 1,000).
 auth_cache_size: 100000
 registration_timeout: infinity
@@ -806,6 +865,10 @@ modules:
 ",
         certfile = yaml_string(&tls.combined),
         cafile = yaml_string(&tls.ca),
+        format = match storage {
+            PasswordStorage::Plain => "plain",
+            PasswordStorage::Hashed => "scram",
+        },
     )
 }
 
@@ -842,7 +905,13 @@ fn ejabberd_libs() -> io::Result<PathBuf> {
     ))
 }
 
-fn prosody_command(dir: &Path, port: u16, tls_port: u16, tls: &ServerFiles) -> io::Result<Launch> {
+fn prosody_command(
+    dir: &Path,
+    port: u16,
+    tls_port: u16,
+    tls: &ServerFiles,
+    storage: PasswordStorage,
+) -> io::Result<Launch> {
     let prosody = find_program("prosody")?;
     let config = dir.join("prosody.cfg.lua");
     let log = dir.join("prosody.log");
@@ -852,13 +921,23 @@ fn prosody_command(dir: &Path, port: u16, tls_port: u16, tls: &ServerFiles) -> i
     // there by the names inside: the TLS files live elsewhere, or the
     // plaintext port would offer STARTTLS.)
     fs::create_dir_all(dir.join("certs"))?;
-    fs::write(&config, prosody_config(dir, &log, port, tls_port, tls))?;
+    fs::write(
+        &config,
+        prosody_config(dir, &log, port, tls_port, tls, storage),
+    )?;
     let mut command = with_open_files_limit(&prosody);
     command.arg("-F").arg("--config").arg(&config);
     Ok((config, log, None, command))
 }
 
-fn prosody_config(dir: &Path, log: &Path, port: u16, tls_port: u16, tls: &ServerFiles) -> String {
+fn prosody_config(
+    dir: &Path,
+    log: &Path,
+    port: u16,
+    tls_port: u16,
+    tls: &ServerFiles,
+    storage: PasswordStorage,
+) -> String {
     let path = |p: &Path| lua_string(p);
     format!(
         "\
@@ -890,9 +969,9 @@ network_settings = {{ read_timeout = 3, tcp_backlog = {LISTEN_BACKLOG} }}
 c2s_require_encryption = false
 s2s_require_encryption = false
 allow_unencrypted_plain_auth = true
--- Not internal_plain: with it, 0.12.3 crashes on a legacy login of an
--- unknown user and never answers. (Its legacyauth has no <digest> anyway.)
-authentication = \"internal_hashed\"
+-- internal_hashed by default: with internal_plain, 0.12.3 crashes on a legacy
+-- login of an unknown user and never answers. (Its legacyauth has no <digest>.)
+authentication = \"{authentication}\"
 storage = \"internal\"
 allow_registration = true
 modules_enabled = {{ \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\" }}
@@ -905,6 +984,10 @@ VirtualHost \"{DOMAIN}\"
         log = path(log),
         chain = path(&tls.chain),
         key = path(&tls.key),
+        authentication = match storage {
+            PasswordStorage::Plain => "internal_plain",
+            PasswordStorage::Hashed => "internal_hashed",
+        },
     )
 }
 

@@ -147,6 +147,41 @@ pub fn credentials_query(
         .build()
 }
 
+/// Whether an error answer to our `<digest>` lets the client try the plaintext
+/// `<password>` next (the plaintext rule still applies).
+///
+/// Yes only when the refusal says the request was not taken as sent, so the password was
+/// never checked: `not-acceptable` (406, XEP-0078's "required information not
+/// provided", what a server that wants a `<password>` says) or `feature-not-implemented`
+/// (501). Anything else — `not-authorized` (401) above all — may mean the password was
+/// checked and is wrong, and resending it as plaintext would be a second failed attempt
+/// on the server. A classic error that has only a `code` counts by the condition
+/// [`StanzaError::from_stanza`] derives from it; the text is not read (free-form and
+/// localised).
+///
+/// What the real servers answer (docs/auth-refusals.md): ejabberd 23.01 refuses a wrong
+/// digest with a bare `not-authorized`; with SCRAM storage it cannot check a digest, but
+/// it then leaves `<digest/>` out of the fields (so [`AuthFields::choose`] never picks
+/// it), and a digest sent anyway gets the same `not-authorized` as a wrong one. Its
+/// `not-acceptable` means an empty username or resource. prosody 0.12 has no digest: it
+/// answers one, right or wrong, with the field list again (a result, not an error, so
+/// not this function's case; that answer did not check the password either).
+///
+/// ```
+/// use jabber_proto::negotiation::auth::digest_refusal_allows_fallback;
+/// use jabber_proto::stanza::{StanzaCondition, StanzaError};
+/// let wrong = StanzaError::new(StanzaCondition::NotAuthorized);
+/// assert!(!digest_refusal_allows_fallback(&wrong));
+/// let unsupported = StanzaError::new(StanzaCondition::FeatureNotImplemented);
+/// assert!(digest_refusal_allows_fallback(&unsupported));
+/// ```
+pub fn digest_refusal_allows_fallback(error: &StanzaError) -> bool {
+    matches!(
+        error.condition,
+        StanzaCondition::NotAcceptable | StanzaCondition::FeatureNotImplemented
+    )
+}
+
 /// Why a login failed. Reported by [`Event::LoginFailed`](crate::client::Event); the
 /// client then closes the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -220,6 +255,203 @@ impl core::error::Error for LoginError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Limits;
+    use crate::stream::{Item, StreamParser};
+
+    /// Parses one stanza as received inside a `jabber:client` stream.
+    fn stanza(xml: &str) -> Element {
+        let mut parser = StreamParser::new(Limits::default());
+        parser.push(
+            b"<stream:stream xmlns='jabber:client' \
+              xmlns:stream='http://etherx.jabber.org/streams' id='s'>",
+        );
+        parser.push(xml.as_bytes());
+        let mut items = core::iter::from_fn(|| parser.next_item());
+        assert!(matches!(items.next(), Some(Ok(Item::Header(_)))));
+        match items.next() {
+            Some(Ok(Item::Element(e))) => e,
+            other => panic!("no stanza in {xml}: {other:?}"),
+        }
+    }
+
+    fn error_of(xml: &str) -> Option<StanzaError> {
+        StanzaError::from_stanza(stanza(xml).root())
+    }
+
+    fn fields_of(xml: &str) -> AuthFields {
+        let iq = stanza(xml);
+        let query = iq.root().child("query", ns::IQ_AUTH).expect("a query");
+        AuthFields::from_query(query)
+    }
+
+    // The answers below are the servers' own bytes (docs/auth-refusals.md), captured on
+    // loopback from ejabberd 23.01 and prosody 0.12.3 (split over lines only).
+
+    /// ejabberd, any storage: a wrong digest (plain storage), and a digest it cannot
+    /// check (SCRAM storage; the password was right) — the same refusal.
+    const EJABBERD_DIGEST_REFUSED: &str = "<iq xml:lang='en' type='error' id='s1'>\
+        <query xmlns='jabber:iq:auth'><username>alice</username><resource>rb</resource>\
+        <digest>01461949aff9e9302e5e9a02b7fb29b480ab462f</digest></query>\
+        <error type='auth'>\
+        <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>";
+
+    #[test]
+    fn ejabberd_offers_the_digest_only_when_it_can_check_it() {
+        let plain = fields_of(
+            "<iq xml:lang='en' type='result' id='g1'><query xmlns='jabber:iq:auth'>\
+             <username/><resource/><password/><digest/></query></iq>",
+        );
+        assert!(plain.digest && plain.password);
+        let scram = fields_of(
+            "<iq xml:lang='en' type='result' id='g1'><query xmlns='jabber:iq:auth'>\
+             <username/><resource/><password/></query></iq>",
+        );
+        assert!(!scram.digest && scram.password);
+        assert_eq!(
+            scram.choose(true, false, true),
+            Ok(AuthMethod::Plaintext),
+            "never a digest the server did not offer"
+        );
+    }
+
+    #[test]
+    fn ejabberd_not_authorized_never_falls_back() {
+        let wrong = error_of(EJABBERD_DIGEST_REFUSED).expect("an error");
+        assert_eq!(wrong.condition, StanzaCondition::NotAuthorized);
+        assert_eq!(wrong.kind, crate::stanza::ErrorType::Auth);
+        assert_eq!((wrong.code, wrong.text.as_deref()), (None, None));
+        assert!(!digest_refusal_allows_fallback(&wrong));
+        // SCRAM storage, right password: nothing tells it apart from a wrong one.
+        let unchecked = error_of(
+            "<iq xml:lang='en' type='error' id='s1'><query xmlns='jabber:iq:auth'>\
+             <username>alice</username><resource>ra</resource>\
+             <digest>f09a8ce0506a90e948df28895399c8a280024f95</digest>\
+             </query><error type='auth'>\
+             <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        )
+        .expect("an error");
+        assert_eq!(unchecked, wrong);
+        assert!(!digest_refusal_allows_fallback(&unchecked));
+    }
+
+    #[test]
+    fn observed_refusals() {
+        // (what, reply, fallback allowed) — every error answer the servers gave.
+        let cases = [
+            (
+                "ejabberd: unknown user, digest",
+                "<iq xml:lang='en' type='error' id='s1'><query xmlns='jabber:iq:auth'>\
+                 <username>nobody</username><resource>rf</resource>\
+                 <digest>75fe6446d02a82ff7647594c10b2de05fbf9d70c</digest>\
+                 </query><error type='auth'>\
+                 <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                false,
+            ),
+            (
+                "ejabberd: wrong plaintext (SCRAM storage: also the right one)",
+                "<iq xml:lang='en' type='error' id='s1'><query xmlns='jabber:iq:auth'>\
+                 <username>alice</username><resource>rd</resource><password>wrong</password>\
+                 </query><error type='auth'>\
+                 <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                false,
+            ),
+            (
+                "ejabberd: empty resource (password not checked)",
+                "<iq xml:lang='en' type='error' id='s1'><query xmlns='jabber:iq:auth'>\
+                 <username>alice</username><resource/>\
+                 <digest>5dead46526a24aa68e6d5a30f3ba3ace7c4dd87c</digest></query>\
+                 <error type='modify'>\
+                 <not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+                 <text xml:lang='en' xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'>\
+                 Both the username and the resource are required</text></error></iq>",
+                true,
+            ),
+            (
+                "ejabberd: malformed username",
+                "<iq xml:lang='en' type='error' id='s1'><query xmlns='jabber:iq:auth'>\
+                 <username>a b</username><resource>rj</resource><password>secret</password>\
+                 </query><error type='modify'>\
+                 <jid-malformed xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                false,
+            ),
+            (
+                "prosody: wrong plaintext or unknown user",
+                "<iq id='s1' type='error'><error type='auth'>\
+                 <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                false,
+            ),
+            (
+                "prosody: malformed username",
+                "<iq id='s1' type='error'><error type='modify'>\
+                 <bad-request xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                false,
+            ),
+        ];
+        for (what, xml, fallback) in cases {
+            let error = error_of(xml).unwrap_or_else(|| panic!("{what}: an error"));
+            assert_eq!(digest_refusal_allows_fallback(&error), fallback, "{what}");
+        }
+    }
+
+    #[test]
+    fn prosody_answers_a_digest_with_the_fields_not_an_error() {
+        // Right or wrong digest, known or unknown user, either storage.
+        let reply = "<iq id='s1' type='result'><query xmlns='jabber:iq:auth'>\
+                     <username/><password/><resource/></query></iq>";
+        assert_eq!(error_of(reply), None);
+        let offered = fields_of(reply);
+        assert!(!offered.digest && offered.password);
+        for success in [
+            "<iq xml:lang='en' type='result' id='s1'/>",
+            "<iq id='s1' type='result'/>",
+        ] {
+            assert_eq!(error_of(success), None);
+        }
+    }
+
+    #[test]
+    fn other_refusals() {
+        let cases = [
+            // Classic servers: a code and a text, no condition element.
+            (
+                "<iq type='error' id='a'><error code='401'>Unauthorized</error></iq>",
+                false,
+            ),
+            (
+                "<iq type='error' id='a'><error code='406'>Not Acceptable</error></iq>",
+                true,
+            ),
+            (
+                "<iq type='error' id='a'><error code='501'>Not Implemented</error></iq>",
+                true,
+            ),
+            (
+                "<iq type='error' id='a'><error code='500'>Internal</error></iq>",
+                false,
+            ),
+            (
+                "<iq type='error' id='a'><error type='cancel'>\
+                 <feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+                 </error></iq>",
+                true,
+            ),
+            (
+                "<iq type='error' id='a'><error type='cancel' code='409'>\
+                 <conflict xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+                false,
+            ),
+            (
+                "<iq type='error' id='a'><error type='cancel'>\
+                 <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+                 </error></iq>",
+                false,
+            ),
+        ];
+        for (xml, fallback) in cases {
+            let error = error_of(xml).expect("an error");
+            assert_eq!(digest_refusal_allows_fallback(&error), fallback, "{xml}");
+        }
+    }
 
     #[test]
     fn digest_is_lowercase_hex_of_id_then_password() {
