@@ -233,14 +233,24 @@ fn refused_digest_falls_back_only_under_the_plaintext_rule() {
             wire_id(id)
         )
     };
+    // The digest not taken as sent (406): nothing was checked, so the password may go
+    // out once in the clear, where the plaintext rule allows.
+    let not_taken = |id: u64| {
+        format!(
+            "<iq type='error' id='{}'><error code='406' type='modify'>\
+             <not-acceptable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+            wire_id(id)
+        )
+    };
     // Not allowed: the server's refusal is the failure.
     let mut h = logging_in(config());
     offer(&mut h, "<username/><password/><digest/><resource/>");
     h.sent();
-    h.server(&refusal(2));
+    h.server(&not_taken(2));
     let e = login_failed(&mut h);
-    assert_eq!(e.code(), Some(401));
-    assert_eq!(e.condition(), Some(StanzaCondition::NotAuthorized));
+    assert_eq!(e.code(), Some(406));
+    assert_eq!(e.condition(), Some(StanzaCondition::NotAcceptable));
+    assert!(!h.sent().contains(&plaintext_proof()));
 
     // Allowed: one plaintext attempt, whose refusal is final.
     let mut c = config();
@@ -248,10 +258,37 @@ fn refused_digest_falls_back_only_under_the_plaintext_rule() {
     let mut h = logging_in(c);
     offer(&mut h, "<username/><password/><digest/><resource/>");
     h.sent();
-    h.server(&refusal(2));
+    h.server(&not_taken(2));
     assert!(h.sent().contains(&plaintext_proof()));
     h.server(&refusal(3));
     assert_eq!(login_failed(&mut h).code(), Some(401));
+}
+
+#[test]
+fn a_wrong_password_is_not_tried_twice() {
+    // ejabberd and prosody refuse a wrong digest with a bare not-authorized (see
+    // docs/auth-refusals.md): the password was checked and is wrong, so it is not sent
+    // again in the clear, even where the plaintext rule would allow it.
+    let refusal = |id: u64| {
+        format!(
+            "<iq type='error' id='{}'><error code='401' type='auth'>\
+             <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+            wire_id(id)
+        )
+    };
+    for allow_plaintext in [false, true] {
+        let mut c = config();
+        c.allow_plaintext = allow_plaintext;
+        let mut h = logging_in(c);
+        offer(&mut h, "<username/><password/><digest/><resource/>");
+        assert!(h.sent().contains(&digest_proof()));
+        h.server(&refusal(2));
+        let e = login_failed(&mut h);
+        assert_eq!(e.code(), Some(401));
+        assert_eq!(e.condition(), Some(StanzaCondition::NotAuthorized));
+        let after = h.sent();
+        assert!(!after.contains("<iq"), "a second attempt: {after}");
+    }
 }
 
 #[test]

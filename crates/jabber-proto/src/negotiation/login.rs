@@ -245,7 +245,7 @@ impl Login {
             Reply::Result(_) => self.fail(cx, LoginError::UnexpectedReply),
             // A refused digest is retried as plaintext only when the refusal says the
             // digest could not be checked; a wrong password is not sent a second time.
-            Reply::Error(e) if method == AuthMethod::Digest && merge_fallback(&e) => {
+            Reply::Error(e) if method == AuthMethod::Digest && auth::digest_refusal_allows_fallback(&e) => {
                 if let Phase::Authenticating { digest_failed, .. } = &mut self.phase {
                     *digest_failed = true;
                 }
@@ -327,7 +327,3 @@ impl Login {
     }
 }
 
-// MERGE: replaced by auth's rule
-fn merge_fallback(_: &StanzaError) -> bool {
-    true
-}
