@@ -70,8 +70,8 @@
 //!   the check that every character is in the PRECIS IdentifierClass. A
 //!   localpart that is not in NFC therefore stays as given and compares
 //!   unequal to its NFC form: `e` + U+0301 is not `é`, and halfwidth `ｶﾞ`
-//!   maps to `カ` + U+3099 rather than to `ガ`. Addresses from servers are
-//!   already in NFC, so this only matters for text typed by users.
+//!   maps to `カ` + U+3099 rather than to `ガ`. Servers send prepared, hence
+//!   NFC, addresses, so this matters mostly for text typed by users.
 //! * **Domainpart**: [`char::to_lowercase`] (ASCII letters and any other
 //!   cased letter), without the trailing dot. No IDNA mapping or Punycode
 //!   conversion.
@@ -89,6 +89,11 @@
 //! `ａｌｉｃｅ@example.com/Res` are all equal, but none of them equals
 //! `alice@example.com/res`. Two JIDs are equal exactly when their canonical
 //! texts are. [`Jid`] and [`JidRef`] compare with each other by the same rule.
+//!
+//! Ordering is by domainpart, then localpart (none before any), then
+//! resourcepart (none before any), each by the code points of its canonical
+//! form: a total order that agrees with equality, and groups addresses by
+//! server with a bare JID ahead of its full JIDs.
 //!
 //! # Example
 //!
