@@ -20,37 +20,80 @@
 //! # Validation
 //!
 //! RFC 7622 prepares and enforces each part with PRECIS profiles
-//! (UsernameCaseMapped, OpaqueString) and the domainpart with IDNA2008. Those
-//! need the Unicode property tables, which are out of scope for this `no_std`
-//! core, so only the structural rules and the characters that no profile
-//! allows are checked here; full preparation is left to the server, which
-//! returns canonical addresses (for example in the resource binding result).
+//! (UsernameCaseMapped for the localpart, OpaqueString for the resourcepart)
+//! and the domainpart with IDNA2008. The full profiles need Unicode property
+//! and normalisation tables, which are out of scope for this `no_std` core,
+//! so only the structural rules, the characters that no profile allows and
+//! the mappings described under [Canonical form](#canonical-form) are
+//! applied here; full enforcement is left to the server.
 //!
 //! * Every part that is present is 1 to 1023 bytes long: `@example.com`
 //!   (empty localpart) and `user@example.com/` (empty resourcepart) are
-//!   errors.
+//!   errors. The localpart and domainpart are held to the limit both as
+//!   written and in canonical form, which lowercasing can make longer
+//!   (`İ`, two bytes, becomes `i` and U+0307, three bytes).
 //! * No part contains a control character, U+FFFE or U+FFFF. Beyond being
 //!   disallowed by PRECIS, these are characters an XML document cannot carry.
 //! * The localpart contains none of `" & ' / : < > @` (RFC 7622 §3.3.1) and no
-//!   whitespace (excluded by the PRECIS IdentifierClass).
+//!   whitespace (excluded by the PRECIS IdentifierClass). Width mapping comes
+//!   first, as in the profile, so their fullwidth forms (`＠`, `／`, ...) and
+//!   U+3000 IDEOGRAPHIC SPACE are refused too.
 //! * The domainpart is either an IPv6 literal in brackets such as `[::1]`, or
 //!   a dot separated list of non-empty labels. In labels, ASCII is limited to
-//!   letters, digits, `-` and `_`; an all-ASCII label is at most 63 bytes, the
-//!   DNS limit. Non-ASCII characters are allowed except whitespace and the
-//!   alternative full stops U+3002, U+FF0E and U+FF61, which IDNA2008
+//!   letters, digits, `-` and `_`; a label that is all ASCII, as written or
+//!   once lowercased (U+212A KELVIN SIGN becomes `k`), is at most 63 bytes,
+//!   the DNS limit. Non-ASCII characters are allowed except whitespace and
+//!   the alternative full stops U+3002, U+FF0E and U+FF61, which IDNA2008
 //!   disallows and which would otherwise make label boundaries ambiguous. An
 //!   IPv4 address such as `127.0.0.1` passes as ordinary labels.
 //! * The resourcepart may contain spaces and any other non-control character
 //!   (OpaqueString).
 //!
+//! # Canonical form
+//!
+//! The canonical form of a JID is what [`Jid::canonical`] returns and what
+//! comparisons look at. It maps each part character by character:
+//!
+//! * **Localpart**, the mapping steps of UsernameCaseMapped (RFC 8265 §3.3,
+//!   RFC 7622 §3.3) that need no tables beyond `core`:
+//!   1. *Width mapping*: every character with a `<wide>` or `<narrow>`
+//!      decomposition is replaced by it, which covers U+3000 and the whole
+//!      Halfwidth and Fullwidth Forms block: U+FF01–U+FF5E become ASCII
+//!      U+0021–U+007E (`ａ` is `a`), halfwidth Katakana, Hangul, symbols and
+//!      punctuation become their ordinary forms (`ｶ` is `カ`).
+//!   2. *Case mapping*: [`char::to_lowercase`], the full, locale-independent
+//!      lowercase mapping (so `İ` becomes `i` followed by U+0307). The
+//!      context-dependent Final_Sigma rule of Unicode's `toLowerCase()` is
+//!      not applied: `Σ` always becomes `σ`, never `ς`.
+//!
+//!   Not applied: *normalisation* (NFC) and the *directionality* rule, nor
+//!   the check that every character is in the PRECIS IdentifierClass. A
+//!   localpart that is not in NFC therefore stays as given and compares
+//!   unequal to its NFC form: `e` + U+0301 is not `é`, and halfwidth `ｶﾞ`
+//!   maps to `カ` + U+3099 rather than to `ガ`. Servers send prepared, hence
+//!   NFC, addresses, so this matters mostly for text typed by users.
+//! * **Domainpart**: [`char::to_lowercase`] (ASCII letters and any other
+//!   cased letter), without the trailing dot. No IDNA mapping or Punycode
+//!   conversion.
+//! * **Resourcepart**: unchanged; OpaqueString does no case mapping.
+//!
+//! Mapping twice gives the same result as mapping once, and the canonical
+//! form of a valid JID is itself a valid JID.
+//!
 //! # Comparison
 //!
-//! Equality, ordering and hashing compare the domainpart case-insensitively
-//! (ASCII case folding, and `char::to_lowercase` for non-ASCII text) and the
-//! localpart and resourcepart exactly. RFC 7622 also case-maps the localpart,
-//! but doing so correctly needs the PRECIS tables; servers hand out the
-//! canonical form, so exact comparison of what they send is what matters in
-//! practice. [`Jid`] and [`JidRef`] compare with each other by the same rule.
+//! Equality, ordering and hashing compare the canonical forms, without
+//! building them: the localpart and domainpart compare character by
+//! character through the mappings above, and the resourcepart exactly. So
+//! `Alice@Example.com/Res`, `alice@example.com/Res` and
+//! `ａｌｉｃｅ@example.com/Res` are all equal, but none of them equals
+//! `alice@example.com/res`. Two JIDs are equal exactly when their canonical
+//! texts are. [`Jid`] and [`JidRef`] compare with each other by the same rule.
+//!
+//! Ordering is by domainpart, then localpart (none before any), then
+//! resourcepart (none before any), each by the code points of its canonical
+//! form: a total order that agrees with equality, and groups addresses by
+//! server with a bare JID ahead of its full JIDs.
 //!
 //! # Example
 //!
@@ -68,6 +111,12 @@
 //! assert_eq!(jid.to_bare(), bare);
 //! assert!(jid.is_full() && bare.is_bare());
 //!
+//! // Localparts compare by their canonical form too; resources exactly.
+//! let romeo = Jid::parse("Romeo@Example.COM/Orchard")?;
+//! assert_eq!(romeo, JidRef::parse("romeo@example.com/Orchard")?);
+//! assert_ne!(romeo, JidRef::parse("romeo@example.com/orchard")?);
+//! assert_eq!(romeo.canonical().as_str(), "romeo@example.com/Orchard");
+//!
 //! // The first '/' starts the resource, which may contain '@' and '/'.
 //! let odd = Jid::parse("example.com/a@b/c")?;
 //! assert_eq!((odd.local(), odd.resource()), (None, Some("a@b/c")));
@@ -76,6 +125,7 @@
 //! # Ok::<(), jabber_proto::jid::JidError>(())
 //! ```
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use core::cmp::Ordering;
 use core::fmt;
@@ -88,6 +138,11 @@ const MAX_PART_LEN: usize = 1023;
 /// Longest all-ASCII domain label, in bytes (RFC 1035 §2.3.4).
 const MAX_LABEL_LEN: usize = 63;
 
+/// Longest part whose canonical form is sure to fit in [`MAX_PART_LEN`]:
+/// mapping a character at most multiplies its UTF-8 length by 3/2 (`İ`, two
+/// bytes, lowercases to three), as a test checks for every character.
+const MAX_UNMAPPED_LEN: usize = MAX_PART_LEN * 2 / 3;
+
 /// Why a string is not a valid JID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -98,15 +153,18 @@ pub enum JidError {
     EmptyDomain,
     /// A `/` is present but nothing follows it.
     EmptyResource,
-    /// The localpart is longer than 1023 bytes.
+    /// The localpart, as written or in canonical form, is longer than 1023
+    /// bytes.
     LocalTooLong,
-    /// The domainpart is longer than 1023 bytes.
+    /// The domainpart, as written or in canonical form, is longer than 1023
+    /// bytes.
     DomainTooLong,
     /// The resourcepart is longer than 1023 bytes.
     ResourceTooLong,
-    /// The localpart contains a character it must not contain.
+    /// The localpart contains a character it must not contain, itself or
+    /// once width-mapped (fullwidth `＠` is refused like `@`).
     ForbiddenCharInLocal {
-        /// The first offending character.
+        /// The first offending character, as written.
         ch: char,
     },
     /// The domainpart contains a character it must not contain.
@@ -121,7 +179,8 @@ pub enum JidError {
     },
     /// The domainpart has an empty label, as in `a..b` or `.a`.
     EmptyDomainLabel,
-    /// An ASCII label of the domainpart is longer than 63 bytes.
+    /// An ASCII label of the domainpart, as written or once lowercased, is
+    /// longer than 63 bytes.
     DomainLabelTooLong,
     /// The domainpart starts with `[` but is not a bracketed IPv6 address.
     InvalidIpLiteral,
@@ -158,8 +217,9 @@ impl core::error::Error for JidError {}
 
 /// An owned, validated JID.
 ///
-/// The text is kept in canonical form (no trailing dot on the domainpart),
-/// which is what [`as_str`](Self::as_str) and `Display` return. See the
+/// The text is kept as written apart from a trailing domain dot, which is
+/// removed; that is what [`as_str`](Self::as_str) and `Display` return, and
+/// [`canonical`](Self::canonical) gives the case-mapped form. See the
 /// [module documentation](self) for the validation and comparison rules.
 #[derive(Clone)]
 pub struct Jid {
@@ -256,6 +316,13 @@ fn is_forbidden_everywhere(ch: char) -> bool {
     ch.is_control() || ch == '\u{FFFE}' || ch == '\u{FFFF}'
 }
 
+/// Characters the localpart must not hold once width-mapped.
+fn is_forbidden_in_local(ch: char) -> bool {
+    is_forbidden_everywhere(ch)
+        || ch.is_whitespace()
+        || matches!(ch, '"' | '&' | '\'' | '/' | ':' | '<' | '>' | '@')
+}
+
 fn check_local(local: &str) -> Result<(), JidError> {
     if local.is_empty() {
         return Err(JidError::EmptyLocal);
@@ -263,21 +330,25 @@ fn check_local(local: &str) -> Result<(), JidError> {
     if local.len() > MAX_PART_LEN {
         return Err(JidError::LocalTooLong);
     }
-    // Fast path: most localparts are ASCII letters, digits and punctuation.
+    // Fast path: most localparts are ASCII letters, digits and punctuation,
+    // which no mapping makes longer or forbidden.
     if local.bytes().all(|b| {
         b.is_ascii_graphic() && !matches!(b, b'"' | b'&' | b'\'' | b'/' | b':' | b'<' | b'>' | b'@')
     }) {
         return Ok(());
     }
-    let forbidden = |ch: char| {
-        is_forbidden_everywhere(ch)
-            || ch.is_whitespace()
-            || matches!(ch, '"' | '&' | '\'' | '/' | ':' | '<' | '>' | '@')
-    };
-    match local.chars().find(|&ch| forbidden(ch)) {
-        Some(ch) => Err(JidError::ForbiddenCharInLocal { ch }),
-        None => Ok(()),
+    // UsernameCaseMapped width-maps before checking, so '＠' is as bad as '@';
+    // the error names the character as written, which is what the caller has.
+    if let Some(ch) = local
+        .chars()
+        .find(|&ch| is_forbidden_in_local(width_map(ch)))
+    {
+        return Err(JidError::ForbiddenCharInLocal { ch });
     }
+    if local.len() > MAX_UNMAPPED_LEN && mapped_len(local_chars(local)) > MAX_PART_LEN {
+        return Err(JidError::LocalTooLong);
+    }
+    Ok(())
 }
 
 /// Validates a domainpart and returns it without its trailing dot.
@@ -302,6 +373,9 @@ fn check_domain(domain: &str) -> Result<&str, JidError> {
     }
     for label in domain.split('.') {
         check_label(label)?;
+    }
+    if domain.len() > MAX_UNMAPPED_LEN && mapped_len(domain_chars(domain)) > MAX_PART_LEN {
+        return Err(JidError::DomainTooLong);
     }
     Ok(domain)
 }
@@ -355,8 +429,12 @@ fn check_label(label: &str) -> Result<(), JidError> {
     }
     // A non-ASCII label's DNS length is that of its Punycode form, which
     // cannot be judged from the UTF-8 length, so only ASCII labels are held
-    // to the limit.
-    if label.len() > MAX_LABEL_LEN && label.is_ascii() {
+    // to the limit; the canonical form is too, since lowercasing can turn a
+    // non-ASCII label into ASCII (KELVIN SIGN) but never makes it longer.
+    if label.len() > MAX_LABEL_LEN
+        && domain_chars(label).all(|ch| ch.is_ascii())
+        && domain_chars(label).count() > MAX_LABEL_LEN
+    {
         return Err(JidError::DomainLabelTooLong);
     }
     Ok(())
@@ -378,27 +456,198 @@ fn check_resource(resource: &str) -> Result<(), JidError> {
     }
 }
 
-fn lowercase_chars(domain: &str) -> impl Iterator<Item = char> + '_ {
+/// Replaces a fullwidth or halfwidth character by its `<wide>` or `<narrow>`
+/// decomposition, the PRECIS width mapping rule (RFC 8265 §3.3); any other
+/// character is returned as it is.
+///
+/// These are all such decompositions in Unicode: U+3000 and the Halfwidth
+/// and Fullwidth Forms block, each mapping to a single character.
+fn width_map(ch: char) -> char {
+    let cp = u32::from(ch);
+    if cp < 0x3000 {
+        return ch;
+    }
+    let mapped = match cp {
+        0x3000 => 0x20,
+        // Fullwidth ASCII, in the same order.
+        0xFF01..=0xFF5E => cp - 0xFF01 + 0x21,
+        0xFF5F => 0x2985,
+        0xFF60 => 0x2986,
+        0xFF61 => 0x3002,
+        0xFF62 => 0x300C,
+        0xFF63 => 0x300D,
+        0xFF64 => 0x3001,
+        0xFF65 => 0x30FB,
+        0xFF66..=0xFF9D => {
+            let i = usize::try_from(cp - 0xFF66).unwrap_or(usize::MAX);
+            KATAKANA.get(i).map_or(cp, |&low| 0x3000 + u32::from(low))
+        }
+        0xFF9E => 0x3099,
+        0xFF9F => 0x309A,
+        // Halfwidth Hangul: the filler, then runs of compatibility jamo in
+        // order, with gaps in the halfwidth block between the vowel rows.
+        0xFFA0 => 0x3164,
+        0xFFA1..=0xFFBE => cp - 0xFFA1 + 0x3131,
+        0xFFC2..=0xFFC7 => cp - 0xFFC2 + 0x314F,
+        0xFFCA..=0xFFCF => cp - 0xFFCA + 0x3155,
+        0xFFD2..=0xFFD7 => cp - 0xFFD2 + 0x315B,
+        0xFFDA..=0xFFDC => cp - 0xFFDA + 0x3161,
+        0xFFE0 => 0xA2,
+        0xFFE1 => 0xA3,
+        0xFFE2 => 0xAC,
+        0xFFE3 => 0xAF,
+        0xFFE4 => 0xA6,
+        0xFFE5 => 0xA5,
+        0xFFE6 => 0x20A9,
+        0xFFE8 => 0x2502,
+        0xFFE9..=0xFFEC => cp - 0xFFE9 + 0x2190,
+        0xFFED => 0x25A0,
+        0xFFEE => 0x25CB,
+        _ => return ch,
+    };
+    char::from_u32(mapped).unwrap_or(ch)
+}
+
+/// Low bytes of the Katakana (U+30xx) that U+FF66–U+FF9D stand for; the
+/// halfwidth block follows the order of the kana syllabary, not the
+/// Katakana block's.
+const KATAKANA: [u8; 56] = [
+    0xF2, // ヲ
+    0xA1, 0xA3, 0xA5, 0xA7, 0xA9, // small ァィゥェォ
+    0xE3, 0xE5, 0xE7, 0xC3, // small ャュョッ
+    0xFC, // ー
+    0xA2, 0xA4, 0xA6, 0xA8, 0xAA, // アイウエオ
+    0xAB, 0xAD, 0xAF, 0xB1, 0xB3, // カキクケコ
+    0xB5, 0xB7, 0xB9, 0xBB, 0xBD, // サシスセソ
+    0xBF, 0xC1, 0xC4, 0xC6, 0xC8, // タチツテト
+    0xCA, 0xCB, 0xCC, 0xCD, 0xCE, // ナニヌネノ
+    0xCF, 0xD2, 0xD5, 0xD8, 0xDB, // ハヒフヘホ
+    0xDE, 0xDF, 0xE0, 0xE1, 0xE2, // マミムメモ
+    0xE4, 0xE6, 0xE8, // ヤユヨ
+    0xE9, 0xEA, 0xEB, 0xEC, 0xED, // ラリルレロ
+    0xEF, 0xF3, // ワン
+];
+
+/// The canonical characters of a localpart: width mapping, then lowercase.
+fn local_chars(local: &str) -> impl Iterator<Item = char> + '_ {
+    local.chars().map(width_map).flat_map(char::to_lowercase)
+}
+
+/// The canonical characters of a domainpart.
+fn domain_chars(domain: &str) -> impl Iterator<Item = char> + '_ {
     domain.chars().flat_map(char::to_lowercase)
 }
 
-fn domain_eq(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        // No length shortcut: lowercasing can change a string's byte length
-        // (U+212A KELVIN SIGN becomes ASCII 'k').
-        lowercase_chars(a).eq(lowercase_chars(b))
-    }
+fn mapped_len(chars: impl Iterator<Item = char>) -> usize {
+    chars.map(char::len_utf8).sum()
 }
 
-fn domain_cmp(a: &str, b: &str) -> Ordering {
-    if a.is_ascii() && b.is_ascii() {
-        // Same order as the char path below, since ASCII bytes are chars.
-        let a = a.bytes().map(|b| b.to_ascii_lowercase());
-        a.cmp(b.bytes().map(|b| b.to_ascii_lowercase()))
-    } else {
-        lowercase_chars(a).cmp(lowercase_chars(b))
+/// Length of the longest common prefix where `a` and `b` hold the same
+/// ASCII text up to case. Both mappings act on ASCII as ASCII lowercasing and
+/// work char by char, so this prefix is equal in canonical form and only the
+/// rest needs the char-wise path; being ASCII it ends on a char boundary.
+fn ascii_folded_prefix(a: &str, b: &str) -> usize {
+    a.bytes()
+        .zip(b.bytes())
+        .take_while(|(x, y)| x.is_ascii() && x.eq_ignore_ascii_case(y))
+        .count()
+}
+
+/// Whether `a` and `b` map to the same characters under `canon`.
+fn canon_eq<'s, I>(a: &'s str, b: &'s str, canon: impl Fn(&'s str) -> I) -> bool
+where
+    I: Iterator<Item = char>,
+{
+    let p = ascii_folded_prefix(a, b);
+    (p == a.len() && p == b.len()) || canon(&a[p..]).eq(canon(&b[p..]))
+}
+
+/// Orders `a` and `b` by the characters they map to under `canon`.
+fn canon_cmp<'s, I>(a: &'s str, b: &'s str, canon: impl Fn(&'s str) -> I) -> Ordering
+where
+    I: Iterator<Item = char>,
+{
+    let p = ascii_folded_prefix(a, b);
+    canon(&a[p..]).cmp(canon(&b[p..]))
+}
+
+/// Whether `part` already is what `canon` maps it to.
+fn is_canon<'s, I>(part: &'s str, canon: impl Fn(&'s str) -> I) -> bool
+where
+    I: Iterator<Item = char>,
+{
+    part.bytes()
+        .all(|b| b.is_ascii() && !b.is_ascii_uppercase())
+        || canon(part).eq(part.chars())
+}
+
+/// Appends the canonical form of `part` to `text`.
+fn push_canon<'s, I>(text: &mut String, part: &'s str, canon: impl Fn(&'s str) -> I)
+where
+    I: Iterator<Item = char>,
+{
+    let ascii = part
+        .bytes()
+        .position(|b| !b.is_ascii())
+        .unwrap_or(part.len());
+    let start = text.len();
+    text.push_str(&part[..ascii]);
+    text[start..].make_ascii_lowercase();
+    text.extend(canon(&part[ascii..]));
+}
+
+/// Feeds a hasher the UTF-8 bytes of a canonical form without building it.
+///
+/// `Hasher` does not promise that split writes hash like one, so the bytes go
+/// out in 64-byte chunks fixed by their position in the canonical text: equal
+/// canonical texts then make identical calls, however they were written.
+struct CanonHasher<'h, H: Hasher> {
+    state: &'h mut H,
+    buf: [u8; 64],
+    len: usize,
+}
+
+impl<'h, H: Hasher> CanonHasher<'h, H> {
+    fn new(state: &'h mut H) -> Self {
+        Self {
+            state,
+            buf: [0; 64],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, byte: u8) {
+        if self.len == self.buf.len() {
+            self.state.write(&self.buf);
+            self.len = 0;
+        }
+        self.buf[self.len] = byte;
+        self.len += 1;
+    }
+
+    fn push_part<'s, I>(&mut self, part: &'s str, canon: impl Fn(&'s str) -> I)
+    where
+        I: Iterator<Item = char>,
+    {
+        let ascii = part
+            .bytes()
+            .position(|b| !b.is_ascii())
+            .unwrap_or(part.len());
+        for b in part[..ascii].bytes() {
+            self.push(b.to_ascii_lowercase());
+        }
+        for ch in canon(&part[ascii..]) {
+            for &b in ch.encode_utf8(&mut [0; 4]).as_bytes() {
+                self.push(b);
+            }
+        }
+    }
+
+    fn finish(self) {
+        self.state.write(&self.buf[..self.len]);
+        // A byte UTF-8 never contains ends the part, as `str`'s own `Hash`
+        // does, so that consecutive parts stay prefix-free in the stream.
+        self.state.write_u8(0xFF);
     }
 }
 
@@ -411,30 +660,69 @@ struct Parts<'s> {
 
 impl Parts<'_> {
     fn same_as(&self, other: &Parts<'_>) -> bool {
-        self.local == other.local
+        let local = match (self.local, other.local) {
+            (Some(a), Some(b)) => canon_eq(a, b, local_chars),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        local
             && self.resource == other.resource
-            && domain_eq(self.domain, other.domain)
+            && canon_eq(self.domain, other.domain, domain_chars)
     }
 
     /// Orders by domain, then localpart, then resource, so sorted lists
     /// group addresses by server and keep a bare JID before its full JIDs.
     fn order(&self, other: &Parts<'_>) -> Ordering {
-        domain_cmp(self.domain, other.domain)
-            .then_with(|| self.local.cmp(&other.local))
+        canon_cmp(self.domain, other.domain, domain_chars)
+            .then_with(|| match (self.local, other.local) {
+                (Some(a), Some(b)) => canon_cmp(a, b, local_chars),
+                (a, b) => a.is_some().cmp(&b.is_some()),
+            })
             .then_with(|| self.resource.cmp(&other.resource))
     }
 
     fn hash_into<H: Hasher>(&self, state: &mut H) {
-        // Hashing the lowercased chars, not the bytes, is what keeps the hash
-        // in line with the case-insensitive domain equality.
-        for ch in lowercase_chars(self.domain) {
-            state.write_u32(u32::from(ch));
+        // Hashing the canonical text, not the bytes as written, is what keeps
+        // the hash in line with equality.
+        let mut domain = CanonHasher::new(state);
+        domain.push_part(self.domain, domain_chars);
+        domain.finish();
+        match self.local {
+            Some(local) => {
+                state.write_u8(1);
+                let mut local_hasher = CanonHasher::new(state);
+                local_hasher.push_part(local, local_chars);
+                local_hasher.finish();
+            }
+            None => state.write_u8(0),
         }
-        // End the domain with a value no char can take, as `str`'s own `Hash`
-        // does, so that the domain stays prefix-free in the hashed stream.
-        state.write_u32(u32::MAX);
-        self.local.hash(state);
         self.resource.hash(state);
+    }
+
+    fn is_canonical(&self) -> bool {
+        self.local.is_none_or(|local| is_canon(local, local_chars))
+            && is_canon(self.domain, domain_chars)
+    }
+
+    /// Builds the canonical JID; the parse-time checks guarantee it is valid.
+    fn to_canonical_jid(&self) -> Jid {
+        let len = self.local.map_or(0, |l| l.len() + 1)
+            + self.domain.len()
+            + self.resource.map_or(0, |r| r.len() + 1);
+        let mut text = String::with_capacity(len);
+        let at = self.local.map(|local| {
+            push_canon(&mut text, local, local_chars);
+            let at = index(text.len());
+            text.push('@');
+            at
+        });
+        push_canon(&mut text, self.domain, domain_chars);
+        let slash = self.resource.map(|resource| {
+            let slash = index(text.len());
+            text.push('/');
+            text.push_str(resource);
+            slash
+        });
+        Jid { text, at, slash }
     }
 }
 
@@ -517,7 +805,7 @@ impl Jid {
         self.layout().resource(&self.text)
     }
 
-    /// The whole JID as text, in canonical form.
+    /// The whole JID as text, as written apart from a removed trailing dot.
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -558,6 +846,67 @@ impl Jid {
             at: self.at,
             slash: Some(index(bare.len())),
         })
+    }
+
+    /// Whether this JID is already in [canonical form](self#canonical-form),
+    /// that is [`canonical`](Self::canonical) would return it unchanged.
+    ///
+    /// ```
+    /// use jabber_proto::jid::Jid;
+    ///
+    /// assert!(Jid::parse("alice@example.com/Phone")?.is_canonical());
+    /// assert!(!Jid::parse("Alice@example.com/Phone")?.is_canonical());
+    /// assert!(!Jid::parse("alice@EXAMPLE.com")?.is_canonical());
+    /// # Ok::<(), jabber_proto::jid::JidError>(())
+    /// ```
+    pub fn is_canonical(&self) -> bool {
+        self.parts().is_canonical()
+    }
+
+    /// This JID in [canonical form](self#canonical-form): the localpart
+    /// width- and case-mapped, the domainpart lowercased, the resourcepart
+    /// unchanged. Borrows `self` when it is already canonical.
+    ///
+    /// Equality already compares canonical forms; use this where the text
+    /// itself matters, for example to address ourselves as the server does
+    /// when it assigned no JID (RFC 7622 §3.3, RFC 8265 §3.3).
+    ///
+    /// ```
+    /// use jabber_proto::jid::Jid;
+    ///
+    /// let own = Jid::new(Some("Alice"), "LocalHost", Some("Phone"))?;
+    /// assert_eq!(own.canonical().as_str(), "alice@localhost/Phone");
+    ///
+    /// // Fullwidth letters map to ASCII.
+    /// let wide = Jid::parse("ａｌｉｃｅ@example.com")?;
+    /// assert_eq!(wide.canonical().as_str(), "alice@example.com");
+    /// assert_eq!(wide, Jid::parse("alice@example.com")?);
+    /// # Ok::<(), jabber_proto::jid::JidError>(())
+    /// ```
+    pub fn canonical(&self) -> Cow<'_, Jid> {
+        if self.is_canonical() {
+            Cow::Borrowed(self)
+        } else {
+            Cow::Owned(self.parts().to_canonical_jid())
+        }
+    }
+
+    /// This JID in [canonical form](self#canonical-form), reusing `self`
+    /// without allocating when it is already canonical.
+    ///
+    /// ```
+    /// use jabber_proto::jid::Jid;
+    ///
+    /// let jid = Jid::parse("İstanbul@Example.com/Desk")?.into_canonical();
+    /// assert_eq!(jid.as_str(), "i\u{307}stanbul@example.com/Desk");
+    /// # Ok::<(), jabber_proto::jid::JidError>(())
+    /// ```
+    pub fn into_canonical(self) -> Jid {
+        if self.is_canonical() {
+            self
+        } else {
+            self.parts().to_canonical_jid()
+        }
     }
 
     /// A borrowed view of this JID.
@@ -652,6 +1001,34 @@ impl<'a> JidRef<'a> {
             at: layout.at,
             slash: layout.slash.map(|slash| slash - 1),
         }
+    }
+
+    /// Whether the parts of this JID are in [canonical form](self#canonical-form).
+    ///
+    /// A trailing domain dot is not a part and does not count.
+    ///
+    /// ```
+    /// use jabber_proto::jid::JidRef;
+    ///
+    /// assert!(JidRef::parse("alice@example.com./Phone")?.is_canonical());
+    /// assert!(!JidRef::parse("Alice@example.com")?.is_canonical());
+    /// # Ok::<(), jabber_proto::jid::JidError>(())
+    /// ```
+    pub fn is_canonical(&self) -> bool {
+        self.parts().is_canonical()
+    }
+
+    /// Copies this JID into an owned [`Jid`] in [canonical form](self#canonical-form).
+    ///
+    /// ```
+    /// use jabber_proto::jid::JidRef;
+    ///
+    /// let jid = JidRef::parse("Alice@Example.com./Phone")?;
+    /// assert_eq!(jid.to_canonical_jid().as_str(), "alice@example.com/Phone");
+    /// # Ok::<(), jabber_proto::jid::JidError>(())
+    /// ```
+    pub fn to_canonical_jid(&self) -> Jid {
+        self.parts().to_canonical_jid()
     }
 
     fn parts(&self) -> Parts<'a> {
@@ -1140,12 +1517,289 @@ mod tests {
     }
 
     #[test]
-    fn local_and_resource_compare_exactly() {
+    fn local_compares_canonically_and_resource_exactly() {
         let jid = Jid::parse("user@example.com/res").unwrap();
-        assert_ne!(jid, Jid::parse("User@example.com/res").unwrap());
+        let shouted = Jid::parse("User@example.com/res").unwrap();
+        assert_eq!(jid, shouted);
+        assert_eq!(jid.cmp(&shouted), Ordering::Equal);
+        assert_eq!(hash_of(&jid), hash_of(&shouted));
         assert_ne!(jid, Jid::parse("user@example.com/Res").unwrap());
         assert_ne!(jid, Jid::parse("user@example.com").unwrap());
         assert_ne!(jid.to_bare(), Jid::parse("example.com").unwrap());
+    }
+
+    /// The case from prosody: a login as `Alice` must match `alice`.
+    #[test]
+    fn login_name_case_matches_server_address() {
+        let own = Jid::new(Some("Alice"), "Example.com", Some("Res")).unwrap();
+        let server = JidRef::parse("alice@example.com/Res").unwrap();
+        assert_eq!(own, server);
+        assert_eq!(server, own);
+        assert_eq!(hash_of(&own), hash_of(&server));
+        assert_eq!(own.cmp(&server.to_owned_jid()), Ordering::Equal);
+        assert_ne!(own, JidRef::parse("alice@example.com/res").unwrap());
+        assert_eq!(own.canonical().as_str(), "alice@example.com/Res");
+        assert_eq!(own.into_canonical().as_str(), server.as_str());
+    }
+
+    #[test]
+    fn fullwidth_local_equals_ascii() {
+        let wide = Jid::parse("ａｌｉｃｅ@example.com").unwrap();
+        let ascii = JidRef::parse("alice@example.com").unwrap();
+        assert_eq!(wide, ascii);
+        assert_eq!(hash_of(&wide), hash_of(&ascii));
+        assert_eq!(wide.canonical().as_str(), "alice@example.com");
+        // Fullwidth capitals are width-mapped, then lowercased.
+        assert_eq!(Jid::parse("ＡＬＩＣＥ@example.com").unwrap(), ascii);
+        // Mixed: the ASCII prefix is compared apart from the rest.
+        assert_eq!(Jid::parse("alｉｃｅ@example.com").unwrap(), ascii);
+        assert_ne!(Jid::parse("alｉｃｅs@example.com").unwrap(), ascii);
+    }
+
+    #[test]
+    fn width_map_follows_unicode_decompositions() {
+        for (from, to) in [
+            ('\u{3000}', ' '),
+            ('！', '!'),
+            ('ａ', 'a'),
+            ('Ｚ', 'Z'),
+            ('～', '~'),
+            ('\u{FF5F}', '\u{2985}'),
+            ('｡', '。'),
+            ('･', '・'),
+            ('ｦ', 'ヲ'),
+            ('ｧ', 'ァ'),
+            ('ｯ', 'ッ'),
+            ('ｰ', 'ー'),
+            ('ｱ', 'ア'),
+            ('ｶ', 'カ'),
+            ('ﾂ', 'ツ'),
+            ('ﾊ', 'ハ'),
+            ('ﾎ', 'ホ'),
+            ('ﾝ', 'ン'),
+            ('ﾞ', '\u{3099}'),
+            ('ﾟ', '\u{309A}'),
+            ('\u{FFA0}', '\u{3164}'),
+            ('ﾡ', 'ㄱ'),
+            ('ﾾ', 'ㅎ'),
+            ('ￂ', 'ㅏ'),
+            ('ￜ', 'ㅣ'),
+            ('￠', '¢'),
+            ('￣', '¯'),
+            ('￦', '₩'),
+            ('￨', '│'),
+            ('￩', '←'),
+            ('￬', '↓'),
+            ('￮', '○'),
+        ] {
+            assert_eq!(width_map(from), to, "{from:?}");
+        }
+        // Unassigned gaps and neighbours stay as they are.
+        for ch in [
+            'a', 'é', 'ア', '\u{FF00}', '\u{FFBF}', '\u{FFDD}', '\u{FFE7}', '\u{FFEF}',
+        ] {
+            assert_eq!(width_map(ch), ch);
+        }
+    }
+
+    fn canonical_local(local: &str) -> String {
+        local_chars(local).collect()
+    }
+
+    #[test]
+    fn local_case_mapping_edge_cases() {
+        // One char can lowercase to two.
+        assert_eq!(canonical_local("İ"), "i\u{307}");
+        assert_eq!(
+            Jid::parse("İ@x").unwrap(),
+            Jid::parse("i\u{307}@x").unwrap()
+        );
+        assert_ne!(Jid::parse("İ@x").unwrap(), Jid::parse("i@x").unwrap());
+        // Lowercase, not case folding: ß stays, ẞ joins it; ς is not σ.
+        assert_eq!(canonical_local("ẞ"), "ß");
+        assert_ne!(Jid::parse("ß@x").unwrap(), Jid::parse("ss@x").unwrap());
+        assert_ne!(Jid::parse("σ@x").unwrap(), Jid::parse("ς@x").unwrap());
+        // No Final_Sigma context: a word-final Σ becomes σ.
+        assert_eq!(canonical_local("ΟΔΥΣΣΕΥΣ"), "οδυσσευσ");
+        // Titlecase and compatibility letters.
+        assert_eq!(canonical_local("ǅ\u{212A}\u{212B}"), "ǆkå");
+        // No normalisation: decomposed and precomposed forms differ.
+        assert_ne!(
+            Jid::parse("e\u{301}@x").unwrap(),
+            Jid::parse("é@x").unwrap()
+        );
+        assert_eq!(canonical_local("ｶﾞ"), "カ\u{3099}");
+        assert_ne!(Jid::parse("ｶﾞ@x").unwrap(), Jid::parse("ガ@x").unwrap());
+        assert_eq!(
+            Jid::parse("ｶﾞ@x").unwrap(),
+            Jid::parse("カ\u{3099}@x").unwrap()
+        );
+    }
+
+    #[test]
+    fn fullwidth_forms_of_forbidden_chars_are_refused() {
+        for ch in ['＂', '＆', '＇', '／', '：', '＜', '＞', '＠', '\u{3000}'] {
+            let s = format!("a{ch}b@example.com/r");
+            assert_eq!(err(&s), JidError::ForbiddenCharInLocal { ch }, "{s:?}");
+            let built = Jid::new(Some(&format!("a{ch}b")), "example.com", None);
+            assert_eq!(built.unwrap_err(), JidError::ForbiddenCharInLocal { ch });
+        }
+        // Other fullwidth punctuation is fine, and so are the fullwidth forms
+        // in the resource, which is not mapped.
+        let jid = Jid::parse("ａ＿ｂ＋ｃ@example.com/＠／").unwrap();
+        assert_eq!(jid.canonical().as_str(), "a_b+c@example.com/＠／");
+    }
+
+    #[test]
+    fn canonical_local_length_limit() {
+        // İ takes 2 bytes as written and 3 once lowercased.
+        let fits = repeat('İ', 341);
+        assert_eq!(fits.len(), 682);
+        let jid = Jid::new(Some(&fits), "x", None).unwrap();
+        assert_eq!(jid.canonical().local().unwrap().len(), 1023);
+        assert_eq!(
+            Jid::new(Some(&format!("{fits}a")), "x", None).unwrap_err(),
+            JidError::LocalTooLong
+        );
+        assert_eq!(
+            err(&format!("{}@x", repeat('İ', 511))),
+            JidError::LocalTooLong
+        );
+        // Fullwidth text shrinks, but the text as written is held to the
+        // limit as well.
+        let wide = repeat('ａ', 341);
+        assert_eq!(wide.len(), 1023);
+        let jid = Jid::new(Some(&wide), "x", None).unwrap();
+        assert_eq!(jid.canonical().local().unwrap(), repeat('a', 341));
+        assert_eq!(
+            err(&format!("{}@x", repeat('ａ', 342))),
+            JidError::LocalTooLong
+        );
+    }
+
+    #[test]
+    fn canonical_domain_limits() {
+        // KELVIN SIGN lowercases to ASCII 'k', so the label becomes ASCII.
+        let kelvins = repeat('\u{212A}', 63);
+        let jid = Jid::new(Some("a"), &format!("{kelvins}.example"), None).unwrap();
+        let canonical = jid.canonical();
+        assert_eq!(canonical.domain(), format!("{}.example", repeat('k', 63)));
+        assert_eq!(Jid::parse(canonical.as_str()).unwrap(), jid);
+        assert_eq!(
+            err(&format!("a@{kelvins}\u{212A}.example")),
+            JidError::DomainLabelTooLong
+        );
+        // A label mixing KELVIN SIGN with other non-ASCII stays unlimited.
+        assert!(Jid::parse(&format!("{kelvins}\u{212A}ä.example")).is_ok());
+
+        let fits = repeat('İ', 341);
+        let jid = Jid::domain_only(&fits).unwrap();
+        assert_eq!(jid.canonical().domain().len(), 1023);
+        assert_eq!(err(&format!("{fits}i")), JidError::DomainTooLong);
+    }
+
+    #[test]
+    fn canonical_borrows_or_reuses_when_already_canonical() {
+        let jid = Jid::parse("alice@example.com/Res").unwrap();
+        assert!(jid.is_canonical());
+        assert!(matches!(jid.canonical(), Cow::Borrowed(_)));
+        let ptr = jid.as_str().as_ptr();
+        assert_eq!(jid.into_canonical().as_str().as_ptr(), ptr);
+
+        for s in [
+            "Alice@example.com",
+            "alice@Example.com",
+            "ａ@b",
+            "\u{212A}.example",
+        ] {
+            let jid = Jid::parse(s).unwrap();
+            assert!(!jid.is_canonical(), "{s:?}");
+            assert!(matches!(jid.canonical(), Cow::Owned(_)), "{s:?}");
+            assert!(jid.canonical().is_canonical(), "{s:?}");
+        }
+        // The trailing dot is not part of the canonical form; JidRef ignores it.
+        let jid = JidRef::parse("Alice@Example.com./r").unwrap();
+        assert!(!jid.is_canonical());
+        assert_eq!(jid.to_canonical_jid().as_str(), "alice@example.com/r");
+        assert!(
+            JidRef::parse("alice@example.com./r")
+                .unwrap()
+                .is_canonical()
+        );
+        assert!(Jid::parse("example.com/Res").unwrap().is_canonical());
+        assert!(Jid::parse("[::1]").unwrap().is_canonical());
+        assert!(!Jid::parse("[::A]").unwrap().is_canonical());
+    }
+
+    #[test]
+    fn hash_agrees_across_chunk_boundaries() {
+        // The canonical hash goes out in 64-byte chunks; put a two-byte char
+        // across the boundary and a width-mapped run in front of it.
+        let a = format!("{}É{}@x", repeat('A', 63), repeat('B', 70));
+        let b = format!("{}é{}@x", repeat('ａ', 63), repeat('b', 70));
+        let (a, b) = (Jid::parse(&a).unwrap(), Jid::parse(&b).unwrap());
+        assert_eq!(a, b);
+        assert_eq!(hash_of(&a), hash_of(&b));
+        assert_eq!(hash_of(&a), hash_of(&b.canonical().as_jid_ref()));
+        let c = Jid::parse(&format!("{}e{}@x", repeat('a', 63), repeat('b', 70))).unwrap();
+        assert_ne!(a, c);
+        assert_ne!(hash_of(&a), hash_of(&c));
+        // Parts stay apart in the hashed stream.
+        assert_ne!(
+            hash_of(&Jid::parse("ab@c").unwrap()),
+            hash_of(&Jid::parse("a@bc").unwrap())
+        );
+        assert_ne!(
+            hash_of(&Jid::parse("x/ab").unwrap()),
+            hash_of(&Jid::parse("a@x/b").unwrap())
+        );
+    }
+
+    #[test]
+    fn ordering_uses_canonical_local() {
+        let mut jids: Vec<Jid> = ["b@x", "ａ@x", "A@x/r", "C@x", "x", "Ｂ@x/r"]
+            .iter()
+            .map(|s| Jid::parse(s).unwrap())
+            .collect();
+        jids.sort();
+        let sorted: Vec<&str> = jids.iter().map(Jid::as_str).collect();
+        assert_eq!(sorted, ["x", "ａ@x", "A@x/r", "b@x", "Ｂ@x/r", "C@x"]);
+    }
+
+    /// Every char, one at a time: the mappings work char by char, so what
+    /// holds for each char holds for every string.
+    #[test]
+    fn mappings_hold_their_promises_for_every_char() {
+        let mut one = [0; 4];
+        for ch in (0..=0x10_FFFF).filter_map(char::from_u32) {
+            let s: &str = ch.encode_utf8(&mut one);
+            let local_valid = check_local(s).is_ok();
+            let label_valid = check_label(s).is_ok();
+            // Most chars map to themselves; only the others need the checks
+            // below, which would otherwise make this test slow.
+            let local_same = local_chars(s).eq([ch]);
+            let domain_same = domain_chars(s).eq([ch]);
+            assert_eq!(is_canon(s, local_chars), local_same, "{ch:?}");
+            assert_eq!(is_canon(s, domain_chars), domain_same, "{ch:?}");
+            if !local_same {
+                let canon = canonical_local(s);
+                // The bound behind MAX_UNMAPPED_LEN.
+                assert!(2 * canon.len() <= 3 * s.len(), "{ch:?}");
+                assert_eq!(canonical_local(&canon), canon, "{ch:?}");
+                assert!(is_canon(&canon, local_chars), "{ch:?}");
+                if local_valid {
+                    assert_eq!(check_local(&canon), Ok(()), "{ch:?}");
+                }
+            }
+            if !domain_same {
+                let canon: String = domain_chars(s).collect();
+                assert!(2 * canon.len() <= 3 * s.len(), "{ch:?}");
+                assert!(is_canon(&canon, domain_chars), "{ch:?}");
+                if label_valid {
+                    assert_eq!(check_label(&canon), Ok(()), "{ch:?}");
+                }
+            }
+        }
     }
 
     #[test]
@@ -1381,7 +2035,7 @@ mod tests {
             let upper: String = domain.chars().flat_map(char::to_uppercase).collect();
             // Lowercasing does not always undo uppercasing ('ß' becomes "SS"
             // and then "ss"), so only compare when it does.
-            if lowercase_chars(&upper).eq(lowercase_chars(&domain)) {
+            if domain_chars(&upper).eq(domain_chars(&domain)) {
                 let shouted = Jid::new(local.as_deref(), &upper, resource.as_deref()).unwrap();
                 prop_assert_eq!(&jid, &shouted);
                 prop_assert_eq!(hash_of(&jid), hash_of(&shouted));
