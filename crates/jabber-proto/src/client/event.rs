@@ -74,7 +74,7 @@ pub enum SessionEvent {
     /// [`Config::fetch_roster`](super::Config::fetch_roster) this comes once the roster
     /// arrived (`roster` is `None` if the server refused it or it is off).
     Ready {
-        /// Our full address, in canonical form.
+        /// Our full address, in canonical form (see [`Jid::canonical`]).
         jid: Jid,
         /// The roster, if fetched.
         roster: Option<Roster>,

@@ -99,6 +99,8 @@ impl IqTable {
     /// RFC 6120 §8.1.2.1: a reply comes from the address the request went to; a request
     /// without `to` went to our server on our account's behalf, so its reply comes without
     /// `from`, from the server's domain, or from our own address (`own`, once logged in).
+    /// Addresses compare as JIDs do: canonically (RFC 7622), so a server that keeps the
+    /// case a user logged in with still matches.
     pub(crate) fn take_reply(
         &mut self,
         wire_id: &str,
@@ -111,12 +113,10 @@ impl IqTable {
             j.local().is_none() && j.resource().is_none() && j.domain().eq_ignore_ascii_case(domain)
         };
         let ours = |j: JidRef<'_>| {
-            own.is_some_and(|own| {
-                same_address(own.as_jid_ref(), j) || same_address(own.as_jid_ref().bare(), j)
-            })
+            own.is_some_and(|own| own.as_jid_ref() == j || own.as_jid_ref().bare() == j)
         };
         let matches = match (&pending.to, from) {
-            (Some(to), Some(from)) => same_address(to.as_jid_ref(), from),
+            (Some(to), Some(from)) => to.as_jid_ref() == from,
             // No `from` means our server answering for our account (RFC 6120 §8.1.2.1):
             // fine if the request went to the server or to our own bare JID.
             (Some(to), None) => {
@@ -195,16 +195,4 @@ impl IqTable {
             self.deadlines = BTreeSet::new();
         }
     }
-}
-
-/// Whether two addresses name the same entity, as far as we can tell without PRECIS:
-/// the domain and (ASCII) local part compared without case — servers keep the case a
-/// user logged in with, or fold it — and the resource exactly.
-fn same_address(a: JidRef<'_>, b: JidRef<'_>) -> bool {
-    let local = match (a.local(), b.local()) {
-        (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
-        (None, None) => true,
-        _ => false,
-    };
-    local && a.domain().eq_ignore_ascii_case(b.domain()) && a.resource() == b.resource()
 }

@@ -45,8 +45,9 @@ impl Client {
         }
     }
 
-    /// Our full address, once logged in, in canonical form: the server addresses us by
-    /// it, so compare the `to` of what arrives with this.
+    /// Our full address, once logged in, in canonical form ([`Jid::canonical`]). A
+    /// server may still address us as the login spelled the username (ejabberd does):
+    /// compare with `==`, which compares JIDs canonically, not by their text.
     pub fn jid(&self) -> Option<&Jid> {
         self.cx.jid.as_ref()
     }

@@ -245,7 +245,9 @@ impl Login {
             Reply::Result(_) => self.fail(cx, LoginError::UnexpectedReply),
             // A refused digest is retried as plaintext only when the refusal says the
             // digest could not be checked; a wrong password is not sent a second time.
-            Reply::Error(e) if method == AuthMethod::Digest && auth::digest_refusal_allows_fallback(&e) => {
+            Reply::Error(e)
+                if method == AuthMethod::Digest && auth::digest_refusal_allows_fallback(&e) =>
+            {
                 if let Phase::Authenticating { digest_failed, .. } = &mut self.phase {
                     *digest_failed = true;
                 }
@@ -312,7 +314,7 @@ impl Login {
             self.fail(cx, LoginError::UnexpectedReply);
             return false;
         };
-        cx.jid = Some(jid); // MERGE: canonical
+        cx.jid = Some(jid.into_canonical());
         self.phase = Phase::LoggedIn {
             method,
             ready: false,
@@ -326,4 +328,3 @@ impl Login {
         cx.close();
     }
 }
-
