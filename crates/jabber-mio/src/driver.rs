@@ -214,8 +214,8 @@ impl Driver {
         Ok(result)
     }
 
-    /// Starts a login (`jabber:iq:auth`); the outcome is an [`SessionEvent::Ready`] or
-    /// [`SessionEvent::LoginFailed`] output.
+    /// Starts a login (`jabber:iq:auth`); the outcome is an [`SessionEvent::Ready`](crate::SessionEvent::Ready) or
+    /// [`SessionEvent::LoginFailed`](crate::SessionEvent::LoginFailed) output.
     pub fn login(&mut self, id: SessionId, credentials: Credentials) -> Result<(), Error> {
         self.command(id, |client, now| client.login(now, credentials))??;
         Ok(())

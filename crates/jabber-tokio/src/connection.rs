@@ -136,7 +136,7 @@ impl Connection {
     /// a login is not possible now (already logged in, closing, ...).
     ///
     /// Dropped before it completes, the login goes on: its outcome
-    /// ([`SessionEvent::Ready`] or [`SessionEvent::LoginFailed`]) comes from
+    /// ([`SessionEvent::Ready`](crate::SessionEvent::Ready) or [`SessionEvent::LoginFailed`](crate::SessionEvent::LoginFailed)) comes from
     /// [`next_event`](Self::next_event) instead.
     pub async fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;

@@ -35,7 +35,7 @@ pub struct Config {
     /// `fresh_seed` draws one); it is never zero, so a forgotten seed cannot make every
     /// connection alike.
     pub seed: NonZeroU64,
-    /// How long a sent IQ waits for its reply before an [`IqTimeout`](super::Event::IqTimeout)
+    /// How long a sent IQ waits for its reply before an [`IqTimeout`](super::IqEvent::Timeout)
     /// event. Default 60 s.
     pub iq_timeout: Duration,
     /// How long [`close`](super::Client::close) waits for the server to close its side.
@@ -50,7 +50,7 @@ pub struct Config {
     /// The `xml:lang` of our stream header. Default none.
     pub lang: Option<String>,
     /// Namespaces of incoming IQ requests the application answers
-    /// ([`IqRequest`](super::Event::IqRequest) events). Requests in any other namespace
+    /// ([`IqRequest`](super::StanzaEvent::IqRequest) events). Requests in any other namespace
     /// get a `service-unavailable` error reply from the core (RFC 6120 §8.4).
     pub iq_namespaces: Vec<String>,
     /// The transport is encrypted (direct TLS), so a plaintext password may be sent.
@@ -65,7 +65,7 @@ pub struct Config {
     /// turn it off for a server whose digest check is broken. The plaintext rule still
     /// applies.
     pub use_digest: bool,
-    /// Fetch the roster after login; [`SessionReady`](super::Event::SessionReady) then
+    /// Fetch the roster after login; [`SessionEvent::Ready`](super::SessionEvent::Ready) then
     /// carries it. Default true.
     pub fetch_roster: bool,
     /// Send an initial `<presence/>` after login. Default true.

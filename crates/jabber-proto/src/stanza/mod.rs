@@ -15,7 +15,7 @@ use core::fmt;
 pub use error::{ErrorType, StanzaCondition, StanzaError};
 pub use iq::{Iq, IqType};
 pub use message::{Message, MessageType};
-pub use presence::{Presence, PresenceType, Show};
+pub use presence::{Presence, PresenceBuilder, PresenceType, Show};
 
 use crate::jid::JidRef;
 use crate::ns;
