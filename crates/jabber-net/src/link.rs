@@ -186,7 +186,7 @@ impl Link {
             closed_at: None,
             output_gone: false,
         };
-        link.settle(now);
+        link.settle();
         Ok(link)
     }
 
@@ -260,7 +260,7 @@ impl Link {
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
         self.tick(now);
         let result = self.input(now, bytes);
-        self.settle(now);
+        self.settle();
         result
     }
 
@@ -277,7 +277,7 @@ impl Link {
         } else {
             self.resume(now)
         };
-        self.settle(now);
+        self.settle();
         result
     }
 
@@ -291,7 +291,7 @@ impl Link {
         self.client.handle_reset(now);
         // Also when the core had closed before: its last bytes can no longer leave.
         self.give_up_output();
-        self.settle(now);
+        self.settle();
     }
 
     /// Runs what is due at `now`: the write timeout (an `Err` of kind `TimedOut` when
@@ -308,7 +308,7 @@ impl Link {
         // Paused input first: bytes that arrived count for the core's dead-peer timer.
         let result = self.resume(now);
         self.client.handle_timeout(now);
-        self.settle(now);
+        self.settle();
         result
     }
 
@@ -414,7 +414,7 @@ impl Link {
     pub fn command<R>(&mut self, now: Instant, f: impl FnOnce(&mut Client, Instant) -> R) -> R {
         self.tick(now);
         let result = f(&mut self.client, now);
-        self.settle(now);
+        self.settle();
         result
     }
 
@@ -454,7 +454,7 @@ impl Link {
             }
             self.stalled_since = None;
         }
-        self.settle(now);
+        self.settle();
     }
 
     /// The next event of the core.
@@ -488,7 +488,8 @@ impl Link {
 
     /// After every call with a time: notes the core's close, gives up on the last bytes
     /// when their linger time is over, and starts or stops the write timeout.
-    fn settle(&mut self, now: Instant) {
+    fn settle(&mut self) {
+        let now = self.now;
         if self.client.is_closed() {
             if self.closed_at.is_none() {
                 self.closed_at = Some(now);
