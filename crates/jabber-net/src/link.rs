@@ -31,7 +31,8 @@ pub const LINGER: Duration = Duration::from_secs(5);
 ///   [`handle_timeout`](Self::handle_timeout);
 /// - **commands**: [`command`](Self::command) runs one of the core's with the time;
 /// - **outputs**: [`poll_transmit`](Self::poll_transmit) with
-///   [`advance_transmit`](Self::advance_transmit), [`poll_event`](Self::poll_event),
+///   [`advance_transmit`](Self::advance_transmit) (which takes the time of the write as
+///   well: progress restarts the write timeout), [`poll_event`](Self::poll_event),
 ///   [`poll_timeout`](Self::poll_timeout);
 /// - **getters**: [`client`](Self::client), [`is_finished`](Self::is_finished),
 ///   [`wants_input`](Self::wants_input), [`wants_write`](Self::wants_write), ...
@@ -64,9 +65,9 @@ pub const LINGER: Duration = Duration::from_secs(5);
 /// `handle_input` takes the bytes. An adapter that drains the events after every input
 /// and runs `handle_timeout` when `wants_input` is false never sees the refusal.
 ///
-/// An `Err` from an input is fatal to the transport (a TLS failure, a stalled write) —
-/// except `Error::Client(EventQueueFull)`, which changes nothing; the adapter drops the
-/// socket and repeats the error.
+/// An `Err` from an input is fatal to the transport (a TLS failure, a stalled write): the
+/// adapter drops the socket and repeats the error. The exception is
+/// `Error::Client(EventQueueFull)`, which changes nothing.
 ///
 /// ```
 /// use std::num::NonZeroU64;
@@ -313,15 +314,17 @@ impl Link {
     }
 
     fn input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
-        if self.eof {
-            // A socket yields nothing after its end; rustls must not see more either.
+        if self.eof || self.client.is_closed() {
+            // A socket yields nothing after its end; rustls must not see more either. A
+            // closed core drops input: rustls need not decrypt it (after our
+            // close_notify, rustls even asserts on a record it cannot parse).
             return Ok(());
         }
         if self.tls.is_none() {
             return self.client.handle_input(now, bytes).map_err(Error::Client);
         }
         self.resume(now)?;
-        if self.input_waits() || !(self.client.is_closed() || self.client.wants_input()) {
+        if self.input_waits() || !self.client.wants_input() {
             return Err(Error::Client(client::Error::EventQueueFull));
         }
         let taken = self.pump(now, bytes)?;
@@ -362,6 +365,12 @@ impl Link {
         };
         let mut rest = input;
         loop {
+            if self.client.is_closed() {
+                // What follows is dropped by the core anyway.
+                rest = &[];
+                self.plain_paused = false;
+                break;
+            }
             match deliver(tls, &mut self.client, now)? {
                 Plain::Paused => {
                     self.plain_paused = true;
@@ -570,8 +579,8 @@ fn decrypt(
     Ok(())
 }
 
-/// Hands rustls's plaintext to the core while the core has room (a closed core takes
-/// and drops it).
+/// Hands rustls's plaintext to the core while the core has room (and is open: once
+/// closed it would drop it).
 fn deliver(
     tls: &mut rustls::ClientConnection,
     client: &mut Client,
@@ -579,7 +588,10 @@ fn deliver(
 ) -> Result<Plain, Error> {
     let mut plain = [0u8; PLAIN_CHUNK];
     loop {
-        if !client.is_closed() && !client.wants_input() {
+        if client.is_closed() {
+            return Ok(Plain::Drained);
+        }
+        if !client.wants_input() {
             // No room: stop if plaintext waits (read now, the core would refuse it).
             let waiting = tls
                 .process_new_packets()
