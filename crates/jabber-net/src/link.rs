@@ -254,10 +254,10 @@ impl Link {
 
     // ---- inputs ----
 
-    /// Bytes read from the socket at `now` (ignored after [`handle_eof`](Self::handle_eof)
-    /// or [`handle_reset`](Self::handle_reset)). `Error::Client(EventQueueFull)` takes
-    /// none of them: see the event bound in the [type's docs](Link). Other errors are
-    /// fatal.
+    /// Bytes read from the socket at `now` (dropped after [`handle_eof`](Self::handle_eof),
+    /// [`handle_reset`](Self::handle_reset), or once the core has closed).
+    /// `Error::Client(EventQueueFull)` takes none of them: see the event bound in the
+    /// [type's docs](Link). Other errors are fatal.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
         self.tick(now);
         let result = self.input(now, bytes);
