@@ -1,7 +1,8 @@
-//! Drives `jabber_net::Link` over direct TLS against an in-memory rustls server: after a
-//! real handshake and the server's stream header, fuzzer bytes choose what the server
-//! sends (XMPP bytes encrypted, its close_notify, raw bytes that are not TLS at all), how
-//! the records are cut into reads, end of input and the client's close.
+//! Drives `jabber_net::Link` over direct TLS against an in-memory rustls server, on a
+//! virtual clock: after a real handshake and the server's stream header, fuzzer bytes
+//! choose what the server sends (XMPP bytes encrypted, its close_notify, raw bytes that
+//! are not TLS at all), how the records are cut into reads, end of input, a reset, the
+//! client's close and the passing of time.
 //!
 //! Input: a sequence of steps, each a control byte and, for some, data bytes after it:
 //!
@@ -11,21 +12,30 @@
 //! | `80`–`9F`   | the link reads what the server sent, in pieces of `(b & 0x1F) + 1`    |
 //! | `A0`–`AF`   | the server sends close_notify                                        |
 //! | `B0`–`BF`   | the link reads the next `(b & 0x0F) + 1` data bytes raw (not TLS)    |
-//! | `C0`–`CF`   | end of input                                                         |
-//! | `D0`–`DF`   | the client closes the stream                                         |
+//! | `C0`–`C7`   | end of input                                                         |
+//! | `C8`–`CF`   | the socket is reset                                                  |
+//! | `D0`–`D7`   | the client closes the stream                                         |
+//! | `D8`–`DF`   | `(b & 7) + 1` seconds pass and the link's timeout runs               |
 //! | `E0`–`FF`   | the client's bytes are written to the server                         |
 //!
+//! The core's event bound is small, so that one read can fill it: input it refuses is
+//! offered again after draining the events and running the timeout, as the contract
+//! says.
+//!
 //! Checked: no panic and no hang (libFuzzer's timeout: a read loop that spins is a
-//! finding); after a fatal error nothing more is fed; `Closed` comes at most once and
-//! nothing follows it; once the link is finished it offers no byte.
+//! finding); input is refused only when `wants_input` said so; after a fatal error
+//! nothing more is fed; `Closed` comes at most once and nothing follows it; after a
+//! reset the link is finished; once the link is finished it offers no byte.
 #![no_main]
 
 use std::num::NonZeroU64;
 use std::io::{Read, Write};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
-use jabber_net::{Link, Options, Tls};
-use jabber_proto::client::{Config, Event};
+use jabber_net::{Error, Link, Options, Tls};
+use jabber_proto::client::{self, Config, Event};
+use jabber_proto::time::Instant;
 use libfuzzer_sys::fuzz_target;
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
@@ -65,6 +75,7 @@ fn pki() -> &'static (Arc<rustls::ServerConfig>, Options) {
 struct Run {
     link: Link,
     server: rustls::ServerConnection,
+    now: Instant,
     closed: bool,
     failed: bool,
 }
@@ -72,7 +83,7 @@ struct Run {
 impl Run {
     /// The client's bytes to the server (whatever the server makes of them).
     fn client_to_server(&mut self) {
-        while let Some(bytes) = self.link.poll_write() {
+        while let Some(bytes) = self.link.poll_transmit() {
             let n = bytes.len();
             let mut piece = bytes;
             // The server takes what it can; after its own error or close it takes
@@ -85,7 +96,7 @@ impl Run {
                     }
                 }
             }
-            self.link.advance_write(n);
+            self.link.advance_transmit(self.now, n);
         }
         let mut sink = [0u8; 4096];
         while matches!(self.server.reader().read(&mut sink), Ok(n) if n > 0) {}
@@ -100,11 +111,36 @@ impl Run {
             }
         }
         for chunk in wire.chunks(piece) {
-            self.feed(|link| link.handle_read(chunk));
+            self.read(chunk);
         }
     }
 
-    fn feed(&mut self, input: impl FnOnce(&mut Link) -> Result<(), jabber_net::Error>) {
+    /// Bytes read from the socket; refused at the event bound, they are offered again
+    /// once the events are drained and the paused input resumed.
+    fn read(&mut self, bytes: &[u8]) {
+        for _ in 0..10_000 {
+            if self.failed {
+                return;
+            }
+            let promised = self.link.wants_input();
+            match self.link.handle_input(self.now, bytes) {
+                Err(Error::Client(client::Error::EventQueueFull)) => {
+                    assert!(!promised, "refused although wants_input said yes");
+                    self.events();
+                    let now = self.now;
+                    self.feed(|link| link.handle_timeout(now));
+                }
+                result => {
+                    self.failed |= result.is_err();
+                    self.events();
+                    return;
+                }
+            }
+        }
+        panic!("input refused again and again");
+    }
+
+    fn feed(&mut self, input: impl FnOnce(&mut Link) -> Result<(), Error>) {
         if self.failed {
             return;
         }
@@ -127,9 +163,11 @@ impl Run {
 fuzz_target!(|data: &[u8]| {
     let (server_config, options) = pki();
     let mut config = Config::new(DOMAIN, NonZeroU64::MIN);
+    config.max_events = 4;
     let mut run = Run {
-        link: Link::new(config, options).expect("link"),
+        link: Link::new(config, options, Instant::ZERO).expect("link"),
         server: rustls::ServerConnection::new(server_config.clone()).expect("server"),
+        now: Instant::ZERO,
         closed: false,
         failed: false,
     };
@@ -155,20 +193,35 @@ fuzz_target!(|data: &[u8]| {
             0xB0..=0xBF => {
                 let n = (usize::from(b & 0x0F) + 1).min(rest.len());
                 let raw = &rest[..n];
-                run.feed(|link| link.handle_read(raw));
+                run.read(raw);
                 rest = &rest[n..];
             }
-            0xC0..=0xCF => run.feed(|link| link.handle_eof()),
-            0xD0..=0xDF => {
+            0xC0..=0xC7 => {
+                let now = run.now;
+                run.feed(|link| link.handle_eof(now));
+            }
+            0xC8..=0xCF => {
                 if !run.failed {
-                    run.link.command(|client, now| client.close(now));
+                    run.link.handle_reset(run.now);
+                    run.events();
+                    assert!(run.link.is_finished(), "a reset finishes the link");
+                }
+            }
+            0xD0..=0xD7 => {
+                if !run.failed {
+                    run.link.command(run.now, |client, now| client.close(now));
                     run.events();
                 }
+            }
+            0xD8..=0xDF => {
+                run.now = run.now + Duration::from_secs(u64::from(b & 7) + 1);
+                let now = run.now;
+                run.feed(|link| link.handle_timeout(now));
             }
             _ => run.client_to_server(),
         }
     }
     if !run.failed && run.link.is_finished() {
-        assert!(run.link.poll_write().is_none(), "bytes offered after the end");
+        assert!(run.link.poll_transmit().is_none(), "bytes offered after the end");
     }
 });

@@ -5,8 +5,8 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
-use jabber_net::{Error, Link, Options};
-use jabber_proto::client::{self, Client, Config, Event};
+use jabber_net::{Clock, Error, Link, Options};
+use jabber_proto::client::{self, Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant as CoreInstant;
 use jabber_proto::xml::Element;
@@ -133,7 +133,7 @@ impl Driver {
 
     /// The current time on a session's core clock.
     pub fn now(&self, id: SessionId) -> Option<CoreInstant> {
-        self.session(id).map(|s| s.link.now())
+        self.session(id).map(|s| s.clock.now())
     }
 
     // ---- commands ----
@@ -160,11 +160,11 @@ impl Driver {
             self.slots.len() - 1
         });
         let generation = self.slots[slot].generation;
-        let link = match Link::new(config, options) {
-            Ok(mut link) => {
-                link.hold_clock();
-                link
-            }
+        // The core's clock stands still until the connection is up.
+        let mut clock = Clock::start();
+        clock.hold();
+        let link = match Link::new(config, options, clock.now()) {
+            Ok(link) => link,
             Err(e) => {
                 self.free.push(slot);
                 return Err(e);
@@ -182,6 +182,7 @@ impl Driver {
         self.slots[slot].session = Some(Session {
             stream,
             link,
+            clock,
             generation,
             connect_deadline: Instant::now().checked_add(options.connect_timeout),
             armed: None,
@@ -209,7 +210,7 @@ impl Driver {
     ) -> Result<R, Error> {
         let slot = self.slot_of(id)?;
         let session = self.slots[slot].session.as_mut().ok_or(not_running())?;
-        let result = session.link.command(f);
+        let result = session.link.command(session.clock.now(), f);
         self.settle(slot);
         Ok(result)
     }
@@ -309,14 +310,19 @@ impl Driver {
                 Ok(false) => return,
                 Ok(true) => {
                     session.connect_deadline = None;
-                    session.link.release_clock();
+                    session.clock.release();
                     self.outputs.push_back((id, Output::Connected));
                 }
                 Err(e) => return self.fail(slot, e.into()),
             }
         }
         if readable {
-            match read_some(session, &mut self.buf) {
+            let was_over = session.over;
+            let read = read_some(session, id, &mut self.buf, &mut self.outputs);
+            if session.over && !was_over {
+                self.live -= 1;
+            }
+            match read {
                 Ok(true) => {}
                 Ok(false) => self.unread.push(slot),
                 Err(e) => return self.fail(slot, e),
@@ -340,7 +346,7 @@ impl Driver {
                 self.fail(slot, e.into());
                 continue;
             }
-            if let Err(e) = session.link.handle_timeout() {
+            if let Err(e) = session.link.handle_timeout(session.clock.now()) {
                 self.fail(slot, e);
                 continue;
             }
@@ -391,7 +397,7 @@ impl Driver {
             self.remove(slot);
             return;
         }
-        let want_write = connecting || session.link.poll_write().is_some();
+        let want_write = connecting || session.link.wants_write();
         if want_write != session.writable {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
@@ -484,7 +490,8 @@ fn connected(stream: &TcpStream) -> io::Result<bool> {
 }
 
 /// Moves the core's events to the outputs; whether `Event::Closed` was among them
-/// (the session is then over for the application).
+/// (the session is then over for the application). The `Closed` a reset makes the core
+/// report is not output: the session's [`Output::Failed`] reports the reset instead.
 fn take_events(
     session: &mut Session,
     id: SessionId,
@@ -492,6 +499,9 @@ fn take_events(
 ) -> bool {
     let mut ended = false;
     while let Some(event) = session.link.poll_event() {
+        if matches!(event, Event::Closed(CloseReason::Reset)) {
+            continue;
+        }
         if matches!(event, Event::Closed(_)) && !session.over {
             session.over = true;
             ended = true;
@@ -505,21 +515,41 @@ fn take_events(
 /// read budget is spent: `Ok(false)` then, to go on at the next turn. After the core
 /// closed, what still arrives is read and dropped by it, so that closing the socket
 /// does not turn into a reset for unread data.
-fn read_some(session: &mut Session, buf: &mut [u8]) -> Result<bool, Error> {
+///
+/// Reading also stops while the link takes no input (its core's events are full, which
+/// one read of many small stanzas can do): the events are output after each read, and
+/// the link's deadline, due at once, resumes it in the same turn.
+fn read_some(
+    session: &mut Session,
+    id: SessionId,
+    buf: &mut [u8],
+    outputs: &mut VecDeque<(SessionId, Output)>,
+) -> Result<bool, Error> {
     let mut taken = 0;
     while taken < READ_BUDGET {
-        match session.stream.read(buf) {
+        if !session.link.wants_input() {
+            return Ok(false);
+        }
+        let result = session.stream.read(buf);
+        let now = session.clock.now();
+        match result {
             Ok(0) => {
-                session.link.handle_eof()?;
+                session.link.handle_eof(now)?;
                 return Ok(true);
             }
             Ok(n) => {
                 taken += n;
-                session.link.handle_read(&buf[..n])?;
+                session.link.handle_input(now, &buf[..n])?;
+                take_events(session, id, outputs);
             }
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(true),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                if jabber_net::is_reset(&e) {
+                    session.link.handle_reset(now);
+                }
+                return Err(e.into());
+            }
         }
     }
     Ok(false)
@@ -527,13 +557,18 @@ fn read_some(session: &mut Session, buf: &mut [u8]) -> Result<bool, Error> {
 
 /// Writes until the link has nothing more or the socket is full.
 fn write_all(session: &mut Session) -> Result<(), Error> {
-    while let Some(bytes) = session.link.poll_write() {
+    while let Some(bytes) = session.link.poll_transmit() {
         match session.stream.write(bytes) {
             Ok(0) => return Err(io::Error::from(ErrorKind::WriteZero).into()),
-            Ok(n) => session.link.advance_write(n),
+            Ok(n) => session.link.advance_transmit(session.clock.now(), n),
             Err(e) if e.kind() == ErrorKind::WouldBlock => return Ok(()),
             Err(e) if e.kind() == ErrorKind::Interrupted => {}
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                if jabber_net::is_reset(&e) {
+                    session.link.handle_reset(session.clock.now());
+                }
+                return Err(e.into());
+            }
         }
     }
     Ok(())

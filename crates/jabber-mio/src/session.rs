@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use jabber_net::Link;
+use jabber_net::{Clock, Link};
 use mio::net::TcpStream;
 
 /// A session's socket and core, as the driver keeps them.
@@ -10,6 +10,9 @@ use mio::net::TcpStream;
 pub(crate) struct Session {
     pub(crate) stream: TcpStream,
     pub(crate) link: Link,
+    /// The system's clock as the core's; held while connecting, so that the core's
+    /// timers start when the connection is up.
+    pub(crate) clock: Clock,
     /// The slot's generation, part of the [`SessionId`](crate::SessionId).
     pub(crate) generation: u32,
     /// The TCP connection is not established yet; the deadline is the connect timeout.
@@ -28,7 +31,7 @@ impl Session {
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match self.connect_deadline {
             Some(at) => Some(at),
-            None => self.link.deadline(),
+            None => self.link.poll_timeout().and_then(|t| self.clock.to_std(t)),
         }
     }
 }

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant as StdInstant};
 use jabber_proto::time::Instant;
 
 /// Maps [`std::time::Instant`] to the core's [`Instant`] (milliseconds since an origin)
-/// and back. The origin is the moment the connection was established.
+/// and back, for the adapters: they read the system's clock and hand its time to the
+/// [`Link`](crate::Link), which reads none. The origin is the moment the connection was
+/// established.
 ///
 /// A clock can be held: it then reads the same time until released, and goes on from
 /// there. A non-blocking connect holds it, so that the time spent connecting does not

@@ -31,3 +31,15 @@ where
     }
     Ok(())
 }
+
+/// Whether a socket error means the connection is gone for good: a reset, a broken pipe
+/// or an aborted connection. The adapters then call [`Link::handle_reset`](crate::Link::handle_reset)
+/// (nothing more can be written) rather than treating it as an end of input.
+pub fn is_reset(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionReset
+            | io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionAborted
+    )
+}

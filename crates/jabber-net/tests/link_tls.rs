@@ -2,181 +2,19 @@
 //! the core told that the transport is encrypted, chunking, and the TLS close — all
 //! without sockets, by moving bytes between the two sides by hand.
 
+mod support;
+
 use std::io::{Read, Write};
-use std::num::NonZeroU64;
 use std::sync::Arc;
 
-use jabber_net::{Error, Link, Options, Tls};
+use jabber_net::{Error, LINGER, Link, Options, Tls};
 use jabber_proto::client::{
-    CloseReason, Config, Event, SessionEvent, SessionState, StanzaEvent, StreamEvent,
+    CloseReason, Event, SessionEvent, SessionState, StanzaEvent, StreamEvent,
 };
 use jabber_proto::negotiation::auth::Credentials;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use jabber_proto::time::Instant;
 
-const DOMAIN: &str = "example.com";
-const CLASSIC_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
-    xmlns:stream='http://etherx.jabber.org/streams' id='3EE948B0' from='example.com'>";
-
-/// A CA and a server certificate for `names`, signed by it.
-struct Pki {
-    ca: CertificateDer<'static>,
-    chain: Vec<CertificateDer<'static>>,
-    key: Vec<u8>,
-}
-
-fn pki(names: &[&str]) -> Pki {
-    pki_named("jabber-net test CA", names)
-}
-
-fn pki_named(ca_name: &str, names: &[&str]) -> Pki {
-    let ca_key = KeyPair::generate().expect("CA key");
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, ca_name);
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = ca_params.self_signed(&ca_key).expect("CA");
-    let key = KeyPair::generate().expect("server key");
-    let params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-        .expect("server params");
-    let cert = params.signed_by(&key, &ca, &ca_key).expect("server cert");
-    Pki {
-        ca: ca.der().clone(),
-        chain: vec![cert.der().clone()],
-        key: key.serialize_der(),
-    }
-}
-
-fn server(pki: &Pki) -> rustls::ServerConnection {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key.clone()));
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(pki.chain.clone(), key)
-        .expect("server config");
-    rustls::ServerConnection::new(Arc::new(config)).expect("server session")
-}
-
-fn trusting(pki: &Pki) -> Options {
-    let mut tls = Tls::default().trust(pki.ca.to_vec());
-    tls.no_builtin_roots = true;
-    Options::tls(tls)
-}
-
-/// The two sides and what crossed.
-struct Pair {
-    link: Link,
-    server: rustls::ServerConnection,
-    /// Plaintext the server received.
-    received: Vec<u8>,
-    events: Vec<Event>,
-    /// Bytes per piece handed to each side.
-    chunk: usize,
-}
-
-impl Pair {
-    fn new(
-        config: Config,
-        options: &Options,
-        server: rustls::ServerConnection,
-        chunk: usize,
-    ) -> Pair {
-        Pair {
-            link: Link::new(config, options).expect("link"),
-            server,
-            received: Vec::new(),
-            events: Vec::new(),
-            chunk,
-        }
-    }
-
-    /// Moves bytes both ways until nothing moves; the first error of the link.
-    fn pump(&mut self) -> Result<(), Error> {
-        loop {
-            let mut moved = false;
-            while let Some(bytes) = self.link.poll_write() {
-                let n = bytes.len().min(self.chunk);
-                let mut piece = &bytes[..n];
-                while !piece.is_empty() {
-                    self.server.read_tls(&mut piece).expect("server read_tls");
-                }
-                self.link.advance_write(n);
-                self.server
-                    .process_new_packets()
-                    .expect("server accepts the client");
-                moved = true;
-            }
-            let mut plain = [0u8; 4096];
-            loop {
-                match self.server.reader().read(&mut plain) {
-                    Ok(0) => break,
-                    Ok(n) => self.received.extend_from_slice(&plain[..n]),
-                    Err(_) => break,
-                }
-            }
-            let wire = self.server_wire();
-            for piece in wire.chunks(self.chunk) {
-                self.link.handle_read(piece)?;
-                moved = true;
-            }
-            self.events
-                .extend(std::iter::from_fn(|| self.link.poll_event()));
-            if !moved {
-                return Ok(());
-            }
-        }
-    }
-
-    /// The server's TLS records so far, as they would cross the wire.
-    fn server_wire(&mut self) -> Vec<u8> {
-        let mut wire = Vec::new();
-        while self.server.wants_write() {
-            self.server.write_tls(&mut wire).expect("server write_tls");
-        }
-        wire
-    }
-
-    /// A pair after the handshake and the server's stream header.
-    fn opened(config: Config, options: &Options, pki: &Pki) -> Pair {
-        let mut pair = Pair::new(config, options, server(pki), 4096);
-        pair.pump().expect("handshake");
-        pair.server_says(CLASSIC_HEADER).expect("header");
-        pair
-    }
-
-    fn server_says(&mut self, xml: &str) -> Result<(), Error> {
-        self.server
-            .writer()
-            .write_all(xml.as_bytes())
-            .expect("server write");
-        self.pump()
-    }
-
-    fn received(&self) -> String {
-        String::from_utf8_lossy(&self.received).into_owned()
-    }
-
-    /// The `id` of the last IQ the client sent.
-    fn last_iq_id(&self) -> String {
-        let text = self.received();
-        let at = text.rfind("<iq").expect("an IQ");
-        let id = &text[at..];
-        let start = id.find("id='").or_else(|| id.find("id=\"")).expect("an id") + 4;
-        let end = start + id[start..].find(['\'', '"']).expect("id end");
-        id[start..end].to_string()
-    }
-}
-
-fn config() -> Config {
-    let mut c = Config::new(DOMAIN, NonZeroU64::MIN);
-    c.seed = NonZeroU64::new(7).expect("a non-zero seed");
-    c.fetch_roster = false;
-    c.initial_presence = false;
-    c
-}
+use support::{CLASSIC_HEADER, DOMAIN, Pair, Pki, config, pki, pki_named, server, trusting};
 
 /// A full plaintext login over TLS, with every piece `chunk` bytes long; returns what
 /// the server received and the events.
@@ -192,7 +30,9 @@ fn plaintext_login(chunk: usize) -> (String, Vec<Event>) {
     assert!(pair.received().starts_with("<?xml"), "{}", pair.received());
     pair.server_says(CLASSIC_HEADER).expect("header");
     pair.link
-        .command(|c, now| c.login(now, Credentials::new("alice", "s3cret", "tls")))
+        .command(pair.now, |c, now| {
+            c.login(now, Credentials::new("alice", "s3cret", "tls"))
+        })
         .expect("login");
     pair.pump().expect("auth get");
     let id = pair.last_iq_id();
@@ -285,7 +125,7 @@ fn the_built_in_roots_do_not_know_a_private_ca() {
 fn close_sends_the_stream_end_then_close_notify() {
     let pki = pki(&[DOMAIN]);
     let mut pair = Pair::opened(config(), &trusting(&pki), &pki);
-    pair.link.command(|c, now| c.close(now));
+    pair.link.command(pair.now, |c, now| c.close(now));
     pair.pump().expect("close");
     assert!(
         pair.received().ends_with("</stream:stream>"),
@@ -309,14 +149,16 @@ fn close_sends_the_stream_end_then_close_notify() {
 
 #[test]
 fn without_tls_the_bytes_are_the_cores() {
-    let mut link = Link::new(config(), &Options::plain()).expect("link");
+    let now = Instant::ZERO;
+    let mut link = Link::new(config(), &Options::plain(), now).expect("link");
     assert!(!link.is_tls());
     assert!(!link.client().config().transport_encrypted);
-    let header = link.poll_write().expect("the stream header").to_vec();
+    let header = link.poll_transmit().expect("the stream header").to_vec();
     assert!(header.starts_with(b"<?xml"));
-    link.advance_write(header.len());
-    assert!(link.poll_write().is_none());
-    link.handle_read(CLASSIC_HEADER.as_bytes()).expect("input");
+    link.advance_transmit(now, header.len());
+    assert!(link.poll_transmit().is_none());
+    link.handle_input(now, CLASSIC_HEADER.as_bytes())
+        .expect("input");
     assert!(matches!(
         link.poll_event(),
         Some(Event::Stream(StreamEvent::Opened(_)))
@@ -354,7 +196,9 @@ fn close_notify_ends_the_input_and_later_bytes_are_dropped() {
     // may wait for our close_notify before it closes TCP).
     pair.server.send_close_notify();
     let wire = pair.server_wire();
-    pair.link.handle_read(&wire).expect("close_notify");
+    pair.link
+        .handle_input(pair.now, &wire)
+        .expect("close_notify");
     let events: Vec<Event> = std::iter::from_fn(|| pair.link.poll_event()).collect();
     assert!(
         matches!(
@@ -365,9 +209,9 @@ fn close_notify_ends_the_input_and_later_bytes_are_dropped() {
     );
     // Bytes after close_notify are not TLS: dropped, and the call returns.
     pair.link
-        .handle_read(b"garbage after the end")
+        .handle_input(pair.now, b"garbage after the end")
         .expect("dropped");
-    pair.link.handle_eof().expect("TCP end");
+    pair.link.handle_eof(pair.now).expect("TCP end");
     assert!(pair.link.poll_event().is_none(), "one Closed only");
 }
 
@@ -384,7 +228,7 @@ fn data_before_a_corrupt_record_reaches_the_core() {
     // An application-data record that does not decrypt.
     wire.extend_from_slice(b"\x17\x03\x03\x00\x20");
     wire.extend_from_slice(&[0u8; 32]);
-    match pair.link.handle_read(&wire) {
+    match pair.link.handle_input(pair.now, &wire) {
         Err(Error::Tls(_)) => {}
         other => panic!("expected a TLS error, got {other:?}"),
     }
@@ -425,7 +269,7 @@ fn an_unreading_peer_gets_no_more_bytes() {
             .write_all(ping.as_bytes())
             .expect("server write");
         let wire = pair.server_wire();
-        pair.link.handle_read(&wire).expect("input");
+        pair.link.handle_input(pair.now, &wire).expect("input");
         if pair.link.client().is_closed() {
             break;
         }
@@ -435,7 +279,7 @@ fn an_unreading_peer_gets_no_more_bytes() {
         Some(&CloseReason::SendBufferFull)
     );
     // The core's contract: drop the transport without waiting for the unread bytes.
-    assert!(pair.link.poll_write().is_none());
+    assert!(pair.link.poll_transmit().is_none());
     assert!(pair.link.is_finished());
 }
 
@@ -456,15 +300,14 @@ fn the_last_bytes_after_the_core_closed_have_the_linger_time() {
         )
         .expect("server write");
     let wire = pair.server_wire();
-    let before = std::time::Instant::now();
-    pair.link.handle_read(&wire).expect("input");
+    pair.now = Instant::from_millis(1_234);
+    pair.link.handle_input(pair.now, &wire).expect("input");
     assert!(pair.link.client().is_closed());
-    // Nothing written yet: the link is not finished, and it wants to be woken within the
-    // linger time, to give up then.
+    // Nothing written yet: the link is not finished, and it wants to be woken exactly
+    // at the end of the linger time, to give up then.
     assert!(!pair.link.is_finished());
-    let deadline = pair.link.deadline().expect("the linger deadline");
-    assert!(deadline >= before + jabber_net::LINGER, "{deadline:?}");
-    assert!(deadline <= std::time::Instant::now() + jabber_net::LINGER);
+    let deadline = pair.link.poll_timeout().expect("the linger deadline");
+    assert_eq!(deadline, pair.now + LINGER);
     // Written in time, the stream end and close_notify go out and the link is finished.
     pair.pump().expect("the last bytes");
     assert!(
@@ -479,7 +322,7 @@ fn the_last_bytes_after_the_core_closed_have_the_linger_time() {
 fn nothing_is_read_after_the_end_of_input() {
     let pki = pki(&[DOMAIN]);
     let mut pair = Pair::opened(config(), &trusting(&pki), &pki);
-    pair.link.handle_eof().expect("end of input");
+    pair.link.handle_eof(pair.now).expect("end of input");
     let events: Vec<Event> = std::iter::from_fn(|| pair.link.poll_event()).collect();
     assert!(
         matches!(
@@ -490,7 +333,9 @@ fn nothing_is_read_after_the_end_of_input() {
     );
     // A socket yields nothing after its end; bytes handed in anyway (found by fuzzing:
     // rustls asserted on them in debug builds) are ignored, as is a second end.
-    pair.link.handle_read(b"\xb1\x38<iq/>").expect("ignored");
-    pair.link.handle_eof().expect("ignored");
+    pair.link
+        .handle_input(pair.now, b"\xb1\x38<iq/>")
+        .expect("ignored");
+    pair.link.handle_eof(pair.now).expect("ignored");
     assert!(pair.link.poll_event().is_none());
 }

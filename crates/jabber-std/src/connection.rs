@@ -7,7 +7,7 @@ use std::iter::FusedIterator;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant as StdInstant};
 
-use jabber_net::{Link, LoggedIn};
+use jabber_net::{Clock, Link, LoggedIn};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
@@ -33,6 +33,8 @@ pub struct Connection {
     stream: TcpStream,
     /// The core, behind TLS when it is on.
     link: Link,
+    /// The system's clock as the core's: its origin is the moment TCP connected.
+    clock: Clock,
     /// Events taken from the core and not yet delivered.
     events: VecDeque<Event>,
     buf: Box<[u8]>,
@@ -80,10 +82,12 @@ impl Connection {
         jabber_net::configure_socket(&stream, &options)?;
         // std refuses a zero timeout; the link reads zero as no limit too.
         stream.set_write_timeout(options.write_timeout.filter(|t| !t.is_zero()))?;
-        let link = Link::new(config, &options)?;
+        let clock = Clock::start();
+        let link = Link::new(config, &options, clock.now())?;
         let mut conn = Connection {
             stream,
             link,
+            clock,
             events: VecDeque::new(),
             buf: vec![0; READ_BUFFER].into_boxed_slice(),
             ended: false,
@@ -221,7 +225,7 @@ impl Connection {
         f: impl FnOnce(&mut Client, Instant) -> R,
     ) -> Result<R, Error> {
         self.check_failed()?;
-        let result = self.link.command(f);
+        let result = self.link.command(self.clock.now(), f);
         self.drain()?;
         Ok(result)
     }
@@ -229,7 +233,7 @@ impl Connection {
     /// The current time on the core's clock (milliseconds since the connection was
     /// established).
     pub fn now(&self) -> Instant {
-        self.link.now()
+        self.clock.now()
     }
 
     /// Whether the connection runs over TLS.
@@ -253,10 +257,13 @@ impl Connection {
     /// On a connection that already ended, returns the reason it ended with.
     pub fn close(mut self) -> Result<CloseReason, Error> {
         if self.failure.is_none() && !self.link.client().is_closed() {
-            self.link.command(|client, now| client.close(now));
+            self.link
+                .command(self.clock.now(), |client, now| client.close(now));
             self.drain()?;
         }
         loop {
+            // A failure comes first: after a reset the core's reason is the reset.
+            self.check_failed()?;
             if let Some(reason) = self.link.client().close_reason() {
                 return Ok(reason.clone());
             }
@@ -308,7 +315,7 @@ impl Connection {
         }
     }
 
-    /// One input: waits for bytes until the core's next deadline (or `limit`, if
+    /// One input: waits for bytes until the link's next deadline (or `limit`, if
     /// earlier), feeds what happened, and drains.
     fn step(&mut self, limit: Option<StdInstant>) -> Result<(), Error> {
         self.check_failed()?;
@@ -319,26 +326,36 @@ impl Connection {
             self.ended = true;
             return Err(Error::Client(jabber_proto::client::Error::Closed));
         }
-        let deadline = self.link.deadline();
-        let deadline = match (deadline, limit) {
-            (Some(d), Some(l)) => Some(d.min(l)),
-            (d, l) => d.or(l),
+        let read = if self.link.wants_input() {
+            let deadline = self.link.poll_timeout().and_then(|t| self.clock.to_std(t));
+            let deadline = match (deadline, limit) {
+                (Some(d), Some(l)) => Some(d.min(l)),
+                (d, l) => d.or(l),
+            };
+            let wait = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
+            match wait {
+                Some(Duration::ZERO) => self.read_ready(),
+                wait => self.read_blocking(wait),
+            }
+        } else {
+            // Input paused at the core's event bound: the timeout below resumes it.
+            Ok(None)
         };
-        let wait = deadline.map(|d| d.saturating_duration_since(StdInstant::now()));
-        let read = match wait {
-            Some(Duration::ZERO) => self.read_ready(),
-            wait => self.read_blocking(wait),
-        };
+        let now = self.clock.now();
         let handled = match read {
-            Ok(Some(0)) => self.link.handle_eof(),
-            Ok(Some(n)) => self.link.handle_read(&self.buf[..n]),
+            Ok(Some(0)) => self.link.handle_eof(now),
+            Ok(Some(n)) => self.link.handle_input(now, &self.buf[..n]),
             Ok(None) => Ok(()),
-            Err(e) => Err(Error::Io(e)),
+            Err(e) => {
+                if jabber_net::is_reset(&e) {
+                    self.link.handle_reset(now);
+                }
+                Err(Error::Io(e))
+            }
         };
-        if let Err(e) = handled.and_then(|()| self.link.handle_timeout()) {
+        if let Err(e) = handled.and_then(|()| self.link.handle_timeout(self.clock.now())) {
             // What the core made of the input before the failure still counts.
-            self.events
-                .extend(std::iter::from_fn(|| self.link.poll_event()));
+            self.take_events();
             return Err(self.fail(e));
         }
         self.drain()
@@ -363,16 +380,31 @@ impl Connection {
     /// Drains the core: writes all its bytes, queues its events, and shuts the socket
     /// down once the core has closed and its last bytes are out.
     fn drain(&mut self) -> Result<(), Error> {
+        let closed = self.link.client().is_closed();
         let written = self.flush();
-        self.events
-            .extend(std::iter::from_fn(|| self.link.poll_event()));
-        if self.link.client().is_closed() {
+        if let Err(e) = &written {
+            if jabber_net::is_reset(e) {
+                self.link.handle_reset(self.clock.now());
+            }
+        }
+        self.take_events();
+        if closed {
             // The connection is over either way; a failure to deliver the closing bytes
             // changes nothing for the caller.
             self.shut_down();
             return Ok(());
         }
         written.map_err(|e| self.fail(e))
+    }
+
+    /// Moves the core's events into the queue. The `Closed` a reset makes the core
+    /// report is not among them: the socket's error reports the reset instead.
+    fn take_events(&mut self) {
+        while let Some(event) = self.link.poll_event() {
+            if !matches!(event, Event::Closed(CloseReason::Reset)) {
+                self.events.push_back(event);
+            }
+        }
     }
 
     /// Writes until the core has nothing more to send (partial writes advance it).
@@ -383,18 +415,19 @@ impl Connection {
                 // The last bytes: a blocking write may wait only as long as the link's
                 // deadline (its linger time, or the write timeout) allows.
                 lingering = true;
-                if let Some(deadline) = self.link.deadline() {
+                if let Some(deadline) = self.link.poll_timeout().and_then(|t| self.clock.to_std(t))
+                {
                     let left = deadline.saturating_duration_since(StdInstant::now());
                     self.stream
                         .set_write_timeout(Some(left.max(Duration::from_millis(1))))?;
                 }
             }
-            let Some(bytes) = self.link.poll_write() else {
+            let Some(bytes) = self.link.poll_transmit() else {
                 return Ok(());
             };
             match self.stream.write(bytes) {
                 Ok(0) => return Err(ErrorKind::WriteZero.into()),
-                Ok(n) => self.link.advance_write(n),
+                Ok(n) => self.link.advance_transmit(self.clock.now(), n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 // A blocking socket reports its write timeout as WouldBlock on Unix.
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {

@@ -31,10 +31,11 @@
 //! [`Connection`] owns the socket, a [`Client`] and a queue of events. After every input
 //! (bytes read, end of input, a deadline passed) and every command it drains the core:
 //! it writes all pending bytes, moves the events into its queue and re-arms the read
-//! timeout from the link's deadline (the core's [`Client::poll_timeout`], or the write
-//! timeout of bytes waiting). The core's clock
-//! ([`jabber_proto::time::Instant`], milliseconds) counts from the moment the TCP
-//! connection was established.
+//! timeout from the link's [`poll_timeout`](jabber_net::Link::poll_timeout) (the core's
+//! [`Client::poll_timeout`], or the write timeout of bytes waiting). The adapter is the
+//! one that reads the system's clock, and hands its time to the link with every call
+//! ([`jabber_net::Clock`] maps it to the core's [`jabber_proto::time::Instant`]:
+//! milliseconds since the TCP connection was established).
 //!
 //! A connection ends in one of two ways:
 //! - the core reports [`Event::Closed`]: the adapter flushes the closing bytes, shuts the

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant as StdInstant};
 
 use futures_core::{FusedStream, Stream};
-use jabber_net::{Link, LoggedIn};
+use jabber_net::{Clock, Link, LoggedIn};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
@@ -56,6 +56,8 @@ pub struct Connection {
     stream: TcpStream,
     /// The core, behind TLS when it is on.
     link: Link,
+    /// The system's clock as the core's: its origin is the moment TCP connected.
+    clock: Clock,
     /// Events taken from the core and not yet delivered. A `Closed` at the front waits
     /// until the socket is shut down.
     events: VecDeque<Event>,
@@ -103,11 +105,13 @@ impl Connection {
     ) -> Result<Connection, Error> {
         let stream = connect_tcp(addr, options.connect_timeout).await?;
         jabber_net::configure_socket(&stream, &options)?;
-        let link = Link::new(config, &options)?;
+        let clock = Clock::start();
+        let link = Link::new(config, &options, clock.now())?;
         let (tx, commands) = mpsc::channel(COMMAND_QUEUE);
         let mut conn = Connection {
             stream,
             link,
+            clock,
             events: VecDeque::new(),
             timer: None,
             timer_at: None,
@@ -294,7 +298,7 @@ impl Connection {
         if let Some(e) = self.take_failure() {
             return Err(e);
         }
-        let result = self.link.command(f);
+        let result = self.link.command(self.clock.now(), f);
         self.drain_now();
         match self.take_failure() {
             Some(e) => Err(e),
@@ -314,7 +318,7 @@ impl Connection {
                 if let Some(e) = self.take_failure() {
                     return Poll::Ready(Err(e));
                 }
-                if self.shut || self.link.poll_write().is_none() {
+                if self.shut || !self.link.wants_write() {
                     return Poll::Ready(Ok(()));
                 }
                 ready!(self.poll_drive(cx));
@@ -326,7 +330,7 @@ impl Connection {
     /// The current time on the core's clock (milliseconds since the connection was
     /// established).
     pub fn now(&self) -> Instant {
-        self.link.now()
+        self.clock.now()
     }
 
     /// Whether the connection runs over TLS.
@@ -351,18 +355,20 @@ impl Connection {
     /// the future drops the connection: the socket closes at once.
     pub async fn close(mut self) -> Result<CloseReason, Error> {
         if self.failure.is_none() && !self.link.client().is_closed() {
-            self.link.command(|client, now| client.close(now));
+            self.link
+                .command(self.clock.now(), |client, now| client.close(now));
         }
         poll_fn(|cx| {
             loop {
                 self.events.clear();
+                // A failure comes first: after a reset the core's reason is the reset.
+                if let Some(e) = self.take_failure() {
+                    return Poll::Ready(Err(e));
+                }
                 if self.shut {
                     if let Some(reason) = self.link.client().close_reason() {
                         return Poll::Ready(Ok(reason.clone()));
                     }
-                }
-                if let Some(e) = self.take_failure() {
-                    return Poll::Ready(Err(e));
                 }
                 ready!(self.poll_drive(cx));
             }
@@ -419,6 +425,17 @@ impl Connection {
         self.close_commands();
     }
 
+    /// A socket error: as [`fail`](Self::fail); a reset (or a broken pipe) also tells
+    /// the link, so that the core ends and drops what it had not written.
+    fn fail_io(&mut self, e: io::Error) {
+        let reset = jabber_net::is_reset(&e);
+        // The failure is recorded while the core still runs: after the reset it is closed.
+        self.fail(Error::Io(e));
+        if reset {
+            self.link.handle_reset(self.clock.now());
+        }
+    }
+
     fn shut_down(&mut self) {
         if !self.shut {
             self.shut = true;
@@ -442,8 +459,9 @@ impl Connection {
     /// `Ready` when anything happened (the caller looks at the queue again), `Pending`
     /// when nothing could, with the task registered wherever something may happen next.
     fn poll_drive(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if self.shut && self.link.client().is_closed() {
-            // Over, and its `Closed` is not queued: a `with_client` closure took it.
+        if self.shut && self.link.client().is_closed() && self.failure.is_none() {
+            // Over, and its `Closed` is not queued: a `with_client` closure took it. (After
+            // a failure, a reset closed the core: the failure is what callers report.)
             self.ended = true;
             return Poll::Ready(());
         }
@@ -483,7 +501,7 @@ impl Connection {
         while ran < COMMAND_QUEUE {
             match self.commands.poll_recv(cx) {
                 Poll::Ready(Some(command)) => {
-                    self.link.command(command);
+                    self.link.command(self.clock.now(), command);
                     ran += 1;
                 }
                 // The connection holds a sender itself: the queue does not end before
@@ -498,19 +516,19 @@ impl Connection {
     /// writes advance the link). Whether anything was written or failed.
     fn poll_write_out(&mut self, cx: &mut Context<'_>) -> bool {
         let mut progress = false;
-        while let Some(bytes) = self.link.poll_write() {
+        while let Some(bytes) = self.link.poll_transmit() {
             match Pin::new(&mut self.stream).poll_write(cx, bytes) {
                 Poll::Ready(Ok(0)) => {
                     self.fail(Error::Io(ErrorKind::WriteZero.into()));
                     return true;
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.link.advance_write(n);
+                    self.link.advance_transmit(self.clock.now(), n);
                     progress = true;
                 }
                 Poll::Ready(Err(e)) if e.kind() == ErrorKind::Interrupted => {}
                 Poll::Ready(Err(e)) => {
-                    self.fail(Error::Io(e));
+                    self.fail_io(e);
                     return true;
                 }
                 Poll::Pending => break,
@@ -521,6 +539,11 @@ impl Connection {
 
     /// One read, handed to the link. Whether anything arrived (or failed).
     fn poll_read_in(&mut self, cx: &mut Context<'_>) -> bool {
+        if !self.link.wants_input() {
+            // Input paused at the core's event bound: the link's deadline, due at once,
+            // resumes it in `poll_timer`.
+            return false;
+        }
         // On the stack: what is read goes to the link at once, so an idle connection
         // keeps no read buffer (thousands of connections, 16 KiB each, add up).
         let mut space = [0u8; READ_BUFFER];
@@ -529,15 +552,16 @@ impl Connection {
             Poll::Ready(Ok(())) => buf.filled().len(),
             Poll::Ready(Err(e)) if e.kind() == ErrorKind::Interrupted => return true,
             Poll::Ready(Err(e)) => {
-                self.fail(Error::Io(e));
+                self.fail_io(e);
                 return true;
             }
             Poll::Pending => return false,
         };
+        let now = self.clock.now();
         let handled = if n == 0 {
-            self.link.handle_eof()
+            self.link.handle_eof(now)
         } else {
-            self.link.handle_read(&space[..n])
+            self.link.handle_input(now, &space[..n])
         };
         if let Err(e) = handled {
             self.fail(e);
@@ -548,7 +572,7 @@ impl Connection {
     /// Arms the timer for the link's deadline and polls it; when it fired, runs what is
     /// due. Whether it fired.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(deadline) = self.link.deadline() else {
+        let Some(deadline) = self.link.poll_timeout().and_then(|t| self.clock.to_std(t)) else {
             return false;
         };
         let at = tokio::time::Instant::from_std(deadline);
@@ -567,7 +591,7 @@ impl Connection {
         }
         // Fired: re-armed on the next round even if the deadline stays the same.
         self.timer_at = None;
-        if let Err(e) = self.link.handle_timeout() {
+        if let Err(e) = self.link.handle_timeout(self.clock.now()) {
             self.fail(e);
         }
         true
@@ -577,8 +601,12 @@ impl Connection {
     /// refuses further commands and shuts the socket down when its last bytes are out.
     /// Whether the socket was shut down now.
     fn settle(&mut self) -> bool {
-        self.events
-            .extend(std::iter::from_fn(|| self.link.poll_event()));
+        while let Some(event) = self.link.poll_event() {
+            // The `Closed` of a reset is not delivered: the socket's error reports it.
+            if !matches!(event, Event::Closed(CloseReason::Reset)) {
+                self.events.push_back(event);
+            }
+        }
         if !self.link.client().is_closed() {
             return false;
         }
@@ -595,15 +623,15 @@ impl Connection {
     /// polled.
     fn drain_now(&mut self) {
         while !self.shut {
-            let Some(bytes) = self.link.poll_write() else {
+            let Some(bytes) = self.link.poll_transmit() else {
                 break;
             };
             match self.stream.try_write(bytes) {
                 Ok(0) => self.fail(Error::Io(ErrorKind::WriteZero.into())),
-                Ok(n) => self.link.advance_write(n),
+                Ok(n) => self.link.advance_transmit(self.clock.now(), n),
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) => self.fail(Error::Io(e)),
+                Err(e) => self.fail_io(e),
             }
         }
         self.settle();

@@ -49,8 +49,10 @@
 //! advance it), reads what arrived, fires the core's timers with a
 //! [`tokio::time::Sleep`] re-armed to the core's next deadline, and queues the core's
 //! events; it returns `Pending` only when the socket, the timer and the command queue
-//! all have the task's waker. The core's clock ([`jabber_proto::time::Instant`],
-//! milliseconds) counts from the moment the TCP connection was established.
+//! all have the task's waker. The adapter reads the system's clock and hands the time
+//! to the link with every call; the core's clock ([`jabber_proto::time::Instant`],
+//! milliseconds, mapped by [`jabber_net::Clock`]) counts from the moment the TCP
+//! connection was established.
 //!
 //! Since all of that state is in the `Connection`, its futures can be dropped at any
 //! point without losing a byte or an event: `next_event` is cancel-safe and fits
