@@ -38,8 +38,8 @@ pub use error::Error;
 pub use link::{LINGER, Link};
 pub use options::Options;
 pub use outcome::{
-    LoggedIn, filled_registration_form, is_login_outcome, is_registration_outcome, login_outcome,
-    registration_failure, registration_outcome, write_timed_out,
+    LoggedIn, filled_registration_form, login_outcome, registration_failure, registration_outcome,
+    write_timed_out,
 };
 pub use seed::fresh_seed;
 pub use socket::{configure_socket, is_reset};

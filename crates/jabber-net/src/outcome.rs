@@ -1,5 +1,6 @@
-//! The outcomes the adapters' waiting calls (`login`, `register`) look for among the
-//! core's events, decided once here.
+//! The outcomes of the adapters' waiting calls (`login`, `register`) as results, decided
+//! once here. Finding them needs no helper: a login ends with an `Event::Session`, a
+//! registration step with an `Event::Account`.
 
 use std::io;
 
@@ -20,14 +21,6 @@ pub struct LoggedIn {
     pub roster: Option<Roster>,
 }
 
-/// Whether `event` ends a login (either way).
-pub fn is_login_outcome(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::Session(SessionEvent::Ready { .. }) | Event::Session(SessionEvent::LoginFailed(_))
-    )
-}
-
 /// A login's outcome event as a result. `Event::Closed` is [`Error::Closed`].
 pub fn login_outcome(event: Event) -> Result<LoggedIn, Error> {
     match event {
@@ -35,17 +28,6 @@ pub fn login_outcome(event: Event) -> Result<LoggedIn, Error> {
         Event::Session(SessionEvent::LoginFailed(e)) => Err(Error::Login(e)),
         other => Err(unexpected(other)),
     }
-}
-
-/// Whether `event` is an answer to a registration request or submission.
-pub fn is_registration_outcome(event: &Event) -> bool {
-    matches!(
-        event,
-        Event::Account(AccountEvent::RegistrationForm(_))
-            | Event::Account(AccountEvent::RegistrationConflict(_))
-            | Event::Account(AccountEvent::Registered)
-            | Event::Account(AccountEvent::RegistrationFailed { .. })
-    )
 }
 
 /// A registration outcome that is not the expected one, as an error.

@@ -161,8 +161,9 @@ fn the_event_queue_is_bounded_and_parsing_resumes_through_the_timer() {
         events.push(h.client.poll_event().expect("queued"));
     }
     assert_eq!(h.client.poll_event(), None);
-    // Room again: the timer is due at once and resumes parsing.
-    assert!(h.client.wants_input());
+    // Room again: the timer is due at once and resumes parsing; until it has, new input
+    // is not wanted (it would be parsed only after what waits).
+    assert!(!h.client.wants_input());
     assert_eq!(h.client.poll_timeout(), Some(now));
     h.client.handle_timeout(now);
     events.extend(h.events());
@@ -170,6 +171,7 @@ fn the_event_queue_is_bounded_and_parsing_resumes_through_the_timer() {
     events.extend(h.events());
     h.client.handle_timeout(now);
     events.extend(h.events());
+    assert!(h.client.wants_input());
     h.client
         .handle_input(now, message(10).as_bytes())
         .expect("taken now");
@@ -245,4 +247,29 @@ fn the_queue_bound_holds_memory_whatever_the_application_does() {
     h.advance(Duration::from_millis(1));
     h.server(&message(1000));
     assert_eq!(message_ids(&h.events()), ["m1000"]);
+}
+
+#[test]
+fn refused_input_still_proves_the_server_alive() {
+    let mut c = config();
+    c.max_events = 1;
+    c.dead_peer_timeout = Some(Duration::from_secs(180));
+    let mut h = Harness::new(c);
+    h.sent();
+    h.server(SERVER_HEADER);
+    // The application sits on its one event; the server goes on sending for 10 minutes.
+    for _ in 0..10 {
+        h.now = h.now + Duration::from_secs(60);
+        let now = h.now;
+        assert_eq!(
+            h.client.handle_input(now, message(0).as_bytes()),
+            Err(Error::EventQueueFull)
+        );
+        h.client.handle_timeout(now);
+        assert!(!h.client.is_closed(), "a sending server is not dead");
+    }
+    assert!(matches!(
+        h.events().as_slice(),
+        [Event::Stream(StreamEvent::Opened(_))]
+    ));
 }

@@ -107,7 +107,7 @@ impl Connection {
     /// a login is not possible now (already logged in, closing, ...).
     pub fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;
-        jabber_net::login_outcome(self.wait_for(jabber_net::is_login_outcome)?)
+        jabber_net::login_outcome(self.wait_for(|e| matches!(e, Event::Session(_)))?)
     }
 
     /// Registers a new account in band (XEP-0077, see [`Client::request_registration`]):
@@ -123,10 +123,10 @@ impl Connection {
     /// [`Config::allow_plaintext`] is set: the password goes out as it is.
     pub fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
         self.with_client(|client, now| client.request_registration(now))??;
-        let answer = self.wait_for(jabber_net::is_registration_outcome)?;
+        let answer = self.wait_for(|e| matches!(e, Event::Account(_)))?;
         let form = jabber_net::filled_registration_form(answer, username, password)?;
         self.with_client(|client, now| client.submit_registration(now, &form))??;
-        jabber_net::registration_outcome(self.wait_for(jabber_net::is_registration_outcome)?)
+        jabber_net::registration_outcome(self.wait_for(|e| matches!(e, Event::Account(_)))?)
     }
 
     /// Blocks until an event `pick` accepts (or [`Event::Closed`]) is queued, and takes

@@ -144,7 +144,7 @@ impl Connection {
     /// [`next_event`](Self::next_event) instead.
     pub async fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;
-        jabber_net::login_outcome(self.wait_for(jabber_net::is_login_outcome).await?)
+        jabber_net::login_outcome(self.wait_for(|e| matches!(e, Event::Session(_))).await?)
     }
 
     /// Registers a new account in band (XEP-0077, see [`Client::request_registration`]):
@@ -163,10 +163,10 @@ impl Connection {
     /// [`next_event`](Self::next_event).
     pub async fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
         self.with_client(|client, now| client.request_registration(now))??;
-        let answer = self.wait_for(jabber_net::is_registration_outcome).await?;
+        let answer = self.wait_for(|e| matches!(e, Event::Account(_))).await?;
         let form = jabber_net::filled_registration_form(answer, username, password)?;
         self.with_client(|client, now| client.submit_registration(now, &form))??;
-        jabber_net::registration_outcome(self.wait_for(jabber_net::is_registration_outcome).await?)
+        jabber_net::registration_outcome(self.wait_for(|e| matches!(e, Event::Account(_))).await?)
     }
 
     /// Waits until an event `pick` accepts (or [`Event::Closed`]) is queued, and takes

@@ -149,7 +149,7 @@ impl Session for MioSession {
             .borrow_mut()
             .driver
             .login(self.id, credentials)?;
-        jabber_net::login_outcome(self.outcome(jabber_net::is_login_outcome, "login")?)
+        jabber_net::login_outcome(self.outcome(|e| matches!(e, Event::Session(_)), "login")?)
     }
 
     fn send(&mut self, stanza: Element) -> Result<(), Error> {
@@ -210,11 +210,11 @@ impl Session for MioSession {
     fn register(&mut self, username: &str, password: &str) -> Result<(), Error> {
         // As the other adapters' `register`, on the driver's commands.
         self.command(Box::new(|c, now| c.request_registration(now)))??;
-        let answer = self.outcome(jabber_net::is_registration_outcome, "registration")?;
+        let answer = self.outcome(|e| matches!(e, Event::Account(_)), "registration")?;
         let form = jabber_net::filled_registration_form(answer, username, password)?;
         self.command(Box::new(move |c, now| c.submit_registration(now, &form)))??;
         jabber_net::registration_outcome(
-            self.outcome(jabber_net::is_registration_outcome, "registration")?,
+            self.outcome(|e| matches!(e, Event::Account(_)), "registration")?,
         )
     }
 }

@@ -178,10 +178,12 @@ impl Client {
         self.cx.unsent() > 0
     }
 
-    /// Whether input can be taken: false while [`Config::max_events`] events wait to be
-    /// drained, when [`handle_input`](Self::handle_input) refuses bytes.
+    /// Whether [`handle_input`](Self::handle_input) would take bytes now: false while
+    /// [`Config::max_events`] events wait to be drained, and while input left unparsed at
+    /// that bound waits for [`handle_timeout`](Self::handle_timeout) (then due at once).
+    /// A driver reads the socket only while this holds.
     pub fn wants_input(&self) -> bool {
-        !self.is_closed() && !self.cx.events_full()
+        !self.is_closed() && !self.cx.events_full() && !self.input_paused
     }
 
     /// IQs the application sent and that are not answered yet (the client's own
@@ -207,12 +209,13 @@ impl Client {
             return Ok(());
         }
         self.cx.tick(now);
+        if !bytes.is_empty() {
+            // The server is alive even when its bytes must wait for the application.
+            self.keepalive.on_received(now);
+        }
         self.resume_input();
         if self.cx.events_full() {
             return Err(Error::EventQueueFull);
-        }
-        if !bytes.is_empty() {
-            self.keepalive.on_received(now);
         }
         self.parser.push(bytes);
         self.drain_parser();
