@@ -6,8 +6,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A seed for one connection's [`Config`](jabber_proto::client::Config): the wall clock's
 /// nanoseconds, the process id and a per-process counter, mixed with splitmix64's
-/// finaliser so that nearby inputs give unrelated seeds. Two calls never return the same
-/// value within a process, even in the same nanosecond.
+/// finaliser so that nearby inputs give unrelated seeds: two calls in the same nanosecond
+/// differ by their counter. (Only 32 bits of a seed show in the core's ids, so ids of
+/// two connections can still meet by chance; the core checks a reply's sender too.)
 ///
 /// ```
 /// let (a, b) = (jabber_net::fresh_seed(), jabber_net::fresh_seed());

@@ -51,10 +51,13 @@
 //!     let deadline = client.poll_timeout();
 //!     // 2. Wait for input, a command from the application, or the deadline.
 //!     // 3. Feed what happened.
-//!     match input.next() {
-//!         // Refused only when events were not drained, which step 1 just did.
-//!         Some(bytes) => client.handle_input(now, bytes).expect("events drained"),
-//!         None => client.handle_eof(now),
+//!     // Read only while the core takes input: it holds at most `Config::max_events`
+//!     // undrained events, and input that waits at that bound resumes through the timer.
+//!     if client.wants_input() {
+//!         match input.next() {
+//!             Some(bytes) => client.handle_input(now, bytes).expect("input wanted"),
+//!             None => client.handle_eof(now),
+//!         }
 //!     }
 //!     if let Some(d) = deadline {
 //!         if d <= now {

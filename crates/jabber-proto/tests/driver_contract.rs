@@ -92,11 +92,11 @@ fn a_refused_command_is_followed_by_writable_once_the_buffer_drains() {
         h.client.send(now, msg()).expect("fits");
     }
     assert_eq!(h.client.send(now, msg()), Err(Error::SendBufferFull));
-    // Written down to 3 of 4: not yet half the limit.
-    h.client.advance_transmit(size);
+    // Less than one message written: it would not fit yet.
+    h.client.advance_transmit(size - 1);
     assert_eq!(h.events(), vec![]);
-    // Down to 2 of 4: half the limit; commands fit again.
-    h.client.advance_transmit(size);
+    // Room for one message: the refused command fits again.
+    h.client.advance_transmit(1);
     assert_eq!(h.events(), vec![Event::Writable]);
     h.client.advance_transmit(size);
     assert_eq!(h.events(), vec![], "said once");
@@ -107,15 +107,63 @@ fn a_refused_command_is_followed_by_writable_once_the_buffer_drains() {
 fn writable_also_follows_taking_the_buffer() {
     let to = Jid::parse("b@example.com").expect("jid");
     let mut c = config();
+    c.max_unsent_bytes = 400;
+    let mut h = Harness::open(c);
+    let now = h.now;
+    let msg = |n| Message::new(MessageType::Chat, &to, &"y".repeat(n)).expect("message");
+    h.client.send(now, msg(150)).expect("fits");
+    assert_eq!(h.client.send(now, msg(300)), Err(Error::SendBufferFull));
+    assert!(h.client.take_transmit().is_some());
+    assert_eq!(h.events(), vec![Event::Writable]);
+    h.client.send(now, msg(300)).expect("fits now");
+}
+
+#[test]
+fn writable_comes_only_once_the_refused_write_fits() {
+    let to = Jid::parse("b@example.com").expect("jid");
+    let mut c = config();
+    c.max_unsent_bytes = 600;
+    let mut h = Harness::open(c);
+    let now = h.now;
+    let msg = |n| Message::new(MessageType::Chat, &to, &"y".repeat(n)).expect("message");
+    h.client.send(now, msg(150)).expect("fits");
+    h.client.send(now, msg(150)).expect("fits");
+    let waiting = h.client.poll_transmit().expect("bytes").len();
+    // A 300-byte body needs more than half the buffer: draining to half is not enough.
+    assert_eq!(h.client.send(now, msg(300)), Err(Error::SendBufferFull));
+    let big = {
+        let mut probe = Harness::open(config());
+        let now = probe.now;
+        probe.client.send(now, msg(300)).expect("sent");
+        probe.sent().len()
+    };
+    let first_step = waiting - 250;
+    h.client.advance_transmit(first_step);
+    assert!(
+        250 <= 300 && 250 + big > 600,
+        "the test's premise: half drained, no room"
+    );
+    assert_eq!(h.events(), vec![], "not yet: it would not fit");
+    h.client.advance_transmit(waiting - first_step);
+    assert_eq!(h.events(), vec![Event::Writable]);
+    h.client.send(now, msg(300)).expect("fits");
+}
+
+#[test]
+fn a_stanza_larger_than_the_send_buffer_is_refused_for_good() {
+    let to = Jid::parse("b@example.com").expect("jid");
+    let mut c = config();
     c.max_unsent_bytes = 200;
     let mut h = Harness::open(c);
     let now = h.now;
     let big = Message::new(MessageType::Chat, &to, &"y".repeat(300)).expect("message");
-    assert_eq!(h.client.send(now, big), Err(Error::SendBufferFull));
+    assert_eq!(h.client.send(now, big), Err(Error::StanzaTooLarge));
+    assert_eq!(h.sent(), "");
+    // No Writable is owed for it: it will never fit.
     let small = Message::new(MessageType::Chat, &to, "z").expect("message");
     h.client.send(now, small).expect("fits");
     assert!(h.client.take_transmit().is_some());
-    assert_eq!(h.events(), vec![Event::Writable]);
+    assert_eq!(h.events(), vec![]);
 }
 
 #[test]
@@ -272,4 +320,71 @@ fn refused_input_still_proves_the_server_alive() {
         h.events().as_slice(),
         [Event::Stream(StreamEvent::Opened(_))]
     ));
+}
+
+#[test]
+fn a_reply_waiting_unparsed_at_the_bound_is_not_timed_out() {
+    let mut c = config();
+    c.max_events = 1;
+    c.iq_timeout = Duration::from_secs(60);
+    let mut h = Harness::open(c);
+    let now = h.now;
+    let ping = jabber_proto::xml::Element::builder("ping", "urn:xmpp:ping")
+        .build()
+        .expect("valid");
+    let id = h
+        .client
+        .send_iq(now, None, jabber_proto::stanza::IqType::Get, ping)
+        .expect("sent");
+    let wire = h.sent();
+    let wire_id = wire
+        .split("id='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("an id");
+    h.server(&format!(
+        "{}{}<iq type='result' id='{wire_id}'/>",
+        message(1),
+        message(2)
+    ));
+    // The application sits on its one event past the IQ's deadline.
+    h.advance(Duration::from_secs(61));
+    h.advance(Duration::from_secs(1));
+    let mut events = Vec::new();
+    while let Some(e) = h.client.poll_event() {
+        events.push(e);
+        if h.client.poll_timeout().is_some_and(|t| t <= h.now) {
+            h.client.handle_timeout(h.now);
+        }
+    }
+    assert_eq!(message_ids(&events), ["m1", "m2"]);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Iq(jabber_proto::client::IqEvent::Result { id: got, .. }) if *got == id)),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Iq(jabber_proto::client::IqEvent::Timeout { .. })))
+    );
+}
+
+#[test]
+fn input_that_ends_the_connection_while_resuming_is_not_refused() {
+    let mut c = config();
+    c.max_events = 1;
+    let mut h = Harness::open(c);
+    h.server(&format!("{}</stream:stream>", message(1)));
+    let now = h.now;
+    // The first message fills the queue; the server's close waits unparsed.
+    assert_eq!(
+        h.client.poll_event().map(|e| message_ids(&[e])),
+        Some(vec!["m1".to_string()])
+    );
+    // Offered more input, the client first parses what waited: the close.
+    assert_eq!(h.client.handle_input(now, b" "), Ok(()));
+    assert!(h.client.is_closed());
+    assert_eq!(h.events(), vec![Event::Closed(CloseReason::Peer)]);
 }

@@ -80,6 +80,9 @@ pub struct Connection {
     fresh_failure: Option<Error>,
     /// The `Stream` returned `None` or an error: it is over.
     stream_done: bool,
+    /// The socket reached end of input: a socket at its end is always readable, so it is
+    /// not read again (that would spin while the last bytes linger).
+    read_eof: bool,
 }
 
 impl Connection {
@@ -123,6 +126,7 @@ impl Connection {
             failure: None,
             fresh_failure: None,
             stream_done: false,
+            read_eof: false,
         };
         conn.drain_now();
         match conn.take_failure() {
@@ -539,9 +543,9 @@ impl Connection {
 
     /// One read, handed to the link. Whether anything arrived (or failed).
     fn poll_read_in(&mut self, cx: &mut Context<'_>) -> bool {
-        if !self.link.wants_input() {
-            // Input paused at the core's event bound: the link's deadline, due at once,
-            // resumes it in `poll_timer`.
+        if self.read_eof || !self.link.wants_input() {
+            // Nothing more to read, or input paused at the core's event bound (the link's
+            // deadline, due at once, resumes it in `poll_timer`).
             return false;
         }
         // On the stack: what is read goes to the link at once, so an idle connection
@@ -559,6 +563,7 @@ impl Connection {
         };
         let now = self.clock.now();
         let handled = if n == 0 {
+            self.read_eof = true;
             self.link.handle_eof(now)
         } else {
             self.link.handle_input(now, &space[..n])

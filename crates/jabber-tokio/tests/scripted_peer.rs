@@ -464,3 +464,47 @@ fn the_connection_and_its_sender_can_move_between_threads() {
     send::<Connection>();
     send_sync::<jabber_tokio::Sender>();
 }
+
+/// A server that closes its side (FIN) while our last bytes cannot leave: the socket at
+/// its end is always readable, yet waiting out the linger time (cut short here by the
+/// write timeout) takes a handful of polls, not a spin.
+#[tokio::test]
+async fn waiting_out_the_last_bytes_after_the_server_closed_is_no_spin() {
+    const BIG: usize = 8 << 20;
+    let (done, held) = gate();
+    let (sent, sending) = gate();
+    let peer = scripted::serve_on(scripted::small_window(64 << 10), move |mut peer| {
+        peer.login();
+        sending.wait();
+        peer.write("</stream:stream>");
+        peer.shutdown_write();
+        // Reads nothing more until the client has given up.
+        held.hold();
+    });
+    let mut config = scripted::lite_config();
+    config.max_unsent_bytes = 2 * BIG;
+    let mut options = Options::plain();
+    let limit = Duration::from_millis(500);
+    options.write_timeout = Some(limit);
+    let mut conn = Connection::connect_with(peer.addr(), config, options)
+        .await
+        .expect("connect");
+    conn.login(scripted::creds()).await.expect("login");
+    conn.send(chat(&"x".repeat(BIG))).expect("send");
+    sent.open();
+    let mut polls = 0;
+    loop {
+        let event = poll_fn(|cx| {
+            polls += 1;
+            conn.poll_next_event(cx)
+        })
+        .await;
+        match event {
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => break,
+        }
+    }
+    assert!(polls <= 20, "{polls} polls while the last bytes lingered");
+    done.open();
+    peer.finish();
+}

@@ -43,12 +43,15 @@ impl<'a> Reply<'a> {
         match iq {
             None => Reply::Timeout,
             Some(iq) if iq.kind() == IqType::Result => Reply::Result(iq),
-            Some(iq) => Reply::Error(
-                iq.error()
-                    .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition)),
-            ),
+            Some(iq) => Reply::Error(error_of(iq)),
         }
     }
+}
+
+/// The error an error reply carries; `undefined-condition` when it carries none.
+pub(crate) fn error_of(iq: &Iq) -> StanzaError {
+    iq.error()
+        .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition))
 }
 
 /// The shared context of one connection.
@@ -74,8 +77,9 @@ pub(crate) struct Cx {
     pub(crate) features_received: bool,
     /// ... and announced `jabber:iq:auth` (XEP-0078 §4).
     pub(crate) iq_auth_offered: bool,
-    /// A command was refused for a full send buffer: [`Event::Writable`] is owed.
-    owe_writable: bool,
+    /// A command was refused for a full send buffer: [`Event::Writable`] is owed once
+    /// this many bytes fit (the largest refused write since the last `Writable`).
+    owed_room: Option<usize>,
 }
 
 impl Cx {
@@ -95,7 +99,7 @@ impl Cx {
             jid: None,
             features_received: false,
             iq_auth_offered: false,
-            owe_writable: false,
+            owed_room: None,
         }
     }
 
@@ -207,15 +211,20 @@ impl Cx {
     }
 
     /// After an application command wrote from `before` on: undoes it if the unsent bytes
-    /// now exceed [`Config::max_unsent_bytes`]; [`Event::Writable`] follows once they have
-    /// drained to half of it.
+    /// now exceed [`Config::max_unsent_bytes`]. [`Event::Writable`] follows once the
+    /// waiting bytes have drained far enough for the same write to fit; a write that
+    /// could never fit is [`Error::StanzaTooLarge`] instead.
     pub(crate) fn check_room(&mut self, before: usize) -> Result<(), Error> {
-        if self.unsent() > self.config.max_unsent_bytes {
-            self.out.truncate(before);
-            self.owe_writable = true;
-            return Err(Error::SendBufferFull);
+        if self.unsent() <= self.config.max_unsent_bytes {
+            return Ok(());
         }
-        Ok(())
+        let written = self.out.len() - before;
+        self.out.truncate(before);
+        if written > self.config.max_unsent_bytes {
+            return Err(Error::StanzaTooLarge);
+        }
+        self.owed_room = Some(self.owed_room.unwrap_or(0).max(written));
+        Err(Error::SendBufferFull)
     }
 
     /// After the client wrote on its own (answers, keepalives, the session's requests):
@@ -256,9 +265,13 @@ impl Cx {
     }
 
     fn note_drained(&mut self) {
-        if self.owe_writable && self.unsent() <= self.config.max_unsent_bytes / 2 {
-            self.owe_writable = false;
-            if self.state != State::Closed {
+        let Some(room) = self.owed_room else {
+            return;
+        };
+        if self.unsent() + room <= self.config.max_unsent_bytes {
+            self.owed_room = None;
+            // Only an open stream takes commands.
+            if self.state == State::Open {
                 self.events.push_back(Event::Writable);
             }
         }

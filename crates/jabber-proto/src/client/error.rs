@@ -24,8 +24,13 @@ pub enum Error {
     PlaintextNotAllowed,
     /// The bytes waiting to be written would exceed
     /// [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes): write what
-    /// [`poll_transmit`](super::Client::poll_transmit) holds first.
+    /// [`poll_transmit`](super::Client::poll_transmit) holds first;
+    /// [`Event::Writable`](super::Event::Writable) says when the same command fits.
     SendBufferFull,
+    /// The stanza alone is larger than
+    /// [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes): it can never be
+    /// sent with this configuration.
+    StanzaTooLarge,
     /// The credentials do not make a valid address (`username@domain/resource`).
     InvalidAddress(JidError),
     /// An element could not be built (a value XML cannot carry).
@@ -48,6 +53,7 @@ impl fmt::Display for Error {
                  Config::allow_plaintext is off",
             ),
             Error::SendBufferFull => f.write_str("too many bytes wait to be written"),
+            Error::StanzaTooLarge => f.write_str("the stanza is larger than the send buffer"),
             Error::InvalidAddress(e) => write!(f, "the credentials make no valid address: {e}"),
             Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
             Error::EventQueueFull => f.write_str("too many events wait to be taken"),

@@ -45,8 +45,9 @@ pub enum Event {
     /// The roster changed on the server.
     Roster(RosterEvent),
     /// A command was refused with [`Error::SendBufferFull`](super::Error::SendBufferFull)
-    /// and the bytes waiting to be written have since fallen to half of
-    /// [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes): commands fit again.
+    /// and the bytes waiting to be written have since fallen far enough under
+    /// [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes) for it (the largest
+    /// refused since the last `Writable`) to fit: retry. Only while the stream is open.
     Writable,
     /// The connection is over; always the last event, delivered once. Outstanding IQs
     /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit) until

@@ -34,7 +34,7 @@ pub(crate) use iq_table::Owner;
 
 use crate::features::keepalive::Keepalive;
 use crate::features::presence::OwnPresence;
-use crate::features::roster::RosterSync;
+use crate::features::roster::{Roster, RosterSync};
 use crate::jid::Jid;
 use crate::negotiation::account::Account;
 use crate::negotiation::login::Login;
@@ -101,8 +101,8 @@ pub enum State {
 pub struct Client {
     cx: Cx,
     parser: StreamParser,
-    /// Parsing stopped at the event bound with input left in the parser: it resumes at
-    /// the next input or timeout (`poll_timeout` is then due at once).
+    /// Parsing stopped at the event bound, maybe with input left in the parser: it
+    /// resumes at the next input or timeout (`poll_timeout` is then due at once).
     input_paused: bool,
     login: Login,
     account: Account,
@@ -202,8 +202,11 @@ impl Client {
     /// Bytes received from the server, in any chunking. Ignored once closed.
     ///
     /// Refused with [`Error::EventQueueFull`] — none of the bytes taken — while
-    /// [`Config::max_events`] events wait in [`poll_event`](Self::poll_event): a driver
-    /// that follows the drain rule never sees it.
+    /// [`Config::max_events`] events wait in [`poll_event`](Self::poll_event) (input left
+    /// unparsed at that bound is parsed first, and may fill the queue again). A driver that
+    /// reads only while [`wants_input`](Self::wants_input) holds, and otherwise calls
+    /// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
+    /// is due, never sees it.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
         if self.is_closed() {
             return Ok(());
@@ -214,6 +217,10 @@ impl Client {
             self.keepalive.on_received(now);
         }
         self.resume_input();
+        if self.is_closed() {
+            // What was waiting ended the connection: these bytes are ignored, as after it.
+            return Ok(());
+        }
         if self.cx.events_full() {
             return Err(Error::EventQueueFull);
         }
@@ -251,24 +258,33 @@ impl Client {
             return;
         }
         self.cx.tick(now);
+        // The latest time seen: a driver's clock that jitters back fires nothing late.
+        let now = self.cx.now;
         self.resume_input();
-        while let Some((id, owner)) = self.cx.iqs.pop_expired(now) {
-            match owner {
-                // After our close the session is over; its timeouts mean nothing.
-                Some(owner) if self.cx.is_open() => self.on_own_reply(owner, None),
-                Some(_) => {}
-                None => self.cx.push(IqEvent::Timeout { id }),
+        if self.is_closed() {
+            return;
+        }
+        // While input waits unparsed at the event bound, what waits for the server (IQ
+        // replies, its close, the stream for a queued login) may already be in it: those
+        // timers wait for the application to drain.
+        if !self.input_paused {
+            while let Some((id, owner)) = self.cx.iqs.pop_expired(now) {
+                match owner {
+                    // After our close the session is over; its timeouts mean nothing.
+                    Some(owner) if self.cx.is_open() => self.on_own_reply(owner, None),
+                    Some(_) => {}
+                    None => self.cx.push(IqEvent::Timeout { id }),
+                }
             }
-        }
-        if self.cx.close_deadline().is_some_and(|d| d <= now) {
-            self.cx.finish(CloseReason::LocalTimeout);
-        }
-        if !self.is_closed() {
-            // Requests waiting for the stream; after our own close they are moot.
-            if matches!(self.cx.state, State::Opening | State::Open) {
+            if self.cx.close_deadline().is_some_and(|d| d <= now) {
+                self.cx.finish(CloseReason::LocalTimeout);
+            }
+            if !self.is_closed() {
                 self.login.on_timeout(&mut self.cx, now);
                 self.account.on_timeout(&mut self.cx, now);
             }
+        }
+        if !self.is_closed() {
             let logged_in = self.login.is_logged_in();
             self.keepalive.on_timeout(&mut self.cx, now, logged_in);
             self.cx.check_server_reads();
@@ -368,16 +384,21 @@ impl Client {
         if self.is_closed() {
             return None;
         }
-        let waiting = matches!(self.cx.state, State::Opening | State::Open);
-        let resume = (self.input_paused && !self.cx.events_full()).then_some(self.cx.now);
+        let keepalive = self
+            .keepalive
+            .next_deadline(&self.cx, self.login.is_logged_in());
+        if self.input_paused {
+            // Due at once when there is room to resume; the server's timers wait (see
+            // `handle_timeout`).
+            let resume = (!self.cx.events_full()).then_some(self.cx.now);
+            return [resume, keepalive].into_iter().flatten().min();
+        }
         [
-            resume,
             self.cx.iqs.next_deadline(),
             self.cx.close_deadline(),
-            self.login.deadline().filter(|_| waiting),
-            self.account.deadline().filter(|_| waiting),
-            self.keepalive
-                .next_deadline(&self.cx, self.login.is_logged_in()),
+            self.login.deadline(&self.cx),
+            self.account.deadline(&self.cx),
+            keepalive,
         ]
         .into_iter()
         .flatten()
@@ -525,9 +546,7 @@ impl Client {
         let event = if iq.kind() == IqType::Result {
             IqEvent::Result { id, iq }
         } else {
-            let error = iq
-                .error()
-                .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
+            let error = context::error_of(&iq);
             IqEvent::Error { id, error, iq }
         };
         self.cx.push(event);
@@ -561,7 +580,7 @@ impl Client {
             Owner::Account(step) => self.account.on_reply(&mut self.cx, step, reply),
             Owner::Roster => {
                 let roster = self.roster.on_reply(reply);
-                self.login.ready(&mut self.cx, roster);
+                self.session_ready(roster);
             }
             Owner::Keepalive => self.keepalive.on_reply(&self.cx, reply),
         }
@@ -575,7 +594,19 @@ impl Client {
             self.presence.announce(&mut self.cx);
         }
         if !fetching {
-            self.login.ready(&mut self.cx, None);
+            self.session_ready(None);
+        }
+    }
+
+    /// The session is up (the roster, if asked for, arrived): [`SessionEvent::Ready`],
+    /// once.
+    fn session_ready(&mut self, roster: Option<Roster>) {
+        if let (Some(method), Some(jid)) = (self.login.ready(), self.cx.jid.clone()) {
+            self.cx.push(SessionEvent::Ready {
+                jid,
+                roster,
+                method,
+            });
         }
     }
 }

@@ -60,7 +60,7 @@ impl Client {
     /// Whether we announced available presence and have not withdrawn it: closing then
     /// sends unavailable presence first.
     pub fn is_available(&self) -> bool {
-        self.presence.is_available()
+        self.cx.is_open() && self.presence.is_available()
     }
 
     // ---- commands ----

@@ -158,15 +158,17 @@ impl Account {
 
     /// A form request that waited too long for the stream fails.
     pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant) {
-        if self.queued.is_some_and(|d| d <= now) {
+        if self.deadline(cx).is_some_and(|d| d <= now) {
             self.queued = None;
             self.busy = false;
             failed(cx, RegistrationStep::Form, RegistrationError::Timeout);
         }
     }
 
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.queued
+    /// When a queued form request gives up waiting for the stream; after our own close
+    /// it is moot.
+    pub(crate) fn deadline(&self, cx: &Cx) -> Option<Instant> {
+        self.queued.filter(|_| cx.check_not_closing().is_ok())
     }
 }
 

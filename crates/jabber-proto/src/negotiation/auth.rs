@@ -182,7 +182,8 @@ pub fn digest_refusal_allows_fallback(error: &StanzaError) -> bool {
     )
 }
 
-/// Why a login failed. Reported by [`Event::LoginFailed`](crate::client::Event); the
+/// Why a login failed. Reported by
+/// [`SessionEvent::LoginFailed`](crate::client::SessionEvent::LoginFailed); the
 /// client then closes the stream.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

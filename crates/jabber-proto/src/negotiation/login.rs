@@ -13,7 +13,6 @@ use alloc::string::String;
 
 use super::auth::{self, AuthFields, AuthMethod, Credentials, LoginError};
 use crate::client::{Cx, Error, Owner, Reply, SessionEvent};
-use crate::features::roster::Roster;
 use crate::jid::Jid;
 use crate::ns;
 use crate::stanza::{IqType, StanzaError};
@@ -159,34 +158,31 @@ impl Login {
 
     /// A login that waited too long for the stream fails.
     pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant) {
-        if let Phase::Queued { deadline, .. } = self.phase {
-            if deadline <= now {
-                self.phase = Phase::Idle;
-                self.fail(cx, LoginError::Timeout);
-            }
+        if self.deadline(cx).is_some_and(|d| d <= now) {
+            self.phase = Phase::Idle;
+            self.fail(cx, LoginError::Timeout);
         }
     }
 
-    pub(crate) fn deadline(&self) -> Option<Instant> {
+    /// When a queued login gives up waiting for the stream; after our own close it is
+    /// moot.
+    pub(crate) fn deadline(&self, cx: &Cx) -> Option<Instant> {
         match self.phase {
-            Phase::Queued { deadline, .. } => Some(deadline),
+            Phase::Queued { deadline, .. } if cx.check_not_closing().is_ok() => Some(deadline),
             _ => None,
         }
     }
 
-    /// The session is up (the roster, if asked for, arrived): [`SessionEvent::Ready`],
-    /// once.
-    pub(crate) fn ready(&mut self, cx: &mut Cx, roster: Option<Roster>) {
-        if let Phase::LoggedIn { method, ready } = &mut self.phase {
-            if let (false, Some(jid)) = (*ready, cx.jid.clone()) {
+    /// The session is up (the roster, if asked for, arrived): the method that proved the
+    /// password, the first time only; the client then reports
+    /// [`SessionEvent::Ready`].
+    pub(crate) fn ready(&mut self) -> Option<AuthMethod> {
+        match &mut self.phase {
+            Phase::LoggedIn { method, ready } if !*ready => {
                 *ready = true;
-                let method = *method;
-                cx.push(SessionEvent::Ready {
-                    jid,
-                    roster,
-                    method,
-                });
+                Some(*method)
             }
+            _ => None,
         }
     }
 

@@ -226,8 +226,9 @@ impl fmt::Display for RegistrationStep {
 }
 
 /// Why a registration request failed; reported by
-/// [`Event::RegistrationFailed`](crate::client::Event). A username conflict on submission
-/// is reported separately, by [`Event::RegistrationConflict`](crate::client::Event).
+/// [`AccountEvent::RegistrationFailed`](crate::client::AccountEvent::RegistrationFailed). A
+/// username conflict on submission is reported separately, by
+/// [`AccountEvent::RegistrationConflict`](crate::client::AccountEvent::RegistrationConflict).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RegistrationError {
