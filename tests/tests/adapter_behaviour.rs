@@ -61,6 +61,7 @@ fn scenarios() -> Vec<Scenario<Ctx>> {
         direct_tls_against_plaintext_is_a_tls_error,
         refused_connection_is_an_io_error,
         connect_timeout_is_an_io_error,
+        flood_beyond_the_event_bound_arrives_whole_and_in_order,
     ]
 }
 
@@ -659,4 +660,40 @@ fn connect_timeout_is_an_io_error(ctx: &Ctx) {
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(300), "{waited:?}");
     assert!(waited < Duration::from_millis(1_500), "{waited:?}");
+}
+
+/// One read can hold more stanzas than `Config::max_events`: the core pauses, and the
+/// adapter resumes it (reading only while the link wants input, and running its timer,
+/// due at once, otherwise) instead of failing; every stanza arrives, in order.
+fn flood_beyond_the_event_bound_arrives_whole_and_in_order(ctx: &Ctx) {
+    const COUNT: usize = 2_000;
+    let peer = scripted::serve(|mut peer| {
+        peer.open_stream();
+        let mut flood = String::new();
+        for i in 0..COUNT {
+            flood.push_str(&format!(
+                "<message from='bob@example.com/x'><body>{i}</body></message>"
+            ));
+        }
+        flood.push_str("</stream:stream>");
+        // One write: far more stanzas per read than the bound.
+        peer.write(&flood);
+        assert_eq!(peer.read_to_end(), "</stream:stream>");
+    });
+    let mut config = scripted::lite_config();
+    config.max_events = 2;
+    config.keepalive_interval = None;
+    config.dead_peer_timeout = None;
+    let mut session = ctx.connect(peer.addr(), config);
+    let (events, reason) = events_to_close(&mut *session);
+    assert_eq!(reason, CloseReason::Peer);
+    let bodies: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stanza(StanzaEvent::Message(m)) => m.body().and_then(|b| b.parse().ok()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bodies, (0..COUNT).collect::<Vec<_>>());
+    peer.finish();
 }
