@@ -581,15 +581,20 @@ where
         || canon(part).eq(part.chars())
 }
 
+/// The length of the all-ASCII start of `part`: the fast path of canonical forms
+/// (ASCII needs only lowercasing).
+fn ascii_len(part: &str) -> usize {
+    part.bytes()
+        .position(|b| !b.is_ascii())
+        .unwrap_or(part.len())
+}
+
 /// Appends the canonical form of `part` to `text`.
 fn push_canon<'s, I>(text: &mut String, part: &'s str, canon: impl Fn(&'s str) -> I)
 where
     I: Iterator<Item = char>,
 {
-    let ascii = part
-        .bytes()
-        .position(|b| !b.is_ascii())
-        .unwrap_or(part.len());
+    let ascii = ascii_len(part);
     let start = text.len();
     text.push_str(&part[..ascii]);
     text[start..].make_ascii_lowercase();
@@ -629,10 +634,7 @@ impl<'h, H: Hasher> CanonHasher<'h, H> {
     where
         I: Iterator<Item = char>,
     {
-        let ascii = part
-            .bytes()
-            .position(|b| !b.is_ascii())
-            .unwrap_or(part.len());
+        let ascii = ascii_len(part);
         for b in part[..ascii].bytes() {
             self.push(b.to_ascii_lowercase());
         }
