@@ -22,7 +22,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use jabber_net::{Error, Options};
-use jabber_proto::client::{self, CloseReason, Config, Event, StanzaEvent, StreamEvent};
+use jabber_proto::client::{
+    self, CloseReason, Config, Event, SessionEvent, StanzaEvent, StreamEvent,
+};
 use jabber_proto::features::roster::Subscription;
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::LoginError;
@@ -62,6 +64,7 @@ fn scenarios() -> Vec<Scenario<Ctx>> {
         refused_connection_is_an_io_error,
         connect_timeout_is_an_io_error,
         flood_beyond_the_event_bound_arrives_whole_and_in_order,
+        a_flood_during_login_is_bounded,
     ]
 }
 
@@ -91,6 +94,13 @@ fn connects_later(ctx: &Ctx) -> bool {
 /// (their documented contract); mio's driver forgets the session, so later waits end and
 /// commands are refused as on a closed session.
 fn repeats_failures(ctx: &Ctx) -> bool {
+    ctx.adapter.name() != "mio"
+}
+
+/// std's and tokio's `login` keep the other events in a queue of their own while they
+/// wait, bounded by `Config::max_events`; mio has no waiting login (its wrapper here
+/// waits through the driver's outputs).
+fn bounds_waiting_calls(ctx: &Ctx) -> bool {
     ctx.adapter.name() != "mio"
 }
 
@@ -695,5 +705,53 @@ fn flood_beyond_the_event_bound_arrives_whole_and_in_order(ctx: &Ctx) {
         })
         .collect();
     assert_eq!(bodies, (0..COUNT).collect::<Vec<_>>());
+    peer.finish();
+}
+
+/// A server that floods messages before it answers the login: the waiting call keeps at
+/// most `Config::max_events` of them and then says so, instead of queueing without
+/// bound; nothing is lost, and the outcome follows among the events.
+fn a_flood_during_login_is_bounded(ctx: &Ctx) {
+    const FLOOD: usize = 500;
+    let peer = scripted::serve(|mut peer| {
+        peer.open_stream();
+        let (id, _) = peer.authenticate();
+        let mut flood = String::new();
+        for i in 0..FLOOD {
+            flood.push_str(&format!(
+                "<message from='bob@example.com/x'><body>{i}</body></message>"
+            ));
+        }
+        peer.write(&flood);
+        peer.write(&format!("<iq type='result' id='{id}'/>"));
+        peer.close_stream();
+    });
+    let mut config = scripted::lite_config();
+    config.max_events = 16;
+    let mut session = ctx.connect(peer.addr(), config);
+    let outcome = session.login(scripted::creds());
+    let (events, reason) = events_to_close(&mut *session);
+    if bounds_waiting_calls(ctx) {
+        assert!(
+            matches!(outcome, Err(Error::Client(client::Error::EventQueueFull))),
+            "{outcome:?}"
+        );
+        let ready = events.iter().find_map(|e| match e {
+            Event::Session(SessionEvent::Ready { jid, .. }) => Some(jid.clone()),
+            _ => None,
+        });
+        assert_eq!(ready, Some(jid("alice@example.com/laptop")));
+    } else {
+        assert_eq!(outcome.expect("login").jid, jid("alice@example.com/laptop"));
+    }
+    let bodies: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stanza(StanzaEvent::Message(m)) => m.body().and_then(|b| b.parse().ok()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(bodies, (0..FLOOD).collect::<Vec<_>>());
+    assert_eq!(reason, CloseReason::Peer);
     peer.finish();
 }

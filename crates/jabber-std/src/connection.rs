@@ -104,7 +104,9 @@ impl Connection {
     ///
     /// Fails with [`Error::Login`] when the server refuses (the core then closes the
     /// stream), [`Error::Closed`] when the connection ends first, [`Error::Client`] when
-    /// a login is not possible now (already logged in, closing, ...).
+    /// a login is not possible now (already logged in, closing, ...), or with
+    /// `Error::Client(EventQueueFull)` when `Config::max_events` other events piled up
+    /// meanwhile: take them with `next_event`; the login's outcome follows among them.
     pub fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;
         jabber_net::login_outcome(self.wait_for(|e| matches!(e, Event::Session(_)))?)
@@ -143,6 +145,11 @@ impl Connection {
                     return Err(Error::Closed(reason));
                 }
                 Some(event) => return Ok(event),
+                None if self.events.len() >= self.link.client().config().max_events => {
+                    // Bounded like the core's own queue: the outcome, behind these, comes
+                    // through `next_event`.
+                    return Err(Error::Client(jabber_proto::client::Error::EventQueueFull));
+                }
                 None => self.step(None)?,
             }
         }

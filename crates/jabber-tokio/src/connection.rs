@@ -141,7 +141,9 @@ impl Connection {
     ///
     /// Fails with [`Error::Login`] when the server refuses (the core then closes the
     /// stream), [`Error::Closed`] when the connection ends first, [`Error::Client`] when
-    /// a login is not possible now (already logged in, closing, ...).
+    /// a login is not possible now (already logged in, closing, ...), or with
+    /// `Error::Client(EventQueueFull)` when `Config::max_events` other events piled up
+    /// meanwhile: take them with `next_event`; the login's outcome follows among them.
     ///
     /// Dropped before it completes, the login goes on: its outcome
     /// ([`SessionEvent::Ready`](crate::SessionEvent::Ready) or [`SessionEvent::LoginFailed`](crate::SessionEvent::LoginFailed)) comes from
@@ -203,6 +205,13 @@ impl Connection {
                 }
                 if let Some(e) = self.take_failure() {
                     return Poll::Ready(Err(e));
+                }
+                if self.events.len() >= self.link.client().config().max_events {
+                    // Bounded like the core's own queue: the outcome, behind these, comes
+                    // through `next_event`.
+                    return Poll::Ready(Err(Error::Client(
+                        jabber_proto::client::Error::EventQueueFull,
+                    )));
                 }
                 ready!(self.poll_drive(cx));
             }
