@@ -388,3 +388,40 @@ fn input_that_ends_the_connection_while_resuming_is_not_refused() {
     assert!(h.client.is_closed());
     assert_eq!(h.events(), vec![Event::Closed(CloseReason::Peer)]);
 }
+
+#[test]
+fn replies_from_our_server_match_its_domain_as_jids_compare() {
+    let mut c = config();
+    c.domain = "Example.COM.".into();
+    let mut h = Harness::open(c);
+    let now = h.now;
+    let ping = || {
+        jabber_proto::xml::Element::builder("ping", "urn:xmpp:ping")
+            .build()
+            .expect("valid")
+    };
+    let id_of = |wire: &str| {
+        wire.split("id='")
+            .nth(1)
+            .and_then(|rest| rest.split('\'').next())
+            .expect("an id")
+            .to_string()
+    };
+    for (from, answered) in [
+        ("example.com", true),
+        ("EXAMPLE.com.", true),
+        ("evil.example", false),
+        ("alice@example.com", false),
+    ] {
+        let id = h
+            .client
+            .send_iq(now, None, jabber_proto::stanza::IqType::Get, ping())
+            .expect("sent");
+        let wire = id_of(&h.sent());
+        h.server(&format!("<iq type='result' id='{wire}' from='{from}'/>"));
+        let events = h.events();
+        let got = matches!(events.as_slice(),
+            [Event::Iq(jabber_proto::client::IqEvent::Result { id: got, .. })] if *got == id);
+        assert_eq!(got, answered, "a reply from {from}: {events:?}");
+    }
+}

@@ -109,9 +109,8 @@ impl IqTable {
         own: Option<&Jid>,
     ) -> Option<(IqId, Option<Owner>)> {
         let pending = self.by_wire_id.get(wire_id)?;
-        let server = |j: JidRef<'_>| {
-            j.local().is_none() && j.resource().is_none() && j.domain().eq_ignore_ascii_case(domain)
-        };
+        // Parsing borrows: no allocation on the reply path.
+        let server = |j: JidRef<'_>| JidRef::parse(domain).is_ok_and(|d| j == d);
         let ours = |j: JidRef<'_>| {
             own.is_some_and(|own| own.as_jid_ref() == j || own.as_jid_ref().bare() == j)
         };
