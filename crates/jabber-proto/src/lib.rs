@@ -84,6 +84,7 @@
 extern crate alloc;
 
 pub mod client;
+pub mod console;
 pub mod features;
 pub mod jid;
 mod names;

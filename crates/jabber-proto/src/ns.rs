@@ -23,6 +23,8 @@ pub const FEATURE_IQ_AUTH: &str = "http://jabber.org/features/iq-auth";
 pub const IQ_REGISTER: &str = "jabber:iq:register";
 /// Roster management, RFC 6121.
 pub const IQ_ROSTER: &str = "jabber:iq:roster";
+/// SASL negotiation, RFC 6120 §6 (its payloads are always masked in the console).
+pub const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
 /// Application-level ping, XEP-0199.
 pub const PING: &str = "urn:xmpp:ping";
 

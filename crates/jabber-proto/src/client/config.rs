@@ -90,6 +90,18 @@ pub struct Config {
     /// [`poll_timeout`](super::Client::poll_timeout) once there is room) and refuses new
     /// input with [`Error::EventQueueFull`](super::Error::EventQueueFull). Default 1,024.
     pub max_events: usize,
+    /// Record the traffic for [`Client::poll_console`](super::Client::poll_console), as
+    /// XML with secrets masked ([`console`](crate::console)). Default false: nothing is
+    /// recorded and nothing allocated.
+    pub console: bool,
+    /// Most bytes of console text that may wait in
+    /// [`poll_console`](super::Client::poll_console); beyond it the oldest entries are
+    /// dropped and counted ([`console_dropped`](super::Client::console_dropped)).
+    /// Default 256 KiB.
+    pub console_max_bytes: usize,
+    /// A name for this connection in traces (the `tracing` feature); `None` (the default)
+    /// names it by its seed in hexadecimal.
+    pub name: Option<String>,
 }
 
 impl Config {
@@ -116,6 +128,9 @@ impl Config {
             dead_peer_timeout: Some(Duration::from_secs(180)),
             max_unsent_bytes: 8 << 20,
             max_events: 1024,
+            console: false,
+            console_max_bytes: 256 << 10,
+            name: None,
         }
     }
 }

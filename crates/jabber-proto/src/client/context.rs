@@ -8,11 +8,13 @@
 
 use alloc::boxed::Box;
 use alloc::collections::VecDeque;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use super::iq_table::{IqTable, Owner};
 use super::{CloseReason, Config, Error, Event, IqId, State};
+use crate::console::{Console, ConsoleEntry, Direction};
 use crate::jid::Jid;
 use crate::ns;
 use crate::stanza::{Iq, IqType, StanzaCondition, StanzaError};
@@ -80,11 +82,16 @@ pub(crate) struct Cx {
     /// A command was refused for a full send buffer: [`Event::Writable`] is owed once
     /// this many bytes fit (the largest refused write since the last `Writable`).
     owed_room: Option<usize>,
+    /// The console's entries, only when [`Config::console`] is on (boxed: off, it costs
+    /// one word).
+    console: Option<Box<Console>>,
 }
 
 impl Cx {
     pub(crate) fn new(config: Config, now: Instant, out: Vec<u8>) -> Cx {
+        let console = config.console.then(Box::default);
         Cx {
+            console,
             iqs: IqTable::new(config.seed),
             config,
             state: State::Opening,
@@ -159,7 +166,7 @@ impl Cx {
     /// Does nothing if already closing.
     pub(crate) fn close(&mut self) {
         if matches!(self.state, State::Opening | State::Open) {
-            Writer::CLIENT.close(&mut self.out);
+            self.emit_close();
             self.state = State::Closing;
             self.close_deadline = Some(self.now + self.config.close_timeout);
         }
@@ -189,16 +196,69 @@ impl Cx {
 
     // ---- writing ----
 
+    // Everything written goes through the `emit_*` methods below, and each records what
+    // it wrote for the console through the masking writer: nothing can be sent unseen
+    // or unmasked.
+
     /// Writes one element; every write resets the keepalive's idle clock.
     pub(crate) fn emit(&mut self, element: &Element) {
         Writer::CLIENT.element(&mut self.out, element.root());
+        self.record(Direction::Out, |buf| {
+            Writer::CONSOLE.element(buf, element.root());
+        });
         self.last_sent = self.last_sent.max(self.now);
     }
 
-    /// Writes raw bytes the stream layer made (a whitespace keepalive, a stream error).
-    pub(crate) fn emit_raw(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
-        write(&mut self.out);
+    /// Writes `</stream:stream>`.
+    pub(crate) fn emit_close(&mut self) {
+        Writer::CLIENT.close(&mut self.out);
+        self.record(Direction::Out, |buf| Writer::CONSOLE.close(buf));
         self.last_sent = self.last_sent.max(self.now);
+    }
+
+    /// Writes a single space (a whitespace keepalive).
+    pub(crate) fn emit_whitespace(&mut self) {
+        self.out.push(b' ');
+        self.record(Direction::Out, |buf| buf.push(b' '));
+        self.last_sent = self.last_sent.max(self.now);
+    }
+
+    // ---- the console ----
+
+    /// Whether traffic is being recorded: the console is on, or (with the `tracing`
+    /// feature) a subscriber wants it. Off, recording costs this one check.
+    pub(crate) fn recording(&self) -> bool {
+        self.console.is_some() || super::trace::enabled()
+    }
+
+    /// Records one item of traffic that `write` serialises (masked, by
+    /// [`Writer::CONSOLE`]), if anyone is recording.
+    pub(crate) fn record(&mut self, direction: Direction, write: impl FnOnce(&mut Vec<u8>)) {
+        if !self.recording() {
+            return;
+        }
+        let mut buf = Vec::new();
+        write(&mut buf);
+        // Serialised from `&str`s, so always UTF-8; the lossy arm never runs.
+        let xml = String::from_utf8(buf)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let entry = ConsoleEntry {
+            direction,
+            time: self.now,
+            xml,
+        };
+        super::trace::entry(&self.config, &entry);
+        if let Some(console) = &mut self.console {
+            console.push(entry, self.config.console_max_bytes);
+        }
+    }
+
+    pub(crate) fn poll_console(&mut self) -> Option<ConsoleEntry> {
+        self.console.as_mut()?.pop()
+    }
+
+    pub(crate) fn console_dropped(&self) -> u64 {
+        self.console.as_ref().map_or(0, |c| c.dropped())
     }
 
     /// Bytes queued for the transport and not yet written.
@@ -220,6 +280,11 @@ impl Cx {
         }
         let written = self.out.len() - before;
         self.out.truncate(before);
+        // The one element the command wrote was recorded: it was not sent after all.
+        if let Some(console) = &mut self.console {
+            console.retract_last();
+        }
+        super::trace::refused(&self.config);
         if written > self.config.max_unsent_bytes {
             return Err(Error::StanzaTooLarge);
         }

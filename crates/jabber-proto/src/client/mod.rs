@@ -18,6 +18,7 @@ mod error;
 mod event;
 mod iq_table;
 mod session;
+mod trace;
 
 use alloc::vec::Vec;
 
@@ -32,6 +33,7 @@ pub use session::SessionState;
 pub(crate) use context::{Cx, Reply};
 pub(crate) use iq_table::Owner;
 
+use crate::console::{ConsoleEntry, Direction};
 use crate::features::keepalive::Keepalive;
 use crate::features::presence::OwnPresence;
 use crate::features::roster::{Roster, RosterSync};
@@ -124,14 +126,20 @@ impl Client {
         if let Some(lang) = &config.lang {
             header = header.with_lang(lang);
         }
+        let declaration = config.send_declaration;
+        let write_header = |writer: &Writer, out: &mut Vec<u8>| {
+            if declaration {
+                writer.declaration(out);
+            }
+            writer.header(out, &header);
+        };
         let mut out = Vec::new();
-        if config.send_declaration {
-            writer.declaration(&mut out);
-        }
-        writer.header(&mut out, &header);
+        write_header(&writer, &mut out);
         let keepalive = Keepalive::new(now, config.keepalive_interval, config.dead_peer_timeout);
+        let mut cx = Cx::new(config, now, out);
+        cx.record(Direction::Out, |buf| write_header(&Writer::CONSOLE, buf));
         Client {
-            cx: Cx::new(config, now, out),
+            cx,
             parser,
             input_paused: false,
             login: Login::default(),
@@ -372,6 +380,51 @@ impl Client {
         self.cx.take_transmit()
     }
 
+    /// The oldest traffic not yet taken, as XML with secrets masked, when
+    /// [`Config::console`] is on (see [`console`](crate::console)); always `None` when it
+    /// is off. Drain it with the other outputs.
+    ///
+    /// ```
+    /// use core::num::NonZeroU64;
+    /// use jabber_proto::client::{Client, Config};
+    /// use jabber_proto::console::Direction;
+    /// use jabber_proto::negotiation::auth::Credentials;
+    /// use jabber_proto::time::Instant;
+    ///
+    /// let now = Instant::from_millis(5);
+    /// let mut config = Config::new("example.com", NonZeroU64::new(7).unwrap());
+    /// config.console = true;
+    /// config.allow_plaintext = true;
+    /// let mut client = Client::new(config, now);
+    /// client.login(now, Credentials::new("alice", "s3cret", "desk")).unwrap();
+    /// client.handle_input(now, b"<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams' id='s1'>").unwrap();
+    /// // The server wants the plaintext password (an ejabberd-like echo of its own id).
+    /// let id = String::from_utf8(client.take_transmit().unwrap()).unwrap();
+    /// let id = id.rsplit("id='").next().unwrap().split('\'').next().unwrap().to_owned();
+    /// let fields = format!("<iq type='result' id='{id}'><query xmlns='jabber:iq:auth'>\
+    ///     <username/><password/><resource/></query></iq>");
+    /// client.handle_input(now, fields.as_bytes()).unwrap();
+    ///
+    /// let mut log = Vec::new();
+    /// while let Some(entry) = client.poll_console() {
+    ///     let arrow = if entry.direction == Direction::Out { "->" } else { "<-" };
+    ///     log.push(format!("{} {arrow} {}", entry.time.as_millis(), entry.xml));
+    /// }
+    /// let last = log.last().unwrap();
+    /// assert!(last.contains("<password>***</password>"), "{last}");
+    /// assert!(!log.concat().contains("s3cret"));
+    /// ```
+    pub fn poll_console(&mut self) -> Option<ConsoleEntry> {
+        self.cx.poll_console()
+    }
+
+    /// Console entries dropped so far to stay within [`Config::console_max_bytes`]: a gap
+    /// in what [`poll_console`](Self::poll_console) gave. Zero while the console is off.
+    pub fn console_dropped(&self) -> u64 {
+        self.cx.console_dropped()
+    }
+
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
         self.cx.poll_event()
@@ -425,6 +478,8 @@ impl Client {
             };
             match item {
                 Ok(Item::Header(header)) => {
+                    self.cx
+                        .record(Direction::In, |buf| Writer::CONSOLE.header(buf, &header));
                     if self.cx.state == State::Opening {
                         self.cx.state = State::Open;
                     }
@@ -433,12 +488,16 @@ impl Client {
                     self.on_stream_ready();
                 }
                 Ok(Item::Element(el)) => {
+                    self.cx
+                        .record(Direction::In, |buf| Writer::CONSOLE.element(buf, el.root()));
                     self.on_element(el);
                     self.cx.check_server_reads();
                 }
                 Ok(Item::Close) => {
+                    self.cx
+                        .record(Direction::In, |buf| Writer::CONSOLE.close(buf));
                     if self.cx.state != State::Closing {
-                        self.cx.emit_raw(|out| Writer::CLIENT.close(out));
+                        self.cx.emit_close();
                         self.cx.finish(CloseReason::Peer);
                     } else {
                         self.cx.finish(CloseReason::Local);
@@ -472,10 +531,8 @@ impl Client {
         // side of the stream is already closed, after which nothing may follow.
         if self.cx.state != State::Closing {
             let error = StreamError::new(e.condition()).to_element();
-            self.cx.emit_raw(|out| {
-                Writer::CLIENT.element(out, error.root());
-                Writer::CLIENT.close(out);
-            });
+            self.cx.emit(&error);
+            self.cx.emit_close();
         }
         self.cx.finish(CloseReason::Protocol(e));
     }
@@ -483,7 +540,7 @@ impl Client {
     fn on_element(&mut self, el: Element) {
         if let Some(error) = StreamError::from_element(el.root()) {
             if self.cx.state != State::Closing {
-                self.cx.emit_raw(|out| Writer::CLIENT.close(out));
+                self.cx.emit_close();
             }
             self.cx.finish(CloseReason::StreamError(error));
             return;

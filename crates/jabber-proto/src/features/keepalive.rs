@@ -103,7 +103,7 @@ impl Keepalive {
                     // Nothing more is written: a dead peer reads nothing.
                     return cx.finish(CloseReason::PeerTimeout);
                 }
-                Some(Due::Whitespace) => cx.emit_raw(|out| out.push(b' ')),
+                Some(Due::Whitespace) => cx.emit_whitespace(),
                 Some(Due::Probe) => {
                     let to = Jid::domain_only(&cx.config.domain).ok();
                     if let Ok(ping) = Element::builder("ping", ns::PING).build() {

@@ -41,6 +41,7 @@ use crate::xml::serialize::{Scope, write_attr, write_attrs, write_element};
 pub struct Writer {
     content_ns: Cow<'static, str>,
     one_line: bool,
+    mask: bool,
 }
 
 impl Writer {
@@ -49,6 +50,14 @@ impl Writer {
     pub(crate) const CLIENT: Writer = Writer {
         content_ns: Cow::Borrowed(ns::CLIENT),
         one_line: false,
+        mask: false,
+    };
+
+    /// The client stream's writer for the console: secrets masked.
+    pub(crate) const CONSOLE: Writer = Writer {
+        content_ns: Cow::Borrowed(ns::CLIENT),
+        one_line: false,
+        mask: true,
     };
 
     /// A writer for a stream whose default namespace is `content_ns` (`jabber:client`).
@@ -56,6 +65,7 @@ impl Writer {
         Writer {
             content_ns: ns::shared(content_ns),
             one_line: false,
+            mask: false,
         }
     }
 
@@ -64,6 +74,15 @@ impl Writer {
     #[must_use]
     pub fn one_line(mut self, one_line: bool) -> Writer {
         self.one_line = one_line;
+        self
+    }
+
+    /// With `true`, the content of every element that carries a secret (a password, a
+    /// digest, a SASL payload: [`console::is_secret`](crate::console::is_secret)) is
+    /// written as [`MASK`](crate::console::MASK): for logs and the console, never the wire.
+    #[must_use]
+    pub fn masked(mut self, mask: bool) -> Writer {
+        self.mask = mask;
         self
     }
 
@@ -90,7 +109,7 @@ impl Writer {
             default_ns: &self.content_ns,
             prefix: Some(("stream", ns::STREAM)),
         };
-        write_element(out, el, &scope, self.one_line);
+        write_element(out, el, &scope, self.one_line, self.mask);
     }
 
     /// `</stream:stream>`

@@ -484,6 +484,7 @@ impl fmt::Display for ElementRef<'_> {
             *self,
             &super::serialize::Scope::STANDALONE,
             false,
+            false,
         );
         f.write_str(&String::from_utf8_lossy(&out))
     }

@@ -9,7 +9,7 @@
 use alloc::vec::Vec;
 
 use super::{ElementRef, Node};
-use crate::ns;
+use crate::{console, ns};
 
 /// Namespace context an element is written in. A prefixed element leaves the default
 /// namespace as it was, so its children are written against the same one.
@@ -30,12 +30,14 @@ impl Scope<'_> {
     };
 }
 
-/// Writes `el` and its subtree in `scope`.
+/// Writes `el` and its subtree in `scope`. With `mask`, the content of every element
+/// [`console::is_secret`] names is written as [`console::MASK`] (see there).
 pub(crate) fn write_element(
     out: &mut Vec<u8>,
     el: ElementRef<'_>,
     scope: &Scope<'_>,
     one_line: bool,
+    mask: bool,
 ) {
     let el_ns = el.ns();
     // The `xml` prefix is bound everywhere, and Namespaces in XML forbids binding its
@@ -62,10 +64,15 @@ pub(crate) fn write_element(
         return;
     }
     out.push(b'>');
-    for node in el.nodes() {
-        match node {
-            Node::Text(t) => escape(out, t, false, one_line),
-            Node::Element(child) => write_element(out, child, &inner, one_line),
+    if mask && console::is_secret(el_ns, el.name()) {
+        // The whole content, children included: a secret may hide in either.
+        out.extend_from_slice(console::MASK.as_bytes());
+    } else {
+        for node in el.nodes() {
+            match node {
+                Node::Text(t) => escape(out, t, false, one_line),
+                Node::Element(child) => write_element(out, child, &inner, one_line, mask),
+            }
         }
     }
     out.extend_from_slice(b"</");
