@@ -134,6 +134,8 @@ impl Connection {
     /// Blocks until an event `pick` accepts (or [`Event::Closed`]) is queued, and takes
     /// it out of the queue; the others stay for [`next_event`](Self::next_event).
     fn wait_for(&mut self, pick: impl Fn(&Event) -> bool) -> Result<Event, Error> {
+        // Bounded like the core's queue, counting only what arrives while waiting.
+        let limit = self.events.len() + self.link.client().config().max_events.max(1);
         loop {
             let found = self
                 .events
@@ -145,7 +147,7 @@ impl Connection {
                     return Err(Error::Closed(reason));
                 }
                 Some(event) => return Ok(event),
-                None if self.events.len() >= self.link.client().config().max_events => {
+                None if self.events.len() >= limit => {
                     // Bounded like the core's own queue: the outcome, behind these, comes
                     // through `next_event`.
                     return Err(Error::Client(jabber_proto::client::Error::EventQueueFull));

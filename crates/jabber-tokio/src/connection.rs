@@ -178,6 +178,8 @@ impl Connection {
     /// Waits until an event `pick` accepts (or [`Event::Closed`]) is queued, and takes
     /// it out of the queue; the others stay for [`next_event`](Self::next_event).
     async fn wait_for(&mut self, pick: impl Fn(&Event) -> bool) -> Result<Event, Error> {
+        // Bounded like the core's queue, counting only what arrives while waiting.
+        let limit = self.events.len() + self.link.client().config().max_events.max(1);
         poll_fn(|cx| {
             loop {
                 let found = self
@@ -206,7 +208,7 @@ impl Connection {
                 if let Some(e) = self.take_failure() {
                     return Poll::Ready(Err(e));
                 }
-                if self.events.len() >= self.link.client().config().max_events {
+                if self.events.len() >= limit {
                     // Bounded like the core's own queue: the outcome, behind these, comes
                     // through `next_event`.
                     return Poll::Ready(Err(Error::Client(

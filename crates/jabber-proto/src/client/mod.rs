@@ -186,9 +186,10 @@ impl Client {
         self.cx.unsent() > 0
     }
 
-    /// Whether [`handle_input`](Self::handle_input) would take bytes now: false while
-    /// [`Config::max_events`] events wait to be drained, and while input left unparsed at
-    /// that bound waits for [`handle_timeout`](Self::handle_timeout) (then due at once).
+    /// Whether to read more input now: false while [`Config::max_events`] events wait to
+    /// be drained (then [`handle_input`](Self::handle_input) refuses bytes), and while
+    /// input left unparsed at that bound waits for [`handle_timeout`](Self::handle_timeout)
+    /// (then due at once; input offered meanwhile is parsed after it and may be refused).
     /// A driver reads the socket only while this holds.
     pub fn wants_input(&self) -> bool {
         !self.is_closed() && !self.cx.events_full() && !self.input_paused
@@ -259,7 +260,9 @@ impl Client {
         self.cx.finish(CloseReason::Reset);
     }
 
-    /// Time has passed; fires every deadline at or before `now`. Calling it early or
+    /// Time has passed; fires every deadline at or before `now` — except, while input
+    /// waits unparsed at the event bound, those that wait for the server (IQ replies, its
+    /// close, a queued login), which the waiting input may answer. Calling it early or
     /// twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.is_closed() {
