@@ -197,6 +197,24 @@ fn assert_failed_for_good(ctx: &Ctx, session: &mut dyn Session, kind: ErrorKind)
 }
 
 /// The error a wait returns; only `Opened` may come before it.
+/// `n` chat messages whose bodies are their numbers, `0..n`.
+fn numbered_messages(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("<message from='bob@example.com/x'><body>{i}</body></message>"))
+        .collect()
+}
+
+/// The numbers in the bodies of the messages among `events`, in order.
+fn numbered_bodies(events: &[Event]) -> Vec<usize> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Stanza(StanzaEvent::Message(m)) => m.body().and_then(|b| b.parse().ok()),
+            _ => None,
+        })
+        .collect()
+}
+
 fn failure(session: &mut dyn Session) -> Error {
     loop {
         match session.next_event(LIMIT) {
@@ -679,12 +697,7 @@ fn flood_beyond_the_event_bound_arrives_whole_and_in_order(ctx: &Ctx) {
     const COUNT: usize = 2_000;
     let peer = scripted::serve(|mut peer| {
         peer.open_stream();
-        let mut flood = String::new();
-        for i in 0..COUNT {
-            flood.push_str(&format!(
-                "<message from='bob@example.com/x'><body>{i}</body></message>"
-            ));
-        }
+        let mut flood = numbered_messages(COUNT);
         flood.push_str("</stream:stream>");
         // One write: far more stanzas per read than the bound.
         peer.write(&flood);
@@ -697,13 +710,7 @@ fn flood_beyond_the_event_bound_arrives_whole_and_in_order(ctx: &Ctx) {
     let mut session = ctx.connect(peer.addr(), config);
     let (events, reason) = events_to_close(&mut *session);
     assert_eq!(reason, CloseReason::Peer);
-    let bodies: Vec<usize> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Stanza(StanzaEvent::Message(m)) => m.body().and_then(|b| b.parse().ok()),
-            _ => None,
-        })
-        .collect();
+    let bodies = numbered_bodies(&events);
     assert_eq!(bodies, (0..COUNT).collect::<Vec<_>>());
     peer.finish();
 }
@@ -716,13 +723,7 @@ fn a_flood_during_login_is_bounded(ctx: &Ctx) {
     let peer = scripted::serve(|mut peer| {
         peer.open_stream();
         let (id, _) = peer.authenticate();
-        let mut flood = String::new();
-        for i in 0..FLOOD {
-            flood.push_str(&format!(
-                "<message from='bob@example.com/x'><body>{i}</body></message>"
-            ));
-        }
-        peer.write(&flood);
+        peer.write(&numbered_messages(FLOOD));
         peer.write(&format!("<iq type='result' id='{id}'/>"));
         peer.close_stream();
     });
@@ -744,13 +745,7 @@ fn a_flood_during_login_is_bounded(ctx: &Ctx) {
     } else {
         assert_eq!(outcome.expect("login").jid, jid("alice@example.com/laptop"));
     }
-    let bodies: Vec<usize> = events
-        .iter()
-        .filter_map(|e| match e {
-            Event::Stanza(StanzaEvent::Message(m)) => m.body().and_then(|b| b.parse().ok()),
-            _ => None,
-        })
-        .collect();
+    let bodies = numbered_bodies(&events);
     assert_eq!(bodies, (0..FLOOD).collect::<Vec<_>>());
     assert_eq!(reason, CloseReason::Peer);
     peer.finish();
