@@ -90,6 +90,7 @@ pub mod jid;
 mod names;
 pub mod negotiation;
 pub mod ns;
+pub mod replay;
 pub mod stanza;
 pub mod stream;
 pub mod time;

@@ -99,6 +99,15 @@ pub struct Config {
     /// dropped and counted ([`console_dropped`](super::Client::console_dropped)).
     /// Default 256 KiB.
     pub console_max_bytes: usize,
+    /// Record every input, command and output for a replay
+    /// ([`Client::poll_capture`](super::Client::poll_capture), [`replay`](crate::replay)).
+    /// Default false: nothing is recorded and nothing allocated.
+    pub capture: bool,
+    /// Most bytes of records that may wait in
+    /// [`poll_capture`](super::Client::poll_capture); records that do not fit are dropped
+    /// and counted ([`capture_dropped`](super::Client::capture_dropped)), and the capture
+    /// cannot be replayed past them. Default 1 MiB.
+    pub capture_max_bytes: usize,
     /// A name for this connection in traces (the `tracing` feature); `None` (the default)
     /// names it by its seed in hexadecimal.
     pub name: Option<String>,
@@ -130,6 +139,8 @@ impl Config {
             max_events: 1024,
             console: false,
             console_max_bytes: 256 << 10,
+            capture: false,
+            capture_max_bytes: 1 << 20,
             name: None,
         }
     }

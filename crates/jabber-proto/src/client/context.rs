@@ -12,6 +12,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::time::Duration;
 
+use super::capture::{self, CaptureLog, CaptureRecord, RecordKind};
 use super::iq_table::{IqTable, Owner};
 use super::{CloseReason, Config, Error, Event, IqId, State};
 use crate::console::{Console, ConsoleEntry, Direction};
@@ -85,13 +86,28 @@ pub(crate) struct Cx {
     /// The console's entries, only when [`Config::console`] is on (boxed: off, it costs
     /// one word).
     console: Option<Box<Console>>,
+    /// The capture's records, only when [`Config::capture`] is on (boxed, like the
+    /// console).
+    capture: Option<Box<CaptureLog>>,
 }
 
 impl Cx {
     pub(crate) fn new(config: Config, now: Instant, out: Vec<u8>) -> Cx {
         let console = config.console.then(Box::default);
+        let capture = config.capture.then(|| {
+            let mut log = Box::<CaptureLog>::default();
+            let xml = capture::config_element(&config)
+                .map(|c| capture::to_xml(&c))
+                .unwrap_or_default();
+            log.push(
+                CaptureRecord::new(RecordKind::Config, now, xml),
+                config.capture_max_bytes,
+            );
+            log
+        });
         Cx {
             console,
+            capture,
             iqs: IqTable::new(config.seed),
             config,
             state: State::Opening,
@@ -228,7 +244,7 @@ impl Cx {
     /// Whether traffic is being recorded: the console is on, or (with the `tracing`
     /// feature) a subscriber wants it. Off, recording costs this one check.
     pub(crate) fn recording(&self) -> bool {
-        self.console.is_some() || super::trace::enabled()
+        self.console.is_some() || self.capture.is_some() || super::trace::enabled()
     }
 
     /// Records one item of traffic that `write` serialises (masked, by
@@ -248,9 +264,46 @@ impl Cx {
             xml,
         };
         super::trace::entry(&self.config, &entry);
+        if direction == Direction::Out {
+            if let Some(log) = &mut self.capture {
+                let record =
+                    CaptureRecord::new(RecordKind::Sent, self.now, entry.xml.clone().into_bytes());
+                log.push(record, self.config.capture_max_bytes);
+            }
+        }
         if let Some(console) = &mut self.console {
             console.push(entry, self.config.console_max_bytes);
         }
+    }
+
+    // ---- the capture ----
+
+    /// Whether calls are being captured.
+    pub(crate) fn capturing(&self) -> bool {
+        self.capture.is_some()
+    }
+
+    /// Captures one call or output at `time`, its data made by `data` only when capturing.
+    pub(crate) fn capture(
+        &mut self,
+        kind: RecordKind,
+        time: Instant,
+        data: impl FnOnce() -> Vec<u8>,
+    ) {
+        if let Some(log) = &mut self.capture {
+            log.push(
+                CaptureRecord::new(kind, time, data()),
+                self.config.capture_max_bytes,
+            );
+        }
+    }
+
+    pub(crate) fn poll_capture(&mut self) -> Option<CaptureRecord> {
+        self.capture.as_mut()?.pop()
+    }
+
+    pub(crate) fn capture_dropped(&self) -> u64 {
+        self.capture.as_ref().map_or(0, |c| c.dropped())
     }
 
     pub(crate) fn poll_console(&mut self) -> Option<ConsoleEntry> {
@@ -283,6 +336,9 @@ impl Cx {
         // The one element the command wrote was recorded: it was not sent after all.
         if let Some(console) = &mut self.console {
             console.retract_last();
+        }
+        if let Some(log) = &mut self.capture {
+            log.retract_sent();
         }
         super::trace::refused(&self.config);
         if written > self.config.max_unsent_bytes {

@@ -12,6 +12,7 @@
 //! each input to the feature that owns it: the login and account exchanges
 //! (`negotiation`), the roster, our presence and the keepalive (`features`).
 
+mod capture;
 mod config;
 mod context;
 mod error;
@@ -20,8 +21,10 @@ mod iq_table;
 mod session;
 mod trace;
 
+use alloc::format;
 use alloc::vec::Vec;
 
+pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::Config;
 pub use error::Error;
 pub use event::{
@@ -217,6 +220,13 @@ impl Client {
     /// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
     /// is due, never sees it.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
+        self.cx.capture(RecordKind::Input, now, || bytes.to_vec());
+        let result = self.input(now, bytes);
+        self.capture_refusal(now, &result);
+        result
+    }
+
+    fn input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
         if self.is_closed() {
             return Ok(());
         }
@@ -240,6 +250,7 @@ impl Client {
 
     /// The transport reached end of input (the server closed the connection).
     pub fn handle_eof(&mut self, now: Instant) {
+        self.cx.capture(RecordKind::Eof, now, Vec::new);
         if self.is_closed() {
             return;
         }
@@ -253,6 +264,7 @@ impl Client {
     /// connection ends at once with [`CloseReason::Reset`] and unsent bytes are dropped.
     /// Events already parsed are still delivered before [`Event::Closed`].
     pub fn handle_reset(&mut self, now: Instant) {
+        self.cx.capture(RecordKind::Reset, now, Vec::new);
         if self.is_closed() {
             return;
         }
@@ -265,6 +277,7 @@ impl Client {
     /// close, a queued login), which the waiting input may answer. Calling it early or
     /// twice is harmless.
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.cx.capture(RecordKind::Timeout, now, Vec::new);
         if self.is_closed() {
             return;
         }
@@ -306,9 +319,16 @@ impl Client {
 
     /// Sends a stanza (or any top-level element).
     pub fn send(&mut self, now: Instant, stanza: impl Into<Element>) -> Result<(), Error> {
+        let stanza = stanza.into();
+        self.capture_command(now, || capture::command("send").child(stanza.clone()));
+        let result = self.send_element(now, stanza);
+        self.capture_refusal(now, &result);
+        result
+    }
+
+    fn send_element(&mut self, now: Instant, stanza: Element) -> Result<(), Error> {
         self.cx.check_open()?;
         self.cx.tick(now);
-        let stanza = stanza.into();
         let before = self.cx.out_len();
         self.cx.emit(&stanza);
         self.cx.check_room(before)?;
@@ -319,6 +339,26 @@ impl Client {
     /// Sends an IQ get or set carrying `payload` to `to` (`None`: our own account/server)
     /// and returns the handle its outcome will carry ([`IqEvent`]).
     pub fn send_iq(
+        &mut self,
+        now: Instant,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+    ) -> Result<IqId, Error> {
+        let record = || {
+            let mut b = capture::command("send-iq").attr("type", kind.as_str());
+            if let Some(to) = to {
+                b = b.attr("to", to.as_str());
+            }
+            b.child(payload.clone())
+        };
+        self.capture_command(now, record);
+        let result = self.request(now, to, kind, payload);
+        self.capture_refusal(now, &result);
+        result
+    }
+
+    fn request(
         &mut self,
         now: Instant,
         to: Option<&Jid>,
@@ -343,6 +383,27 @@ impl Client {
         request: &Iq,
         response: Result<Option<Element>, StanzaError>,
     ) -> Result<(), Error> {
+        let record = || {
+            let b = capture::command("respond").child(request.element().clone());
+            match &response {
+                Ok(payload) => {
+                    b.child(capture::command("result").children(payload.iter().cloned()))
+                }
+                Err(error) => capture::with_child(b, error.to_element(capture::CAPTURE_NS)),
+            }
+        };
+        self.capture_command(now, record);
+        let result = self.answer(now, request, response);
+        self.capture_refusal(now, &result);
+        result
+    }
+
+    fn answer(
+        &mut self,
+        now: Instant,
+        request: &Iq,
+        response: Result<Option<Element>, StanzaError>,
+    ) -> Result<(), Error> {
         self.cx.check_open()?;
         if !request.kind().is_request() {
             return Err(Error::NotARequest);
@@ -357,9 +418,45 @@ impl Client {
     /// sends `</stream:stream>` and waits (at most [`Config::close_timeout`]) for the
     /// server's. Does nothing if already closing.
     pub fn close(&mut self, now: Instant) {
+        self.cx.capture(RecordKind::Command, now, || {
+            capture_xml(capture::command("close"))
+        });
         self.cx.tick(now);
         self.presence.on_close(&mut self.cx);
         self.cx.close();
+    }
+
+    /// Runs a command, capturing it (as the element `record` builds, only when capturing)
+    /// and its refusal. Every command goes through here or records itself like
+    /// [`close`](Self::close).
+    fn captured<T>(
+        &mut self,
+        now: Instant,
+        record: impl FnOnce() -> crate::xml::ElementBuilder,
+        run: impl FnOnce(&mut Self) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.capture_command(now, record);
+        let result = run(self);
+        self.capture_refusal(now, &result);
+        result
+    }
+
+    fn capture_command(
+        &mut self,
+        now: Instant,
+        record: impl FnOnce() -> crate::xml::ElementBuilder,
+    ) {
+        if self.cx.capturing() {
+            let xml = capture_xml(record());
+            self.cx.capture(RecordKind::Command, now, || xml);
+        }
+    }
+
+    fn capture_refusal<T>(&mut self, now: Instant, result: &Result<T, Error>) {
+        if let Err(e) = result {
+            self.cx
+                .capture(RecordKind::Refused, now, || capture::refusal(e));
+        }
     }
 
     // ---- outputs ----
@@ -372,6 +469,13 @@ impl Client {
 
     /// Marks `n` bytes of [`poll_transmit`](Self::poll_transmit) as written.
     pub fn advance_transmit(&mut self, n: usize) {
+        let now = self.cx.now;
+        // "all" when it empties the buffer: a replay, whose masked secrets may differ in
+        // length, then empties its own.
+        let all = n >= self.cx.unsent();
+        self.cx.capture(RecordKind::Advance, now, || {
+            format!("{n}{}", if all { " all" } else { "" }).into_bytes()
+        });
         self.cx.advance_transmit(n);
     }
 
@@ -380,6 +484,8 @@ impl Client {
     /// bytes count as written for the client; the driver writes all of them, in order,
     /// before any later ones.
     pub fn take_transmit(&mut self) -> Option<Vec<u8>> {
+        let now = self.cx.now;
+        self.cx.capture(RecordKind::Take, now, Vec::new);
         self.cx.take_transmit()
     }
 
@@ -430,7 +536,25 @@ impl Client {
 
     /// The next event, if any.
     pub fn poll_event(&mut self) -> Option<Event> {
-        self.cx.poll_event()
+        let event = self.cx.poll_event()?;
+        let now = self.cx.now;
+        self.cx
+            .capture(RecordKind::Event, now, || format!("{event:?}").into_bytes());
+        Some(event)
+    }
+
+    /// The oldest capture record not yet taken, when [`Config::capture`] is on; always
+    /// `None` when it is off. A driver writes them, in order, to a capture file
+    /// ([`replay::write_record`](crate::replay::write_record)); drain it with the other
+    /// outputs.
+    pub fn poll_capture(&mut self) -> Option<CaptureRecord> {
+        self.cx.poll_capture()
+    }
+
+    /// Capture records dropped so far to stay within [`Config::capture_max_bytes`] (a
+    /// [`RecordKind::Gap`] marks where). Zero while the capture is off.
+    pub fn capture_dropped(&self) -> u64 {
+        self.cx.capture_dropped()
     }
 
     /// When [`handle_timeout`](Self::handle_timeout) should next be called; `None` when no
@@ -669,4 +793,13 @@ impl Client {
             });
         }
     }
+}
+
+/// A command's element as capture XML; empty when it holds what XML cannot carry (the
+/// command itself is then refused, and the replay reports the empty record).
+fn capture_xml(builder: crate::xml::ElementBuilder) -> Vec<u8> {
+    builder
+        .build()
+        .map(|e| capture::to_xml(&e))
+        .unwrap_or_default()
 }

@@ -1,13 +1,15 @@
 //! The session's commands and getters: login, registration and account management, the
 //! roster, our presence. Each routes to the feature that owns it.
 
-use super::{Client, Error, IqId};
+use super::{Client, Error, IqId, capture};
 use crate::features::roster::{self, RosterItem};
 use crate::jid::Jid;
 use crate::negotiation::auth::{AuthMethod, Credentials};
 use crate::negotiation::register::RegistrationForm;
+use crate::ns;
 use crate::stanza::IqType;
 use crate::time::Instant;
+use crate::xml::Element;
 
 /// What the public getters report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +119,19 @@ impl Client {
     /// Refused (and nothing sent) when the credentials make no valid address or hold
     /// characters XML cannot carry, or when a login or registration is already running.
     pub fn login(&mut self, now: Instant, credentials: Credentials) -> Result<(), Error> {
+        let record = || {
+            capture::command("login")
+                .attr("username", &credentials.username)
+                .attr("resource", &credentials.resource)
+                .child(Element::builder("password", ns::IQ_AUTH).text(&credentials.password))
+        };
+        self.capture_command(now, record);
+        let result = self.start_login(now, credentials);
+        self.capture_refusal(now, &result);
+        result
+    }
+
+    fn start_login(&mut self, now: Instant, credentials: Credentials) -> Result<(), Error> {
         self.cx.check_not_closing()?;
         if !self.login.is_idle() || self.account.is_busy() {
             return Err(Error::WrongPhase);
@@ -131,6 +146,11 @@ impl Client {
     /// account is registered. Like [`login`](Self::login), it may be called before the
     /// stream is open; the request goes out once it is.
     pub fn request_registration(&mut self, now: Instant) -> Result<(), Error> {
+        let record = || capture::command("request-registration");
+        self.captured(now, record, |c| c.ask_registration(now))
+    }
+
+    fn ask_registration(&mut self, now: Instant) -> Result<(), Error> {
         self.cx.check_not_closing()?;
         if !(self.login.is_idle() || self.login.is_logged_in()) {
             return Err(Error::WrongPhase);
@@ -153,6 +173,12 @@ impl Client {
         now: Instant,
         form: &RegistrationForm,
     ) -> Result<(), Error> {
+        let record =
+            || capture::with_child(capture::command("submit-registration"), form.to_query());
+        self.captured(now, record, |c| c.register(now, form))
+    }
+
+    fn register(&mut self, now: Instant, form: &RegistrationForm) -> Result<(), Error> {
         self.cx.check_open()?;
         if !self.login.is_idle() {
             return Err(Error::WrongPhase);
@@ -167,6 +193,14 @@ impl Client {
     /// follows. Like registration, it sends the password itself, so the plaintext rule
     /// applies ([`Error::PlaintextNotAllowed`]).
     pub fn change_password(&mut self, now: Instant, password: &str) -> Result<(), Error> {
+        let record = || {
+            capture::command("change-password")
+                .child(Element::builder("password", ns::IQ_REGISTER).text(password))
+        };
+        self.captured(now, record, |c| c.new_password(now, password))
+    }
+
+    fn new_password(&mut self, now: Instant, password: &str) -> Result<(), Error> {
         self.cx.check_open()?;
         self.cx.tick(now);
         self.account.change_password(&mut self.cx, password)
@@ -177,6 +211,11 @@ impl Client {
     /// closes) or [`AccountEvent::RegistrationFailed`](super::AccountEvent::RegistrationFailed)
     /// follows.
     pub fn remove_account(&mut self, now: Instant) -> Result<(), Error> {
+        let record = || capture::command("remove-account");
+        self.captured(now, record, |c| c.unregister(now))
+    }
+
+    fn unregister(&mut self, now: Instant) -> Result<(), Error> {
         self.cx.check_open()?;
         self.cx.tick(now);
         self.account.remove(&mut self.cx)
@@ -188,13 +227,20 @@ impl Client {
     /// ([`RosterEvent::Push`](super::RosterEvent::Push)): the roster is updated from the
     /// push, not from this request.
     pub fn roster_set(&mut self, now: Instant, item: &RosterItem) -> Result<IqId, Error> {
-        self.roster_request(now, roster::set_query(item)?)
+        let record =
+            || capture::with_child(capture::command("roster-set"), roster::set_query(item));
+        self.captured(now, record, |c| {
+            c.roster_request(now, roster::set_query(item)?)
+        })
     }
 
     /// Removes `jid` from the roster (RFC 6121 §2.5), which also cancels the
     /// subscriptions both ways; answered like [`roster_set`](Self::roster_set).
     pub fn roster_remove(&mut self, now: Instant, jid: &Jid) -> Result<IqId, Error> {
-        self.roster_request(now, roster::remove_query(jid)?)
+        let record = || capture::command("roster-remove").attr("jid", jid.as_str());
+        self.captured(now, record, |c| {
+            c.roster_request(now, roster::remove_query(jid)?)
+        })
     }
 
     fn roster_request(&mut self, now: Instant, query: crate::xml::Element) -> Result<IqId, Error> {
@@ -202,6 +248,6 @@ impl Client {
             self.cx.check_open()?;
             return Err(Error::WrongPhase);
         }
-        self.send_iq(now, None, IqType::Set, query)
+        self.request(now, None, IqType::Set, query)
     }
 }

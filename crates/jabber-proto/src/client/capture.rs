@@ -1,0 +1,292 @@
+//! The client's side of a capture: every call that can change the connection, as a
+//! record a replay can feed back (see [`replay`](crate::replay)).
+//!
+//! With [`Config::capture`] on, each input, each command and each output the application
+//! takes is recorded in the order it happened, with its `now`: the bytes received as they
+//! came, the commands as XML in [`CAPTURE_NS`] (secrets masked by the console's one
+//! table, [`is_secret`](crate::console::is_secret)), what was sent as the console shows
+//! it, and each event as the application polled it. The core is deterministic, so these
+//! and the config (the first record) are all a replay needs.
+
+use alloc::collections::VecDeque;
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use super::Config;
+use crate::stream::Writer;
+use crate::time::Instant;
+use crate::xml::{Element, ElementBuilder};
+
+/// The namespace of a capture's own elements: the config and the commands.
+pub const CAPTURE_NS: &str = "urn:jabber-rs:capture:1";
+
+/// What a [`CaptureRecord`] holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RecordKind {
+    /// The connection's [`Config`] as a `<config/>` element (always the first record).
+    Config,
+    /// Bytes given to [`handle_input`](super::Client::handle_input), as they came.
+    Input,
+    /// [`handle_eof`](super::Client::handle_eof).
+    Eof,
+    /// [`handle_reset`](super::Client::handle_reset).
+    Reset,
+    /// [`handle_timeout`](super::Client::handle_timeout).
+    Timeout,
+    /// A command, as an element in [`CAPTURE_NS`] with secrets masked.
+    Command,
+    /// The input or command just recorded was refused: the error, as text.
+    Refused,
+    /// [`advance_transmit`](super::Client::advance_transmit): the count, in decimal,
+    /// followed by ` all` when it emptied the buffer.
+    Advance,
+    /// [`take_transmit`](super::Client::take_transmit).
+    Take,
+    /// One event the application polled, in its `Debug` form.
+    Event,
+    /// One item the client sent, as the console shows it (secrets masked).
+    Sent,
+    /// Records were dropped here to stay within [`Config::capture_max_bytes`]: the
+    /// capture cannot be replayed past this point.
+    Gap,
+}
+
+impl RecordKind {
+    /// The record's name in a capture file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordKind::Config => "config",
+            RecordKind::Input => "in",
+            RecordKind::Eof => "eof",
+            RecordKind::Reset => "reset",
+            RecordKind::Timeout => "timeout",
+            RecordKind::Command => "command",
+            RecordKind::Refused => "refused",
+            RecordKind::Advance => "advance",
+            RecordKind::Take => "take",
+            RecordKind::Event => "event",
+            RecordKind::Sent => "sent",
+            RecordKind::Gap => "gap",
+        }
+    }
+
+    /// The kind named `name` in a capture file.
+    pub fn from_name(name: &str) -> Option<RecordKind> {
+        const ALL: [RecordKind; 12] = [
+            RecordKind::Config,
+            RecordKind::Input,
+            RecordKind::Eof,
+            RecordKind::Reset,
+            RecordKind::Timeout,
+            RecordKind::Command,
+            RecordKind::Refused,
+            RecordKind::Advance,
+            RecordKind::Take,
+            RecordKind::Event,
+            RecordKind::Sent,
+            RecordKind::Gap,
+        ];
+        ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
+/// One recorded call or output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CaptureRecord {
+    /// What it is.
+    pub kind: RecordKind,
+    /// The `now` of the call (for calls without one, the client's latest time).
+    pub time: Instant,
+    /// Its data: the bytes received, the XML, the text (see [`RecordKind`]).
+    pub data: Vec<u8>,
+}
+
+impl CaptureRecord {
+    /// A record of `kind` at `time` holding `data`.
+    pub fn new(kind: RecordKind, time: Instant, data: Vec<u8>) -> CaptureRecord {
+        CaptureRecord { kind, time, data }
+    }
+}
+
+/// The records waiting for the application, within [`Config::capture_max_bytes`].
+///
+/// Unlike the console, a capture keeps its beginning: a replay starts from the config
+/// and cannot skip a record, so records that do not fit are dropped (and counted) and a
+/// [`RecordKind::Gap`] marks where, once there is room again.
+#[derive(Debug, Default)]
+pub(crate) struct CaptureLog {
+    records: VecDeque<CaptureRecord>,
+    bytes: usize,
+    dropped: u64,
+    gap_owed: bool,
+}
+
+impl CaptureLog {
+    pub(crate) fn push(&mut self, record: CaptureRecord, max_bytes: usize) {
+        // The fixed cost of a record, so that empty ones are bounded too.
+        let size = record.data.len() + 16;
+        let gap = if self.gap_owed { 16 } else { 0 };
+        if self.bytes + size + gap > max_bytes {
+            self.dropped += 1;
+            self.gap_owed = true;
+            return;
+        }
+        if self.gap_owed {
+            self.gap_owed = false;
+            self.bytes += gap;
+            let at = record.time;
+            self.records
+                .push_back(CaptureRecord::new(RecordKind::Gap, at, Vec::new()));
+        }
+        self.bytes += size;
+        self.records.push_back(record);
+    }
+
+    /// Takes back the newest record if it is a [`RecordKind::Sent`]: what it showed was
+    /// refused before it was sent.
+    pub(crate) fn retract_sent(&mut self) {
+        if self
+            .records
+            .back()
+            .is_some_and(|r| r.kind == RecordKind::Sent)
+        {
+            self.pop_back();
+        }
+    }
+
+    fn pop_back(&mut self) {
+        if let Some(r) = self.records.pop_back() {
+            self.bytes -= Self::size(&r);
+        }
+    }
+
+    fn size(r: &CaptureRecord) -> usize {
+        if r.kind == RecordKind::Gap {
+            16
+        } else {
+            r.data.len() + 16
+        }
+    }
+
+    pub(crate) fn pop(&mut self) -> Option<CaptureRecord> {
+        let r = self.records.pop_front()?;
+        self.bytes -= Self::size(&r);
+        Some(r)
+    }
+
+    pub(crate) fn dropped(&self) -> u64 {
+        self.dropped
+    }
+}
+
+/// Serialises a capture element (a command, the config) masked, on one line.
+pub(crate) fn to_xml(element: &Element) -> Vec<u8> {
+    let mut out = Vec::new();
+    Writer::CONSOLE.element(&mut out, element.root());
+    out
+}
+
+/// A command's element: `<name xmlns=CAPTURE_NS ...>`.
+pub(crate) fn command(name: &str) -> ElementBuilder {
+    Element::builder(name, CAPTURE_NS)
+}
+
+/// `builder` with `child` when it could be built (a command whose payload cannot be is
+/// refused itself; its record then shows the command without it).
+pub(crate) fn with_child(
+    builder: ElementBuilder,
+    child: Result<Element, crate::xml::BuildError>,
+) -> ElementBuilder {
+    match child {
+        Ok(child) => builder.child(child),
+        Err(_) => builder,
+    }
+}
+
+/// The config as a `<config/>` element: every field, so a replay builds the same client.
+/// `None` when a field holds what XML cannot carry (a control character in the domain):
+/// the capture then starts with an empty config record, and a replay says so.
+pub(crate) fn config_element(config: &Config) -> Option<Element> {
+    // Destructured without `..`: a new field does not compile until it is captured here
+    // (and read back in `replay::config`).
+    let Config {
+        domain,
+        limits,
+        seed,
+        iq_timeout,
+        close_timeout,
+        send_declaration,
+        version,
+        lang,
+        iq_namespaces,
+        transport_encrypted,
+        allow_plaintext,
+        use_digest,
+        fetch_roster,
+        initial_presence,
+        keepalive_interval,
+        max_unsent_bytes,
+        dead_peer_timeout,
+        max_events,
+        console,
+        console_max_bytes,
+        name,
+        capture,
+        capture_max_bytes,
+    } = config;
+    let crate::stream::Limits {
+        max_stanza_bytes,
+        max_depth,
+        max_attributes,
+    } = limits;
+    let ms = |d: &core::time::Duration| format!("{}", d.as_millis());
+    let mut b = Element::builder("config", CAPTURE_NS)
+        .attr("domain", domain)
+        .attr("seed", &format!("{seed}"))
+        .attr("iq-timeout-ms", &ms(iq_timeout))
+        .attr("close-timeout-ms", &ms(close_timeout))
+        .attr("send-declaration", bool_str(*send_declaration))
+        .attr("transport-encrypted", bool_str(*transport_encrypted))
+        .attr("allow-plaintext", bool_str(*allow_plaintext))
+        .attr("use-digest", bool_str(*use_digest))
+        .attr("fetch-roster", bool_str(*fetch_roster))
+        .attr("initial-presence", bool_str(*initial_presence))
+        .attr("max-unsent-bytes", &format!("{max_unsent_bytes}"))
+        .attr("max-events", &format!("{max_events}"))
+        .attr("console", bool_str(*console))
+        .attr("console-max-bytes", &format!("{console_max_bytes}"))
+        .attr("capture", bool_str(*capture))
+        .attr("capture-max-bytes", &format!("{capture_max_bytes}"))
+        .attr("max-stanza-bytes", &format!("{max_stanza_bytes}"))
+        .attr("max-depth", &format!("{max_depth}"))
+        .attr("max-attributes", &format!("{max_attributes}"));
+    let optional = [
+        ("version", version.clone()),
+        ("lang", lang.clone()),
+        ("name", name.clone()),
+        ("keepalive-interval-ms", keepalive_interval.as_ref().map(ms)),
+        ("dead-peer-timeout-ms", dead_peer_timeout.as_ref().map(ms)),
+    ];
+    for (key, value) in optional {
+        if let Some(value) = value {
+            b = b.attr(key, &value);
+        }
+    }
+    for ns in iq_namespaces {
+        b = b.child(Element::builder("iq-namespace", CAPTURE_NS).text(ns));
+    }
+    b.build().ok()
+}
+
+fn bool_str(b: bool) -> &'static str {
+    if b { "true" } else { "false" }
+}
+
+/// Text of a refusal.
+pub(crate) fn refusal(error: &impl core::fmt::Display) -> Vec<u8> {
+    let s: String = format!("{error}");
+    s.into_bytes()
+}

@@ -1,0 +1,106 @@
+//! A captured command, read back and given to a client again.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+
+use crate::client::{CAPTURE_NS, Client, Error};
+use crate::features::roster::Roster;
+use crate::jid::Jid;
+use crate::negotiation::auth::Credentials;
+use crate::negotiation::register::RegistrationForm;
+use crate::ns;
+use crate::stanza::{IqType, Stanza, StanzaError};
+use crate::time::Instant;
+use crate::xml::Element;
+
+/// Why a command record could not be given to the client.
+pub(crate) type Unreadable = String;
+
+/// Runs the command `el` describes on `client` at `now`; its own outcome is `Ok(result)`
+/// (the client's answer, refusal included), `Err` when the record makes no command.
+pub(crate) fn apply(
+    client: &mut Client,
+    now: Instant,
+    el: &Element,
+) -> Result<Result<(), Error>, Unreadable> {
+    if el.ns() != CAPTURE_NS {
+        return Err(format!("<{}/> is not a capture command", el.name()));
+    }
+    let first_child = || {
+        el.children()
+            .next()
+            .map(|c| c.to_element())
+            .ok_or_else(|| format!("<{}/> without its payload", el.name()))
+    };
+    let attr = |name: &str| {
+        el.attr(name)
+            .ok_or_else(|| format!("<{}/> without '{name}'", el.name()))
+    };
+    let jid = |name: &str| -> Result<Jid, Unreadable> {
+        Jid::parse(attr(name)?).map_err(|e| format!("bad '{name}': {e}"))
+    };
+    Ok(match el.name() {
+        "login" => {
+            let password = el
+                .child("password", ns::IQ_AUTH)
+                .map(|p| p.text().into_owned())
+                .unwrap_or_default();
+            let creds = Credentials::new(attr("username")?, &password, attr("resource")?);
+            client.login(now, creds)
+        }
+        "request-registration" => client.request_registration(now),
+        "submit-registration" => {
+            let query = el
+                .child("query", ns::IQ_REGISTER)
+                .ok_or("<submit-registration/> without its form")?;
+            client.submit_registration(now, &RegistrationForm::from_query(query))
+        }
+        "change-password" => {
+            let password = el
+                .child("password", ns::IQ_REGISTER)
+                .map(|p| p.text().into_owned())
+                .unwrap_or_default();
+            client.change_password(now, &password)
+        }
+        "remove-account" => client.remove_account(now),
+        "roster-set" => {
+            let query = el
+                .child("query", ns::IQ_ROSTER)
+                .ok_or("<roster-set/> without its query")?;
+            let item = Roster::from_query(query)
+                .items
+                .into_iter()
+                .next()
+                .ok_or("<roster-set/> without an item")?;
+            client.roster_set(now, &item).map(drop)
+        }
+        "roster-remove" => client.roster_remove(now, &jid("jid")?).map(drop),
+        "send" => client.send(now, first_child()?),
+        "send-iq" => {
+            let kind = IqType::from_name(attr("type")?).ok_or("bad IQ type")?;
+            let to = match el.attr("to") {
+                Some(_) => Some(jid("to")?),
+                None => None,
+            };
+            client
+                .send_iq(now, to.as_ref(), kind, first_child()?)
+                .map(drop)
+        }
+        "respond" => {
+            let Ok(Stanza::Iq(request)) = Stanza::try_from(first_child()?) else {
+                return Err("<respond/> without the request".to_string());
+            };
+            let response = match el.child("result", CAPTURE_NS) {
+                Some(result) => Ok(result.children().next().map(|p| p.to_element())),
+                None => Err(StanzaError::from_stanza(el.root())
+                    .ok_or("<respond/> without a result or an error")?),
+            };
+            client.respond(now, &request, response)
+        }
+        "close" => {
+            client.close(now);
+            Ok(())
+        }
+        other => return Err(format!("unknown command <{other}/>")),
+    })
+}
