@@ -5,7 +5,7 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
-use jabber_net::{Clock, Error, Link, Options};
+use jabber_net::{CaptureFile, Clock, Error, Link, Options};
 use jabber_proto::client::{self, Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant as CoreInstant;
@@ -153,8 +153,10 @@ impl Driver {
         config: Config,
         options: &Options,
     ) -> Result<SessionId, Error> {
-        let mut stream = TcpStream::connect(addr)?;
+        let mut stream = TcpStream::connect(addr)
+            .inspect_err(|e| jabber_net::trace::connect_failed(&config, e))?;
         jabber_net::configure_socket(&stream, options)?;
+        let capture = CaptureFile::for_options(options)?.map(Box::new);
         let slot = self.free.pop().unwrap_or_else(|| {
             self.slots.push(Slot::default());
             self.slots.len() - 1
@@ -188,6 +190,7 @@ impl Driver {
             armed: None,
             writable: true,
             over: false,
+            capture,
         });
         self.live += 1;
         self.settle(slot);
@@ -311,6 +314,12 @@ impl Driver {
                 Ok(true) => {
                     session.connect_deadline = None;
                     session.clock.release();
+                    let tls = session.link.is_tls();
+                    jabber_net::trace::connected(
+                        session.link.client().config(),
+                        addr_of(&session.stream),
+                        tls,
+                    );
                     self.outputs.push_back((id, Output::Connected));
                 }
                 Err(e) => return self.fail(slot, e.into()),
@@ -508,6 +517,9 @@ fn take_events(
         }
         outputs.push_back((id, Output::Event(event)));
     }
+    if let Some(capture) = &mut session.capture {
+        capture.write_from(&mut session.link);
+    }
     ended
 }
 
@@ -572,4 +584,11 @@ fn write_all(session: &mut Session) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The peer's address, for traces (unspecified if the socket cannot tell).
+fn addr_of(stream: &TcpStream) -> std::net::SocketAddr {
+    stream
+        .peer_addr()
+        .unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
 }

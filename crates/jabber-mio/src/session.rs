@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use jabber_net::{Clock, Link};
+use jabber_net::{CaptureFile, Clock, Link};
 use mio::net::TcpStream;
 
 /// A session's socket and core, as the driver keeps them.
@@ -24,6 +24,8 @@ pub(crate) struct Session {
     /// `Event::Closed` was output: the session is over for the application; the
     /// socket stays only to deliver the last bytes (the link bounds how long).
     pub(crate) over: bool,
+    /// Where the session is captured, with `Options::capture` (boxed: rarely on).
+    pub(crate) capture: Option<Box<CaptureFile>>,
 }
 
 impl Session {

@@ -24,6 +24,7 @@
 //! It holds no protocol logic: that is the core's.
 #![forbid(unsafe_code)]
 
+mod capture;
 mod clock;
 mod error;
 mod link;
@@ -32,7 +33,9 @@ mod outcome;
 mod seed;
 mod socket;
 mod tls;
+pub mod trace;
 
+pub use capture::CaptureFile;
 pub use clock::Clock;
 pub use error::Error;
 pub use link::{LINGER, Link};

@@ -139,6 +139,8 @@ pub struct Link {
     /// Nothing more is written: the core abandoned its output (a dead, unreading or
     /// reset peer), the socket was reset, or the last bytes outlived the linger time.
     output_gone: bool,
+    /// The TLS handshake's result has been traced.
+    tls_up_traced: bool,
 }
 
 /// How far [`deliver`] got with rustls's plaintext.
@@ -156,6 +158,9 @@ impl Link {
     /// checks the server's certificate for `config.domain` (or the name the options
     /// give) and the core is told the transport is encrypted.
     pub fn new(mut config: Config, options: &Options, now: Instant) -> Result<Link, Error> {
+        if options.capture.is_some() {
+            config.capture = true;
+        }
         let tls = match &options.tls {
             None => None,
             Some(tls) => {
@@ -186,12 +191,46 @@ impl Link {
             stalled_since: None,
             closed_at: None,
             output_gone: false,
+            tls_up_traced: false,
         };
         link.settle();
         Ok(link)
     }
 
     // ---- getters ----
+
+    /// The oldest capture record not yet taken ([`Client::poll_capture`]); with
+    /// [`Options::capture`], [`CaptureFile::write_from`](crate::CaptureFile::write_from)
+    /// takes them.
+    pub fn poll_capture(&mut self) -> Option<jabber_proto::client::CaptureRecord> {
+        self.client.poll_capture()
+    }
+
+    /// Traces the TLS handshake's result once it is done.
+    fn note_handshake(&mut self) {
+        if self.tls_up_traced {
+            return;
+        }
+        if let Some(tls) = self.tls.as_deref() {
+            if !tls.is_handshaking() {
+                self.tls_up_traced = true;
+                let version = tls.protocol_version().map(|v| format!("{v:?}"));
+                let suite = tls
+                    .negotiated_cipher_suite()
+                    .map(|s| format!("{:?}", s.suite()));
+                crate::trace::tls_established(
+                    self.client.config(),
+                    &version.unwrap_or_default(),
+                    &suite.unwrap_or_default(),
+                );
+            }
+        }
+    }
+
+    /// Bytes not yet written: the core's and TLS's.
+    fn unsent_bytes(&self) -> usize {
+        self.out.len() - self.out_pos + self.client.poll_transmit().map_or(0, <[u8]>::len)
+    }
 
     /// The core, for its getters.
     pub fn client(&self) -> &Client {
@@ -303,6 +342,7 @@ impl Link {
         if self.wants_write() {
             let stall = self.stalled_since.zip(self.write_timeout);
             if stall.is_some_and(|(since, limit)| now >= since + limit) {
+                crate::trace::write_timed_out(self.client.config(), self.unsent_bytes());
                 return Err(Error::Io(crate::write_timed_out()));
             }
         }
@@ -327,7 +367,12 @@ impl Link {
         if self.input_waits() || !self.client.wants_input() {
             return Err(Error::Client(client::Error::EventQueueFull));
         }
-        let taken = self.pump(now, bytes)?;
+        let taken = self.pump(now, bytes).inspect_err(|e| {
+            if matches!(e, Error::Tls(_)) {
+                crate::trace::tls_failed(self.client.config(), e);
+            }
+        })?;
+        self.note_handshake();
         if taken < bytes.len() {
             self.backlog.extend_from_slice(&bytes[taken..]);
         }
@@ -502,6 +547,9 @@ impl Link {
         if self.client.is_closed() {
             if self.closed_at.is_none() {
                 self.closed_at = Some(now);
+                if let Some(reason) = self.client.close_reason() {
+                    crate::trace::closed(self.client.config(), &format_args!("{reason:?}"));
+                }
                 // Input still waiting is moot: a closed core drops it.
                 self.plain_paused = false;
                 self.backlog = Vec::new();
@@ -514,7 +562,8 @@ impl Link {
                 // The core dropped its bytes; what it had already handed to TLS goes too.
                 self.give_up_output();
             }
-            if self.closed_at.is_some_and(|at| now >= at + LINGER) {
+            if self.closed_at.is_some_and(|at| now >= at + LINGER) && !self.output_gone {
+                crate::trace::linger_expired(self.client.config(), self.unsent_bytes());
                 self.give_up_output();
             }
         }

@@ -1,5 +1,6 @@
 //! Transport settings: what the core does not decide.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::Tls;
@@ -40,6 +41,12 @@ pub struct Options {
     pub write_timeout: Option<Duration>,
     /// Direct TLS, or `None` for plain TCP. Default: on, see [`Tls`].
     pub tls: Option<Tls>,
+    /// Write a capture of the session to this file (see
+    /// [`jabber_proto::replay`]): everything received, the commands with secrets masked,
+    /// what was sent, every event, with their times and the config's seed. Default none.
+    /// Received bytes are kept as they came (after TLS), so a server that echoes a
+    /// secret back puts it in the file.
+    pub capture: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -50,6 +57,7 @@ impl Default for Options {
             tcp_keepalive_interval: Duration::from_secs(30),
             write_timeout: Some(Duration::from_secs(60)),
             tls: Some(Tls::default()),
+            capture: None,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::iter::FusedIterator;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant as StdInstant};
 
-use jabber_net::{Clock, Link, LoggedIn};
+use jabber_net::{CaptureFile, Clock, Link, LoggedIn};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
@@ -44,6 +44,8 @@ pub struct Connection {
     shut: bool,
     /// The transport failed: the error, repeated by every later call.
     failure: Option<Error>,
+    /// Where the session is captured, with `Options::capture`.
+    capture: Option<CaptureFile>,
 }
 
 /// What [`Connection::next_event_timeout`] found.
@@ -78,8 +80,13 @@ impl Connection {
         config: Config,
         options: Options,
     ) -> Result<Connection, Error> {
-        let stream = connect_tcp(addr, options.connect_timeout)?;
+        let stream = connect_tcp(addr, options.connect_timeout)
+            .inspect_err(|e| jabber_net::trace::connect_failed(&config, e))?;
+        if let Ok(peer) = stream.peer_addr() {
+            jabber_net::trace::connected(&config, peer, options.tls.is_some());
+        }
         jabber_net::configure_socket(&stream, &options)?;
+        let capture = CaptureFile::for_options(&options)?;
         // std refuses a zero timeout; the link reads zero as no limit too.
         stream.set_write_timeout(options.write_timeout.filter(|t| !t.is_zero()))?;
         let clock = Clock::start();
@@ -93,6 +100,7 @@ impl Connection {
             ended: false,
             shut: false,
             failure: None,
+            capture,
         };
         conn.drain()?;
         Ok(conn)
@@ -413,6 +421,9 @@ impl Connection {
             if !matches!(event, Event::Closed(CloseReason::Reset)) {
                 self.events.push_back(event);
             }
+        }
+        if let Some(capture) = &mut self.capture {
+            capture.write_from(&mut self.link);
         }
     }
 

@@ -11,7 +11,7 @@ use std::task::{Context, Poll, ready};
 use std::time::{Duration, Instant as StdInstant};
 
 use futures_core::{FusedStream, Stream};
-use jabber_net::{Clock, Link, LoggedIn};
+use jabber_net::{CaptureFile, Clock, Link, LoggedIn};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
@@ -83,6 +83,8 @@ pub struct Connection {
     /// The socket reached end of input: a socket at its end is always readable, so it is
     /// not read again (that would spin while the last bytes linger).
     read_eof: bool,
+    /// Where the session is captured, with `Options::capture` (boxed: rarely on).
+    capture: Option<Box<CaptureFile>>,
 }
 
 impl Connection {
@@ -106,8 +108,16 @@ impl Connection {
         config: Config,
         options: Options,
     ) -> Result<Connection, Error> {
-        let stream = connect_tcp(addr, options.connect_timeout).await?;
+        let stream = connect_tcp(addr, options.connect_timeout)
+            .await
+            .inspect_err(|e| jabber_net::trace::connect_failed(&config, e))?;
+        if let Ok(peer) = stream.peer_addr() {
+            jabber_net::trace::connected(&config, peer, options.tls.is_some());
+        }
         jabber_net::configure_socket(&stream, &options)?;
+        // Written synchronously: a capture is a debugging aid, its writes are small and
+        // buffered.
+        let capture = CaptureFile::for_options(&options)?.map(Box::new);
         let clock = Clock::start();
         let link = Link::new(config, &options, clock.now())?;
         let (tx, commands) = mpsc::channel(COMMAND_QUEUE);
@@ -127,6 +137,7 @@ impl Connection {
             fresh_failure: None,
             stream_done: false,
             read_eof: false,
+            capture,
         };
         conn.drain_now();
         match conn.take_failure() {
@@ -622,6 +633,9 @@ impl Connection {
             if !matches!(event, Event::Closed(CloseReason::Reset)) {
                 self.events.push_back(event);
             }
+        }
+        if let Some(capture) = &mut self.capture {
+            capture.write_from(&mut self.link);
         }
         if !self.link.client().is_closed() {
             return false;

@@ -145,3 +145,39 @@ impl Config {
         }
     }
 }
+
+impl Config {
+    /// How traces name this connection: [`name`](Self::name), or the seed in hexadecimal.
+    /// Displaying it does not allocate.
+    ///
+    /// ```
+    /// use core::num::NonZeroU64;
+    /// use jabber_proto::client::Config;
+    /// let mut config = Config::new("example.com", NonZeroU64::new(0xab).unwrap());
+    /// assert_eq!(config.connection_name().to_string(), "00000000000000ab");
+    /// config.name = Some("bot-1".into());
+    /// assert_eq!(config.connection_name().to_string(), "bot-1");
+    /// ```
+    pub fn connection_name(&self) -> ConnectionName<'_> {
+        ConnectionName {
+            name: self.name.as_deref(),
+            seed: self.seed.get(),
+        }
+    }
+}
+
+/// A connection's name in traces ([`Config::connection_name`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionName<'a> {
+    name: Option<&'a str>,
+    seed: u64,
+}
+
+impl core::fmt::Display for ConnectionName<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self.name {
+            Some(name) => f.write_str(name),
+            None => write!(f, "{:016x}", self.seed),
+        }
+    }
+}

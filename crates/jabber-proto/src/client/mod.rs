@@ -25,7 +25,7 @@ use alloc::format;
 use alloc::vec::Vec;
 
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
-pub use config::Config;
+pub use config::{Config, ConnectionName};
 pub use error::Error;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,

@@ -21,11 +21,9 @@ pub(crate) fn enabled() -> bool {
 /// Traces one entry (already masked).
 #[cfg(feature = "tracing")]
 pub(crate) fn entry(config: &Config, entry: &ConsoleEntry) {
-    let seed = config.seed.get();
-    let name = config.name.as_deref();
     tracing::trace!(
         target: "jabber_proto::console",
-        connection = %Name { name, seed },
+        connection = %config.connection_name(),
         direction = entry.direction.as_str(),
         time_ms = entry.time.as_millis(),
         xml = %entry.xml,
@@ -39,11 +37,9 @@ pub(crate) fn entry(_config: &Config, _entry: &ConsoleEntry) {}
 #[cfg(feature = "tracing")]
 pub(crate) fn refused(config: &Config) {
     if enabled() {
-        let seed = config.seed.get();
-        let name = config.name.as_deref();
         tracing::trace!(
             target: "jabber_proto::console",
-            connection = %Name { name, seed },
+            connection = %config.connection_name(),
             "the element traced last was refused and not sent"
         );
     }
@@ -51,20 +47,3 @@ pub(crate) fn refused(config: &Config) {
 
 #[cfg(not(feature = "tracing"))]
 pub(crate) fn refused(_config: &Config) {}
-
-/// The connection's name, or its seed, without allocating.
-#[cfg(feature = "tracing")]
-struct Name<'a> {
-    name: Option<&'a str>,
-    seed: u64,
-}
-
-#[cfg(feature = "tracing")]
-impl core::fmt::Display for Name<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self.name {
-            Some(name) => f.write_str(name),
-            None => write!(f, "{:016x}", self.seed),
-        }
-    }
-}
