@@ -17,6 +17,20 @@
 //! Elements are written by a one-line [`Writer`], so each takes exactly one line, and the
 //! output is the same for every `--chunk`. Exit status: 0 after a stream that closed
 //! cleanly, 1 after an `error` line, 2 for a usage error or a failure to read or write.
+//!
+//! # Replaying a capture
+//!
+//! ```text
+//! cargo run -p jabber-proto --example stream-dump -- --replay session.jcap [--chunk N]
+//! ```
+//!
+//! feeds a capture file (see [`jabber_proto::replay`]) back into a client with the
+//! recorded times, prints each event the client gives (`event <Debug form>`), and checks
+//! that it sends what was recorded and gives the recorded events. The last line is the
+//! verdict: `same: <n> records replayed`, or `difference at record <i> (<kind>)` followed
+//! by the `expected` and `found` lines (exit status 1), or `incomplete: ...` when the
+//! capture has a gap. With `--chunk N` every received piece is fed in pieces of `N` bytes:
+//! the verdict must not change.
 
 use std::io::{self, BufWriter, Read, Write};
 use std::process::ExitCode;
@@ -28,7 +42,8 @@ use jabber_proto::stream::{Item, ParseError, StreamParser, Writer};
 /// Largest read from standard input.
 const READ_SIZE: usize = 64 * 1024;
 
-const USAGE: &str = "usage: stream-dump [--chunk N]   (reads the stream from standard input)";
+const USAGE: &str = "usage: stream-dump [--chunk N]   (reads the stream from standard input)
+       stream-dump --replay FILE [--chunk N]   (replays a capture file)";
 
 /// How the stream ended.
 enum Outcome {
@@ -109,13 +124,26 @@ impl<W: Write> Dumper<W> {
     }
 }
 
-/// The `--chunk` value, if any; `Err(None)` for `--help`.
-fn parse_args() -> Result<Option<usize>, Option<String>> {
+/// The command line.
+struct Args {
+    chunk: Option<usize>,
+    replay: Option<std::path::PathBuf>,
+}
+
+/// The arguments; `Err(None)` for `--help`.
+fn parse_args() -> Result<Args, Option<String>> {
     let mut chunk = None;
+    let mut replay = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = if arg == "--help" || arg == "-h" {
             return Err(None);
+        } else if arg == "--replay" {
+            let file = args
+                .next()
+                .ok_or_else(|| Some(String::from("--replay needs a file")))?;
+            replay = Some(file.into());
+            continue;
         } else if arg == "--chunk" {
             args.next()
                 .ok_or_else(|| Some(String::from("--chunk needs a value")))?
@@ -133,7 +161,43 @@ fn parse_args() -> Result<Option<usize>, Option<String>> {
             }
         }
     }
-    Ok(chunk)
+    Ok(Args { chunk, replay })
+}
+
+/// Replays the capture at `path` and prints its events and the verdict.
+fn replay(path: &std::path::Path, chunk: Option<usize>) -> io::Result<Outcome> {
+    use jabber_proto::replay::{self, Options};
+    let bytes = std::fs::read(path)?;
+    let records =
+        replay::parse(&bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+    let options = chunk.map_or_else(Options::default, Options::chunked);
+    let report = replay::replay(&records, &options);
+    let mut out = BufWriter::new(io::stdout().lock());
+    for event in &report.events {
+        writeln!(out, "event {event}")?;
+    }
+    let outcome = match (&report.difference, report.incomplete) {
+        (Some(d), _) => {
+            writeln!(out, "difference at record {} ({})", d.record, d.kind.as_str())?;
+            writeln!(out, "  expected: {}", d.expected)?;
+            writeln!(out, "  found:    {}", d.found)?;
+            Outcome::Failed
+        }
+        (None, true) => {
+            writeln!(
+                out,
+                "incomplete: the capture has a gap after record {}; the same up to it",
+                report.replayed
+            )?;
+            Outcome::Closed
+        }
+        (None, false) => {
+            writeln!(out, "same: {} records replayed", report.replayed)?;
+            Outcome::Closed
+        }
+    };
+    out.flush()?;
+    Ok(outcome)
 }
 
 /// Reads standard input to its end (or to the first error) through the dumper.
@@ -182,8 +246,8 @@ fn run(chunk: Option<usize>) -> io::Result<Outcome> {
 }
 
 fn main() -> ExitCode {
-    let chunk = match parse_args() {
-        Ok(chunk) => chunk,
+    let args = match parse_args() {
+        Ok(args) => args,
         Err(None) => {
             println!("{USAGE}");
             return ExitCode::SUCCESS;
@@ -193,7 +257,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(chunk) {
+    let result = match &args.replay {
+        Some(path) => replay(path, args.chunk),
+        None => run(args.chunk),
+    };
+    match result {
         Ok(Outcome::Closed) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(e) => {

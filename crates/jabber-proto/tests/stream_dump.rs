@@ -421,3 +421,88 @@ fn usage_errors() {
     let out = run_with_args(&args, valid_stream().as_bytes());
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// A capture of a short scripted session: the server opens its stream and sends a
+/// message, the client answers a ping.
+fn scripted_capture() -> Vec<u8> {
+    use jabber_proto::client::{Client, Config};
+    use jabber_proto::replay::{FILE_HEADER, write_record};
+    use jabber_proto::time::Instant;
+    let mut config = Config::new("example.com", std::num::NonZeroU64::MIN);
+    config.capture = true;
+    let t = Instant::from_millis;
+    let mut client = Client::new(config, t(0));
+    let n = client.poll_transmit().map_or(0, <[u8]>::len);
+    client.advance_transmit(n);
+    for (at, input) in [
+        (3, HEADER.as_bytes()),
+        (9, b"<message from='bob@example.com/x'><body>one</body></message>".as_slice()),
+        (
+            12,
+            b"<iq type='get' id='p' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
+        ),
+    ] {
+        client.handle_input(t(at), input).expect("taken");
+        while client.poll_event().is_some() {}
+    }
+    let mut file = FILE_HEADER.as_bytes().to_vec();
+    while let Some(record) = client.poll_capture() {
+        write_record(&mut file, &record);
+    }
+    file
+}
+
+fn replay_file(bytes: &[u8], chunk: Option<usize>) -> Run {
+    let path = std::env::temp_dir().join(format!(
+        "stream-dump-replay-{}-{:?}.jcap",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::write(&path, bytes).expect("written");
+    let mut args = vec!["--replay".to_string(), path.display().to_string()];
+    if let Some(n) = chunk {
+        args.extend(["--chunk".to_string(), n.to_string()]);
+    }
+    let out = run_with_args(&args, b"");
+    let _ = std::fs::remove_file(&path);
+    Run {
+        stdout: String::from_utf8(out.stdout).expect("output is UTF-8"),
+        code: out.status.code(),
+    }
+}
+
+#[test]
+fn replay_prints_the_events_and_the_verdict_for_every_chunking() {
+    let capture = scripted_capture();
+    let whole = replay_file(&capture, None);
+    assert_eq!(whole.code, Some(0), "{whole:?}");
+    let lines: Vec<&str> = whole.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(lines[0].starts_with("event Stream(Opened("), "{}", lines[0]);
+    assert!(lines[1].starts_with("event Stanza(Message(") && lines[1].contains("one"));
+    assert!(lines[2].starts_with("same: ") && lines[2].ends_with(" records replayed"));
+    for chunk in [1, 2, 7] {
+        assert_eq!(replay_file(&capture, Some(chunk)), whole, "--chunk {chunk}");
+    }
+}
+
+#[test]
+fn replay_reports_the_first_difference() {
+    let capture = scripted_capture();
+    // The ping is answered with its id; a capture that says otherwise differs there.
+    let text = String::from_utf8(capture).expect("this capture is text");
+    let tampered = text.replace("<iq type='result' id='p'", "<iq type='result' id='q'");
+    assert_ne!(tampered, text, "the capture holds the answer to the ping");
+    let run = replay_file(tampered.as_bytes(), None);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("difference at record "))
+        .expect("a difference line");
+    assert!(lines[at].ends_with("(sent)"), "{}", lines[at]);
+    assert!(lines[at + 1].contains("id='q'"), "{}", lines[at + 1]);
+    assert!(lines[at + 2].contains("id='p'"), "{}", lines[at + 2]);
+    let refused = replay_file(b"not a capture", None);
+    assert_eq!(refused.code, Some(2));
+}
