@@ -178,7 +178,12 @@ fn replay(path: &std::path::Path, chunk: Option<usize>) -> io::Result<Outcome> {
     }
     let outcome = match (&report.difference, report.incomplete) {
         (Some(d), _) => {
-            writeln!(out, "difference at record {} ({})", d.record, d.kind.as_str())?;
+            writeln!(
+                out,
+                "difference at record {} ({})",
+                d.record,
+                d.kind.as_str()
+            )?;
             writeln!(out, "  expected: {}", d.expected)?;
             writeln!(out, "  found:    {}", d.found)?;
             Outcome::Failed

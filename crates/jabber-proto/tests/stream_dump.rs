@@ -436,7 +436,10 @@ fn scripted_capture() -> Vec<u8> {
     client.advance_transmit(n);
     for (at, input) in [
         (3, HEADER.as_bytes()),
-        (9, b"<message from='bob@example.com/x'><body>one</body></message>".as_slice()),
+        (
+            9,
+            b"<message from='bob@example.com/x'><body>one</body></message>".as_slice(),
+        ),
         (
             12,
             b"<iq type='get' id='p' from='example.com'><ping xmlns='urn:xmpp:ping'/></iq>",
