@@ -270,17 +270,17 @@ impl Link {
     }
 
     /// Whether [`handle_input`](Self::handle_input) takes bytes now. False while
-    /// [`Config::max_events`] events wait undrained, while input the link or the core
-    /// paused on waits, or while one of the link's deadlines is due: drain the events
-    /// and call [`handle_timeout`](Self::handle_timeout), then ask again. After the end
-    /// of input, and once the core has closed, input is taken and dropped.
+    /// [`Config::max_events`] events wait undrained, or while input the link or the core
+    /// paused on waits: drain the events and call
+    /// [`handle_timeout`](Self::handle_timeout) (then due at once), then ask again. A
+    /// deadline that is due does not stop reading: read first, then call
+    /// `handle_timeout`, so that an answer already in the socket is not timed out. After
+    /// the end of input, and once the core has closed, input is taken and dropped.
     pub fn wants_input(&self) -> bool {
         if self.eof || self.client.is_closed() {
             return true;
         }
-        !self.input_waits()
-            && self.client.wants_input()
-            && self.poll_timeout().is_none_or(|t| t > self.now)
+        !self.input_waits() && self.client.wants_input()
     }
 
     /// Input taken that has not reached the core yet.

@@ -518,3 +518,42 @@ fn a_time_earlier_than_one_seen_counts_as_the_latest() {
     link.advance_transmit(at(500), 5);
     assert_eq!(link.poll_timeout(), Some(at(12_000)));
 }
+
+/// A deadline that is due does not stop reading: the answer to an IQ whose deadline has
+/// passed may already be in the socket, and a driver that obeys `wants_input` reads it
+/// before `handle_timeout` gets to time the IQ out.
+#[test]
+fn a_due_deadline_does_not_stop_reading() {
+    let mut c = quiet();
+    c.iq_timeout = Duration::from_secs(60);
+    let mut link = opened_plain(c, &plain(None));
+    let ping = Element::builder("ping", "urn:xmpp:ping")
+        .build()
+        .expect("valid");
+    let id = link
+        .command(at(0), |c, now| {
+            c.send_iq(now, None, jabber_proto::stanza::IqType::Get, ping)
+        })
+        .expect("sent");
+    let wire = String::from_utf8(write_all(&mut link, at(0))).expect("UTF-8");
+    let wire_id = wire
+        .split("id='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("an id")
+        .to_owned();
+    let late = at(61_000);
+    assert!(link.poll_timeout().is_some_and(|t| t <= late));
+    assert!(link.wants_input(), "a due deadline stopped reading");
+    link.handle_input(
+        late,
+        format!("<iq type='result' id='{wire_id}'/>").as_bytes(),
+    )
+    .expect("taken");
+    link.handle_timeout(late).expect("nothing fails");
+    let events: Vec<Event> = std::iter::from_fn(|| link.poll_event()).collect();
+    assert!(
+        matches!(events.as_slice(), [Event::Iq(client::IqEvent::Result { id: got, .. })] if *got == id),
+        "{events:?}"
+    );
+}

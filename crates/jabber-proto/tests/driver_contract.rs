@@ -425,3 +425,88 @@ fn replies_from_our_server_match_its_domain_as_jids_compare() {
         assert_eq!(got, answered, "a reply from {from}: {events:?}");
     }
 }
+
+#[test]
+fn after_resuming_the_servers_timers_wait_for_one_more_read() {
+    let mut c = config();
+    c.max_events = 1;
+    c.iq_timeout = Duration::from_secs(60);
+    let mut h = Harness::open(c);
+    let now = h.now;
+    let ping = jabber_proto::xml::Element::builder("ping", "urn:xmpp:ping")
+        .build()
+        .expect("valid");
+    let id = h
+        .client
+        .send_iq(now, None, jabber_proto::stanza::IqType::Get, ping)
+        .expect("sent");
+    let wire = h.sent();
+    let wire_id = wire
+        .split("id='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("an id")
+        .to_owned();
+    // Two messages fill the queue; the reply is still in the socket, unread, because
+    // the driver does not read while input waits at the bound.
+    h.server(&format!("{}{}", message(1), message(2)));
+    assert!(!h.client.wants_input());
+    h.advance(Duration::from_secs(61));
+    let first = h.client.poll_event().expect("the first message");
+    assert_eq!(message_ids(&[first]), ["m1"]);
+    // Resuming parses the second message (which fills the queue again); the IQ's
+    // deadline has passed, but the driver has not read since: no timeout.
+    let due = h.client.poll_timeout().expect("due at once to resume");
+    assert!(due <= h.now);
+    h.client.handle_timeout(h.now);
+    let second = h.client.poll_event().expect("the second message");
+    assert_eq!(message_ids(&[second]), ["m2"]);
+    assert_eq!(h.client.poll_event(), None);
+    // Nothing is left unparsed; the next timeout only lets the driver read again.
+    h.client.handle_timeout(h.now);
+    assert_eq!(h.client.poll_event(), None, "timed out before a read");
+    assert!(h.client.wants_input(), "the driver reads next");
+    let now = h.now;
+    h.client
+        .handle_input(
+            now,
+            format!("<iq type='result' id='{wire_id}'/>").as_bytes(),
+        )
+        .expect("taken");
+    h.client.handle_timeout(now);
+    let events = h.events();
+    assert!(
+        matches!(events.as_slice(), [Event::Iq(jabber_proto::client::IqEvent::Result { id: got, .. })] if *got == id),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn time_spent_not_reading_does_not_count_against_the_server() {
+    let mut c = config();
+    c.max_events = 1;
+    c.dead_peer_timeout = Some(Duration::from_secs(180));
+    let mut h = Harness::open(c);
+    let start = h.now;
+    h.server(&format!("{}{}", message(1), message(2)));
+    // Paused with a full queue: the socket is not read, so no dead-peer deadline runs.
+    assert_eq!(h.client.poll_timeout(), None);
+    h.advance(Duration::from_secs(600));
+    assert!(!h.client.is_closed(), "declared dead while we did not read");
+    assert_eq!(message_ids(&h.events()[..1]), ["m1"]);
+    h.client.handle_timeout(h.now);
+    assert_eq!(message_ids(&h.events()), ["m2"]);
+    h.client.handle_timeout(h.now);
+    assert!(h.client.wants_input());
+    // The dead-peer clock restarts when reading does.
+    let resumed = h.now;
+    assert!(resumed > start + Duration::from_secs(180));
+    assert_eq!(
+        h.client.poll_timeout(),
+        Some(resumed + Duration::from_secs(180))
+    );
+    h.advance(Duration::from_secs(179));
+    assert!(!h.client.is_closed());
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.client.close_reason(), Some(&CloseReason::PeerTimeout));
+}

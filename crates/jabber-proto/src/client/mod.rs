@@ -284,14 +284,16 @@ impl Client {
         self.cx.tick(now);
         // The latest time seen: a driver's clock that jitters back fires nothing late.
         let now = self.cx.now;
+        let paused = self.input_paused;
         self.resume_input();
         if self.is_closed() {
             return;
         }
-        // While input waits unparsed at the event bound, what waits for the server (IQ
-        // replies, its close, the stream for a queued login) may already be in it: those
-        // timers wait for the application to drain.
-        if !self.input_paused {
+        // While input waited unparsed at the event bound, the driver did not read the
+        // socket, so what waits for the server (IQ replies, its close, the stream for a
+        // queued login, a sign of life) may be in it or in the parser: those timers wait —
+        // for the application to drain, then for one more read.
+        if !paused {
             while let Some((id, owner)) = self.cx.iqs.pop_expired(now) {
                 match owner {
                     // After our close the session is over; its timeouts mean nothing.
@@ -310,7 +312,9 @@ impl Client {
         }
         if !self.is_closed() {
             let logged_in = self.login.is_logged_in();
-            self.keepalive.on_timeout(&mut self.cx, now, logged_in);
+            let reading = !paused;
+            self.keepalive
+                .on_timeout(&mut self.cx, now, logged_in, reading);
             self.cx.check_server_reads();
         }
     }
@@ -564,9 +568,10 @@ impl Client {
         if self.is_closed() {
             return None;
         }
+        let reading = !self.input_paused;
         let keepalive = self
             .keepalive
-            .next_deadline(&self.cx, self.login.is_logged_in());
+            .next_deadline(&self.cx, self.login.is_logged_in(), reading);
         if self.input_paused {
             // Due at once when there is room to resume; the server's timers wait (see
             // `handle_timeout`).
@@ -590,6 +595,8 @@ impl Client {
     fn resume_input(&mut self) {
         if self.input_paused && !self.cx.events_full() {
             self.input_paused = false;
+            // The time the socket went unread does not count against the server.
+            self.keepalive.on_received(self.cx.now);
             self.drain_parser();
         }
     }

@@ -94,10 +94,18 @@ impl Keepalive {
     }
 
     /// Acts on what is due at `now`; `logged_in`: stanzas (probes) may be sent.
-    pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant, logged_in: bool) {
+    ///
+    /// `reading`: false while input waits unparsed at the event bound, when the socket is
+    /// not read — the server's silence is then ours, so it is neither probed nor
+    /// declared dead.
+    pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant, logged_in: bool, reading: bool) {
         loop {
             let may_write = cx.is_open();
-            match self.due(now, cx.last_sent, may_write, may_write && logged_in) {
+            let watch = Watch {
+                dead: reading,
+                probe: reading && may_write && logged_in,
+            };
+            match self.due(now, cx.last_sent, may_write, watch) {
                 None => return,
                 Some(Due::Dead) => {
                     // Nothing more is written: a dead peer reads nothing.
@@ -120,9 +128,13 @@ impl Keepalive {
     }
 
     /// The next moment something is due.
-    pub(crate) fn next_deadline(&self, cx: &Cx, logged_in: bool) -> Option<Instant> {
+    pub(crate) fn next_deadline(&self, cx: &Cx, logged_in: bool, reading: bool) -> Option<Instant> {
         let may_write = cx.is_open();
-        self.deadline(cx.last_sent, may_write, may_write && logged_in)
+        let watch = Watch {
+            dead: reading,
+            probe: reading && may_write && logged_in,
+        };
+        self.deadline(cx.last_sent, may_write, watch)
     }
 
     // ---- the arithmetic ----
@@ -133,13 +145,16 @@ impl Keepalive {
     }
 
     /// The next moment something is due. `may_write`: the stream is open for writing;
-    /// `may_probe`: stanzas may be sent (logged in).
-    fn deadline(&self, last_sent: Instant, may_write: bool, may_probe: bool) -> Option<Instant> {
-        let dead = self.dead_peer().map(|d| self.last_received + d);
+    /// `watch`: which of the server's timers run.
+    fn deadline(&self, last_sent: Instant, may_write: bool, watch: Watch) -> Option<Instant> {
+        let dead = self
+            .dead_peer()
+            .filter(|_| watch.dead)
+            .map(|d| self.last_received + d);
         let (whitespace, probe) = match self.idle() {
             Some(idle) if may_write => (
                 Some(last_sent + idle),
-                (may_probe && !self.probe_outstanding).then(|| self.probe_at(idle)),
+                (watch.probe && !self.probe_outstanding).then(|| self.probe_at(idle)),
             ),
             _ => (None, None),
         };
@@ -153,16 +168,17 @@ impl Keepalive {
         now: Instant,
         last_sent: Instant,
         may_write: bool,
-        may_probe: bool,
+        watch: Watch,
     ) -> Option<Due> {
-        if self
-            .dead_peer()
-            .is_some_and(|d| now >= self.last_received + d)
+        if watch.dead
+            && self
+                .dead_peer()
+                .is_some_and(|d| now >= self.last_received + d)
         {
             return Some(Due::Dead);
         }
         let idle = self.idle().filter(|_| may_write)?;
-        if may_probe && !self.probe_outstanding && now >= self.probe_at(idle) {
+        if watch.probe && !self.probe_outstanding && now >= self.probe_at(idle) {
             self.probe_outstanding = true;
             return Some(Due::Probe);
         }
@@ -171,6 +187,15 @@ impl Keepalive {
         }
         None
     }
+}
+
+/// Which of the timers that wait on the server run.
+#[derive(Clone, Copy, Debug)]
+struct Watch {
+    /// The dead-peer timer.
+    dead: bool,
+    /// Probes (logged in, the stream open, the socket read).
+    probe: bool,
 }
 
 #[cfg(test)]
@@ -196,14 +221,22 @@ mod tests {
             }
         }
         fn due(&mut self, now: Instant, may_write: bool, may_probe: bool) -> Option<Due> {
-            let due = self.k.due(now, self.last_sent, may_write, may_probe);
+            let watch = Watch {
+                dead: true,
+                probe: may_probe,
+            };
+            let due = self.k.due(now, self.last_sent, may_write, watch);
             if matches!(due, Some(Due::Probe | Due::Whitespace)) {
                 self.last_sent = self.last_sent.max(now);
             }
             due
         }
         fn deadline(&self, may_write: bool, may_probe: bool) -> Option<Instant> {
-            self.k.deadline(self.last_sent, may_write, may_probe)
+            let watch = Watch {
+                dead: true,
+                probe: may_probe,
+            };
+            self.k.deadline(self.last_sent, may_write, watch)
         }
     }
 
