@@ -25,6 +25,20 @@ pub const IQ_REGISTER: &str = "jabber:iq:register";
 pub const IQ_ROSTER: &str = "jabber:iq:roster";
 /// SASL negotiation, RFC 6120 §6 (its payloads are always masked in the console).
 pub const SASL: &str = "urn:ietf:params:xml:ns:xmpp-sasl";
+/// STARTTLS, RFC 6120 §5.
+pub const TLS: &str = "urn:ietf:params:xml:ns:xmpp-tls";
+/// Resource binding, RFC 6120 §7.
+pub const BIND: &str = "urn:ietf:params:xml:ns:xmpp-bind";
+/// Session establishment, RFC 3921 §3 (optional since RFC 6121).
+pub const SESSION: &str = "urn:ietf:params:xml:ns:xmpp-session";
+/// Stream management, XEP-0198.
+pub const SM: &str = "urn:xmpp:sm:3";
+/// Roster versioning's stream feature, RFC 6121 §2.6.
+pub const FEATURE_ROSTER_VER: &str = "urn:xmpp:features:rosterver";
+/// In-band registration's stream feature, XEP-0077.
+pub const FEATURE_REGISTER: &str = "http://jabber.org/features/iq-register";
+/// Channel-binding types a server supports, XEP-0440.
+pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// Application-level ping, XEP-0199.
 pub const PING: &str = "urn:xmpp:ping";
 

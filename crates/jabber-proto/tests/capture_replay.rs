@@ -379,11 +379,12 @@ fn the_config_is_captured_field_by_field() {
 #[test]
 fn the_bound_drops_records_and_a_gap_stops_the_replay() {
     let mut c = config();
-    c.capture_max_bytes = 600;
+    // Room for the config, the headers and one message (about 1.8 KB), not two.
+    c.capture_max_bytes = 2000;
     let mut h = Harness::new(c);
     h.sent();
     h.server(CLASSIC_HEADER);
-    let body = "x".repeat(400);
+    let body = "x".repeat(800);
     // Nothing drained: the second message does not fit.
     for i in 0..2 {
         h.server(&format!(

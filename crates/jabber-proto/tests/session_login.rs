@@ -423,6 +423,7 @@ fn version_less_streams_ignore_features_and_1_0_streams_wait_for_them() {
 
     let mut c = config();
     c.version = Some("1.0".into());
+    c.require_tls = false;
     let mut h = Harness::new(c);
     let now = h.now;
     h.client.login(now, creds()).unwrap();
@@ -433,6 +434,31 @@ fn version_less_streams_ignore_features_and_1_0_streams_wait_for_them() {
         "<stream:features><auth xmlns='http://jabber.org/features/iq-auth'/></stream:features>",
     );
     assert!(h.sent().contains("jabber:iq:auth"));
+}
+
+#[test]
+fn a_1_0_stream_offering_only_iq_auth_without_tls_sends_nothing_when_tls_is_required() {
+    let mut c = config();
+    c.version = Some("1.0".into());
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.login(now, creds()).unwrap();
+    h.sent();
+    h.server(support::SERVER_HEADER);
+    h.server(
+        "<stream:features><auth xmlns='http://jabber.org/features/iq-auth'/></stream:features>",
+    );
+    let events = h.events();
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::Session(SessionEvent::LoginFailed(
+                LoginError::TlsRequired
+            )))
+        ),
+        "{events:?}"
+    );
+    assert_eq!(h.sent(), "</stream:stream>", "no credential without TLS");
 }
 
 #[test]
@@ -562,31 +588,36 @@ fn a_1_0_stream_without_features_or_without_iq_auth_fails_the_login() {
     h.run_to_deadline();
     assert_eq!(login_failed(&mut h), LoginError::Timeout);
 
-    let mut h = Harness::new(c);
-    h.client.login(now, creds()).unwrap();
-    h.sent();
-    h.server(support::SERVER_HEADER);
-    h.server(
-        "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
-         <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
-    );
-    let events = h.events();
-    assert!(
-        matches!(
-            events.as_slice(),
-            [
-                Event::Stream(StreamEvent::Opened(_)),
-                Event::Stream(StreamEvent::Features(_)),
-                Event::Session(SessionEvent::LoginFailed(LoginError::NoCommonMethod))
-            ]
-        ),
-        "{events:?}"
-    );
-    assert_eq!(
-        h.sent(),
-        "</stream:stream>",
-        "no iq:auth where it is not offered"
-    );
+    // Only PLAIN, on a plaintext transport: refused by the TLS rule, and without it by
+    // the plaintext rule; either way nothing but the close goes out.
+    for (require_tls, expected) in [
+        (true, LoginError::TlsRequired),
+        (false, LoginError::PlaintextNotAllowed),
+    ] {
+        let mut c = c.clone();
+        c.require_tls = require_tls;
+        let mut h = Harness::new(c);
+        h.client.login(now, creds()).unwrap();
+        h.sent();
+        h.server(support::SERVER_HEADER);
+        h.server(
+            "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
+        );
+        let events = h.events();
+        assert!(
+            matches!(
+                events.as_slice(),
+                [
+                    Event::Stream(StreamEvent::Opened(_)),
+                    Event::Stream(StreamEvent::Features(_)),
+                    Event::Session(SessionEvent::LoginFailed(e))
+                ] if *e == expected
+            ),
+            "{events:?}"
+        );
+        assert_eq!(h.sent(), "</stream:stream>", "no credential sent");
+    }
 }
 
 #[test]

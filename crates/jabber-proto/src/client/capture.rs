@@ -224,6 +224,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         iq_namespaces,
         transport_encrypted,
         allow_plaintext,
+        require_tls,
         use_digest,
         fetch_roster,
         initial_presence,
@@ -251,6 +252,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         .attr("send-declaration", bool_str(*send_declaration))
         .attr("transport-encrypted", bool_str(*transport_encrypted))
         .attr("allow-plaintext", bool_str(*allow_plaintext))
+        .attr("require-tls", bool_str(*require_tls))
         .attr("use-digest", bool_str(*use_digest))
         .attr("fetch-roster", bool_str(*fetch_roster))
         .attr("initial-presence", bool_str(*initial_presence))
@@ -289,4 +291,21 @@ fn bool_str(b: bool) -> &'static str {
 pub(crate) fn refusal(error: &impl core::fmt::Display) -> Vec<u8> {
     let s: String = format!("{error}");
     s.into_bytes()
+}
+
+/// A TLS command's element: the channel-binding types, never their data (it identifies
+/// the TLS session; a replay has no TLS and gives zeros of the same length).
+pub(crate) fn channel_binding(
+    name: &str,
+    bindings: &[crate::negotiation::sasl::ChannelBinding],
+) -> ElementBuilder {
+    let mut b = command(name);
+    for binding in bindings {
+        b = b.child(
+            Element::builder("binding", CAPTURE_NS)
+                .attr("kind", binding.kind.as_str())
+                .attr("bytes", &format!("{}", binding.data.len())),
+        );
+    }
+    b
 }

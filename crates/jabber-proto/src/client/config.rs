@@ -61,6 +61,14 @@ pub struct Config {
     /// [`LoginError::PlaintextNotAllowed`](crate::negotiation::auth::LoginError) and the
     /// password is never sent.
     pub allow_plaintext: bool,
+    /// On an XMPP 1.0 stream, refuse to log in unless the transport is encrypted (direct
+    /// TLS, or STARTTLS, which the client negotiates whenever the server offers it):
+    /// when the server offers no STARTTLS — or an attacker strips it — the login fails
+    /// with [`LoginError::TlsRequired`](crate::negotiation::auth::LoginError::TlsRequired)
+    /// before any credential is sent. Default true. A version-less (classic) stream has
+    /// no STARTTLS; there the plaintext rules ([`allow_plaintext`](Self::allow_plaintext))
+    /// apply.
+    pub require_tls: bool,
     /// Use `<digest>` when the server offers it (and the stream has an id). Default true;
     /// turn it off for a server whose digest check is broken. The plaintext rule still
     /// applies.
@@ -130,6 +138,7 @@ impl Config {
             iq_namespaces: Vec::new(),
             transport_encrypted: false,
             allow_plaintext: false,
+            require_tls: true,
             use_digest: true,
             fetch_roster: true,
             initial_presence: true,

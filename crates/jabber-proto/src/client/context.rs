@@ -17,6 +17,8 @@ use super::iq_table::{IqTable, Owner};
 use super::{CloseReason, Config, Error, Event, IqId, State};
 use crate::console::{Console, ConsoleEntry, Direction};
 use crate::jid::Jid;
+use crate::negotiation::features::StreamFeatures;
+use crate::negotiation::sasl::ChannelBinding;
 use crate::ns;
 use crate::stanza::{Iq, IqType, StanzaCondition, StanzaError};
 use crate::stream::{StreamHeader, Writer};
@@ -80,6 +82,9 @@ pub(crate) struct Cx {
     pub(crate) features_received: bool,
     /// ... and announced `jabber:iq:auth` (XEP-0078 §4).
     pub(crate) iq_auth_offered: bool,
+    /// The features of the stream's current start, until logged in (boxed: most of a
+    /// connection's life has none).
+    pub(crate) features: Option<Box<StreamFeatures>>,
     /// A command was refused for a full send buffer: [`Event::Writable`] is owed once
     /// this many bytes fit (the largest refused write since the last `Writable`).
     owed_room: Option<usize>,
@@ -89,6 +94,18 @@ pub(crate) struct Cx {
     /// The capture's records, only when [`Config::capture`] is on (boxed, like the
     /// console).
     capture: Option<Box<CaptureLog>>,
+    /// Channel-binding data the transport gave, best first (boxed: most connections
+    /// never have any; one word where a `Vec` takes three).
+    #[allow(clippy::box_collection)]
+    channel_bindings: Option<Box<Vec<ChannelBinding>>>,
+    /// `<proceed/>` came: nothing is written until the driver's TLS is up.
+    pub(crate) tls_pending: bool,
+    /// The stream restarted (after STARTTLS or SASL): the server's next header is not a
+    /// new stream for the application.
+    pub(crate) restarting: bool,
+    /// This client replays a capture, whose passwords are masked: what only the password
+    /// can prove (a SCRAM server signature) is taken as recorded.
+    pub(crate) replaying: bool,
 }
 
 impl Cx {
@@ -122,7 +139,12 @@ impl Cx {
             jid: None,
             features_received: false,
             iq_auth_offered: false,
+            features: None,
             owed_room: None,
+            channel_bindings: None,
+            tls_pending: false,
+            restarting: false,
+            replaying: false,
         }
     }
 
@@ -139,6 +161,8 @@ impl Cx {
 
     pub(crate) fn check_open(&self) -> Result<(), Error> {
         match self.state {
+            // Between `<proceed/>` and TLS, nothing may be written.
+            State::Open if self.tls_pending => Err(Error::WrongPhase),
             State::Open => Ok(()),
             State::Opening => Err(Error::NotOpen),
             State::Closing | State::Closed => Err(Error::Closed),
@@ -176,6 +200,15 @@ impl Cx {
     /// requests may go out.
     pub(crate) fn ready_to_negotiate(&self) -> bool {
         self.is_open() && (!self.stream_has_features() || self.features_received)
+    }
+
+    /// Channel-binding data the transport gave, best first.
+    pub(crate) fn channel_binding(&self) -> &[ChannelBinding] {
+        self.channel_bindings.as_deref().map_or(&[], Vec::as_slice)
+    }
+
+    pub(crate) fn set_channel_bindings(&mut self, bindings: Vec<ChannelBinding>) {
+        self.channel_bindings = (!bindings.is_empty()).then(|| Box::new(bindings));
     }
 
     /// Sends `</stream:stream>` and waits at most the close timeout for the server's.
@@ -222,6 +255,13 @@ impl Cx {
         self.record(Direction::Out, |buf| {
             Writer::CONSOLE.element(buf, element.root());
         });
+        self.last_sent = self.last_sent.max(self.now);
+    }
+
+    /// Writes our stream header again (a stream restart).
+    pub(crate) fn emit_header(&mut self, header: &StreamHeader) {
+        Writer::CLIENT.header(&mut self.out, header);
+        self.record(Direction::Out, |buf| Writer::CONSOLE.header(buf, header));
         self.last_sent = self.last_sent.max(self.now);
     }
 

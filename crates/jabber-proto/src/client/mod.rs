@@ -42,7 +42,9 @@ use crate::features::presence::OwnPresence;
 use crate::features::roster::{Roster, RosterSync};
 use crate::jid::Jid;
 use crate::negotiation::account::Account;
-use crate::negotiation::login::Login;
+use crate::negotiation::features::StreamFeatures;
+use crate::negotiation::login::{Login, Next};
+use crate::negotiation::sasl::ChannelBinding;
 use crate::ns;
 use crate::stanza::{InvalidReason, Iq, IqType, Stanza, StanzaCondition, StanzaError};
 use crate::stream::{Item, ParseError, StreamError, StreamHeader, StreamParser, Writer};
@@ -122,13 +124,7 @@ impl Client {
     pub fn new(config: Config, now: Instant) -> Client {
         let parser = StreamParser::new(config.limits.clone());
         let writer = Writer::CLIENT;
-        let mut header = StreamHeader::new(ns::CLIENT).with_to(&config.domain);
-        if let Some(v) = &config.version {
-            header = header.with_version(v);
-        }
-        if let Some(lang) = &config.lang {
-            header = header.with_lang(lang);
-        }
+        let header = stream_header(&config);
         let declaration = config.send_declaration;
         let write_header = |writer: &Writer, out: &mut Vec<u8>| {
             if declaration {
@@ -151,6 +147,13 @@ impl Client {
             presence: OwnPresence::default(),
             keepalive,
         }
+    }
+
+    /// A client that replays a capture (see [`replay`](crate::replay)): passwords there
+    /// are masked, so what only the password proves is taken as recorded.
+    pub(crate) fn replaying(mut self) -> Client {
+        self.cx.replaying = true;
+        self
     }
 
     // ---- getters ----
@@ -187,6 +190,16 @@ impl Client {
     /// Whether bytes are waiting in [`poll_transmit`](Self::poll_transmit).
     pub fn wants_write(&self) -> bool {
         self.cx.unsent() > 0
+    }
+
+    /// Whether the client waits for its driver to start TLS (STARTTLS: the server sent
+    /// `<proceed/>`). Write what [`poll_transmit`](Self::poll_transmit) still holds as
+    /// it is, then start the TLS handshake on the transport, and call
+    /// [`handle_tls_ready`](Self::handle_tls_ready) once it is up. Until then the client
+    /// writes nothing, refuses commands ([`Error::WrongPhase`]) and ignores input: bytes
+    /// the server sent in plaintext after `<proceed/>` are an injection, never parsed.
+    pub fn wants_tls(&self) -> bool {
+        self.cx.tls_pending
     }
 
     /// Whether to read more input now: false while [`Config::max_events`] events wait to
@@ -227,7 +240,7 @@ impl Client {
     }
 
     fn input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
-        if self.is_closed() {
+        if self.is_closed() || self.cx.tls_pending {
             return Ok(());
         }
         self.cx.tick(now);
@@ -317,6 +330,54 @@ impl Client {
                 .on_timeout(&mut self.cx, now, logged_in, reading);
             self.cx.check_server_reads();
         }
+    }
+
+    /// The TLS the client asked for with [`wants_tls`](Self::wants_tls) is up: the
+    /// stream restarts over it (the new header is queued at once). `channel_binding`:
+    /// what the TLS session gives for the `-PLUS` SASL mechanisms, best first
+    /// (`tls-exporter` on TLS 1.3, then `tls-server-end-point`), as with
+    /// [`handle_channel_binding`](Self::handle_channel_binding).
+    ///
+    /// Refused with [`Error::WrongPhase`] when no TLS was asked for.
+    pub fn handle_tls_ready(
+        &mut self,
+        now: Instant,
+        channel_binding: Vec<ChannelBinding>,
+    ) -> Result<(), Error> {
+        self.capture_command(now, || {
+            capture::channel_binding("tls-ready", &channel_binding)
+        });
+        let result = self.tls_ready(now, channel_binding);
+        self.capture_refusal(now, &result);
+        result
+    }
+
+    fn tls_ready(&mut self, now: Instant, binding: Vec<ChannelBinding>) -> Result<(), Error> {
+        if !self.wants_tls() {
+            return Err(Error::WrongPhase);
+        }
+        self.cx.tick(now);
+        self.cx.tls_pending = false;
+        self.cx.config.transport_encrypted = true;
+        self.cx.set_channel_bindings(binding);
+        let next = self.login.on_tls_ready(&mut self.cx);
+        self.follow_login(next);
+        Ok(())
+    }
+
+    /// Channel-binding data of a transport that was encrypted from the start (direct
+    /// TLS), once its handshake is done, best first: the `-PLUS` SASL mechanisms bind the
+    /// login to it (RFC 5056; `tls-exporter`, RFC 9266, on TLS 1.3). Give it before the
+    /// server's features arrive — that is, before handing the client any decrypted
+    /// byte. Without it, the client uses SCRAM without binding (and says it could not
+    /// bind, so a server that offered `-PLUS` detects a downgrade only when we claim
+    /// support; see [`scram`](crate::negotiation::scram)).
+    pub fn handle_channel_binding(&mut self, now: Instant, channel_binding: Vec<ChannelBinding>) {
+        self.capture_command(now, || {
+            capture::channel_binding("channel-binding", &channel_binding)
+        });
+        self.cx.tick(now);
+        self.cx.set_channel_bindings(channel_binding);
     }
 
     // ---- commands ----
@@ -618,7 +679,13 @@ impl Client {
                         self.cx.state = State::Open;
                     }
                     self.cx.server_header = Some(header.compact());
-                    self.cx.push(StreamEvent::Opened(header));
+                    if self.cx.restarting {
+                        // The same connection's stream, restarted: nothing new for the
+                        // application; the features follow.
+                        self.cx.restarting = false;
+                    } else {
+                        self.cx.push(StreamEvent::Opened(header));
+                    }
                     self.on_stream_ready();
                 }
                 Ok(Item::Element(el)) => {
@@ -646,7 +713,8 @@ impl Client {
     /// The stream opened or its features arrived: negotiation that waited may start.
     fn on_stream_ready(&mut self) {
         self.account.on_stream_ready(&mut self.cx);
-        self.login.on_stream_ready(&mut self.cx);
+        let next = self.login.on_stream_ready(&mut self.cx);
+        self.follow_login(next);
     }
 
     fn on_parse_error(&mut self, e: ParseError) {
@@ -684,11 +752,23 @@ impl Client {
             if !self.cx.stream_has_features() {
                 return;
             }
+            let features = StreamFeatures::from_element(el.root());
             self.cx.features_received = true;
-            self.cx.iq_auth_offered = el.child("auth", ns::FEATURE_IQ_AUTH).is_some();
+            self.cx.iq_auth_offered = features.iq_auth;
+            if !self.login.is_logged_in() {
+                self.cx.features = Some(Box::new(features.clone()));
+            }
             self.cx.push(StreamEvent::Features(el));
-            self.on_stream_ready();
+            self.account.on_stream_ready(&mut self.cx);
+            let next = self.login.on_features(&mut self.cx, &features);
+            self.follow_login(next);
             return;
+        }
+        if el.ns() == ns::SASL || el.ns() == ns::TLS {
+            if let Some(next) = self.login.on_nonza(&mut self.cx, &el) {
+                self.follow_login(next);
+                return;
+            }
         }
         match Stanza::try_from(el) {
             Ok(Stanza::Message(m)) => self.cx.push(StanzaEvent::Message(m)),
@@ -764,9 +844,8 @@ impl Client {
         let reply = Reply::from_iq(iq);
         match owner {
             Owner::Login(step) => {
-                if self.login.on_reply(&mut self.cx, step, reply) {
-                    self.start_session();
-                }
+                let next = self.login.on_reply(&mut self.cx, step, reply);
+                self.follow_login(next);
             }
             Owner::Account(step) => self.account.on_reply(&mut self.cx, step, reply),
             Owner::Roster => {
@@ -775,6 +854,36 @@ impl Client {
             }
             Owner::Keepalive => self.keepalive.on_reply(&self.cx, reply),
         }
+    }
+
+    /// Does what the login asks for after an input.
+    pub(crate) fn follow_login(&mut self, next: Next) {
+        match next {
+            Next::Wait => {}
+            Next::Restart => self.restart_stream(),
+            Next::StartTls => {
+                // What the server sent after `<proceed/>` in plaintext is not part of any
+                // stream (RFC 6120 §5.4.3.3): an injection, dropped unread.
+                self.parser.reset();
+                self.cx.tls_pending = true;
+            }
+            Next::LoggedIn => {
+                self.cx.features = None;
+                self.start_session();
+            }
+        }
+    }
+
+    /// A new stream on the same transport (RFC 6120 §4.3.3): after STARTTLS and after
+    /// SASL. The server answers with a new header and new features.
+    fn restart_stream(&mut self) {
+        self.parser.reset();
+        self.cx.restarting = true;
+        self.cx.features_received = false;
+        self.cx.iq_auth_offered = false;
+        self.cx.features = None;
+        let header = stream_header(&self.cx.config);
+        self.cx.emit_header(&header);
     }
 
     /// Logged in: fetch the roster and announce our presence, as configured; the session
@@ -809,4 +918,16 @@ fn capture_xml(builder: crate::xml::ElementBuilder) -> Vec<u8> {
         .build()
         .map(|e| capture::to_xml(&e))
         .unwrap_or_default()
+}
+
+/// Our stream header for `config`.
+fn stream_header(config: &Config) -> StreamHeader {
+    let mut header = StreamHeader::new(ns::CLIENT).with_to(&config.domain);
+    if let Some(v) = &config.version {
+        header = header.with_version(v);
+    }
+    if let Some(lang) = &config.lang {
+        header = header.with_lang(lang);
+    }
+    header
 }

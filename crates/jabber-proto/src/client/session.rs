@@ -137,7 +137,9 @@ impl Client {
             return Err(Error::WrongPhase);
         }
         self.cx.tick(now);
-        self.login.start(&mut self.cx, credentials)
+        let next = self.login.start(&mut self.cx, credentials)?;
+        self.follow_login(next);
+        Ok(())
     }
 
     /// Asks the server for its registration form (XEP-0077):

@@ -56,6 +56,8 @@ pub enum AuthMethod {
     Digest,
     /// `<password>`: the password itself.
     Plaintext,
+    /// SASL with this mechanism, on an XMPP 1.0 stream (RFC 6120 §6).
+    Sasl(super::sasl::Mechanism),
 }
 
 /// The fields a server asks for in its answer to the `get`.
@@ -126,7 +128,8 @@ pub fn fields_query(username: &str) -> Result<Element, BuildError> {
 }
 
 /// The payload of the `set` carrying the credentials with `method`; `stream_id` is
-/// needed for the digest.
+/// needed for the digest. A [`AuthMethod::Sasl`] method is refused: it is not one of
+/// `jabber:iq:auth`.
 pub fn credentials_query(
     credentials: &Credentials,
     method: AuthMethod,
@@ -139,6 +142,8 @@ pub fn credentials_query(
         AuthMethod::Plaintext => {
             Element::builder("password", ns::IQ_AUTH).text(&credentials.password)
         }
+        // Not a jabber:iq:auth method: nothing to build.
+        AuthMethod::Sasl(m) => return Err(BuildError::InvalidName(String::from(m.name()))),
     };
     Element::builder("query", ns::IQ_AUTH)
         .child(Element::builder("username", ns::IQ_AUTH).text(&credentials.username))
@@ -205,6 +210,17 @@ pub enum LoginError {
     /// No answer within [`Config::iq_timeout`](crate::client::Config) (or, for a login
     /// called early, no stream to log in on by then).
     Timeout,
+    /// [`Config::require_tls`](crate::client::Config::require_tls) is on and the server
+    /// offered no STARTTLS on an unencrypted transport (or an attacker removed it):
+    /// no credential was sent.
+    TlsRequired,
+    /// The server answered our `<starttls/>` with `<failure/>`.
+    TlsRefused,
+    /// The server refused the SASL exchange.
+    Sasl(super::sasl::SaslFailure),
+    /// The server's side of SCRAM is wrong: a bad nonce, too few iterations, or a
+    /// server signature that does not prove it knows the password.
+    Scram(super::scram::ScramError),
 }
 
 impl LoginError {
@@ -247,6 +263,12 @@ impl fmt::Display for LoginError {
             LoginError::NoCommonMethod => f.write_str("the server offers no login method we know"),
             LoginError::UnexpectedReply => f.write_str("unexpected reply to the login request"),
             LoginError::Timeout => f.write_str("no reply to the login request"),
+            LoginError::TlsRequired => f.write_str(
+                "TLS is required and the server did not offer it; no credential was sent",
+            ),
+            LoginError::TlsRefused => f.write_str("the server refused STARTTLS"),
+            LoginError::Sasl(failure) => write!(f, "SASL failure: {failure}"),
+            LoginError::Scram(e) => write!(f, "SCRAM: {e}"),
         }
     }
 }

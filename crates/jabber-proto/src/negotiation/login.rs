@@ -1,4 +1,7 @@
-//! The classic login as a feature of the client: from `login()` to a logged-in session.
+//! The login as a feature of the client: from `login()` to a logged-in session, on the
+//! XMPP 1.0 path ([`stream_login`](super::stream_login): STARTTLS, SASL, bind) or the
+//! classic one (`jabber:iq:auth`, below) when the stream is version-less or the server
+//! offers only that.
 //!
 //! ```text
 //!  Idle ──login()──► Queued ──(stream open / features)──► fields get ──► credentials set
@@ -12,11 +15,14 @@ use alloc::boxed::Box;
 use alloc::string::String;
 
 use super::auth::{self, AuthFields, AuthMethod, Credentials, LoginError};
+use super::features::StreamFeatures;
+use super::stream_login::{Outcome, StreamLogin};
 use crate::client::{Cx, Error, Owner, Reply, SessionEvent};
 use crate::jid::Jid;
 use crate::ns;
 use crate::stanza::{IqType, StanzaError};
 use crate::time::Instant;
+use crate::xml::Element;
 
 /// The login's requests, as its replies come back to it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +31,23 @@ pub(crate) enum LoginStep {
     Fields,
     /// The `set` carrying the credentials with this method.
     Credentials(AuthMethod),
+    /// Resource binding (XMPP 1.0).
+    Bind,
+    /// Session establishment (XMPP 1.0, where still required).
+    Session,
+}
+
+/// What the client does after the login took an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Nothing.
+    Wait,
+    /// Restart the stream.
+    Restart,
+    /// Stop writing and ask the driver for TLS.
+    StartTls,
+    /// Logged in: start the session.
+    LoggedIn,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -42,6 +65,8 @@ enum Phase {
         fields: AuthFields,
         digest_failed: bool,
     },
+    /// The XMPP 1.0 path.
+    Stream(Box<StreamLogin>),
     /// Logged in with `method`; `ready` once [`SessionEvent::Ready`] was delivered.
     LoggedIn { method: AuthMethod, ready: bool },
     /// The login failed: the stream is being closed.
@@ -64,7 +89,7 @@ impl Login {
     pub(crate) fn is_running(&self) -> bool {
         matches!(
             self.phase,
-            Phase::Queued { .. } | Phase::Authenticating { .. }
+            Phase::Queued { .. } | Phase::Authenticating { .. } | Phase::Stream(_)
         )
     }
 
@@ -90,7 +115,7 @@ impl Login {
     // ---- commands ----
 
     /// Queues a login; it starts once the stream allows ([`on_stream_ready`](Self::on_stream_ready)).
-    pub(crate) fn start(&mut self, cx: &mut Cx, credentials: Credentials) -> Result<(), Error> {
+    pub(crate) fn start(&mut self, cx: &mut Cx, credentials: Credentials) -> Result<Next, Error> {
         // Every request the login will build is checked now, so a bad value is the
         // caller's error here rather than a failure half-way through.
         Jid::new(
@@ -105,30 +130,32 @@ impl Login {
             credentials: Box::new(credentials),
             deadline: cx.now + cx.config.iq_timeout,
         };
-        self.on_stream_ready(cx);
-        Ok(())
+        Ok(self.on_stream_ready(cx))
     }
 
     // ---- inputs ----
 
     /// The stream opened or its features arrived: a queued login starts.
-    pub(crate) fn on_stream_ready(&mut self, cx: &mut Cx) {
-        if !cx.ready_to_negotiate() {
-            return;
+    pub(crate) fn on_stream_ready(&mut self, cx: &mut Cx) -> Next {
+        if !cx.ready_to_negotiate() || !matches!(self.phase, Phase::Queued { .. }) {
+            // Only a queued login moves on; any other phase stays as it is.
+            return Next::Wait;
         }
-        // Only a queued login moves on; any other phase stays as it is (a second
-        // `<stream:features>` must not disturb a running login).
-        let credentials = match core::mem::take(&mut self.phase) {
-            Phase::Queued { credentials, .. } => credentials,
-            other => {
-                self.phase = other;
-                return;
-            }
-        };
-        // XEP-0078 §4: on an XMPP 1.0 stream the server announces iq:auth.
-        if cx.stream_has_features() && !cx.iq_auth_offered {
-            return self.fail(cx, LoginError::NoCommonMethod);
+        if cx.stream_has_features() {
+            // A 1.0 stream whose features came before the login: they decide.
+            return match cx.features.clone() {
+                Some(f) => self.on_features(cx, &f),
+                None => Next::Wait,
+            };
         }
+        if let Phase::Queued { credentials, .. } = core::mem::take(&mut self.phase) {
+            self.start_classic(cx, credentials);
+        }
+        Next::Wait
+    }
+
+    /// The classic login: ask which fields the server wants.
+    fn start_classic(&mut self, cx: &mut Cx, credentials: Box<Credentials>) {
         let payload = auth::fields_query(&credentials.username);
         self.phase = Phase::Authenticating {
             credentials,
@@ -143,16 +170,98 @@ impl Login {
         }
     }
 
-    /// A reply to one of the login's requests. Returns true when it just logged in: the
-    /// client then starts the session (roster, presence) and calls
-    /// [`ready`](Self::ready).
-    pub(crate) fn on_reply(&mut self, cx: &mut Cx, step: LoginStep, reply: Reply<'_>) -> bool {
+    /// `<stream:features>` on a 1.0 stream: a queued login picks its path; the 1.0 path
+    /// takes the next step.
+    pub(crate) fn on_features(&mut self, cx: &mut Cx, f: &StreamFeatures) -> Next {
+        match core::mem::take(&mut self.phase) {
+            Phase::Queued { credentials, .. } => {
+                let classic_only = f.mechanisms.is_empty() && !f.starttls && f.iq_auth;
+                if !classic_only {
+                    let mut stream = Box::new(StreamLogin::new(cx, credentials));
+                    let outcome = stream.on_features(cx, f);
+                    self.phase = Phase::Stream(stream);
+                    return self.follow(cx, outcome);
+                }
+                // XEP-0078 §4: only iq:auth. The TLS rule of 1.0 streams still holds.
+                if !cx.config.transport_encrypted && cx.config.require_tls {
+                    self.fail(cx, LoginError::TlsRequired);
+                    return Next::Wait;
+                }
+                self.start_classic(cx, credentials);
+                Next::Wait
+            }
+            Phase::Stream(mut stream) => {
+                let outcome = stream.on_features(cx, f);
+                self.phase = Phase::Stream(stream);
+                self.follow(cx, outcome)
+            }
+            other => {
+                self.phase = other;
+                Next::Wait
+            }
+        }
+    }
+
+    /// A top-level element of STARTTLS or SASL. `false` when no 1.0 login runs (the
+    /// client then hands it to the application).
+    pub(crate) fn on_nonza(&mut self, cx: &mut Cx, el: &Element) -> Option<Next> {
+        let Phase::Stream(stream) = &mut self.phase else {
+            return None;
+        };
+        let outcome = stream.on_nonza(cx, el);
+        Some(self.follow(cx, outcome))
+    }
+
+    /// The driver's TLS is up.
+    pub(crate) fn on_tls_ready(&mut self, cx: &mut Cx) -> Next {
+        let Phase::Stream(stream) = &mut self.phase else {
+            return Next::Wait;
+        };
+        let outcome = stream.on_tls_ready(cx);
+        self.follow(cx, outcome)
+    }
+
+    fn follow(&mut self, cx: &mut Cx, outcome: Outcome) -> Next {
+        match outcome {
+            Outcome::Wait => Next::Wait,
+            Outcome::Restart => Next::Restart,
+            Outcome::StartTls => Next::StartTls,
+            Outcome::LoggedIn(jid, method) => {
+                cx.jid = Some(jid.into_canonical());
+                self.phase = Phase::LoggedIn {
+                    method,
+                    ready: false,
+                };
+                Next::LoggedIn
+            }
+            Outcome::Failed(e) => {
+                self.fail(cx, e);
+                Next::Wait
+            }
+        }
+    }
+
+    /// A reply to one of the login's requests.
+    pub(crate) fn on_reply(&mut self, cx: &mut Cx, step: LoginStep, reply: Reply<'_>) -> Next {
         match step {
             LoginStep::Fields => {
                 self.on_fields(cx, reply);
-                false
+                Next::Wait
             }
-            LoginStep::Credentials(method) => self.on_credentials(cx, method, reply),
+            LoginStep::Credentials(method) => {
+                if self.on_credentials(cx, method, reply) {
+                    Next::LoggedIn
+                } else {
+                    Next::Wait
+                }
+            }
+            LoginStep::Bind | LoginStep::Session => {
+                let Phase::Stream(stream) = &mut self.phase else {
+                    return Next::Wait;
+                };
+                let outcome = stream.on_reply(cx, step, reply);
+                self.follow(cx, outcome)
+            }
         }
     }
 
@@ -167,8 +276,12 @@ impl Login {
     /// When a queued login gives up waiting for the stream; after our own close it is
     /// moot.
     pub(crate) fn deadline(&self, cx: &Cx) -> Option<Instant> {
-        match self.phase {
-            Phase::Queued { deadline, .. } if cx.check_not_closing().is_ok() => Some(deadline),
+        if cx.check_not_closing().is_err() {
+            return None;
+        }
+        match &self.phase {
+            Phase::Queued { deadline, .. } => Some(*deadline),
+            Phase::Stream(stream) => stream.deadline(),
             _ => None,
         }
     }

@@ -8,6 +8,7 @@ use crate::features::roster::Roster;
 use crate::jid::Jid;
 use crate::negotiation::auth::Credentials;
 use crate::negotiation::register::RegistrationForm;
+use crate::negotiation::sasl::{ChannelBinding, ChannelBindingKind};
 use crate::ns;
 use crate::stanza::{IqType, Stanza, StanzaError};
 use crate::time::Instant;
@@ -97,10 +98,37 @@ pub(crate) fn apply(
             };
             client.respond(now, &request, response)
         }
+        "tls-ready" => client.handle_tls_ready(now, bindings(el)?),
+        "channel-binding" => {
+            client.handle_channel_binding(now, bindings(el)?);
+            Ok(())
+        }
         "close" => {
             client.close(now);
             Ok(())
         }
         other => return Err(format!("unknown command <{other}/>")),
     })
+}
+
+/// The channel bindings a TLS command names, with zeros for their (unrecorded) data.
+fn bindings(el: &Element) -> Result<alloc::vec::Vec<ChannelBinding>, Unreadable> {
+    el.children()
+        .filter(|c| c.is("binding", CAPTURE_NS))
+        .map(|c| {
+            let kind = match c.attr("kind") {
+                Some("tls-exporter") => ChannelBindingKind::TlsExporter,
+                Some("tls-server-end-point") => ChannelBindingKind::TlsServerEndPoint,
+                other => return Err(format!("unknown channel binding {other:?}")),
+            };
+            let bytes: usize = c
+                .attr("bytes")
+                .and_then(|b| b.parse().ok())
+                .ok_or("a binding without its size")?;
+            Ok(ChannelBinding {
+                kind,
+                data: alloc::vec![0; bytes.min(1024)],
+            })
+        })
+        .collect()
 }

@@ -42,6 +42,7 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
         .collect();
     config.transport_encrypted = flag("transport-encrypted")?;
     config.allow_plaintext = flag("allow-plaintext")?;
+    config.require_tls = flag("require-tls")?;
     config.use_digest = flag("use-digest")?;
     config.fetch_roster = flag("fetch-roster")?;
     config.initial_presence = flag("initial-presence")?;

@@ -85,7 +85,7 @@ pub fn replay(records: &[CaptureRecord], options: &Options) -> Report {
     config.console_max_bytes = usize::MAX;
     config.capture = false;
     let mut run = Run {
-        client: Client::new(config, first.time),
+        client: Client::new(config, first.time).replaying(),
         sent: VecDeque::new(),
         report,
     };

@@ -1,0 +1,335 @@
+//! The XMPP 1.0 login (RFC 6120 §5–7): STARTTLS, SASL, stream restart, resource binding
+//! and, where a server still asks for it, session establishment — driven by the stream
+//! features the server sends after each (re)start.
+//!
+//! ```text
+//!  features ──starttls──► <starttls/> ──<proceed/>──► driver starts TLS ──► restart ─┐
+//!     │  (TLS required, not offered: fail, nothing sent)                               │
+//!     ▼                                                                                │
+//!  features ◄────────────────────────────────────────────────────────────────────────┘
+//!     │ mechanisms
+//!     ▼
+//!  <auth> ──<challenge>──► <response> ──<success> (server signature checked)──► restart
+//!     │ <failure>                                                                   │
+//!     ▼                                                                             ▼
+//!  LoginFailed                          features ──bind──► bound JID ──(session)──► logged in
+//! ```
+//!
+//! [`Login`](super::login::Login) holds one of these while the 1.0 path runs; the
+//! classic path (`jabber:iq:auth`) is used instead when the server offers only that.
+
+use alloc::boxed::Box;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
+use super::auth::{AuthMethod, Credentials, LoginError};
+use super::bind;
+use super::features::StreamFeatures;
+use super::login::LoginStep;
+use super::sasl::{self, ChannelBinding, Mechanism, SaslFailure};
+use super::scram::{Cbind, ScramClient};
+use crate::client::{Cx, Owner, Reply};
+use crate::jid::Jid;
+use crate::ns;
+use crate::stanza::IqType;
+use crate::time::Instant;
+use crate::xml::Element;
+
+/// What the client must do after a step of the 1.0 login.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// Nothing: wait for the server.
+    Wait,
+    /// Restart the stream: a new header, a fresh parser, features next.
+    Restart,
+    /// Ask the driver for TLS: nothing more may be written in plaintext.
+    StartTls,
+    /// Logged in as `jid` with `method`.
+    LoggedIn(Jid, AuthMethod),
+    /// The login failed (the client closes the stream).
+    Failed(LoginError),
+}
+
+#[derive(Clone, Debug)]
+enum Step {
+    /// Waiting for `<stream:features>` (the first, or after a restart).
+    Features,
+    /// `<starttls/>` sent; waiting for `<proceed/>`.
+    StartTls,
+    /// `<proceed/>` received; waiting for the driver's TLS.
+    TlsHandshake,
+    /// `<auth>` sent.
+    Sasl {
+        mechanism: Mechanism,
+        scram: Option<Box<ScramClient>>,
+    },
+    /// SASL succeeded; the restart's features will offer binding.
+    Authenticated(Mechanism),
+    /// The bind request is out.
+    Binding(Mechanism),
+    /// The session request is out, for this bound JID.
+    Session(Mechanism, Jid),
+}
+
+/// The 1.0 login in progress.
+#[derive(Clone, Debug)]
+pub(crate) struct StreamLogin {
+    credentials: Box<Credentials>,
+    step: Step,
+    /// When the server has taken too long for the current step.
+    deadline: Instant,
+    /// The features after authentication asked for session establishment (not marked
+    /// optional).
+    session_wanted: bool,
+}
+
+impl StreamLogin {
+    pub(crate) fn new(cx: &Cx, credentials: Box<Credentials>) -> StreamLogin {
+        StreamLogin {
+            credentials,
+            step: Step::Features,
+            deadline: cx.now + cx.config.iq_timeout,
+            session_wanted: false,
+        }
+    }
+
+    /// When a step that waits for a nonza (no IQ timeout covers it) gives up.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        match self.step {
+            Step::Features | Step::StartTls | Step::Sasl { .. } | Step::Authenticated(_) => {
+                Some(self.deadline)
+            }
+            // The driver's TLS handshake has its own bounds; IQs have theirs.
+            Step::TlsHandshake | Step::Binding(_) | Step::Session(..) => None,
+        }
+    }
+
+    fn wait(&mut self, cx: &Cx, step: Step) -> Outcome {
+        self.step = step;
+        self.deadline = cx.now + cx.config.iq_timeout;
+        Outcome::Wait
+    }
+
+    /// Features arrived (the first ones, or after a restart).
+    pub(crate) fn on_features(&mut self, cx: &mut Cx, f: &StreamFeatures) -> Outcome {
+        match core::mem::replace(&mut self.step, Step::Features) {
+            Step::Features => self.negotiate(cx, f),
+            Step::Authenticated(mechanism) => self.bind(cx, f, mechanism),
+            // Features in the middle of an exchange: the server is confused.
+            _ => Outcome::Failed(LoginError::UnexpectedReply),
+        }
+    }
+
+    /// Before authentication: TLS first, then SASL.
+    fn negotiate(&mut self, cx: &mut Cx, f: &StreamFeatures) -> Outcome {
+        let encrypted = cx.config.transport_encrypted;
+        if !encrypted && f.starttls {
+            let Ok(starttls) = Element::builder("starttls", ns::TLS).build() else {
+                return Outcome::Failed(LoginError::UnexpectedReply);
+            };
+            cx.emit(&starttls);
+            return self.wait(cx, Step::StartTls);
+        }
+        if !encrypted && cx.config.require_tls {
+            // STARTTLS stripped, or a server without TLS: no credential leaves.
+            return Outcome::Failed(LoginError::TlsRequired);
+        }
+        let plain_ok = cx.check_plaintext().is_ok();
+        let binding = choose_binding(cx.channel_binding(), &f.channel_bindings);
+        let Some(mechanism) = Mechanism::choose(&f.mechanisms, binding.is_some(), plain_ok) else {
+            return Outcome::Failed(if f.mechanisms.iter().any(|m| m == "PLAIN") {
+                LoginError::PlaintextNotAllowed
+            } else {
+                LoginError::NoCommonMethod
+            });
+        };
+        let (initial, scram) = match mechanism {
+            Mechanism::Plain => (
+                sasl::plain_message(&self.credentials.username, &self.credentials.password),
+                None,
+            ),
+            Mechanism::Scram { hash, plus } => {
+                let cbind = match (plus, binding) {
+                    (true, Some(b)) => Cbind::Bound {
+                        kind: String::from(b.kind.as_str()),
+                        data: b.data.clone(),
+                    },
+                    // We could bind but the server offered no -PLUS: say so, so that a
+                    // server that did offer one sees the downgrade (RFC 5802 §6).
+                    (false, Some(_)) if !offers_plus(&f.mechanisms) => Cbind::NotOffered,
+                    _ => Cbind::None,
+                };
+                let nonce = nonce(cx);
+                let client = ScramClient::new(
+                    hash,
+                    &self.credentials.username,
+                    &self.credentials.password,
+                    &nonce,
+                    cbind,
+                );
+                let Ok(client) = client else {
+                    return Outcome::Failed(LoginError::NoCommonMethod);
+                };
+                (client.client_first().into_bytes(), Some(Box::new(client)))
+            }
+        };
+        let Ok(auth) = sasl::auth(mechanism, &initial) else {
+            return Outcome::Failed(LoginError::UnexpectedReply);
+        };
+        cx.emit(&auth);
+        self.wait(cx, Step::Sasl { mechanism, scram })
+    }
+
+    /// After authentication: bind the resource.
+    fn bind(&mut self, cx: &mut Cx, f: &StreamFeatures, mechanism: Mechanism) -> Outcome {
+        if !f.bind {
+            return Outcome::Failed(LoginError::NoCommonMethod);
+        }
+        let resource = Some(self.credentials.resource.as_str());
+        let owner = Some(Owner::Login(LoginStep::Bind));
+        let sent = bind::bind_query(resource)
+            .map_err(crate::client::Error::from)
+            .and_then(|q| cx.request(None, IqType::Set, q, owner));
+        if sent.is_err() {
+            return Outcome::Failed(LoginError::UnexpectedReply);
+        }
+        self.step = Step::Binding(mechanism);
+        // Remembered for the session request, which needs to know whether to happen.
+        self.session_wanted = f.session && !f.session_optional;
+        Outcome::Wait
+    }
+
+    /// A SASL or TLS element (a "nonza") from the server.
+    pub(crate) fn on_nonza(&mut self, cx: &mut Cx, el: &Element) -> Outcome {
+        match (&mut self.step, el.ns(), el.name()) {
+            (Step::StartTls, ns::TLS, "proceed") => {
+                self.step = Step::TlsHandshake;
+                Outcome::StartTls
+            }
+            (Step::StartTls, ns::TLS, "failure") => Outcome::Failed(LoginError::TlsRefused),
+            (Step::Sasl { scram, .. }, ns::SASL, "challenge") => {
+                let Some(data) = sasl::data_of(el.root()) else {
+                    return Outcome::Failed(LoginError::UnexpectedReply);
+                };
+                let Some(scram) = scram else {
+                    // PLAIN has no challenge.
+                    return Outcome::Failed(LoginError::UnexpectedReply);
+                };
+                let response = match scram.client_final(&data) {
+                    Ok(r) => r,
+                    Err(e) => return self.abort(cx, LoginError::Scram(e)),
+                };
+                let Ok(response) = sasl::response(response.as_bytes()) else {
+                    return Outcome::Failed(LoginError::UnexpectedReply);
+                };
+                cx.emit(&response);
+                self.deadline = cx.now + cx.config.iq_timeout;
+                Outcome::Wait
+            }
+            (Step::Sasl { mechanism, scram }, ns::SASL, "success") => {
+                if let Some(scram) = scram.as_deref().filter(|_| !cx.replaying) {
+                    // The server's signature proves it knows the password (and, bound,
+                    // sees our channel): without it, a success means nothing. A replay,
+                    // whose password is masked, takes the recorded outcome.
+                    let checked = sasl::data_of(el.root())
+                        .ok_or(super::scram::ScramError::Malformed)
+                        .and_then(|data| scram.verify_server_final(&data));
+                    if let Err(e) = checked {
+                        return Outcome::Failed(LoginError::Scram(e));
+                    }
+                }
+                let mechanism = *mechanism;
+                self.wait(cx, Step::Authenticated(mechanism));
+                Outcome::Restart
+            }
+            (Step::Sasl { .. }, ns::SASL, "failure") => {
+                Outcome::Failed(LoginError::Sasl(SaslFailure::from_element(el.root())))
+            }
+            _ => Outcome::Failed(LoginError::UnexpectedReply),
+        }
+    }
+
+    /// Aborts a SASL exchange we cannot go on with.
+    fn abort(&mut self, cx: &mut Cx, error: LoginError) -> Outcome {
+        if let Ok(abort) = Element::builder("abort", ns::SASL).build() {
+            cx.emit(&abort);
+        }
+        Outcome::Failed(error)
+    }
+
+    /// The driver's TLS is up: the stream restarts over it.
+    pub(crate) fn on_tls_ready(&mut self, cx: &Cx) -> Outcome {
+        if !matches!(self.step, Step::TlsHandshake) {
+            return Outcome::Wait;
+        }
+        self.wait(cx, Step::Features);
+        Outcome::Restart
+    }
+
+    /// The reply to the bind or session request.
+    pub(crate) fn on_reply(&mut self, cx: &mut Cx, step: LoginStep, reply: Reply<'_>) -> Outcome {
+        match (
+            step,
+            core::mem::replace(&mut self.step, Step::Features),
+            reply,
+        ) {
+            (LoginStep::Bind, Step::Binding(mechanism), Reply::Result(iq)) => {
+                let Some(jid) = iq.payload().and_then(|p| bind::bound_jid(p)) else {
+                    return Outcome::Failed(LoginError::UnexpectedReply);
+                };
+                if !self.session_wanted {
+                    return Outcome::LoggedIn(jid, AuthMethod::Sasl(mechanism));
+                }
+                let owner = Some(Owner::Login(LoginStep::Session));
+                let sent = bind::session_query()
+                    .map_err(crate::client::Error::from)
+                    .and_then(|q| cx.request(None, IqType::Set, q, owner));
+                if sent.is_err() {
+                    return Outcome::Failed(LoginError::UnexpectedReply);
+                }
+                self.step = Step::Session(mechanism, jid);
+                Outcome::Wait
+            }
+            (LoginStep::Session, Step::Session(mechanism, jid), Reply::Result(_)) => {
+                Outcome::LoggedIn(jid, AuthMethod::Sasl(mechanism))
+            }
+            (LoginStep::Bind | LoginStep::Session, _, Reply::Error(e)) => {
+                Outcome::Failed(LoginError::Refused(e))
+            }
+            (_, _, Reply::Timeout) => Outcome::Failed(LoginError::Timeout),
+            _ => Outcome::Failed(LoginError::UnexpectedReply),
+        }
+    }
+}
+
+fn offers_plus(mechanisms: &[String]) -> bool {
+    mechanisms.iter().any(|m| m.ends_with("-PLUS"))
+}
+
+/// The channel binding to use: one the server lists (XEP-0440), else `tls-exporter`
+/// when the transport has it (TLS 1.3, RFC 9266), else `tls-server-end-point`.
+fn choose_binding<'a>(
+    ours: &'a [ChannelBinding],
+    servers: &[String],
+) -> Option<&'a ChannelBinding> {
+    if servers.is_empty() {
+        return ours.first();
+    }
+    ours.iter()
+        .find(|b| servers.iter().any(|s| s == b.kind.as_str()))
+}
+
+/// A SCRAM client nonce from the connection's seed: unique per connection (seeds are),
+/// reproducible in a replay, and no RNG in the core.
+fn nonce(cx: &Cx) -> String {
+    let mut h = Sha256::new();
+    h.update(b"jabber SCRAM client nonce");
+    h.update(cx.config.seed.get().to_le_bytes());
+    h.update(cx.now.as_millis().to_le_bytes());
+    let digest: Vec<u8> = h.finalize().to_vec();
+    URL_SAFE_NO_PAD.encode(&digest[..18])
+}
