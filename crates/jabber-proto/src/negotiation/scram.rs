@@ -300,3 +300,65 @@ fn proof(
         ScramHash::Sha512 => scram_keys!(Sha512, password, salt, iterations, auth_message),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_5802_sha_1_example() {
+        let mut c = ScramClient::new(
+            ScramHash::Sha1,
+            "user",
+            "pencil",
+            "fyko+d2lbbFgONRv9qkxdawL",
+            Cbind::None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.client_first(), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
+        let last = c
+            .client_final(b"r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            last,
+            "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts="
+        );
+        assert_eq!(
+            c.verify_server_final(b"v=rmF9pqV8S7suAoZWja4dJRkFsKQ="),
+            Ok(())
+        );
+        assert_eq!(
+            c.verify_server_final(b"v=AmF9pqV8S7suAoZWja4dJRkFsKQ="),
+            Err(ScramError::BadServerSignature)
+        );
+        assert_eq!(
+            c.verify_server_final(b"e=invalid-proof"),
+            Err(ScramError::ServerError("invalid-proof".into()))
+        );
+    }
+
+    #[test]
+    fn usernames_are_escaped_and_nul_refused() {
+        let c = ScramClient::new(ScramHash::Sha256, "a=b,c", "p", "n0nce", Cbind::None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.client_first(), "n,,n=a=3Db=2Cc,r=n0nce");
+        assert_eq!(
+            ScramClient::new(ScramHash::Sha256, "a", "p\0", "n", Cbind::None).err(),
+            Some(ScramError::BadCredentials)
+        );
+        assert_eq!(
+            ScramClient::new(ScramHash::Sha256, "a", "p", "n,n", Cbind::None).err(),
+            Some(ScramError::BadCredentials)
+        );
+    }
+
+    #[test]
+    fn a_signature_before_the_final_message_is_never_accepted() {
+        let c = ScramClient::new(ScramHash::Sha1, "user", "pencil", "abc", Cbind::None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            c.verify_server_final(b"v=rmF9pqV8S7suAoZWja4dJRkFsKQ="),
+            Err(ScramError::BadServerSignature)
+        );
+    }
+}
