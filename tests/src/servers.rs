@@ -791,8 +791,9 @@ fn ejabberd_config(
 loglevel: info
 hosts:
   - {DOMAIN}
-# Chain and key in one file; only the direct-TLS listener uses it. The CA file
-# keeps ejabberd from warning that the chain ends in an unknown, self-signed CA.
+# Chain and key in one file, for the direct-TLS listener and STARTTLS on the plain
+# one. The CA file keeps ejabberd from warning that the chain ends in an unknown,
+# self-signed CA.
 certfiles:
   - {certfile}
 ca_file: {cafile}
@@ -803,7 +804,8 @@ listen:
     port: {port}
     ip: \"127.0.0.1\"
     module: ejabberd_c2s
-    starttls: false
+    # Offered (not required) on XMPP 1.0 streams; version-less streams get no features.
+    starttls: true
     access: c2s
     shaper: none
     max_fsm_queue: 10000
@@ -918,8 +920,8 @@ fn prosody_command(
     fs::create_dir_all(dir.join("data"))?;
     // Certificates are looked for next to the configuration; an empty folder
     // keeps prosody from logging that it has none. (It indexes every `.crt`
-    // there by the names inside: the TLS files live elsewhere, or the
-    // plaintext port would offer STARTTLS.)
+    // there by the names inside: the TLS files live elsewhere and are named in
+    // the configuration.)
     fs::create_dir_all(dir.join("certs"))?;
     fs::write(
         &config,
@@ -952,10 +954,11 @@ log = {{ {{ levels = {{ min = \"debug\" }}, to = \"file\", filename = {log} }} }
 interfaces = {{ \"127.0.0.1\" }}
 local_interfaces = {{ \"127.0.0.1\" }}
 c2s_ports = {{ {port} }}
--- Direct TLS with the test CA's certificate. Set for this service only: a global
--- `ssl` would make the plaintext port offer STARTTLS.
+-- Direct TLS with the test CA's certificate; the same for STARTTLS on the plaintext
+-- port, offered (not required) on XMPP 1.0 streams.
 c2s_direct_tls_ports = {{ {tls_port} }}
 c2s_direct_tls_ssl = {{ certificate = {chain}, key = {key} }}
+ssl = {{ certificate = {chain}, key = {key} }}
 legacy_ssl_ports = {{}}
 s2s_ports = {{}}
 s2s_direct_tls_ports = {{}}
@@ -974,7 +977,7 @@ allow_unencrypted_plain_auth = true
 authentication = \"{authentication}\"
 storage = \"internal\"
 allow_registration = true
-modules_enabled = {{ \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\" }}
+modules_enabled = {{ \"saslauth\", \"tls\", \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\" }}
 modules_disabled = {{ \"s2s\", \"s2s_auth_certs\" }}
 VirtualHost \"{DOMAIN}\"
 ",

@@ -4,8 +4,10 @@ use std::io::{ErrorKind, Read, Write};
 use std::time::Duration;
 
 use jabber_proto::client::{self, Client, CloseReason, Config, Event};
+use jabber_proto::negotiation::sasl::{ChannelBinding, ChannelBindingKind};
 use jabber_proto::time::Instant;
 use rustls::pki_types::ServerName;
+use sha2::{Digest, Sha256};
 
 use crate::{Error, Options};
 
@@ -139,8 +141,13 @@ pub struct Link {
     /// Nothing more is written: the core abandoned its output (a dead, unreading or
     /// reset peer), the socket was reset, or the last bytes outlived the linger time.
     output_gone: bool,
-    /// The TLS handshake's result has been traced.
+    /// The TLS handshake is done, traced, and its channel binding given to the core.
     tls_up_traced: bool,
+    /// STARTTLS's settings, until used.
+    starttls: Option<Box<crate::Tls>>,
+    /// Starting STARTTLS failed where no error could be returned (after a write): the
+    /// next input or timeout returns it.
+    deferred: Option<Error>,
 }
 
 /// How far [`deliver`] got with rustls's plaintext.
@@ -164,13 +171,8 @@ impl Link {
         let tls = match &options.tls {
             None => None,
             Some(tls) => {
-                let name = tls.server_name.as_deref().unwrap_or(&config.domain);
-                let name = ServerName::try_from(name.to_owned()).map_err(|e| {
-                    Error::Tls(rustls::Error::General(format!("server name {name:?}: {e}")))
-                })?;
-                let session = rustls::ClientConnection::new(tls.client_config()?, name)?;
                 config.transport_encrypted = true;
-                Some(Box::new(session))
+                Some(session(tls, &config.domain)?)
             }
         };
         let mut link = Link {
@@ -192,6 +194,8 @@ impl Link {
             closed_at: None,
             output_gone: false,
             tls_up_traced: false,
+            starttls: options.starttls.clone().map(Box::new),
+            deferred: None,
         };
         link.settle();
         Ok(link)
@@ -204,27 +208,6 @@ impl Link {
     /// takes them.
     pub fn poll_capture(&mut self) -> Option<jabber_proto::client::CaptureRecord> {
         self.client.poll_capture()
-    }
-
-    /// Traces the TLS handshake's result once it is done.
-    fn note_handshake(&mut self) {
-        if self.tls_up_traced {
-            return;
-        }
-        if let Some(tls) = self.tls.as_deref() {
-            if !tls.is_handshaking() {
-                self.tls_up_traced = true;
-                let version = tls.protocol_version().map(|v| format!("{v:?}"));
-                let suite = tls
-                    .negotiated_cipher_suite()
-                    .map(|s| format!("{:?}", s.suite()));
-                crate::trace::tls_established(
-                    self.client.config(),
-                    &version.unwrap_or_default(),
-                    &suite.unwrap_or_default(),
-                );
-            }
-        }
     }
 
     /// Bytes not yet written: the core's and TLS's.
@@ -301,7 +284,7 @@ impl Link {
         self.tick(now);
         let result = self.input(now, bytes);
         self.settle();
-        result
+        result.and_then(|()| self.deferred.take().map_or(Ok(()), Err))
     }
 
     /// The socket reached end of input at `now`. With TLS, plaintext still waiting at
@@ -350,7 +333,7 @@ impl Link {
         let result = self.resume(now);
         self.client.handle_timeout(now);
         self.settle();
-        result
+        result.and_then(|()| self.deferred.take().map_or(Ok(()), Err))
     }
 
     fn input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
@@ -372,7 +355,6 @@ impl Link {
                 crate::trace::tls_failed(self.client.config(), e);
             }
         })?;
-        self.note_handshake();
         if taken < bytes.len() {
             self.backlog.extend_from_slice(&bytes[taken..]);
         }
@@ -416,7 +398,7 @@ impl Link {
                 self.plain_paused = false;
                 break;
             }
-            match deliver(tls, &mut self.client, now)? {
+            match deliver(tls, &mut self.client, now, &mut self.tls_up_traced)? {
                 Plain::Paused => {
                     self.plain_paused = true;
                     break;
@@ -544,6 +526,12 @@ impl Link {
     /// when their linger time is over, and starts or stops the write timeout.
     fn settle(&mut self) {
         let now = self.now;
+        // STARTTLS: once the core's last plaintext (its `<starttls/>`) is written.
+        if self.tls.is_none() && self.client.wants_tls() && !self.client.wants_write() {
+            if let Err(e) = self.start_tls(now) {
+                self.deferred.get_or_insert(e);
+            }
+        }
         if self.client.is_closed() {
             if self.closed_at.is_none() {
                 self.closed_at = Some(now);
@@ -572,6 +560,20 @@ impl Link {
         } else if self.stalled_since.is_none() {
             self.stalled_since = Some(now);
         }
+    }
+
+    /// Starts the TLS session the core asked for and tells the core it is there: its
+    /// new stream header goes into TLS, written once the handshake is done.
+    fn start_tls(&mut self, now: Instant) -> Result<(), Error> {
+        let Some(settings) = self.starttls.take() else {
+            return Err(Error::Tls(rustls::Error::General(String::from(
+                "the server's STARTTLS was accepted, but Options::starttls is None",
+            ))));
+        };
+        self.tls = Some(session(&settings, &self.client.config().domain)?);
+        self.client
+            .handle_tls_ready(now, Vec::new())
+            .map_err(Error::Client)
     }
 
     fn give_up_output(&mut self) {
@@ -612,6 +614,43 @@ impl Link {
     }
 }
 
+/// A TLS session for `domain` (or the name `tls` gives).
+fn session(tls: &crate::Tls, domain: &str) -> Result<Box<rustls::ClientConnection>, Error> {
+    let name = tls.server_name.as_deref().unwrap_or(domain);
+    let name = ServerName::try_from(name.to_owned())
+        .map_err(|e| Error::Tls(rustls::Error::General(format!("server name {name:?}: {e}"))))?;
+    Ok(Box::new(rustls::ClientConnection::new(
+        tls.client_config()?,
+        name,
+    )?))
+}
+
+/// The channel-binding data a finished handshake gives, best first: `tls-exporter` on
+/// TLS 1.3 (RFC 9266), then `tls-server-end-point` (RFC 5929; the certificate's SHA-256,
+/// right for every certificate signed with SHA-256 or weaker — a certificate signed with
+/// SHA-384 or SHA-512 would need that hash, and its binding then fails verification on
+/// the server, never silently succeeds).
+fn channel_bindings(tls: &rustls::ClientConnection) -> Vec<ChannelBinding> {
+    let mut bindings = Vec::new();
+    if tls.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
+        if let Ok(data) =
+            tls.export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+        {
+            bindings.push(ChannelBinding {
+                kind: ChannelBindingKind::TlsExporter,
+                data,
+            });
+        }
+    }
+    if let Some(cert) = tls.peer_certificates().and_then(|c| c.first()) {
+        bindings.push(ChannelBinding {
+            kind: ChannelBindingKind::TlsServerEndPoint,
+            data: Sha256::digest(cert.as_ref()).to_vec(),
+        });
+    }
+    bindings
+}
+
 /// Decrypts what rustls has read. On a record that fails (a bad certificate, a corrupt
 /// record) the plaintext before it still goes to the core, as far as it has room, and
 /// the error is returned: fatal, and rustls's alert is not worth waiting for.
@@ -622,7 +661,7 @@ fn decrypt(
 ) -> Result<(), Error> {
     if let Err(e) = tls.process_new_packets() {
         // The TLS error says more than anything reading could report after it.
-        let _ = deliver(tls, client, now);
+        let _ = deliver(tls, client, now, &mut true);
         return Err(Error::Tls(e));
     }
     Ok(())
@@ -630,11 +669,29 @@ fn decrypt(
 
 /// Hands rustls's plaintext to the core while the core has room (and is open: once
 /// closed it would drop it).
+///
+/// Once the handshake is done (`up` still false), first traces it and gives the core its
+/// channel binding: before the core sees any decrypted byte, the server's features
+/// among them.
 fn deliver(
     tls: &mut rustls::ClientConnection,
     client: &mut Client,
     now: Instant,
+    up: &mut bool,
 ) -> Result<Plain, Error> {
+    if !*up && !tls.is_handshaking() {
+        *up = true;
+        let version = tls.protocol_version().map(|v| format!("{v:?}"));
+        let suite = tls
+            .negotiated_cipher_suite()
+            .map(|s| format!("{:?}", s.suite()));
+        crate::trace::tls_established(
+            client.config(),
+            &version.unwrap_or_default(),
+            &suite.unwrap_or_default(),
+        );
+        client.handle_channel_binding(now, channel_bindings(tls));
+    }
     let mut plain = [0u8; PLAIN_CHUNK];
     loop {
         if client.is_closed() {

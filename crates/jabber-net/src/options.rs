@@ -41,6 +41,11 @@ pub struct Options {
     pub write_timeout: Option<Duration>,
     /// Direct TLS, or `None` for plain TCP. Default: on, see [`Tls`].
     pub tls: Option<Tls>,
+    /// On plain TCP, the TLS settings for STARTTLS, which the core negotiates on an
+    /// XMPP 1.0 stream whenever the server offers it (and, with
+    /// `Config::require_tls`, insists on). `None` refuses STARTTLS: the connection then
+    /// fails with an [`Error::Tls`](crate::Error::Tls) when the core asks for it. Default: the usual roots, like [`tls`](Self::tls).
+    pub starttls: Option<Tls>,
     /// Write a capture of the session to this file (see
     /// [`jabber_proto::replay`]): everything received, the commands with secrets masked,
     /// what was sent, every event, with their times and the config's seed. Default none.
@@ -57,6 +62,7 @@ impl Default for Options {
             tcp_keepalive_interval: Duration::from_secs(30),
             write_timeout: Some(Duration::from_secs(60)),
             tls: Some(Tls::default()),
+            starttls: Some(Tls::default()),
             capture: None,
         }
     }
@@ -69,6 +75,15 @@ impl Options {
     pub fn plain() -> Options {
         Options {
             tls: None,
+            ..Options::default()
+        }
+    }
+
+    /// Plain TCP upgraded with STARTTLS configured by `tls` (port 5222, XMPP 1.0).
+    pub fn starttls(tls: Tls) -> Options {
+        Options {
+            tls: None,
+            starttls: Some(tls),
             ..Options::default()
         }
     }

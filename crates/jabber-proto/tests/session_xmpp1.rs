@@ -52,6 +52,8 @@ fn mechanisms(names: &[&str]) -> String {
 }
 
 const STARTTLS: &str = "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>";
+const EXPORTER_CB: &str = "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>\
+    <channel-binding type='tls-exporter'/></sasl-channel-binding>";
 const BIND: &str = "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>";
 
 /// The text between `<tag ...>` and `</tag>` in `xml`.
@@ -352,9 +354,18 @@ fn gs2_with(bindings: Vec<ChannelBinding>, offered: &str) -> (String, String) {
 #[test]
 fn channel_binding_choice_and_downgrade_flag() {
     let plus = mechanisms(&["SCRAM-SHA-1", "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"]);
-    // Bound with the best type we have.
+    // -PLUS without the types the server binds to (a pre-RFC 9266 server binds to
+    // tls-unique): unbound, `n`, rather than a guess that fails the login.
     assert_eq!(
         gs2_with(vec![exporter(), end_point()], &plus),
+        ("SCRAM-SHA-256".into(), "n,,".into())
+    );
+    // Bound with the best type we have of those the server lists.
+    let both = "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>\
+                <channel-binding type='tls-server-end-point'/>\
+                <channel-binding type='tls-exporter'/></sasl-channel-binding>";
+    assert_eq!(
+        gs2_with(vec![exporter(), end_point()], &format!("{plus}{both}")),
         ("SCRAM-SHA-256-PLUS".into(), "p=tls-exporter,,".into())
     );
     // XEP-0440: the server lists the types it supports.
@@ -400,7 +411,10 @@ fn a_bound_exchange_carries_the_channel_data_in_c() {
     h.client.login(now, creds()).expect("login starts");
     h.sent();
     h.server(HEADER_1_0);
-    h.server(&features(&mechanisms(&["SCRAM-SHA-256-PLUS"])));
+    h.server(&features(&format!(
+        "{}{EXPORTER_CB}",
+        mechanisms(&["SCRAM-SHA-256-PLUS"])
+    )));
     let auth = h.sent();
     let (server, last) = scram_exchange(&mut h, &auth, &exporter().data);
     // A server on another channel (a man in the middle) computes other data: refused.
@@ -464,10 +478,10 @@ fn starttls_then_scram_then_session_where_required() {
         Err(Error::WrongPhase)
     );
     h.server(HEADER_1_0);
-    h.server(&features(&mechanisms(&[
-        "SCRAM-SHA-256",
-        "SCRAM-SHA-256-PLUS",
-    ])));
+    h.server(&features(&format!(
+        "{}{EXPORTER_CB}",
+        mechanisms(&["SCRAM-SHA-256", "SCRAM-SHA-256-PLUS"])
+    )));
     let auth = h.sent();
     assert!(auth.contains("mechanism='SCRAM-SHA-256-PLUS'"), "{auth}");
     let (server, last) = scram_exchange(&mut h, &auth, &exporter().data);

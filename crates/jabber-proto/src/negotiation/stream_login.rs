@@ -139,6 +139,7 @@ impl StreamLogin {
             return Outcome::Failed(LoginError::TlsRequired);
         }
         let plain_ok = cx.check_plaintext().is_ok();
+        let can_bind = !cx.channel_binding().is_empty();
         let binding = choose_binding(cx.channel_binding(), &f.channel_bindings);
         let Some(mechanism) = Mechanism::choose(&f.mechanisms, binding.is_some(), plain_ok) else {
             return Outcome::Failed(if f.mechanisms.iter().any(|m| m == "PLAIN") {
@@ -159,8 +160,9 @@ impl StreamLogin {
                         data: b.data.clone(),
                     },
                     // We could bind but the server offered no -PLUS: say so, so that a
-                    // server that did offer one sees the downgrade (RFC 5802 §6).
-                    (false, Some(_)) if !offers_plus(&f.mechanisms) => Cbind::NotOffered,
+                    // server that did offer one (and had it stripped) sees the
+                    // downgrade (RFC 5802 §6).
+                    (false, _) if can_bind && !offers_plus(&f.mechanisms) => Cbind::NotOffered,
                     _ => Cbind::None,
                 };
                 let nonce = nonce(cx);
@@ -310,15 +312,17 @@ fn offers_plus(mechanisms: &[String]) -> bool {
     mechanisms.iter().any(|m| m.ends_with("-PLUS"))
 }
 
-/// The channel binding to use: one the server lists (XEP-0440), else `tls-exporter`
-/// when the transport has it (TLS 1.3, RFC 9266), else `tls-server-end-point`.
+/// The channel binding to use: the best of ours that the server lists (XEP-0440).
+///
+/// A server that lists none may still offer `-PLUS`, but then with a type we cannot
+/// know: servers from before RFC 9266 bind to `tls-unique` (ejabberd 23.01 answers
+/// `tls-exporter` with "Invalid channel binding"), which TLS 1.3 does not define and
+/// rustls does not expose. Guessing would fail the login, so we bind only to a type the
+/// server names, and otherwise use SCRAM unbound with the `n` flag (see `negotiate`).
 fn choose_binding<'a>(
     ours: &'a [ChannelBinding],
     servers: &[String],
 ) -> Option<&'a ChannelBinding> {
-    if servers.is_empty() {
-        return ours.first();
-    }
     ours.iter()
         .find(|b| servers.iter().any(|s| s == b.kind.as_str()))
 }

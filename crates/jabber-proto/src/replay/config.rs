@@ -8,54 +8,84 @@ use core::time::Duration;
 use crate::client::{CAPTURE_NS, Config};
 use crate::xml::Element;
 
-/// The config `el` describes, every field as captured; `None` when a field is missing
-/// or unreadable.
+/// The config `el` describes; `None` when the domain or seed is missing or a field is
+/// unreadable. A field the record lacks (a capture written before the field existed)
+/// keeps its default.
 pub(crate) fn config(el: &Element) -> Option<Config> {
     if !el.is("config", CAPTURE_NS) {
         return None;
     }
-    let num = |name: &str| -> Option<u64> { u64::from_str(el.attr(name)?).ok() };
-    let flag = |name: &str| -> Option<bool> {
-        match el.attr(name)? {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
+    let seed = u64::from_str(el.attr("seed")?).ok()?;
+    let mut c = Config::new(el.attr("domain")?, NonZeroU64::new(seed)?);
+    // Each reader leaves the default when the attribute is absent, and fails on a
+    // value it cannot read.
+    let num = |name: &str, into: &mut u64| -> Option<()> {
+        if let Some(v) = el.attr(name) {
+            *into = u64::from_str(v).ok()?;
         }
+        Some(())
     };
+    let flag = |name: &str, into: &mut bool| -> Option<()> {
+        match el.attr(name) {
+            None => {}
+            Some("true") => *into = true,
+            Some("false") => *into = false,
+            Some(_) => return None,
+        }
+        Some(())
+    };
+    let ms = |name: &str, into: &mut Duration| -> Option<()> {
+        let mut v = u64::try_from(into.as_millis()).ok()?;
+        num(name, &mut v)?;
+        *into = Duration::from_millis(v);
+        Some(())
+    };
+    // Present: that duration; absent: off (the writer leaves out `None`).
     let opt_ms = |name: &str| -> Option<Option<Duration>> {
         match el.attr(name) {
             None => Some(None),
             Some(v) => Some(Some(Duration::from_millis(u64::from_str(v).ok()?))),
         }
     };
-    let mut config = Config::new(el.attr("domain")?, NonZeroU64::new(num("seed")?)?);
-    config.iq_timeout = Duration::from_millis(num("iq-timeout-ms")?);
-    config.close_timeout = Duration::from_millis(num("close-timeout-ms")?);
-    config.send_declaration = flag("send-declaration")?;
-    config.version = el.attr("version").map(String::from);
-    config.lang = el.attr("lang").map(String::from);
-    config.name = el.attr("name").map(String::from);
-    config.iq_namespaces = el
+    let size = |name: &str, into: &mut usize| -> Option<()> {
+        let mut v = u64::try_from(*into).ok()?;
+        num(name, &mut v)?;
+        *into = usize::try_from(v).ok()?;
+        Some(())
+    };
+    let small = |name: &str, into: &mut u32| -> Option<()> {
+        let mut v = u64::from(*into);
+        num(name, &mut v)?;
+        *into = u32::try_from(v).ok()?;
+        Some(())
+    };
+    ms("iq-timeout-ms", &mut c.iq_timeout)?;
+    ms("close-timeout-ms", &mut c.close_timeout)?;
+    flag("send-declaration", &mut c.send_declaration)?;
+    c.version = el.attr("version").map(String::from);
+    c.lang = el.attr("lang").map(String::from);
+    c.name = el.attr("name").map(String::from);
+    c.iq_namespaces = el
         .children()
-        .filter(|c| c.is("iq-namespace", CAPTURE_NS))
-        .map(|c| c.text().into_owned())
+        .filter(|n| n.is("iq-namespace", CAPTURE_NS))
+        .map(|n| n.text().into_owned())
         .collect();
-    config.transport_encrypted = flag("transport-encrypted")?;
-    config.allow_plaintext = flag("allow-plaintext")?;
-    config.require_tls = flag("require-tls")?;
-    config.use_digest = flag("use-digest")?;
-    config.fetch_roster = flag("fetch-roster")?;
-    config.initial_presence = flag("initial-presence")?;
-    config.keepalive_interval = opt_ms("keepalive-interval-ms")?;
-    config.dead_peer_timeout = opt_ms("dead-peer-timeout-ms")?;
-    config.max_unsent_bytes = usize::try_from(num("max-unsent-bytes")?).ok()?;
-    config.max_events = usize::try_from(num("max-events")?).ok()?;
-    config.console = flag("console")?;
-    config.console_max_bytes = usize::try_from(num("console-max-bytes")?).ok()?;
-    config.capture = flag("capture")?;
-    config.capture_max_bytes = usize::try_from(num("capture-max-bytes")?).ok()?;
-    config.limits.max_stanza_bytes = usize::try_from(num("max-stanza-bytes")?).ok()?;
-    config.limits.max_depth = u32::try_from(num("max-depth")?).ok()?;
-    config.limits.max_attributes = u32::try_from(num("max-attributes")?).ok()?;
-    Some(config)
+    flag("transport-encrypted", &mut c.transport_encrypted)?;
+    flag("allow-plaintext", &mut c.allow_plaintext)?;
+    flag("require-tls", &mut c.require_tls)?;
+    flag("use-digest", &mut c.use_digest)?;
+    flag("fetch-roster", &mut c.fetch_roster)?;
+    flag("initial-presence", &mut c.initial_presence)?;
+    c.keepalive_interval = opt_ms("keepalive-interval-ms")?;
+    c.dead_peer_timeout = opt_ms("dead-peer-timeout-ms")?;
+    size("max-unsent-bytes", &mut c.max_unsent_bytes)?;
+    size("max-events", &mut c.max_events)?;
+    flag("console", &mut c.console)?;
+    size("console-max-bytes", &mut c.console_max_bytes)?;
+    flag("capture", &mut c.capture)?;
+    size("capture-max-bytes", &mut c.capture_max_bytes)?;
+    size("max-stanza-bytes", &mut c.limits.max_stanza_bytes)?;
+    small("max-depth", &mut c.limits.max_depth)?;
+    small("max-attributes", &mut c.limits.max_attributes)?;
+    Some(c)
 }
