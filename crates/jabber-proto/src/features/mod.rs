@@ -3,6 +3,8 @@
 //! [`Client`](crate::client::Client) through a narrow interface; see
 //! `docs/architecture.md` for the pattern.
 
+pub mod contacts;
 pub(crate) mod keepalive;
 pub(crate) mod presence;
 pub mod roster;
+pub(crate) mod subscriptions;
