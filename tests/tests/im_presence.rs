@@ -115,7 +115,10 @@ fn subscription_handshake_ends_in_both(acc: &Accounts<'_>) {
         matches!(e, Some(Event::Subscription(s @ SubscriptionEvent::Request(_)))
             if s.contact().as_ref() == Some(&from))
     });
-    assert_eq!(ben.client().pending_subscriptions(), [ann_bare.clone()]);
+    assert_eq!(
+        ben.client().pending_subscriptions(),
+        std::slice::from_ref(&ann_bare)
+    );
     let ann_b = ann_bare.clone();
     ben.with_client(|c, now| {
         c.approve_subscription(now, &ann_b)?;

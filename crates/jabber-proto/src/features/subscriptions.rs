@@ -20,16 +20,24 @@ use crate::stanza::{Presence, PresenceType};
 use crate::xml::Element;
 
 /// The feature's state: the requests waiting for an answer (no heap while there are
-/// none).
+/// none; boxed, so that a client with none pays one word for them).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Subscriptions {
-    pending: Option<Box<Vec<Jid>>>,
+    pending: Option<Box<Pending>>,
+}
+
+/// The requests waiting for an answer, oldest first, by the contact's bare address.
+#[derive(Clone, Debug, Default)]
+struct Pending {
+    requests: Vec<Jid>,
 }
 
 impl Subscriptions {
     /// The requests waiting for an answer, oldest first.
     pub(crate) fn pending(&self) -> &[Jid] {
-        self.pending.as_deref().map_or(&[], Vec::as_slice)
+        self.pending
+            .as_deref()
+            .map_or(&[], |p| p.requests.as_slice())
     }
 
     /// The connection ended: the server will deliver unanswered requests again.
@@ -49,7 +57,7 @@ impl Subscriptions {
                     return;
                 }
                 let max = usize::from(cx.config.max_pending_subscriptions);
-                let list = self.pending.get_or_insert_with(Box::default);
+                let list = &mut self.pending.get_or_insert_with(Box::default).requests;
                 if list.len() < max {
                     list.push(from);
                 }
@@ -88,14 +96,14 @@ impl Subscriptions {
     }
 
     fn forget(&mut self, bare: &Jid) {
-        if let Some(list) = self.pending.as_mut() {
-            list.retain(|j| j != bare);
+        if let Some(pending) = self.pending.as_mut() {
+            pending.requests.retain(|j| j != bare);
         }
         self.free_if_empty();
     }
 
     fn free_if_empty(&mut self) {
-        if self.pending.as_ref().is_some_and(|l| l.is_empty()) {
+        if self.pending.as_ref().is_some_and(|p| p.requests.is_empty()) {
             self.pending = None;
         }
     }
