@@ -481,3 +481,28 @@ fn chunking_does_not_change_the_model() {
         Some("hi & bye".to_string())
     );
 }
+
+#[test]
+fn the_model_keeps_a_bounded_status() {
+    use jabber_proto::features::contacts::STATUS_KEEP_BYTES;
+    let mut h = Harness::logged_in(config());
+    // Two-byte characters, so the cut falls inside one unless it is done at a boundary.
+    let long = "é".repeat(STATUS_KEEP_BYTES);
+    h.server(&format!(
+        "<presence from='juliet@example.com/a'><status>x{long}</status></presence>"
+    ));
+    let events = h.events();
+    let [PresenceEvent::Available(p)] = presence_events(&events).as_slice() else {
+        panic!("{events:?}")
+    };
+    // The event has it whole; the model its first bytes, cut between characters.
+    assert_eq!(p.status().map(|s| s.len()), Some(1 + 2 * STATUS_KEEP_BYTES));
+    let kept = h
+        .client
+        .presence()
+        .best(&jid("juliet@example.com"))
+        .and_then(|r| r.status.clone())
+        .expect("a status");
+    assert_eq!(kept.len(), STATUS_KEEP_BYTES - 1);
+    assert!(format!("x{long}").starts_with(&kept));
+}

@@ -107,10 +107,13 @@ pub struct Config {
     /// ([`Client::presence`](super::Client::presence)) tracks; available presence from
     /// one more is still reported but not tracked
     /// ([`PresenceView::untracked`](crate::features::contacts::PresenceView::untracked)).
-    /// Default 4,096.
+    /// Default 4,096. With [`max_resources`](Self::max_resources) it bounds the model,
+    /// whoever sends us presence: at most `max_contacts × max_resources` entries, each an
+    /// address (at most 3 KiB, RFC 7622) and at most
+    /// [`STATUS_KEEP_BYTES`](crate::features::contacts::STATUS_KEEP_BYTES) of status.
     pub max_contacts: u16,
     /// Most resources tracked per contact; beyond it a newcomer replaces the
-    /// lowest-ranking one when it ranks above it, else it is not tracked. Default 16.
+    /// lowest-ranking one when it ranks above it, else it is not tracked. Default 8.
     pub max_resources: u8,
     /// Most incoming subscription requests remembered until answered
     /// ([`Client::pending_subscriptions`](super::Client::pending_subscriptions)); one
@@ -155,7 +158,7 @@ impl Config {
             console_max_bytes: 256 << 10,
             name: None,
             max_contacts: 4096,
-            max_resources: 16,
+            max_resources: 8,
             max_pending_subscriptions: 256,
             max_roster_items: 10_000,
             roster_cache: None,

@@ -25,7 +25,8 @@ pub struct ResourcePresence {
     pub jid: Jid,
     /// Its `<show/>`; `None` is plain available.
     pub show: Option<Show>,
-    /// Its `<status/>` text.
+    /// Its `<status/>` text, at most [`STATUS_KEEP_BYTES`] of it (the whole text is in
+    /// the [`PresenceEvent::Available`] that brought it).
     pub status: Option<String>,
     /// Its priority (RFC 6121 §4.7.2.3; 0 when absent).
     pub priority: i8,
@@ -35,12 +36,28 @@ pub struct ResourcePresence {
     seq: u64,
 }
 
+/// How much of a status text the model keeps per resource: with the contact and
+/// resource bounds, this bounds the model's memory (anyone can send us directed
+/// presence, each with a status as large as a stanza may be).
+pub const STATUS_KEEP_BYTES: usize = 512;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn truncated(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 impl ResourcePresence {
     fn from_presence(jid: Jid, p: &Presence, since: Instant, seq: u64) -> ResourcePresence {
         ResourcePresence {
             jid,
             show: p.show(),
-            status: p.status().map(|s| String::from(&*s)),
+            status: p
+                .status()
+                .map(|s| String::from(truncated(&s, STATUS_KEEP_BYTES))),
             priority: p.priority(),
             since,
             seq,
