@@ -82,7 +82,8 @@ pub enum SessionEvent {
     Ready {
         /// Our full address, in canonical form (see [`Jid::canonical`]).
         jid: Jid,
-        /// The roster, if fetched.
+        /// The roster, if fetched: what [`Client::roster`](super::Client::roster) holds
+        /// then (with roster versioning and an unchanged roster, the cached one).
         roster: Option<Roster>,
         /// How the password was proven.
         method: AuthMethod,
@@ -185,8 +186,9 @@ pub enum RosterEvent {
     Push(Roster),
     /// The server sent roster items beyond
     /// [`Config::max_roster_items`](super::Config::max_roster_items): they were not
-    /// kept in [`Client::roster`](super::Client::roster) (they are still in the
-    /// [`Push`](Self::Push) or [`SessionEvent::Ready`] this follows or precedes).
+    /// kept in [`Client::roster`](super::Client::roster). After a push it follows the
+    /// [`Push`](Self::Push), which still holds them; for the fetch it comes before
+    /// [`SessionEvent::Ready`], whose roster holds only the kept items.
     Truncated {
         /// How many items were left out this time.
         dropped: u64,
