@@ -85,7 +85,9 @@ impl RosterItem {
 /// The roster as the server sent it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Roster {
-    /// The contacts, in the server's order.
+    /// The contacts: in the server's order in a push; from the client's model
+    /// ([`Client::roster`](crate::client::Client::roster), `SessionEvent::Ready`) in
+    /// canonical order of their addresses.
     pub items: Vec<RosterItem>,
 }
 
