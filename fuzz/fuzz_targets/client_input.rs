@@ -174,7 +174,8 @@ impl Sim {
                     self.closed = Some(reason);
                 }
                 Event::Stanza(StanzaEvent::Message(_))
-                | Event::Stanza(StanzaEvent::Presence(_))
+                | Event::Presence(_)
+                | Event::Subscription(_)
                 | Event::Stream(StreamEvent::Element(_))
                 | Event::Stanza(StanzaEvent::Invalid(_)) => {}
                 _ => {}

@@ -26,7 +26,8 @@ use std::time::{Duration, Instant};
 
 use jabber_net::{Error, LoggedIn, Options, Tls};
 use jabber_proto::client::{
-    AccountEvent, CloseReason, Config, Event, IqEvent, RosterEvent, SessionState, StanzaEvent,
+    AccountEvent, CloseReason, Config, Event, IqEvent, PresenceEvent, RosterEvent, SessionState,
+    StanzaEvent,
 };
 use jabber_proto::features::roster::{Roster, RosterItem, Subscription};
 use jabber_proto::jid::Jid;
@@ -266,7 +267,8 @@ fn login_error(result: Result<LoggedIn, Error>) -> LoginError {
 
 fn presence_of(e: &Event) -> Option<&Presence> {
     match e {
-        Event::Stanza(StanzaEvent::Presence(p)) => Some(p),
+        Event::Presence(PresenceEvent::Available(p) | PresenceEvent::Unavailable(p)) => Some(p),
+        Event::Subscription(s) => Some(s.presence()),
         _ => None,
     }
 }

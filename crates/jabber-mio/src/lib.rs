@@ -67,4 +67,5 @@ pub use jabber_proto::client::{
     AccountEvent, Client, CloseReason, Config, Event, IqEvent, RosterEvent, SessionEvent,
     StanzaEvent, StreamEvent,
 };
+pub use jabber_proto::client::{PresenceEvent, SubscriptionEvent};
 pub use jabber_proto::negotiation::auth::Credentials;

@@ -11,6 +11,7 @@
 //! - addresses: [`jid`];
 //! - messages, presences and IQs as typed values: [`stanza`];
 //! - the connection state machine: [`Client`].
+//! - what a session does — the roster, presence, subscriptions, keepalives: [`features`].
 //!
 //! ## The loop every runtime writes
 //!

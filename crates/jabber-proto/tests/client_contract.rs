@@ -6,7 +6,7 @@ use core::time::Duration;
 use std::num::NonZeroU64;
 
 use jabber_proto::client::{
-    CloseReason, Config, Error, Event, IqEvent, StanzaEvent, State, StreamEvent,
+    CloseReason, Config, Error, Event, IqEvent, PresenceEvent, StanzaEvent, State, StreamEvent,
 };
 use jabber_proto::jid::Jid;
 use jabber_proto::ns;
@@ -336,7 +336,7 @@ fn messages_and_presences_are_typed_events() {
     let events = h.events();
     let [
         Event::Stanza(StanzaEvent::Message(m)),
-        Event::Stanza(StanzaEvent::Presence(p)),
+        Event::Presence(PresenceEvent::Available(p)),
     ] = events.as_slice()
     else {
         panic!("{events:?}")

@@ -98,7 +98,7 @@ fn presence_values_survive_write_then_parse() {
             .replace("<presence", "<presence from='b@example.com/r'"),
     );
     let events = h.events();
-    let [Event::Stanza(jabber_proto::client::StanzaEvent::Presence(back))] = events.as_slice()
+    let [Event::Presence(jabber_proto::client::PresenceEvent::Available(back))] = events.as_slice()
     else {
         panic!("one presence")
     };

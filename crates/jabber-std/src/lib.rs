@@ -63,6 +63,7 @@ pub use jabber_proto::client::{
     AccountEvent, Client, CloseReason, Config, Event, IqEvent, RosterEvent, SessionEvent,
     StanzaEvent, StreamEvent,
 };
+pub use jabber_proto::client::{PresenceEvent, SubscriptionEvent};
 pub use jabber_proto::features::roster::Roster;
 pub use jabber_proto::jid::Jid;
 pub use jabber_proto::negotiation::auth::{Credentials, LoginError};

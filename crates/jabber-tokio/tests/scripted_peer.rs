@@ -20,8 +20,8 @@ use jabber_proto::client;
 use jabber_proto::stanza::IqType;
 use jabber_tests::scripted::{self, gate};
 use jabber_tokio::{
-    CloseReason, Config, Connection, Element, Error, Event, Jid, Message, Options, StanzaEvent,
-    StreamEvent,
+    CloseReason, Config, Connection, Element, Error, Event, Jid, Message, Options, PresenceEvent,
+    StanzaEvent, StreamEvent,
 };
 use tokio::time::timeout;
 
@@ -80,7 +80,7 @@ async fn the_events_as_a_stream_end_after_closed() {
     let [
         Event::Stream(StreamEvent::Opened(_)),
         Event::Stanza(StanzaEvent::Message(m)),
-        Event::Stanza(StanzaEvent::Presence(_)),
+        Event::Presence(PresenceEvent::Available(_)),
         Event::Closed(CloseReason::Peer),
     ] = events.as_slice()
     else {

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use core::num::NonZeroU64;
 use core::time::Duration;
 
+use crate::features::roster::RosterCache;
 use crate::stream::Limits;
 
 /// Settings of one connection. Start from [`Config::new`] and change fields.
@@ -119,6 +120,31 @@ pub struct Config {
     /// A name for this connection in traces (the `tracing` feature); `None` (the default)
     /// names it by its seed in hexadecimal.
     pub name: Option<String>,
+    /// Most contacts (bare addresses) the presence model
+    /// ([`Client::presence`](super::Client::presence)) tracks; available presence from
+    /// one more is still reported but not tracked
+    /// ([`PresenceView::untracked`](crate::features::contacts::PresenceView::untracked)).
+    /// Default 4,096. With [`max_resources`](Self::max_resources) it bounds the model,
+    /// whoever sends us presence: at most `max_contacts × max_resources` entries, each an
+    /// address (at most 3 KiB, RFC 7622) and at most
+    /// [`STATUS_KEEP_BYTES`](crate::features::contacts::STATUS_KEEP_BYTES) of status.
+    pub max_contacts: u16,
+    /// Most resources tracked per contact; beyond it a newcomer replaces the
+    /// lowest-ranking one when it ranks above it, else it is not tracked. Default 8.
+    pub max_resources: u8,
+    /// Most incoming subscription requests remembered until answered
+    /// ([`Client::pending_subscriptions`](super::Client::pending_subscriptions)); one
+    /// beyond is reported but not remembered. Default 256.
+    pub max_pending_subscriptions: u16,
+    /// Most items [`Client::roster`](super::Client::roster) holds; items beyond are
+    /// not kept and reported as
+    /// [`RosterEvent::Truncated`](super::RosterEvent::Truncated). Default 10,000.
+    pub max_roster_items: u32,
+    /// Roster versioning (RFC 6121 §2.6), opt-in: a roster saved from an earlier
+    /// session with its version (or an empty one with version `""` to start). The
+    /// fetch after login then carries `ver`, and the client's roster starts from this
+    /// one (it is taken out of the configuration then). Default `None`: a plain fetch.
+    pub roster_cache: Option<RosterCache>,
 }
 
 impl Config {
@@ -151,6 +177,11 @@ impl Config {
             capture: false,
             capture_max_bytes: 1 << 20,
             name: None,
+            max_contacts: 4096,
+            max_resources: 8,
+            max_pending_subscriptions: 256,
+            max_roster_items: 10_000,
+            roster_cache: None,
         }
     }
 }

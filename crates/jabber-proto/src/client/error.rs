@@ -39,6 +39,9 @@ pub enum Error {
     /// taken. Drain [`poll_event`](super::Client::poll_event), then offer the same bytes
     /// again; none of them were taken.
     EventQueueFull,
+    /// [`Client::send_presence`](super::Client::send_presence) takes available or
+    /// unavailable presence only; subscriptions have their own commands.
+    WrongPresenceType,
 }
 
 impl fmt::Display for Error {
@@ -57,6 +60,9 @@ impl fmt::Display for Error {
             Error::InvalidAddress(e) => write!(f, "the credentials make no valid address: {e}"),
             Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
             Error::EventQueueFull => f.write_str("too many events wait to be taken"),
+            Error::WrongPresenceType => {
+                f.write_str("only available or unavailable presence is sent this way")
+            }
         }
     }
 }

@@ -38,7 +38,8 @@ pub enum Event {
     Session(SessionEvent),
     /// The account: registration, password change, removal.
     Account(AccountEvent),
-    /// Stanzas for the application: messages, presences, IQ requests.
+    /// Stanzas for the application: messages, IQ requests (presence has its own concerns:
+    /// [`Event::Presence`], [`Event::Subscription`]).
     Stanza(StanzaEvent),
     /// Outcomes of the IQ requests the application sent.
     Iq(IqEvent),
@@ -49,6 +50,10 @@ pub enum Event {
     /// [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes) for it (the largest
     /// refused since the last `Writable`) to fit: retry. Only while the stream is open.
     Writable,
+    /// Others' presence: contacts and our other resources coming, changing and going.
+    Presence(PresenceEvent),
+    /// Presence subscriptions asked of us and answered to us.
+    Subscription(SubscriptionEvent),
     /// The connection is over; always the last event, delivered once. Outstanding IQs
     /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit) until
     /// [`is_finished`](super::Client::is_finished), then close the transport.
@@ -77,7 +82,8 @@ pub enum SessionEvent {
     Ready {
         /// Our full address, in canonical form (see [`Jid::canonical`]).
         jid: Jid,
-        /// The roster, if fetched.
+        /// The roster, if fetched: what [`Client::roster`](super::Client::roster) holds
+        /// then (with roster versioning and an unchanged roster, the cached one).
         roster: Option<Roster>,
         /// How the password was proven.
         method: AuthMethod,
@@ -124,8 +130,6 @@ pub enum AccountEvent {
 pub enum StanzaEvent {
     /// A message.
     Message(Message),
-    /// A presence.
-    Presence(Presence),
     /// An IQ get or set in one of
     /// [`Config::iq_namespaces`](super::Config::iq_namespaces): answer it with
     /// [`Client::respond`](super::Client::respond).
@@ -180,6 +184,80 @@ pub enum RosterEvent {
     /// it. Items with `subscription`
     /// [`Remove`](crate::features::roster::Subscription::Remove) were deleted.
     Push(Roster),
+    /// The server sent roster items beyond
+    /// [`Config::max_roster_items`](super::Config::max_roster_items): they were not
+    /// kept in [`Client::roster`](super::Client::roster). After a push it follows the
+    /// [`Push`](Self::Push), which still holds them; for the fetch it comes before
+    /// [`SessionEvent::Ready`], whose roster holds only the kept items.
+    Truncated {
+        /// How many items were left out this time.
+        dropped: u64,
+    },
+}
+
+/// Others' presence (RFC 6121 §4), as routed to us; the model
+/// ([`Client::presence`](super::Client::presence)) is updated before the event is queued.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum PresenceEvent {
+    /// A contact's resource (or another resource of our own account) is available, or
+    /// changed its show, status or priority. Our own session's echo is reported too,
+    /// but not tracked.
+    Available(Presence),
+    /// A resource went offline (from a bare address: every resource of it); it left the
+    /// model.
+    Unavailable(Presence),
+    /// A presence error: a directed presence or subscription request could not be
+    /// delivered, for instance.
+    Error {
+        /// The error (`undefined-condition` when the stanza carried none).
+        error: StanzaError,
+        /// The presence as received.
+        presence: Presence,
+    },
+    /// A probe addressed to us (servers answer probes themselves; rarely seen).
+    Probe(Presence),
+}
+
+/// Presence subscriptions (RFC 6121 §3): what contacts ask of us and answer us.
+///
+/// A concern of its own rather than part of [`PresenceEvent`]: subscriptions are
+/// requests for the user's authorisation and changes of the roster relationship,
+/// handled apart from availability (a prompt, not a status icon), and a request waits
+/// for an answer ([`Client::approve_subscription`](super::Client::approve_subscription),
+/// [`Client::deny_subscription`](super::Client::deny_subscription)).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SubscriptionEvent {
+    /// The sender asks to see our presence; remembered in
+    /// [`Client::pending_subscriptions`](super::Client::pending_subscriptions) until
+    /// answered. A repeated request is not reported again. Its status may explain it.
+    Request(Presence),
+    /// The sender approved our request: we see its presence.
+    Approved(Presence),
+    /// The sender denied our request or cancelled our subscription to its presence.
+    Revoked(Presence),
+    /// The sender unsubscribed from our presence (its pending request, if any, is
+    /// forgotten).
+    Unsubscribed(Presence),
+}
+
+impl SubscriptionEvent {
+    /// The presence as received.
+    pub fn presence(&self) -> &Presence {
+        match self {
+            SubscriptionEvent::Request(p)
+            | SubscriptionEvent::Approved(p)
+            | SubscriptionEvent::Revoked(p)
+            | SubscriptionEvent::Unsubscribed(p) => p,
+        }
+    }
+
+    /// The contact: the sender's bare address. Always `Some` in what the client
+    /// reports (subscription presence without a sender is dropped).
+    pub fn contact(&self) -> Option<Jid> {
+        self.presence().from().map(|f| f.bare().to_owned_jid())
+    }
 }
 
 macro_rules! into_event {
@@ -199,6 +277,8 @@ into_event! {
     StanzaEvent => Stanza,
     IqEvent => Iq,
     RosterEvent => Roster,
+    PresenceEvent => Presence,
+    SubscriptionEvent => Subscription,
 }
 
 /// Why the connection ended.

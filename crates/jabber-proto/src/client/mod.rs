@@ -17,6 +17,7 @@ mod config;
 mod context;
 mod error;
 mod event;
+mod im;
 mod iq_table;
 mod session;
 mod trace;
@@ -30,6 +31,7 @@ pub use error::Error;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
+pub use event::{PresenceEvent, SubscriptionEvent};
 pub use iq_table::IqId;
 pub use session::SessionState;
 
@@ -37,9 +39,11 @@ pub(crate) use context::{Cx, Reply};
 pub(crate) use iq_table::Owner;
 
 use crate::console::{ConsoleEntry, Direction};
+use crate::features::contacts::Contacts;
 use crate::features::keepalive::Keepalive;
 use crate::features::presence::OwnPresence;
 use crate::features::roster::{Roster, RosterSync};
+use crate::features::subscriptions::Subscriptions;
 use crate::jid::Jid;
 use crate::negotiation::account::Account;
 use crate::negotiation::features::StreamFeatures;
@@ -116,6 +120,8 @@ pub struct Client {
     roster: RosterSync,
     presence: OwnPresence,
     keepalive: Keepalive,
+    contacts: Contacts,
+    subscriptions: Subscriptions,
 }
 
 impl Client {
@@ -146,6 +152,8 @@ impl Client {
             roster: RosterSync::default(),
             presence: OwnPresence::default(),
             keepalive,
+            contacts: Contacts::default(),
+            subscriptions: Subscriptions::default(),
         }
     }
 
@@ -283,6 +291,7 @@ impl Client {
         }
         self.cx.tick(now);
         self.cx.finish(CloseReason::Reset);
+        self.forget_if_closed();
     }
 
     /// Time has passed; fires every deadline at or before `now` — except, while input
@@ -330,6 +339,7 @@ impl Client {
                 .on_timeout(&mut self.cx, now, logged_in, reading);
             self.cx.check_server_reads();
         }
+        self.forget_if_closed();
     }
 
     /// The TLS the client asked for with [`wants_tls`](Self::wants_tls) is up: the
@@ -708,6 +718,7 @@ impl Client {
             }
         }
         self.parser.shrink_idle(context::IDLE_KEEP_BYTES);
+        self.forget_if_closed();
     }
 
     /// The stream opened or its features arrived: negotiation that waited may start.
@@ -772,7 +783,7 @@ impl Client {
         }
         match Stanza::try_from(el) {
             Ok(Stanza::Message(m)) => self.cx.push(StanzaEvent::Message(m)),
-            Ok(Stanza::Presence(p)) => self.cx.push(StanzaEvent::Presence(p)),
+            Ok(Stanza::Presence(p)) => self.on_presence(p),
             Ok(Stanza::Iq(iq)) => self.on_iq(iq),
             Err(invalid) if invalid.reason == InvalidReason::NotAStanza => {
                 self.cx.push(StreamEvent::Element(invalid.element));
@@ -849,7 +860,7 @@ impl Client {
             }
             Owner::Account(step) => self.account.on_reply(&mut self.cx, step, reply),
             Owner::Roster => {
-                let roster = self.roster.on_reply(reply);
+                let roster = self.roster.on_reply(&mut self.cx, reply);
                 self.session_ready(roster);
             }
             Owner::Keepalive => self.keepalive.on_reply(&self.cx, reply),
@@ -907,6 +918,26 @@ impl Client {
                 roster,
                 method,
             });
+        }
+    }
+
+    /// A presence: subscriptions to their feature, the rest to the presence model.
+    fn on_presence(&mut self, presence: crate::stanza::Presence) {
+        use crate::stanza::PresenceType as T;
+        match presence.kind() {
+            T::Subscribe | T::Subscribed | T::Unsubscribe | T::Unsubscribed => {
+                self.subscriptions.on_presence(&mut self.cx, presence);
+            }
+            _ => self.contacts.on_presence(&mut self.cx, presence),
+        }
+    }
+
+    /// Once the connection is over, what it knew of others' presence and their
+    /// requests means nothing (the roster model stays: it is what the application saves).
+    fn forget_if_closed(&mut self) {
+        if self.is_closed() {
+            self.contacts.clear();
+            self.subscriptions.clear();
         }
     }
 }

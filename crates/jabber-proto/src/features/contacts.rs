@@ -1,0 +1,284 @@
+//! Others' presence (RFC 6121 §4): the model of which resources of each contact — and
+//! of our own account — are available, with what show, status and priority, and the
+//! feature that keeps it from the presence the server routes to us.
+//!
+//! The model is bounded by [`Config::max_contacts`](crate::client::Config::max_contacts)
+//! and [`Config::max_resources`](crate::client::Config::max_resources); it is empty (no
+//! heap) while nobody is online, and cleared when the connection ends.
+
+use alloc::boxed::Box;
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+
+use crate::client::{Cx, PresenceEvent};
+use crate::jid::{Jid, JidRef};
+use crate::stanza::{Presence, PresenceType, Show, StanzaCondition, StanzaError};
+use crate::time::Instant;
+
+/// One available resource of a contact, as its last presence described it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourcePresence {
+    /// The resource's full address (or the bare one, for an entity that sent presence
+    /// without a resource).
+    pub jid: Jid,
+    /// Its `<show/>`; `None` is plain available.
+    pub show: Option<Show>,
+    /// Its `<status/>` text, at most [`STATUS_KEEP_BYTES`] of it (the whole text is in
+    /// the [`PresenceEvent::Available`] that brought it).
+    pub status: Option<String>,
+    /// Its priority (RFC 6121 §4.7.2.3; 0 when absent).
+    pub priority: i8,
+    /// When its last presence arrived.
+    pub since: Instant,
+    /// Arrival order within the connection: larger is more recent.
+    seq: u64,
+}
+
+/// How much of a status text the model keeps per resource: with the contact and
+/// resource bounds, this bounds the model's memory (anyone can send us directed
+/// presence, each with a status as large as a stanza may be).
+pub const STATUS_KEEP_BYTES: usize = 512;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn truncated(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+impl ResourcePresence {
+    fn from_presence(jid: Jid, p: &Presence, since: Instant, seq: u64) -> ResourcePresence {
+        ResourcePresence {
+            jid,
+            show: p.show(),
+            status: p
+                .status()
+                .map(|s| String::from(truncated(&s, STATUS_KEEP_BYTES))),
+            priority: p.priority(),
+            since,
+            seq,
+        }
+    }
+
+    /// Whether messages to the contact's bare address reach this resource: a negative
+    /// priority opts out (RFC 6121 §4.7.2.3, §8.5.2.1.1).
+    pub fn receives_bare_messages(&self) -> bool {
+        self.priority >= 0
+    }
+
+    /// How this resource ranks: higher priority first, then show (chat, available,
+    /// away, xa, dnd), then the most recent presence.
+    pub fn rank_cmp(&self, other: &ResourcePresence) -> Ordering {
+        self.priority
+            .cmp(&other.priority)
+            .then(show_rank(self.show).cmp(&show_rank(other.show)))
+            .then(self.seq.cmp(&other.seq))
+    }
+}
+
+/// Show, from least to most reachable.
+fn show_rank(show: Option<Show>) -> u8 {
+    match show {
+        Some(Show::Dnd) => 0,
+        Some(Show::Xa) => 1,
+        Some(Show::Away) => 2,
+        None => 3,
+        Some(Show::Chat) => 4,
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+struct Model {
+    /// Bare address (compared canonically) → its available resources, unordered.
+    contacts: BTreeMap<Jid, Vec<ResourcePresence>>,
+    seq: u64,
+    untracked: u64,
+}
+
+/// The presence model, read through [`Client::presence`](crate::client::Client::presence).
+#[derive(Clone, Copy, Debug)]
+pub struct PresenceView<'a> {
+    model: Option<&'a Model>,
+}
+
+impl<'a> PresenceView<'a> {
+    /// The resource of `contact` (a bare address; a full one is taken as its bare)
+    /// that ranks first: highest priority, then show (chat > available > away > xa >
+    /// dnd), then the most recent. `None` when no resource is available. A resource with
+    /// negative priority still counts as online (see
+    /// [`ResourcePresence::receives_bare_messages`]).
+    ///
+    /// ```
+    /// # use core::num::NonZeroU64;
+    /// # use jabber_proto::client::{Client, Config};
+    /// # use jabber_proto::jid::Jid;
+    /// # use jabber_proto::time::Instant;
+    /// let client = Client::new(Config::new("example.com", NonZeroU64::MIN), Instant::ZERO);
+    /// let juliet = Jid::parse("juliet@example.com").unwrap();
+    /// assert!(client.presence().best(&juliet).is_none());
+    /// ```
+    pub fn best(&self, contact: &Jid) -> Option<&'a ResourcePresence> {
+        self.resources(contact).iter().max_by(|a, b| a.rank_cmp(b))
+    }
+
+    /// The available resources of `contact`, in no particular order.
+    pub fn resources(&self, contact: &Jid) -> &'a [ResourcePresence] {
+        let Some(model) = self.model else {
+            return &[];
+        };
+        let found = if contact.is_bare() {
+            model.contacts.get(contact)
+        } else {
+            model.contacts.get(&contact.to_bare())
+        };
+        found.map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether any resource of `contact` is available.
+    pub fn is_available(&self, contact: &Jid) -> bool {
+        !self.resources(contact).is_empty()
+    }
+
+    /// The bare addresses with at least one available resource, in canonical order.
+    pub fn contacts(&self) -> impl Iterator<Item = &'a Jid> + 'a {
+        self.model.into_iter().flat_map(|m| m.contacts.keys())
+    }
+
+    /// Available presences the model did not keep because a bound was reached
+    /// ([`Config::max_contacts`](crate::client::Config::max_contacts),
+    /// [`Config::max_resources`](crate::client::Config::max_resources)), this connection.
+    /// They were still reported as [`PresenceEvent::Available`].
+    pub fn untracked(&self) -> u64 {
+        self.model.map_or(0, |m| m.untracked)
+    }
+}
+
+/// The feature's state: the model, allocated on the first available presence and freed
+/// when the last resource goes.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Contacts {
+    model: Option<Box<Model>>,
+}
+
+impl Contacts {
+    pub(crate) fn view(&self) -> PresenceView<'_> {
+        PresenceView {
+            model: self.model.as_deref(),
+        }
+    }
+
+    /// The connection ended: nobody's presence is known any more.
+    pub(crate) fn clear(&mut self) {
+        self.model = None;
+    }
+
+    /// A presence that is not about subscriptions: update the model, report it.
+    pub(crate) fn on_presence(&mut self, cx: &mut Cx, presence: Presence) {
+        match presence.kind() {
+            PresenceType::Available => {
+                self.on_available(cx, &presence);
+                cx.push(PresenceEvent::Available(presence));
+            }
+            PresenceType::Unavailable => {
+                self.on_unavailable(cx, &presence);
+                cx.push(PresenceEvent::Unavailable(presence));
+            }
+            PresenceType::Error => {
+                let error = presence
+                    .error()
+                    .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
+                cx.push(PresenceEvent::Error { error, presence });
+            }
+            PresenceType::Probe => cx.push(PresenceEvent::Probe(presence)),
+            // Subscription types are the subscriptions feature's; Client routes them there.
+            _ => {}
+        }
+    }
+
+    /// Whose presence this is: the sender, unless it is this very session (the
+    /// server's echo of our own broadcast) or has no address (our server speaking for
+    /// our account).
+    fn sender<'p>(cx: &Cx, presence: &'p Presence) -> Option<JidRef<'p>> {
+        let from = presence.from()?;
+        if cx.jid.as_ref().is_some_and(|own| from == *own) {
+            return None;
+        }
+        Some(from)
+    }
+
+    fn on_available(&mut self, cx: &Cx, presence: &Presence) {
+        let Some(from) = Self::sender(cx, presence) else {
+            return;
+        };
+        let max_contacts = usize::from(cx.config.max_contacts);
+        let max_resources = usize::from(cx.config.max_resources);
+        let model = self.model.get_or_insert_with(Box::default);
+        model.seq += 1;
+        let seq = model.seq;
+        let entry = ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
+        let bare = from.bare().to_owned_jid();
+        let Some(resources) = model.contacts.get_mut(&bare) else {
+            if model.contacts.len() >= max_contacts || max_resources == 0 {
+                model.untracked += 1;
+            } else {
+                model.contacts.insert(bare, alloc::vec![entry]);
+            }
+            return self.free_if_empty();
+        };
+        if let Some(known) = resources.iter_mut().find(|r| r.jid == from) {
+            *known = entry;
+            return;
+        }
+        model.untracked += u64::from(resources.len() >= max_resources);
+        if resources.len() < max_resources {
+            resources.push(entry);
+            return;
+        }
+        // Full: the newcomer replaces the lowest-ranking resource if it ranks above it
+        // (so `best` stays right), else it is the one left out.
+        let worst = resources
+            .iter_mut()
+            .min_by(|a, b| a.rank_cmp(b))
+            .filter(|w| entry.rank_cmp(w) == Ordering::Greater);
+        if let Some(worst) = worst {
+            *worst = entry;
+        }
+    }
+
+    fn on_unavailable(&mut self, cx: &Cx, presence: &Presence) {
+        let Some(from) = Self::sender(cx, presence) else {
+            return;
+        };
+        let Some(model) = self.model.as_mut() else {
+            return;
+        };
+        let bare = from.bare().to_owned_jid();
+        if let Some(resources) = model.contacts.get_mut(&bare) {
+            // Unavailable from the bare address: none of its resources is available.
+            if from.is_bare() {
+                resources.clear();
+            } else {
+                resources.retain(|r| r.jid != from);
+            }
+            if resources.is_empty() {
+                model.contacts.remove(&bare);
+            }
+        }
+        self.free_if_empty();
+    }
+
+    /// Nobody online and nothing to count: back to no heap at all.
+    fn free_if_empty(&mut self) {
+        if self
+            .model
+            .as_ref()
+            .is_some_and(|m| m.contacts.is_empty() && m.untracked == 0)
+        {
+            self.model = None;
+        }
+    }
+}
