@@ -237,6 +237,11 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         name,
         capture,
         capture_max_bytes,
+        max_contacts,
+        max_resources,
+        max_pending_subscriptions,
+        max_roster_items,
+        roster_cache,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -262,6 +267,13 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         .attr("console-max-bytes", &format!("{console_max_bytes}"))
         .attr("capture", bool_str(*capture))
         .attr("capture-max-bytes", &format!("{capture_max_bytes}"))
+        .attr("max-contacts", &format!("{max_contacts}"))
+        .attr("max-resources", &format!("{max_resources}"))
+        .attr(
+            "max-pending-subscriptions",
+            &format!("{max_pending_subscriptions}"),
+        )
+        .attr("max-roster-items", &format!("{max_roster_items}"))
         .attr("max-stanza-bytes", &format!("{max_stanza_bytes}"))
         .attr("max-depth", &format!("{max_depth}"))
         .attr("max-attributes", &format!("{max_attributes}"));
@@ -279,6 +291,9 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
     }
     for ns in iq_namespaces {
         b = b.child(Element::builder("iq-namespace", CAPTURE_NS).text(ns));
+    }
+    if let Some(cache) = roster_cache {
+        b = b.child(roster_element(cache));
     }
     b.build().ok()
 }
@@ -308,4 +323,29 @@ pub(crate) fn channel_binding(
         );
     }
     b
+}
+
+/// A cached roster as `<roster-cache version='...'><query xmlns='jabber:iq:roster'>` with
+/// every item as the server would send it.
+fn roster_element(cache: &crate::features::roster::RosterCache) -> ElementBuilder {
+    use crate::ns;
+    let mut query = Element::builder("query", ns::IQ_ROSTER);
+    for item in &cache.roster().items {
+        let mut el = Element::builder("item", ns::IQ_ROSTER)
+            .attr("jid", item.jid.as_str())
+            .attr("subscription", item.subscription.as_str());
+        if let Some(name) = &item.name {
+            el = el.attr("name", name);
+        }
+        if item.pending_out {
+            el = el.attr("ask", "subscribe");
+        }
+        for group in &item.groups {
+            el = el.child(Element::builder("group", ns::IQ_ROSTER).text(group));
+        }
+        query = query.child(el);
+    }
+    Element::builder("roster-cache", CAPTURE_NS)
+        .attr("version", cache.version())
+        .child(query)
 }

@@ -25,10 +25,9 @@ use crate::stream::{StreamHeader, Writer};
 use crate::time::Instant;
 use crate::xml::Element;
 
-/// Most bytes of spare capacity a buffer keeps once it is empty (the bytes to send, the
-/// parser's buffers): an idle client should not hold on to what its largest burst
-/// needed. Smaller buffers are kept, so steady small traffic does not allocate anew for
-/// every read or write.
+/// Most bytes of spare capacity the parser's buffers keep once empty: an idle client
+/// should not hold on to what its largest burst needed. Smaller buffers are kept, so
+/// steady small traffic does not allocate anew for every read.
 pub(crate) const IDLE_KEEP_BYTES: usize = 256;
 
 /// Events an emptied queue keeps room for: one, so the usual input — one stanza, one
@@ -403,11 +402,11 @@ impl Cx {
     pub(crate) fn advance_transmit(&mut self, n: usize) {
         self.out_pos = (self.out_pos + n).min(self.out.len());
         if self.out_pos == self.out.len() {
-            self.out.clear();
+            // Written out: the buffer goes. A client sends in bursts its driver drains at
+            // once, so an idle client holds no send buffer (one allocation per burst; the
+            // input side, which steady traffic reuses, keeps its buffers).
+            self.out = Vec::new();
             self.out_pos = 0;
-            if self.out.capacity() > IDLE_KEEP_BYTES {
-                self.out = Vec::new();
-            }
         }
         self.note_drained();
     }

@@ -97,6 +97,20 @@ impl Client {
     }
 
     fn subscription(&mut self, now: Instant, kind: PresenceType, to: &Jid) -> Result<(), Error> {
+        let record = || {
+            super::capture::command("subscription")
+                .attr("type", kind.as_str())
+                .attr("to", to.as_str())
+        };
+        self.captured(now, record, |c| c.send_subscription(now, kind, to))
+    }
+
+    fn send_subscription(
+        &mut self,
+        now: Instant,
+        kind: PresenceType,
+        to: &Jid,
+    ) -> Result<(), Error> {
         self.check_logged_in()?;
         self.cx.tick(now);
         // Subscriptions are between accounts: always to the bare address (RFC 6121 §3.1.1).

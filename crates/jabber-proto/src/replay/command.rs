@@ -103,6 +103,16 @@ pub(crate) fn apply(
             client.handle_channel_binding(now, bindings(el)?);
             Ok(())
         }
+        "subscription" => {
+            let to = jid("to")?;
+            match attr("type")? {
+                "subscribe" => client.subscribe(now, &to),
+                "unsubscribe" => client.unsubscribe(now, &to),
+                "subscribed" => client.approve_subscription(now, &to),
+                "unsubscribed" => client.deny_subscription(now, &to),
+                other => return Err(format!("unknown subscription {other:?}")),
+            }
+        }
         "close" => {
             client.close(now);
             Ok(())

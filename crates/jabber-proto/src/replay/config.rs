@@ -6,6 +6,7 @@ use core::str::FromStr;
 use core::time::Duration;
 
 use crate::client::{CAPTURE_NS, Config};
+use crate::features::roster::{Roster, RosterCache};
 use crate::xml::Element;
 
 /// The config `el` describes; `None` when the domain or seed is missing or a field is
@@ -86,6 +87,20 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     size("capture-max-bytes", &mut c.capture_max_bytes)?;
     size("max-stanza-bytes", &mut c.limits.max_stanza_bytes)?;
     small("max-depth", &mut c.limits.max_depth)?;
+    let mut n = u32::from(c.max_contacts);
+    small("max-contacts", &mut n)?;
+    c.max_contacts = u16::try_from(n).ok()?;
+    let mut n = u32::from(c.max_resources);
+    small("max-resources", &mut n)?;
+    c.max_resources = u8::try_from(n).ok()?;
+    let mut n = u32::from(c.max_pending_subscriptions);
+    small("max-pending-subscriptions", &mut n)?;
+    c.max_pending_subscriptions = u16::try_from(n).ok()?;
+    small("max-roster-items", &mut c.max_roster_items)?;
+    if let Some(cache) = el.child("roster-cache", CAPTURE_NS) {
+        let roster = Roster::from_query(cache.child("query", crate::ns::IQ_ROSTER)?);
+        c.roster_cache = Some(RosterCache::new(cache.attr("version")?, roster));
+    }
     small("max-attributes", &mut c.limits.max_attributes)?;
     Some(c)
 }
