@@ -17,6 +17,7 @@ mod context;
 mod error;
 mod event;
 mod iq_table;
+mod messages;
 mod session;
 mod trace;
 
@@ -35,6 +36,7 @@ pub(crate) use iq_table::Owner;
 
 use crate::console::{ConsoleEntry, Direction};
 use crate::features::keepalive::Keepalive;
+use crate::features::messaging::Messaging;
 use crate::features::presence::OwnPresence;
 use crate::features::roster::{Roster, RosterSync};
 use crate::jid::Jid;
@@ -111,6 +113,7 @@ pub struct Client {
     roster: RosterSync,
     presence: OwnPresence,
     keepalive: Keepalive,
+    messaging: Messaging,
 }
 
 impl Client {
@@ -147,6 +150,7 @@ impl Client {
             roster: RosterSync::default(),
             presence: OwnPresence::default(),
             keepalive,
+            messaging: Messaging::default(),
         }
     }
 
@@ -560,7 +564,7 @@ impl Client {
             return;
         }
         match Stanza::try_from(el) {
-            Ok(Stanza::Message(m)) => self.cx.push(StanzaEvent::Message(m)),
+            Ok(Stanza::Message(m)) => self.messaging.on_message(&mut self.cx, m),
             Ok(Stanza::Presence(p)) => self.cx.push(StanzaEvent::Presence(p)),
             Ok(Stanza::Iq(iq)) => self.on_iq(iq),
             Err(invalid) if invalid.reason == InvalidReason::NotAStanza => {

@@ -4,5 +4,6 @@
 //! `docs/architecture.md` for the pattern.
 
 pub(crate) mod keepalive;
+pub(crate) mod messaging;
 pub(crate) mod presence;
 pub mod roster;

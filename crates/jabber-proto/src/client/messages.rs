@@ -1,0 +1,55 @@
+//! The client's message commands: wall-clock time for expiry, and conversation threads.
+
+use alloc::string::String;
+
+use super::Client;
+use crate::jid::Jid;
+use crate::stanza::{Message, MessageBuilder};
+use crate::time::{Instant, Timestamp};
+
+impl Client {
+    /// Tells the core the wall-clock time: `utc` is the current UTC at `now`. From then
+    /// on a message whose `jabber:x:expire` lifetime has run out (counted from its delay
+    /// stamp) is reported as [`StanzaEvent::ExpiredMessage`](super::StanzaEvent) instead
+    /// of as a message. Call it once after [`Client::new`] (an adapter can, from
+    /// `SystemTime`), and again when the wall clock is corrected; the core keeps only the
+    /// offset to its own [`Instant`]s, so time moves on with every `now`.
+    pub fn set_utc(&mut self, now: Instant, utc: Timestamp) {
+        self.cx.tick(now);
+        self.messaging.set_utc(self.cx.now, utc);
+    }
+
+    /// The wall-clock time at `now`, as [`set_utc`](Self::set_utc) last said; `None`
+    /// until it is called.
+    pub fn utc(&self, now: Instant) -> Option<Timestamp> {
+        self.messaging.utc(now)
+    }
+
+    /// A fresh thread id for a new conversation (RFC 6121 §5.2.5): drawn from the
+    /// connection's seeded id source (never the clock), unique among the ids this
+    /// connection makes, and different between connections with different seeds.
+    pub fn new_thread(&mut self) -> String {
+        self.cx.iqs.fresh_token('t')
+    }
+
+    /// A chat message to `to` opening a new conversation: in a fresh thread
+    /// ([`new_thread`](Self::new_thread)); replies keep it ([`Message::reply`]).
+    ///
+    /// ```
+    /// use core::num::NonZeroU64;
+    /// use jabber_proto::client::{Client, Config};
+    /// use jabber_proto::jid::Jid;
+    /// use jabber_proto::time::Instant;
+    /// let mut client = Client::new(Config::new("example.com", NonZeroU64::new(7).unwrap()), Instant::ZERO);
+    /// let juliet = Jid::parse("juliet@example.com")?;
+    /// let m = client.new_conversation(&juliet).body("Hi!").build()?;
+    /// assert_eq!(m.thread().as_deref(), Some("00000007t1"));
+    /// let next = client.new_conversation(&juliet).build()?;
+    /// assert_eq!(next.thread().as_deref(), Some("00000007t2"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn new_conversation(&mut self, to: &Jid) -> MessageBuilder {
+        let thread = self.new_thread();
+        Message::chat(to).thread(&thread)
+    }
+}
