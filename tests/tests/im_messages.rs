@@ -154,20 +154,20 @@ fn offline_delivery_with_delay_and_expiry(ctx: &Ctx) {
         .id("off1")
         .body("while you were out")
         .build()
-        .unwrap();
+        .expect("a valid test value");
     let expiring = Message::normal(&c_bare)
         .id("off2")
         .body("only for a minute")
         .extension(&Expire::new(60))
         .build()
-        .unwrap();
+        .expect("a valid test value");
     send(&mut a, stored);
     send(&mut a, expiring);
     // A round trip to our own server: both messages were handled (stored) before it.
     let own = jid_of(&a).to_bare();
     let ping = jabber_proto::xml::Element::builder("ping", jabber_proto::ns::PING)
         .build()
-        .unwrap();
+        .expect("a valid test value");
     a.with_client(|c, now| c.send_iq(now, Some(&own), jabber_proto::stanza::IqType::Get, ping))
         .expect("transport")
         .expect("a ping");
@@ -187,7 +187,9 @@ fn offline_delivery_with_delay_and_expiry(ctx: &Ctx) {
     // driven forward instead of sleeping.
     let mut c = ctx.connect(ctx.config());
     c.with_client(|client, now| {
-        let later = utc_now().checked_add(Duration::from_secs(3600)).unwrap();
+        let later = utc_now()
+            .checked_add(Duration::from_secs(3600))
+            .expect("a valid test value");
         client.set_utc(now, later)
     })
     .expect("transport");
@@ -204,7 +206,7 @@ fn offline_delivery_with_delay_and_expiry(ctx: &Ctx) {
             other => panic!("unexpected body {other:?}"),
         }
     }
-    let (fresh, fresh_expired) = fresh.unwrap();
+    let (fresh, fresh_expired) = fresh.expect("a valid test value");
     assert!(
         !fresh_expired,
         "a message without jabber:x:expire never expires"
@@ -212,7 +214,7 @@ fn offline_delivery_with_delay_and_expiry(ctx: &Ctx) {
     let delay = fresh.delay().expect("offline storage stamps the message");
     let skew = (delay.stamp.unix_millis() - sent_at.unix_millis()).abs();
     assert!(skew < 60_000, "stamp {} vs sent {}", delay.stamp, sent_at);
-    let (expired, is_expired) = expired.unwrap();
+    let (expired, is_expired) = expired.expect("a valid test value");
     assert!(is_expired, "reported as expired: {}", expired.element());
     assert_eq!(expired.extension::<Expire>().map(|e| e.seconds), Some(60));
     assert!(expired.delay().is_some());
@@ -238,7 +240,7 @@ fn receipts_events_and_chat_states(ctx: &Ctx) {
             Notice::Composing,
         ]))
         .build()
-        .unwrap();
+        .expect("a valid test value");
     send(&mut a, m);
     let got = wait_message(&mut d, |m, _| m.body().is_some().then(|| m.clone()));
     assert_eq!(got.chat_state(), Some(ChatState::Active));
@@ -247,15 +249,18 @@ fn receipts_events_and_chat_states(ctx: &Ctx) {
     // imd's core answered both requests on its own; imd's user starts typing.
     let composing = got
         .reply()
-        .unwrap()
+        .expect("a valid test value")
         .extension(&ChatState::Composing)
         .build()
-        .unwrap();
+        .expect("a valid test value");
     send(&mut d, composing);
     let notice = MessageEvents::notice(Notice::Composing, "rcpt-1");
     send(
         &mut d,
-        Message::chat(&a_jid).extension(&notice).build().unwrap(),
+        Message::chat(&a_jid)
+            .extension(&notice)
+            .build()
+            .expect("a valid test value"),
     );
 
     let (mut receipt, mut delivered, mut typing, mut x_composing) = (false, false, false, false);

@@ -85,19 +85,25 @@ fn invalid_stamps_are_none() {
 #[test]
 fn delay_elements_byte_exact_both_forms() {
     let d = Delay::new(ts("2002-09-10T23:08:25.250Z"))
-        .with_from(&Jid::parse("capulet.com").unwrap())
+        .with_from(&Jid::parse("capulet.com").expect("a valid test value"))
         .with_reason("Offline Storage");
     assert_eq!(
-        d.to_element(DelayForm::Modern).unwrap().to_string(),
+        d.to_element(DelayForm::Modern)
+            .expect("a valid test value")
+            .to_string(),
         "<delay xmlns='urn:xmpp:delay' from='capulet.com' stamp='2002-09-10T23:08:25.250Z'>Offline Storage</delay>"
     );
     assert_eq!(
-        d.to_element(DelayForm::Legacy).unwrap().to_string(),
+        d.to_element(DelayForm::Legacy)
+            .expect("a valid test value")
+            .to_string(),
         "<x xmlns='jabber:x:delay' from='capulet.com' stamp='20020910T23:08:25'>Offline Storage</x>"
     );
     let bare = Delay::new(ts("2002-09-10T23:08:25Z"));
     assert_eq!(
-        bare.to_element(DelayForm::Modern).unwrap().to_string(),
+        bare.to_element(DelayForm::Modern)
+            .expect("a valid test value")
+            .to_string(),
         "<delay xmlns='urn:xmpp:delay' stamp='2002-09-10T23:08:25Z'/>"
     );
 }
@@ -116,7 +122,10 @@ fn message_and_presence_prefer_urn_xmpp_delay() {
     let d = m.delay().expect("a delay");
     assert_eq!(d.form, DelayForm::Modern);
     assert_eq!(d.stamp, ts("2002-09-10T23:08:25.500Z"));
-    assert_eq!(d.from, Some(Jid::parse("capulet.com").unwrap()));
+    assert_eq!(
+        d.from,
+        Some(Jid::parse("capulet.com").expect("a valid test value"))
+    );
     assert_eq!(d.reason.as_deref(), Some("Offline Storage"));
 
     // An unreadable modern stamp falls back to the legacy one.
@@ -131,7 +140,10 @@ fn message_and_presence_prefer_urn_xmpp_delay() {
     let d = p.delay().expect("the legacy delay");
     assert_eq!((d.form, d.from, d.reason), (DelayForm::Legacy, None, None));
     assert_eq!(d.stamp, ts("2002-09-10T23:08:25Z"));
-    assert_eq!(p.signed().unwrap().payload, "iQEVAwUBOz");
+    assert_eq!(
+        p.signed().expect("a valid test value").payload,
+        "iQEVAwUBOz"
+    );
 
     let Stanza::Presence(p) = parse("<presence><x xmlns='jabber:x:delay' stamp='x'/></presence>")
     else {
@@ -142,7 +154,7 @@ fn message_and_presence_prefer_urn_xmpp_delay() {
 
 fn arb_timestamp() -> impl Strategy<Value = Timestamp> {
     (Timestamp::MIN.unix_millis()..=Timestamp::MAX.unix_millis())
-        .prop_map(|ms| Timestamp::from_unix_millis(ms).unwrap())
+        .prop_map(|ms| Timestamp::from_unix_millis(ms).expect("a valid test value"))
 }
 
 proptest! {
@@ -154,7 +166,7 @@ proptest! {
 
     #[test]
     fn legacy_round_trip_to_the_second(t in arb_timestamp()) {
-        let secs = Timestamp::from_unix_millis(t.unix_millis().div_euclid(1000) * 1000).unwrap();
+        let secs = Timestamp::from_unix_millis(t.unix_millis().div_euclid(1000) * 1000).expect("a valid test value");
         prop_assert_eq!(Timestamp::parse_legacy(&t.to_legacy()), Some(secs));
     }
 
@@ -162,14 +174,14 @@ proptest! {
     #[test]
     fn offsets_and_fractions(
         t in (Timestamp::MIN.unix_millis() + 86_400_000..Timestamp::MAX.unix_millis() - 86_400_000)
-            .prop_map(|ms| Timestamp::from_unix_millis(ms).unwrap()),
+            .prop_map(|ms| Timestamp::from_unix_millis(ms).expect("a valid test value")),
         east in any::<bool>(),
         h in 0u8..24,
         m in 0u8..60,
         extra in proptest::collection::vec(0u8..10, 0..6),
     ) {
         let offset_ms = (i64::from(h) * 60 + i64::from(m)) * 60_000 * if east { 1 } else { -1 };
-        let local = Timestamp::from_unix_millis(t.unix_millis() + offset_ms).unwrap().parts();
+        let local = Timestamp::from_unix_millis(t.unix_millis() + offset_ms).expect("a valid test value").parts();
         let extra: String = extra.iter().map(|d| char::from(b'0' + d)).collect();
         let s = format!(
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}{extra}{}{h:02}:{m:02}",
@@ -195,15 +207,15 @@ proptest! {
 
     #[test]
     fn delay_round_trips(t in arb_timestamp(), reason in proptest::option::of("[a-zA-Z ]{1,20}"), legacy in any::<bool>()) {
-        let mut d = Delay::new(t).with_from(&Jid::parse("example.com").unwrap());
+        let mut d = Delay::new(t).with_from(&Jid::parse("example.com").expect("a valid test value"));
         d.reason = reason;
         let form = if legacy { DelayForm::Legacy } else { DelayForm::Modern };
-        let el: Element = d.to_element(form).unwrap();
-        let back = Delay::from_element(el.root()).unwrap();
+        let el: Element = d.to_element(form).expect("a valid test value");
+        let back = Delay::from_element(el.root()).expect("a valid test value");
         let mut want = d.clone();
         want.form = form;
         if legacy {
-            want.stamp = Timestamp::from_unix_millis(t.unix_millis().div_euclid(1000) * 1000).unwrap();
+            want.stamp = Timestamp::from_unix_millis(t.unix_millis().div_euclid(1000) * 1000).expect("a valid test value");
         }
         prop_assert_eq!(back, want);
     }

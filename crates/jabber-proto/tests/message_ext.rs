@@ -103,7 +103,7 @@ fn builders_byte_exact() {
         ),
     ];
     for (b, want) in cases {
-        assert_eq!(wire(&b.build().unwrap()), want);
+        assert_eq!(wire(&b.build().expect("a valid test value")), want);
     }
 }
 
@@ -112,9 +112,9 @@ fn extensions_byte_exact() {
     let e = |x: &dyn Fn() -> String, want: &str| assert_eq!(x(), want);
     e(
         &|| {
-            MessageEvents::request(&Notice::ALL.to_vec())
+            MessageEvents::request(Notice::ALL)
                 .to_element()
-                .unwrap()
+                .expect("a valid test value")
                 .to_string()
         },
         "<x xmlns='jabber:x:event'><offline/><delivered/><displayed/><composing/></x>",
@@ -123,7 +123,7 @@ fn extensions_byte_exact() {
         &|| {
             MessageEvents::notice(Notice::Composing, "m1")
                 .to_element()
-                .unwrap()
+                .expect("a valid test value")
                 .to_string()
         },
         "<x xmlns='jabber:x:event'><composing/><id>m1</id></x>",
@@ -132,7 +132,7 @@ fn extensions_byte_exact() {
         &|| {
             MessageEvents::cancel("m1")
                 .to_element()
-                .unwrap()
+                .expect("a valid test value")
                 .to_string()
         },
         "<x xmlns='jabber:x:event'><id>m1</id></x>",
@@ -144,13 +144,18 @@ fn extensions_byte_exact() {
                 stored: Some(912_912),
             }
             .to_element()
-            .unwrap()
+            .expect("a valid test value")
             .to_string()
         },
         "<x xmlns='jabber:x:expire' seconds='1800' stored='912912'/>",
     );
     e(
-        &|| Expire::new(60).to_element().unwrap().to_string(),
+        &|| {
+            Expire::new(60)
+                .to_element()
+                .expect("a valid test value")
+                .to_string()
+        },
         "<x xmlns='jabber:x:expire' seconds='60'/>",
     );
     e(
@@ -175,7 +180,7 @@ fn extensions_byte_exact() {
                 ],
             }
             .to_element()
-            .unwrap()
+            .expect("a valid test value")
             .to_string()
         },
         "<x xmlns='jabber:x:envelope'><from jid='romeo@montague.net' name='Romeo'/><cc jid='benvolio@montague.net'/><forwardedby jid='nurse@capulet.com'/></x>",
@@ -186,7 +191,7 @@ fn extensions_byte_exact() {
                 payload: "iQEVAwUBOz".into(),
             }
             .to_element()
-            .unwrap()
+            .expect("a valid test value")
             .to_string()
         },
         "<x xmlns='jabber:x:signed'>iQEVAwUBOz</x>",
@@ -197,7 +202,7 @@ fn extensions_byte_exact() {
                 payload: "hQEMA".into(),
             }
             .to_element()
-            .unwrap()
+            .expect("a valid test value")
             .to_string()
         },
         "<x xmlns='jabber:x:encrypted'>hQEMA</x>",
@@ -209,7 +214,7 @@ fn extensions_byte_exact() {
                 desc: Some("a file".into()),
             }
             .to_element()
-            .unwrap()
+            .expect("a valid test value")
             .to_string()
         },
         "<x xmlns='jabber:x:oob'><url>http://x.org/a?b=1&amp;c=2</url><desc>a file</desc></x>",
@@ -224,7 +229,7 @@ fn extensions_byte_exact() {
                 }],
             }
             .to_element()
-            .unwrap()
+            .expect("a valid test value")
             .to_string()
         },
         "<x xmlns='jabber:x:roster'><item jid='mercutio@verona.lit' name='Mercutio'><group>Friends</group><group>Verona</group></item></x>",
@@ -238,7 +243,7 @@ fn extensions_byte_exact() {
                 continues: Some("e0ffe42b".into()),
             }
             .to_element()
-            .unwrap()
+            .expect("a valid test value")
             .to_string()
         },
         "<x xmlns='jabber:x:conference' jid='darkcave@chat.shakespeare.lit' password='cauldron' reason='tonight' continue='true' thread='e0ffe42b'/>",
@@ -247,14 +252,14 @@ fn extensions_byte_exact() {
         &|| {
             Receipt::Received(Some("r1".into()))
                 .to_element()
-                .unwrap()
+                .expect("a valid test value")
                 .to_string()
         },
         "<received xmlns='urn:xmpp:receipts' id='r1'/>",
     );
     for s in ChatState::ALL {
         assert_eq!(
-            s.to_element().unwrap().to_string(),
+            s.to_element().expect("a valid test value").to_string(),
             format!("<{s} xmlns='http://jabber.org/protocol/chatstates'/>")
         );
     }
@@ -273,17 +278,17 @@ fn classic_payloads_as_servers_send_them() {
          <custom xmlns='urn:example:custom' a='1'><deep/></custom>\
          </message>",
     );
-    let inv: Invitation = m.extension().unwrap();
+    let inv: Invitation = m.extension().expect("a valid test value");
     assert_eq!(inv.room, jid("feast@conference.capulet.com"));
     assert_eq!(inv.reason.as_deref(), Some("Masks on"));
     assert_eq!((inv.password, inv.continues), (None, None));
-    let ev = m.events().unwrap();
+    let ev = m.events().expect("a valid test value");
     assert!(ev.is_request() && ev.delivered && ev.composing && !ev.offline && !ev.displayed);
-    let env: Envelope = m.extension().unwrap();
+    let env: Envelope = m.extension().expect("a valid test value");
     assert_eq!(env.addresses.len(), 1);
     assert_eq!(env.addresses[0].name.as_deref(), Some("Juliet"));
     assert!(!env.is_forwarded());
-    let roster: RosterExchange = m.extension().unwrap();
+    let roster: RosterExchange = m.extension().expect("a valid test value");
     assert_eq!(roster.items.len(), 1);
     assert_eq!(m.chat_state(), Some(ChatState::Active));
     assert_eq!(m.receipt(), None);
@@ -298,7 +303,7 @@ fn classic_payloads_as_servers_send_them() {
     let notice = parse(
         "<message from='juliet@capulet.com/balcony'><x xmlns='jabber:x:event'><displayed/><id>m7</id></x></message>",
     );
-    let ev = notice.events().unwrap();
+    let ev = notice.events().expect("a valid test value");
     assert!(!ev.is_request() && ev.displayed);
     assert_eq!(ev.id.as_deref(), Some("m7"));
     // Wrong or missing required parts read as absent, never as a panic.
@@ -330,12 +335,24 @@ fn replies_keep_the_thread_and_address_the_sender() {
         "<message from='darkcave@chat.shakespeare.lit/firstwitch' type='groupchat'><body>Thrice</body><thread>t1</thread></message>",
     );
     assert_eq!(
-        wire(&m.reply().unwrap().body("Hail").build().unwrap()),
+        wire(
+            &m.reply()
+                .expect("a valid test value")
+                .body("Hail")
+                .build()
+                .expect("a valid test value")
+        ),
         "<message xmlns='jabber:client' to='darkcave@chat.shakespeare.lit' type='groupchat'><body>Hail</body><thread>t1</thread></message>"
     );
     let m = parse("<message from='romeo@montague.net/orchard'><body>hi</body></message>");
     assert_eq!(
-        wire(&m.reply().unwrap().body("hey").build().unwrap()),
+        wire(
+            &m.reply()
+                .expect("a valid test value")
+                .body("hey")
+                .build()
+                .expect("a valid test value")
+        ),
         "<message xmlns='jabber:client' to='romeo@montague.net/orchard'><body>hey</body></message>"
     );
     let error = parse("<message from='romeo@montague.net' type='error'><body>hi</body></message>");
@@ -355,8 +372,8 @@ fn error_messages_carry_condition_code_and_original_body() {
     );
     let reply = m
         .error_reply(&StanzaError::new(StanzaCondition::ServiceUnavailable))
-        .unwrap()
-        .unwrap();
+        .expect("a valid test value")
+        .expect("a valid test value");
     assert_eq!(
         wire(&reply),
         "<message xmlns='jabber:client' to='romeo@montague.net/orchard' id='m1' type='error'>\
@@ -375,7 +392,7 @@ fn error_messages_carry_condition_code_and_original_body() {
          <error code='404'>Not Found</error></message>",
     );
     assert_eq!(bounced.kind(), MessageType::Error);
-    let e = bounced.error().unwrap();
+    let e = bounced.error().expect("a valid test value");
     assert_eq!(
         (e.condition, e.code),
         (StanzaCondition::ItemNotFound, Some(404))
@@ -485,7 +502,8 @@ fn arb_ext() -> impl Strategy<Value = Ext> {
             opt(text().boxed())
         )
             .prop_map(|(ms, reason)| {
-                let mut d = Delay::new(Timestamp::from_unix_millis(ms).unwrap());
+                let mut d =
+                    Delay::new(Timestamp::from_unix_millis(ms).expect("a valid test value"));
                 d.reason = reason;
                 Ext::Delay(d)
             }),
@@ -522,13 +540,13 @@ impl Extension for DelayExt {
 
 fn check(m: &Message, e: &Ext) -> Result<(), TestCaseError> {
     match e {
-        Ext::ChatState(x) => prop_assert_eq!(m.chat_state(), Some(x.clone())),
+        Ext::ChatState(x) => prop_assert_eq!(m.chat_state(), Some(*x)),
         Ext::Receipt(x) => prop_assert_eq!(m.receipt(), Some(x.clone())),
         Ext::Events(x) => {
             // An empty <id/> is still a notice, read back as Some("").
             prop_assert_eq!(m.events(), Some(x.clone()))
         }
-        Ext::Expire(x) => prop_assert_eq!(m.extension::<Expire>(), Some(x.clone())),
+        Ext::Expire(x) => prop_assert_eq!(m.extension::<Expire>(), Some(*x)),
         Ext::Envelope(x) => prop_assert_eq!(m.extension::<Envelope>(), Some(x.clone())),
         Ext::Signed(x) => prop_assert_eq!(m.extension::<Signed>(), Some(x.clone())),
         Ext::Oob(x) => prop_assert_eq!(m.extension::<Oob>(), Some(x.clone())),
@@ -565,7 +583,7 @@ proptest! {
         if let Some(t) = &thread { b = b.thread(t); }
         if let Some(p) = &encrypted { b = b.encrypted(p); }
         b = add(b, &ext);
-        let built = b.build().unwrap();
+        let built = b.build().expect("a valid test value");
         let m = parse(&wire(&built));
         prop_assert_eq!(&m, &built);
         prop_assert_eq!(m.kind(), [MessageType::Chat, MessageType::Normal, MessageType::Headline, MessageType::Groupchat][kind]);
@@ -591,7 +609,10 @@ proptest! {
 // ---- the client: expiry and automatic answers ----
 
 fn config() -> Config {
-    let mut c = Config::new("example.com", NonZeroU64::new(SEED).unwrap());
+    let mut c = Config::new(
+        "example.com",
+        NonZeroU64::new(SEED).expect("a valid test value"),
+    );
     c.fetch_roster = false;
     c.initial_presence = false;
     c.keepalive_interval = None;
@@ -631,8 +652,10 @@ fn expiry_counts_from_the_delay_stamp_against_the_utc_given() {
     h.sent();
 
     let now = h.now;
-    h.client
-        .set_utc(now, Timestamp::parse("2026-12-03T10:59:59Z").unwrap());
+    h.client.set_utc(
+        now,
+        Timestamp::parse("2026-12-03T10:59:59Z").expect("a valid test value"),
+    );
     h.server(EXPIRING_STORED);
     assert_eq!(messages(&mut h)[0].0, "fresh");
     h.sent();
@@ -655,8 +678,10 @@ fn expiry_counts_from_the_delay_stamp_against_the_utc_given() {
 fn expiry_without_delay_stamp() {
     let mut h = Harness::logged_in(config());
     let now = h.now;
-    h.client
-        .set_utc(now, Timestamp::parse("2026-12-03T12:00:00Z").unwrap());
+    h.client.set_utc(
+        now,
+        Timestamp::parse("2026-12-03T12:00:00Z").expect("a valid test value"),
+    );
     // Fresh from the sender: its lifetime starts now, even at zero seconds.
     h.server(
         "<message from='a@b.c/d'><body>x</body><x xmlns='jabber:x:expire' seconds='0'/></message>",
@@ -664,7 +689,7 @@ fn expiry_without_delay_stamp() {
     assert_eq!(messages(&mut h)[0].0, "fresh");
     // A server that honours the extension says when it stored it.
     let stored = Timestamp::parse("2026-12-03T11:00:00Z")
-        .unwrap()
+        .expect("a valid test value")
         .unix_millis()
         / 1000;
     h.server(&format!(
@@ -745,13 +770,13 @@ fn threads_come_from_the_seed_and_never_repeat() {
         .new_conversation(&juliet)
         .body("one")
         .build()
-        .unwrap();
+        .expect("a valid test value");
     let b = h.client.new_thread();
-    assert_ne!(a.thread().unwrap(), b);
+    assert_ne!(a.thread().expect("a valid test value"), b);
     let prefix = format!("{:08x}t", (SEED ^ (SEED >> 32)) as u32);
     assert!(b.starts_with(&prefix), "{b}");
     let now = h.now;
-    h.client.send(now, a).unwrap();
+    h.client.send(now, a).expect("a valid test value");
     assert_eq!(
         h.sent(),
         format!(
@@ -760,7 +785,7 @@ fn threads_come_from_the_seed_and_never_repeat() {
     );
     // Another seed, other threads.
     let mut other = config();
-    other.seed = NonZeroU64::new(SEED + (1 << 40)).unwrap();
+    other.seed = NonZeroU64::new(SEED + (1 << 40)).expect("a valid test value");
     let mut h2 = Harness::new(other);
     assert_ne!(h2.client.new_thread(), b);
 }
