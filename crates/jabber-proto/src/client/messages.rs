@@ -14,6 +14,35 @@ impl Client {
     /// of as a message. Call it once after [`Client::new`] (an adapter can, from
     /// `SystemTime`), and again when the wall clock is corrected; the core keeps only the
     /// offset to its own [`Instant`]s, so time moves on with every `now`.
+    ///
+    /// ```
+    /// use core::num::NonZeroU64;
+    /// use core::time::Duration;
+    /// use jabber_proto::client::{Client, Config, Event, StanzaEvent};
+    /// use jabber_proto::time::{Instant, Timestamp};
+    ///
+    /// let mut now = Instant::ZERO;
+    /// let mut client = Client::new(Config::new("example.com", NonZeroU64::new(7).unwrap()), now);
+    /// client.set_utc(now, Timestamp::parse("2026-12-03T12:00:00Z").unwrap());
+    /// client.handle_input(now, b"<stream:stream xmlns='jabber:client' \
+    ///     xmlns:stream='http://etherx.jabber.org/streams' id='s1'>").unwrap();
+    /// // Stored at 11:00 with a lifetime of an hour: still fresh at 12:00 ...
+    /// let stored = b"<message from='romeo@example.net/orchard'><body>by noon</body>\
+    ///     <x xmlns='jabber:x:expire' seconds='3600'/>\
+    ///     <delay xmlns='urn:xmpp:delay' stamp='2026-12-03T11:00:00Z'/></message>";
+    /// client.handle_input(now, stored).unwrap();
+    /// // ... expired a second later, on the core's own clock.
+    /// now = now + Duration::from_secs(1);
+    /// client.handle_input(now, stored).unwrap();
+    /// let kinds: Vec<_> = core::iter::from_fn(|| client.poll_event())
+    ///     .filter_map(|e| match e {
+    ///         Event::Stanza(StanzaEvent::Message(_)) => Some("fresh"),
+    ///         Event::Stanza(StanzaEvent::ExpiredMessage(_)) => Some("expired"),
+    ///         _ => None,
+    ///     })
+    ///     .collect();
+    /// assert_eq!(kinds, ["fresh", "expired"]);
+    /// ```
     pub fn set_utc(&mut self, now: Instant, utc: Timestamp) {
         self.cx.tick(now);
         self.messaging.set_utc(self.cx.now, utc);

@@ -8,6 +8,41 @@
 //! ([`MessageEvents`]) beside chat states ([`ChatState`]) and delivery receipts
 //! ([`Receipt`]), the classic conference invitation and XEP-0249's direct one in
 //! [`Invitation`].
+//!
+//! A received message is read on demand, and answered in its own thread:
+//!
+//! ```
+//! use jabber_proto::stanza::ext::{ChatState, Oob, Receipt};
+//! use jabber_proto::stanza::{Message, Stanza};
+//! use jabber_proto::stream::{Item, StreamParser};
+//!
+//! let mut parser = StreamParser::new(Default::default());
+//! parser.push(b"<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>");
+//! parser.push(b"<message from='juliet@example.com/balcony' id='m1' type='chat'>\
+//!     <body>/me shows a picture</body><thread>t7</thread>\
+//!     <x xmlns='jabber:x:oob'><url>https://example.com/rose.jpg</url></x>\
+//!     <active xmlns='http://jabber.org/protocol/chatstates'/>\
+//!     <request xmlns='urn:xmpp:receipts'/>\
+//!     <delay xmlns='urn:xmpp:delay' stamp='2026-12-03T09:30:00Z'/></message>");
+//! let _header = parser.next_item();
+//! let Some(Ok(Item::Element(el))) = parser.next_item() else { unreachable!() };
+//! let Ok(Stanza::Message(m)) = Stanza::try_from(el) else { unreachable!() };
+//!
+//! assert_eq!(m.me().as_deref(), Some("shows a picture"));
+//! assert_eq!(m.extension::<Oob>().map(|o| o.url).as_deref(), Some("https://example.com/rose.jpg"));
+//! assert_eq!(m.chat_state(), Some(ChatState::Active));
+//! assert_eq!(m.receipt(), Some(Receipt::Request));
+//! assert_eq!(m.delay().map(|d| d.stamp.to_string()).as_deref(), Some("2026-12-03T09:30:00Z"));
+//!
+//! let reply = m.reply().unwrap().body("lovely").extension(&ChatState::Active).build()?;
+//! assert_eq!(
+//!     reply.element().to_string(),
+//!     "<message xmlns='jabber:client' to='juliet@example.com/balcony' type='chat'>\
+//!      <body>lovely</body><thread>t7</thread>\
+//!      <active xmlns='http://jabber.org/protocol/chatstates'/></message>"
+//! );
+//! # Ok::<(), jabber_proto::xml::BuildError>(())
+//! ```
 
 mod chatstate;
 mod conference;
