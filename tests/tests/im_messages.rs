@@ -10,7 +10,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use jabber_proto::client::{Config, Event, StanzaEvent};
+use jabber_proto::client::{AutoAnswers, Config, Event, StanzaEvent};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::stanza::ext::{ChatState, Expire, MessageEvents, Notice, Receipt};
@@ -225,8 +225,7 @@ fn offline_delivery_with_delay_and_expiry(ctx: &Ctx) {
 fn receipts_events_and_chat_states(ctx: &Ctx) {
     let mut a = ctx.login("ima", ctx.config());
     let mut answering = ctx.config();
-    answering.answer_receipts = true;
-    answering.answer_message_events = true;
+    answering.auto_answers = AutoAnswers::RECEIPTS | AutoAnswers::MESSAGE_EVENTS;
     let mut d = ctx.login("imd", answering);
     let (a_jid, d_jid) = (jid_of(&a), jid_of(&d));
 

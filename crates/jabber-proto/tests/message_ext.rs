@@ -7,7 +7,7 @@ mod support;
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use jabber_proto::client::{Config, Event, StanzaEvent};
+use jabber_proto::client::{AutoAnswers, Config, Event, StanzaEvent};
 use jabber_proto::jid::Jid;
 use jabber_proto::stanza::ext::{
     Address, AddressRole, ChatState, Encrypted, Envelope, Expire, Extension, Invitation,
@@ -622,8 +622,7 @@ fn config() -> Config {
 
 fn answering() -> Config {
     let mut c = config();
-    c.answer_receipts = true;
-    c.answer_message_events = true;
+    c.auto_answers = AutoAnswers::ALL;
     c
 }
 

@@ -102,15 +102,9 @@ pub struct Config {
     /// A name for this connection in traces (the `tracing` feature); `None` (the default)
     /// names it by its seed in hexadecimal.
     pub name: Option<String>,
-    /// Answer delivery receipt requests (XEP-0184) with `<received/>`: for a message
-    /// with a sender and an id, not an error nor a groupchat message, not expired, and
-    /// not itself a receipt. Default false.
-    pub answer_receipts: bool,
-    /// Answer `jabber:x:event` requests for "delivered" (XEP-0022), on the same terms
-    /// as receipts; "displayed" and "composing" are the application's to send
-    /// ([`MessageEvents::notice`](crate::stanza::ext::MessageEvents::notice)). Default
-    /// false.
-    pub answer_message_events: bool,
+    /// Requests in incoming messages the core answers on its own: delivery receipts
+    /// (XEP-0184) and `jabber:x:event`'s "delivered" (XEP-0022). Default none.
+    pub auto_answers: super::AutoAnswers,
 }
 
 impl Config {
@@ -140,8 +134,7 @@ impl Config {
             console: false,
             console_max_bytes: 256 << 10,
             name: None,
-            answer_receipts: false,
-            answer_message_events: false,
+            auto_answers: super::AutoAnswers::NONE,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The client's message commands: wall-clock time for expiry, and conversation threads.
 
 use alloc::string::String;
+use core::ops::BitOr;
 
 use super::Client;
 use crate::jid::Jid;
@@ -80,5 +81,54 @@ impl Client {
     pub fn new_conversation(&mut self, to: &Jid) -> MessageBuilder {
         let thread = self.new_thread();
         Message::chat(to).thread(&thread)
+    }
+}
+
+/// Which requests in incoming messages the core answers on its own
+/// ([`Config::auto_answers`](super::Config::auto_answers)); one byte, combined with `|`.
+///
+/// Each is answered for a message with a sender and an id, once logged in, at most once
+/// per message, and never for an error message (errors are not answered), a groupchat
+/// message (the room would broadcast the answer; XEP-0184 §5), an expired message (it
+/// was not delivered) or a message that is itself an answer.
+///
+/// ```
+/// use core::num::NonZeroU64;
+/// use jabber_proto::client::{AutoAnswers, Config};
+/// let mut config = Config::new("example.com", NonZeroU64::new(7).unwrap());
+/// config.auto_answers = AutoAnswers::RECEIPTS | AutoAnswers::MESSAGE_EVENTS;
+/// assert!(config.auto_answers.contains(AutoAnswers::RECEIPTS));
+/// assert_eq!(config.auto_answers, AutoAnswers::ALL);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct AutoAnswers(u8);
+
+impl AutoAnswers {
+    /// Nothing is answered automatically (the default).
+    pub const NONE: AutoAnswers = AutoAnswers(0);
+    /// `<request xmlns='urn:xmpp:receipts'/>` gets `<received/>` (XEP-0184).
+    pub const RECEIPTS: AutoAnswers = AutoAnswers(1);
+    /// A `jabber:x:event` request for "delivered" gets its notice (XEP-0022); "displayed"
+    /// and "composing" are the application's to send
+    /// ([`MessageEvents::notice`](crate::stanza::ext::MessageEvents::notice)).
+    pub const MESSAGE_EVENTS: AutoAnswers = AutoAnswers(2);
+    /// Both.
+    pub const ALL: AutoAnswers = AutoAnswers(3);
+
+    /// Whether every answer in `other` is in `self`.
+    pub fn contains(self, other: AutoAnswers) -> bool {
+        self.0 & other.0 == other.0
+    }
+
+    /// Whether nothing is answered.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl BitOr for AutoAnswers {
+    type Output = AutoAnswers;
+    fn bitor(self, other: AutoAnswers) -> AutoAnswers {
+        AutoAnswers(self.0 | other.0)
     }
 }

@@ -29,6 +29,7 @@ pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
 pub use iq_table::IqId;
+pub use messages::AutoAnswers;
 pub use session::SessionState;
 
 pub(crate) use context::{Cx, Reply};

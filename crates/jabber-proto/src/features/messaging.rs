@@ -11,7 +11,7 @@
 //! [`Instant`]s, so time then moves on with every `now` it is given. Until then no
 //! message is judged expired.
 
-use crate::client::{Cx, StanzaEvent};
+use crate::client::{AutoAnswers, Cx, StanzaEvent};
 use crate::ns;
 use crate::stanza::ext::{Extension, MessageEvents, Receipt};
 use crate::stanza::{Message, MessageType};
@@ -64,7 +64,7 @@ impl Messaging {
                 return cx.push(StanzaEvent::ExpiredMessage(m));
             }
         }
-        if cx.config.answer_receipts || cx.config.answer_message_events {
+        if !cx.config.auto_answers.is_empty() {
             answer(cx, &m);
         }
         cx.push(StanzaEvent::Message(m));
@@ -84,6 +84,7 @@ fn answer(cx: &mut Cx, m: &Message) {
     if id.is_empty() {
         return;
     }
+    let answers = cx.config.auto_answers;
     let mut receipt_requested = false;
     let mut is_receipt = false;
     let mut wants_delivered = false;
@@ -98,10 +99,10 @@ fn answer(cx: &mut Cx, m: &Message) {
         }
     }
     // A receipt that also asks for one would start a ping-pong between two clients.
-    if cx.config.answer_receipts && receipt_requested && !is_receipt {
+    if answers.contains(AutoAnswers::RECEIPTS) && receipt_requested && !is_receipt {
         send_answer(cx, from, Receipt::Received(Some(id.into())).to_element());
     }
-    if cx.config.answer_message_events && wants_delivered {
+    if answers.contains(AutoAnswers::MESSAGE_EVENTS) && wants_delivered {
         let notice = MessageEvents::notice(crate::stanza::ext::Notice::Delivered, id);
         send_answer(cx, from, notice.to_element());
     }
