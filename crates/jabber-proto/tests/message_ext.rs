@@ -788,3 +788,38 @@ fn threads_come_from_the_seed_and_never_repeat() {
     let mut h2 = Harness::new(other);
     assert_ne!(h2.client.new_thread(), b);
 }
+
+#[test]
+fn answer_helpers_build_only_what_was_asked() {
+    let m = parse(
+        "<message from='romeo@montague.net/orchard' id='m1' type='chat'><body>hi</body>\
+         <request xmlns='urn:xmpp:receipts'/><x xmlns='jabber:x:event'><displayed/><composing/></x></message>",
+    );
+    let build = |b: Option<MessageBuilder>| b.map(|b| wire(&b.build().expect("an answer")));
+    assert_eq!(
+        build(m.event_notice(Notice::Displayed)).as_deref(),
+        Some(
+            "<message xmlns='jabber:client' to='romeo@montague.net/orchard'><x xmlns='jabber:x:event'><displayed/><id>m1</id></x></message>"
+        )
+    );
+    assert_eq!(
+        build(m.event_notice(Notice::Composing)).as_deref(),
+        Some(
+            "<message xmlns='jabber:client' to='romeo@montague.net/orchard'><x xmlns='jabber:x:event'><composing/><id>m1</id></x></message>"
+        )
+    );
+    assert_eq!(build(m.event_notice(Notice::Delivered)), None);
+    assert_eq!(build(m.event_notice(Notice::Offline)), None);
+    assert_eq!(
+        build(m.receipt_answer()).as_deref(),
+        Some(
+            "<message xmlns='jabber:client' to='romeo@montague.net/orchard'><received xmlns='urn:xmpp:receipts' id='m1'/></message>"
+        )
+    );
+    let groupchat = parse(
+        "<message from='room@chat.m.net/n' id='g1' type='groupchat'><request xmlns='urn:xmpp:receipts'/>\
+         <x xmlns='jabber:x:event'><displayed/></x></message>",
+    );
+    assert!(groupchat.receipt_answer().is_none());
+    assert!(groupchat.event_notice(Notice::Displayed).is_none());
+}

@@ -12,11 +12,9 @@
 //! message is judged expired.
 
 use crate::client::{AutoAnswers, Cx, StanzaEvent};
-use crate::ns;
-use crate::stanza::ext::{Extension, MessageEvents, Receipt};
-use crate::stanza::{Message, MessageType};
+use crate::stanza::ext::Notice;
+use crate::stanza::{Message, MessageBuilder};
 use crate::time::{Instant, Timestamp};
-use crate::xml::Element;
 
 /// The UTC of the caller's time origin, [`Instant::ZERO`], in Unix milliseconds;
 /// [`UNKNOWN`] until the application says. One word, no heap.
@@ -71,51 +69,25 @@ impl Messaging {
     }
 }
 
-/// The automatic answers a message asked for, each at most once: only for a message
-/// with a sender and an id, in a live session, never for an error (errors are not
-/// answered) nor a groupchat message (the room would broadcast the answer; XEP-0184 §5).
+/// The automatic answers a message asked for, each at most once, in a live session;
+/// which messages may be answered is [`Message::receipt_answer`]'s and
+/// [`Message::event_notice`]'s rule.
 fn answer(cx: &mut Cx, m: &Message) {
-    if matches!(m.kind(), MessageType::Error | MessageType::Groupchat) || cx.jid.is_none() {
-        return;
-    }
-    let (Some(from), Some(id)) = (m.element().attr("from"), m.id()) else {
-        return;
-    };
-    if id.is_empty() {
+    if cx.jid.is_none() {
         return;
     }
     let answers = cx.config.auto_answers;
-    let mut receipt_requested = false;
-    let mut is_receipt = false;
-    let mut wants_delivered = false;
-    for child in m.element().root().children() {
-        match Receipt::from_child(child) {
-            Some(Receipt::Request) => receipt_requested = true,
-            Some(Receipt::Received(_)) => is_receipt = true,
-            None => {}
-        }
-        if let Some(e) = MessageEvents::from_child(child) {
-            wants_delivered |= e.is_request() && e.delivered;
-        }
+    if answers.contains(AutoAnswers::RECEIPTS) {
+        send_answer(cx, m.receipt_answer());
     }
-    // A receipt that also asks for one would start a ping-pong between two clients.
-    if answers.contains(AutoAnswers::RECEIPTS) && receipt_requested && !is_receipt {
-        send_answer(cx, from, Receipt::Received(Some(id.into())).to_element());
-    }
-    if answers.contains(AutoAnswers::MESSAGE_EVENTS) && wants_delivered {
-        let notice = MessageEvents::notice(crate::stanza::ext::Notice::Delivered, id);
-        send_answer(cx, from, notice.to_element());
+    if answers.contains(AutoAnswers::MESSAGE_EVENTS) {
+        send_answer(cx, m.event_notice(Notice::Delivered));
     }
 }
 
-fn send_answer(cx: &mut Cx, to: &str, payload: Result<Element, crate::xml::BuildError>) {
-    // The id comes from the received message, which parsed, so the payload builds.
-    let Ok(payload) = payload else { return };
-    if let Ok(answer) = Element::builder("message", ns::CLIENT)
-        .attr("to", to)
-        .child(payload)
-        .build()
-    {
-        cx.emit(&answer);
+fn send_answer(cx: &mut Cx, answer: Option<MessageBuilder>) {
+    // Built from a message that parsed, so it builds.
+    if let Some(Ok(answer)) = answer.map(MessageBuilder::build) {
+        cx.emit(answer.element());
     }
 }

@@ -4,7 +4,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::ext::{Encrypted, Extension};
+use super::ext::{Encrypted, Extension, MessageEvents, Notice, Receipt};
 use super::{Message, MessageType, StanzaError};
 use crate::jid::Jid;
 use crate::ns;
@@ -210,6 +210,51 @@ impl Message {
             b = b.thread(&thread);
         }
         Some(b)
+    }
+
+    /// The receipt this message asks for (XEP-0184): `<received/>` with its id, to its
+    /// sender. `None` unless it has a sender and an id and carries `<request/>`; never
+    /// for an error or a groupchat message (the room would broadcast it; XEP-0184 §5),
+    /// nor for a message that is itself a receipt (two clients would answer each other
+    /// forever).
+    ///
+    /// Returning receipts tells the sender we are online: XEP-0184 §8 says to answer
+    /// only senders allowed to see our presence, which is the application's call.
+    pub fn receipt_answer(&self) -> Option<MessageBuilder> {
+        let (to, id) = self.answerable()?;
+        let mut requested = false;
+        for r in self.extensions::<Receipt>() {
+            match r {
+                Receipt::Request => requested = true,
+                Receipt::Received(_) => return None,
+            }
+        }
+        requested.then(|| {
+            MessageBuilder::new(MessageType::Normal, to)
+                .extension(&Receipt::Received(Some(String::from(id))))
+        })
+    }
+
+    /// The `jabber:x:event` notice (XEP-0022) this message asks for: `notice` about its
+    /// id, to its sender. `None` unless it has a sender and an id and its
+    /// `jabber:x:event` requests `notice`; never for an error or a groupchat message.
+    pub fn event_notice(&self, notice: Notice) -> Option<MessageBuilder> {
+        let (to, id) = self.answerable()?;
+        let events = self.events()?;
+        (events.is_request() && events.has(notice)).then(|| {
+            MessageBuilder::new(MessageType::Normal, to)
+                .extension(&MessageEvents::notice(notice, id))
+        })
+    }
+
+    /// The sender and id an answer needs, unless the message is one that is never
+    /// answered.
+    fn answerable(&self) -> Option<(Jid, &str)> {
+        if matches!(self.kind(), MessageType::Error | MessageType::Groupchat) {
+            return None;
+        }
+        let id = self.id().filter(|id| !id.is_empty())?;
+        Some((self.from()?.to_owned_jid(), id))
     }
 
     /// The error message answering this one (RFC 6121 §5.2.2, the classic "error
