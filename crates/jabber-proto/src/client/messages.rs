@@ -90,7 +90,9 @@ impl Client {
 /// Each is answered for a message with a sender and an id, once logged in, at most once
 /// per message, and never for an error message (errors are not answered), a groupchat
 /// message (the room would broadcast the answer; XEP-0184 §5), an expired message (it
-/// was not delivered) or a message that is itself an answer.
+/// was not delivered) or a message that is itself an answer. Answering tells the
+/// sender we are online: XEP-0184 §8 asks to answer only those allowed to see our
+/// presence, so turn receipts on only where that is acceptable.
 ///
 /// ```
 /// use core::num::NonZeroU64;
