@@ -5,6 +5,7 @@
 
 use alloc::string::String;
 
+use super::ext::Extension;
 use crate::jid::{Jid, JidRef};
 use crate::ns;
 use crate::time::Timestamp;
@@ -127,5 +128,18 @@ impl Delay {
             b = b.text(reason);
         }
         b.build()
+    }
+}
+
+/// As a payload, a delay stamp is written in its own [`form`](Delay::form), so a stamp
+/// can ride on a message ([`MessageBuilder::extension`](super::MessageBuilder::extension))
+/// in either form.
+impl Extension for Delay {
+    fn from_child(child: ElementRef<'_>) -> Option<Delay> {
+        Delay::from_element(child)
+    }
+
+    fn to_element(&self) -> Result<Element, BuildError> {
+        Delay::to_element(self, self.form)
     }
 }
