@@ -370,6 +370,9 @@ fn replies_keep_the_thread_and_address_the_sender() {
     );
     let error = parse("<message from='romeo@montague.net' type='error'><body>hi</body></message>");
     assert!(error.reply().is_none());
+    let headline =
+        parse("<message from='news.montague.net' type='headline'><body>Verona</body></message>");
+    assert!(headline.reply().is_none());
     assert!(
         parse("<message><body>from the server</body></message>")
             .reply()
@@ -757,6 +760,14 @@ fn automatic_answers_refused_where_they_do_not_belong() {
     h.server(
         "<message from='r@m.net/o' id='m1'><body>hi</body><request xmlns='urn:xmpp:receipts'/><x xmlns='jabber:x:event'><delivered/></x></message>",
     );
+    assert_eq!(messages(&mut h).len(), 1);
+    assert_eq!(h.sent(), "");
+    // Not after our close: nothing may follow </stream:stream>.
+    let mut h = Harness::logged_in(answering());
+    let now = h.now;
+    h.client.close(now);
+    assert!(h.sent().ends_with("</stream:stream>"));
+    h.server("<message from='r@m.net/o' id='m1'><body>hi</body><request xmlns='urn:xmpp:receipts'/></message>");
     assert_eq!(messages(&mut h).len(), 1);
     assert_eq!(h.sent(), "");
     // Not before login: the session is not ours yet.

@@ -73,7 +73,8 @@ impl Messaging {
 /// which messages may be answered is [`Message::receipt_answer`]'s and
 /// [`Message::event_notice`]'s rule.
 fn answer(cx: &mut Cx, m: &Message) {
-    if cx.jid.is_none() {
+    // Logged in, and our side not closed: nothing may follow our </stream:stream>.
+    if cx.jid.is_none() || !cx.is_open() {
         return;
     }
     let answers = cx.config.auto_answers;

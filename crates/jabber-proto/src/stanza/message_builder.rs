@@ -177,8 +177,8 @@ impl Message {
     }
 
     /// A reply: to the sender (to the room, for a groupchat message), of the same type,
-    /// in the same thread. `None` for an error message (errors are not answered) or a
-    /// message without a sender.
+    /// in the same thread. `None` for an error message (errors are not answered), a
+    /// headline (no reply expected; RFC 6121 §5.2.2) or a message without a sender.
     ///
     /// ```
     /// use jabber_proto::stanza::{Message, Stanza};
@@ -201,7 +201,7 @@ impl Message {
     pub fn reply(&self) -> Option<MessageBuilder> {
         let from = self.from()?;
         let to = match self.kind() {
-            MessageType::Error => return None,
+            MessageType::Error | MessageType::Headline => return None,
             MessageType::Groupchat => from.bare().to_owned_jid(),
             _ => from.to_owned_jid(),
         };
