@@ -50,9 +50,10 @@ impl Client {
     }
 
     /// The wall-clock time at `now`, as [`set_utc`](Self::set_utc) last said; `None`
-    /// until it is called.
+    /// until it is called. Like every clock of the core it never runs backwards: a
+    /// `now` earlier than one already seen counts as that one.
     pub fn utc(&self, now: Instant) -> Option<Timestamp> {
-        self.messaging.utc(now)
+        self.messaging.utc(self.cx.now.max(now))
     }
 
     /// A fresh thread id for a new conversation (RFC 6121 §5.2.5): drawn from the
