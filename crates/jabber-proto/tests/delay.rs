@@ -220,3 +220,44 @@ proptest! {
         prop_assert_eq!(back, want);
     }
 }
+
+#[test]
+fn presence_carries_a_signature_and_a_stamp_we_add() {
+    use jabber_proto::stanza::Presence;
+    use jabber_proto::stanza::ext::Signed;
+    let to = Jid::parse("romeo@montague.net").expect("a JID");
+    let p = Presence::available()
+        .to(&to)
+        .id("p1")
+        .status("here")
+        .build()
+        .expect("a presence")
+        .with_extension(&Signed {
+            payload: "iQEVAwUBOz".into(),
+        })
+        .expect("signed")
+        .with_extension(&Delay {
+            form: DelayForm::Legacy,
+            ..Delay::new(ts("2002-09-10T23:08:25Z"))
+        })
+        .expect("stamped");
+    let wire = p.element().to_string();
+    assert_eq!(
+        wire,
+        "<presence xmlns='jabber:client' to='romeo@montague.net' id='p1'><status>here</status>\
+         <x xmlns='jabber:x:signed'>iQEVAwUBOz</x><x xmlns='jabber:x:delay' stamp='20020910T23:08:25'/></presence>"
+    );
+    let Stanza::Presence(back) = parse(&wire) else {
+        panic!("a presence")
+    };
+    assert_eq!(back, p);
+    assert_eq!(
+        back.signed().map(|s| s.payload).as_deref(),
+        Some("iQEVAwUBOz")
+    );
+    assert_eq!(
+        back.delay().map(|d| d.stamp),
+        Some(ts("2002-09-10T23:08:25Z"))
+    );
+    assert_eq!(back.status().as_deref(), Some("here"));
+}

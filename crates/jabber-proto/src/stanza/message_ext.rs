@@ -10,7 +10,7 @@ use super::ext::{self, ChatState, Extension, MessageEvents, Receipt};
 use super::{Message, Presence};
 use crate::ns;
 use crate::time::Timestamp;
-use crate::xml::ElementRef;
+use crate::xml::{BuildError, Element, ElementRef};
 
 impl Message {
     /// When the message was first sent, if a server delayed it (offline storage): the
@@ -115,6 +115,41 @@ impl Presence {
     pub fn signed(&self) -> Option<ext::Signed> {
         self.extension()
     }
+
+    /// The same presence with `ext` appended: a `jabber:x:signed` signature over its
+    /// status, say.
+    ///
+    /// ```
+    /// use jabber_proto::stanza::Presence;
+    /// use jabber_proto::stanza::ext::Signed;
+    /// let p = Presence::available().status("online").build()?;
+    /// let p = p.with_extension(&Signed { payload: "iQEVAwUBOz".into() })?;
+    /// assert_eq!(
+    ///     p.element().to_string(),
+    ///     "<presence xmlns='jabber:client'><status>online</status>\
+    ///      <x xmlns='jabber:x:signed'>iQEVAwUBOz</x></presence>"
+    /// );
+    /// # Ok::<(), jabber_proto::xml::BuildError>(())
+    /// ```
+    pub fn with_extension(self, ext: &impl Extension) -> Result<Presence, BuildError> {
+        let kind = self.kind();
+        let element = appended(self.element().root(), ext)?;
+        Ok(Presence::from_parts(element, kind))
+    }
+}
+
+/// A copy of the stanza `root` with `ext` as its last child.
+fn appended(root: ElementRef<'_>, ext: &impl Extension) -> Result<Element, BuildError> {
+    let mut b = Element::builder(root.name(), root.ns());
+    for a in root.attrs() {
+        b = if a.ns.is_empty() {
+            b.attr(a.name, a.value)
+        } else {
+            b.attr_ns(a.name, a.ns, a.value)
+        };
+    }
+    // Text directly inside a stanza is only white space between children.
+    b.children(root.children()).child(ext.to_element()?).build()
 }
 
 fn unknown_children(root: ElementRef<'_>) -> impl Iterator<Item = ElementRef<'_>> + '_ {
