@@ -73,3 +73,28 @@ pub(crate) fn known_index(ns: &str) -> Option<u8> {
         .position(|k| *k == ns)
         .and_then(|i| u8::try_from(i).ok())
 }
+
+/// Delayed delivery, XEP-0203.
+pub const DELAY: &str = "urn:xmpp:delay";
+/// Legacy delayed delivery, XEP-0091.
+pub const X_DELAY: &str = "jabber:x:delay";
+/// Message events, XEP-0022.
+pub const X_EVENT: &str = "jabber:x:event";
+/// Message expiration, XEP-0023.
+pub const X_EXPIRE: &str = "jabber:x:expire";
+/// Extended addressing of the classic protocol (names, cc, forwarded).
+pub const X_ENVELOPE: &str = "jabber:x:envelope";
+/// An encrypted payload (XEP-0027).
+pub const X_ENCRYPTED: &str = "jabber:x:encrypted";
+/// A signature (XEP-0027).
+pub const X_SIGNED: &str = "jabber:x:signed";
+/// Out-of-band data, a URL (XEP-0066).
+pub const X_OOB: &str = "jabber:x:oob";
+/// Roster items sent in a message (XEP-0093).
+pub const X_ROSTER: &str = "jabber:x:roster";
+/// A chat room invitation (the classic form and XEP-0249's direct invitation).
+pub const X_CONFERENCE: &str = "jabber:x:conference";
+/// Chat state notifications, XEP-0085.
+pub const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
+/// Message delivery receipts, XEP-0184.
+pub const RECEIPTS: &str = "urn:xmpp:receipts";

@@ -60,3 +60,6 @@ impl Sub<Instant> for Instant {
         self.saturating_duration_since(earlier)
     }
 }
+
+mod utc;
+pub use utc::{DateTime, Timestamp};

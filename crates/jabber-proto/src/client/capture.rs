@@ -13,7 +13,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::Config;
+use super::{AutoAnswers, Config};
 use crate::stream::Writer;
 use crate::time::Instant;
 use crate::xml::{Element, ElementBuilder};
@@ -242,6 +242,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         max_pending_subscriptions,
         max_roster_items,
         roster_cache,
+        auto_answers,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -274,6 +275,14 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
             &format!("{max_pending_subscriptions}"),
         )
         .attr("max-roster-items", &format!("{max_roster_items}"))
+        .attr(
+            "auto-receipts",
+            bool_str(auto_answers.contains(AutoAnswers::RECEIPTS)),
+        )
+        .attr(
+            "auto-message-events",
+            bool_str(auto_answers.contains(AutoAnswers::MESSAGE_EVENTS)),
+        )
         .attr("max-stanza-bytes", &format!("{max_stanza_bytes}"))
         .attr("max-depth", &format!("{max_depth}"))
         .attr("max-attributes", &format!("{max_attributes}"));

@@ -145,6 +145,9 @@ pub struct Config {
     /// fetch after login then carries `ver`, and the client's roster starts from this
     /// one (it is taken out of the configuration then). Default `None`: a plain fetch.
     pub roster_cache: Option<RosterCache>,
+    /// Requests in incoming messages the core answers on its own: delivery receipts
+    /// (XEP-0184) and `jabber:x:event`'s "delivered" (XEP-0022). Default none.
+    pub auto_answers: super::AutoAnswers,
 }
 
 impl Config {
@@ -182,6 +185,7 @@ impl Config {
             max_pending_subscriptions: 256,
             max_roster_items: 10_000,
             roster_cache: None,
+            auto_answers: super::AutoAnswers::NONE,
         }
     }
 }

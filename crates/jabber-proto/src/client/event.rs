@@ -137,6 +137,11 @@ pub enum StanzaEvent {
     /// A stanza that breaks RFC 6120's rules and was dropped (an invalid IQ request is
     /// also answered with `bad-request`).
     Invalid(InvalidStanza),
+    /// A message whose `jabber:x:expire` lifetime ran out before it arrived (counted
+    /// from its delay stamp, against the UTC given with
+    /// [`Client::set_utc`](super::Client::set_utc)): not to be shown as fresh, and not
+    /// acknowledged.
+    ExpiredMessage(Message),
 }
 
 /// The outcome of an IQ request the application sent with

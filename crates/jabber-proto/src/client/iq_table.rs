@@ -69,6 +69,16 @@ impl IqTable {
         }
     }
 
+    /// A fresh token from the same seeded sequence as the wire ids (prefix, then `tag`
+    /// instead of `-`, then the counter), so it never equals one of them nor another
+    /// token.
+    pub(crate) fn fresh_token(&mut self, tag: char) -> String {
+        self.next += 1;
+        let mut token = String::with_capacity(16);
+        let _ = write!(token, "{:08x}{tag}{}", self.prefix, self.next);
+        token
+    }
+
     /// Registers a request; returns its handle and the id to put on the wire.
     pub(crate) fn insert(
         &mut self,

@@ -19,6 +19,7 @@ mod error;
 mod event;
 mod im;
 mod iq_table;
+mod messages;
 mod session;
 mod trace;
 
@@ -33,6 +34,7 @@ pub use event::{
 };
 pub use event::{PresenceEvent, SubscriptionEvent};
 pub use iq_table::IqId;
+pub use messages::AutoAnswers;
 pub use session::SessionState;
 
 pub(crate) use context::{Cx, Reply};
@@ -41,6 +43,7 @@ pub(crate) use iq_table::Owner;
 use crate::console::{ConsoleEntry, Direction};
 use crate::features::contacts::Contacts;
 use crate::features::keepalive::Keepalive;
+use crate::features::messaging::Messaging;
 use crate::features::presence::OwnPresence;
 use crate::features::roster::{Roster, RosterSync};
 use crate::features::subscriptions::Subscriptions;
@@ -122,6 +125,7 @@ pub struct Client {
     keepalive: Keepalive,
     contacts: Contacts,
     subscriptions: Subscriptions,
+    messaging: Messaging,
 }
 
 impl Client {
@@ -154,6 +158,7 @@ impl Client {
             keepalive,
             contacts: Contacts::default(),
             subscriptions: Subscriptions::default(),
+            messaging: Messaging::default(),
         }
     }
 
@@ -782,7 +787,7 @@ impl Client {
             }
         }
         match Stanza::try_from(el) {
-            Ok(Stanza::Message(m)) => self.cx.push(StanzaEvent::Message(m)),
+            Ok(Stanza::Message(m)) => self.messaging.on_message(&mut self.cx, m),
             Ok(Stanza::Presence(p)) => self.on_presence(p),
             Ok(Stanza::Iq(iq)) => self.on_iq(iq),
             Err(invalid) if invalid.reason == InvalidReason::NotAStanza => {

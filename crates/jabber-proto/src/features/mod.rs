@@ -48,6 +48,7 @@
 
 pub mod contacts;
 pub(crate) mod keepalive;
+pub(crate) mod messaging;
 pub(crate) mod presence;
 pub mod roster;
 pub(crate) mod subscriptions;

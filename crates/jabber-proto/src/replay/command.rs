@@ -113,6 +113,15 @@ pub(crate) fn apply(
                 other => return Err(format!("unknown subscription {other:?}")),
             }
         }
+        "set-utc" => {
+            let utc = crate::time::Timestamp::parse(attr("utc")?).ok_or("bad UTC time")?;
+            client.set_utc(now, utc);
+            Ok(())
+        }
+        "new-thread" => {
+            client.new_thread();
+            Ok(())
+        }
         "close" => {
             client.close(now);
             Ok(())

@@ -5,7 +5,7 @@ use core::num::NonZeroU64;
 use core::str::FromStr;
 use core::time::Duration;
 
-use crate::client::{CAPTURE_NS, Config};
+use crate::client::{AutoAnswers, CAPTURE_NS, Config};
 use crate::features::roster::{Roster, RosterCache};
 use crate::xml::Element;
 
@@ -97,6 +97,15 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     small("max-pending-subscriptions", &mut n)?;
     c.max_pending_subscriptions = u16::try_from(n).ok()?;
     small("max-roster-items", &mut c.max_roster_items)?;
+    let (mut receipts, mut events) = (false, false);
+    flag("auto-receipts", &mut receipts)?;
+    flag("auto-message-events", &mut events)?;
+    c.auto_answers = match (receipts, events) {
+        (false, false) => AutoAnswers::NONE,
+        (true, false) => AutoAnswers::RECEIPTS,
+        (false, true) => AutoAnswers::MESSAGE_EVENTS,
+        (true, true) => AutoAnswers::ALL,
+    };
     if let Some(cache) = el.child("roster-cache", CAPTURE_NS) {
         let roster = Roster::from_query(cache.child("query", crate::ns::IQ_ROSTER)?);
         c.roster_cache = Some(RosterCache::new(cache.attr("version")?, roster));

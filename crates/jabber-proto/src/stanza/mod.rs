@@ -4,17 +4,23 @@
 //! type, its addresses, an IQ's id and payload count — once; the typed getters then read
 //! the element without allocating.
 
+mod delay;
 mod error;
+pub mod ext;
 mod iq;
 mod message;
+mod message_builder;
+mod message_ext;
 mod presence;
 
 use alloc::borrow::Cow;
 use core::fmt;
 
+pub use delay::{Delay, DelayForm};
 pub use error::{ErrorType, StanzaCondition, StanzaError};
 pub use iq::{Iq, IqType};
 pub use message::{Message, MessageType};
+pub use message_builder::{ENCRYPTED_BODY, MessageBuilder};
 pub use presence::{Presence, PresenceBuilder, PresenceType, Show};
 
 use crate::jid::JidRef;
