@@ -94,6 +94,7 @@ pub mod replay;
 pub mod stanza;
 pub mod stream;
 pub mod time;
+pub mod utc;
 pub mod xml;
 
 pub use client::{Client, Config, Event};

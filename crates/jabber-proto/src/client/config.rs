@@ -1,10 +1,12 @@
 //! Connection settings.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::num::NonZeroU64;
 use core::time::Duration;
 
+use crate::features::disclosure::Disclosure;
 use crate::stream::Limits;
 
 /// Settings of one connection. Start from [`Config::new`] and change fields.
@@ -111,6 +113,10 @@ pub struct Config {
     /// A name for this connection in traces (the `tracing` feature); `None` (the default)
     /// names it by its seed in hexadecimal.
     pub name: Option<String>,
+    /// What the client tells others about itself when asked: its software version, its
+    /// time, its idle time ([`Disclosure`]). `None` (the default) discloses nothing:
+    /// such requests get `service-unavailable`. Boxed: off, it costs one word.
+    pub disclosure: Option<Box<Disclosure>>,
 }
 
 impl Config {
@@ -142,6 +148,7 @@ impl Config {
             capture: false,
             capture_max_bytes: 1 << 20,
             name: None,
+            disclosure: None,
         }
     }
 }

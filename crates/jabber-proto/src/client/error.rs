@@ -39,6 +39,9 @@ pub enum Error {
     /// taken. Drain [`poll_event`](super::Client::poll_event), then offer the same bytes
     /// again; none of them were taken.
     EventQueueFull,
+    /// Private storage cannot hold an element without a namespace, or in
+    /// `jabber:client`, `jabber:server` or `jabber:iq:private` (XEP-0049 §2).
+    NotStorable,
 }
 
 impl fmt::Display for Error {
@@ -57,6 +60,7 @@ impl fmt::Display for Error {
             Error::InvalidAddress(e) => write!(f, "the credentials make no valid address: {e}"),
             Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
             Error::EventQueueFull => f.write_str("too many events wait to be taken"),
+            Error::NotStorable => f.write_str("private storage cannot hold this namespace"),
         }
     }
 }

@@ -17,10 +17,13 @@
 //! }
 //! ```
 
+use alloc::boxed::Box;
 use core::fmt;
 
 use super::IqId;
+use crate::features::autoupdate::UpdateInfo;
 use crate::features::roster::Roster;
+use crate::features::vcard::Vcard;
 use crate::jid::Jid;
 use crate::negotiation::auth::{AuthMethod, LoginError};
 use crate::negotiation::register::{RegistrationError, RegistrationForm, RegistrationStep};
@@ -49,6 +52,8 @@ pub enum Event {
     /// [`Config::max_unsent_bytes`](super::Config::max_unsent_bytes) for it (the largest
     /// refused since the last `Writable`) to fit: retry. Only while the stream is open.
     Writable,
+    /// Account services: vCards, private storage, software updates.
+    Services(ServiceEvent),
     /// The connection is over; always the last event, delivered once. Outstanding IQs
     /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit) until
     /// [`is_finished`](super::Client::is_finished), then close the transport.
@@ -182,6 +187,66 @@ pub enum RosterEvent {
     Push(Roster),
 }
 
+/// The answers to the account-service commands ([`Client::vcard_get`](super::Client::vcard_get),
+/// [`Client::private_get`](super::Client::private_get), ...), each carrying the handle its
+/// command returned.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ServiceEvent {
+    /// A vCard ([`Client::vcard_get`](super::Client::vcard_get)); empty when the server
+    /// holds none and says so with an empty card.
+    Vcard {
+        /// The request's handle.
+        id: IqId,
+        /// The card (boxed: it is large, and events are moved often).
+        vcard: Box<Vcard>,
+    },
+    /// Our vCard was stored ([`Client::vcard_set`](super::Client::vcard_set)).
+    VcardSaved {
+        /// The request's handle.
+        id: IqId,
+    },
+    /// Private data ([`Client::private_get`](super::Client::private_get)): the element
+    /// stored under the name and namespace asked for (empty when nothing is stored);
+    /// `None` when the answer held no element.
+    PrivateData {
+        /// The request's handle.
+        id: IqId,
+        /// The stored element.
+        data: Option<Element>,
+    },
+    /// Private data was stored ([`Client::private_set`](super::Client::private_set)).
+    PrivateSaved {
+        /// The request's handle.
+        id: IqId,
+    },
+    /// The versions an update agent offers
+    /// ([`Client::check_update`](super::Client::check_update)).
+    Update {
+        /// The request's handle.
+        id: IqId,
+        /// What is on offer.
+        info: UpdateInfo,
+    },
+    /// The request failed: an error reply, or (`error` is `None`) no reply within
+    /// [`Config::iq_timeout`](super::Config::iq_timeout).
+    Failed {
+        /// The request's handle.
+        id: IqId,
+        /// The error, if one came.
+        error: Option<StanzaError>,
+    },
+    /// A reply to the request came from an address it did not go to (for private
+    /// storage and our own vCard: anyone but our server and our own account): it was
+    /// dropped, and the request keeps waiting for its real answer.
+    Spoofed {
+        /// The request's handle.
+        id: IqId,
+        /// Who claimed to answer (`None`: no `from`, where one was required).
+        from: Option<Jid>,
+    },
+}
+
 macro_rules! into_event {
     ($($concern:ident => $variant:ident),* $(,)?) => {$(
         impl From<$concern> for Event {
@@ -199,6 +264,7 @@ into_event! {
     StanzaEvent => Stanza,
     IqEvent => Iq,
     RosterEvent => Roster,
+    ServiceEvent => Services,
 }
 
 /// Why the connection ended.

@@ -18,6 +18,7 @@ mod context;
 mod error;
 mod event;
 mod iq_table;
+mod services;
 mod session;
 mod trace;
 
@@ -27,6 +28,7 @@ use alloc::vec::Vec;
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
+pub use event::ServiceEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
@@ -37,6 +39,7 @@ pub(crate) use context::{Cx, Reply};
 pub(crate) use iq_table::Owner;
 
 use crate::console::{ConsoleEntry, Direction};
+use crate::features::disclosure::Responders;
 use crate::features::keepalive::Keepalive;
 use crate::features::presence::OwnPresence;
 use crate::features::roster::{Roster, RosterSync};
@@ -114,6 +117,7 @@ pub struct Client {
     roster: RosterSync,
     presence: OwnPresence,
     keepalive: Keepalive,
+    responders: Responders,
 }
 
 impl Client {
@@ -150,6 +154,7 @@ impl Client {
             roster: RosterSync::default(),
             presence: OwnPresence::default(),
             keepalive,
+            responders: Responders::new(now),
         }
     }
 
@@ -295,7 +300,7 @@ impl Client {
             while let Some((id, owner)) = self.cx.iqs.pop_expired(now) {
                 match owner {
                     // After our close the session is over; its timeouts mean nothing.
-                    Some(owner) if self.cx.is_open() => self.on_own_reply(owner, None),
+                    Some(owner) if self.cx.is_open() => self.on_own_reply(id, owner, None),
                     Some(_) => {}
                     None => self.cx.push(IqEvent::Timeout { id }),
                 }
@@ -333,6 +338,7 @@ impl Client {
         self.cx.emit(&stanza);
         self.cx.check_room(before)?;
         self.presence.on_sent(&stanza);
+        self.responders.on_activity(now);
         Ok(())
     }
 
@@ -717,13 +723,14 @@ impl Client {
             &self.cx.config.domain,
             self.cx.jid.as_ref(),
         ) else {
+            crate::features::services::on_unmatched_reply(&mut self.cx, &iq);
             return;
         };
         if let Some(owner) = owner {
             // Once our side is closed the session has nothing left to do: a late login
             // or registration reply must not make us write again.
             if self.cx.is_open() {
-                self.on_own_reply(owner, Some(&iq));
+                self.on_own_reply(id, owner, Some(&iq));
             }
             return;
         }
@@ -744,7 +751,8 @@ impl Client {
             return self.cx.push(StanzaEvent::IqRequest(iq));
         }
         let handled = self.keepalive.on_request(&mut self.cx, &iq)
-            || self.roster.on_request(&mut self.cx, &iq);
+            || self.roster.on_request(&mut self.cx, &iq)
+            || self.responders.on_request(&mut self.cx, &iq);
         if !handled {
             let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
             let _ = self.cx.reply(iq.element(), Err(refusal));
@@ -753,7 +761,7 @@ impl Client {
 
     /// A reply (or a timeout: `iq` is `None`) to one of the client's own requests, routed
     /// to the feature that sent it.
-    fn on_own_reply(&mut self, owner: Owner, iq: Option<&Iq>) {
+    fn on_own_reply(&mut self, id: IqId, owner: Owner, iq: Option<&Iq>) {
         let reply = Reply::from_iq(iq);
         match owner {
             Owner::Login(step) => {
@@ -767,12 +775,16 @@ impl Client {
                 self.session_ready(roster);
             }
             Owner::Keepalive => self.keepalive.on_reply(&self.cx, reply),
+            Owner::Service(request) => {
+                crate::features::services::on_reply(&mut self.cx, id, request, reply);
+            }
         }
     }
 
     /// Logged in: fetch the roster and announce our presence, as configured; the session
     /// is ready once the roster arrived.
     fn start_session(&mut self) {
+        self.responders.on_activity(self.cx.now);
         let fetching = self.cx.config.fetch_roster && self.roster.fetch(&mut self.cx);
         if self.cx.config.initial_presence {
             self.presence.announce(&mut self.cx);

@@ -3,6 +3,11 @@
 //! [`Client`](crate::client::Client) through a narrow interface; see
 //! `docs/architecture.md` for the pattern.
 
+pub mod autoupdate;
+pub mod disclosure;
 pub(crate) mod keepalive;
 pub(crate) mod presence;
+pub mod private_storage;
 pub mod roster;
+pub(crate) mod services;
+pub mod vcard;

@@ -5,12 +5,14 @@ use alloc::string::{String, ToString};
 
 use crate::client::{CAPTURE_NS, Client, Error};
 use crate::features::roster::Roster;
+use crate::features::vcard::Vcard;
 use crate::jid::Jid;
 use crate::negotiation::auth::Credentials;
 use crate::negotiation::register::RegistrationForm;
 use crate::ns;
 use crate::stanza::{IqType, Stanza, StanzaError};
 use crate::time::Instant;
+use crate::utc::UtcTime;
 use crate::xml::Element;
 
 /// Why a command record could not be given to the client.
@@ -96,6 +98,31 @@ pub(crate) fn apply(
                     .ok_or("<respond/> without a result or an error")?),
             };
             client.respond(now, &request, response)
+        }
+        "vcard-get" => {
+            let of = match el.attr("of") {
+                Some(_) => Some(jid("of")?),
+                None => None,
+            };
+            client.vcard_get(now, of.as_ref()).map(drop)
+        }
+        "vcard-set" => {
+            let card = el
+                .child("vCard", ns::VCARD)
+                .ok_or("<vcard-set/> without its card")?;
+            client.vcard_set(now, &Vcard::from_element(card)).map(drop)
+        }
+        "private-get" => client
+            .private_get(now, attr("name")?, attr("ns")?)
+            .map(drop),
+        "private-set" => client.private_set(now, &first_child()?).map(drop),
+        "check-update" => client.check_update(now, &jid("agent")?).map(drop),
+        "set-utc" => {
+            let unix = attr("unix")?
+                .parse::<u64>()
+                .map_err(|e| format!("bad 'unix': {e}"))?;
+            client.set_utc(now, UtcTime::from_unix_seconds(unix));
+            Ok(())
         }
         "close" => {
             client.close(now);

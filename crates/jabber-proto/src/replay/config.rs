@@ -1,12 +1,15 @@
 //! The config a capture starts with, read back from its `<config/>` record.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use core::num::NonZeroU64;
 use core::str::FromStr;
 use core::time::Duration;
 
 use crate::client::{CAPTURE_NS, Config};
-use crate::xml::Element;
+use crate::features::disclosure::{Disclosure, SoftwareVersion, TimeZone};
+use crate::utc::TzOffset;
+use crate::xml::{Element, ElementRef};
 
 /// The config `el` describes, every field as captured; `None` when a field is missing
 /// or unreadable.
@@ -56,5 +59,28 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     config.limits.max_stanza_bytes = usize::try_from(num("max-stanza-bytes")?).ok()?;
     config.limits.max_depth = u32::try_from(num("max-depth")?).ok()?;
     config.limits.max_attributes = u32::try_from(num("max-attributes")?).ok()?;
+    if let Some(d) = el.child("disclosure", CAPTURE_NS) {
+        config.disclosure = Some(Box::new(disclosure(d)?));
+    }
     Some(config)
+}
+
+/// [`Config::disclosure`] read back from its `<disclosure/>`.
+fn disclosure(el: ElementRef<'_>) -> Option<Disclosure> {
+    let mut d = Disclosure {
+        last_activity: el.attr("last-activity")? == "true",
+        ..Disclosure::default()
+    };
+    if let Some(s) = el.child("software", CAPTURE_NS) {
+        let mut v = SoftwareVersion::new(s.attr("name")?, s.attr("version")?);
+        v.os = s.attr("os").map(String::from);
+        d.software = Some(v);
+    }
+    if let Some(t) = el.child("time", CAPTURE_NS) {
+        let minutes = i16::from_str(t.attr("offset-minutes")?).ok()?;
+        let mut zone = TimeZone::new(TzOffset::from_minutes(minutes)?);
+        zone.name = t.attr("name").map(String::from);
+        d.time = Some(zone);
+    }
+    Some(d)
 }

@@ -1,0 +1,148 @@
+//! The account services' commands: vCards, private storage, update queries, and the wall
+//! clock the time answers need. Each routes to its feature module; answers come back as
+//! [`ServiceEvent`](super::ServiceEvent)s.
+
+use super::{Client, Error, IqId, capture};
+use crate::features::services::ServiceRequest;
+use crate::features::vcard::{self, Vcard};
+use crate::features::{autoupdate, private_storage};
+use crate::jid::Jid;
+use crate::stanza::IqType;
+use crate::time::Instant;
+use crate::utc::UtcTime;
+use crate::xml::Element;
+
+use alloc::format;
+
+impl Client {
+    /// Asks for a vCard (XEP-0054): ours (`of` is `None`) or a contact's (sent to its
+    /// bare address). The answer is [`ServiceEvent::Vcard`](super::ServiceEvent::Vcard)
+    /// with the returned handle, or `Failed` (a server may answer `item-not-found` for a
+    /// user without a card); only the address asked may answer (otherwise `Spoofed`).
+    /// Refused with [`Error::WrongPhase`] before login.
+    pub fn vcard_get(&mut self, now: Instant, of: Option<&Jid>) -> Result<IqId, Error> {
+        let record = || {
+            let b = capture::command("vcard-get");
+            match of {
+                Some(of) => b.attr("of", of.as_str()),
+                None => b,
+            }
+        };
+        self.captured(now, record, |c| {
+            let to = of.map(Jid::to_bare);
+            let query = vcard::get_query()?;
+            c.service_request(
+                now,
+                to.as_ref(),
+                IqType::Get,
+                query,
+                ServiceRequest::VcardGet,
+            )
+        })
+    }
+
+    /// Stores `vcard` as our own; [`ServiceEvent::VcardSaved`](super::ServiceEvent) or
+    /// `Failed` follows. The whole card is replaced: read it first to keep fields
+    /// ([`Vcard::other`] keeps those this crate does not type).
+    pub fn vcard_set(&mut self, now: Instant, vcard: &Vcard) -> Result<IqId, Error> {
+        let record = || capture::with_child(capture::command("vcard-set"), vcard.to_element());
+        self.captured(now, record, |c| {
+            let card = vcard.to_element()?;
+            c.service_request(now, None, IqType::Set, card, ServiceRequest::VcardSet)
+        })
+    }
+
+    /// Reads the private data (XEP-0049) stored under the element `name` in `namespace`:
+    /// [`ServiceEvent::PrivateData`](super::ServiceEvent::PrivateData) follows, accepted
+    /// only from our own account. Refused with [`Error::NotStorable`] for a namespace
+    /// private storage cannot hold.
+    pub fn private_get(
+        &mut self,
+        now: Instant,
+        name: &str,
+        namespace: &str,
+    ) -> Result<IqId, Error> {
+        let record = || {
+            capture::command("private-get")
+                .attr("name", name)
+                .attr("ns", namespace)
+        };
+        self.captured(now, record, |c| {
+            if !private_storage::is_storable(namespace) {
+                return Err(Error::NotStorable);
+            }
+            let query = private_storage::get_query(name, namespace)?;
+            c.service_request(now, None, IqType::Get, query, ServiceRequest::PrivateGet)
+        })
+    }
+
+    /// Stores `data` in private storage, replacing what was stored under its name and
+    /// namespace: [`ServiceEvent::PrivateSaved`](super::ServiceEvent::PrivateSaved) or
+    /// `Failed` follows. Refused with [`Error::NotStorable`] for a namespace private
+    /// storage cannot hold.
+    pub fn private_set(&mut self, now: Instant, data: &Element) -> Result<IqId, Error> {
+        let record = || capture::command("private-set").child(data);
+        self.captured(now, record, |c| {
+            if !private_storage::is_storable(data.ns()) {
+                return Err(Error::NotStorable);
+            }
+            let query = private_storage::set_query(data)?;
+            c.service_request(now, None, IqType::Set, query, ServiceRequest::PrivateSet)
+        })
+    }
+
+    /// Asks the update agent `agent` (as a `jabber:x:autoupdate` notice names it,
+    /// [`autoupdate::notice`]) which versions it offers:
+    /// [`ServiceEvent::Update`](super::ServiceEvent::Update) or `Failed` follows.
+    pub fn check_update(&mut self, now: Instant, agent: &Jid) -> Result<IqId, Error> {
+        let record = || capture::command("check-update").attr("agent", agent.as_str());
+        self.captured(now, record, |c| {
+            let query = autoupdate::query()?;
+            c.service_request(now, Some(agent), IqType::Get, query, ServiceRequest::Update)
+        })
+    }
+
+    /// The wall clock: at `now` (the caller's clock) it is `utc`. The core reads no
+    /// clock, so the time answers ([`Disclosure::time`](crate::features::disclosure::Disclosure))
+    /// are given only once this was called; from then on the time advances with `now`.
+    /// Call it again when the wall clock jumps (a sync, a suspend).
+    pub fn set_utc(&mut self, now: Instant, utc: UtcTime) {
+        self.cx.capture(super::RecordKind::Command, now, || {
+            let record =
+                capture::command("set-utc").attr("unix", &format!("{}", utc.as_unix_seconds()));
+            super::capture_xml(record)
+        });
+        self.cx.tick(now);
+        self.responders.set_utc(self.cx.now, utc);
+    }
+
+    /// UTC now, from the wall clock [`set_utc`](Self::set_utc) gave and the latest `now`
+    /// seen; `None` before it was given.
+    pub fn utc(&self) -> Option<UtcTime> {
+        self.responders.utc_at(self.cx.now)
+    }
+
+    fn service_request(
+        &mut self,
+        now: Instant,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+        request: ServiceRequest,
+    ) -> Result<IqId, Error> {
+        if !self.login.is_logged_in() {
+            self.cx.check_open()?;
+            return Err(Error::WrongPhase);
+        }
+        self.cx.tick(now);
+        let before = self.cx.out_len();
+        let id = self
+            .cx
+            .request(to, kind, payload, Some(super::Owner::Service(request)))?;
+        if let Err(e) = self.cx.check_room(before) {
+            self.cx.iqs.forget(id);
+            return Err(e);
+        }
+        Ok(id)
+    }
+}
