@@ -8,7 +8,9 @@
 //! namespace. The core has no wall clock: the time is answered only once the application
 //! gave one with [`Client::set_utc`](crate::client::Client::set_utc). Idle time needs no
 //! wall clock: it is measured on the caller's [`Instant`]s from our last activity (the
-//! login, or the last stanza the application sent).
+//! login, or the last stanza the application sent with
+//! [`Client::send`](crate::client::Client::send) — a message, a presence; IQs and the
+//! client's own traffic are not the user's doing).
 
 use alloc::boxed::Box;
 use alloc::format;
@@ -39,7 +41,8 @@ pub struct Disclosure {
     /// Answer `jabber:iq:time` and `urn:xmpp:time` in this zone (once a wall clock is
     /// set).
     pub time: Option<TimeZone>,
-    /// Answer `jabber:iq:last` with the seconds since our last activity.
+    /// Answer `jabber:iq:last` with the seconds since our last activity: the login, or
+    /// the last stanza sent with [`Client::send`](crate::client::Client::send).
     pub last_activity: bool,
 }
 
