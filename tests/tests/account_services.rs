@@ -94,8 +94,11 @@ fn service_id(e: &ServiceEvent) -> IqId {
         | ServiceEvent::PrivateSaved { id }
         | ServiceEvent::Update { id, .. }
         | ServiceEvent::Failed { id, .. }
-        | ServiceEvent::Spoofed { id, .. } => *id,
-        _ => panic!("an unknown service event {e:?}"),
+        | ServiceEvent::Spoofed { id, .. }
+        | ServiceEvent::BlockList { id, .. }
+        | ServiceEvent::Blocked { id }
+        | ServiceEvent::Unblocked { id } => *id,
+        _ => panic!("a service event without a request {e:?}"),
     }
 }
 

@@ -43,6 +43,8 @@ pub const IQ_LAST: &str = "jabber:iq:last";
 pub const IQ_AUTOUPDATE: &str = "jabber:iq:autoupdate";
 /// Software updates: the notice carried in a message.
 pub const X_AUTOUPDATE: &str = "jabber:x:autoupdate";
+/// The server's block list, XEP-0191.
+pub const BLOCKING: &str = "urn:xmpp:blocking";
 
 /// Namespaces an element can inherit from outside its own bytes without copying them.
 /// Order is part of the element representation: only append.

@@ -522,3 +522,100 @@ fn an_autoupdate_notice_names_the_agent() {
     };
     assert_eq!(notice(&plain), None);
 }
+
+#[test]
+fn the_block_list_commands_are_byte_exact_and_answered_as_events() {
+    let mut h = Harness::logged_in(config());
+    let now = h.now;
+    let romeo = jid("romeo@example.net");
+    let spam = jid("spam.example.org");
+    assert_eq!(h.client.block(now, &[]), Err(Error::NoAddress));
+    assert_eq!(h.client.unblock(now, &[]), Err(Error::NoAddress));
+    let list = h.client.blocklist_get(now).expect("sent");
+    let block = h
+        .client
+        .block(now, &[romeo.clone(), spam.clone()])
+        .expect("sent");
+    let unblock = h
+        .client
+        .unblock(now, std::slice::from_ref(&romeo))
+        .expect("sent");
+    let all = h.client.unblock_all(now).expect("sent");
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='get' id='{}'><blocklist xmlns='urn:xmpp:blocking'/></iq>\
+             <iq type='set' id='{}'><block xmlns='urn:xmpp:blocking'>\
+             <item jid='romeo@example.net'/><item jid='spam.example.org'/></block></iq>\
+             <iq type='set' id='{}'><unblock xmlns='urn:xmpp:blocking'>\
+             <item jid='romeo@example.net'/></unblock></iq>\
+             <iq type='set' id='{}'><unblock xmlns='urn:xmpp:blocking'/></iq>",
+            wire_id(3),
+            wire_id(4),
+            wire_id(5),
+            wire_id(6)
+        )
+    );
+    h.server(&format!(
+        "<iq type='result' id='{}'><blocklist xmlns='urn:xmpp:blocking'>\
+         <item jid='romeo@example.net'/><item jid='not an address@'/>\
+         <item jid='spam.example.org'/></blocklist></iq>\
+         <iq type='result' id='{}'/><iq type='result' id='{}' from='alice@example.com'/>\
+         <iq type='error' id='{}'><error type='cancel'>\
+         <feature-not-implemented xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        wire_id(3),
+        wire_id(4),
+        wire_id(5),
+        wire_id(6)
+    ));
+    assert_eq!(
+        services(&mut h),
+        [
+            ServiceEvent::BlockList {
+                id: list,
+                jids: vec![romeo.clone(), spam.clone()],
+            },
+            ServiceEvent::Blocked { id: block },
+            ServiceEvent::Unblocked { id: unblock },
+            ServiceEvent::Failed {
+                id: all,
+                error: Some(
+                    StanzaError::new(StanzaCondition::FeatureNotImplemented)
+                        .with_type(ErrorType::Cancel)
+                ),
+            },
+        ]
+    );
+}
+
+/// Pushes are acknowledged and reported only from our own account; from anyone else
+/// they are refused and change nothing.
+#[test]
+fn block_pushes_only_from_our_own_account() {
+    let mut h = Harness::logged_in(config());
+    h.server(
+        "<iq type='set' id='b1'><block xmlns='urn:xmpp:blocking'>\
+         <item jid='romeo@example.net'/></block></iq>\
+         <iq type='set' id='b2' from='alice@example.com'><unblock xmlns='urn:xmpp:blocking'/></iq>\
+         <iq type='set' id='b3' from='mallory@example.com'><unblock xmlns='urn:xmpp:blocking'/></iq>\
+         <iq type='set' id='b4' from='alice@example.com/other'><block xmlns='urn:xmpp:blocking'>\
+         <item jid='juliet@example.com'/></block></iq>",
+    );
+    assert_eq!(
+        h.sent(),
+        "<iq type='result' id='b1'/><iq type='result' id='b2' to='alice@example.com'/>\
+         <iq type='error' id='b3' to='mallory@example.com'><error type='cancel'>\
+         <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>\
+         <iq type='error' id='b4' to='alice@example.com/other'><error type='cancel'>\
+         <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    );
+    assert_eq!(
+        services(&mut h),
+        [
+            ServiceEvent::BlockPush {
+                jids: vec![jid("romeo@example.net")],
+            },
+            ServiceEvent::UnblockPush { jids: vec![] },
+        ]
+    );
+}

@@ -74,6 +74,14 @@ fn run() -> (Vec<String>, Vec<CaptureRecord>) {
     h.client
         .check_update(now, &Jid::parse("update.example.com").expect("a JID"))
         .expect("sent");
+    let romeo = Jid::parse("romeo@example.net").expect("a JID");
+    h.client.blocklist_get(now).expect("sent");
+    h.client
+        .block(now, std::slice::from_ref(&romeo))
+        .expect("sent");
+    h.client.unblock(now, &[romeo]).expect("sent");
+    h.client.unblock_all(now).expect("sent");
+    assert!(h.client.block(now, &[]).is_err());
     h.client
         .set_utc(now, UtcTime::from_unix_seconds(1_700_000_000));
     drain(&mut h);
@@ -84,6 +92,7 @@ fn run() -> (Vec<String>, Vec<CaptureRecord>) {
          <iq type='result' id='{}' from='bob@example.com'><vCard xmlns='vcard-temp'><FN>Bob</FN></vCard></iq>\
          <iq type='result' id='{}'/>\
          <iq type='result' id='{}'><query xmlns='jabber:iq:private'><prefs xmlns='urn:example:prefs' v='1'/></query></iq>\
+         <iq type='set' id='push1'><block xmlns='urn:xmpp:blocking'><item jid='x@example.org'/></block></iq>\
          <iq type='get' id='q1' from='bob@example.com/x'><query xmlns='jabber:iq:version'/></iq>\
          <iq type='get' id='q2' from='bob@example.com/x'><time xmlns='urn:xmpp:time'/></iq>\
          <iq type='get' id='q3' from='bob@example.com/x'><query xmlns='jabber:iq:time'/></iq>\
@@ -95,7 +104,7 @@ fn run() -> (Vec<String>, Vec<CaptureRecord>) {
         wire_id(6),
     ));
     drain(&mut h);
-    // The update query is never answered.
+    // The update query and the block-list commands are never answered.
     h.advance(Duration::from_secs(61));
     drain(&mut h);
     let records = std::iter::from_fn(|| h.client.poll_capture()).collect();

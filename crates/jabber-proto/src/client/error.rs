@@ -42,6 +42,9 @@ pub enum Error {
     /// Private storage cannot hold an element without a namespace, or in
     /// `jabber:client`, `jabber:server` or `jabber:iq:private` (XEP-0049 §2).
     NotStorable,
+    /// A block or unblock command without an address (to unblock everyone, use
+    /// [`Client::unblock_all`](super::Client::unblock_all)).
+    NoAddress,
 }
 
 impl fmt::Display for Error {
@@ -61,6 +64,7 @@ impl fmt::Display for Error {
             Error::Build(e) => write!(f, "cannot build the stanza: {e}"),
             Error::EventQueueFull => f.write_str("too many events wait to be taken"),
             Error::NotStorable => f.write_str("private storage cannot hold this namespace"),
+            Error::NoAddress => f.write_str("a block or unblock command needs an address"),
         }
     }
 }

@@ -18,6 +18,7 @@
 //! ```
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::fmt;
 
 use super::IqId;
@@ -235,6 +236,36 @@ pub enum ServiceEvent {
         id: IqId,
         /// The error, if one came.
         error: Option<StanzaError>,
+    },
+    /// The server's block list ([`Client::blocklist_get`](super::Client::blocklist_get)).
+    BlockList {
+        /// The request's handle.
+        id: IqId,
+        /// The blocked addresses.
+        jids: Vec<Jid>,
+    },
+    /// The server blocked the addresses asked ([`Client::block`](super::Client::block)).
+    Blocked {
+        /// The request's handle.
+        id: IqId,
+    },
+    /// The server unblocked the addresses asked ([`Client::unblock`](super::Client::unblock),
+    /// [`Client::unblock_all`](super::Client::unblock_all)).
+    Unblocked {
+        /// The request's handle.
+        id: IqId,
+    },
+    /// The server says these addresses are now blocked (by this or another resource of
+    /// the account; XEP-0191 §3.3). Acknowledged by the client.
+    BlockPush {
+        /// The addresses.
+        jids: Vec<Jid>,
+    },
+    /// The server says these addresses are no longer blocked; none means every address
+    /// is (XEP-0191 §3.4). Acknowledged by the client.
+    UnblockPush {
+        /// The addresses.
+        jids: Vec<Jid>,
     },
     /// A reply to the request came from an address it did not go to (for private
     /// storage and our own vCard: anyone but our server and our own account): it was

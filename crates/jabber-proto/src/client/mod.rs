@@ -752,7 +752,8 @@ impl Client {
         }
         let handled = self.keepalive.on_request(&mut self.cx, &iq)
             || self.roster.on_request(&mut self.cx, &iq)
-            || self.responders.on_request(&mut self.cx, &iq);
+            || self.responders.on_request(&mut self.cx, &iq)
+            || crate::features::blocking::on_request(&mut self.cx, &iq);
         if !handled {
             let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
             let _ = self.cx.reply(iq.element(), Err(refusal));

@@ -5,7 +5,7 @@
 use super::{Client, Error, IqId, capture};
 use crate::features::services::ServiceRequest;
 use crate::features::vcard::{self, Vcard};
-use crate::features::{autoupdate, private_storage};
+use crate::features::{autoupdate, blocking, private_storage};
 use crate::jid::Jid;
 use crate::stanza::IqType;
 use crate::time::Instant;
@@ -13,6 +13,14 @@ use crate::utc::UtcTime;
 use crate::xml::Element;
 
 use alloc::format;
+
+/// A capture record with one `<item jid='…'/>` per address.
+fn with_items(mut b: crate::xml::ElementBuilder, jids: &[Jid]) -> crate::xml::ElementBuilder {
+    for jid in jids {
+        b = b.child(capture::command("item").attr("jid", jid.as_str()));
+    }
+    b
+}
 
 impl Client {
     /// Asks for a vCard (XEP-0054): ours (`of` is `None`) or a contact's (sent to its
@@ -99,6 +107,57 @@ impl Client {
         self.captured(now, record, |c| {
             let query = autoupdate::query()?;
             c.service_request(now, Some(agent), IqType::Get, query, ServiceRequest::Update)
+        })
+    }
+
+    /// Asks the server for its block list (XEP-0191):
+    /// [`ServiceEvent::BlockList`](super::ServiceEvent::BlockList) or `Failed` follows
+    /// (`service-unavailable` or `feature-not-implemented` where the server has no
+    /// blocking command). Asking also subscribes this resource to the server's
+    /// [`BlockPush`](super::ServiceEvent::BlockPush)es.
+    pub fn blocklist_get(&mut self, now: Instant) -> Result<IqId, Error> {
+        let record = || capture::command("blocklist-get");
+        self.captured(now, record, |c| {
+            let query = blocking::blocklist_query()?;
+            c.service_request(now, None, IqType::Get, query, ServiceRequest::BlockList)
+        })
+    }
+
+    /// Asks the server to block `jids` (XEP-0191 §3.3): it then drops what they send us
+    /// and sends them nothing of ours. [`ServiceEvent::Blocked`](super::ServiceEvent)
+    /// or `Failed` follows. Refused with [`Error::NoAddress`] for an empty list.
+    pub fn block(&mut self, now: Instant, jids: &[Jid]) -> Result<IqId, Error> {
+        let record = || with_items(capture::command("block"), jids);
+        self.captured(now, record, |c| {
+            if jids.is_empty() {
+                return Err(Error::NoAddress);
+            }
+            let query = blocking::block_query(jids)?;
+            c.service_request(now, None, IqType::Set, query, ServiceRequest::Block)
+        })
+    }
+
+    /// Asks the server to unblock `jids`; [`ServiceEvent::Unblocked`](super::ServiceEvent)
+    /// or `Failed` follows. Refused with [`Error::NoAddress`] for an empty list (which
+    /// the protocol reads as "everyone": that is [`unblock_all`](Self::unblock_all)).
+    pub fn unblock(&mut self, now: Instant, jids: &[Jid]) -> Result<IqId, Error> {
+        let record = || with_items(capture::command("unblock"), jids);
+        self.captured(now, record, |c| {
+            if jids.is_empty() {
+                return Err(Error::NoAddress);
+            }
+            let query = blocking::unblock_query(jids)?;
+            c.service_request(now, None, IqType::Set, query, ServiceRequest::Unblock)
+        })
+    }
+
+    /// Asks the server to unblock every address; answered like
+    /// [`unblock`](Self::unblock).
+    pub fn unblock_all(&mut self, now: Instant) -> Result<IqId, Error> {
+        let record = || capture::command("unblock-all");
+        self.captured(now, record, |c| {
+            let query = blocking::unblock_query(&[])?;
+            c.service_request(now, None, IqType::Set, query, ServiceRequest::Unblock)
         })
     }
 

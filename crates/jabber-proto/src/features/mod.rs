@@ -4,6 +4,7 @@
 //! `docs/architecture.md` for the pattern.
 
 pub mod autoupdate;
+pub mod blocking;
 pub mod disclosure;
 pub(crate) mod keepalive;
 pub(crate) mod presence;

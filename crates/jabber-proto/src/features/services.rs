@@ -11,7 +11,7 @@
 use alloc::boxed::Box;
 
 use crate::client::{Cx, IqId, Owner, Reply, ServiceEvent};
-use crate::features::{autoupdate, private_storage, vcard};
+use crate::features::{autoupdate, blocking, private_storage, vcard};
 use crate::jid::JidRef;
 use crate::stanza::Iq;
 
@@ -23,6 +23,9 @@ pub(crate) enum ServiceRequest {
     PrivateGet,
     PrivateSet,
     Update,
+    BlockList,
+    Block,
+    Unblock,
 }
 
 /// The reply (or timeout) to request `id`, as its event.
@@ -48,6 +51,16 @@ pub(crate) fn on_reply(cx: &mut Cx, id: IqId, request: ServiceRequest, reply: Re
                 id,
                 info: autoupdate::UpdateInfo::from_result(iq.payload()),
             },
+            ServiceRequest::BlockList => ServiceEvent::BlockList {
+                id,
+                jids: iq
+                    .payload()
+                    .filter(|p| p.is("blocklist", crate::ns::BLOCKING))
+                    .map(blocking::items)
+                    .unwrap_or_default(),
+            },
+            ServiceRequest::Block => ServiceEvent::Blocked { id },
+            ServiceRequest::Unblock => ServiceEvent::Unblocked { id },
         },
     };
     cx.push(event);

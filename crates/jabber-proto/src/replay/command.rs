@@ -2,6 +2,7 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use crate::client::{CAPTURE_NS, Client, Error};
 use crate::features::roster::Roster;
@@ -124,6 +125,23 @@ pub(crate) fn apply(
             client.set_utc(now, UtcTime::from_unix_seconds(unix));
             Ok(())
         }
+        "blocklist-get" => client.blocklist_get(now).map(drop),
+        "block" | "unblock" => {
+            let jids = el
+                .children()
+                .filter(|c| c.is("item", CAPTURE_NS))
+                .map(|c| {
+                    let jid = c.attr("jid").ok_or("an <item/> without 'jid'")?;
+                    Jid::parse(jid).map_err(|e| format!("bad 'jid': {e}"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if el.name() == "block" {
+                client.block(now, &jids).map(drop)
+            } else {
+                client.unblock(now, &jids).map(drop)
+            }
+        }
+        "unblock-all" => client.unblock_all(now).map(drop),
         "close" => {
             client.close(now);
             Ok(())
