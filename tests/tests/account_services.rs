@@ -10,12 +10,12 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use jabber_proto::client::{Config, Event, IqEvent, IqId, ServiceEvent};
+use jabber_proto::client::{Config, Event, IqEvent, IqId, ServiceEvent, StanzaEvent};
 use jabber_proto::features::disclosure::{Disclosure, SoftwareVersion, TimeZone};
 use jabber_proto::features::vcard::{Email, Photo, Vcard, VcardType};
 use jabber_proto::jid::Jid;
 use jabber_proto::ns;
-use jabber_proto::stanza::{IqType, StanzaCondition};
+use jabber_proto::stanza::{IqType, Message, MessageType, StanzaCondition};
 use jabber_proto::utc::{TzOffset, UtcTime};
 use jabber_proto::xml::Element;
 use jabber_std::{Connection, Next, Options};
@@ -81,12 +81,13 @@ fn wait<T>(conn: &mut Connection, what: &str, mut pick: impl FnMut(&Event) -> Op
 
 fn service(conn: &mut Connection, id: IqId) -> ServiceEvent {
     wait(conn, "service answer", |e| match e {
-        Event::Services(s) if service_id(s) == id => Some(s.clone()),
+        Event::Services(s) if service_id(s) == Some(id) => Some(s.clone()),
         _ => None,
     })
 }
 
-fn service_id(e: &ServiceEvent) -> IqId {
+/// The handle of the request `e` answers; `None` for a push.
+fn service_id(e: &ServiceEvent) -> Option<IqId> {
     match e {
         ServiceEvent::Vcard { id, .. }
         | ServiceEvent::VcardSaved { id }
@@ -97,8 +98,8 @@ fn service_id(e: &ServiceEvent) -> IqId {
         | ServiceEvent::Spoofed { id, .. }
         | ServiceEvent::BlockList { id, .. }
         | ServiceEvent::Blocked { id }
-        | ServiceEvent::Unblocked { id } => *id,
-        _ => panic!("a service event without a request {e:?}"),
+        | ServiceEvent::Unblocked { id } => Some(*id),
+        _ => None,
     }
 }
 
@@ -359,7 +360,68 @@ fn run(kind: ServerKind) {
             }
         }
     });
-    assert_eq!(bob_bare.local(), Some(bob));
+    // The server's block list: bob blocked, which a new login sees; what bob sends
+    // meanwhile never arrives; unblocked, his next message does.
+    let id = a
+        .with_client(|c, now| c.blocklist_get(now))
+        .expect("transport")
+        .expect("sent");
+    assert_eq!(
+        service(&mut a, id),
+        ServiceEvent::BlockList { id, jids: vec![] },
+        "{kind}"
+    );
+    let blocked = vec![bob_bare.clone()];
+    let id = a
+        .with_client(|c, now| c.block(now, &blocked))
+        .expect("transport")
+        .expect("sent");
+    assert_eq!(service(&mut a, id), ServiceEvent::Blocked { id }, "{kind}");
+    let mut a3 = login(&server, alice, "tablet", None);
+    let id = a3
+        .with_client(|c, now| c.blocklist_get(now))
+        .expect("transport")
+        .expect("sent");
+    assert_eq!(
+        service(&mut a3, id),
+        ServiceEvent::BlockList { id, jids: blocked },
+        "{kind}: a new login"
+    );
+    let chat = |text: &str| Message::new(MessageType::Chat, &alice_bare, text).expect("a message");
+    b.send(chat("while blocked")).expect("sent");
+    // A round trip to the server after the message: it has been dealt with.
+    let id = b
+        .with_client(|c, now| c.blocklist_get(now))
+        .expect("transport")
+        .expect("sent");
+    service(&mut b, id);
+    let id = a
+        .with_client(|c, now| c.unblock_all(now))
+        .expect("transport")
+        .expect("sent");
+    assert_eq!(
+        service(&mut a, id),
+        ServiceEvent::Unblocked { id },
+        "{kind}"
+    );
+    let pushed = wait(&mut a3, "unblock push", |e| match e {
+        Event::Services(ServiceEvent::UnblockPush { jids }) => Some(jids.clone()),
+        _ => None,
+    });
+    assert!(
+        pushed.is_empty() || pushed == [bob_bare.clone()],
+        "{kind}: {pushed:?}"
+    );
+    b.send(chat("after unblocking")).expect("sent");
+    let bodies = wait(&mut a, "the message after unblocking", |e| match e {
+        Event::Stanza(StanzaEvent::Message(m)) => m.body().map(|b| b.into_owned()),
+        _ => None,
+    });
+    assert_eq!(
+        bodies, "after unblocking",
+        "{kind}: the blocked message came through"
+    );
+    drop(a3.close());
     drop(a.close());
     drop(b.close());
 }
