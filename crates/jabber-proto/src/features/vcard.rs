@@ -179,7 +179,9 @@ pub struct Vcard {
     /// `URL`.
     pub url: Option<String>,
     /// Every other child of `<vCard/>`, in order, untouched (a second `FN`, `TITLE`,
-    /// `DESC`, a `PHOTO` whose data is not base64, ...). Written after the typed fields.
+    /// `DESC`, a `PHOTO` whose data is not base64, ...). Written after the typed fields;
+    /// an element put here that is one of the typed fields (a first `FN`, ...) reads back
+    /// typed.
     pub other: Vec<Element>,
 }
 
