@@ -143,6 +143,7 @@ impl Client {
         let mut out = Vec::new();
         write_header(&writer, &mut out);
         let keepalive = Keepalive::new(now, config.keepalive_interval, config.dead_peer_timeout);
+        let responders = Responders::new(now, config.disclosure.is_some());
         let mut cx = Cx::new(config, now, out);
         cx.record(Direction::Out, |buf| write_header(&Writer::CONSOLE, buf));
         Client {
@@ -154,7 +155,7 @@ impl Client {
             roster: RosterSync::default(),
             presence: OwnPresence::default(),
             keepalive,
-            responders: Responders::new(now),
+            responders,
         }
     }
 

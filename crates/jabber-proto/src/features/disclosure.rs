@@ -180,35 +180,55 @@ struct WallClock {
     utc: UtcTime,
 }
 
-/// The responders' state: our last activity, and the wall clock once given (boxed: an
-/// idle client without one pays a word).
+/// The responders' state, boxed: a client that discloses nothing and was given no wall
+/// clock (most) pays one word for it.
 #[derive(Debug)]
-pub(crate) struct Responders {
+pub(crate) struct Responders(Option<Box<State>>);
+
+#[derive(Debug)]
+struct State {
+    /// Our last activity; kept only when something is disclosed (the config cannot
+    /// change after the client is made).
     last_activity: Instant,
-    clock: Option<Box<WallClock>>,
+    clock: Option<WallClock>,
 }
 
 impl Responders {
-    pub(crate) fn new(now: Instant) -> Responders {
-        Responders {
-            last_activity: now,
-            clock: None,
-        }
+    pub(crate) fn new(now: Instant, disclosing: bool) -> Responders {
+        Responders(disclosing.then(|| {
+            Box::new(State {
+                last_activity: now,
+                clock: None,
+            })
+        }))
     }
 
     /// The user did something (logged in, sent a stanza).
     pub(crate) fn on_activity(&mut self, now: Instant) {
-        self.last_activity = self.last_activity.max(now);
+        if let Some(s) = &mut self.0 {
+            s.last_activity = s.last_activity.max(now);
+        }
     }
 
     /// UTC was `utc` at `now`.
     pub(crate) fn set_utc(&mut self, now: Instant, utc: UtcTime) {
-        self.clock = Some(Box::new(WallClock { at: now, utc }));
+        let state = self.0.get_or_insert_with(|| {
+            Box::new(State {
+                last_activity: now,
+                clock: None,
+            })
+        });
+        state.clock = Some(WallClock { at: now, utc });
     }
 
     /// UTC at `now`, advanced on the caller's clock from the last one given.
     pub(crate) fn utc_at(&self, now: Instant) -> Option<UtcTime> {
-        self.clock.as_ref().map(|c| c.utc + (now - c.at))
+        let c = self.0.as_ref()?.clock?;
+        Some(c.utc + (now - c.at))
+    }
+
+    fn last_activity(&self) -> Option<Instant> {
+        self.0.as_ref().map(|s| s.last_activity)
     }
 
     /// An IQ get this module answers, if disclosed: answered, and true. False otherwise
@@ -234,9 +254,9 @@ impl Responders {
                 (Some(zone), Some(utc)) => Some(time_answer(utc, zone)),
                 _ => None,
             },
-            ("query", ns::IQ_LAST) if disclosure.last_activity => {
-                Some(last_answer((now - self.last_activity).as_secs()))
-            }
+            ("query", ns::IQ_LAST) if disclosure.last_activity => self
+                .last_activity()
+                .map(|last| last_answer((now - last).as_secs())),
             _ => None,
         };
         // A configured value XML cannot carry answers nothing, as if not disclosed.
