@@ -289,6 +289,59 @@ fn answers_become_typed_events() {
 }
 
 #[test]
+fn photos_read_whatever_base64_they_come_in() {
+    let mut h = Harness::logged_in(config());
+    let now = h.now;
+    let photo = |binval: &str| {
+        format!(
+            "<vCard xmlns='vcard-temp'><PHOTO><TYPE>image/gif</TYPE><BINVAL>{binval}</BINVAL></PHOTO></vCard>"
+        )
+    };
+    let mut ids = Vec::new();
+    for binval in [
+        "R0lGODlh",
+        "R0lG\r\nODlhAQ==",
+        "R0lGODlhAQ",
+        "R0lGODlhAR",
+        "not*base64",
+    ] {
+        let id = h.client.vcard_get(now, None).expect("sent");
+        h.sent();
+        h.server(&format!(
+            "<iq type='result' id='{}'>{}</iq>",
+            wire_id(id.get()),
+            photo(binval)
+        ));
+        ids.push(id);
+    }
+    let photos: Vec<_> = services(&mut h)
+        .into_iter()
+        .map(|e| match e {
+            ServiceEvent::Vcard { vcard, .. } => (vcard.photo.clone(), vcard.other.len()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let gif = |data: &[u8]| {
+        Some(Photo::Binary {
+            mime_type: Some("image/gif".into()),
+            data: data.to_vec(),
+        })
+    };
+    assert_eq!(
+        photos,
+        [
+            (gif(b"GIF89a"), 0),
+            (gif(b"GIF89a\x01"), 0),
+            // Unpadded, and with stray low bits.
+            (gif(b"GIF89a\x01"), 0),
+            (gif(b"GIF89a\x01"), 0),
+            // Not base64 at all: kept untyped.
+            (None, 1),
+        ]
+    );
+}
+
+#[test]
 fn unanswered_requests_time_out_as_failed() {
     let mut h = Harness::logged_in(config());
     let now = h.now;

@@ -9,7 +9,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
+use base64::alphabet;
+use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 
 use crate::ns;
 use crate::xml::{BuildError, Element, ElementBuilder, ElementRef};
@@ -341,6 +343,15 @@ pub fn from_result(payload: Option<ElementRef<'_>>) -> Vcard {
         .unwrap_or_default()
 }
 
+/// What we read: padded or not, stray low bits allowed, as clients of every age wrote
+/// it. What we write is standard, padded base64.
+const LENIENT: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new()
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
+
 fn field(name: &str) -> ElementBuilder {
     Element::builder(name, ns::VCARD)
 }
@@ -376,7 +387,7 @@ fn photo(el: ElementRef<'_>) -> Option<Photo> {
     if let Some(binval) = el.child("BINVAL", ns::VCARD) {
         let text = binval.text();
         let compact: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        let data = STANDARD.decode(compact).ok()?;
+        let data = LENIENT.decode(compact).ok()?;
         return Some(Photo::Binary {
             mime_type: sub_text(el, "TYPE"),
             data,
