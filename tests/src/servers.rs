@@ -855,6 +855,9 @@ modules:
   mod_offline: {{}}
   mod_vcard: {{}}
   mod_private: {{}}
+  # The blocking command (XEP-0191) works on privacy lists.
+  mod_privacy: {{}}
+  mod_blocking: {{}}
   # Short server-side idle timer: a client silent for 3 s is pinged and dropped if it
   # does not answer within 3 s; the idle scenarios must survive it.
   mod_ping:
@@ -977,7 +980,7 @@ allow_unencrypted_plain_auth = true
 authentication = \"{authentication}\"
 storage = \"internal\"
 allow_registration = true
-modules_enabled = {{ \"saslauth\", \"tls\", \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\" }}
+modules_enabled = {{ \"saslauth\", \"tls\", \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\", \"blocklist\" }}
 modules_disabled = {{ \"s2s\", \"s2s_auth_certs\" }}
 VirtualHost \"{DOMAIN}\"
 ",

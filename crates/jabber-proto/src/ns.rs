@@ -41,6 +41,24 @@ pub const FEATURE_REGISTER: &str = "http://jabber.org/features/iq-register";
 pub const SASL_CB: &str = "urn:xmpp:sasl-cb:0";
 /// Application-level ping, XEP-0199.
 pub const PING: &str = "urn:xmpp:ping";
+/// vCards, XEP-0054.
+pub const VCARD: &str = "vcard-temp";
+/// Private XML storage, XEP-0049.
+pub const IQ_PRIVATE: &str = "jabber:iq:private";
+/// Software version, XEP-0092.
+pub const IQ_VERSION: &str = "jabber:iq:version";
+/// Entity time, the legacy form, XEP-0090.
+pub const IQ_TIME: &str = "jabber:iq:time";
+/// Entity time, XEP-0202.
+pub const TIME: &str = "urn:xmpp:time";
+/// Last activity, XEP-0012.
+pub const IQ_LAST: &str = "jabber:iq:last";
+/// Software updates: the query and its answer (XEP-0011's era, the seed protocol).
+pub const IQ_AUTOUPDATE: &str = "jabber:iq:autoupdate";
+/// Software updates: the notice carried in a message.
+pub const X_AUTOUPDATE: &str = "jabber:x:autoupdate";
+/// The server's block list, XEP-0191.
+pub const BLOCKING: &str = "urn:xmpp:blocking";
 
 /// Namespaces an element can inherit from outside its own bytes without copying them.
 /// Order is part of the element representation: only append.

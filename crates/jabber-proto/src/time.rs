@@ -62,4 +62,6 @@ impl Sub<Instant> for Instant {
 }
 
 mod utc;
+mod zone;
 pub use utc::{DateTime, Timestamp};
+pub use zone::{TzOffset, local_display};

@@ -243,6 +243,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         max_roster_items,
         roster_cache,
         auto_answers,
+        disclosure,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -304,7 +305,34 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
     if let Some(cache) = roster_cache {
         b = b.child(roster_element(cache));
     }
+    if let Some(d) = disclosure {
+        b = b.child(disclosure_element(d));
+    }
     b.build().ok()
+}
+
+/// [`Config::disclosure`] as `<disclosure/>`, read back by `replay::config`.
+fn disclosure_element(d: &crate::features::disclosure::Disclosure) -> ElementBuilder {
+    let mut b =
+        Element::builder("disclosure", CAPTURE_NS).attr("last-activity", bool_str(d.last_activity));
+    if let Some(s) = &d.software {
+        let mut el = Element::builder("software", CAPTURE_NS)
+            .attr("name", &s.name)
+            .attr("version", &s.version);
+        if let Some(os) = &s.os {
+            el = el.attr("os", os);
+        }
+        b = b.child(el);
+    }
+    if let Some(t) = &d.time {
+        let mut el = Element::builder("time", CAPTURE_NS)
+            .attr("offset-minutes", &format!("{}", t.offset.minutes()));
+        if let Some(name) = &t.name {
+            el = el.attr("name", name);
+        }
+        b = b.child(el);
+    }
+    b
 }
 
 fn bool_str(b: bool) -> &'static str {

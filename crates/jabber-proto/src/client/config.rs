@@ -1,10 +1,12 @@
 //! Connection settings.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::num::NonZeroU64;
 use core::time::Duration;
 
+use crate::features::disclosure::Disclosure;
 use crate::features::roster::RosterCache;
 use crate::stream::Limits;
 
@@ -148,6 +150,10 @@ pub struct Config {
     /// Requests in incoming messages the core answers on its own: delivery receipts
     /// (XEP-0184) and `jabber:x:event`'s "delivered" (XEP-0022). Default none.
     pub auto_answers: super::AutoAnswers,
+    /// What the client tells others about itself when asked: its software version, its
+    /// time, its idle time ([`Disclosure`]). `None` (the default) discloses nothing:
+    /// such requests get `service-unavailable`. Boxed: off, it costs one word.
+    pub disclosure: Option<Box<Disclosure>>,
 }
 
 impl Config {
@@ -186,6 +192,7 @@ impl Config {
             max_roster_items: 10_000,
             roster_cache: None,
             auto_answers: super::AutoAnswers::NONE,
+            disclosure: None,
         }
     }
 }

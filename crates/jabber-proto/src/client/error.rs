@@ -42,6 +42,12 @@ pub enum Error {
     /// [`Client::send_presence`](super::Client::send_presence) takes available or
     /// unavailable presence only; subscriptions have their own commands.
     WrongPresenceType,
+    /// Private storage cannot hold an element without a namespace, or in
+    /// `jabber:client`, `jabber:server` or `jabber:iq:private` (XEP-0049 §2).
+    NotStorable,
+    /// A block or unblock command without an address (to unblock everyone, use
+    /// [`Client::unblock_all`](super::Client::unblock_all)).
+    NoAddress,
 }
 
 impl fmt::Display for Error {
@@ -63,6 +69,8 @@ impl fmt::Display for Error {
             Error::WrongPresenceType => {
                 f.write_str("only available or unavailable presence is sent this way")
             }
+            Error::NotStorable => f.write_str("private storage cannot hold this namespace"),
+            Error::NoAddress => f.write_str("a block or unblock command needs an address"),
         }
     }
 }

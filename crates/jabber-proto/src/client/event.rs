@@ -17,10 +17,14 @@
 //! }
 //! ```
 
+use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::fmt;
 
 use super::IqId;
+use crate::features::autoupdate::UpdateInfo;
 use crate::features::roster::Roster;
+use crate::features::vcard::Vcard;
 use crate::jid::Jid;
 use crate::negotiation::auth::{AuthMethod, LoginError};
 use crate::negotiation::register::{RegistrationError, RegistrationForm, RegistrationStep};
@@ -54,6 +58,8 @@ pub enum Event {
     Presence(PresenceEvent),
     /// Presence subscriptions asked of us and answered to us.
     Subscription(SubscriptionEvent),
+    /// Account services: vCards, private storage, software updates.
+    Services(ServiceEvent),
     /// The connection is over; always the last event, delivered once. Outstanding IQs
     /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit) until
     /// [`is_finished`](super::Client::is_finished), then close the transport.
@@ -265,6 +271,96 @@ impl SubscriptionEvent {
     }
 }
 
+/// The answers to the account-service commands ([`Client::vcard_get`](super::Client::vcard_get),
+/// [`Client::private_get`](super::Client::private_get), ...), each carrying the handle its
+/// command returned.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ServiceEvent {
+    /// A vCard ([`Client::vcard_get`](super::Client::vcard_get)); empty when the server
+    /// holds none and says so with an empty card.
+    Vcard {
+        /// The request's handle.
+        id: IqId,
+        /// The card (boxed: it is large, and events are moved often).
+        vcard: Box<Vcard>,
+    },
+    /// Our vCard was stored ([`Client::vcard_set`](super::Client::vcard_set)).
+    VcardSaved {
+        /// The request's handle.
+        id: IqId,
+    },
+    /// Private data ([`Client::private_get`](super::Client::private_get)): the element
+    /// stored under the name and namespace asked for (empty when nothing is stored);
+    /// `None` when the answer held no element.
+    PrivateData {
+        /// The request's handle.
+        id: IqId,
+        /// The stored element.
+        data: Option<Element>,
+    },
+    /// Private data was stored ([`Client::private_set`](super::Client::private_set)).
+    PrivateSaved {
+        /// The request's handle.
+        id: IqId,
+    },
+    /// The versions an update agent offers
+    /// ([`Client::check_update`](super::Client::check_update)).
+    Update {
+        /// The request's handle.
+        id: IqId,
+        /// What is on offer.
+        info: UpdateInfo,
+    },
+    /// The request failed: an error reply, or (`error` is `None`) no reply within
+    /// [`Config::iq_timeout`](super::Config::iq_timeout).
+    Failed {
+        /// The request's handle.
+        id: IqId,
+        /// The error, if one came.
+        error: Option<StanzaError>,
+    },
+    /// The server's block list ([`Client::blocklist_get`](super::Client::blocklist_get)).
+    BlockList {
+        /// The request's handle.
+        id: IqId,
+        /// The blocked addresses.
+        jids: Vec<Jid>,
+    },
+    /// The server blocked the addresses asked ([`Client::block`](super::Client::block)).
+    Blocked {
+        /// The request's handle.
+        id: IqId,
+    },
+    /// The server unblocked the addresses asked ([`Client::unblock`](super::Client::unblock),
+    /// [`Client::unblock_all`](super::Client::unblock_all)).
+    Unblocked {
+        /// The request's handle.
+        id: IqId,
+    },
+    /// The server says these addresses are now blocked (by this or another resource of
+    /// the account; XEP-0191 §3.3). Acknowledged by the client.
+    BlockPush {
+        /// The addresses.
+        jids: Vec<Jid>,
+    },
+    /// The server says these addresses are no longer blocked; none means every address
+    /// is (XEP-0191 §3.4). Acknowledged by the client.
+    UnblockPush {
+        /// The addresses.
+        jids: Vec<Jid>,
+    },
+    /// A reply to the request came from an address it did not go to (for private
+    /// storage and our own vCard: anyone but our server and our own account): it was
+    /// dropped, and the request keeps waiting for its real answer.
+    Spoofed {
+        /// The request's handle.
+        id: IqId,
+        /// Who claimed to answer (`None`: no `from`, where one was required).
+        from: Option<Jid>,
+    },
+}
+
 macro_rules! into_event {
     ($($concern:ident => $variant:ident),* $(,)?) => {$(
         impl From<$concern> for Event {
@@ -284,6 +380,7 @@ into_event! {
     RosterEvent => Roster,
     PresenceEvent => Presence,
     SubscriptionEvent => Subscription,
+    ServiceEvent => Services,
 }
 
 /// Why the connection ended.

@@ -5,6 +5,7 @@ use alloc::string::String;
 use core::fmt;
 use core::fmt::Write as _;
 
+use crate::features::services::ServiceRequest;
 use crate::jid::{Jid, JidRef};
 use crate::negotiation::account::AccountStep;
 use crate::negotiation::login::LoginStep;
@@ -18,6 +19,8 @@ pub(crate) enum Owner {
     Account(AccountStep),
     Roster,
     Keepalive,
+    /// An account service (vCard, private storage, update query).
+    Service(ServiceRequest),
 }
 
 /// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.
@@ -143,6 +146,12 @@ impl IqTable {
             .remove(&(p.deadline, p.id, String::from(wire_id)));
         self.release_if_empty();
         Some((p.id, p.owner))
+    }
+
+    /// The handle and owner of the request waiting under `wire_id`, left in the table.
+    pub(crate) fn peek(&self, wire_id: &str) -> Option<(IqId, &Owner)> {
+        let p = self.by_wire_id.get(wire_id)?;
+        Some((p.id, p.owner.as_ref()?))
     }
 
     /// Forgets the request `id` (its bytes were taken back).

@@ -20,6 +20,7 @@ mod event;
 mod im;
 mod iq_table;
 mod messages;
+mod services;
 mod session;
 mod trace;
 
@@ -29,6 +30,7 @@ use alloc::vec::Vec;
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
+pub use event::ServiceEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
@@ -42,6 +44,7 @@ pub(crate) use iq_table::Owner;
 
 use crate::console::{ConsoleEntry, Direction};
 use crate::features::contacts::Contacts;
+use crate::features::disclosure::Responders;
 use crate::features::keepalive::Keepalive;
 use crate::features::messaging::Messaging;
 use crate::features::presence::OwnPresence;
@@ -126,6 +129,7 @@ pub struct Client {
     contacts: Contacts,
     subscriptions: Subscriptions,
     messaging: Messaging,
+    responders: Responders,
 }
 
 impl Client {
@@ -145,6 +149,7 @@ impl Client {
         let mut out = Vec::new();
         write_header(&writer, &mut out);
         let keepalive = Keepalive::new(now, config.keepalive_interval, config.dead_peer_timeout);
+        let responders = Responders::new(now, config.disclosure.is_some());
         let mut cx = Cx::new(config, now, out);
         cx.record(Direction::Out, |buf| write_header(&Writer::CONSOLE, buf));
         Client {
@@ -159,6 +164,7 @@ impl Client {
             contacts: Contacts::default(),
             subscriptions: Subscriptions::default(),
             messaging: Messaging::default(),
+            responders,
         }
     }
 
@@ -324,7 +330,7 @@ impl Client {
             while let Some((id, owner)) = self.cx.iqs.pop_expired(now) {
                 match owner {
                     // After our close the session is over; its timeouts mean nothing.
-                    Some(owner) if self.cx.is_open() => self.on_own_reply(owner, None),
+                    Some(owner) if self.cx.is_open() => self.on_own_reply(id, owner, None),
                     Some(_) => {}
                     None => self.cx.push(IqEvent::Timeout { id }),
                 }
@@ -413,6 +419,7 @@ impl Client {
         self.cx.emit(&stanza);
         self.cx.check_room(before)?;
         self.presence.on_sent(&stanza);
+        self.responders.on_activity(now);
         Ok(())
     }
 
@@ -820,13 +827,14 @@ impl Client {
             &self.cx.config.domain,
             self.cx.jid.as_ref(),
         ) else {
+            crate::features::services::on_unmatched_reply(&mut self.cx, &iq);
             return;
         };
         if let Some(owner) = owner {
             // Once our side is closed the session has nothing left to do: a late login
             // or registration reply must not make us write again.
             if self.cx.is_open() {
-                self.on_own_reply(owner, Some(&iq));
+                self.on_own_reply(id, owner, Some(&iq));
             }
             return;
         }
@@ -846,8 +854,11 @@ impl Client {
         if self.cx.config.iq_namespaces.iter().any(|n| n == payload_ns) {
             return self.cx.push(StanzaEvent::IqRequest(iq));
         }
+        let utc = self.messaging.utc(self.cx.now);
         let handled = self.keepalive.on_request(&mut self.cx, &iq)
-            || self.roster.on_request(&mut self.cx, &iq);
+            || self.roster.on_request(&mut self.cx, &iq)
+            || self.responders.on_request(&mut self.cx, &iq, utc)
+            || crate::features::blocking::on_request(&mut self.cx, &iq);
         if !handled {
             let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
             let _ = self.cx.reply(iq.element(), Err(refusal));
@@ -856,7 +867,7 @@ impl Client {
 
     /// A reply (or a timeout: `iq` is `None`) to one of the client's own requests, routed
     /// to the feature that sent it.
-    fn on_own_reply(&mut self, owner: Owner, iq: Option<&Iq>) {
+    fn on_own_reply(&mut self, id: IqId, owner: Owner, iq: Option<&Iq>) {
         let reply = Reply::from_iq(iq);
         match owner {
             Owner::Login(step) => {
@@ -869,6 +880,9 @@ impl Client {
                 self.session_ready(roster);
             }
             Owner::Keepalive => self.keepalive.on_reply(&self.cx, reply),
+            Owner::Service(request) => {
+                crate::features::services::on_reply(&mut self.cx, id, request, reply);
+            }
         }
     }
 
@@ -905,6 +919,7 @@ impl Client {
     /// Logged in: fetch the roster and announce our presence, as configured; the session
     /// is ready once the roster arrived.
     fn start_session(&mut self) {
+        self.responders.on_activity(self.cx.now);
         let fetching = self.cx.config.fetch_roster && self.roster.fetch(&mut self.cx);
         if self.cx.config.initial_presence {
             self.presence.announce(&mut self.cx);

@@ -46,9 +46,15 @@
 //! assert_eq!(requests, 1);
 //! ```
 
+pub mod autoupdate;
+pub mod blocking;
 pub mod contacts;
+pub mod disclosure;
 pub(crate) mod keepalive;
 pub(crate) mod messaging;
 pub(crate) mod presence;
+pub mod private_storage;
 pub mod roster;
+pub(crate) mod services;
 pub(crate) mod subscriptions;
+pub mod vcard;

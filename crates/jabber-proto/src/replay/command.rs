@@ -2,9 +2,11 @@
 
 use alloc::format;
 use alloc::string::{String, ToString};
+use alloc::vec::Vec;
 
 use crate::client::{CAPTURE_NS, Client, Error};
 use crate::features::roster::Roster;
+use crate::features::vcard::Vcard;
 use crate::jid::Jid;
 use crate::negotiation::auth::Credentials;
 use crate::negotiation::register::RegistrationForm;
@@ -122,6 +124,41 @@ pub(crate) fn apply(
             client.new_thread();
             Ok(())
         }
+        "vcard-get" => {
+            let of = match el.attr("of") {
+                Some(_) => Some(jid("of")?),
+                None => None,
+            };
+            client.vcard_get(now, of.as_ref()).map(drop)
+        }
+        "vcard-set" => {
+            let card = el
+                .child("vCard", ns::VCARD)
+                .ok_or("<vcard-set/> without its card")?;
+            client.vcard_set(now, &Vcard::from_element(card)).map(drop)
+        }
+        "private-get" => client
+            .private_get(now, attr("name")?, attr("ns")?)
+            .map(drop),
+        "private-set" => client.private_set(now, &first_child()?).map(drop),
+        "check-update" => client.check_update(now, &jid("agent")?).map(drop),
+        "blocklist-get" => client.blocklist_get(now).map(drop),
+        "block" | "unblock" => {
+            let jids = el
+                .children()
+                .filter(|c| c.is("item", CAPTURE_NS))
+                .map(|c| {
+                    let jid = c.attr("jid").ok_or("an <item/> without 'jid'")?;
+                    Jid::parse(jid).map_err(|e| format!("bad 'jid': {e}"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if el.name() == "block" {
+                client.block(now, &jids).map(drop)
+            } else {
+                client.unblock(now, &jids).map(drop)
+            }
+        }
+        "unblock-all" => client.unblock_all(now).map(drop),
         "close" => {
             client.close(now);
             Ok(())

@@ -1,13 +1,16 @@
 //! The config a capture starts with, read back from its `<config/>` record.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use core::num::NonZeroU64;
 use core::str::FromStr;
 use core::time::Duration;
 
 use crate::client::{AutoAnswers, CAPTURE_NS, Config};
+use crate::features::disclosure::{Disclosure, SoftwareVersion, TimeZone};
 use crate::features::roster::{Roster, RosterCache};
-use crate::xml::Element;
+use crate::time::TzOffset;
+use crate::xml::{Element, ElementRef};
 
 /// The config `el` describes; `None` when the domain or seed is missing or a field is
 /// unreadable. A field the record lacks (a capture written before the field existed)
@@ -111,5 +114,28 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
         c.roster_cache = Some(RosterCache::new(cache.attr("version")?, roster));
     }
     small("max-attributes", &mut c.limits.max_attributes)?;
+    if let Some(d) = el.child("disclosure", CAPTURE_NS) {
+        c.disclosure = Some(Box::new(disclosure(d)?));
+    }
     Some(c)
+}
+
+/// [`Config::disclosure`] read back from its `<disclosure/>`.
+fn disclosure(el: ElementRef<'_>) -> Option<Disclosure> {
+    let mut d = Disclosure {
+        last_activity: el.attr("last-activity")? == "true",
+        ..Disclosure::default()
+    };
+    if let Some(s) = el.child("software", CAPTURE_NS) {
+        let mut v = SoftwareVersion::new(s.attr("name")?, s.attr("version")?);
+        v.os = s.attr("os").map(String::from);
+        d.software = Some(v);
+    }
+    if let Some(t) = el.child("time", CAPTURE_NS) {
+        let minutes = i16::from_str(t.attr("offset-minutes")?).ok()?;
+        let mut zone = TimeZone::new(TzOffset::from_minutes(minutes)?);
+        zone.name = t.attr("name").map(String::from);
+        d.time = Some(zone);
+    }
+    Some(d)
 }
