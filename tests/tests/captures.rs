@@ -150,6 +150,10 @@ fn a_live_prosody_session_replays_exactly() {
 
 #[test]
 fn kept_captures_replay_to_their_events() {
+    if std::env::var_os("JABBER_WRITE_CAPTURES").is_some() {
+        // The live tests are rewriting them in parallel; the next run checks them.
+        return;
+    }
     let mut kept: Vec<PathBuf> = std::fs::read_dir(kept_dir())
         .expect("tests/captures")
         .map(|e| e.expect("an entry").path())
