@@ -226,6 +226,17 @@ fn every_payload_builder() -> Vec<(&'static str, Element)> {
             register::password_change_query("alice", SECRET),
         ),
         ("register::remove_query", register::remove_query()),
+        (
+            "sasl::auth(PLAIN)",
+            jabber_proto::negotiation::sasl::auth(
+                jabber_proto::negotiation::sasl::Mechanism::Plain,
+                &jabber_proto::negotiation::sasl::plain_message("alice", SECRET),
+            ),
+        ),
+        (
+            "sasl::response",
+            jabber_proto::negotiation::sasl::response(format!("c=biws,p={SECRET}").as_bytes()),
+        ),
     ];
     built
         .into_iter()
@@ -243,7 +254,8 @@ fn every_secret_builder_is_masked() {
         let mut wire = Vec::new();
         plain.element(&mut wire, el.root());
         let wire = String::from_utf8(wire).expect("UTF-8");
-        if wire.contains(SECRET) || wire.contains(&digest) {
+        // SASL data is base64: it carries the secret without showing it.
+        if wire.contains(SECRET) || wire.contains(&digest) || name.starts_with("sasl::") {
             carried += 1;
         }
         let mut shown = Vec::new();
@@ -258,7 +270,7 @@ fn every_secret_builder_is_masked() {
         }
     }
     assert_eq!(
-        carried, 4,
+        carried, 6,
         "the builders that carry a secret were all exercised"
     );
 }
@@ -314,4 +326,69 @@ fn stream_error_and_close_are_recorded() {
             ),
         ]
     );
+}
+
+/// The SASL exchange through the client: what we send (PLAIN's `<auth>`, SCRAM's
+/// `<auth>` and `<response>`) and what the server sends (`<challenge>`, `<success>`)
+/// shows as `***`, byte-exact, in both directions.
+#[test]
+fn the_sasl_exchange_is_masked_both_ways() {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let header = "<stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' id='s2' version='1.0'>";
+    for mechanism in ["PLAIN", "SCRAM-SHA-1"] {
+        let mut c = config();
+        c.version = Some("1.0".into());
+        c.transport_encrypted = true;
+        let mut h = Harness::new(c);
+        let now = h.now;
+        h.client
+            .login(now, Credentials::new("alice", SECRET, "desk"))
+            .expect("login starts");
+        h.sent();
+        h.server(header);
+        h.server(&format!(
+            "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             <mechanism>{mechanism}</mechanism></mechanisms></stream:features>"
+        ));
+        let wire = h.sent();
+        if mechanism == "SCRAM-SHA-1" {
+            let first = wire
+                .split('>')
+                .nth(1)
+                .and_then(|t| t.split('<').next())
+                .expect("data");
+            let first = base64::engine::general_purpose::STANDARD
+                .decode(first)
+                .expect("base64");
+            let nonce = String::from_utf8(first).expect("UTF-8");
+            let nonce = nonce.split(",r=").nth(1).expect("a nonce");
+            h.server(&format!(
+                "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+                b64(&format!("r={nonce}srv,s=c2FsdA==,i=4096"))
+            ));
+        }
+        let entries = console(&mut h);
+        let sasl: Vec<String> = entries
+            .iter()
+            .filter(|e| e.xml.contains("xmpp-sasl'") && !e.xml.contains("mechanisms"))
+            .map(|e| format!("{} {}", e.direction.as_str(), e.xml))
+            .collect();
+        let auth = format!(
+            "out <auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='{mechanism}'>***</auth>"
+        );
+        let expected: Vec<String> = if mechanism == "PLAIN" {
+            vec![auth]
+        } else {
+            vec![
+                auth,
+                "in <challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>***</challenge>".into(),
+                "out <response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>***</response>".into(),
+            ]
+        };
+        assert_eq!(sasl, expected, "{mechanism}");
+        let all: String = entries.iter().map(|e| e.xml.as_str()).collect();
+        assert!(!all.contains(&b64(&format!("\0alice\0{SECRET}"))));
+    }
 }
