@@ -11,8 +11,14 @@
 //!   input uses a naive driver that appends each piece to a buffer and
 //!   re-tokenizes from the start of the last incomplete top-level element.
 //!
-//! Each runs over two generated corpora (`mixed`, ~50 MB, and `tiny`, ~20 MB
-//! of 146-byte messages) delivered whole, in 1460-byte and in 64-byte pieces.
+//! * `jabber-proto client`: a logged-in [`Client`](jabber_proto::Client) fed the bytes,
+//!   every event drained and read through its typed getters (body, delay stamp, chat
+//!   state, receipt, show, status, priority, roster items): the application's path, on
+//!   the `typed-im` corpus only (its every stanza makes an event).
+//!
+//! Each runs over generated corpora (`mixed`, ~50 MB, `tiny`, ~20 MB of 146-byte
+//! messages, and `typed-im`, ~20 MB of messages with extensions, stamped presence and
+//! roster pushes) delivered whole, in 1460-byte and in 64-byte pieces.
 //!
 //! Run with `cargo bench -p jabber-proto --bench pipeline`; set
 //! `JABBER_BENCH_SCALE=small` for corpora a tenth of that size. After the
@@ -50,6 +56,7 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 /// Seeds are fixed so that every run (and every machine) parses the same bytes.
 const MIXED_SEED: u64 = 0x6a61_6262_6572_0001;
 const TINY_SEED: u64 = 0x6a61_6262_6572_0002;
+const TYPED_SEED: u64 = 0x6a61_6262_6572_0003;
 
 /// Corpus sizes at full scale; `JABBER_BENCH_SCALE=small` uses a tenth.
 const FULL_MIXED: usize = 50_000_000;
@@ -92,22 +99,129 @@ type RunFn = fn(&[u8], Delivery) -> Result<usize, String>;
 struct Pipeline {
     name: &'static str,
     run: RunFn,
+    /// The corpus it runs on, when not every one.
+    only: Option<&'static str>,
 }
 
-const PIPELINES: [Pipeline; 3] = [
+impl Pipeline {
+    fn runs_on(&self, corpus: &NamedCorpus) -> bool {
+        self.only.is_none_or(|c| c == corpus.name)
+    }
+}
+
+const PIPELINES: [Pipeline; 4] = [
     Pipeline {
         name: "jabber-proto",
         run: jabber_proto_pipeline,
+        only: None,
+    },
+    Pipeline {
+        name: "jabber-proto client",
+        run: client_pipeline,
+        only: Some("typed-im"),
     },
     Pipeline {
         name: "quick-xml",
         run: quick_xml_pipeline,
+        only: None,
     },
     Pipeline {
         name: "xmlparser",
         run: xmlparser_pipeline,
+        only: None,
     },
 ];
+
+// ---------------------------------------------------------------------------
+// jabber-proto client: bytes -> a logged-in Client -> typed IM events, read through
+// their typed getters (the path an application takes)
+
+/// The client's seed, and so the ids of its login requests.
+const CLIENT_SEED: u64 = 0x6265_6e63_6800_0001;
+
+fn client_pipeline(bytes: &[u8], delivery: Delivery) -> Result<usize, String> {
+    use jabber_proto::client::{Client, Config, Event, PresenceEvent, RosterEvent, StanzaEvent};
+    use jabber_proto::negotiation::auth::Credentials;
+    use jabber_proto::time::Instant as At;
+
+    let header_end = bytes
+        .windows(2)
+        .position(|w| w == b"'>")
+        .map(|i| i + 2)
+        .ok_or("no stream header")?;
+    let seed = std::num::NonZeroU64::new(CLIENT_SEED).ok_or("zero seed")?;
+    let mut config = Config::new("example.com", seed);
+    config.fetch_roster = false;
+    config.initial_presence = false;
+    config.keepalive_interval = None;
+    config.dead_peer_timeout = None;
+    let now = At::ZERO;
+    let mut client = Client::new(config, now);
+    client
+        .login(now, Credentials::new("bench", "pw", "r"))
+        .map_err(|e| e.to_string())?;
+    let prefix = (CLIENT_SEED ^ (CLIENT_SEED >> 32)) as u32;
+    let login = format!(
+        "<iq type='result' id='{prefix:08x}-1'><query xmlns='jabber:iq:auth'><username/>\
+         <password/><digest/><resource/></query></iq><iq type='result' id='{prefix:08x}-2'/>"
+    );
+    let mut typed = 0usize;
+    let mut checksum = 0usize;
+    let mut drain = |client: &mut Client, typed: &mut usize| -> Result<(), String> {
+        loop {
+            while client.take_transmit().is_some() {}
+            while let Some(event) = client.poll_event() {
+                match event {
+                    Event::Stanza(StanzaEvent::Message(m)) => {
+                        *typed += 1;
+                        checksum += m.body().map_or(0, |b| b.len());
+                        checksum += usize::from(m.delay().is_some());
+                        checksum += usize::from(m.chat_state().is_some());
+                        checksum += usize::from(m.receipt().is_some());
+                        checksum += m.events().map_or(0, |_| 1);
+                    }
+                    Event::Presence(PresenceEvent::Available(p)) => {
+                        *typed += 1;
+                        checksum += usize::from(p.show().is_some());
+                        checksum += p.status().map_or(0, |s| s.len());
+                        checksum += p.priority().unsigned_abs() as usize;
+                        checksum += usize::from(p.delay().is_some());
+                    }
+                    Event::Roster(RosterEvent::Push(r)) => {
+                        *typed += 1;
+                        checksum += r.items.len();
+                    }
+                    Event::Closed(reason) if !reason.is_clean() => {
+                        return Err(format!("closed: {reason:?}"));
+                    }
+                    _ => {}
+                }
+            }
+            if client.wants_input() || client.is_closed() {
+                return Ok(());
+            }
+            // Parsing paused at the event bound: it resumes through the timer.
+            client.handle_timeout(now);
+        }
+    };
+    let mut feed = |client: &mut Client, piece: &[u8], typed: &mut usize| -> Result<(), String> {
+        client.handle_input(now, piece).map_err(|e| e.to_string())?;
+        drain(client, typed)
+    };
+    feed(&mut client, &bytes[..header_end], &mut typed)?;
+    feed(&mut client, login.as_bytes(), &mut typed)?;
+    let body = &bytes[header_end..];
+    match delivery {
+        Delivery::Whole => feed(&mut client, body, &mut typed)?,
+        Delivery::Pieces(n) => {
+            for piece in body.chunks(n) {
+                feed(&mut client, piece, &mut typed)?;
+            }
+        }
+    }
+    black_box(checksum);
+    Ok(typed)
+}
 
 // ---------------------------------------------------------------------------
 // jabber-proto: bytes -> typed stanzas
@@ -480,7 +594,13 @@ fn sizes(bench_mode: bool) -> Sizes {
 fn corpora(sizes: &Sizes) -> Vec<NamedCorpus> {
     let mixed = corpus::mixed_corpus(sizes.mixed, MIXED_SEED);
     let tiny = corpus::tiny_corpus(sizes.tiny, TINY_SEED);
+    let typed = corpus::typed_im_corpus(sizes.tiny, TYPED_SEED);
     vec![
+        NamedCorpus {
+            name: "typed-im",
+            bytes: typed.bytes,
+            stanzas: typed.stanzas,
+        },
         NamedCorpus {
             name: "mixed",
             bytes: mixed.bytes,
@@ -516,7 +636,7 @@ fn criterion_groups(c: &mut Criterion, corpora: &[NamedCorpus]) {
             // the whole run to minutes.
             group.sampling_mode(SamplingMode::Flat);
             group.throughput(Throughput::Bytes(corpus.bytes.len() as u64));
-            for p in &PIPELINES {
+            for p in PIPELINES.iter().filter(|p| p.runs_on(corpus)) {
                 group.bench_function(p.name, |b| b.iter(|| run_checked(p, corpus, d)));
             }
             group.finish();
@@ -555,7 +675,7 @@ fn summary(corpora: &[NamedCorpus], sizes: &Sizes) -> String {
             );
             let _ = writeln!(md, "| pipeline | MiB/s | stanzas/s | allocations/stanza |");
             let _ = writeln!(md, "|---|---:|---:|---:|");
-            for p in &PIPELINES {
+            for p in PIPELINES.iter().filter(|p| p.runs_on(corpus)) {
                 let row = measure(p, corpus, d);
                 let _ = writeln!(
                     md,

@@ -82,6 +82,43 @@ pub fn mixed_corpus(target_bytes: usize, seed: u64) -> Corpus {
     c
 }
 
+/// Typed instant messaging of about `target_bytes` bytes: 60 % chat messages with
+/// extensions (a `urn:xmpp:delay` stamp, a chat state, a receipt request, a
+/// `jabber:x:event` request), 30 % presence with show, status, priority and a
+/// `urn:xmpp:delay` stamp, 10 % roster pushes (no `from`: from our own account) — the
+/// stanzas whose typed events issue 10 added.
+pub fn typed_im_corpus(target_bytes: usize, seed: u64) -> Corpus {
+    let mut g = Gen::new(seed ^ 0x7479_7065_6400_0000);
+    let mut c = g.start();
+    let mut stanza = String::with_capacity(2 * 1024);
+    loop {
+        stanza.clear();
+        let roll = g.below(100);
+        let kind = if roll < 60 {
+            g.rich_message(&mut stanza);
+            0
+        } else if roll < 90 {
+            g.stamped_presence(&mut stanza);
+            1
+        } else {
+            g.roster_push(&mut stanza);
+            2
+        };
+        if c.stanzas > 0 && c.bytes.len() + stanza.len() + STREAM_CLOSE.len() > target_bytes {
+            break;
+        }
+        c.bytes.extend_from_slice(stanza.as_bytes());
+        c.stanzas += 1;
+        match kind {
+            0 => c.messages += 1,
+            1 => c.presences += 1,
+            _ => c.iqs += 1,
+        }
+    }
+    c.bytes.extend_from_slice(STREAM_CLOSE.as_bytes());
+    c
+}
+
 /// [`tiny`] with its stanza count.
 pub fn tiny_corpus(target_bytes: usize, seed: u64) -> Corpus {
     let mut g = Gen::new(seed ^ 0x7469_6e79_0000_0000);
@@ -328,6 +365,77 @@ impl Gen {
             out.push_str("</group></item>");
         }
         out.push_str("</query></iq>");
+    }
+
+    /// A XEP-0082 stamp in 2026.
+    fn stamp(&mut self, out: &mut String) {
+        out.push_str("2026-");
+        push_2(out, 1 + self.rng.below(12));
+        out.push('-');
+        push_2(out, 1 + self.rng.below(28));
+        out.push('T');
+        push_2(out, self.rng.below(24));
+        out.push(':');
+        push_2(out, self.rng.below(60));
+        out.push(':');
+        push_2(out, self.rng.below(60));
+        out.push('Z');
+    }
+
+    /// A chat message with a delay stamp, a chat state, a receipt and an event request.
+    fn rich_message(&mut self, out: &mut String) {
+        out.push_str("<message from='");
+        self.full_jid(out);
+        out.push_str("' to='");
+        self.full_jid(out);
+        out.push_str("' type='chat' id='");
+        self.next_id(out, "m");
+        out.push_str("'><body>");
+        let chars = self.rng.between(20, 300);
+        self.text(out, chars);
+        out.push_str("</body><thread>");
+        push_hex(out, self.rng.next_u64());
+        out.push_str("</thread><active xmlns='http://jabber.org/protocol/chatstates'/>");
+        out.push_str("<request xmlns='urn:xmpp:receipts'/>");
+        out.push_str("<x xmlns='jabber:x:event'><delivered/><composing/></x>");
+        out.push_str("<delay xmlns='urn:xmpp:delay' from='");
+        self.bare_jid(out);
+        out.push_str("' stamp='");
+        self.stamp(out);
+        out.push_str("'>Offline Storage</delay></message>");
+    }
+
+    /// Presence with show, status, priority and a `urn:xmpp:delay` stamp.
+    fn stamped_presence(&mut self, out: &mut String) {
+        out.push_str("<presence from='");
+        self.full_jid(out);
+        out.push_str("' to='");
+        self.full_jid(out);
+        out.push_str("'><show>");
+        out.push_str(self.rng.pick(SHOWS));
+        out.push_str("</show><status>");
+        let chars = self.rng.between(5, 60);
+        self.text(out, chars);
+        out.push_str("</status><priority>");
+        push_u64(out, self.rng.below(128));
+        out.push_str("</priority><delay xmlns='urn:xmpp:delay' from='");
+        self.bare_jid(out);
+        out.push_str("' stamp='");
+        self.stamp(out);
+        out.push_str("'/></presence>");
+    }
+
+    /// A roster push of one item (no `from`: it comes from our own account).
+    fn roster_push(&mut self, out: &mut String) {
+        out.push_str("<iq type='set' id='");
+        self.next_id(out, "push");
+        out.push_str("'><query xmlns='jabber:iq:roster'><item jid='");
+        self.bare_jid(out);
+        out.push_str("' name='");
+        out.push_str(self.rng.pick(DISPLAY_NAMES));
+        out.push_str("' subscription='both'><group>");
+        out.push_str(self.rng.pick(GROUPS));
+        out.push_str("</group></item></query></iq>");
     }
 
     /// A chat message of exactly [`TINY_STANZA_LEN`] bytes.
