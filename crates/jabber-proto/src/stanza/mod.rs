@@ -8,6 +8,7 @@ mod error;
 mod iq;
 mod message;
 mod presence;
+pub mod xhtml;
 
 use alloc::borrow::Cow;
 use core::fmt;
