@@ -206,6 +206,9 @@ struct Walker<'l> {
 struct Frame<'a> {
     nodes: Nodes<'a>,
     keep: usize,
+    /// The output stack's length while its children are read: what is above it then is
+    /// an item opened for stray content of a list.
+    base: usize,
 }
 
 pub(super) fn sanitize(html: ElementRef<'_>, limits: &XhtmlLimits) -> Sanitized {
@@ -254,11 +257,13 @@ impl Walker<'_> {
                 self.removed.attributes += 1;
             }
         }
-        // The body itself is the bottom of the output stack; it is never popped.
-        let mut out = alloc::vec![Open::new(OpenKind::Span, Style::default())];
+        // The body itself is the bottom of the output stack, never popped; it takes what
+        // a quote takes (blocks and inline content alike).
+        let mut out = alloc::vec![Open::new(OpenKind::Quote, Style::default())];
         let mut frames = alloc::vec![Frame {
             nodes: el.nodes(),
             keep: 1,
+            base: 1,
         }];
         while !self.stopped {
             let Some(frame) = frames.last_mut() else {
@@ -272,7 +277,8 @@ impl Walker<'_> {
                 }
                 Some(crate::xml::Node::Text(t)) => self.text(&mut out, t),
                 Some(crate::xml::Node::Element(e)) => {
-                    if let Some(frame) = self.element(&mut out, e) {
+                    let base = frame.base;
+                    if let Some(frame) = self.element(&mut out, e, base) {
                         frames.push(frame);
                     }
                 }
@@ -368,7 +374,12 @@ impl Walker<'_> {
 
     /// Reads one element: a leaf is placed at once; a container is opened (or read
     /// transparently) and its children come next, through the returned frame.
-    fn element<'a>(&mut self, out: &mut Vec<Open>, el: ElementRef<'a>) -> Option<Frame<'a>> {
+    fn element<'a>(
+        &mut self,
+        out: &mut Vec<Open>,
+        el: ElementRef<'a>,
+        base: usize,
+    ) -> Option<Frame<'a>> {
         if !is_html_ns(el.ns()) {
             self.removed.elements += 1;
             return None;
@@ -423,6 +434,8 @@ impl Walker<'_> {
             }
             Kind::Item => {
                 let style = own_style(self);
+                // A real item ends the one opened for stray content before it.
+                close_to(out, base, &mut self.links);
                 // An item outside a list reads as a paragraph.
                 let in_list = matches!(out.last().map(|o| &o.kind), Some(OpenKind::List { .. }));
                 if in_list {
@@ -432,33 +445,38 @@ impl Walker<'_> {
                 }
             }
         };
-        let keep = out.len();
         if let Some((kind, style, levels)) = open {
             let block = matches!(
                 kind,
                 OpenKind::Paragraph | OpenKind::Quote | OpenKind::List { .. }
             );
             let inline_here = out.last().is_some_and(Open::is_inline);
-            let fits = !(block && inline_here) && self.room(out, levels);
-            if fits {
+            if !(block && inline_here) && self.room(out, levels) {
                 if !matches!(kind, OpenKind::Item) && !self.content_place(out) {
                     return None;
                 }
-                if !self.room(out, levels) || !self.take_node() {
-                    return Some(Frame {
-                        nodes: el.nodes(),
-                        keep,
-                    });
+                // An item opened for stray list content outlives this element: its
+                // stray siblings go in too.
+                let keep = out.len();
+                if self.room(out, levels) && self.take_node() {
+                    if matches!(kind, OpenKind::Link(_)) {
+                        self.links += 1;
+                    }
+                    out.push(Open::new(kind, style));
                 }
-                if matches!(kind, OpenKind::Link(_)) {
-                    self.links += 1;
-                }
-                out.push(Open::new(kind, style));
+                return Some(Frame {
+                    nodes: el.nodes(),
+                    keep,
+                    base: out.len(),
+                });
             }
         }
+        // Read as if it were not there.
+        let keep = out.len();
         Some(Frame {
             nodes: el.nodes(),
             keep,
+            base: keep,
         })
     }
 
