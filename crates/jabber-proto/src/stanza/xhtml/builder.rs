@@ -107,7 +107,7 @@ pub(super) fn check_text(s: &str) -> Result<(), XhtmlError> {
 /// assert_eq!(
 ///     html.to_element().to_string(),
 ///     "<html xmlns='http://jabber.org/protocol/xhtml-im'>\
-///      <body xmlns='http://www.w3.org/1999/xhtml'><p>I&apos;m \
+///      <body xmlns='http://www.w3.org/1999/xhtml'><p>I'm \
 ///      <span style='color:#008000'>green</span> with \
 ///      <span style='font-weight:bold'>envy</span>!</p></body></html>"
 /// );
