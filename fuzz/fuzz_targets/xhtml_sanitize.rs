@@ -3,7 +3,7 @@
 //! allow-lists, strict content model — as judged by the independent oracle the proptests
 //! use (`crates/jabber-proto/tests/support/xhtml_oracle.rs`). Also: no panic, the output is
 //! a fixed point (sanitising it again changes nothing), it stays within the limits, and its
-//! plain text renders.
+//! plain text renders. Limits hold per body, and there are at most `MAX_BODIES`.
 //!
 //! Input: byte 0 chooses the limits (bits 0–3: `max_depth`; bits 4–7: `max_nodes` in
 //! steps of 16, 0 meaning the default) and, through bit 0 of byte 1, the mode:
@@ -18,7 +18,7 @@
 mod oracle;
 
 use jabber_proto::Limits;
-use jabber_proto::stanza::xhtml::{Html, Node, XhtmlLimits};
+use jabber_proto::stanza::xhtml::{Html, MAX_BODIES, Node, XhtmlLimits};
 use jabber_proto::stream::{Item, StreamParser};
 use jabber_proto::xml::{Element, ElementBuilder};
 use libfuzzer_sys::fuzz_target;
@@ -294,20 +294,21 @@ fuzz_target!(|data: &[u8]| {
     if let Err(v) = oracle::check(out.root()) {
         panic!("forbidden output: {v}\n in: {el}\nout: {out}");
     }
-    let (mut depth, mut count) = (0, 0);
     for b in s.html.bodies() {
+        let (mut depth, mut count) = (0, 0);
         measure(b.nodes(), 0, &mut depth, &mut count);
+        assert!(
+            depth <= limits.max_depth,
+            "depth {depth} > {}",
+            limits.max_depth
+        );
+        assert!(
+            count <= limits.max_nodes,
+            "{count} nodes > {}",
+            limits.max_nodes
+        );
     }
-    assert!(
-        depth <= limits.max_depth,
-        "depth {depth} > {}",
-        limits.max_depth
-    );
-    assert!(
-        count <= limits.max_nodes,
-        "{count} nodes > {}",
-        limits.max_nodes
-    );
+    assert!(s.html.bodies().len() <= MAX_BODIES);
     // A fixed point: what came out reads back the same, through the wire.
     let wire = out.to_string();
     let back = parse(wire.as_bytes()).expect("the output is well-formed");

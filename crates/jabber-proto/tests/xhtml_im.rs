@@ -705,6 +705,44 @@ fn wrapper_shapes() {
     let langs: Vec<_> = s.html.bodies().iter().map(|b| b.lang()).collect();
     assert_eq!(langs, [Some("en"), Some("de")]);
     assert_eq!(s.removed.elements, 1);
+    // One body per language, at most MAX_BODIES; each body has a budget of its own.
+    let mut xml = WRAP.to_string();
+    let langs: Vec<String> = ["en", "en", "de"]
+        .into_iter()
+        .map(String::from)
+        .chain((0..20).map(|i| format!("l{i}")))
+        .collect();
+    for lang in &langs {
+        xml.push_str(&format!(
+            "<body xmlns='http://www.w3.org/1999/xhtml' xml:lang='{lang}'><br/></body>"
+        ));
+    }
+    xml.push_str(
+        "<body xmlns='http://www.w3.org/1999/xhtml'/><body xmlns='http://www.w3.org/1999/xhtml'>x</body></html>",
+    );
+    let el = parse(&xml);
+    let mut one = XhtmlLimits::default();
+    one.max_nodes = 1;
+    let s = Html::from_element(el.root(), &one).unwrap();
+    let got: Vec<_> = s.html.bodies().iter().map(|b| b.lang().unwrap()).collect();
+    let want: Vec<_> = ["en", "de"]
+        .into_iter()
+        .chain(langs[3..17].iter().map(String::as_str))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(s.html.bodies().len(), 16);
+    // The repeated "en", six bodies beyond 16, the two without a language.
+    assert_eq!(s.removed.elements, 1 + 6 + 2);
+    assert!(!s.removed.truncated);
+    assert_eq!(
+        Html::new(
+            (0..17)
+                .map(|_| HtmlBuilder::new().build_body().unwrap())
+                .collect()
+        )
+        .unwrap_err(),
+        XhtmlError::TooLarge
+    );
     // Content straight in the wrapper (no body) is read as one body.
     let s = sanitize(&format!(
         "{WRAP}<p xmlns='http://www.w3.org/1999/xhtml'>x</p></html>"

@@ -48,7 +48,11 @@ pub const NS_XHTML_IM: &str = "http://jabber.org/protocol/xhtml-im";
 /// Namespace of the XHTML content, from `<body/>` down.
 pub const NS_XHTML: &str = "http://www.w3.org/1999/xhtml";
 
-/// Bounds on what reading (and building) XHTML-IM may produce.
+/// Most bodies (languages) in one `<html/>`; the reader drops further ones.
+pub const MAX_BODIES: usize = 16;
+
+/// Bounds on what reading (and building) XHTML-IM may produce, per body (at most
+/// [`MAX_BODIES`] of them).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct XhtmlLimits {
@@ -56,10 +60,10 @@ pub struct XhtmlLimits {
     /// Deeper markup keeps its text without its structure. Default 16; values above
     /// [`XhtmlLimits::CEILING_DEPTH`] count as the ceiling.
     pub max_depth: usize,
-    /// Most nodes (text runs, breaks, images, containers, list items) in all bodies.
+    /// Most nodes (text runs, breaks, images, containers, list items) in a body.
     /// Reading stops there. Default 1024.
     pub max_nodes: usize,
-    /// Most bytes of text (image `alt` included) in all bodies. Reading stops there.
+    /// Most bytes of text (image `alt` included) in a body. Reading stops there.
     /// Default 64 KiB.
     pub max_text_bytes: usize,
 }
@@ -276,11 +280,14 @@ impl Body {
 }
 
 impl Html {
-    /// Content made of these bodies: at least one, and when more than one, each with a
-    /// distinct `xml:lang` (XEP-0071 §5).
+    /// Content made of these bodies: at least one and at most [`MAX_BODIES`], and when
+    /// more than one, each with a distinct `xml:lang` (XEP-0071 §5).
     pub fn new(bodies: Vec<Body>) -> Result<Html, XhtmlError> {
         if bodies.is_empty() {
             return Err(XhtmlError::NoBody);
+        }
+        if bodies.len() > MAX_BODIES {
+            return Err(XhtmlError::TooLarge);
         }
         if bodies.len() > 1 {
             for (i, b) in bodies.iter().enumerate() {
@@ -385,7 +392,8 @@ pub enum XhtmlError {
     Unclosed,
     /// Deeper than [`XhtmlLimits::max_depth`].
     TooDeep,
-    /// More than [`XhtmlLimits::max_nodes`] nodes or [`XhtmlLimits::max_text_bytes`].
+    /// More than [`XhtmlLimits::max_nodes`] nodes or [`XhtmlLimits::max_text_bytes`] in
+    /// a body, or more than [`MAX_BODIES`] bodies.
     TooLarge,
     /// A link or image target whose scheme is not allowed (or not a URI with a scheme).
     UnsafeUri,

@@ -16,7 +16,8 @@ use super::builder::{Open, OpenKind, push_text};
 use super::css::{self, FontFamily, FontSize, GenericFamily, SizeKeyword, TextAlign};
 use super::uri::{Purpose, SafeUri};
 use super::{
-    Body, Html, Image, NS_XHTML, NS_XHTML_IM, Node, Removed, Sanitized, Style, XhtmlLimits,
+    Body, Html, Image, MAX_BODIES, NS_XHTML, NS_XHTML_IM, Node, Removed, Sanitized, Style,
+    XhtmlLimits,
 };
 use crate::xml::{ElementRef, Nodes};
 
@@ -220,16 +221,24 @@ pub(super) fn sanitize(html: ElementRef<'_>, limits: &XhtmlLimits) -> Sanitized 
         links: 0,
         stopped: false,
     };
-    let mut bodies = Vec::new();
+    let mut bodies: Vec<Body> = Vec::new();
     let mut any_body = false;
     for child in html.children() {
-        if child.name().eq_ignore_ascii_case("body") && is_html_ns(child.ns()) {
-            any_body = true;
-            if !w.stopped {
-                bodies.push(w.body(child));
-            }
-        } else {
+        if !(child.name().eq_ignore_ascii_case("body") && is_html_ns(child.ns())) {
             w.removed.elements += 1;
+            continue;
+        }
+        any_body = true;
+        if bodies.len() == MAX_BODIES {
+            w.removed.elements += 1;
+            continue;
+        }
+        let body = w.body(child);
+        // One body per language (XEP-0071 §5): a repeated one is dropped.
+        if bodies.iter().any(|b| b.lang == body.lang) {
+            w.removed.elements += 1;
+        } else {
+            bodies.push(body);
         }
     }
     if !any_body && html.children().next().is_some() {
@@ -244,7 +253,11 @@ pub(super) fn sanitize(html: ElementRef<'_>, limits: &XhtmlLimits) -> Sanitized 
 }
 
 impl Walker<'_> {
+    /// Reads one body, within a budget of its own.
     fn body(&mut self, el: ElementRef<'_>) -> Body {
+        self.nodes = 0;
+        self.text_bytes = 0;
+        self.stopped = false;
         let mut lang = None;
         let mut style = Style::default();
         for a in el.attrs() {
@@ -337,7 +350,7 @@ impl Walker<'_> {
             return;
         }
         let mut t = t;
-        let left = self.limits.max_text_bytes - self.text_bytes;
+        let left = self.limits.max_text_bytes.saturating_sub(self.text_bytes);
         if t.len() > left {
             let mut cut = left;
             while !t.is_char_boundary(cut) {
