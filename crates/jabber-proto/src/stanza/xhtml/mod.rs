@@ -21,6 +21,29 @@
 //!   (`on*`, `class`, ...) is ignored; links and images whose scheme is not allowed lose
 //!   their target. Depth, node count and text are bounded by [`XhtmlLimits`], and the walk
 //!   keeps its stack on the heap: hostile nesting cannot overflow the call stack.
+//!
+//! ```
+//! use jabber_proto::stanza::xhtml::{Html, XhtmlLimits};
+//! use jabber_proto::xml::Element;
+//! # use jabber_proto::stanza::xhtml::{NS_XHTML, NS_XHTML_IM};
+//! // What a careless (or hostile) client may send, as the stream layer parsed it:
+//! // <html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'>
+//! //   <font color='red' onclick='steal()'>hi</font><script>steal()</script>
+//! //   <a href='JavaScript:steal()'>click</a></body></html>
+//! # let x = |n: &str| Element::builder(n, NS_XHTML);
+//! # let html = Element::builder("html", NS_XHTML_IM).child(x("body")
+//! #     .child(x("font").attr("color", "red").attr("onclick", "steal()").text("hi"))
+//! #     .child(x("script").text("steal()"))
+//! #     .child(x("a").attr("href", "JavaScript:steal()").text("click"))).build().unwrap();
+//! let read = Html::from_element(html.root(), &XhtmlLimits::default()).unwrap();
+//! assert_eq!(
+//!     read.html.to_element().to_string(),
+//!     "<html xmlns='http://jabber.org/protocol/xhtml-im'><body xmlns='http://www.w3.org/1999/xhtml'>\
+//!      <span style='color:#ff0000'>hi</span>click</body></html>"
+//! );
+//! assert_eq!(read.html.plain_text(), "hiclick");
+//! assert_eq!((read.removed.elements, read.removed.attributes, read.removed.links), (1, 1, 1));
+//! ```
 
 mod builder;
 mod css;

@@ -308,7 +308,7 @@ impl Walker<'_> {
         style
     }
 
-    /// Counts `nodes` new nodes; false (and reading stops) past the limit.
+    /// Counts one new node; false (and reading stops) past the limit.
     fn take_node(&mut self) -> bool {
         if self.nodes >= self.limits.max_nodes {
             self.stop();
@@ -323,7 +323,7 @@ impl Walker<'_> {
         self.removed.truncated = true;
     }
 
-    /// Depth of the output below the body.
+    /// Whether `levels` more containers fit below the body.
     fn room(&self, out: &[Open], levels: usize) -> bool {
         out.len() - 1 + levels <= self.limits.depth()
     }
