@@ -193,6 +193,63 @@ fn builder_golden_blocks_lists_images() {
 }
 
 #[test]
+fn overlapping_style_ranges_come_out_strictly_nested() {
+    // The cheat sheet's <b><i>wow!</b></i>: bold and italic overlapping.
+    let mut b = HtmlBuilder::new();
+    b.text("Say ")
+        .unwrap()
+        .styled_ranges(
+            "wow! no\nway",
+            &[
+                (0..3, Style::new().bold()),
+                (2..7, Style::new().italic()),
+                (3..7, Style::new().bold().color(Color::rgb(255, 0, 0))),
+                (9..9, Style::new().underline()),
+            ],
+        )
+        .unwrap();
+    let html = b.build().unwrap();
+    assert_eq!(
+        html.to_element().to_string(),
+        format!(
+            "{WRAP}{BODY}Say <span style='font-weight:bold'>wo</span>\
+             <span style='font-style:italic;font-weight:bold'>w</span>\
+             <span style='color:#ff0000;font-style:italic;font-weight:bold'>! no</span>\
+             <br/>way</body></html>"
+        )
+    );
+    assert_eq!(html.plain_text(), "Say wow! no\nway");
+    // Out of bounds, inside a character, backwards: refused whole.
+    let mut b = HtmlBuilder::new();
+    #[allow(clippy::reversed_empty_ranges)] // a backwards range is one of the cases
+    let bad_ranges = [0..9, 1..2, 2..1];
+    for bad in bad_ranges {
+        assert_eq!(
+            b.styled_ranges("é!", &[(bad, Style::new().bold())])
+                .unwrap_err(),
+            XhtmlError::BadRange
+        );
+    }
+    assert_eq!(b.build().unwrap().body().unwrap().nodes(), &[]);
+    // Refused whole when it does not fit either.
+    let mut limits = XhtmlLimits::default();
+    limits.max_nodes = 3;
+    let mut b = HtmlBuilder::with_limits(limits);
+    b.text("x").unwrap();
+    let two_spans_and_text = [(0..1, Style::new().bold()), (1..2, Style::new().italic())];
+    assert_eq!(
+        b.styled_ranges("abc", &two_spans_and_text).unwrap_err(),
+        XhtmlError::TooLarge
+    );
+    // Unstyled text merges with the text before it: one node only.
+    b.styled_ranges("y\nz", &[]).unwrap();
+    assert_eq!(
+        b.build().unwrap().body().unwrap().nodes(),
+        &[Node::Text("xy".into()), Node::Break, Node::Text("z".into())]
+    );
+}
+
+#[test]
 fn message_carries_plain_body_and_html() {
     let html = build(|b| {
         b.text("a ")?.styled("b", Style::new().bold())?;
@@ -764,6 +821,7 @@ enum Spec {
     Quote(Style, Vec<Spec>),
     Link(String, Style, Vec<Spec>),
     List(bool, Style, Vec<(Style, Vec<Spec>)>),
+    Ranges(String, Vec<(usize, usize, Style)>),
 }
 
 fn feed(b: &mut HtmlBuilder, spec: &Spec) {
@@ -775,6 +833,24 @@ fn feed(b: &mut HtmlBuilder, spec: &Spec) {
     };
     match spec {
         Spec::Text(t) => drop(b.text(t)),
+        Spec::Ranges(t, ranges) => {
+            // Cut positions taken modulo the length, moved back to character boundaries.
+            let at = |i: usize| {
+                let mut i = i % (t.len() + 1);
+                while !t.is_char_boundary(i) {
+                    i -= 1;
+                }
+                i
+            };
+            let ranges: Vec<_> = ranges
+                .iter()
+                .map(|(a, z, s)| {
+                    let (a, z) = (at(*a), at(*z));
+                    (a.min(z)..a.max(z), s.clone())
+                })
+                .collect();
+            drop(b.styled_ranges(t, &ranges));
+        }
         Spec::Break => drop(b.line_break()),
         Spec::Image(src, alt, w) => {
             if let Ok(i) = Image::new(src, alt) {
@@ -949,6 +1025,8 @@ fn uri() -> BoxedStrategy<String> {
 fn spec() -> BoxedStrategy<Spec> {
     let leaf = prop_oneof![
         4 => text().prop_map(Spec::Text),
+        1 => ("[a-z \n]{0,12}|\\PC{0,6}", prop::collection::vec((0usize..20, 0usize..20, style()), 0..4))
+            .prop_map(|(t, r)| Spec::Ranges(t, r)),
         1 => Just(Spec::Break),
         1 => (uri(), text(), prop::option::of(0u16..3000)).prop_map(|(s, a, w)| Spec::Image(s, a, w)),
     ];

@@ -423,6 +423,8 @@ pub enum XhtmlError {
     /// A style value the reader would not keep (more than [`MAX_FONT_FAMILIES`]
     /// families, a font weight outside 100–900).
     InvalidStyle,
+    /// A style range out of bounds or not on character boundaries.
+    BadRange,
     /// A character XML cannot carry.
     ForbiddenChar {
         /// The character.
@@ -449,6 +451,7 @@ impl fmt::Display for XhtmlError {
             XhtmlError::TooLarge => f.write_str("too many nodes or too much text"),
             XhtmlError::UnsafeUri => f.write_str("URI scheme not allowed"),
             XhtmlError::InvalidStyle => f.write_str("style value out of range"),
+            XhtmlError::BadRange => f.write_str("style range out of bounds"),
             XhtmlError::ForbiddenChar { ch } => {
                 write!(
                     f,
