@@ -6,7 +6,8 @@
 //! typed values, links and images only to [`SafeUri`]s. Nothing else can be expressed in
 //! it, so nothing else can come out of it.
 //!
-//! - **Outbound**, [`HtmlBuilder`] appends text and styled runs and opens and closes
+//! - **Outbound**, [`HtmlBuilder`] appends text, styled runs and text with overlapping
+//!   style ranges ([`HtmlBuilder::styled_ranges`]), and opens and closes
 //!   containers innermost-first: strict nesting is the only thing it can express (the
 //!   cheat sheet's `<b><i>wow!</b></i>` cannot be written), and what XHTML-IM's content
 //!   model forbids (a paragraph in a span, a link in a link, text directly in a list, an
@@ -174,7 +175,8 @@ pub struct Link {
 }
 
 impl Link {
-    /// The target (its scheme is `http`, `https`, `xmpp` or `mailto`).
+    /// The target (its scheme is `http`, `https`, `xmpp` or `mailto`). An `xmpp:` URI
+    /// may carry a query action (XEP-0147, such as `?remove`): ask before acting on it.
     pub fn href(&self) -> &SafeUri {
         &self.href
     }
