@@ -12,6 +12,7 @@ mod message;
 mod message_builder;
 mod message_ext;
 mod presence;
+pub mod xhtml;
 
 use alloc::borrow::Cow;
 use core::fmt;

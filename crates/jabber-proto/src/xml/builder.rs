@@ -53,6 +53,8 @@ const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 pub struct ElementBuilder {
     el: Element,
     error: Option<BuildError>,
+    /// The last node is text of the root itself (not of a child), so more text extends it.
+    text_last: bool,
 }
 
 fn check_text(s: &str) -> Result<(), BuildError> {
@@ -81,7 +83,11 @@ impl Element {
     pub fn builder(name: &str, ns: &str) -> ElementBuilder {
         let error = check_name(name).and_then(|()| check_ns(ns)).err();
         let el = Element::unchecked(name, ns);
-        ElementBuilder { el, error }
+        ElementBuilder {
+            el,
+            error,
+            text_last: false,
+        }
     }
 }
 
@@ -153,7 +159,7 @@ impl ElementBuilder {
         }
         let text_len = self.el.text.len() as u32;
         match self.el.nodes.last_mut() {
-            Some(RawNode::Text(span)) if span.end == text_len => {
+            Some(RawNode::Text(span)) if self.text_last && span.end == text_len => {
                 self.el.text.push_str(text);
                 span.end = self.el.text.len() as u32;
             }
@@ -162,6 +168,7 @@ impl ElementBuilder {
                 self.el.nodes.push(RawNode::Text(span));
             }
         }
+        self.text_last = true;
         self.set_end();
         self
     }
@@ -171,6 +178,7 @@ impl ElementBuilder {
         match child.into().0 {
             Err(e) => self.fail(e),
             Ok(c) => {
+                self.text_last = false;
                 self.el.append_copy(&c, 0);
                 self.set_end();
             }
@@ -293,6 +301,18 @@ mod tests {
             .unwrap();
         assert_eq!(el.root().lang(), Some("en"));
         assert_eq!(el.attr("lang"), Some("x"));
+    }
+
+    #[test]
+    fn text_after_a_child_is_not_merged_into_the_child() {
+        let el = Element::builder("a", "")
+            .child(Element::builder("b", "").text("in"))
+            .text("out")
+            .build()
+            .unwrap();
+        assert_eq!(el.child("b", "").unwrap().text(), "in");
+        assert_eq!(el.text(), "out");
+        assert_eq!(el.to_string(), "<a><b>in</b>out</a>");
     }
 
     #[test]
