@@ -396,7 +396,7 @@ pub enum ServiceEvent {
     },
 }
 
-/// Message carbons (XEP-0280); see [`features::carbons`](crate::features) and
+/// Message carbons (XEP-0280); see [`features::carbons`](crate::features::carbons) and
 /// [`Config::carbons`](super::Config::carbons).
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]

@@ -25,6 +25,7 @@ mod services;
 mod session;
 mod trace;
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 

@@ -49,7 +49,7 @@
 pub mod autoupdate;
 pub mod block_policy;
 pub mod blocking;
-pub(crate) mod carbons;
+pub mod carbons;
 pub mod contacts;
 pub mod disclosure;
 pub(crate) mod keepalive;
