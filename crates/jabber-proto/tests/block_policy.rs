@@ -51,7 +51,7 @@ fn message(from: &str, body: &str) -> String {
 }
 
 #[test]
-fn setting_a_policy_saves_it_and_syncs_the_server_list_byte_exact() {
+fn setting_a_policy_saves_it_then_syncs_the_server_list_byte_exact() {
     let mut h = Harness::logged_in(config());
     let now = h.now;
     let first = BlockPolicy::new(BlockMode::RosterOnly)
@@ -66,18 +66,21 @@ fn setting_a_policy_saves_it_and_syncs_the_server_list_byte_exact() {
             "<iq type='set' id='{}'><query xmlns='jabber:iq:private'>\
              <policy xmlns='urn:jabber-rs:block-policy:0' mode='roster-only' \
              subscriptions='true'><item jid='mallory@example.net'/>\
-             <item jid='spam.example'/></policy></query></iq>\
-             <iq type='set' id='{}'><block xmlns='urn:xmpp:blocking'>\
+             <item jid='spam.example'/></policy></query></iq>",
+            wire_id(3)
+        )
+    );
+    // Stored: now the server's list follows.
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(3)));
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}'><block xmlns='urn:xmpp:blocking'>\
              <item jid='mallory@example.net'/><item jid='spam.example'/></block></iq>",
-            wire_id(3),
             wire_id(4)
         )
     );
-    h.server(&format!(
-        "<iq type='result' id='{}'/><iq type='result' id='{}'/>",
-        wire_id(3),
-        wire_id(4)
-    ));
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(4)));
     assert_eq!(
         h.events(),
         [
@@ -94,17 +97,22 @@ fn setting_a_policy_saves_it_and_syncs_the_server_list_byte_exact() {
         format!(
             "<iq type='set' id='{}'><query xmlns='jabber:iq:private'>\
              <policy xmlns='urn:jabber-rs:block-policy:0' mode='listed'>\
-             <item jid='Mallory@Example.NET'/></policy></query></iq>\
-             <iq type='set' id='{}'><unblock xmlns='urn:xmpp:blocking'>\
+             <item jid='Mallory@Example.NET'/></policy></query></iq>",
+            wire_id(5)
+        )
+    );
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(5)));
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}'><unblock xmlns='urn:xmpp:blocking'>\
              <item jid='spam.example'/></unblock></iq>",
-            wire_id(5),
             wire_id(6)
         )
     );
     h.server(&format!(
-        "<iq type='result' id='{}'/><iq type='error' id='{}'><error type='cancel'>\
+        "<iq type='error' id='{}'><error type='cancel'>\
          <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
-        wire_id(5),
         wire_id(6)
     ));
     assert_eq!(
@@ -118,7 +126,30 @@ fn setting_a_policy_saves_it_and_syncs_the_server_list_byte_exact() {
         ]
     );
 
-    // Off: the list stays stored, but the server's list no longer holds it.
+    // A save that fails leaves the server's list alone (the policy is in force locally).
+    let failing = BlockPolicy::new(BlockMode::Listed).with_jid(jid("eve@example.net"));
+    let id3 = h
+        .client
+        .set_block_policy(now, failing.clone())
+        .expect("sent");
+    h.sent();
+    h.server(&format!(
+        "<iq type='error' id='{}'><error type='wait'>\
+         <resource-constraint xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        wire_id(7)
+    ));
+    assert_eq!(h.sent(), "", "nothing synced after a failed save");
+    assert_eq!(
+        h.events(),
+        [Event::Services(ServiceEvent::Failed {
+            id: id3,
+            error: Some(StanzaError::new(StanzaCondition::ResourceConstraint)),
+        })]
+    );
+    assert_eq!(h.client.block_policy(), Some(&failing));
+
+    // Off: the list stays stored, but the server's list no longer holds it — the
+    // difference taken from what was last synced (mallory), not from the failed save.
     let off = BlockPolicy::new(BlockMode::Off).with_jid(jid("mallory@example.net"));
     h.client.set_block_policy(now, off).expect("sent");
     assert_eq!(
@@ -126,11 +157,17 @@ fn setting_a_policy_saves_it_and_syncs_the_server_list_byte_exact() {
         format!(
             "<iq type='set' id='{}'><query xmlns='jabber:iq:private'>\
              <policy xmlns='urn:jabber-rs:block-policy:0' mode='off'>\
-             <item jid='mallory@example.net'/></policy></query></iq>\
-             <iq type='set' id='{}'><unblock xmlns='urn:xmpp:blocking'>\
-             <item jid='Mallory@Example.NET'/></unblock></iq>",
-            wire_id(7),
+             <item jid='mallory@example.net'/></policy></query></iq>",
             wire_id(8)
+        )
+    );
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(8)));
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}'><unblock xmlns='urn:xmpp:blocking'>\
+             <item jid='Mallory@Example.NET'/></unblock></iq>",
+            wire_id(9)
         )
     );
     // Unchanged server list: only the save.
@@ -142,7 +179,41 @@ fn setting_a_policy_saves_it_and_syncs_the_server_list_byte_exact() {
             "<iq type='set' id='{}'><query xmlns='jabber:iq:private'>\
              <policy xmlns='urn:jabber-rs:block-policy:0' mode='off' subscriptions='true'/>\
              </query></iq>",
-            wire_id(9)
+            wire_id(10)
+        )
+    );
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(10)));
+    assert_eq!(h.sent(), "");
+}
+
+#[test]
+fn a_loaded_policy_is_what_the_server_list_is_synced_from() {
+    let mut h = Harness::logged_in(config());
+    let now = h.now;
+    h.client.load_block_policy(now).expect("sent");
+    h.sent();
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:private'>\
+         <policy xmlns='urn:jabber-rs:block-policy:0' mode='listed'>\
+         <item jid='mallory@example.net'/><item jid='eve@example.net'/></policy></query></iq>",
+        wire_id(3)
+    ));
+    h.events();
+    let policy = BlockPolicy::new(BlockMode::Listed)
+        .with_jid(jid("mallory@example.net"))
+        .with_jid(jid("trudy@example.net"));
+    h.client.set_block_policy(now, policy).expect("sent");
+    h.sent();
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(4)));
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}'><block xmlns='urn:xmpp:blocking'>\
+             <item jid='trudy@example.net'/></block></iq>\
+             <iq type='set' id='{}'><unblock xmlns='urn:xmpp:blocking'>\
+             <item jid='eve@example.net'/></unblock></iq>",
+            wire_id(5),
+            wire_id(6)
         )
     );
 }

@@ -71,7 +71,7 @@ proptest! {
         let end = sent.find("</query>").expect("its end") + "</query>".len();
         let stored = &sent[start..end];
         let id = h.client.load_block_policy(now).expect("sent");
-        let load_wire = wire_id(if policy.server_list().is_empty() { 4 } else { 5 });
+        let load_wire = wire_id(4);
         h.sent();
         h.server(&format!("<iq type='result' id='{load_wire}'>{stored}</iq>"));
         prop_assert_eq!(

@@ -3,8 +3,8 @@
 //! may drop what a blocked sender sent, then the message goes on to its feature.
 
 use super::{CarbonEvent, Client, Error, IqId, Owner, capture};
-use crate::features::block_policy::{BlockPolicy, BlockedCounts, PolicyStep, missing_from};
-use crate::features::{blocking, carbons, private_storage};
+use crate::features::block_policy::{BlockPolicy, BlockedCounts, PolicyStep};
+use crate::features::{carbons, private_storage};
 use crate::stanza::ext::{Carbon, CarbonDirection};
 use crate::stanza::{IqType, Message, Presence};
 use crate::time::Instant;
@@ -29,11 +29,12 @@ impl Client {
         self.carbons.is_enabled()
     }
 
-    /// Puts `policy` in force at once, saves it to private storage and brings the
-    /// server's block list (XEP-0191) in line with it (see
+    /// Puts `policy` in force at once and saves it to private storage; once stored, the
+    /// server's block list (XEP-0191) is brought in line with it (see
     /// [`features::block_policy`](crate::features::block_policy)). Returns the save's
     /// handle: [`ServiceEvent::BlockPolicySaved`](super::ServiceEvent::BlockPolicySaved)
-    /// or `Failed` follows, and for each change of the server's list
+    /// or `Failed` follows (after a failure the server's list is left alone), then, for
+    /// each change of the server's list,
     /// [`BlockListSynced`](super::ServiceEvent::BlockListSynced) or
     /// [`BlockListSyncFailed`](super::ServiceEvent::BlockListSyncFailed) with the same
     /// handle. Refused with [`Error::WrongPhase`] before login; a refused command changes
@@ -44,29 +45,7 @@ impl Client {
         self.captured(now, record, |c| {
             let query = private_storage::set_query(&policy.to_element()?)?;
             let id = c.policy_request(now, IqType::Set, query, PolicyStep::Save)?;
-            let old = c.block_policy.replace(policy.clone());
-            let new = c
-                .block_policy
-                .policy()
-                .map(BlockPolicy::server_list)
-                .unwrap_or_default();
-            let add = missing_from(new, old.server_list());
-            let remove = missing_from(old.server_list(), new);
-            // The client's own follow-ups, like its answers: they are not refused for
-            // room (the command was taken), and a server that reads nothing is caught
-            // as for any of the client's own writes.
-            let owner = || Some(Owner::BlockPolicy(PolicyStep::Sync { of: id }));
-            if !add.is_empty() {
-                if let Ok(q) = blocking::block_query(&add) {
-                    let _ = c.cx.request(None, IqType::Set, q, owner());
-                }
-            }
-            if !remove.is_empty() {
-                if let Ok(q) = blocking::unblock_query(&remove) {
-                    let _ = c.cx.request(None, IqType::Set, q, owner());
-                }
-            }
-            c.cx.check_server_reads();
+            c.block_policy.set(id, policy.clone());
             Ok(id)
         })
     }

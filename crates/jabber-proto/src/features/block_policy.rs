@@ -20,17 +20,21 @@
 //! kind, for the connection's life.
 //!
 //! **Storage and the server's list.**
-//! [`Client::set_block_policy`](crate::client::Client::set_block_policy) replaces the
-//! local policy at once, saves it to private storage (XEP-0049, as `<policy/>` in
-//! [`POLICY_NS`]) and brings the server's block list (XEP-0191) in line: the addresses
-//! the new policy lists and the old one did not are blocked, those it no longer lists
-//! unblocked (with [`Off`](BlockMode::Off), the server's list holds none of them). Only
-//! that difference is sent, so entries the user blocked by other means stay. Load first
+//! [`Client::set_block_policy`](crate::client::Client::set_block_policy) puts a policy in
+//! force at once and saves it to private storage (XEP-0049, as `<policy/>` in
+//! [`POLICY_NS`]). Once the save succeeded, the server's block list (XEP-0191) is brought
+//! in line: the addresses the policy lists and the server's list did not hold of ours
+//! are blocked, those it held and the policy no longer lists unblocked (with
+//! [`Off`](BlockMode::Off), the server's list holds none of them). Waiting for the save
+//! keeps the two stored things together: a policy that could not be stored changes
+//! nothing on the server. Only that difference is sent, so entries the user blocked by
+//! other means stay. What the server's list holds of ours is taken from the policy last
+//! loaded or stored, so load first
 //! ([`Client::load_block_policy`](crate::client::Client::load_block_policy), after
-//! login): the loaded policy replaces the local one, and the difference is computed
-//! from it. Loading sends nothing to the server's list: it was brought in line when the
-//! policy was saved. The answers come only from our own account (anything else is
-//! [`ServiceEvent::Spoofed`] and changes nothing).
+//! login): the loaded policy replaces the local one. Loading sends nothing to the
+//! server's list: it was brought in line when the policy was stored. Answers come only
+//! from our own account (anything else is [`ServiceEvent::Spoofed`] and changes
+//! nothing).
 //!
 //! The list is bounded by what one stored element can hold
 //! ([`Limits::max_stanza_bytes`](crate::stream::Limits)).
@@ -38,11 +42,12 @@
 use alloc::boxed::Box;
 use alloc::vec::Vec;
 
-use crate::client::{Cx, IqId, Reply, ServiceEvent};
+use crate::client::{Cx, IqId, Owner, Reply, ServiceEvent};
+use crate::features::blocking;
 use crate::features::roster::RosterView;
 use crate::jid::{Jid, JidRef};
 use crate::ns;
-use crate::stanza::{Message, MessageType, Presence};
+use crate::stanza::{IqType, Message, MessageType, Presence};
 use crate::xml::{BuildError, Element, ElementRef};
 
 /// The namespace the policy is stored under in private storage.
@@ -186,7 +191,7 @@ pub fn jid_matches(item: JidRef<'_>, from: JidRef<'_>) -> bool {
 }
 
 /// The addresses in `new` that `old` lacks (canonically).
-pub(crate) fn missing_from(new: &[Jid], old: &[Jid]) -> Vec<Jid> {
+fn missing_from(new: &[Jid], old: &[Jid]) -> Vec<Jid> {
     new.iter()
         .filter(|n| !old.iter().any(|o| o.as_jid_ref() == n.as_jid_ref()))
         .cloned()
@@ -218,27 +223,40 @@ pub(crate) enum PolicyStep {
 /// loaded.
 #[derive(Debug, Default)]
 pub(crate) struct PolicyState {
-    inner: Option<Box<(BlockPolicy, BlockedCounts)>>,
+    inner: Option<Box<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    policy: BlockPolicy,
+    counts: BlockedCounts,
+    /// What the server's block list holds of ours, as far as we know: the list of the
+    /// last policy stored (and synced) or loaded.
+    synced: Vec<Jid>,
+    /// Policies being stored: each save's handle and the server list it wants, synced
+    /// once the save succeeded (one entry per request in flight).
+    saving: Vec<(IqId, Vec<Jid>)>,
 }
 
 impl PolicyState {
     pub(crate) fn policy(&self) -> Option<&BlockPolicy> {
-        self.inner.as_ref().map(|i| &i.0)
+        self.inner.as_ref().map(|i| &i.policy)
     }
 
     pub(crate) fn counts(&self) -> BlockedCounts {
-        self.inner.as_ref().map(|i| i.1).unwrap_or_default()
+        self.inner.as_ref().map(|i| i.counts).unwrap_or_default()
     }
 
-    /// Puts `policy` in force; returns the one it replaces (the default when none was).
-    pub(crate) fn replace(&mut self, policy: BlockPolicy) -> BlockPolicy {
-        match &mut self.inner {
-            Some(inner) => core::mem::replace(&mut inner.0, policy),
-            None => {
-                self.inner = Some(Box::new((policy, BlockedCounts::default())));
-                BlockPolicy::default()
-            }
-        }
+    fn inner(&mut self) -> &mut Inner {
+        self.inner.get_or_insert_with(Box::default)
+    }
+
+    /// Puts `policy` in force; its save went out as request `id`: the server's list
+    /// follows when the save succeeds.
+    pub(crate) fn set(&mut self, id: IqId, policy: BlockPolicy) {
+        let inner = self.inner();
+        inner.saving.push((id, policy.server_list().to_vec()));
+        inner.policy = policy;
     }
 
     /// Whether the policy drops `m` (counted if so).
@@ -246,9 +264,7 @@ impl PolicyState {
         let exempt_from_roster = matches!(m.kind(), MessageType::Groupchat | MessageType::Error);
         let drop = self.drops(cx, m.from(), roster, exempt_from_roster);
         if drop {
-            if let Some(inner) = &mut self.inner {
-                inner.1.messages += 1;
-            }
+            self.inner().counts.messages += 1;
         }
         drop
     }
@@ -265,9 +281,7 @@ impl PolicyState {
         }
         let drop = self.drops(cx, p.from(), roster, false);
         if drop {
-            if let Some(inner) = &mut self.inner {
-                inner.1.subscriptions += 1;
-            }
+            self.inner().counts.subscriptions += 1;
         }
         drop
     }
@@ -298,6 +312,13 @@ impl PolicyState {
 
     /// The answer to one of the policy's requests.
     pub(crate) fn on_reply(&mut self, cx: &mut Cx, id: IqId, step: PolicyStep, reply: Reply<'_>) {
+        let saving = match step {
+            PolicyStep::Save => self.inner.as_mut().and_then(|inner| {
+                let at = inner.saving.iter().position(|(i, _)| *i == id)?;
+                Some(inner.saving.remove(at).1)
+            }),
+            _ => None,
+        };
         let error = match reply {
             Reply::Result(iq) => {
                 let event = match step {
@@ -308,11 +329,19 @@ impl PolicyState {
                             .and_then(|q| q.child("policy", POLICY_NS))
                             .and_then(BlockPolicy::from_element);
                         if let Some(p) = &policy {
-                            self.replace(p.clone());
+                            let inner = self.inner();
+                            inner.synced = p.server_list().to_vec();
+                            inner.policy = p.clone();
                         }
                         ServiceEvent::BlockPolicy { id, policy }
                     }
-                    PolicyStep::Save => ServiceEvent::BlockPolicySaved { id },
+                    PolicyStep::Save => {
+                        cx.push(ServiceEvent::BlockPolicySaved { id });
+                        if let Some(list) = saving {
+                            self.sync(cx, id, list);
+                        }
+                        return;
+                    }
                     PolicyStep::Sync { of } => ServiceEvent::BlockListSynced { id: of },
                 };
                 return cx.push(event);
@@ -324,6 +353,27 @@ impl PolicyState {
             PolicyStep::Load | PolicyStep::Save => ServiceEvent::Failed { id, error },
             PolicyStep::Sync { of } => ServiceEvent::BlockListSyncFailed { id: of, error },
         });
+    }
+
+    /// The policy saved by request `id` is stored: the server's list follows it — what
+    /// it lists and the list did not is blocked, what the list held and it does not is
+    /// unblocked. The client's own requests, like its answers to the server.
+    fn sync(&mut self, cx: &mut Cx, id: IqId, list: Vec<Jid>) {
+        let inner = self.inner();
+        let add = missing_from(&list, &inner.synced);
+        let remove = missing_from(&inner.synced, &list);
+        inner.synced = list;
+        let owner = || Some(Owner::BlockPolicy(PolicyStep::Sync { of: id }));
+        if !add.is_empty() {
+            if let Ok(q) = blocking::block_query(&add) {
+                let _ = cx.request(None, IqType::Set, q, owner());
+            }
+        }
+        if !remove.is_empty() {
+            if let Ok(q) = blocking::unblock_query(&remove) {
+                let _ = cx.request(None, IqType::Set, q, owner());
+            }
+        }
     }
 }
 
