@@ -15,7 +15,7 @@
 //! of it, `domain/resource` only that, `domain` everyone at it; compared canonically.
 //!
 //! **Reporting.** A dropped message or request produces no event — a flood of blocked
-//! spam costs a comparison each, never a queue — and is counted:
+//! spam costs a few comparisons each, never a queue — and is counted:
 //! [`Client::blocked_counts`](crate::client::Client::blocked_counts) says how many, per
 //! kind, for the connection's life.
 //!
@@ -33,8 +33,8 @@
 //! ([`Client::load_block_policy`](crate::client::Client::load_block_policy), after
 //! login): the loaded policy replaces the local one. Loading sends nothing to the
 //! server's list: it was brought in line when the policy was stored. Answers come only
-//! from our own account (anything else is [`ServiceEvent::Spoofed`] and changes
-//! nothing).
+//! from our own account or our server (anything else is [`ServiceEvent::Spoofed`] and
+//! changes nothing).
 //!
 //! The list is bounded by what one stored element can hold
 //! ([`Limits::max_stanza_bytes`](crate::stream::Limits)).
