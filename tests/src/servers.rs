@@ -867,6 +867,7 @@ modules:
     timeout_action: kill
   mod_disco: {{}}
   mod_muc: {{}}
+  mod_carboncopy: {{}}
 ",
         certfile = yaml_string(&tls.combined),
         cafile = yaml_string(&tls.ca),
@@ -980,7 +981,7 @@ allow_unencrypted_plain_auth = true
 authentication = \"{authentication}\"
 storage = \"internal\"
 allow_registration = true
-modules_enabled = {{ \"saslauth\", \"tls\", \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\", \"blocklist\" }}
+modules_enabled = {{ \"saslauth\", \"tls\", \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\", \"blocklist\", \"carbons\" }}
 modules_disabled = {{ \"s2s\", \"s2s_auth_certs\" }}
 VirtualHost \"{DOMAIN}\"
 ",

@@ -244,6 +244,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         roster_cache,
         auto_answers,
         disclosure,
+        carbons,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -286,7 +287,8 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         )
         .attr("max-stanza-bytes", &format!("{max_stanza_bytes}"))
         .attr("max-depth", &format!("{max_depth}"))
-        .attr("max-attributes", &format!("{max_attributes}"));
+        .attr("max-attributes", &format!("{max_attributes}"))
+        .attr("carbons", bool_str(*carbons));
     let optional = [
         ("version", version.clone()),
         ("lang", lang.clone()),

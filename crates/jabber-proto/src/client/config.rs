@@ -154,6 +154,11 @@ pub struct Config {
     /// time, its idle time ([`Disclosure`]). `None` (the default) discloses nothing:
     /// such requests get `service-unavailable`. Boxed: off, it costs one word.
     pub disclosure: Option<Box<Disclosure>>,
+    /// Ask the server for message carbons (XEP-0280) right after login: copies of what
+    /// our other resources send and receive, as
+    /// [`CarbonEvent`](super::CarbonEvent)s. An error answer means the server does not
+    /// offer them. Default false.
+    pub carbons: bool,
 }
 
 impl Config {
@@ -193,6 +198,7 @@ impl Config {
             roster_cache: None,
             auto_answers: super::AutoAnswers::NONE,
             disclosure: None,
+            carbons: false,
         }
     }
 }

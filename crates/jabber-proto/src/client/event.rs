@@ -28,6 +28,7 @@ use crate::features::vcard::Vcard;
 use crate::jid::Jid;
 use crate::negotiation::auth::{AuthMethod, LoginError};
 use crate::negotiation::register::{RegistrationError, RegistrationForm, RegistrationStep};
+use crate::stanza::ext::{CarbonDirection, Forwarded};
 use crate::stanza::{InvalidStanza, Iq, Message, Presence, StanzaError};
 use crate::stream::{ParseError, StreamError, StreamHeader};
 use crate::xml::Element;
@@ -60,6 +61,8 @@ pub enum Event {
     Subscription(SubscriptionEvent),
     /// Account services: vCards, private storage, software updates.
     Services(ServiceEvent),
+    /// Message carbons (XEP-0280): copies of what our other resources send and receive.
+    Carbons(CarbonEvent),
     /// The connection is over; always the last event, delivered once. Outstanding IQs
     /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit) until
     /// [`is_finished`](super::Client::is_finished), then close the transport.
@@ -359,6 +362,67 @@ pub enum ServiceEvent {
         /// Who claimed to answer (`None`: no `from`, where one was required).
         from: Option<Jid>,
     },
+    /// The blocking policy stored in private storage
+    /// ([`Client::load_block_policy`](super::Client::load_block_policy)); it is now the
+    /// one in force. `None`: nothing stored (or nothing this version can read), and the
+    /// local policy is kept.
+    BlockPolicy {
+        /// The request's handle.
+        id: IqId,
+        /// The stored policy.
+        policy: Option<crate::features::block_policy::BlockPolicy>,
+    },
+    /// The policy was stored
+    /// ([`Client::set_block_policy`](super::Client::set_block_policy)).
+    BlockPolicySaved {
+        /// The handle `set_block_policy` returned.
+        id: IqId,
+    },
+    /// The server's block list was brought in line with the policy set with
+    /// [`Client::set_block_policy`](super::Client::set_block_policy) (one per request:
+    /// blocking the addresses added, unblocking those removed).
+    BlockListSynced {
+        /// The handle `set_block_policy` returned.
+        id: IqId,
+    },
+    /// The server refused (or did not answer) a change of its block list for the
+    /// policy set with [`Client::set_block_policy`](super::Client::set_block_policy):
+    /// the server does not enforce it; the local policy still applies.
+    BlockListSyncFailed {
+        /// The handle `set_block_policy` returned.
+        id: IqId,
+        /// The error, if one came.
+        error: Option<StanzaError>,
+    },
+}
+
+/// Message carbons (XEP-0280); see [`features::carbons`](crate::features::carbons) and
+/// [`Config::carbons`](super::Config::carbons).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum CarbonEvent {
+    /// The server enabled carbons for this resource.
+    Enabled,
+    /// The server refused to enable them (`error`), or did not answer in time (`None`):
+    /// it does not offer them.
+    Unavailable {
+        /// The error, if one came.
+        error: Option<StanzaError>,
+    },
+    /// Another resource of ours sent this message.
+    Sent(Box<Forwarded>),
+    /// Another resource of ours received this message.
+    Received(Box<Forwarded>),
+    /// A carbon from anyone but our own bare JID: forged (CVE-2017-5589's class). It
+    /// was dropped and delivered nowhere.
+    Spoofed {
+        /// Who sent it (`None`: no `from`).
+        from: Option<Jid>,
+        /// What it claimed to be.
+        direction: CarbonDirection,
+    },
+    /// A carbon from our own account whose wrapper holds no readable message; dropped.
+    Invalid(Message),
 }
 
 macro_rules! into_event {
@@ -381,6 +445,7 @@ into_event! {
     PresenceEvent => Presence,
     SubscriptionEvent => Subscription,
     ServiceEvent => Services,
+    CarbonEvent => Carbons,
 }
 
 /// Why the connection ended.

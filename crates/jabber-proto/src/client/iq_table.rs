@@ -21,6 +21,10 @@ pub(crate) enum Owner {
     Keepalive,
     /// An account service (vCard, private storage, update query).
     Service(ServiceRequest),
+    /// The blocking policy's storage and server sync.
+    BlockPolicy(crate::features::block_policy::PolicyStep),
+    /// Enabling message carbons.
+    Carbons,
 }
 
 /// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.

@@ -20,16 +20,19 @@ mod event;
 mod im;
 mod iq_table;
 mod messages;
+mod policy;
 mod services;
 mod session;
 mod trace;
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
+pub use event::CarbonEvent;
 pub use event::ServiceEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
@@ -130,6 +133,8 @@ pub struct Client {
     subscriptions: Subscriptions,
     messaging: Messaging,
     responders: Responders,
+    block_policy: crate::features::block_policy::PolicyState,
+    carbons: crate::features::carbons::Carbons,
 }
 
 impl Client {
@@ -165,6 +170,8 @@ impl Client {
             subscriptions: Subscriptions::default(),
             messaging: Messaging::default(),
             responders,
+            block_policy: Default::default(),
+            carbons: Default::default(),
         }
     }
 
@@ -794,7 +801,7 @@ impl Client {
             }
         }
         match Stanza::try_from(el) {
-            Ok(Stanza::Message(m)) => self.messaging.on_message(&mut self.cx, m),
+            Ok(Stanza::Message(m)) => self.on_message(m),
             Ok(Stanza::Presence(p)) => self.on_presence(p),
             Ok(Stanza::Iq(iq)) => self.on_iq(iq),
             Err(invalid) if invalid.reason == InvalidReason::NotAStanza => {
@@ -883,6 +890,8 @@ impl Client {
             Owner::Service(request) => {
                 crate::features::services::on_reply(&mut self.cx, id, request, reply);
             }
+            Owner::BlockPolicy(step) => self.block_policy.on_reply(&mut self.cx, id, step, reply),
+            Owner::Carbons => self.carbons.on_reply(&mut self.cx, reply),
         }
     }
 
@@ -924,6 +933,7 @@ impl Client {
         if self.cx.config.initial_presence {
             self.presence.announce(&mut self.cx);
         }
+        self.carbons.on_session(&mut self.cx);
         if !fetching {
             self.session_ready(None);
         }
@@ -945,6 +955,7 @@ impl Client {
     fn on_presence(&mut self, presence: crate::stanza::Presence) {
         use crate::stanza::PresenceType as T;
         match presence.kind() {
+            T::Subscribe if self.drops_subscription(&presence) => {}
             T::Subscribe | T::Subscribed | T::Unsubscribe | T::Unsubscribed => {
                 self.subscriptions.on_presence(&mut self.cx, presence);
             }

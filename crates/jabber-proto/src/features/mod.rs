@@ -47,7 +47,9 @@
 //! ```
 
 pub mod autoupdate;
+pub mod block_policy;
 pub mod blocking;
+pub mod carbons;
 pub mod contacts;
 pub mod disclosure;
 pub(crate) mod keepalive;

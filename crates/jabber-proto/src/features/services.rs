@@ -72,7 +72,7 @@ pub(crate) fn on_unmatched_reply(cx: &mut Cx, iq: &Iq) {
     let Some(wire_id) = iq.id() else {
         return;
     };
-    if let Some((id, Owner::Service(_))) = cx.iqs.peek(wire_id) {
+    if let Some((id, Owner::Service(_) | Owner::BlockPolicy(_))) = cx.iqs.peek(wire_id) {
         let from = iq.from().map(|f: JidRef<'_>| f.to_owned_jid());
         cx.push(ServiceEvent::Spoofed { id, from });
     }

@@ -159,6 +159,14 @@ pub(crate) fn apply(
             }
         }
         "unblock-all" => client.unblock_all(now).map(drop),
+        "set-block-policy" => {
+            let policy = el
+                .child("policy", crate::features::block_policy::POLICY_NS)
+                .and_then(crate::features::block_policy::BlockPolicy::from_element)
+                .ok_or("<set-block-policy/> without its policy")?;
+            client.set_block_policy(now, policy).map(drop)
+        }
+        "load-block-policy" => client.load_block_policy(now).map(drop),
         "close" => {
             client.close(now);
             Ok(())

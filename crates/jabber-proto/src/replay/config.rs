@@ -117,6 +117,7 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     if let Some(d) = el.child("disclosure", CAPTURE_NS) {
         c.disclosure = Some(Box::new(disclosure(d)?));
     }
+    flag("carbons", &mut c.carbons)?;
     Some(c)
 }
 

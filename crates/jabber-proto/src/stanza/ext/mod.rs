@@ -44,6 +44,7 @@
 //! # Ok::<(), jabber_proto::xml::BuildError>(())
 //! ```
 
+mod carbons;
 mod chatstate;
 mod conference;
 mod encrypted;
@@ -54,6 +55,10 @@ mod oob;
 mod receipt;
 mod xroster;
 
+pub use carbons::{
+    CARBONS_NS, Carbon, CarbonDirection, FORWARD_NS, Forwarded, Private, disable_query,
+    enable_query,
+};
 pub use chatstate::ChatState;
 pub use conference::Invitation;
 pub use encrypted::{Encrypted, Signed};
