@@ -527,7 +527,11 @@ impl Link {
     fn settle(&mut self) {
         let now = self.now;
         // STARTTLS: once the core's last plaintext (its `<starttls/>`) is written.
-        if self.tls.is_none() && self.client.wants_tls() && !self.client.wants_write() {
+        if self.tls.is_none()
+            && self.client.wants_tls()
+            && !self.client.wants_write()
+            && !self.client.is_closed()
+        {
             if let Err(e) = self.start_tls(now) {
                 self.deferred.get_or_insert(e);
             }

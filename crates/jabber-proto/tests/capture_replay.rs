@@ -456,3 +456,19 @@ fn the_file_format_reads_back_and_refuses_what_is_not_a_capture() {
         Err(FormatError::BadRecord { .. })
     ));
 }
+
+#[test]
+fn a_hostile_length_reads_as_a_file_cut_short() {
+    // Capture files arrive attached to bug reports: a length no file can hold must not
+    // panic the reader.
+    for len in [usize::MAX, usize::MAX - 9, usize::MAX / 2] {
+        let mut file = FILE_HEADER.as_bytes().to_vec();
+        file.extend_from_slice(format!("in 0 {len}\nabc\n").as_bytes());
+        let read = replay::parse(&file);
+        assert!(
+            matches!(&read, Ok(r) if r.is_empty())
+                || matches!(read, Err(FormatError::BadRecord { .. })),
+            "length {len}"
+        );
+    }
+}

@@ -392,3 +392,37 @@ fn the_sasl_exchange_is_masked_both_ways() {
         assert!(!all.contains(&b64(&format!("\0alice\0{SECRET}"))));
     }
 }
+
+#[test]
+fn a_refused_write_takes_back_only_its_own_entry() {
+    // A stanza too large for the console is dropped from it; when the send buffer then
+    // refuses that stanza, the entry of the one before (which was sent) stays.
+    let mut c = config();
+    c.console_max_bytes = 200;
+    c.max_unsent_bytes = 300;
+    let mut h = Harness::new(c);
+    h.server(CLASSIC_HEADER);
+    console(&mut h);
+    let now = h.now;
+    let small = Element::builder("message", "jabber:client")
+        .attr("to", "bob@example.com")
+        .child(Element::builder("body", "jabber:client").text("sent"))
+        .build()
+        .expect("valid");
+    h.client.send(now, small).expect("sent");
+    let big = Element::builder("message", "jabber:client")
+        .attr("to", "bob@example.com")
+        .child(Element::builder("body", "jabber:client").text(&"x".repeat(250)))
+        .build()
+        .expect("valid");
+    assert!(
+        h.client.send(now, big).is_err(),
+        "refused for the send buffer"
+    );
+    let entries = console(&mut h);
+    let out = outbound(&entries);
+    assert!(
+        out.iter().any(|x| x.contains("<body>sent</body>")),
+        "the sent stanza's entry was taken back: {out:?}"
+    );
+}

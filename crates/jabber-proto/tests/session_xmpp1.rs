@@ -623,3 +623,137 @@ fn the_1_0_login_is_the_same_byte_at_a_time() {
     );
     assert_eq!(run(true), whole);
 }
+
+#[test]
+fn a_version_stripped_header_gets_no_credential_when_tls_is_required() {
+    // We asked for 1.0; an attacker answers with a version-less header to get the
+    // classic login (a digest salted as it chose) on a plaintext transport.
+    let mut h = Harness::new(config());
+    let now = h.now;
+    h.client.login(now, creds()).expect("login starts");
+    h.sent();
+    h.server(
+        "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+         xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='abc'>",
+    );
+    let events = h.events();
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::Session(SessionEvent::LoginFailed(
+                LoginError::TlsRequired
+            )))
+        ),
+        "{events:?}"
+    );
+    assert_eq!(h.sent(), "</stream:stream>");
+}
+
+#[test]
+fn nothing_but_the_login_crosses_the_stream_while_it_negotiates() {
+    let mut h = Harness::new(config());
+    let now = h.now;
+    h.client.login(now, creds()).expect("login starts");
+    h.sent();
+    h.server(HEADER_1_0);
+    h.server(&features(&format!(
+        "{STARTTLS}{}",
+        mechanisms(&["SCRAM-SHA-256"])
+    )));
+    assert_eq!(
+        h.sent(),
+        "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    );
+    // The application may not write before TLS and login.
+    assert_eq!(
+        h.client.send(now, support_message()),
+        Err(Error::WrongPhase)
+    );
+    // Stanzas injected in plaintext before <proceed/> reach nobody, and are forgotten.
+    h.server(
+        "<presence from='ceo@example.com/phone'/>\
+         <message from='ceo@example.com/phone'><body>wire the money</body></message>\
+         <presence from='eve@example.com' type='subscribe'/>",
+    );
+    h.server("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    h.client.handle_tls_ready(now, vec![]).expect("asked for");
+    let events = h.events();
+    assert!(
+        events.iter().all(|e| matches!(e, Event::Stream(_))),
+        "{events:?}"
+    );
+    assert_eq!(h.client.presence().contacts().count(), 0);
+    assert!(h.client.pending_subscriptions().is_empty());
+    assert_eq!(h.sent(), OUR_HEADER);
+}
+
+#[test]
+fn a_second_challenge_is_not_answered() {
+    let (mut h, auth) = to_auth(config(), &mechanisms(&["SCRAM-SHA-256"]));
+    let (server, _) = scram_exchange(&mut h, &auth, b"");
+    h.server(&format!(
+        "<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>{}</challenge>",
+        B64.encode(&server.server_first)
+    ));
+    let events = h.events();
+    assert!(
+        matches!(
+            events.last(),
+            Some(Event::Session(SessionEvent::LoginFailed(
+                LoginError::Scram(ScramError::Malformed)
+            )))
+        ),
+        "{events:?}"
+    );
+    assert_eq!(
+        h.sent(),
+        "<abort xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/></stream:stream>"
+    );
+}
+
+#[test]
+fn the_wait_for_tls_ends_with_the_connection() {
+    let to_proceed = || {
+        let mut h = Harness::new(config());
+        let now = h.now;
+        h.client.login(now, creds()).expect("login starts");
+        h.sent();
+        h.server(HEADER_1_0);
+        h.server(&features(STARTTLS));
+        h.sent();
+        h.server("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+        assert!(h.client.wants_tls());
+        h
+    };
+    // The server goes away: no TLS is wanted any more, and none is taken.
+    let mut h = to_proceed();
+    let now = h.now;
+    h.client.handle_eof(now);
+    assert!(!h.client.wants_tls());
+    assert_eq!(
+        h.client.handle_tls_ready(now, vec![]),
+        Err(Error::WrongPhase)
+    );
+    assert_eq!(h.sent(), "");
+    // We close: nothing can be written in plaintext after <proceed/>; the connection
+    // ends at once.
+    let mut h = to_proceed();
+    let now = h.now;
+    h.client.close(now);
+    assert!(h.client.is_closed());
+    assert!(!h.client.wants_tls());
+    assert_eq!(h.sent(), "");
+    // The keepalive writes nothing while TLS is awaited.
+    let mut c = config();
+    c.keepalive_interval = Some(std::time::Duration::from_secs(30));
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.login(now, creds()).expect("login starts");
+    h.sent();
+    h.server(HEADER_1_0);
+    h.server(&features(STARTTLS));
+    h.sent();
+    h.server("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    h.advance(std::time::Duration::from_secs(61));
+    assert_eq!(h.sent(), "", "a keepalive in plaintext after <proceed/>");
+}

@@ -122,10 +122,13 @@ pub(crate) struct CaptureLog {
     bytes: usize,
     dropped: u64,
     gap_owed: bool,
+    /// The last record pushed was a `Sent` and was kept.
+    last_sent_kept: bool,
 }
 
 impl CaptureLog {
     pub(crate) fn push(&mut self, record: CaptureRecord, max_bytes: usize) {
+        self.last_sent_kept = false;
         // The fixed cost of a record, so that empty ones are bounded too.
         let size = record.data.len() + 16;
         let gap = if self.gap_owed { 16 } else { 0 };
@@ -142,12 +145,17 @@ impl CaptureLog {
                 .push_back(CaptureRecord::new(RecordKind::Gap, at, Vec::new()));
         }
         self.bytes += size;
+        self.last_sent_kept = record.kind == RecordKind::Sent;
         self.records.push_back(record);
     }
 
     /// Takes back the newest record if it is a [`RecordKind::Sent`]: what it showed was
     /// refused before it was sent.
     pub(crate) fn retract_sent(&mut self) {
+        // Only the record just pushed, if it was kept.
+        if !core::mem::take(&mut self.last_sent_kept) {
+            return;
+        }
         if self
             .records
             .back()

@@ -99,6 +99,9 @@ pub(crate) struct Cx {
     channel_bindings: Option<Box<Vec<ChannelBinding>>>,
     /// `<proceed/>` came: nothing is written until the driver's TLS is up.
     pub(crate) tls_pending: bool,
+    /// An XMPP 1.0 login negotiates (STARTTLS, SASL, bind): the application's commands
+    /// that write wait for it.
+    pub(crate) negotiating: bool,
     /// The stream restarted (after STARTTLS or SASL): the server's next header is not a
     /// new stream for the application.
     pub(crate) restarting: bool,
@@ -142,6 +145,7 @@ impl Cx {
             owed_room: None,
             channel_bindings: None,
             tls_pending: false,
+            negotiating: false,
             restarting: false,
             replaying: false,
         }
@@ -158,10 +162,17 @@ impl Cx {
         self.state == State::Open
     }
 
+    /// The stream is open and nothing stops the client writing on its own (between
+    /// `<proceed/>` and TLS, nothing may be written).
+    pub(crate) fn may_write(&self) -> bool {
+        self.is_open() && !self.tls_pending
+    }
+
     pub(crate) fn check_open(&self) -> Result<(), Error> {
         match self.state {
-            // Between `<proceed/>` and TLS, nothing may be written.
-            State::Open if self.tls_pending => Err(Error::WrongPhase),
+            // Between `<proceed/>` and TLS, nothing may be written; while the 1.0 login
+            // negotiates, nothing of the application's (it would go out before TLS).
+            State::Open if self.tls_pending || self.negotiating => Err(Error::WrongPhase),
             State::Open => Ok(()),
             State::Opening => Err(Error::NotOpen),
             State::Closing | State::Closed => Err(Error::Closed),
@@ -227,6 +238,7 @@ impl Cx {
     /// Ends the connection with `reason`: one [`Event::Closed`], nothing after it.
     pub(crate) fn finish(&mut self, reason: CloseReason) {
         self.state = State::Closed;
+        self.tls_pending = false;
         self.iqs.clear();
         self.close_deadline = None;
         if reason.abandons_output() {
@@ -467,7 +479,14 @@ impl Cx {
         payload: Element,
         owner: Option<Owner>,
     ) -> Result<IqId, Error> {
-        self.check_open()?;
+        if matches!(owner, Some(Owner::Login(_))) {
+            // The login's own requests (bind, session) are the negotiation itself.
+            if self.state != State::Open || self.tls_pending {
+                return Err(Error::WrongPhase);
+            }
+        } else {
+            self.check_open()?;
+        }
         if !kind.is_request() {
             return Err(Error::NotARequest);
         }

@@ -381,7 +381,7 @@ impl Client {
     }
 
     fn tls_ready(&mut self, now: Instant, binding: Vec<ChannelBinding>) -> Result<(), Error> {
-        if !self.wants_tls() {
+        if !self.wants_tls() || !self.cx.is_open() {
             return Err(Error::WrongPhase);
         }
         self.cx.tick(now);
@@ -516,6 +516,12 @@ impl Client {
             capture_xml(capture::command("close"))
         });
         self.cx.tick(now);
+        if self.cx.tls_pending {
+            // After `<proceed/>` the server waits for TLS: our close cannot be written
+            // in plaintext, and nothing is owed on a stream that never started over TLS.
+            self.cx.finish(CloseReason::Local);
+            return;
+        }
         self.presence.on_close(&mut self.cx);
         self.cx.close();
     }
@@ -800,6 +806,13 @@ impl Client {
                 return;
             }
         }
+        let reply = el.name() == "iq" && matches!(el.attr("type"), Some("result" | "error"));
+        if self.login.negotiating() && el.ns() == ns::CLIENT && !reply {
+            // Before authentication a server sends no stanza but the answers to our bind
+            // and session requests (matched to them by the IQ table); anything else (in
+            // plaintext before STARTTLS, an injection) is not routed anywhere.
+            return;
+        }
         match Stanza::try_from(el) {
             Ok(Stanza::Message(m)) => self.on_message(m),
             Ok(Stanza::Presence(p)) => self.on_presence(p),
@@ -897,6 +910,7 @@ impl Client {
 
     /// Does what the login asks for after an input.
     pub(crate) fn follow_login(&mut self, next: Next) {
+        self.cx.negotiating = self.login.negotiating();
         match next {
             Next::Wait => {}
             Next::Restart => self.restart_stream(),
@@ -907,6 +921,7 @@ impl Client {
                 self.cx.tls_pending = true;
             }
             Next::LoggedIn => {
+                self.cx.negotiating = false;
                 self.cx.features = None;
                 self.start_session();
             }
@@ -916,6 +931,9 @@ impl Client {
     /// A new stream on the same transport (RFC 6120 §4.3.3): after STARTTLS and after
     /// SASL. The server answers with a new header and new features.
     fn restart_stream(&mut self) {
+        // Nothing learnt on the stream before survives it (RFC 6120 §5.4.3.3, §6.4.6).
+        self.contacts = Contacts::default();
+        self.subscriptions = Subscriptions::default();
         self.parser.reset();
         self.cx.restarting = true;
         self.cx.features_received = false;

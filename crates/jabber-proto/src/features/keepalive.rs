@@ -100,7 +100,7 @@ impl Keepalive {
     /// declared dead.
     pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant, logged_in: bool, reading: bool) {
         loop {
-            let may_write = cx.is_open();
+            let may_write = cx.may_write();
             let watch = Watch {
                 dead: reading,
                 probe: reading && may_write && logged_in,
@@ -129,7 +129,7 @@ impl Keepalive {
 
     /// The next moment something is due.
     pub(crate) fn next_deadline(&self, cx: &Cx, logged_in: bool, reading: bool) -> Option<Instant> {
-        let may_write = cx.is_open();
+        let may_write = cx.may_write();
         let watch = Watch {
             dead: reading,
             probe: reading && may_write && logged_in,

@@ -149,9 +149,24 @@ impl Login {
             };
         }
         if let Phase::Queued { credentials, .. } = core::mem::take(&mut self.phase) {
+            // We asked for XMPP 1.0 and got a version-less stream: on an unencrypted
+            // transport that may be an attacker stripping the version to get the digest
+            // (salted as they chose) or the password in the clear. The TLS rule holds.
+            let downgraded = cx.config.version.is_some() && !cx.config.transport_encrypted;
+            if downgraded && cx.config.require_tls {
+                self.fail(cx, LoginError::TlsRequired);
+                return Next::Wait;
+            }
             self.start_classic(cx, credentials);
         }
         Next::Wait
+    }
+
+    /// An XMPP 1.0 login is running and not done: the server may send no stanza yet
+    /// (RFC 6120 §6.4.6: only after authentication), and what came before TLS must be
+    /// forgotten (§5.4.3.3). Stanzas are dropped meanwhile.
+    pub(crate) fn negotiating(&self) -> bool {
+        matches!(self.phase, Phase::Stream(_))
     }
 
     /// The classic login: ask which fields the server wants.

@@ -86,8 +86,9 @@ pub enum Cbind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ScramError {
-    /// The username or password holds what SCRAM cannot carry (a NUL, or a character
-    /// SASLprep prohibits).
+    /// The username or password holds what SCRAM cannot carry (a NUL). SASLprep
+    /// (RFC 4013) is not applied: names and passwords go as their UTF-8 bytes, which
+    /// is what servers that store the same bytes expect.
     BadCredentials,
     /// The server's message is not what RFC 5802 allows.
     Malformed,
@@ -189,6 +190,11 @@ impl ScramClient {
     /// The client's final message, from the server's first; remembers the server
     /// signature to expect.
     pub fn client_final(&mut self, server_first: &[u8]) -> Result<String, ScramError> {
+        if self.expected.is_some() {
+            // One server-first per exchange: a server that challenges again would make
+            // us derive keys (up to MAX_ITERATIONS each) as often as it likes.
+            return Err(ScramError::Malformed);
+        }
         let server_first = core::str::from_utf8(server_first).map_err(|_| ScramError::Malformed)?;
         let mut nonce = None;
         let mut salt = None;

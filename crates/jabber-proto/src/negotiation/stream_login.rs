@@ -334,6 +334,15 @@ fn nonce(cx: &Cx) -> String {
     h.update(b"jabber SCRAM client nonce");
     h.update(cx.config.seed.get().to_le_bytes());
     h.update(cx.now.as_millis().to_le_bytes());
+    // A config reused for another connection repeats the seed, and a link's clock
+    // starts at zero: the server's stream id (fresh per stream) and the channel make
+    // the nonce differ anyway.
+    if let Some(id) = cx.server_header.as_ref().and_then(|h| h.id()) {
+        h.update(id.as_bytes());
+    }
+    for binding in cx.channel_binding() {
+        h.update(&binding.data);
+    }
     let digest: Vec<u8> = h.finalize().to_vec();
     URL_SAFE_NO_PAD.encode(&digest[..18])
 }

@@ -82,8 +82,8 @@ pub fn parse(bytes: &[u8]) -> Result<Vec<CaptureRecord>, FormatError> {
         let Some(end) = data_start.checked_add(len) else {
             return Err(bad("bad length"));
         };
-        if rest.len() < end + 1 {
-            break; // a last record cut short
+        if end >= rest.len() {
+            break; // a last record cut short (or a length no file can hold)
         }
         if rest[end] != b'\n' {
             return Err(bad("data not followed by a newline"));
