@@ -7,6 +7,7 @@ use core::num::NonZeroU64;
 use core::time::Duration;
 
 use crate::features::disclosure::Disclosure;
+use crate::features::disco::Discovery;
 use crate::features::roster::RosterCache;
 use crate::stream::Limits;
 
@@ -154,6 +155,12 @@ pub struct Config {
     /// time, its idle time ([`Disclosure`]). `None` (the default) discloses nothing:
     /// such requests get `service-unavailable`. Boxed: off, it costs one word.
     pub disclosure: Option<Box<Disclosure>>,
+    /// Service discovery and entity capabilities ([`Discovery`]): our identity, extra
+    /// features, our `<c/>` in presence and the cache of contacts' capabilities.
+    /// `None` (the default): `disco#info` is still answered (as
+    /// [`Discovery::default`]), but no capabilities are sent or asked for. Boxed: off,
+    /// it costs one word.
+    pub discovery: Option<Box<Discovery>>,
 }
 
 impl Config {
@@ -193,6 +200,7 @@ impl Config {
             roster_cache: None,
             auto_answers: super::AutoAnswers::NONE,
             disclosure: None,
+            discovery: None,
         }
     }
 }

@@ -21,6 +21,8 @@ pub(crate) enum Owner {
     Keepalive,
     /// An account service (vCard, private storage, update query).
     Service(ServiceRequest),
+    /// Service discovery: the application's queries and the caps verification.
+    Disco(crate::features::caps::DiscoRequest),
 }
 
 /// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.

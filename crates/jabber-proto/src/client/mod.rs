@@ -15,6 +15,7 @@
 mod capture;
 mod config;
 mod context;
+mod disco;
 mod error;
 mod event;
 mod im;
@@ -30,6 +31,7 @@ use alloc::vec::Vec;
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
+pub use event::DiscoEvent;
 pub use event::ServiceEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
@@ -43,6 +45,7 @@ pub(crate) use context::{Cx, Reply};
 pub(crate) use iq_table::Owner;
 
 use crate::console::{ConsoleEntry, Direction};
+use crate::features::caps::Capabilities;
 use crate::features::contacts::Contacts;
 use crate::features::disclosure::Responders;
 use crate::features::keepalive::Keepalive;
@@ -130,6 +133,8 @@ pub struct Client {
     subscriptions: Subscriptions,
     messaging: Messaging,
     responders: Responders,
+    /// Contacts' verified capabilities (XEP-0115).
+    caps: Capabilities,
 }
 
 impl Client {
@@ -165,6 +170,7 @@ impl Client {
             subscriptions: Subscriptions::default(),
             messaging: Messaging::default(),
             responders,
+            caps: Capabilities::default(),
         }
     }
 
@@ -828,6 +834,7 @@ impl Client {
             self.cx.jid.as_ref(),
         ) else {
             crate::features::services::on_unmatched_reply(&mut self.cx, &iq);
+            crate::features::caps::on_unmatched_reply(&mut self.cx, &iq);
             return;
         };
         if let Some(owner) = owner {
@@ -858,7 +865,8 @@ impl Client {
         let handled = self.keepalive.on_request(&mut self.cx, &iq)
             || self.roster.on_request(&mut self.cx, &iq)
             || self.responders.on_request(&mut self.cx, &iq, utc)
-            || crate::features::blocking::on_request(&mut self.cx, &iq);
+            || crate::features::blocking::on_request(&mut self.cx, &iq)
+            || crate::features::disco::on_request(&mut self.cx, &iq);
         if !handled {
             let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
             let _ = self.cx.reply(iq.element(), Err(refusal));
@@ -882,6 +890,9 @@ impl Client {
             Owner::Keepalive => self.keepalive.on_reply(&self.cx, reply),
             Owner::Service(request) => {
                 crate::features::services::on_reply(&mut self.cx, id, request, reply);
+            }
+            Owner::Disco(request) => {
+                crate::features::caps::on_reply(&mut self.caps, &mut self.cx, id, request, reply);
             }
         }
     }
@@ -944,6 +955,7 @@ impl Client {
     /// A presence: subscriptions to their feature, the rest to the presence model.
     fn on_presence(&mut self, presence: crate::stanza::Presence) {
         use crate::stanza::PresenceType as T;
+        self.caps.on_presence(&mut self.cx, &presence);
         match presence.kind() {
             T::Subscribe | T::Subscribed | T::Unsubscribe | T::Unsubscribed => {
                 self.subscriptions.on_presence(&mut self.cx, presence);
@@ -958,6 +970,7 @@ impl Client {
         if self.is_closed() {
             self.contacts.clear();
             self.subscriptions.clear();
+            self.caps.on_closed();
         }
     }
 }

@@ -48,8 +48,10 @@
 
 pub mod autoupdate;
 pub mod blocking;
+pub mod caps;
 pub mod contacts;
 pub mod disclosure;
+pub mod disco;
 pub(crate) mod keepalive;
 pub(crate) mod messaging;
 pub(crate) mod presence;

@@ -159,6 +159,12 @@ pub(crate) fn apply(
             }
         }
         "unblock-all" => client.unblock_all(now).map(drop),
+        "disco-info" => client
+            .disco_info(now, &jid("to")?, el.attr("node"))
+            .map(drop),
+        "disco-items" => client
+            .disco_items(now, &jid("to")?, el.attr("node"))
+            .map(drop),
         "close" => {
             client.close(now);
             Ok(())

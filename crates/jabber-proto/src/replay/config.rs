@@ -117,6 +117,9 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     if let Some(d) = el.child("disclosure", CAPTURE_NS) {
         c.disclosure = Some(Box::new(disclosure(d)?));
     }
+    if let Some(d) = el.child("discovery", CAPTURE_NS) {
+        c.discovery = Some(Box::new(discovery(d)?));
+    }
     Some(c)
 }
 
@@ -137,5 +140,26 @@ fn disclosure(el: ElementRef<'_>) -> Option<Disclosure> {
         zone.name = t.attr("name").map(String::from);
         d.time = Some(zone);
     }
+    Some(d)
+}
+
+/// [`Config::discovery`] read back from its `<discovery/>`.
+fn discovery(el: ElementRef<'_>) -> Option<crate::features::disco::Discovery> {
+    use crate::features::disco::{Discovery, Identity};
+    let i = el.child("identity", CAPTURE_NS)?;
+    let mut identity = Identity::new(i.attr("category")?, i.attr("type")?);
+    identity.lang = i.attr("lang").map(String::from);
+    identity.name = i.attr("name").map(String::from);
+    let mut d = Discovery::default();
+    d.identity = identity;
+    d.caps_node = String::from(el.attr("caps-node")?);
+    d.advertise_caps = el.attr("advertise-caps")? == "true";
+    d.query_caps = el.attr("query-caps")? == "true";
+    d.max_caps = u16::from_str(el.attr("max-caps")?).ok()?;
+    d.features = el
+        .children()
+        .filter(|f| f.is("feature", CAPTURE_NS))
+        .map(|f| f.text().into_owned())
+        .collect();
     Some(d)
 }
