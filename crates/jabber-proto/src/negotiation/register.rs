@@ -194,11 +194,12 @@ impl RegistrationForm {
         classic || data
     }
 
-    /// The payload of the submission: with a data form, that form submitted
-    /// ([`DataForm::to_submit`], XEP-0077 §6); otherwise every classic field asked for
-    /// that has a value, and the key.
+    /// The payload of the submission: with a data form that asks for something (a
+    /// field besides `FORM_TYPE`), that form submitted ([`DataForm::to_submit`],
+    /// XEP-0077 §6: a client that understands the form submits it); otherwise every
+    /// classic field asked for that has a value, and the key.
     pub fn to_query(&self) -> Result<Element, BuildError> {
-        if let Some(data) = &self.data {
+        if let Some(data) = self.data.as_deref().filter(|d| has_named_fields(d)) {
             return Element::builder("query", ns::IQ_REGISTER)
                 .child(data.to_submit().to_element()?)
                 .build();
@@ -212,6 +213,15 @@ impl RegistrationForm {
         }
         b.build()
     }
+}
+
+/// Whether `form` asks for anything: a named field besides `FORM_TYPE`.
+fn has_named_fields(form: &DataForm) -> bool {
+    form.fields.iter().any(|f| {
+        f.var
+            .as_deref()
+            .is_some_and(|v| v != crate::stanza::form::FORM_TYPE)
+    })
 }
 
 impl fmt::Debug for RegistrationForm {
