@@ -209,7 +209,7 @@ fn registration(server: &Server) {
         _ => None,
     });
     drop(conn);
-    let mut new = login(server, "disco-new", "r");
+    let new = login(server, "disco-new", "r");
     drop(new.close());
 }
 
