@@ -107,12 +107,15 @@ const PSI: &str = "<query xmlns='http://jabber.org/protocol/disco#info' \
 fn xep_0115_simple_example() {
     let info = exodus();
     assert_eq!(
-        verification_string(&info).unwrap(),
+        verification_string(&info).expect("valid"),
         "client/pc//Exodus 0.9.1<http://jabber.org/protocol/caps<\
          http://jabber.org/protocol/disco#info<http://jabber.org/protocol/disco#items<\
          http://jabber.org/protocol/muc<"
     );
-    assert_eq!(caps::ver(&info).unwrap(), "QgayPKawpkPSDYmwT/WM94uAlu0=");
+    assert_eq!(
+        caps::ver(&info).expect("valid"),
+        "QgayPKawpkPSDYmwT/WM94uAlu0="
+    );
     // Order of what was received does not matter.
     let mut shuffled = info.clone();
     shuffled.features.reverse();
@@ -129,18 +132,21 @@ fn xep_0115_complex_example() {
         Some("urn:xmpp:dataforms:softwareinfo")
     );
     assert_eq!(
-        verification_string(&info).unwrap(),
+        verification_string(&info).expect("valid"),
         "client/pc/el/Ψ 0.11<client/pc/en/Psi 0.11<http://jabber.org/protocol/caps<\
          http://jabber.org/protocol/disco#info<http://jabber.org/protocol/disco#items<\
          http://jabber.org/protocol/muc<urn:xmpp:dataforms:softwareinfo<\
          ip_version<ipv4<ipv6<os<Mac<os_version<10.5.1<software<Psi<\
          software_version<0.11<"
     );
-    assert_eq!(caps::ver(&info).unwrap(), "q07IKJEyjvHSyhy//CH0CxmKi8w=");
-    // Written back and read again, the same hash.
-    let again = parse(&info.to_query().unwrap().to_string());
     assert_eq!(
-        caps::ver(&DiscoInfo::from_query(again.root()).unwrap()).unwrap(),
+        caps::ver(&info).expect("valid"),
+        "q07IKJEyjvHSyhy//CH0CxmKi8w="
+    );
+    // Written back and read again, the same hash.
+    let again = parse(&info.to_query().expect("valid").to_string());
+    assert_eq!(
+        caps::ver(&DiscoInfo::from_query(again.root()).expect("valid")).expect("valid"),
         "q07IKJEyjvHSyhy//CH0CxmKi8w="
     );
 }
@@ -153,7 +159,7 @@ fn ill_formed_answers_have_no_hash() {
     let mut twice = exodus();
     twice.identities.push(twice.identities[0].clone());
     assert_eq!(caps::ver(&twice), Err(CapsError::DuplicateIdentity));
-    let psi = DiscoInfo::from_query(parse(PSI).root()).unwrap();
+    let psi = DiscoInfo::from_query(parse(PSI).root()).expect("valid");
     let mut twice = psi.clone();
     twice.forms.push(psi.forms[0].clone());
     assert_eq!(caps::ver(&twice), Err(CapsError::DuplicateFormType));
@@ -165,7 +171,7 @@ fn ill_formed_answers_have_no_hash() {
 
 /// The Psi example without its form.
 fn exodus_like_psi() -> DiscoInfo {
-    let mut info = DiscoInfo::from_query(parse(PSI).root()).unwrap();
+    let mut info = DiscoInfo::from_query(parse(PSI).root()).expect("valid");
     info.forms.clear();
     info
 }
@@ -196,12 +202,12 @@ fn we_answer_disco_info_about_ourselves() {
 #[test]
 fn answered_features_follow_the_config() {
     let mut c = with_discovery();
-    let d = c.discovery.as_mut().unwrap();
+    let d = c.discovery.as_mut().expect("valid");
     d.identity = Identity::new("client", "phone").with_name("jabber");
     d.features.push("urn:example:app".into());
     d.features.push("urn:xmpp:ping".into()); // already ours: listed once
     c.disclosure = Some(Box::default());
-    c.disclosure.as_mut().unwrap().last_activity = true;
+    c.disclosure.as_mut().expect("valid").last_activity = true;
     let mut h = Harness::logged_in(c);
     h.server(
         "<iq type='get' id='d2' from='juliet@example.com/balcony'>\
@@ -224,7 +230,7 @@ fn answered_features_follow_the_config() {
 fn our_caps_node_is_answered_and_others_are_not() {
     let mut h = Harness::logged_in(with_discovery());
     let ver = h.client.own_caps_ver();
-    assert_eq!(ver, caps::ver(&h.client.own_disco_info()).unwrap());
+    assert_eq!(ver, caps::ver(&h.client.own_disco_info()).expect("valid"));
     h.server(&format!(
         "<iq type='get' id='n1' from='juliet@example.com/balcony'>\
          <query xmlns='http://jabber.org/protocol/disco#info' \
@@ -376,7 +382,7 @@ fn caps_go_out_in_our_available_presence() {
             now,
             jabber_proto::negotiation::auth::Credentials::new("alice", "pw", "desk"),
         )
-        .unwrap();
+        .expect("valid");
     h.server(CLASSIC_HEADER);
     h.server(&format!(
         "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
@@ -390,16 +396,16 @@ fn caps_go_out_in_our_available_presence() {
          node='https://example.invalid/jabber' ver='{ver}'/>"
     );
     assert_eq!(h.sent(), format!("<presence>{c}</presence>"));
-    let away = Presence::available().status("out").build().unwrap();
-    h.client.send_presence(h.now, &away).unwrap();
+    let away = Presence::available().status("out").build().expect("valid");
+    h.client.send_presence(h.now, &away).expect("valid");
     assert_eq!(
         h.sent(),
         format!("<presence><status>out</status>{c}</presence>")
     );
     // Unavailable presence carries none.
     h.client
-        .send_presence(h.now, &Presence::unavailable().build().unwrap())
-        .unwrap();
+        .send_presence(h.now, &Presence::unavailable().build().expect("valid"))
+        .expect("valid");
     assert_eq!(h.sent(), "<presence type='unavailable'/>");
 }
 
@@ -407,8 +413,8 @@ fn caps_go_out_in_our_available_presence() {
 fn without_discovery_no_caps_are_sent_or_asked() {
     let mut h = Harness::logged_in(config());
     h.client
-        .send_presence(h.now, &Presence::available().build().unwrap())
-        .unwrap();
+        .send_presence(h.now, &Presence::available().build().expect("valid"))
+        .expect("valid");
     assert_eq!(h.sent(), "<presence/>");
     h.server(&contact_presence(
         "juliet@example.com/balcony",
@@ -532,7 +538,7 @@ fn caps_with_a_wrong_hash_are_not_cached() {
 #[test]
 fn the_caps_cache_is_bounded() {
     let mut c = with_discovery();
-    c.discovery.as_mut().unwrap().max_caps = 2;
+    c.discovery.as_mut().expect("valid").max_caps = 2;
     let mut h = Harness::logged_in(c);
     for n in 0..5 {
         h.server(&contact_presence(
@@ -563,7 +569,7 @@ fn registration_submits_the_servers_data_form() {
     c.console = true;
     let mut h = Harness::new(c);
     let now = h.now;
-    h.client.request_registration(now).unwrap();
+    h.client.request_registration(now).expect("valid");
     h.server(CLASSIC_HEADER);
     h.sent();
     h.server(&format!(
@@ -578,13 +584,13 @@ fn registration_submits_the_servers_data_form() {
     assert_eq!(data.kind, FormKind::Form);
     assert_eq!(data.form_type(), Some("jabber:iq:register"));
     assert_eq!(data.title.as_deref(), Some("Creating a new account"));
-    assert!(data.field("password").unwrap().is_private());
-    assert!(data.field("username").unwrap().required);
+    assert!(data.field("password").expect("valid").is_private());
+    assert!(data.field("username").expect("valid").required);
     assert!(form.set(Field::Username, "alice"));
     assert!(form.set(Field::Password, "s3cret"));
     assert!(!format!("{form:?}").contains("s3cret"));
     while h.client.poll_console().is_some() {}
-    h.client.submit_registration(h.now, &form).unwrap();
+    h.client.submit_registration(h.now, &form).expect("valid");
     assert_eq!(
         h.sent(),
         format!(
@@ -616,7 +622,7 @@ fn registration_submits_the_servers_data_form() {
 fn a_data_form_password_needs_the_plaintext_rule() {
     let mut h = Harness::new(config());
     let now = h.now;
-    h.client.request_registration(now).unwrap();
+    h.client.request_registration(now).expect("valid");
     h.server(CLASSIC_HEADER);
     h.sent();
     // Only a data form, with a private field under another name.
@@ -631,7 +637,11 @@ fn a_data_form_password_needs_the_plaintext_rule() {
         other => panic!("{other:?}"),
     };
     assert!(!form.set(Field::Password, "x"));
-    assert!(form.data_form_mut().unwrap().set_value("pin", "1234"));
+    assert!(
+        form.data_form_mut()
+            .expect("valid")
+            .set_value("pin", "1234")
+    );
     assert_eq!(
         h.client.submit_registration(h.now, &form),
         Err(Error::PlaintextNotAllowed)
@@ -659,13 +669,13 @@ fn private_values_are_masked_wherever_the_field_is() {
             "red",
         ));
     form.fields.push(listed);
-    let el = form.to_element().unwrap();
+    let el = form.to_element().expect("valid");
     let mut shown = Vec::new();
     Writer::new("jabber:client")
         .masked(true)
         .element(&mut shown, el.root());
     assert_eq!(
-        String::from_utf8(shown).unwrap(),
+        String::from_utf8(shown).expect("valid"),
         "<x xmlns='jabber:x:data' type='form'>\
          <field var='pin' type='text-private'><value>***</value><value>***</value></field>\
          <field var='password'><value>***</value></field>\
@@ -681,15 +691,15 @@ fn a_data_form_result_with_reported_items() {
         <reported><field var='jid' type='jid-single' label='JID'/></reported>\
         <item><field var='jid'><value>a@example.com</value></field></item>\
         <item><field var='jid'><value>b@example.com</value></field></item></x>";
-    let form = DataForm::from_element(parse(xml).root()).unwrap();
+    let form = DataForm::from_element(parse(xml).root()).expect("valid");
     assert_eq!(form.kind, FormKind::Result);
     assert_eq!(
-        form.reported.as_ref().unwrap()[0].kind,
+        form.reported.as_ref().expect("valid")[0].kind,
         Some(FieldType::JidSingle)
     );
     assert_eq!(form.items.len(), 2);
     assert_eq!(form.items[1][0].value(), Some("b@example.com"));
-    assert_eq!(form.to_element().unwrap().to_string(), xml);
+    assert_eq!(form.to_element().expect("valid").to_string(), xml);
     // Not a form: an unknown type, another element.
     assert!(DataForm::from_element(parse("<x xmlns='jabber:x:data' type='x'/>").root()).is_none());
     assert!(DataForm::from_element(parse("<x xmlns='jabber:x:oob'/>").root()).is_none());

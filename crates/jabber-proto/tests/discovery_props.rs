@@ -144,7 +144,7 @@ proptest! {
         }
         info.features = features.into_iter().collect();
         info.forms = forms.into_iter().map(|mut f| { f.kind = FormKind::Result; f }).collect();
-        let back = DiscoInfo::from_query(write_parse(&info.to_query().unwrap()).root()).unwrap();
+        let back = DiscoInfo::from_query(write_parse(&info.to_query().expect("valid")).root()).expect("valid");
         prop_assert_eq!(&back, &info);
         let mut shuffled = info.clone();
         let n = shuffled.features.len().max(1);

@@ -150,16 +150,16 @@ fn discovery(el: ElementRef<'_>) -> Option<crate::features::disco::Discovery> {
     let mut identity = Identity::new(i.attr("category")?, i.attr("type")?);
     identity.lang = i.attr("lang").map(String::from);
     identity.name = i.attr("name").map(String::from);
-    let mut d = Discovery::default();
-    d.identity = identity;
-    d.caps_node = String::from(el.attr("caps-node")?);
-    d.advertise_caps = el.attr("advertise-caps")? == "true";
-    d.query_caps = el.attr("query-caps")? == "true";
-    d.max_caps = u16::from_str(el.attr("max-caps")?).ok()?;
-    d.features = el
-        .children()
-        .filter(|f| f.is("feature", CAPTURE_NS))
-        .map(|f| f.text().into_owned())
-        .collect();
-    Some(d)
+    Some(Discovery {
+        identity,
+        caps_node: String::from(el.attr("caps-node")?),
+        advertise_caps: el.attr("advertise-caps")? == "true",
+        query_caps: el.attr("query-caps")? == "true",
+        max_caps: u16::from_str(el.attr("max-caps")?).ok()?,
+        features: el
+            .children()
+            .filter(|f| f.is("feature", CAPTURE_NS))
+            .map(|f| f.text().into_owned())
+            .collect(),
+    })
 }
