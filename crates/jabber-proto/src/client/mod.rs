@@ -785,7 +785,7 @@ impl Client {
             self.cx.features_received = true;
             self.cx.iq_auth_offered = features.iq_auth;
             if !self.login.is_logged_in() {
-                self.cx.features = Some(Box::new(features.clone()));
+                self.cx.features = Some(alloc::boxed::Box::new(features.clone()));
             }
             self.cx.push(StreamEvent::Features(el));
             self.account.on_stream_ready(&mut self.cx);
