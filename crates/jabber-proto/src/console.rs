@@ -15,7 +15,10 @@
 //! console, whichever feature built it and in whichever direction it travels (a server
 //! that echoes our request in its error reply, as ejabberd does, is masked too). A secret
 //! element's whole content is replaced by [`MASK`], its start tag and attributes are
-//! kept: `<password>***</password>`, `<auth mechanism='PLAIN'>***</auth>`. An empty
+//! kept: `<password>***</password>`, `<auth mechanism='PLAIN'>***</auth>`. One secret
+//! depends on its parent rather than its own name: the `<value>`s of a data-form field
+//! that [`is_secret_value`] names (`text-private`, or `password`), written
+//! `<field type='text-private' var='pin'><value>***</value></field>`. An empty
 //! element (`<password/>` in the list of fields a server wants) carries nothing and is
 //! written as it is.
 //!

@@ -489,6 +489,10 @@ fn contacts_caps_are_asked_once_verified_and_cached() {
     h.server("<presence from='romeo@example.net/orchard' type='unavailable'/>");
     h.events();
     assert_eq!(h.client.capabilities(&romeo), None);
+    // Unavailable from the bare address: every resource gone.
+    h.server("<presence from='juliet@example.com' type='unavailable'/>");
+    h.events();
+    assert_eq!(h.client.capabilities(&juliet), None);
     assert_eq!(
         h.client.capabilities_of_ver(EXODUS_VER),
         Some(&features[..])

@@ -276,9 +276,20 @@ impl Capabilities {
             return;
         }
         let max = usize::from(discovery.max_caps);
-        let Some(from) = presence.from().filter(|f| !f.is_bare()) else {
+        let Some(from) = presence.from() else {
             return;
         };
+        if from.is_bare() {
+            // Unavailable from a bare address: every resource of it is gone.
+            if presence.kind() == PresenceType::Unavailable {
+                if let Some(cache) = &mut self.0 {
+                    cache
+                        .contacts
+                        .retain(|jid, _| jid.as_jid_ref().bare() != from);
+                }
+            }
+            return;
+        }
         let from = from.to_owned_jid();
         if cx.jid.as_ref() == Some(&from) {
             return; // our own echo: we know what we said
