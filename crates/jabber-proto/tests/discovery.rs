@@ -709,3 +709,29 @@ fn a_data_form_result_with_reported_items() {
     assert!(DataForm::from_element(parse("<x xmlns='jabber:x:oob'/>").root()).is_none());
     let _ = StanzaCondition::ItemNotFound;
 }
+
+#[test]
+fn a_full_cache_asks_nothing_more() {
+    let mut c = with_discovery();
+    c.discovery.as_mut().expect("on").max_caps = 1;
+    let mut h = Harness::logged_in(c);
+    h.server(&contact_presence("juliet@example.com/balcony", EXODUS_VER));
+    assert_eq!(h.sent().matches("<iq ").count(), 1);
+    h.events();
+    h.server(&exodus_answer(
+        &wire_id(3),
+        "juliet@example.com/balcony",
+        "",
+    ));
+    assert!(matches!(
+        disco(&mut h).as_slice(),
+        [DiscoEvent::Capabilities { .. }]
+    ));
+    // Another string: the cache holds one already, so nobody is asked.
+    h.server(&contact_presence(
+        "romeo@example.net/orchard",
+        "q07IKJEyjvHSyhy//CH0CxmKi8w=",
+    ));
+    assert_eq!(h.sent(), "");
+    assert!(!h.events().iter().any(|e| matches!(e, Event::Disco(_))));
+}

@@ -312,7 +312,9 @@ impl Capabilities {
             cache.contacts.insert(from.clone(), caps.ver.clone());
         }
         let unknown = !cache.known.contains_key(&caps.ver) && !cache.asking.contains(&caps.ver);
-        if !unknown || cache.asking.len() >= max || !cx.is_open() {
+        // A full cache could not keep the answer: no question then.
+        let full = cache.known.len() >= max || cache.asking.len() >= max;
+        if !unknown || full || !cx.is_open() {
             return;
         }
         let node = alloc::format!("{}#{}", caps.node, caps.ver);
