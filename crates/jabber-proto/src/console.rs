@@ -15,7 +15,10 @@
 //! console, whichever feature built it and in whichever direction it travels (a server
 //! that echoes our request in its error reply, as ejabberd does, is masked too). A secret
 //! element's whole content is replaced by [`MASK`], its start tag and attributes are
-//! kept: `<password>***</password>`, `<auth mechanism='PLAIN'>***</auth>`. An empty
+//! kept: `<password>***</password>`, `<auth mechanism='PLAIN'>***</auth>`. One secret
+//! depends on its parent rather than its own name: the `<value>`s of a data-form field
+//! that [`is_secret_value`] names (`text-private`, or `password`), written
+//! `<field type='text-private' var='pin'><value>***</value></field>`. An empty
 //! element (`<password/>` in the list of fields a server wants) carries nothing and is
 //! written as it is.
 //!
@@ -63,6 +66,29 @@ pub fn is_secret(ns: &str, name: &str) -> bool {
         ),
         _ => false,
     }
+}
+
+/// Whether the `<value>`s of `field` are secrets, so the console writes [`MASK`] for
+/// their content: a data-form field (XEP-0004) of type `text-private`, or one named
+/// `password` — a submission may leave `type` out (XEP-0004 §3.2), and `password` is
+/// the registration form's password (XEP-0077 §6). The field itself, its label and
+/// options are kept. The one rule for secrets that depends on a parent: a `<value>` is
+/// secret or not by the field it is in, so the serialiser asks this of every element
+/// whose children it writes.
+///
+/// ```
+/// use jabber_proto::console::is_secret_value;
+/// use jabber_proto::xml::Element;
+/// let field = |ty: &str, var: &str| {
+///     Element::builder("field", "jabber:x:data").attr("type", ty).attr("var", var).build().unwrap()
+/// };
+/// assert!(is_secret_value(field("text-private", "pin").root()));
+/// assert!(is_secret_value(field("text-single", "password").root()));
+/// assert!(!is_secret_value(field("text-single", "username").root()));
+/// ```
+pub fn is_secret_value(field: crate::xml::ElementRef<'_>) -> bool {
+    field.is("field", ns::DATA_FORMS)
+        && (field.attr("type") == Some("text-private") || field.attr("var") == Some("password"))
 }
 
 /// Which way an item travelled.

@@ -116,3 +116,11 @@ pub const X_CONFERENCE: &str = "jabber:x:conference";
 pub const CHATSTATES: &str = "http://jabber.org/protocol/chatstates";
 /// Message delivery receipts, XEP-0184.
 pub const RECEIPTS: &str = "urn:xmpp:receipts";
+/// Data forms, XEP-0004.
+pub const DATA_FORMS: &str = "jabber:x:data";
+/// Service discovery: what an entity is and does, XEP-0030.
+pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
+/// Service discovery: the items an entity holds, XEP-0030.
+pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
+/// Entity capabilities, XEP-0115.
+pub const CAPS: &str = "http://jabber.org/protocol/caps";

@@ -222,6 +222,10 @@ fn every_payload_builder() -> Vec<(&'static str, Element)> {
         ("register::form_query", register::form_query()),
         ("RegistrationForm::to_query", form.to_query()),
         (
+            "RegistrationForm::to_query (data form)",
+            data_form_submission(),
+        ),
+        (
             "register::password_change_query",
             register::password_change_query("alice", SECRET),
         ),
@@ -242,6 +246,23 @@ fn every_payload_builder() -> Vec<(&'static str, Element)> {
         .into_iter()
         .map(|(name, el)| (name, el.expect("a valid payload")))
         .collect()
+}
+
+/// A registration submitted as the server's data form (XEP-0077 §6), the password in a
+/// `text-private` field.
+fn data_form_submission() -> Result<Element, jabber_proto::xml::BuildError> {
+    use jabber_proto::stanza::form::{DataForm, FieldType, FormField, FormKind};
+    let mut data = DataForm::new(FormKind::Form);
+    data.fields.push(FormField::form_type("jabber:iq:register"));
+    data.fields
+        .push(FormField::new("username", FieldType::TextSingle));
+    data.fields
+        .push(FormField::new("password", FieldType::TextPrivate));
+    let mut form = RegistrationForm::with_fields(&[]);
+    form.set_data_form(Some(data));
+    form.set(Field::Username, "alice");
+    form.set(Field::Password, SECRET);
+    form.to_query()
 }
 
 #[test]
@@ -270,7 +291,7 @@ fn every_secret_builder_is_masked() {
         }
     }
     assert_eq!(
-        carried, 6,
+        carried, 7,
         "the builders that carry a secret were all exercised"
     );
 }

@@ -253,6 +253,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         auto_answers,
         disclosure,
         carbons,
+        discovery,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -318,6 +319,9 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
     if let Some(d) = disclosure {
         b = b.child(disclosure_element(d));
     }
+    if let Some(d) = discovery {
+        b = b.child(discovery_element(d));
+    }
     b.build().ok()
 }
 
@@ -341,6 +345,30 @@ fn disclosure_element(d: &crate::features::disclosure::Disclosure) -> ElementBui
             el = el.attr("name", name);
         }
         b = b.child(el);
+    }
+    b
+}
+
+/// [`Config::discovery`] as `<discovery/>`, read back by `replay::config`.
+fn discovery_element(d: &crate::features::disco::Discovery) -> ElementBuilder {
+    let i = &d.identity;
+    let mut identity = Element::builder("identity", CAPTURE_NS)
+        .attr("category", &i.category)
+        .attr("type", &i.kind);
+    if let Some(lang) = &i.lang {
+        identity = identity.attr("lang", lang);
+    }
+    if let Some(name) = &i.name {
+        identity = identity.attr("name", name);
+    }
+    let mut b = Element::builder("discovery", CAPTURE_NS)
+        .attr("caps-node", &d.caps_node)
+        .attr("advertise-caps", bool_str(d.advertise_caps))
+        .attr("query-caps", bool_str(d.query_caps))
+        .attr("max-caps", &format!("{}", d.max_caps))
+        .child(identity);
+    for feature in &d.features {
+        b = b.child(Element::builder("feature", CAPTURE_NS).text(feature));
     }
     b
 }

@@ -7,6 +7,7 @@ use core::num::NonZeroU64;
 use core::time::Duration;
 
 use crate::features::disclosure::Disclosure;
+use crate::features::disco::Discovery;
 use crate::features::roster::RosterCache;
 use crate::stream::Limits;
 
@@ -159,6 +160,12 @@ pub struct Config {
     /// [`CarbonEvent`](super::CarbonEvent)s. An error answer means the server does not
     /// offer them. Default false.
     pub carbons: bool,
+    /// Service discovery and entity capabilities ([`Discovery`]): our identity, extra
+    /// features, our `<c/>` in presence and the cache of contacts' capabilities.
+    /// `None` (the default): `disco#info` is still answered (as
+    /// [`Discovery::default`]), but no capabilities are sent or asked for. Boxed: off,
+    /// it costs one word.
+    pub discovery: Option<Box<Discovery>>,
 }
 
 impl Config {
@@ -199,6 +206,7 @@ impl Config {
             auto_answers: super::AutoAnswers::NONE,
             disclosure: None,
             carbons: false,
+            discovery: None,
         }
     }
 }

@@ -18,6 +18,7 @@
 //! ```
 
 use alloc::boxed::Box;
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -63,6 +64,8 @@ pub enum Event {
     Services(ServiceEvent),
     /// Message carbons (XEP-0280): copies of what our other resources send and receive.
     Carbons(CarbonEvent),
+    /// Service discovery and entity capabilities.
+    Disco(DiscoEvent),
     /// The connection is over; always the last event, delivered once. Outstanding IQs
     /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit) until
     /// [`is_finished`](super::Client::is_finished), then close the transport.
@@ -425,6 +428,64 @@ pub enum CarbonEvent {
     Invalid(Message),
 }
 
+/// Service discovery (XEP-0030) and entity capabilities (XEP-0115): the answers to
+/// [`Client::disco_info`](super::Client::disco_info) and
+/// [`Client::disco_items`](super::Client::disco_items), each with the handle its command
+/// returned, and what the capabilities cache learnt.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum DiscoEvent {
+    /// What the address asked says it is and does.
+    Info {
+        /// The request's handle.
+        id: IqId,
+        /// The answer.
+        info: crate::features::disco::DiscoInfo,
+    },
+    /// The items the address asked holds.
+    Items {
+        /// The request's handle.
+        id: IqId,
+        /// The answer.
+        items: crate::features::disco::DiscoItems,
+    },
+    /// The request failed: an error reply, or (`error` is `None`) no reply within
+    /// [`Config::iq_timeout`](super::Config::iq_timeout) or a result without the
+    /// expected query.
+    Failed {
+        /// The request's handle.
+        id: IqId,
+        /// The error, if one came.
+        error: Option<StanzaError>,
+    },
+    /// A reply to the request came from an address it did not go to: dropped; the
+    /// request keeps waiting for its real answer.
+    Spoofed {
+        /// The request's handle.
+        id: IqId,
+        /// Who claimed to answer.
+        from: Option<Jid>,
+    },
+    /// A contact's capabilities were verified (their hash is the `ver` it advertised)
+    /// and cached: [`Client::capabilities`](super::Client::capabilities) knows them.
+    Capabilities {
+        /// The contact resource that was asked.
+        contact: Jid,
+        /// The verified string.
+        ver: String,
+    },
+    /// A contact's answer does not hash to the `ver` it advertised, or is ill-formed
+    /// (XEP-0115 §5.4): not cached.
+    CapsMismatch {
+        /// The contact resource that was asked.
+        contact: Jid,
+        /// What it advertised.
+        ver: String,
+        /// What its answer hashes to (`None`: ill-formed or no answer).
+        computed: Option<String>,
+    },
+}
+
 macro_rules! into_event {
     ($($concern:ident => $variant:ident),* $(,)?) => {$(
         impl From<$concern> for Event {
@@ -446,6 +507,7 @@ into_event! {
     SubscriptionEvent => Subscription,
     ServiceEvent => Services,
     CarbonEvent => Carbons,
+    DiscoEvent => Disco,
 }
 
 /// Why the connection ended.

@@ -67,7 +67,12 @@ impl Client {
         ) {
             return Err(Error::WrongPresenceType);
         }
-        self.send(now, Element::clone(presence.element()))
+        // Our capabilities (XEP-0115), when advertised.
+        let el = crate::features::caps::with_our_caps(&self.cx.config, presence.element());
+        self.send(
+            now,
+            el.unwrap_or_else(|| Element::clone(presence.element())),
+        )
     }
 
     /// Asks to see `contact`'s presence (`subscribe`, RFC 6121 §3.1). Its answer comes

@@ -25,6 +25,8 @@ pub(crate) enum Owner {
     BlockPolicy(crate::features::block_policy::PolicyStep),
     /// Enabling message carbons.
     Carbons,
+    /// Service discovery: the application's queries and the caps verification.
+    Disco(crate::features::caps::DiscoRequest),
 }
 
 /// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.

@@ -15,6 +15,7 @@
 mod capture;
 mod config;
 mod context;
+mod disco;
 mod error;
 mod event;
 mod im;
@@ -25,7 +26,6 @@ mod services;
 mod session;
 mod trace;
 
-use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 
@@ -33,6 +33,7 @@ pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
 pub use event::CarbonEvent;
+pub use event::DiscoEvent;
 pub use event::ServiceEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
@@ -46,6 +47,7 @@ pub(crate) use context::{Cx, Reply};
 pub(crate) use iq_table::Owner;
 
 use crate::console::{ConsoleEntry, Direction};
+use crate::features::caps::Capabilities;
 use crate::features::contacts::Contacts;
 use crate::features::disclosure::Responders;
 use crate::features::keepalive::Keepalive;
@@ -135,6 +137,8 @@ pub struct Client {
     responders: Responders,
     block_policy: crate::features::block_policy::PolicyState,
     carbons: crate::features::carbons::Carbons,
+    /// Contacts' verified capabilities (XEP-0115).
+    caps: Capabilities,
 }
 
 impl Client {
@@ -172,6 +176,7 @@ impl Client {
             responders,
             block_policy: Default::default(),
             carbons: Default::default(),
+            caps: Capabilities::default(),
         }
     }
 
@@ -792,7 +797,7 @@ impl Client {
             self.cx.features_received = true;
             self.cx.iq_auth_offered = features.iq_auth;
             if !self.login.is_logged_in() {
-                self.cx.features = Some(Box::new(features.clone()));
+                self.cx.features = Some(alloc::boxed::Box::new(features.clone()));
             }
             self.cx.push(StreamEvent::Features(el));
             self.account.on_stream_ready(&mut self.cx);
@@ -848,6 +853,7 @@ impl Client {
             self.cx.jid.as_ref(),
         ) else {
             crate::features::services::on_unmatched_reply(&mut self.cx, &iq);
+            crate::features::caps::on_unmatched_reply(&mut self.cx, &iq);
             return;
         };
         if let Some(owner) = owner {
@@ -878,7 +884,8 @@ impl Client {
         let handled = self.keepalive.on_request(&mut self.cx, &iq)
             || self.roster.on_request(&mut self.cx, &iq)
             || self.responders.on_request(&mut self.cx, &iq, utc)
-            || crate::features::blocking::on_request(&mut self.cx, &iq);
+            || crate::features::blocking::on_request(&mut self.cx, &iq)
+            || crate::features::disco::on_request(&mut self.cx, &iq);
         if !handled {
             let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
             let _ = self.cx.reply(iq.element(), Err(refusal));
@@ -905,6 +912,9 @@ impl Client {
             }
             Owner::BlockPolicy(step) => self.block_policy.on_reply(&mut self.cx, id, step, reply),
             Owner::Carbons => self.carbons.on_reply(&mut self.cx, reply),
+            Owner::Disco(request) => {
+                crate::features::caps::on_reply(&mut self.caps, &mut self.cx, id, request, reply);
+            }
         }
     }
 
@@ -972,6 +982,7 @@ impl Client {
     /// A presence: subscriptions to their feature, the rest to the presence model.
     fn on_presence(&mut self, presence: crate::stanza::Presence) {
         use crate::stanza::PresenceType as T;
+        self.caps.on_presence(&mut self.cx, &presence);
         match presence.kind() {
             T::Subscribe if self.drops_subscription(&presence) => {}
             T::Subscribe | T::Subscribed | T::Unsubscribe | T::Unsubscribed => {
@@ -987,6 +998,7 @@ impl Client {
         if self.is_closed() {
             self.contacts.clear();
             self.subscriptions.clear();
+            self.caps.on_closed();
         }
     }
 }

@@ -49,9 +49,11 @@
 pub mod autoupdate;
 pub mod block_policy;
 pub mod blocking;
+pub mod caps;
 pub mod carbons;
 pub mod contacts;
 pub mod disclosure;
+pub mod disco;
 pub(crate) mod keepalive;
 pub(crate) mod messaging;
 pub(crate) mod presence;

@@ -26,6 +26,8 @@ impl OwnPresence {
     pub(crate) fn announce(&mut self, cx: &mut Cx) {
         if let Ok(presence) = Presence::available().build() {
             let el = Element::from(presence);
+            // Our capabilities (XEP-0115), when advertised.
+            let el = super::caps::with_our_caps(&cx.config, &el).unwrap_or(el);
             cx.emit(&el);
             self.on_sent(&el);
         }

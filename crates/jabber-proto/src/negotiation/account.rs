@@ -4,7 +4,7 @@
 
 use alloc::boxed::Box;
 
-use super::register::{self, Field, RegistrationError, RegistrationForm, RegistrationStep};
+use super::register::{self, RegistrationError, RegistrationForm, RegistrationStep};
 use crate::client::{AccountEvent, Cx, Error, Owner, Reply};
 use crate::ns;
 use crate::stanza::{IqType, StanzaCondition};
@@ -59,7 +59,7 @@ impl Account {
         if self.busy {
             return Err(Error::WrongPhase);
         }
-        if form.get(Field::Password).is_some_and(|p| !p.is_empty()) {
+        if form.carries_secret() {
             cx.check_plaintext()?;
         }
         let step = AccountStep::Submit(Box::new(form.clone()));

@@ -10,6 +10,7 @@ use core::fmt;
 
 use crate::ns;
 use crate::stanza::StanzaError;
+use crate::stanza::form::DataForm;
 use crate::xml::{BuildError, Element, ElementRef};
 
 crate::names::named_enum! {
@@ -68,6 +69,9 @@ pub struct RegistrationForm {
     key: Option<String>,
     registered: bool,
     fields: Vec<(Field, String)>,
+    /// The data form the server sent beside (or instead of) the classic fields
+    /// (XEP-0077 §6); boxed: most forms have none.
+    data: Option<alloc::boxed::Box<DataForm>>,
 }
 
 impl RegistrationForm {
@@ -78,11 +82,13 @@ impl RegistrationForm {
             key: None,
             registered: false,
             fields: fields.iter().map(|f| (*f, String::new())).collect(),
+            data: None,
         }
     }
 
-    /// Reads a `<query xmlns='jabber:iq:register'>`. Unknown children (a data form, for
-    /// example) are skipped; values the server pre-filled are kept.
+    /// Reads a `<query xmlns='jabber:iq:register'>`: the classic fields, and the data
+    /// form if the server sent one ([`data_form`](Self::data_form)). Unknown children
+    /// are skipped; values the server pre-filled are kept.
     pub fn from_query(query: ElementRef<'_>) -> RegistrationForm {
         let mut form = RegistrationForm::with_fields(&[]);
         for child in query.children().filter(|c| c.ns() == ns::IQ_REGISTER) {
@@ -99,7 +105,39 @@ impl RegistrationForm {
                 }
             }
         }
+        form.data = DataForm::find_in(query).map(alloc::boxed::Box::new);
         form
+    }
+
+    /// The data form (XEP-0004) the server sent in the query, if any (XEP-0077 §6):
+    /// ejabberd and prosody send one with the fields they want, possibly more than the
+    /// classic ones (a CAPTCHA, say). When there is one, the submission is that form
+    /// ([`to_query`](Self::to_query)); [`set`](Self::set) fills both.
+    pub fn data_form(&self) -> Option<&DataForm> {
+        self.data.as_deref()
+    }
+
+    /// The data form, to fill in fields the classic ones do not cover
+    /// ([`DataForm::set_value`]).
+    pub fn data_form_mut(&mut self) -> Option<&mut DataForm> {
+        self.data.as_deref_mut()
+    }
+
+    /// Replaces the data form (`None` submits the classic fields).
+    pub fn set_data_form(&mut self, form: Option<DataForm>) {
+        self.data = form.map(alloc::boxed::Box::new);
+    }
+
+    /// Whether the submission carries a secret: a password, or a value of a private
+    /// field of the data form.
+    pub fn carries_secret(&self) -> bool {
+        let private = |d: &DataForm| {
+            d.fields.iter().any(|f| {
+                (f.is_private() || f.var.as_deref() == Some("password")) && !f.values.is_empty()
+            })
+        };
+        self.get(Field::Password).is_some_and(|p| !p.is_empty())
+            || self.data.as_deref().is_some_and(private)
     }
 
     /// The server's instructions for the user.
@@ -122,29 +160,50 @@ impl RegistrationForm {
         self.fields.iter().map(|(f, v)| (*f, v.as_str()))
     }
 
-    /// The value of `field`, if the server asks for it.
+    /// The value of `field`, if the server asks for it: the classic field's, else the
+    /// data form's field of the same name (XEP-0077 §6 registers the classic names for
+    /// the form).
     pub fn get(&self, field: Field) -> Option<&str> {
         self.fields
             .iter()
             .find(|(f, _)| *f == field)
             .map(|(_, v)| v.as_str())
+            .or_else(|| {
+                let data = self.data.as_deref()?;
+                let f = data.field(field.as_str())?;
+                Some(f.value().unwrap_or_default())
+            })
     }
 
-    /// Fills in `field`. Returns false (and changes nothing) when the server did not ask
-    /// for it.
+    /// Fills in `field`, in the classic fields and in the data form's field of the
+    /// same name. Returns false (and changes nothing) when the server asked for it in
+    /// neither.
     pub fn set(&mut self, field: Field, value: &str) -> bool {
-        match self.fields.iter_mut().find(|(f, _)| *f == field) {
+        let classic = match self.fields.iter_mut().find(|(f, _)| *f == field) {
             Some((_, v)) => {
                 v.clear();
                 v.push_str(value);
                 true
             }
             None => false,
-        }
+        };
+        let data = self
+            .data
+            .as_deref_mut()
+            .is_some_and(|d| d.set_value(field.as_str(), value));
+        classic || data
     }
 
-    /// The payload of the submission: every field asked for that has a value, and the key.
+    /// The payload of the submission: with a data form that asks for something (a
+    /// field besides `FORM_TYPE`), that form submitted ([`DataForm::to_submit`],
+    /// XEP-0077 §6: a client that understands the form submits it); otherwise every
+    /// classic field asked for that has a value, and the key.
     pub fn to_query(&self) -> Result<Element, BuildError> {
+        if let Some(data) = self.data.as_deref().filter(|d| has_named_fields(d)) {
+            return Element::builder("query", ns::IQ_REGISTER)
+                .child(data.to_submit().to_element()?)
+                .build();
+        }
         let mut b = Element::builder("query", ns::IQ_REGISTER);
         for (field, value) in self.fields.iter().filter(|(_, v)| !v.is_empty()) {
             b = b.child(Element::builder(field.as_str(), ns::IQ_REGISTER).text(value));
@@ -154,6 +213,15 @@ impl RegistrationForm {
         }
         b.build()
     }
+}
+
+/// Whether `form` asks for anything: a named field besides `FORM_TYPE`.
+fn has_named_fields(form: &DataForm) -> bool {
+    form.fields.iter().any(|f| {
+        f.var
+            .as_deref()
+            .is_some_and(|v| v != crate::stanza::form::FORM_TYPE)
+    })
 }
 
 impl fmt::Debug for RegistrationForm {
@@ -176,6 +244,7 @@ impl fmt::Debug for RegistrationForm {
             .field("key", &self.key)
             .field("registered", &self.registered)
             .field("fields", &fields)
+            .field("data", &self.data)
             .finish()
     }
 }

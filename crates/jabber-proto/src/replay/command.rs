@@ -167,6 +167,12 @@ pub(crate) fn apply(
             client.set_block_policy(now, policy).map(drop)
         }
         "load-block-policy" => client.load_block_policy(now).map(drop),
+        "disco-info" => client
+            .disco_info(now, &jid("to")?, el.attr("node"))
+            .map(drop),
+        "disco-items" => client
+            .disco_items(now, &jid("to")?, el.attr("node"))
+            .map(drop),
         "close" => {
             client.close(now);
             Ok(())

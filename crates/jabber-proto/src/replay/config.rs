@@ -118,6 +118,9 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
         c.disclosure = Some(Box::new(disclosure(d)?));
     }
     flag("carbons", &mut c.carbons)?;
+    if let Some(d) = el.child("discovery", CAPTURE_NS) {
+        c.discovery = Some(Box::new(discovery(d)?));
+    }
     Some(c)
 }
 
@@ -139,4 +142,25 @@ fn disclosure(el: ElementRef<'_>) -> Option<Disclosure> {
         d.time = Some(zone);
     }
     Some(d)
+}
+
+/// [`Config::discovery`] read back from its `<discovery/>`.
+fn discovery(el: ElementRef<'_>) -> Option<crate::features::disco::Discovery> {
+    use crate::features::disco::{Discovery, Identity};
+    let i = el.child("identity", CAPTURE_NS)?;
+    let mut identity = Identity::new(i.attr("category")?, i.attr("type")?);
+    identity.lang = i.attr("lang").map(String::from);
+    identity.name = i.attr("name").map(String::from);
+    Some(Discovery {
+        identity,
+        caps_node: String::from(el.attr("caps-node")?),
+        advertise_caps: el.attr("advertise-caps")? == "true",
+        query_caps: el.attr("query-caps")? == "true",
+        max_caps: u16::from_str(el.attr("max-caps")?).ok()?,
+        features: el
+            .children()
+            .filter(|f| f.is("feature", CAPTURE_NS))
+            .map(|f| f.text().into_owned())
+            .collect(),
+    })
 }

@@ -7,6 +7,7 @@
 mod delay;
 mod error;
 pub mod ext;
+pub mod form;
 mod iq;
 mod message;
 mod message_builder;

@@ -39,6 +39,20 @@ pub(crate) fn write_element(
     one_line: bool,
     mask: bool,
 ) {
+    write_in(out, el, scope, one_line, mask, false);
+}
+
+/// [`write_element`], told whether `el`'s parent makes its content secret: a data-form
+/// field whose `<value>`s [`console::is_secret_value`] names (a secret there depends on
+/// the parent's attributes, not on the element's own name).
+fn write_in(
+    out: &mut Vec<u8>,
+    el: ElementRef<'_>,
+    scope: &Scope<'_>,
+    one_line: bool,
+    mask: bool,
+    secret_child: bool,
+) {
     let el_ns = el.ns();
     // The `xml` prefix is bound everywhere, and Namespaces in XML forbids binding its
     // namespace to anything else, the default included: an element in it must use it.
@@ -64,14 +78,19 @@ pub(crate) fn write_element(
         return;
     }
     out.push(b'>');
-    if mask && console::is_secret(el_ns, el.name()) {
+    let secret =
+        console::is_secret(el_ns, el.name()) || (secret_child && el.is("value", ns::DATA_FORMS));
+    if mask && secret {
         // The whole content, children included: a secret may hide in either.
         out.extend_from_slice(console::MASK.as_bytes());
     } else {
+        let secret_values = mask && console::is_secret_value(el);
         for node in el.nodes() {
             match node {
                 Node::Text(t) => escape(out, t, false, one_line),
-                Node::Element(child) => write_element(out, child, &inner, one_line, mask),
+                Node::Element(child) => {
+                    write_in(out, child, &inner, one_line, mask, secret_values);
+                }
             }
         }
     }
