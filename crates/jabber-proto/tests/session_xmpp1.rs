@@ -757,3 +757,52 @@ fn the_wait_for_tls_ends_with_the_connection() {
     h.advance(std::time::Duration::from_secs(61));
     assert_eq!(h.sent(), "", "a keepalive in plaintext after <proceed/>");
 }
+
+#[test]
+fn a_captured_scram_login_holds_no_password_verifier_and_replays() {
+    use jabber_proto::client::RecordKind;
+    use jabber_proto::replay::{self, Options};
+    let mut c = config();
+    c.capture = true;
+    let (mut h, auth) = to_auth(c, &mechanisms(&["SCRAM-SHA-256"]));
+    let (server, last) = scram_exchange(&mut h, &auth, b"");
+    let success = success(&server, &last, b"");
+    h.server(&success);
+    h.sent();
+    h.server(HEADER_1_0);
+    h.server(&features(BIND));
+    h.sent();
+    h.server(&format!(
+        "<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+         <jid>alice@example.com/desk</jid></bind></iq>",
+        wire_id(1)
+    ));
+    let events: Vec<String> = h.events().iter().map(|e| format!("{e:?}")).collect();
+    assert!(
+        events.last().is_some_and(|e| e.contains("Ready")),
+        "{events:?}"
+    );
+    let records: Vec<_> = std::iter::from_fn(|| h.client.poll_capture()).collect();
+    let text: String = records
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.data).into_owned())
+        .collect();
+    // The salt and iteration count (server-first) and the server signature are what a
+    // guesser needs; none of them, nor the proof, is in the capture.
+    let server_first_b64 = B64.encode(&server.server_first);
+    let signature = content(&success, "success").to_owned();
+    for secret in [server_first_b64.as_str(), signature.as_str(), PASSWORD] {
+        assert!(!text.contains(secret), "{secret} in the capture");
+    }
+    assert!(
+        records.iter().any(|r| r.kind == RecordKind::Input
+            && r.data
+                .starts_with(b"<challenge xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>***")),
+        "the challenge is captured masked"
+    );
+    let report = replay::replay(&records, &Options::default());
+    assert_eq!(report.difference, None);
+    assert_eq!(report.events, events);
+    let bytewise = replay::replay(&records, &Options::chunked(1));
+    assert_eq!(bytewise.difference, None);
+}

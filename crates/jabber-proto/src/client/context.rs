@@ -102,6 +102,8 @@ pub(crate) struct Cx {
     /// An XMPP 1.0 login negotiates (STARTTLS, SASL, bind): the application's commands
     /// that write wait for it.
     pub(crate) negotiating: bool,
+    /// The input being parsed is captured item by item, masked (during SASL).
+    pub(crate) mask_input: bool,
     /// The stream restarted (after STARTTLS or SASL): the server's next header is not a
     /// new stream for the application.
     pub(crate) restarting: bool,
@@ -146,6 +148,7 @@ impl Cx {
             channel_bindings: None,
             tls_pending: false,
             negotiating: false,
+            mask_input: false,
             restarting: false,
             replaying: false,
         }
@@ -315,6 +318,13 @@ impl Cx {
             xml,
         };
         super::trace::entry(&self.config, &entry);
+        if direction == Direction::In && self.mask_input {
+            if let Some(log) = &mut self.capture {
+                let record =
+                    CaptureRecord::new(RecordKind::Input, self.now, entry.xml.clone().into_bytes());
+                log.push(record, self.config.capture_max_bytes);
+            }
+        }
         if direction == Direction::Out {
             if let Some(log) = &mut self.capture {
                 let record =

@@ -264,8 +264,17 @@ impl Client {
     /// [`handle_timeout`](Self::handle_timeout) when [`poll_timeout`](Self::poll_timeout)
     /// is due, never sees it.
     pub fn handle_input(&mut self, now: Instant, bytes: &[u8]) -> Result<(), Error> {
-        self.cx.capture(RecordKind::Input, now, || bytes.to_vec());
+        // During SASL the server's bytes (its challenge, its signature) would let a
+        // capture's reader test password guesses offline: they are captured as the
+        // items they make, masked, instead of as received.
+        let mask = self.cx.capturing() && self.login.in_sasl();
+        if mask {
+            self.cx.mask_input = true;
+        } else {
+            self.cx.capture(RecordKind::Input, now, || bytes.to_vec());
+        }
         let result = self.input(now, bytes);
+        self.cx.mask_input = false;
         self.capture_refusal(now, &result);
         result
     }

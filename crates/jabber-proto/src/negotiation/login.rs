@@ -169,6 +169,11 @@ impl Login {
         matches!(self.phase, Phase::Stream(_))
     }
 
+    /// The SASL exchange is under way (see [`StreamLogin::in_sasl`]).
+    pub(crate) fn in_sasl(&self) -> bool {
+        matches!(&self.phase, Phase::Stream(s) if s.in_sasl())
+    }
+
     /// The classic login: ask which fields the server wants.
     fn start_classic(&mut self, cx: &mut Cx, credentials: Box<Credentials>) {
         let payload = auth::fields_query(&credentials.username);

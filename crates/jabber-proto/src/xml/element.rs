@@ -491,8 +491,19 @@ impl fmt::Display for ElementRef<'_> {
 }
 
 impl fmt::Debug for ElementRef<'_> {
+    /// As [`Display`](fmt::Display), with secrets masked as the console masks them
+    /// ([`console::is_secret`](crate::console::is_secret)): a password the server echoes
+    /// back stays out of logs, and out of a capture's event records.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
+        let mut out = Vec::new();
+        super::serialize::write_element(
+            &mut out,
+            *self,
+            &super::serialize::Scope::STANDALONE,
+            false,
+            true,
+        );
+        f.write_str(&String::from_utf8_lossy(&out))
     }
 }
 
@@ -503,7 +514,8 @@ impl fmt::Display for Element {
 }
 
 impl fmt::Debug for Element {
+    /// As [`ElementRef`]'s: secrets masked.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(&self.root(), f)
+        fmt::Debug::fmt(&self.root(), f)
     }
 }
