@@ -257,3 +257,56 @@ fn the_dns_answers_are_ordered_like_the_sans_io_rules() {
         assert_eq!(got, endpoints(LOOKUP, Some(&direct), Some(&starttls), seed));
     }
 }
+
+/// The async adapter's `connect_domain`: the same lookup on tokio, direct TLS skipped
+/// (refused) for the STARTTLS record behind it.
+fn tokio_lookup_on(kind: ServerKind) {
+    let server = Server::start(kind).expect("the server starts");
+    server.register("async", "Lookup-2").expect("an account");
+    let plain_port = server.addr().port();
+    let dns = DnsServer::start().expect("dns");
+    dns.srv(
+        &format!("_xmpps-client._tcp.{LOOKUP}"),
+        0,
+        0,
+        dead_port(),
+        "tls.example.test",
+    );
+    dns.srv(
+        &format!("_xmpp-client._tcp.{LOOKUP}"),
+        5,
+        0,
+        plain_port,
+        "plain.example.test",
+    );
+    dns.a("tls.example.test", Ipv4Addr::LOCALHOST);
+    dns.a("plain.example.test", Ipv4Addr::LOCALHOST);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let mut conn =
+            jabber_tokio::Connection::connect_domain(LOOKUP, config(&server), options(&dns))
+                .await
+                .expect("connected");
+        assert_eq!(conn.peer_addr().expect("peer").port(), plain_port);
+        let me = conn
+            .login(Credentials::new("async", "Lookup-2", "tokio"))
+            .await
+            .unwrap_or_else(|e| panic!("{kind} login: {e}"));
+        assert_eq!(me.jid.resource(), Some("tokio"));
+        assert!(conn.is_tls() || conn.client().config().transport_encrypted);
+        conn.close().await.expect("closed");
+    });
+}
+
+#[test]
+fn ejabberd_found_through_srv_records_on_tokio() {
+    tokio_lookup_on(ServerKind::Ejabberd);
+}
+
+#[test]
+fn prosody_found_through_srv_records_on_tokio() {
+    tokio_lookup_on(ServerKind::Prosody);
+}
