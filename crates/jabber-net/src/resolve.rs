@@ -1,6 +1,6 @@
 //! Server lookup: the SRV queries of RFC 6120 §3.2 and XEP-0368 and the address queries
 //! of their targets, with hickory's resolver. The ordering rules are
-//! [`srv`](crate::srv)'s; this file only asks the DNS.
+//! [`srv`]'s; this file only asks the DNS.
 
 use std::io;
 use std::net::{IpAddr, SocketAddr};
