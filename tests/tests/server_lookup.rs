@@ -202,10 +202,17 @@ fn no_records_fall_back_to_the_domain_on_5222() {
         resolver.addresses(&found[0]).expect("an address"),
         [SocketAddr::from((Ipv4Addr::LOCALHOST, 5222))]
     );
-    assert!(
-        dns.answered() >= 3,
-        "both SRV queries and the A query were asked"
-    );
+    let asked = dns.queries();
+    for question in [
+        "_xmpps-client._tcp.nosrv.test. SRV",
+        "_xmpp-client._tcp.nosrv.test. SRV",
+        "nosrv.test. A",
+    ] {
+        assert!(
+            asked.iter().any(|q| q == question),
+            "{question} in {asked:?}"
+        );
+    }
 }
 
 #[test]
@@ -309,4 +316,139 @@ fn ejabberd_found_through_srv_records_on_tokio() {
 #[test]
 fn prosody_found_through_srv_records_on_tokio() {
     tokio_lookup_on(ServerKind::Prosody);
+}
+
+/// Polls `driver` until an output for `id` that `pick` accepts; panics on a failure or
+/// after 15 s.
+fn mio_until(
+    driver: &mut jabber_mio::Driver,
+    id: jabber_mio::SessionId,
+    what: &str,
+    pick: impl Fn(&jabber_mio::Output) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        driver.poll(Some(Duration::from_millis(100))).expect("poll");
+        while let Some((from, output)) = driver.poll_output() {
+            if from != id {
+                continue; // the end of an earlier session
+            }
+            if pick(&output) {
+                return;
+            }
+            if let jabber_mio::Output::Failed(e) = output {
+                panic!("{what}: failed: {e}");
+            }
+        }
+    }
+    panic!("{what}: nothing within 15 s");
+}
+
+fn ready(output: &jabber_mio::Output) -> bool {
+    matches!(
+        output,
+        jabber_mio::Output::Event(Event::Session(
+            jabber_proto::client::SessionEvent::Ready { .. }
+        ))
+    )
+}
+
+/// The event loop's `connect_domain`: a refused address moves on to the next under the
+/// same session id, keeping a login given before the connection was up (same kind:
+/// direct TLS), or starting afresh across kinds (direct TLS refused, STARTTLS next)
+/// when the login comes after `Connected`.
+fn mio_lookup_on(kind: ServerKind) {
+    let server = Server::start(kind).expect("the server starts");
+    server.register("looped", "Lookup-3").expect("an account");
+    let creds = || Credentials::new("looped", "Lookup-3", "mio");
+
+    // First a listener whose accept queue is full: the connect times out (the
+    // driver's timer path), then the next address, the login given meanwhile kept.
+    let silent = jabber_tests::scripted::FullBacklog::new();
+    let dns = DnsServer::start().expect("dns");
+    let (silent_port, tls_port) = (silent.addr().port(), server.tls_addr().port());
+    dns.srv(
+        &format!("_xmpps-client._tcp.{LOOKUP}"),
+        0,
+        0,
+        silent_port,
+        "dead.example.test",
+    );
+    dns.srv(
+        &format!("_xmpps-client._tcp.{LOOKUP}"),
+        1,
+        0,
+        tls_port,
+        "tls.example.test",
+    );
+    dns.a("dead.example.test", Ipv4Addr::LOCALHOST);
+    dns.a("tls.example.test", Ipv4Addr::LOCALHOST);
+    let mut short = options(&dns);
+    short.connect_timeout = Duration::from_millis(700);
+    let mut driver = jabber_mio::Driver::new().expect("a driver");
+    let started = Instant::now();
+    let id = driver
+        .connect_domain(LOOKUP, config(&server), &short)
+        .expect("connecting");
+    driver
+        .login(id, creds())
+        .expect("login given while connecting");
+    mio_until(&mut driver, id, "same kind", ready);
+    assert!(
+        started.elapsed() >= Duration::from_millis(700),
+        "{kind}: the silent address was tried first"
+    );
+    assert_eq!(driver.is_tls(id), Some(true), "{kind}");
+    drop(silent);
+    driver.close(id).expect("close");
+    drop(dns);
+
+    let dns = DnsServer::start().expect("dns");
+    dns.srv(
+        &format!("_xmpps-client._tcp.{LOOKUP}"),
+        0,
+        0,
+        dead_port(),
+        "dead.example.test",
+    );
+    dns.srv(
+        &format!("_xmpp-client._tcp.{LOOKUP}"),
+        1,
+        0,
+        server.addr().port(),
+        "plain.example.test",
+    );
+    dns.a("dead.example.test", Ipv4Addr::LOCALHOST);
+    dns.a("plain.example.test", Ipv4Addr::LOCALHOST);
+    let id = driver
+        .connect_domain(LOOKUP, config(&server), &options(&dns))
+        .expect("connecting");
+    mio_until(&mut driver, id, "connected", |o| {
+        matches!(o, jabber_mio::Output::Connected)
+    });
+    assert_eq!(
+        driver.is_tls(id),
+        Some(false),
+        "{kind}: plain TCP, then STARTTLS"
+    );
+    driver.login(id, creds()).expect("login");
+    mio_until(&mut driver, id, "across kinds", ready);
+    let encrypted = driver
+        .client(id)
+        .is_some_and(|c| c.config().transport_encrypted);
+    assert!(
+        driver.is_tls(id) == Some(true) || encrypted,
+        "{kind}: STARTTLS happened"
+    );
+    driver.close(id).expect("close");
+}
+
+#[test]
+fn ejabberd_found_through_srv_records_on_mio() {
+    mio_lookup_on(ServerKind::Ejabberd);
+}
+
+#[test]
+fn prosody_found_through_srv_records_on_mio() {
+    mio_lookup_on(ServerKind::Prosody);
 }
