@@ -69,6 +69,8 @@ impl Sim {
     fn new(max_events: usize) -> Sim {
         let mut config = Config::new("example.com", NonZeroU64::MIN);
         config.max_events = max_events;
+        // The simulated server is classic (jabber:iq:auth): stated, the default is 1.0.
+        config.version = None;
         config.limits = {
             let mut l = Limits::default();
             l.max_stanza_bytes = 1024;

@@ -164,6 +164,8 @@ fuzz_target!(|data: &[u8]| {
     let (server_config, options) = pki();
     let mut config = Config::new(DOMAIN, NonZeroU64::MIN);
     config.max_events = 4;
+    // A classic stream, as before the default became XMPP 1.0.
+    config.version = None;
     let mut run = Run {
         link: Link::new(config, options, Instant::ZERO).expect("link"),
         server: rustls::ServerConnection::new(server_config.clone()).expect("server"),

@@ -51,9 +51,8 @@ fuzz_target!(|data: &[u8]| {
     config.transport_encrypted = flags & 2 != 0;
     config.fetch_roster = flags & 4 != 0;
     let v1 = flags & 8 != 0;
-    if v1 {
-        config.version = Some("1.0".into());
-    }
+    // Stated either way: the default is XMPP 1.0.
+    config.version = v1.then(|| "1.0".into());
     let register = flags & 16 != 0;
     let plaintext_ok = config.allow_plaintext || config.transport_encrypted;
 

@@ -131,6 +131,8 @@ impl Setup {
         config.iq_timeout = Duration::from_secs(60);
         config.initial_presence = false;
         config.fetch_roster = false;
+        // Classic (jabber:iq:auth) logins, as measured before the default became 1.0.
+        config.version = None;
         // Inside TLS the password goes as it is (allowed: the transport is encrypted);
         // over plain TCP the digest.
         config.use_digest = !self.tls;

@@ -9,6 +9,7 @@
 
 pub mod adapters;
 pub mod certs;
+pub mod dns;
 pub mod runner;
 pub mod scenario;
 pub mod scripted;

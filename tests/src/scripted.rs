@@ -44,7 +44,10 @@ pub const SERVER_HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabb
 
 /// A config for [`DOMAIN`] with a fixed seed.
 pub fn config() -> Config {
-    Config::new(DOMAIN, NonZeroU64::new(0x5eed).expect("a non-zero seed"))
+    let mut config = Config::new(DOMAIN, NonZeroU64::new(0x5eed).expect("a non-zero seed"));
+    // The scripts are classic (jabber:iq:auth) logins: stated, the default is XMPP 1.0.
+    config.version = None;
+    config
 }
 
 /// [`config`] without roster fetch and initial presence: a login is two IQs, which

@@ -470,6 +470,91 @@ impl Server {
         }
     }
 
+    /// Creates the accounts `users` on [`domain`](Server::domain), all with
+    /// `password`, out of band and fast like
+    /// [`register_many`](Self::register_many) (one Erlang control node for all
+    /// of them on ejabberd, records written into the store on prosody), with
+    /// its rules for names and passwords.
+    pub fn register_each(&self, users: &[String], password: &str) -> io::Result<()> {
+        let bad = users.iter().find(|u| {
+            u.is_empty()
+                || !u
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+        });
+        if let Some(bad) = bad {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("account {bad:?}: only a-z, 0-9, '.', '_' and '-'"),
+            ));
+        }
+        if password.is_empty() || !password.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the password must be non-empty printable ASCII",
+            ));
+        }
+        match &self.erlang {
+            Some(node) => self.register_each_ejabberd(node, users, password),
+            None if self.storage == PasswordStorage::Plain => users
+                .iter()
+                .try_for_each(|user| self.register(user, password)),
+            None => self.write_prosody_accounts(users.iter().cloned(), password),
+        }
+    }
+
+    fn register_each_ejabberd(
+        &self,
+        node: &ErlangNode,
+        users: &[String],
+        password: &str,
+    ) -> io::Result<()> {
+        // Exit status 3: an account exists; 1: any other failure.
+        const REGISTER_EACH: &str = "\
+            [NodeS, HostS, PassS | Users] = init:get_plain_arguments(),
+            Node = list_to_atom(NodeS),
+            Host = unicode:characters_to_binary(HostS),
+            Pass = unicode:characters_to_binary(PassS),
+            Loop = fun L([]) -> ok;
+                       L([U | Rest]) ->
+                           User = unicode:characters_to_binary(U),
+                           case rpc:call(Node, ejabberd_auth, try_register, [User, Host, Pass], 30000) of
+                               ok -> L(Rest);
+                               Other -> {User, Other}
+                           end
+                   end,
+            case Loop(Users) of
+                ok -> halt(0);
+                {U, {error, exists}} -> io:format(\"~ts: already registered~n\", [U]), halt(3);
+                {U, R} -> io:format(\"~ts: ~p~n\", [U, R]), halt(1)
+            end.";
+        let mut command = self.control_node(node);
+        command
+            .args(["-eval", REGISTER_EACH, "-extra"])
+            .args([&node.name, DOMAIN, password])
+            .args(users);
+        clean_env(&mut command);
+        command.current_dir(&self.dir);
+        let timeout = CTL_TIMEOUT
+            + Duration::from_millis(20) * u32::try_from(users.len()).unwrap_or(u32::MAX);
+        let (status, output) = run_with_timeout(&mut command, None, &self.dir, timeout)?;
+        if status.success() {
+            return Ok(());
+        }
+        let kind = if status.code() == Some(3) {
+            io::ErrorKind::AlreadyExists
+        } else {
+            io::ErrorKind::Other
+        };
+        Err(io::Error::new(
+            kind,
+            format!(
+                "ejabberd: registering {users:?} failed ({status}): {}",
+                output.trim()
+            ),
+        ))
+    }
+
     fn register_many_ejabberd(
         &self,
         node: &ErlangNode,
@@ -529,6 +614,16 @@ impl Server {
     }
 
     fn register_many_prosody(&self, prefix: &str, count: usize, password: &str) -> io::Result<()> {
+        self.write_prosody_accounts((0..count).map(|i| format!("{prefix}{i}")), password)
+    }
+
+    /// Writes each of `users` into prosody's file store as a SCRAM-SHA-1 record (see
+    /// [`register_many`](Self::register_many)).
+    fn write_prosody_accounts(
+        &self,
+        users: impl Iterator<Item = String>,
+        password: &str,
+    ) -> io::Result<()> {
         let record = scram_sha1_record(password, PROSODY_BULK_ITERATIONS)?;
         let accounts = self
             .dir
@@ -537,8 +632,8 @@ impl Server {
             .join("accounts");
         fs::create_dir_all(&accounts)?;
         let scratch = accounts.join(format!(".jabber-tests-{}.tmp", unique_suffix()));
-        let result = (0..count).try_for_each(|i| {
-            let user = format!("{prefix}{i}");
+        let mut users = users;
+        let result = users.try_for_each(|user| {
             let path = accounts.join(format!("{}.dat", prosody_path_encode(&user)));
             // Each account its own file (no shared inode), written aside and
             // then linked into place: it appears whole or not at all, and

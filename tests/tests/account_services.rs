@@ -39,6 +39,8 @@ fn now_utc() -> Timestamp {
 fn config(server: &Server, disclosure: Option<Disclosure>) -> Config {
     let mut c = Config::new(server.domain(), jabber_net::fresh_seed());
     c.iq_timeout = Duration::from_secs(20);
+    // Classic (jabber:iq:auth) logins, stated: the default is XMPP 1.0.
+    c.version = None;
     // prosody 0.12 offers no digest: the password crosses loopback as it is.
     c.allow_plaintext = server.kind() == ServerKind::Prosody;
     c.disclosure = disclosure.map(Box::new);

@@ -49,6 +49,8 @@ impl Answer {
 fn config(server: &Server) -> Config {
     let mut c = Config::new(server.domain(), jabber_net::fresh_seed());
     c.iq_timeout = Duration::from_secs(20);
+    // Classic (jabber:iq:auth) logins, stated: the default is XMPP 1.0.
+    c.version = None;
     c
 }
 

@@ -55,7 +55,9 @@ fn live_session(kind: ServerKind) -> Vec<u8> {
     tls.no_builtin_roots = true;
     let mut options = Options::tls(tls);
     options.capture = Some(path.clone());
-    let config = Config::new(server.domain(), jabber_net::fresh_seed());
+    let mut config = Config::new(server.domain(), jabber_net::fresh_seed());
+    // A classic (jabber:iq:auth) login, stated: the default is XMPP 1.0.
+    config.version = None;
     let mut conn = Connection::connect_with(server.tls_addr(), config, options).expect("connected");
     let me = conn
         .login(Credentials::new("alice", PASSWORD, "capture"))

@@ -14,6 +14,10 @@
 //! servers behave differently (prosody 0.12 offers no digest; ejabberd names a session
 //! by the spelling of its login), the scenario asserts each server's own behaviour.
 //!
+//! Every scenario runs over the classic login; those not about the classic login's own
+//! methods run again over XMPP 1.0 (STARTTLS with the test CA, SASL SCRAM, binding),
+//! named `prosody::tokio::xmpp1::...` and with accounts of their own.
+//!
 //! A custom `main` (see `jabber_tests::runner`): one server of each kind serves every
 //! adapter; each server × adapter pair runs its scenarios in a thread of its own; the
 //! frozen- and killed-server scenarios share a spare server of the pair's own.
@@ -33,6 +37,7 @@ use jabber_proto::features::roster::{Roster, RosterItem, Subscription};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::{AuthMethod, Credentials, LoginError};
 use jabber_proto::negotiation::register::Field;
+use jabber_proto::negotiation::sasl::Mechanism;
 use jabber_proto::ns;
 use jabber_proto::stanza::{IqType, Message, MessageType, Presence, PresenceType, StanzaCondition};
 use jabber_proto::stream::Condition as StreamCondition;
@@ -54,15 +59,64 @@ const USERS: [&str; 6] = ["alice", "bob", "carol", "erin", "frank", "grace"];
 /// How long a scenario waits for an event the server owes it.
 const WAIT: Duration = Duration::from_secs(10);
 
+/// The login path a scenario set runs over: the classic `jabber:iq:auth` login on a
+/// version-less stream, or XMPP 1.0 (STARTTLS with the test CA on the plain port,
+/// SASL SCRAM, resource binding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Path {
+    Classic,
+    Xmpp1,
+}
+
+impl Path {
+    const ALL: [Path; 2] = [Path::Classic, Path::Xmpp1];
+
+    /// The part of test names and account names that tells the path (none for the
+    /// classic one, whose names predate the parameter).
+    fn suffix(self) -> &'static str {
+        match self {
+            Path::Classic => "",
+            Path::Xmpp1 => "-x1",
+        }
+    }
+}
+
 struct Ctx<'a> {
     adapter: Box<dyn Adapter>,
+    /// Which login path the scenarios take.
+    path: Path,
     server: &'a Server,
     /// A server of the same kind for this group alone, started on first use: the
     /// frozen-server scenario pauses and resumes it, the killed-server one kills it.
     spare: RefCell<Option<Server>>,
 }
 
-/// The scenarios, in the order they run (a function: the context borrows the server).
+/// The scenarios of `path`, in the order they run (a function: the context borrows the
+/// server). The XMPP 1.0 path runs every scenario that is not about the classic
+/// login's own methods (plaintext, digest, their refusals, the classic error codes of a
+/// wrong password in registration) or about the transport alone (a frozen or killed
+/// server).
+fn scenarios_for<'a>(path: Path) -> Vec<Scenario<Ctx<'a>>> {
+    const CLASSIC_ONLY: [&str; 8] = [
+        // The dead-peer scenarios test the transport's timers, not the login, and each
+        // would need a spare server of its own.
+        "frozen_server_is_a_dead_peer",
+        "killed_server_is_detected",
+        "plaintext_login",
+        "digest_login",
+        "wrong_password_is_a_typed_failure",
+        "plaintext_refused_when_not_allowed",
+        "registration_conflict_password_change_removal",
+        "register_call",
+    ];
+    let mut all = scenarios();
+    if path == Path::Xmpp1 {
+        all.retain(|(name, _)| !CLASSIC_ONLY.contains(name));
+    }
+    all
+}
+
+/// Every scenario, in the order they run.
 fn scenarios<'a>() -> Vec<Scenario<Ctx<'a>>> {
     vec![
         ("login_and_roster_fetch", login_and_roster_fetch),
@@ -109,45 +163,72 @@ fn main() -> ExitCode {
 /// through every adapter, one thread per adapter.
 fn run_server(kind: ServerKind, filter: &Filter) -> Tally {
     let names: Vec<&str> = adapters::all().iter().map(|make| make().name()).collect();
-    if !names
-        .iter()
-        .any(|a| runner::any_selected(&format!("{kind}::{a}"), &scenarios(), filter))
-    {
+    if !names.iter().any(|a| {
+        Path::ALL.iter().any(|path| {
+            runner::any_selected(&group_name(kind, a, *path), &scenarios_for(*path), filter)
+        })
+    }) {
         return Tally::default();
     }
     let server = match Server::start(kind) {
         Ok(s) => s,
         Err(e) => return Tally::setup_failed(&format!("{kind}::start"), &e),
     };
-    for adapter in &names {
-        for user in USERS {
-            if let Err(e) = server.register(&format!("{user}-{adapter}"), PASSWORD) {
-                return Tally::setup_failed(&format!("{kind}::accounts"), &e);
-            }
-        }
+    // Every group's accounts at once: one control node, not one per account.
+    let accounts: Vec<String> = names
+        .iter()
+        .flat_map(|adapter| {
+            Path::ALL.into_iter().flat_map(move |path| {
+                USERS.map(|user| format!("{user}-{adapter}{}", path.suffix()))
+            })
+        })
+        .collect();
+    if let Err(e) = server.register_each(&accounts, PASSWORD) {
+        return Tally::setup_failed(&format!("{kind}::accounts"), &e);
     }
     let server = &server;
-    runner::in_parallel(adapters::all().into_iter().map(|make| {
+    // One thread per adapter and path: the scenarios mostly wait on the servers.
+    let groups = adapters::all()
+        .into_iter()
+        .flat_map(|make| Path::ALL.map(|path| (make, path)));
+    runner::in_parallel(groups.map(|(make, path)| {
         move || {
             let ctx = Ctx {
                 adapter: make(),
+                path,
                 server,
                 spare: RefCell::new(None),
             };
-            let group = format!("{kind}::{}", ctx.adapter.name());
-            runner::run_scenarios(&group, &ctx, &scenarios(), filter, &|ctx: &Ctx<'_>| {
-                let mut logs = format!("--- server log ---\n{}", ctx.server.log_tail());
-                if let Ok(spare) = ctx.spare.try_borrow() {
-                    if let Some(spare) = spare.as_ref() {
-                        logs.push_str(&format!("--- spare server log ---\n{}", spare.log_tail()));
-                    }
-                }
-                logs
-            })
+            let group = group_name(kind, ctx.adapter.name(), path);
+            let scenarios = scenarios_for(path);
+            if !runner::any_selected(&group, &scenarios, filter) {
+                return Tally::default();
+            }
+            runner::run_scenarios(&group, &ctx, &scenarios, filter, &diagnose)
         }
     }))
     .into_iter()
     .sum()
+}
+
+/// Test names: `prosody::tokio::message_round_trip` on the classic path,
+/// `prosody::tokio::xmpp1::message_round_trip` on the 1.0 path.
+fn group_name(kind: ServerKind, adapter: &str, path: Path) -> String {
+    match path {
+        Path::Classic => format!("{kind}::{adapter}"),
+        Path::Xmpp1 => format!("{kind}::{adapter}::xmpp1"),
+    }
+}
+
+/// The servers' logs, printed with a failure.
+fn diagnose(ctx: &Ctx<'_>) -> String {
+    let mut logs = format!("--- server log ---\n{}", ctx.server.log_tail());
+    if let Ok(spare) = ctx.spare.try_borrow() {
+        if let Some(spare) = spare.as_ref() {
+            logs.push_str(&format!("--- spare server log ---\n{}", spare.log_tail()));
+        }
+    }
+    logs
 }
 
 // ---- helpers ----
@@ -159,7 +240,7 @@ impl Ctx<'_> {
 
     /// This adapter's account `user`.
     fn user(&self, user: &str) -> String {
-        format!("{user}-{}", self.adapter.name())
+        format!("{user}-{}{}", self.adapter.name(), self.path.suffix())
     }
 
     /// This adapter's account `user` as a bare JID.
@@ -171,6 +252,11 @@ impl Ctx<'_> {
         let mut c = Config::new(self.server.domain(), jabber_net::fresh_seed());
         // Generous for a loaded CI machine; the timing scenarios set their own.
         c.iq_timeout = Duration::from_secs(20);
+        // Stated on both paths, whatever the default.
+        c.version = match self.path {
+            Path::Classic => None,
+            Path::Xmpp1 => Some("1.0".into()),
+        };
         c
     }
 
@@ -192,7 +278,24 @@ impl Ctx<'_> {
         }
     }
 
-    fn connect(&self, addr: SocketAddr, config: Config, options: Options) -> Box<dyn Session> {
+    /// Asserts that a login on this path used the method it should: the classic one
+    /// [`login_method`](Self::login_method) says, SASL SCRAM on the 1.0 path.
+    fn assert_method(&self, method: Option<AuthMethod>, who: &str) {
+        match self.path {
+            Path::Classic => assert_eq!(method, Some(self.login_method()), "how {who} logged in"),
+            Path::Xmpp1 => assert!(
+                matches!(method, Some(AuthMethod::Sasl(Mechanism::Scram { .. }))),
+                "how {who} logged in: {method:?}"
+            ),
+        }
+    }
+
+    /// Connects with `options`; on the 1.0 path a plain connection negotiates STARTTLS
+    /// trusting the test CA.
+    fn connect(&self, addr: SocketAddr, config: Config, mut options: Options) -> Box<dyn Session> {
+        if self.path == Path::Xmpp1 && options.tls.is_none() {
+            options.starttls = Some(test_tls());
+        }
         self.adapter
             .connect(addr, config, options)
             .unwrap_or_else(|e| panic!("connect: {e}"))
@@ -214,7 +317,7 @@ impl Ctx<'_> {
             .login(credentials)
             .unwrap_or_else(|e| panic!("login as {who}: {e}"));
         let method = call(&mut *session, |c, _| Ok(c.login_method()));
-        assert_eq!(method, Some(self.login_method()), "how {who} logged in");
+        self.assert_method(method, &who);
         (session, me)
     }
 

@@ -46,6 +46,8 @@ impl Ctx {
     fn config(&self) -> Config {
         let mut c = Config::new(self.server.domain(), jabber_net::fresh_seed());
         c.iq_timeout = Duration::from_secs(20);
+        // Classic (jabber:iq:auth) logins, stated: the default is XMPP 1.0.
+        c.version = None;
         // prosody 0.12 offers no digest; loopback only.
         c.allow_plaintext = self.server.kind() == ServerKind::Prosody;
         c

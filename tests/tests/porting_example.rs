@@ -31,6 +31,7 @@ const LIMIT: Duration = Duration::from_secs(60);
 fn config(server: &Server) -> Config {
     let mut config = Config::new(server.domain(), jabber_net::fresh_seed());
     config.allow_plaintext = true; // loopback; prosody offers no digest
+    config.version = None; // the example's classic login, stated: the default is XMPP 1.0
     config
 }
 

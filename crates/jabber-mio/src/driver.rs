@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 
 use jabber_net::{CaptureFile, Clock, Error, Link, Options};
-use jabber_proto::client::{self, Client, CloseReason, Config, Event};
+use jabber_proto::client::{self, Client, CloseReason, Config, Event, SessionState};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant as CoreInstant;
 use jabber_proto::xml::Element;
@@ -191,6 +191,7 @@ impl Driver {
             writable: true,
             over: false,
             capture,
+            fallbacks: Vec::new(),
         });
         self.live += 1;
         self.settle(slot);
@@ -198,6 +199,118 @@ impl Driver {
             slot: slot as u32,
             generation,
         })
+    }
+
+    /// Starts connecting to the XMPP service of `domain` (normally `config.domain`) found
+    /// in the DNS: the `_xmpps-client._tcp` (direct TLS, XEP-0368) and
+    /// `_xmpp-client._tcp` (STARTTLS) SRV records in RFC 2782 order, else `domain` on
+    /// port 5222 (see [`jabber_net::srv::endpoints`]). The addresses of every endpoint
+    /// are tried in turn, each with the TLS its record says
+    /// ([`Options::for_endpoint`]): a connect that fails or times out moves on to the
+    /// next, under the same [`SessionId`]; [`Output::Failed`] reports the last failure.
+    /// The weighted order draws on `config.seed`.
+    ///
+    /// Commands given before [`Output::Connected`] (a login) survive a move to an address
+    /// of the same kind (direct TLS or not); a move between kinds starts a fresh core
+    /// and is skipped once a login runs: log in after `Connected` to allow every one.
+    ///
+    /// The lookup itself blocks the calling thread (it is done before the first
+    /// connect, with [`BlockingResolver`](jabber_net::resolve::BlockingResolver)); a loop
+    /// that must never block resolves elsewhere and calls [`connect`](Self::connect).
+    pub fn connect_domain(
+        &mut self,
+        domain: &str,
+        config: Config,
+        options: &Options,
+    ) -> Result<SessionId, Error> {
+        let resolver = jabber_net::resolve::BlockingResolver::new(options)?;
+        let seed = jabber_net::resolve::lookup_seed(&config);
+        let mut last = jabber_net::resolve::no_endpoint(domain);
+        let mut candidates = Vec::new();
+        for endpoint in resolver.endpoints(domain, seed) {
+            let Some(endpoint_options) = options.for_endpoint(&endpoint) else {
+                continue;
+            };
+            match resolver.addresses(&endpoint) {
+                Ok(addrs) => {
+                    candidates.extend(addrs.into_iter().map(|a| (a, endpoint_options.clone())));
+                }
+                Err(e) => last = e,
+            }
+        }
+        // Last first: the next to try is popped.
+        candidates.reverse();
+        while let Some((addr, endpoint_options)) = candidates.pop() {
+            match self.connect(addr, config.clone(), &endpoint_options) {
+                Ok(id) => {
+                    if let Some(session) = self.slots[id.slot as usize].session.as_mut() {
+                        session.fallbacks = candidates;
+                    }
+                    return Ok(id);
+                }
+                Err(Error::Io(e)) => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        jabber_net::trace::connect_failed(&config, &last);
+        Err(last.into())
+    }
+
+    /// A connect that failed or timed out: the next address of
+    /// [`connect_domain`](Self::connect_domain)'s list, if any is left, under the same
+    /// slot and generation; else the session fails with `error`.
+    fn connect_failed(&mut self, slot: usize, error: Error) {
+        let Some(session) = self.slots.get_mut(slot).and_then(|s| s.session.as_mut()) else {
+            return;
+        };
+        while let Some((addr, options)) = session.fallbacks.pop() {
+            // Nothing went out yet (no writes while connecting): the link's bytes, and
+            // so the commands already given, are kept when the next address speaks the
+            // same TLS (direct or not). Across kinds the core starts afresh, which is
+            // taken only while no login runs.
+            let same_kind = options.tls.is_some() == session.link.is_tls();
+            if !same_kind && session.link.client().session_state() != SessionState::Unauthenticated
+            {
+                continue;
+            }
+            let Ok(mut stream) = TcpStream::connect(addr) else {
+                continue;
+            };
+            if jabber_net::configure_socket(&stream, &options).is_err() {
+                continue;
+            }
+            let link = if same_kind {
+                None
+            } else {
+                let config = session.link.client().config().clone();
+                match Link::new(config, &options, session.clock.now()) {
+                    Ok(link) => Some(link),
+                    Err(_) => continue,
+                }
+            };
+            let registry = self.poll.registry();
+            let _ = registry.deregister(&mut session.stream);
+            if registry
+                .register(
+                    &mut stream,
+                    Token(slot),
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+                .is_err()
+            {
+                continue;
+            }
+            let _ = session.stream.shutdown(Shutdown::Both);
+            session.stream = stream;
+            if let Some(link) = link {
+                session.link = link;
+            }
+            session.writable = true;
+            session.connect_deadline = Instant::now().checked_add(options.connect_timeout);
+            self.settle(slot);
+            return;
+        }
+        self.fail(slot, error);
     }
 
     /// Runs any command on a session's core with the current time, then drains the
@@ -322,7 +435,7 @@ impl Driver {
                     );
                     self.outputs.push_back((id, Output::Connected));
                 }
-                Err(e) => return self.fail(slot, e.into()),
+                Err(e) => return self.connect_failed(slot, e.into()),
             }
         }
         if readable {
@@ -352,7 +465,7 @@ impl Driver {
             session.armed = None;
             if session.connect_deadline.is_some() {
                 let e = io::Error::new(ErrorKind::TimedOut, "connecting timed out");
-                self.fail(slot, e.into());
+                self.connect_failed(slot, e.into());
                 continue;
             }
             if let Err(e) = session.link.handle_timeout(session.clock.now()) {

@@ -1,8 +1,9 @@
 //! One session of the driver: its socket, its link and its bookkeeping.
 
+use std::net::SocketAddr;
 use std::time::Instant;
 
-use jabber_net::{CaptureFile, Clock, Link};
+use jabber_net::{CaptureFile, Clock, Link, Options};
 use mio::net::TcpStream;
 
 /// A session's socket and core, as the driver keeps them.
@@ -26,6 +27,10 @@ pub(crate) struct Session {
     pub(crate) over: bool,
     /// Where the session is captured, with `Options::capture` (boxed: rarely on).
     pub(crate) capture: Option<Box<CaptureFile>>,
+    /// From [`Driver::connect_domain`](crate::Driver::connect_domain): the addresses
+    /// still to try, last first, each with its endpoint's options, while connecting.
+    /// Empty (no heap) otherwise.
+    pub(crate) fallbacks: Vec<(SocketAddr, Options)>,
 }
 
 impl Session {

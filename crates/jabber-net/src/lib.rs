@@ -21,6 +21,9 @@
 //! - [`Error`], [`is_reset`] and the outcome helpers of the blocking-style calls (`login`,
 //!   `register`).
 //!
+//! - [`srv`] and [`resolve`]: where to connect for a domain (SRV records, RFC 2782
+//!   order, XEP-0368 direct TLS, the `domain:5222` fallback).
+//!
 //! It holds no protocol logic: that is the core's.
 #![forbid(unsafe_code)]
 
@@ -30,8 +33,10 @@ mod error;
 mod link;
 mod options;
 mod outcome;
+pub mod resolve;
 mod seed;
 mod socket;
+pub mod srv;
 mod tls;
 pub mod trace;
 

@@ -1,5 +1,6 @@
 //! Transport settings: what the core does not decide.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -52,6 +53,9 @@ pub struct Options {
     /// Received bytes are kept as they came (after TLS), so a server that echoes a
     /// secret back puts it in the file.
     pub capture: Option<PathBuf>,
+    /// The DNS servers a server lookup (`connect_domain`) asks; empty (the default): the
+    /// system's (`/etc/resolv.conf`).
+    pub dns_servers: Vec<SocketAddr>,
 }
 
 impl Default for Options {
@@ -64,6 +68,7 @@ impl Default for Options {
             tls: Some(Tls::default()),
             starttls: Some(Tls::default()),
             capture: None,
+            dns_servers: Vec::new(),
         }
     }
 }

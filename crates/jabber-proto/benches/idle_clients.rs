@@ -79,6 +79,8 @@ fn username(i: usize) -> String {
 fn setup(i: usize) -> (Config, Credentials) {
     let mut config = Config::new("example.com", NonZeroU64::MIN);
     config.seed = NonZeroU64::new(seed(i)).expect("a non-zero seed");
+    // The script is a classic (jabber:iq:auth) login: stated, the default is XMPP 1.0.
+    config.version = None;
     (config, Credentials::new(&username(i), "pw", "desk"))
 }
 

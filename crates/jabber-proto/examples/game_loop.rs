@@ -140,6 +140,7 @@ fn start(args: Vec<String>) -> io::Result<Outcome> {
     let clock = SystemTime::now().duration_since(UNIX_EPOCH);
     let seed = NonZeroU64::MIN.saturating_add(clock.map_or(0, |d| d.as_nanos() as u64));
     let mut config = Config::new(domain, seed);
+    config.version = None; // a bare TcpStream has no STARTTLS: the classic login
     // A demo over loopback: a server without the digest (prosody) gets the password in
     // the clear. Never do this over a real network; use TLS (`transport_encrypted`).
     config.allow_plaintext = true;

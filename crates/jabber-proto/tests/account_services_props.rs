@@ -19,6 +19,8 @@ fn config() -> Config {
         "example.com",
         NonZeroU64::new(SEED).expect("a non-zero seed"),
     );
+    // A classic server is scripted: the classic stream, stated (1.0 is the default).
+    c.version = None;
     c.fetch_roster = false;
     c.initial_presence = false;
     c.keepalive_interval = None;

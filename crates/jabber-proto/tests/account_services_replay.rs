@@ -21,6 +21,8 @@ fn config() -> Config {
         "example.com",
         NonZeroU64::new(SEED).expect("a non-zero seed"),
     );
+    // A classic server is scripted: the classic stream, stated (1.0 is the default).
+    c.version = None;
     c.capture = true;
     c.fetch_roster = false;
     let mut d = Disclosure::default();

@@ -22,6 +22,8 @@ const SECRET: &str = "s3cr3t-Pa55";
 
 fn config() -> Config {
     let mut c = Config::new("example.com", NonZeroU64::MIN);
+    // A classic server is scripted: the classic stream, stated (1.0 is the default).
+    c.version = None;
     c.seed = NonZeroU64::new(SEED).expect("a non-zero seed");
     c.capture = true;
     c.iq_namespaces = vec!["jabber:iq:version".into()];

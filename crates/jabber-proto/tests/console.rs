@@ -19,6 +19,8 @@ fn config() -> Config {
     let mut c = Config::new("example.com", NonZeroU64::MIN);
     c.seed = NonZeroU64::new(SEED).expect("a non-zero seed");
     c.console = true;
+    // The scripts below are classic (jabber:iq:auth) logins.
+    c.version = None;
     c.fetch_roster = false;
     c.initial_presence = false;
     c

@@ -13,6 +13,8 @@ const S: Duration = Duration::from_secs(1);
 
 fn config() -> Config {
     let mut c = Config::new("example.com", NonZeroU64::MIN);
+    // A classic server is scripted: the classic stream, stated (1.0 is the default).
+    c.version = None;
     c.seed = NonZeroU64::new(SEED).expect("a non-zero seed");
     c.fetch_roster = false;
     c.initial_presence = false;

@@ -15,6 +15,8 @@ use support::{CLASSIC_HEADER, Harness, SEED, wire_id};
 /// Registration sends passwords as they are: allowed here, as on loopback.
 fn config() -> Config {
     let mut c = Config::new("example.com", NonZeroU64::MIN);
+    // A classic server is scripted: the classic stream, stated (1.0 is the default).
+    c.version = None;
     c.seed = NonZeroU64::new(SEED).expect("a non-zero seed");
     c.allow_plaintext = true;
     c

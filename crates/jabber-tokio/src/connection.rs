@@ -111,6 +111,49 @@ impl Connection {
         let stream = connect_tcp(addr, options.connect_timeout)
             .await
             .inspect_err(|e| jabber_net::trace::connect_failed(&config, e))?;
+        Connection::over(stream, config, options)
+    }
+
+    /// Connects to the XMPP service of `domain` (normally `config.domain`) found in the
+    /// DNS: the `_xmpps-client._tcp` (direct TLS, XEP-0368) and `_xmpp-client._tcp`
+    /// (STARTTLS) SRV records in RFC 2782 order, else `domain` itself on port 5222 (see
+    /// [`jabber_net::srv::endpoints`]). Each endpoint's addresses are tried in turn, each
+    /// for at most `options.connect_timeout`; the first that accepts is used, with direct
+    /// TLS or STARTTLS as its record says ([`Options::for_endpoint`]). The weighted order
+    /// draws on `config.seed`. The error is the last attempt's.
+    ///
+    /// An explicit address overrides the lookup: use [`connect_with`](Self::connect_with).
+    /// [`Options::dns_servers`] picks the DNS servers (default: the system's).
+    pub async fn connect_domain(
+        domain: &str,
+        config: Config,
+        options: Options,
+    ) -> Result<Connection, Error> {
+        let resolver = jabber_net::resolve::Resolver::new(&options)?;
+        let seed = jabber_net::resolve::lookup_seed(&config);
+        let mut last = jabber_net::resolve::no_endpoint(domain);
+        for endpoint in resolver.endpoints(domain, seed).await {
+            let Some(endpoint_options) = options.for_endpoint(&endpoint) else {
+                continue;
+            };
+            let addrs = match resolver.addresses(&endpoint).await {
+                Ok(addrs) => addrs,
+                Err(e) => {
+                    last = e;
+                    continue;
+                }
+            };
+            match connect_tcp(&addrs[..], options.connect_timeout).await {
+                Ok(stream) => return Connection::over(stream, config, endpoint_options),
+                Err(e) => last = e,
+            }
+        }
+        jabber_net::trace::connect_failed(&config, &last);
+        Err(last.into())
+    }
+
+    /// Starts the session over a connected socket.
+    fn over(stream: TcpStream, config: Config, options: Options) -> Result<Connection, Error> {
         if let Ok(peer) = stream.peer_addr() {
             jabber_net::trace::connected(&config, peer, options.tls.is_some());
         }

@@ -70,6 +70,8 @@ fn log_in(
     tls: bool,
 ) -> Result<Connection, Box<dyn std::error::Error>> {
     let mut config = Config::new(server.domain(), jabber_net::fresh_seed());
+    // The demo shows the classic (jabber:iq:auth) login; the default is XMPP 1.0.
+    config.version = None;
     let (addr, options, how) = if tls {
         // Trust this run's CA only; over TLS the password may travel as it is.
         let mut tls = Tls::default().trust(TestCa::get().ca_der().to_vec());

@@ -67,6 +67,8 @@ pub(crate) fn trusting(pki: &Pki) -> Options {
 pub(crate) fn config() -> Config {
     let mut c = Config::new(DOMAIN, NonZeroU64::MIN);
     c.seed = NonZeroU64::new(7).expect("a non-zero seed");
+    // The scripts are classic (jabber:iq:auth) logins: stated, the default is XMPP 1.0.
+    c.version = None;
     c.fetch_roster = false;
     c.initial_presence = false;
     c

@@ -47,9 +47,11 @@ pub struct Config {
     pub close_timeout: Duration,
     /// Send `<?xml version='1.0'?>` before the stream header. Default true.
     pub send_declaration: bool,
-    /// The `version` attribute of our stream header; `None` (the default) for a classic
-    /// stream, on which login is `jabber:iq:auth` right after the headers. With
-    /// `Some("1.0")` the client waits for `<stream:features>` before logging in.
+    /// The `version` attribute of our stream header. `Some("1.0")` (the default): the
+    /// client waits for `<stream:features>` and logs in with STARTTLS, SASL and resource
+    /// binding (or `jabber:iq:auth` when the server offers only that, or its header has
+    /// no version). `None` for a classic stream, on which login is `jabber:iq:auth`
+    /// right after the headers.
     pub version: Option<String>,
     /// The `xml:lang` of our stream header. Default none.
     pub lang: Option<String>,
@@ -171,8 +173,8 @@ pub struct Config {
 impl Config {
     /// Defaults for a connection to `domain`, its ids seeded with `seed`.
     pub fn new(domain: &str, seed: NonZeroU64) -> Config {
-        // A classic (version-less) stream by default: SASL is not implemented yet, and
-        // every server we test speaks jabber:iq:auth on such a stream.
+        // XMPP 1.0 by default (issue 11): most servers refuse the classic login; the
+        // classic path is still taken when the server offers only jabber:iq:auth.
         Config {
             domain: String::from(domain),
             limits: Limits::default(),
@@ -180,7 +182,7 @@ impl Config {
             iq_timeout: Duration::from_secs(60),
             close_timeout: Duration::from_secs(10),
             send_declaration: true,
-            version: None,
+            version: Some(String::from("1.0")),
             lang: None,
             iq_namespaces: Vec::new(),
             transport_encrypted: false,

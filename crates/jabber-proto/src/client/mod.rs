@@ -617,6 +617,7 @@ impl Client {
     /// let now = Instant::from_millis(5);
     /// let mut config = Config::new("example.com", NonZeroU64::new(7).unwrap());
     /// config.console = true;
+    /// config.version = None; // a classic stream
     /// config.allow_plaintext = true;
     /// let mut client = Client::new(config, now);
     /// client.login(now, Credentials::new("alice", "s3cret", "desk")).unwrap();

@@ -87,6 +87,7 @@ impl Client {
     ///
     /// let now = Instant::ZERO;
     /// let mut config = Config::new("example.com", NonZeroU64::MIN);
+    /// config.version = None; // a classic (version-less) stream, as this server speaks
     /// config.fetch_roster = false;
     /// let mut client = Client::new(config, now);
     /// client.login(now, Credentials::new("alice", "secret", "laptop")).unwrap();
