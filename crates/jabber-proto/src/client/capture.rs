@@ -244,6 +244,10 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         roster_cache,
         auto_answers,
         disclosure,
+        stream_management,
+        sm_ack_every,
+        sm_max_unacked,
+        sm_ack_delay,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -308,6 +312,14 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
     if let Some(d) = disclosure {
         b = b.child(disclosure_element(d));
     }
+    b = b
+        .attr("stream-management", bool_str(*stream_management))
+        .attr("sm-ack-every", &format!("{sm_ack_every}"))
+        .attr("sm-max-unacked", &format!("{sm_max_unacked}"))
+        .attr(
+            "sm-ack-delay-ms",
+            &sm_ack_delay.as_ref().map_or_else(|| "none".into(), ms),
+        );
     b.build().ok()
 }
 

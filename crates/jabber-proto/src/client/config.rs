@@ -154,6 +154,17 @@ pub struct Config {
     /// time, its idle time ([`Disclosure`]). `None` (the default) discloses nothing:
     /// such requests get `service-unavailable`. Boxed: off, it costs one word.
     pub disclosure: Option<Box<Disclosure>>,
+    /// Enable XEP-0198 stream management (with resumption) after binding, when the server
+    /// offers it (XMPP 1.0 streams only). Default true.
+    pub stream_management: bool,
+    /// Ask for an ack (`<r/>`) after this many stanzas; 0: only by time. Default 5.
+    pub sm_ack_every: u16,
+    /// Most stanzas kept unacknowledged; an application command beyond is refused
+    /// ([`Error::UnackedQueueFull`](super::Error::UnackedQueueFull)). Default 1,000.
+    pub sm_max_unacked: u16,
+    /// Ask for an ack when stanzas have waited this long unacknowledged; `None`: only by
+    /// count. Default 5 s.
+    pub sm_ack_delay: Option<Duration>,
 }
 
 impl Config {
@@ -193,6 +204,10 @@ impl Config {
             roster_cache: None,
             auto_answers: super::AutoAnswers::NONE,
             disclosure: None,
+            stream_management: true,
+            sm_ack_every: 5,
+            sm_max_unacked: 1000,
+            sm_ack_delay: Some(Duration::from_secs(5)),
         }
     }
 }

@@ -16,6 +16,7 @@ use super::capture::{self, CaptureLog, CaptureRecord, RecordKind};
 use super::iq_table::{IqTable, Owner};
 use super::{CloseReason, Config, Error, Event, IqId, State};
 use crate::console::{Console, ConsoleEntry, Direction};
+use crate::features::stream_management::{self, SmError, StreamManagement};
 use crate::jid::Jid;
 use crate::negotiation::features::StreamFeatures;
 use crate::negotiation::sasl::ChannelBinding;
@@ -105,6 +106,8 @@ pub(crate) struct Cx {
     /// This client replays a capture, whose passwords are masked: what only the password
     /// can prove (a SCRAM server signature) is taken as recorded.
     pub(crate) replaying: bool,
+    /// XEP-0198 stream management, while enabled or being resumed (boxed: none without).
+    pub(crate) sm: Option<Box<StreamManagement>>,
 }
 
 impl Cx {
@@ -144,6 +147,7 @@ impl Cx {
             tls_pending: false,
             restarting: false,
             replaying: false,
+            sm: None,
         }
     }
 
@@ -255,6 +259,13 @@ impl Cx {
             Writer::CONSOLE.element(buf, element.root());
         });
         self.last_sent = self.last_sent.max(self.now);
+        // Stream management keeps what it counts, and asks for acks at its rate.
+        let now = self.now;
+        if let Some(sm) = self.sm.as_deref_mut() {
+            if sm.on_sent(element, now, &self.config) {
+                stream_management::request_ack(self);
+            }
+        }
     }
 
     /// Writes our stream header again (a stream restart).
@@ -367,11 +378,17 @@ impl Cx {
     /// waiting bytes have drained far enough for the same write to fit; a write that
     /// could never fit is [`Error::StanzaTooLarge`] instead.
     pub(crate) fn check_room(&mut self, before: usize) -> Result<(), Error> {
+        if self.sm.as_ref().is_some_and(|sm| sm.over_bound(&self.config)) {
+            return Err(self.refuse_unacked(before));
+        }
         if self.unsent() <= self.config.max_unsent_bytes {
             return Ok(());
         }
         let written = self.out.len() - before;
         self.out.truncate(before);
+        if let Some(sm) = self.sm.as_deref_mut() {
+            sm.retract_last();
+        }
         // The one element the command wrote was recorded: it was not sent after all.
         if let Some(console) = &mut self.console {
             console.retract_last();
@@ -388,11 +405,46 @@ impl Cx {
     }
 
     /// After the client wrote on its own (answers, keepalives, the session's requests):
-    /// a server that leaves that much unread is not reading at all.
+    /// a server that leaves that much unread is not reading at all; one that leaves
+    /// twice [`Config::sm_max_unacked`] stanzas unacknowledged is not acknowledging.
     pub(crate) fn check_server_reads(&mut self) {
         if self.state != State::Closed && self.unsent() > self.config.max_unsent_bytes {
             self.finish(CloseReason::SendBufferFull);
         }
+        let unacking = self
+            .sm
+            .as_ref()
+            .is_some_and(|sm| sm.over_hard_bound(&self.config));
+        if self.state != State::Closed && unacking {
+            self.fail_sm(SmError::Unacknowledged);
+        }
+    }
+
+    /// The server broke stream management: the stream error, our close, the end.
+    pub(crate) fn fail_sm(&mut self, e: SmError) {
+        if matches!(self.state, State::Opening | State::Open) {
+            self.emit(&stream_management::stream_error(&e));
+            self.emit_close();
+        }
+        self.finish(CloseReason::StreamManagement(e));
+    }
+
+    /// Undoes an application command's stanza that the full unacknowledged queue cannot
+    /// take, asks the server for an ack, and owes [`Event::Writable`].
+    fn refuse_unacked(&mut self, before: usize) -> Error {
+        self.out.truncate(before);
+        if let Some(console) = &mut self.console {
+            console.retract_last();
+        }
+        if let Some(log) = &mut self.capture {
+            log.retract_sent();
+        }
+        if let Some(sm) = self.sm.as_deref_mut() {
+            sm.retract_last();
+            sm.owe_writable();
+        }
+        stream_management::request_ack(self);
+        Error::UnackedQueueFull
     }
 
     pub(crate) fn poll_transmit(&self) -> Option<&[u8]> {

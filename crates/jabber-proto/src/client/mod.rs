@@ -22,6 +22,7 @@ mod iq_table;
 mod messages;
 mod services;
 mod session;
+mod stream_management;
 mod trace;
 
 use alloc::format;
@@ -35,6 +36,7 @@ pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
 pub use event::{PresenceEvent, SubscriptionEvent};
+pub use event::SmEvent;
 pub use iq_table::IqId;
 pub use messages::AutoAnswers;
 pub use session::SessionState;
@@ -348,6 +350,7 @@ impl Client {
             let reading = !paused;
             self.keepalive
                 .on_timeout(&mut self.cx, now, logged_in, reading);
+            self.sm_on_timeout(now);
             self.cx.check_server_reads();
         }
         self.forget_if_closed();
@@ -667,6 +670,7 @@ impl Client {
             self.login.deadline(&self.cx),
             self.account.deadline(&self.cx),
             keepalive,
+            self.sm_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -787,6 +791,12 @@ impl Client {
             self.follow_login(next);
             return;
         }
+        if el.ns() == ns::SM {
+            return self.on_sm_element(el);
+        }
+        if crate::features::stream_management::is_stanza(&el) {
+            crate::features::stream_management::on_stanza_received(&mut self.cx);
+        }
         if el.ns() == ns::SASL || el.ns() == ns::TLS {
             if let Some(next) = self.login.on_nonza(&mut self.cx, &el) {
                 self.follow_login(next);
@@ -898,9 +908,12 @@ impl Client {
                 self.cx.tls_pending = true;
             }
             Next::LoggedIn => {
+                let leftover = self.sm_on_bound();
                 self.cx.features = None;
                 self.start_session();
+                self.sm_resend(leftover);
             }
+            Next::Resume => crate::features::stream_management::send_resume(&mut self.cx),
         }
     }
 

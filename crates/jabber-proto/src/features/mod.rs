@@ -58,3 +58,4 @@ pub mod roster;
 pub(crate) mod services;
 pub(crate) mod subscriptions;
 pub mod vcard;
+pub mod stream_management;

@@ -117,6 +117,20 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     if let Some(d) = el.child("disclosure", CAPTURE_NS) {
         c.disclosure = Some(Box::new(disclosure(d)?));
     }
+    // A capture from before stream management had none: absent means off.
+    c.stream_management = false;
+    flag("stream-management", &mut c.stream_management)?;
+    let mut n = u32::from(c.sm_ack_every);
+    small("sm-ack-every", &mut n)?;
+    c.sm_ack_every = u16::try_from(n).ok()?;
+    let mut n = u32::from(c.sm_max_unacked);
+    small("sm-max-unacked", &mut n)?;
+    c.sm_max_unacked = u16::try_from(n).ok()?;
+    match el.attr("sm-ack-delay-ms") {
+        None => {}
+        Some("none") => c.sm_ack_delay = None,
+        Some(v) => c.sm_ack_delay = Some(Duration::from_millis(u64::from_str(v).ok()?)),
+    }
     Some(c)
 }
 
