@@ -378,7 +378,11 @@ impl Cx {
     /// waiting bytes have drained far enough for the same write to fit; a write that
     /// could never fit is [`Error::StanzaTooLarge`] instead.
     pub(crate) fn check_room(&mut self, before: usize) -> Result<(), Error> {
-        if self.sm.as_ref().is_some_and(|sm| sm.over_bound(&self.config)) {
+        if self
+            .sm
+            .as_ref()
+            .is_some_and(|sm| sm.over_bound(&self.config))
+        {
             return Err(self.refuse_unacked(before));
         }
         if self.unsent() <= self.config.max_unsent_bytes {

@@ -23,8 +23,8 @@ use core::fmt;
 
 use super::IqId;
 use crate::features::autoupdate::UpdateInfo;
-use crate::features::stream_management::SmError;
 use crate::features::roster::Roster;
+use crate::features::stream_management::SmError;
 use crate::features::vcard::Vcard;
 use crate::jid::Jid;
 use crate::negotiation::auth::{AuthMethod, LoginError};
@@ -417,7 +417,8 @@ pub enum CloseReason {
     },
     /// The transport reported a reset ([`Client::handle_reset`](super::Client::handle_reset)):
     /// the connection is gone and nothing more can be written.
-    Reset,    /// The server broke stream management (XEP-0198); we sent the stream error.
+    Reset,
+    /// The server broke stream management (XEP-0198); we sent the stream error.
     StreamManagement(SmError),
 }
 

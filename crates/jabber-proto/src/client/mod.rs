@@ -32,11 +32,11 @@ pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
 pub use event::ServiceEvent;
+pub use event::SmEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
 pub use event::{PresenceEvent, SubscriptionEvent};
-pub use event::SmEvent;
 pub use iq_table::IqId;
 pub use messages::AutoAnswers;
 pub use session::SessionState;

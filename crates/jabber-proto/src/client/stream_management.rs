@@ -19,7 +19,10 @@ impl Client {
     /// when it is wanted. `None` after an orderly close (which ends the session) or when
     /// the server does not allow resumption.
     pub fn resumption(&self) -> Option<Resumption> {
-        if self.close_reason().is_some_and(super::CloseReason::is_clean) {
+        if self
+            .close_reason()
+            .is_some_and(super::CloseReason::is_clean)
+        {
             return None;
         }
         self.cx.sm.as_deref()?.resumption(self.cx.jid.as_ref())

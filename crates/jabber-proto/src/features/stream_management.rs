@@ -163,7 +163,12 @@ impl StreamManagement {
 
     /// Called by [`Cx::emit`] for everything written; `true` when an ack is to be
     /// requested now.
-    pub(crate) fn on_sent(&mut self, el: &Element, now: Instant, cfg: &crate::client::Config) -> bool {
+    pub(crate) fn on_sent(
+        &mut self,
+        el: &Element,
+        now: Instant,
+        cfg: &crate::client::Config,
+    ) -> bool {
         if !self.counts_out() || !is_stanza(el) {
             return false;
         }
@@ -306,7 +311,9 @@ pub(crate) fn on_bound(cx: &mut Cx, offered: bool) -> Vec<Element> {
             .unwrap_or_else(|_| unreachable!());
         cx.emit(&enable);
         // Counting starts with `<enable/>` (XEP-0198 §4).
-        cx.sm = Some(alloc::boxed::Box::new(StreamManagement::new(Phase::Enabling)));
+        cx.sm = Some(alloc::boxed::Box::new(StreamManagement::new(
+            Phase::Enabling,
+        )));
     }
     leftover
 }
@@ -451,10 +458,8 @@ pub(crate) fn on_element(cx: &mut Cx, el: &Element) -> Outcome {
 
 /// The stream error for `e`: `undefined-condition` with XEP-0198's own condition.
 pub(crate) fn stream_error(e: &SmError) -> Element {
-    let mut b = Element::builder("error", ns::STREAM).child(Element::builder(
-        "undefined-condition",
-        ns::STREAM_ERRORS,
-    ));
+    let mut b = Element::builder("error", ns::STREAM)
+        .child(Element::builder("undefined-condition", ns::STREAM_ERRORS));
     if let SmError::HandledCountTooHigh { h, sent } = e {
         b = b.child(
             Element::builder("handled-count-too-high", ns::SM)
