@@ -38,7 +38,7 @@ fn config() -> Config {
     c.keepalive_interval = None;
     c.dead_peer_timeout = None;
     c.sm_ack_every = 3;
-    c.sm_ack_delay = Some(Duration::from_secs(5));
+    c.sm_ack_delay_ms = 5_000;
     c
 }
 
@@ -216,7 +216,7 @@ fn h_beyond_what_was_sent_is_a_stream_error() {
 fn queue_bound_refuses_then_writable_after_ack() {
     let mut c = config();
     c.sm_ack_every = 0;
-    c.sm_ack_delay = None;
+    c.sm_ack_delay_ms = 0;
     c.sm_max_unacked = 2;
     let mut h = enabled(c);
     send(&mut h, 1);
@@ -237,7 +237,7 @@ fn queue_bound_refuses_then_writable_after_ack() {
 fn a_server_that_never_acks_cannot_grow_the_queue() {
     let mut c = config();
     c.sm_ack_every = 0;
-    c.sm_ack_delay = None;
+    c.sm_ack_delay_ms = 0;
     c.sm_max_unacked = 2;
     let mut h = enabled(c);
     // The client's own answers (pings) are not refused, but bounded at twice the limit.
@@ -458,4 +458,47 @@ fn chunking_changes_nothing() {
     b.server_bytewise(input);
     assert_eq!(a.sent(), b.sent());
     assert_eq!(a.events(), b.events());
+}
+
+#[test]
+fn idle_ping_on_a_1_0_stream_and_a_dead_server() {
+    let mut c = config();
+    c.keepalive_interval = Some(Duration::from_secs(60));
+    c.dead_peer_timeout = Some(Duration::from_secs(180));
+    c.sm_ack_delay_ms = 0;
+    let mut h = enabled(c);
+    let start = h.now;
+    // Idle: after the interval the server is pinged (XEP-0199) ...
+    h.run_to_deadline();
+    assert_eq!(h.now, start + Duration::from_secs(60));
+    let wire = h.sent();
+    assert!(wire.starts_with("<iq type='get' id='"), "{wire}");
+    assert!(
+        wire.contains("<ping xmlns='urn:xmpp:ping'/></iq>"),
+        "{wire}"
+    );
+    // ... an answer proves it alive ...
+    let id = wire
+        .split("id='")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .expect("an id");
+    h.server(&format!("<iq type='result' id='{id}' from='example.com'/>"));
+    assert!(
+        h.events().is_empty(),
+        "the ping's reply is the client's own"
+    );
+    // ... and silence after that, for the dead-peer time, ends the connection.
+    while !h.client.is_closed() {
+        h.run_to_deadline().expect("a deadline");
+        h.sent();
+    }
+    assert_eq!(h.now, start + Duration::from_secs(60 + 180));
+    assert_eq!(
+        h.events().last(),
+        Some(&Event::Closed(CloseReason::PeerTimeout))
+    );
+    // The session can be resumed elsewhere: the unanswered pings are among the unacked.
+    let r = h.client.resumption().expect("resumable after a dead peer");
+    assert!(!r.unacked.is_empty());
 }

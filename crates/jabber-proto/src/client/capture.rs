@@ -247,7 +247,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         stream_management,
         sm_ack_every,
         sm_max_unacked,
-        sm_ack_delay,
+        sm_ack_delay_ms,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -316,10 +316,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         .attr("stream-management", bool_str(*stream_management))
         .attr("sm-ack-every", &format!("{sm_ack_every}"))
         .attr("sm-max-unacked", &format!("{sm_max_unacked}"))
-        .attr(
-            "sm-ack-delay-ms",
-            &sm_ack_delay.as_ref().map_or_else(|| "none".into(), ms),
-        );
+        .attr("sm-ack-delay-ms", &format!("{sm_ack_delay_ms}"));
     b.build().ok()
 }
 

@@ -162,9 +162,10 @@ pub struct Config {
     /// Most stanzas kept unacknowledged; an application command beyond is refused
     /// ([`Error::UnackedQueueFull`](super::Error::UnackedQueueFull)). Default 1,000.
     pub sm_max_unacked: u16,
-    /// Ask for an ack when stanzas have waited this long unacknowledged; `None`: only by
-    /// count. Default 5 s.
-    pub sm_ack_delay: Option<Duration>,
+    /// Ask for an ack when stanzas have waited this many milliseconds unacknowledged; 0:
+    /// only by count. Default 5,000. (Milliseconds in a `u32` rather than a `Duration`:
+    /// every idle client carries its config.)
+    pub sm_ack_delay_ms: u32,
 }
 
 impl Config {
@@ -207,7 +208,7 @@ impl Config {
             stream_management: true,
             sm_ack_every: 5,
             sm_max_unacked: 1000,
-            sm_ack_delay: Some(Duration::from_secs(5)),
+            sm_ack_delay_ms: 5_000,
         }
     }
 }

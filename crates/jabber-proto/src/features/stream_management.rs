@@ -178,7 +178,7 @@ impl StreamManagement {
             return false;
         }
         if self.request_at.is_none() {
-            self.request_at = cfg.sm_ack_delay.map(|d| now + d);
+            self.request_at = ack_delay(cfg).map(|d| now + d);
         }
         self.request_due(cfg)
     }
@@ -252,6 +252,13 @@ impl StreamManagement {
     }
 }
 
+/// [`Config::sm_ack_delay_ms`](crate::client::Config::sm_ack_delay_ms) as a duration;
+/// `None` when off.
+fn ack_delay(cfg: &crate::client::Config) -> Option<core::time::Duration> {
+    (cfg.sm_ack_delay_ms > 0)
+        .then(|| core::time::Duration::from_millis(u64::from(cfg.sm_ack_delay_ms)))
+}
+
 /// A `message`, `presence` or `iq` of `jabber:client`: what XEP-0198 counts.
 pub(crate) fn is_stanza(el: &Element) -> bool {
     el.ns() == ns::CLIENT && matches!(el.name(), "message" | "presence" | "iq")
@@ -278,7 +285,7 @@ fn parse_h(el: &Element) -> Option<u32> {
 /// Sends `<r/>` and re-arms the idle request.
 pub(crate) fn request_ack(cx: &mut Cx) {
     let now = cx.now;
-    let delay = cx.config.sm_ack_delay;
+    let delay = ack_delay(&cx.config);
     let Some(sm) = cx.sm.as_deref_mut() else {
         return;
     };
@@ -362,7 +369,7 @@ pub(crate) fn on_stanza_received(cx: &mut Cx) {
 /// An element of `urn:xmpp:sm:3` from the server.
 pub(crate) fn on_element(cx: &mut Cx, el: &Element) -> Outcome {
     let now = cx.now;
-    let delay = cx.config.sm_ack_delay;
+    let delay = ack_delay(&cx.config);
     let max = usize::from(cx.config.sm_max_unacked);
     let Some(sm) = cx.sm.as_deref_mut() else {
         return Outcome::Unexpected;

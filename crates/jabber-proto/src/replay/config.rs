@@ -126,11 +126,7 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     let mut n = u32::from(c.sm_max_unacked);
     small("sm-max-unacked", &mut n)?;
     c.sm_max_unacked = u16::try_from(n).ok()?;
-    match el.attr("sm-ack-delay-ms") {
-        None => {}
-        Some("none") => c.sm_ack_delay = None,
-        Some(v) => c.sm_ack_delay = Some(Duration::from_millis(u64::from_str(v).ok()?)),
-    }
+    small("sm-ack-delay-ms", &mut c.sm_ack_delay_ms)?;
     Some(c)
 }
 
