@@ -30,6 +30,7 @@ mod error;
 mod link;
 mod options;
 mod outcome;
+mod reconnect;
 mod seed;
 mod socket;
 mod tls;
@@ -44,6 +45,7 @@ pub use outcome::{
     LoggedIn, filled_registration_form, login_outcome, registration_failure, registration_outcome,
     write_timed_out,
 };
+pub use reconnect::{Backoff, Reconnect};
 pub use seed::fresh_seed;
 pub use socket::{configure_socket, is_reset};
 pub use tls::Tls;
