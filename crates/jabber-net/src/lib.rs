@@ -45,6 +45,7 @@ pub use outcome::{
     LoggedIn, filled_registration_form, login_outcome, registration_failure, registration_outcome,
     write_timed_out,
 };
+pub use outcome::{Resumed, is_resume_outcome, resume_outcome};
 pub use reconnect::{Backoff, Reconnect};
 pub use seed::fresh_seed;
 pub use socket::{configure_socket, is_reset};
