@@ -106,7 +106,21 @@ impl Session {
     pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
         let stanza = stanza.into();
         if let Some(conn) = self.conn.as_mut().filter(|c| !c.is_closed()) {
-            return conn.send(stanza);
+            let queued = |c: &Connection| c.client().resumption().map(|r| r.unacked.len());
+            let before = queued(conn);
+            match conn.send(stanza.clone()) {
+                Ok(()) => return Ok(()),
+                Err(e @ Error::Client(_)) => return Err(e),
+                Err(_) => {
+                    // The transport failed: the stanza is with the lost session if the
+                    // core took it before the write failed, else it joins it below.
+                    let taken = before.is_some() && queued(conn) > before;
+                    self.lost();
+                    if taken {
+                        return Ok(());
+                    }
+                }
+            }
         }
         match &mut self.resumption {
             Some(r) if r.unacked.len() < usize::from(self.config.sm_max_unacked) => {
