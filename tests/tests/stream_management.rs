@@ -28,6 +28,7 @@ fn test_tls() -> Tls {
 fn config(server: &Server) -> Config {
     let mut c = Config::new(server.domain(), jabber_net::fresh_seed());
     c.version = Some("1.0".into());
+    c.console = std::env::var_os("SM_DEBUG").is_some();
     c
 }
 
@@ -98,7 +99,10 @@ fn pump(mut from: TcpStream, mut to: TcpStream) {
 
 fn backoff() -> Backoff {
     Backoff {
-        initial: Duration::from_millis(100),
+        // Not at once: prosody 0.12.3 can wedge a session resumed while it still
+        // handles the old connection's end (it runs the resumption twice and then
+        // neither reads nor writes that stream).
+        initial: Duration::from_millis(400),
         max: Duration::from_secs(1),
         max_attempts: Some(30),
     }
@@ -108,8 +112,13 @@ fn backoff() -> Backoff {
 fn alice(server: &Server, proxy: &Proxy) -> Session {
     let creds = Credentials::new("alice", "Alice-sm", "phone");
     let options = Options::starttls(test_tls());
-    let (mut session, _) = Session::connect(proxy.addr, config(server), options, creds, backoff())
-        .expect("alice logs in");
+    let mut config = config(server);
+    // Liveness (XEP-0199 when idle, then the dead-peer time): a stream that goes silent
+    // without closing is given up and resumed elsewhere.
+    config.keepalive_interval = Some(Duration::from_secs(2));
+    config.dead_peer_timeout = Some(Duration::from_secs(6));
+    let (mut session, _) =
+        Session::connect(proxy.addr, config, options, creds, backoff()).expect("alice logs in");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         assert!(Instant::now() < deadline, "stream management not enabled");
@@ -299,13 +308,24 @@ fn zero_loss(kind: ServerKind) {
     moments.dedup();
     let (mut disconnects, mut resumed, mut fresh, mut possible_dups) = (0, 0, 0, 0);
     let mut note = |item: &Item| match item {
-        Item::Disconnected(_) => disconnects += 1,
+        Item::Disconnected(reason) => {
+            disconnects += 1;
+            if std::env::var_os("SM_DEBUG").is_some() {
+                println!("{kind}: disconnected: {reason:?}");
+            }
+        }
         Item::Reconnected(Resumed::Resumed { .. }) => resumed += 1,
-        Item::Reconnected(_) => fresh += 1,
+        Item::Reconnected(r) => {
+            fresh += 1;
+            if std::env::var_os("SM_DEBUG").is_some() {
+                println!("{kind}: new session: {r:?}");
+            }
+        }
         Item::Event(Event::StreamManagement(SmEvent::PossibleDuplicates(d))) => {
             possible_dups += d.len()
         }
         Item::GaveUp => panic!("{kind}: gave up reconnecting"),
+        Item::AttemptFailed(e) => println!("{kind}: attempt failed: {e}"),
         _ => {}
     };
     for i in 0..TOTAL {
@@ -317,14 +337,39 @@ fn zero_loss(kind: ServerKind) {
                 let item = alice.next(Duration::from_millis(50)).expect("alive");
                 item.iter().for_each(&mut note);
             }
-            assert_eq!(proxy.cut(), 1, "{kind}: one live connection to cut");
+            // (Connections of failed attempts may linger in the proxy's list: at least one.)
+            assert!(proxy.cut() >= 1, "{kind}: a live connection to cut");
         }
         let body = format!("z{i}");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while alice.send(chat(&bob_bare, &body)).is_err() {
+        while let Err(e) = alice.send(chat(&bob_bare, &body)) {
             // Disconnected without a session yet, or the unacked queue full: let the
             // session reconnect / the acks come.
-            assert!(Instant::now() < deadline, "{kind}: stuck at {i}");
+            if Instant::now() > deadline {
+                if let Some(conn) = alice.connection() {
+                    let entries = conn
+                        .with_client(|c, _| {
+                            std::iter::from_fn(|| c.poll_console()).collect::<Vec<_>>()
+                        })
+                        .unwrap_or_default();
+                    let shown = entries
+                        .iter()
+                        .filter(|e| !e.xml.starts_with("<r ") && !e.xml.starts_with("<message"));
+                    for e in shown.rev().take(30).collect::<Vec<_>>().into_iter().rev() {
+                        println!(
+                            "console {:?} {} {}",
+                            e.direction,
+                            e.time.as_millis(),
+                            &e.xml[..e.xml.len().min(200)]
+                        );
+                    }
+                }
+                panic!(
+                    "{kind}: stuck at {i}: {e:?}; connected {}, unacked {:?}",
+                    alice.is_connected(),
+                    unacked(&mut alice)
+                );
+            }
             let item = alice.next(Duration::from_millis(20)).expect("alive");
             item.iter().for_each(&mut note);
         }

@@ -55,6 +55,8 @@ pub struct Session {
     announced: Option<Duration>,
     /// The session ended for good.
     done: bool,
+    /// A loss noticed (maybe by `send`) and not yet reported by `next`.
+    loss: Option<Option<CloseReason>>,
 }
 
 impl Session {
@@ -80,6 +82,7 @@ impl Session {
             resumption: None,
             announced: None,
             done: false,
+            loss: None,
         };
         Ok((session, logged_in))
     }
@@ -135,6 +138,9 @@ impl Session {
     /// The next item, waiting at most `wait` for an event of the connection; `Ok(None)`
     /// once the session ended. Reconnection attempts happen here.
     pub fn next(&mut self, wait: Duration) -> Result<Option<Item>, Error> {
+        if let Some(reason) = self.loss.take() {
+            return Ok(Some(Item::Disconnected(reason)));
+        }
         if let Some(conn) = &mut self.conn {
             let next = conn.next_event_timeout(wait);
             let reason = match next {
@@ -152,6 +158,7 @@ impl Session {
                 Err(_) => conn.client().close_reason().cloned(),
             };
             self.lost();
+            self.loss = None;
             return Ok(Some(Item::Disconnected(reason)));
         }
         if self.done {
@@ -185,6 +192,7 @@ impl Session {
     /// The connection is gone: keep what resumes it.
     fn lost(&mut self) {
         if let Some(conn) = self.conn.take() {
+            self.loss = Some(conn.client().close_reason().cloned());
             if let Some(r) = conn.client().resumption() {
                 self.resumption = Some(r);
             }

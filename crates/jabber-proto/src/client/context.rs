@@ -443,11 +443,13 @@ impl Cx {
         if let Some(log) = &mut self.capture {
             log.retract_sent();
         }
-        if let Some(sm) = self.sm.as_deref_mut() {
+        let ask = self.sm.as_deref_mut().is_some_and(|sm| {
             sm.retract_last();
-            sm.owe_writable();
+            sm.owe_writable()
+        });
+        if ask {
+            stream_management::request_ack(self);
         }
-        stream_management::request_ack(self);
         Error::UnackedQueueFull
     }
 

@@ -119,6 +119,8 @@ pub(crate) struct StreamManagement {
     request_at: Option<Instant>,
     /// An application command was refused for a full queue: `Writable` is owed.
     owe_writable: bool,
+    /// An `<r/>` is out and no `<a/>` has come since.
+    requested: bool,
     /// The bound JID of the session being resumed.
     jid: Option<Jid>,
 }
@@ -135,6 +137,7 @@ impl StreamManagement {
             since_request: 0,
             request_at: None,
             owe_writable: false,
+            requested: false,
             jid: None,
         }
     }
@@ -210,8 +213,11 @@ impl StreamManagement {
         self.unacked.len() > 2 * usize::from(cfg.sm_max_unacked).max(1)
     }
 
-    pub(crate) fn owe_writable(&mut self) {
+    /// A command was refused for the full queue: `Writable` is owed; `true` when an
+    /// ack must be asked for (none is outstanding).
+    pub(crate) fn owe_writable(&mut self) -> bool {
         self.owe_writable = true;
+        !self.requested
     }
 
     /// When to ask for an ack of what is waiting.
@@ -293,6 +299,7 @@ pub(crate) fn request_ack(cx: &mut Cx) {
         return;
     }
     sm.since_request = 0;
+    sm.requested = true;
     sm.request_at = delay.map(|d| now + d);
     cx.emit(&nonza("r"));
 }
@@ -387,6 +394,7 @@ pub(crate) fn on_element(cx: &mut Cx, el: &Element) -> Outcome {
             if let Err(e) = sm.ack(h) {
                 return Outcome::Fatal(e);
             }
+            sm.requested = false;
             sm.request_at = if sm.unacked.is_empty() {
                 None
             } else {
