@@ -502,3 +502,39 @@ fn idle_ping_on_a_1_0_stream_and_a_dead_server() {
     let r = h.client.resumption().expect("resumable after a dead peer");
     assert!(!r.unacked.is_empty());
 }
+
+#[test]
+fn a_refused_command_takes_its_ack_request_back() {
+    use jabber_proto::console::Direction;
+    let mut c = config();
+    c.console = true;
+    c.sm_ack_every = 1;
+    c.max_unsent_bytes = 400;
+    let mut h = enabled(c);
+    while h.client.poll_console().is_some() {}
+    let mut accepted = 0;
+    let refusal = loop {
+        let now = h.now;
+        match h.client.send(now, msg(accepted)) {
+            Ok(()) => accepted += 1,
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(refusal, Error::SendBufferFull);
+    // What the console shows is exactly what goes out: the refused stanza and the <r/>
+    // that followed it are both gone.
+    let wire = h.sent();
+    let console: String = std::iter::from_fn(|| h.client.poll_console())
+        .filter(|e| e.direction == Direction::Out)
+        .map(|e| e.xml)
+        .collect();
+    assert_eq!(wire, console);
+    assert_eq!(wire.matches("<r xmlns").count(), accepted as usize);
+    assert_eq!(
+        h.client.resumption().expect("resumable").unacked.len(),
+        accepted as usize
+    );
+    // The next stanza asks for its ack.
+    send(&mut h, 99);
+    assert!(h.sent().ends_with("<r xmlns='urn:xmpp:sm:3'/>"));
+}

@@ -390,16 +390,7 @@ impl Cx {
         }
         let written = self.out.len() - before;
         self.out.truncate(before);
-        if let Some(sm) = self.sm.as_deref_mut() {
-            sm.retract_last();
-        }
-        // The one element the command wrote was recorded: it was not sent after all.
-        if let Some(console) = &mut self.console {
-            console.retract_last();
-        }
-        if let Some(log) = &mut self.capture {
-            log.retract_sent();
-        }
+        self.retract_recorded();
         super::trace::refused(&self.config);
         if written > self.config.max_unsent_bytes {
             return Err(Error::StanzaTooLarge);
@@ -433,20 +424,32 @@ impl Cx {
         self.finish(CloseReason::StreamManagement(e));
     }
 
+    /// The one element a refused command wrote was recorded (and counted): it was not
+    /// sent after all — nor the ack request stream management wrote right after it.
+    fn retract_recorded(&mut self) {
+        let with_request = self
+            .sm
+            .as_deref_mut()
+            .is_some_and(StreamManagement::retract_last);
+        for _ in 0..1 + usize::from(with_request) {
+            if let Some(console) = &mut self.console {
+                console.retract_last();
+            }
+            if let Some(log) = &mut self.capture {
+                log.retract_sent();
+            }
+        }
+    }
+
     /// Undoes an application command's stanza that the full unacknowledged queue cannot
     /// take, asks the server for an ack, and owes [`Event::Writable`].
     fn refuse_unacked(&mut self, before: usize) -> Error {
         self.out.truncate(before);
-        if let Some(console) = &mut self.console {
-            console.retract_last();
-        }
-        if let Some(log) = &mut self.capture {
-            log.retract_sent();
-        }
-        let ask = self.sm.as_deref_mut().is_some_and(|sm| {
-            sm.retract_last();
-            sm.owe_writable()
-        });
+        self.retract_recorded();
+        let ask = self
+            .sm
+            .as_deref_mut()
+            .is_some_and(StreamManagement::owe_writable);
         if ask {
             stream_management::request_ack(self);
         }

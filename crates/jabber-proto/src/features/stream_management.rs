@@ -121,6 +121,8 @@ pub(crate) struct StreamManagement {
     owe_writable: bool,
     /// An `<r/>` is out and no `<a/>` has come since.
     requested: bool,
+    /// The last stanza counted was followed at once by an `<r/>` (undone with it).
+    last_requested: bool,
     /// The bound JID of the session being resumed.
     jid: Option<Jid>,
 }
@@ -138,6 +140,7 @@ impl StreamManagement {
             request_at: None,
             owe_writable: false,
             requested: false,
+            last_requested: false,
             jid: None,
         }
     }
@@ -175,6 +178,7 @@ impl StreamManagement {
         if !self.counts_out() || !is_stanza(el) {
             return false;
         }
+        self.last_requested = false;
         self.unacked.push_back(el.clone());
         self.since_request = self.since_request.saturating_add(1);
         if self.phase != Phase::Enabled {
@@ -183,7 +187,8 @@ impl StreamManagement {
         if self.request_at.is_none() {
             self.request_at = ack_delay(cfg).map(|d| now + d);
         }
-        self.request_due(cfg)
+        self.last_requested = self.request_due(cfg);
+        self.last_requested
     }
 
     fn request_due(&mut self, cfg: &crate::client::Config) -> bool {
@@ -196,11 +201,19 @@ impl StreamManagement {
     }
 
     /// The last stanza [`on_sent`](Self::on_sent) kept was not sent after all (its
-    /// command was refused).
-    pub(crate) fn retract_last(&mut self) {
-        if self.counts_out() && self.unacked.pop_back().is_some() {
-            self.since_request = self.since_request.saturating_sub(1);
+    /// command was refused). `true` when the `<r/>` written right after it goes too.
+    pub(crate) fn retract_last(&mut self) -> bool {
+        if !self.counts_out() || self.unacked.pop_back().is_none() {
+            return false;
         }
+        if core::mem::take(&mut self.last_requested) {
+            // The request is undone with the stanza: the next stanza asks again.
+            self.requested = false;
+            self.since_request = u32::MAX;
+            return true;
+        }
+        self.since_request = self.since_request.saturating_sub(1);
+        false
     }
 
     /// Whether an application command must be refused: the queue is over its bound.
