@@ -25,6 +25,7 @@ mod session;
 mod stream_management;
 mod trace;
 
+use alloc::boxed::Box;
 use alloc::format;
 use alloc::vec::Vec;
 

@@ -14,7 +14,8 @@
 //! `<enable/>` (or on a resumed stream) is kept until the server's `<a h/>` covers it;
 //! every stanza we receive after `<enabled/>` (or `<resumed/>`) counts towards the `h` we
 //! answer `<r/>` with. Both counters wrap at 2^32 (XEP-0198 §4). The state lives in the
-//! shared context, because every feature writes through [`Cx::emit`], which counts.
+//! shared context, because every feature writes through the context's one write path,
+//! which counts.
 //!
 //! The queue of unacknowledged stanzas is bounded by [`Config::sm_max_unacked`]: an
 //! application command that would go beyond is refused with
