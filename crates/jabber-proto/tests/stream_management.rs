@@ -538,3 +538,82 @@ fn a_refused_command_takes_its_ack_request_back() {
     send(&mut h, 99);
     assert!(h.sent().ends_with("<r xmlns='urn:xmpp:sm:3'/>"));
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, Debug)]
+    enum Step {
+        /// We send a message.
+        Send,
+        /// The server sends a stanza.
+        Incoming,
+        /// The server asks for our count.
+        Request,
+        /// The server acknowledges this many more of ours (capped at what is unacked).
+        Ack(usize),
+        /// Time passes.
+        Wait(u16),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            4 => Just(Step::Send),
+            3 => Just(Step::Incoming),
+            1 => Just(Step::Request),
+            2 => (0usize..6).prop_map(Step::Ack),
+            1 => (0u16..8000).prop_map(Step::Wait),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever the interleaving (and byte-wise input for half of the runs), the `h`
+        /// we answer is exactly the stanzas received, the unacknowledged stanzas are
+        /// exactly those sent after the server's last `h`, oldest first.
+        #[test]
+        fn counters_follow_any_interleaving(
+            steps in proptest::collection::vec(step(), 0..60),
+            bytewise in any::<bool>(),
+        ) {
+            let mut h = enabled(config());
+            let (mut sent, mut received, mut acked) = (0u32, 0u32, 0u32);
+            let deliver = |h: &mut Harness, xml: &str| {
+                if bytewise { h.server_bytewise(xml) } else { h.server(xml) }
+            };
+            for s in steps {
+                match s {
+                    Step::Send => {
+                        send(&mut h, sent);
+                        sent += 1;
+                    }
+                    Step::Incoming => {
+                        deliver(&mut h, "<message from='bob@example.com/x'><body>i</body></message>");
+                        received += 1;
+                    }
+                    Step::Request => {
+                        h.sent();
+                        deliver(&mut h, "<r xmlns='urn:xmpp:sm:3'/>");
+                        prop_assert_eq!(h.sent(), format!("<a xmlns='urn:xmpp:sm:3' h='{received}'/>"));
+                    }
+                    Step::Ack(n) => {
+                        acked += u32::try_from(n).unwrap().min(sent - acked);
+                        deliver(&mut h, &format!("<a xmlns='urn:xmpp:sm:3' h='{acked}'/>"));
+                    }
+                    Step::Wait(ms) => h.advance(Duration::from_millis(u64::from(ms))),
+                }
+                let r = h.client.resumption().expect("resumable");
+                prop_assert_eq!(r.handled, received);
+                prop_assert_eq!(r.acked, acked);
+                prop_assert_eq!(r.unacked.len() as u32, sent - acked);
+                let first = r.unacked.first().map(|m| m.child("body", "jabber:client").map(|b| b.text().into_owned()));
+                if sent > acked {
+                    prop_assert_eq!(first, Some(Some(format!("m{acked}"))));
+                }
+            }
+            prop_assert!(!h.client.is_closed());
+        }
+    }
+}
