@@ -8,6 +8,12 @@
 
 use std::time::Duration;
 
+use jabber_proto::client::{Client, CloseReason, Error as ClientError, Event};
+use jabber_proto::features::stream_management::Resumption;
+use jabber_proto::xml::Element;
+
+use crate::{Error, Resumed};
+
 /// How reconnection backs off. Start from `Backoff::default()` and change fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Backoff {
@@ -184,5 +190,157 @@ mod tests {
             1,
         );
         assert_eq!((0..1000).filter_map(|_| forever.next_delay()).count(), 1000);
+    }
+}
+
+/// What a reconnecting session reports besides the connection's events.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Item {
+    /// An event of the current connection (its `Closed` only when the session ends).
+    Event(Event),
+    /// Nothing within the time given.
+    TimedOut,
+    /// The connection was lost (why, when the core knows); reconnection starts.
+    Disconnected(Option<CloseReason>),
+    /// Attempt `attempt` (1 for the first since the loss) follows after `delay`.
+    Attempt {
+        /// The attempt's number since the loss.
+        attempt: u32,
+        /// How long the session waits before it.
+        delay: Duration,
+    },
+    /// The attempt failed; another follows unless the maximum is reached.
+    AttemptFailed(Error),
+    /// Connected again: the session resumed, or a new one started.
+    Reconnected(Resumed),
+    /// The maximum number of attempts was reached, or reconnection was stopped.
+    GaveUp,
+}
+
+/// What a reconnecting session does next while it has no connection.
+#[derive(Debug)]
+pub enum Step {
+    /// Report this item (a loss, an attempt announced, giving up).
+    Report(Item),
+    /// Wait this long, then connect and log in or resume (see [`Recovery::attempted`]).
+    Attempt(Duration),
+    /// The session is over.
+    Done,
+}
+
+/// The decisions of a session that reconnects, shared by the adapters (which only wait,
+/// connect and log in): what to keep of a lost connection (its [`Resumption`]), when to
+/// announce and make an attempt ([`Reconnect`]), when to give up, and where stanzas sent
+/// while disconnected wait.
+#[derive(Debug)]
+pub struct Recovery {
+    reconnect: Reconnect,
+    resumption: Option<Resumption>,
+    announced: Option<Duration>,
+    loss: Option<Option<CloseReason>>,
+    done: bool,
+    max_queued: usize,
+}
+
+impl Recovery {
+    /// Recovery with `backoff`, jitter from `seed`; at most `max_queued` stanzas wait while
+    /// disconnected (with the session's own unacknowledged ones: use
+    /// `Config::sm_max_unacked`).
+    pub fn new(backoff: Backoff, seed: u64, max_queued: usize) -> Recovery {
+        Recovery {
+            reconnect: Reconnect::new(backoff, seed),
+            resumption: None,
+            announced: None,
+            loss: None,
+            done: false,
+            max_queued,
+        }
+    }
+
+    /// The connection of `client` is lost: what resumes its session is kept, and the
+    /// loss is reported by the next [`step`](Self::step).
+    pub fn lost(&mut self, client: &Client) {
+        if let Some(r) = client.resumption() {
+            self.resumption = Some(r);
+        }
+        self.loss = Some(client.close_reason().cloned());
+    }
+
+    /// The connection closed with `reason`: `true` when that ends the session (an
+    /// orderly close, or reconnection stopped); then report it as the last event.
+    pub fn ends_session(&mut self, reason: &CloseReason) -> bool {
+        if reason.is_clean() || self.reconnect.is_stopped() {
+            self.done = true;
+        }
+        self.done
+    }
+
+    /// What to do while there is no connection.
+    pub fn step(&mut self) -> Step {
+        if let Some(reason) = self.loss.take() {
+            return Step::Report(Item::Disconnected(reason));
+        }
+        if self.done {
+            return Step::Done;
+        }
+        if let Some(delay) = self.announced.take() {
+            return Step::Attempt(delay);
+        }
+        match self.reconnect.next_delay() {
+            Some(delay) => {
+                self.announced = Some(delay);
+                Step::Report(Item::Attempt {
+                    attempt: self.reconnect.attempts(),
+                    delay,
+                })
+            }
+            None => {
+                self.done = true;
+                Step::Report(Item::GaveUp)
+            }
+        }
+    }
+
+    /// What the next connection resumes, if anything (kept until an attempt succeeds).
+    pub fn resumption(&self) -> Option<Resumption> {
+        self.resumption.clone()
+    }
+
+    /// The outcome of an attempt, as the item to report.
+    pub fn attempted(&mut self, outcome: Result<Resumed, Error>) -> Item {
+        match outcome {
+            Ok(resumed) => {
+                // Resumed or replaced: what the old session held has gone out again.
+                self.resumption = None;
+                self.reconnect.succeeded();
+                Item::Reconnected(resumed)
+            }
+            Err(e) => Item::AttemptFailed(e),
+        }
+    }
+
+    /// A stanza sent while disconnected: it joins the session to resume (and goes out
+    /// with it, or, refused, in the new session as a possible duplicate). Refused
+    /// without a session to resume (`Closed`) or beyond the bound (`UnackedQueueFull`).
+    pub fn queue(&mut self, stanza: Element) -> Result<(), Error> {
+        match &mut self.resumption {
+            Some(r) if r.unacked.len() < self.max_queued => {
+                r.unacked.push(stanza);
+                Ok(())
+            }
+            Some(_) => Err(Error::Client(ClientError::UnackedQueueFull)),
+            None => Err(Error::Client(ClientError::Closed)),
+        }
+    }
+
+    /// No more reconnection.
+    pub fn stop(&mut self) {
+        self.reconnect.stop();
+    }
+
+    /// The session ended (for good).
+    pub fn finish(&mut self) {
+        self.done = true;
     }
 }

@@ -55,9 +55,9 @@ mod connection;
 mod session;
 
 pub use connection::{Connection, Events, Next};
-pub use jabber_net::{Backoff, Reconnect, Resumed};
+pub use jabber_net::{Backoff, Item, Reconnect, Resumed};
 pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
-pub use session::{Item, Session};
+pub use session::Session;
 
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;

@@ -1,42 +1,17 @@
 //! A session that outlives its connections: when one dies, it reconnects with
-//! exponential backoff ([`jabber_net::Reconnect`]) and resumes the stream-managed session
-//! (XEP-0198) when the server allows, else logs in anew.
+//! exponential backoff and resumes the stream-managed session (XEP-0198) when the server
+//! allows, else logs in anew. The decisions are `jabber_net::Recovery`'s; this file
+//! only sleeps, connects and logs in.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
-use jabber_net::{Backoff, Reconnect, Resumed};
-use jabber_proto::client::{CloseReason, Config, Event};
-use jabber_proto::features::stream_management::Resumption;
+use jabber_net::{Backoff, Item, Recovery, Resumed, Step};
+use jabber_proto::client::{Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::xml::Element;
 
-use crate::{Connection, Error, LoggedIn, Next, Options};
-
-/// What [`Session::next`] found.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Item {
-    /// An event of the current connection (its `Closed` only when the session ends).
-    Event(Event),
-    /// Nothing within the time given.
-    TimedOut,
-    /// The connection was lost; reconnection starts.
-    Disconnected(Option<CloseReason>),
-    /// Attempt `attempt` (1 for the first) will be made after `delay`, at the next call.
-    Attempt {
-        /// The attempt's number since the loss.
-        attempt: u32,
-        /// How long the next call sleeps before it.
-        delay: Duration,
-    },
-    /// The attempt failed; another follows unless the maximum is reached.
-    AttemptFailed(Error),
-    /// Connected again: the session resumed, or a new one started.
-    Reconnected(Resumed),
-    /// The maximum number of attempts was reached, or reconnection was stopped.
-    GaveUp,
-}
+use crate::{CloseReason, Connection, Error, LoggedIn, Next, Options};
 
 /// A blocking session over [`Connection`]s, reconnecting when one is lost.
 ///
@@ -48,15 +23,7 @@ pub struct Session {
     options: Options,
     credentials: Credentials,
     conn: Option<Connection>,
-    reconnect: Reconnect,
-    /// The lost session, to resume on the next connection.
-    resumption: Option<Resumption>,
-    /// An attempt announced and not yet made.
-    announced: Option<Duration>,
-    /// The session ended for good.
-    done: bool,
-    /// A loss noticed (maybe by `send`) and not yet reported by `next`.
-    loss: Option<Option<CloseReason>>,
+    recovery: Recovery,
 }
 
 impl Session {
@@ -72,17 +39,14 @@ impl Session {
         let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
         let mut conn = Connection::connect_with(&addrs[..], config.clone(), options.clone())?;
         let logged_in = conn.login(credentials.clone())?;
+        let max_queued = usize::from(config.sm_max_unacked);
         let session = Session {
             addrs,
             config,
             options,
             credentials,
             conn: Some(conn),
-            reconnect: Reconnect::new(backoff, crate::fresh_seed().get()),
-            resumption: None,
-            announced: None,
-            done: false,
-            loss: None,
+            recovery: Recovery::new(backoff, crate::fresh_seed().get(), max_queued),
         };
         Ok((session, logged_in))
     }
@@ -99,7 +63,7 @@ impl Session {
 
     /// No more reconnection: after the current connection the session ends.
     pub fn stop_reconnecting(&mut self) {
-        self.reconnect.stop();
+        self.recovery.stop();
     }
 
     /// Sends a stanza. While disconnected with a session to resume, it waits with the
@@ -125,77 +89,38 @@ impl Session {
                 }
             }
         }
-        match &mut self.resumption {
-            Some(r) if r.unacked.len() < usize::from(self.config.sm_max_unacked) => {
-                r.unacked.push(stanza);
-                Ok(())
-            }
-            Some(_) => Err(Error::Client(jabber_proto::client::Error::UnackedQueueFull)),
-            None => Err(Error::Client(jabber_proto::client::Error::Closed)),
-        }
+        self.recovery.queue(stanza)
     }
 
     /// The next item, waiting at most `wait` for an event of the connection; `Ok(None)`
     /// once the session ended. Reconnection attempts happen here.
     pub fn next(&mut self, wait: Duration) -> Result<Option<Item>, Error> {
-        if let Some(reason) = self.loss.take() {
-            return Ok(Some(Item::Disconnected(reason)));
-        }
         if let Some(conn) = &mut self.conn {
-            let next = conn.next_event_timeout(wait);
-            let reason = match next {
-                Ok(Next::Event(Event::Closed(reason))) => {
-                    if reason.is_clean() || self.reconnect.is_stopped() {
-                        self.conn = None;
-                        self.done = true;
-                        return Ok(Some(Item::Event(Event::Closed(reason))));
-                    }
-                    Some(reason)
+            match conn.next_event_timeout(wait) {
+                Ok(Next::Event(Event::Closed(reason))) if self.recovery.ends_session(&reason) => {
+                    self.conn = None;
+                    return Ok(Some(Item::Event(Event::Closed(reason))));
                 }
+                Ok(Next::Event(Event::Closed(_)) | Next::Ended) | Err(_) => self.lost(),
                 Ok(Next::Event(e)) => return Ok(Some(Item::Event(e))),
                 Ok(Next::TimedOut) => return Ok(Some(Item::TimedOut)),
-                Ok(Next::Ended) => None,
-                Err(_) => conn.client().close_reason().cloned(),
-            };
-            self.lost();
-            self.loss = None;
-            return Ok(Some(Item::Disconnected(reason)));
-        }
-        if self.done {
-            return Ok(None);
-        }
-        let Some(delay) = self.announced.take() else {
-            return Ok(Some(match self.reconnect.next_delay() {
-                Some(delay) => {
-                    self.announced = Some(delay);
-                    Item::Attempt {
-                        attempt: self.reconnect.attempts(),
-                        delay,
-                    }
-                }
-                None => {
-                    self.done = true;
-                    Item::GaveUp
-                }
-            }));
-        };
-        std::thread::sleep(delay);
-        match self.attempt() {
-            Ok(resumed) => {
-                self.reconnect.succeeded();
-                Ok(Some(Item::Reconnected(resumed)))
             }
-            Err(e) => Ok(Some(Item::AttemptFailed(e))),
         }
+        Ok(match self.recovery.step() {
+            Step::Report(item) => Some(item),
+            Step::Done => None,
+            Step::Attempt(delay) => {
+                std::thread::sleep(delay);
+                let outcome = self.attempt();
+                Some(self.recovery.attempted(outcome))
+            }
+        })
     }
 
     /// The connection is gone: keep what resumes it.
     fn lost(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.loss = Some(conn.client().close_reason().cloned());
-            if let Some(r) = conn.client().resumption() {
-                self.resumption = Some(r);
-            }
+            self.recovery.lost(conn.client());
         }
     }
 
@@ -203,15 +128,13 @@ impl Session {
         let mut config = self.config.clone();
         config.seed = crate::fresh_seed();
         let mut conn = Connection::connect_with(&self.addrs[..], config, self.options.clone())?;
-        let outcome = match self.resumption.clone() {
+        let outcome = match self.recovery.resumption() {
             Some(r) => conn.resume(self.credentials.clone(), r),
             None => conn
                 .login(self.credentials.clone())
                 .map(Resumed::NewSession),
         };
         if outcome.is_ok() {
-            // Resumed or replaced: what the old session held has gone out again.
-            self.resumption = None;
             self.conn = Some(conn);
         }
         outcome
@@ -219,7 +142,7 @@ impl Session {
 
     /// Logs out: closes the current connection cleanly and ends the session.
     pub fn close(mut self) -> Result<Option<CloseReason>, Error> {
-        self.done = true;
+        self.recovery.finish();
         match self.conn.take() {
             Some(conn) => conn.close().map(Some),
             None => Ok(None),
