@@ -419,3 +419,97 @@ fn ejabberd_zero_loss_through_cuts() {
 fn prosody_zero_loss_through_cuts() {
     zero_loss(ServerKind::Prosody);
 }
+
+/// The next item of a tokio session, within 20 s.
+async fn next(alice: &mut jabber_tokio::Session) -> Item {
+    tokio::time::timeout(Duration::from_secs(20), alice.next())
+        .await
+        .expect("an item in time")
+        .expect("no adapter error")
+        .expect("the session goes on")
+}
+
+/// The same through jabber-tokio's reconnecting session.
+fn tokio_resume_after_a_cut(kind: ServerKind) {
+    let (server, proxy) = start(kind);
+    let (bob_jid, bob_tx, bob) = spawn_bob(&server, 8, 40);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let creds = Credentials::new("alice", "Alice-sm", "tablet");
+        let mut config = config(&server);
+        config.keepalive_interval = Some(Duration::from_secs(2));
+        config.dead_peer_timeout = Some(Duration::from_secs(6));
+        let options = Options::starttls(test_tls());
+        let (mut alice, logged_in) =
+            jabber_tokio::Session::connect(proxy.addr, config, options, creds, backoff())
+                .await
+                .expect("alice logs in");
+        loop {
+            if let Item::Event(Event::StreamManagement(SmEvent::Enabled { resumable })) =
+                next(&mut alice).await
+            {
+                assert!(resumable);
+                break;
+            }
+        }
+        for i in 0..5 {
+            alice
+                .send(chat(&bob_jid.to_bare(), &format!("m{i}")))
+                .expect("sent");
+        }
+        let unacked = |alice: &mut jabber_tokio::Session| {
+            alice
+                .connection()
+                .and_then(|c| c.client().resumption())
+                .map(|r| r.unacked.len())
+        };
+        while unacked(&mut alice) != Some(0) {
+            let _ = tokio::time::timeout(Duration::from_millis(50), alice.next()).await;
+        }
+        assert_eq!(proxy.cut(), 1);
+        for i in 5..8 {
+            alice
+                .send(chat(&bob_jid.to_bare(), &format!("m{i}")))
+                .expect("queued");
+        }
+        bob_tx.send(logged_in.jid.clone()).expect("bob is there");
+        let outcome = loop {
+            if let Item::Reconnected(outcome) = next(&mut alice).await {
+                break outcome;
+            }
+        };
+        assert!(
+            matches!(&outcome, Resumed::Resumed { jid, .. } if *jid == logged_in.jid),
+            "{kind}: {outcome:?}"
+        );
+        loop {
+            if let Item::Event(Event::Stanza(StanzaEvent::Message(m))) = next(&mut alice).await {
+                if m.body().as_deref() == Some("while away") {
+                    break;
+                }
+            }
+        }
+        let got = bob.join().expect("bob");
+        for i in 0..8 {
+            assert_eq!(
+                got.get(&format!("m{i}")),
+                Some(&1),
+                "{kind}: m{i} in {got:?}"
+            );
+        }
+        alice.close().await.expect("closed");
+    });
+}
+
+#[test]
+fn ejabberd_tokio_resume_after_a_cut() {
+    tokio_resume_after_a_cut(ServerKind::Ejabberd);
+}
+
+#[test]
+fn prosody_tokio_resume_after_a_cut() {
+    tokio_resume_after_a_cut(ServerKind::Prosody);
+}

@@ -267,6 +267,27 @@ impl Recovery {
         self.loss = Some(client.close_reason().cloned());
     }
 
+    /// How many stanzas `client` holds unacknowledged (with a resumable session): take it
+    /// before a send, for [`send_failed`](Self::send_failed).
+    pub fn unacked(client: &Client) -> Option<usize> {
+        client.resumption().map(|r| r.unacked.len())
+    }
+
+    /// A send on `client`'s connection failed at the transport, `before` being
+    /// [`unacked`](Self::unacked) just before it: the connection is lost, and the stanza
+    /// is with its session if the core took it before the write failed, else it is
+    /// [`queue`](Self::queue)d.
+    pub fn send_failed(
+        &mut self,
+        client: &Client,
+        before: Option<usize>,
+        stanza: Element,
+    ) -> Result<(), Error> {
+        let taken = before.is_some() && Recovery::unacked(client) > before;
+        self.lost(client);
+        if taken { Ok(()) } else { self.queue(stanza) }
+    }
+
     /// The connection closed with `reason`: `true` when that ends the session (an
     /// orderly close, or reconnection stopped); then report it as the last event.
     pub fn ends_session(&mut self, reason: &CloseReason) -> bool {

@@ -72,22 +72,21 @@ impl Session {
     /// (`Config::sm_max_unacked`).
     pub fn send(&mut self, stanza: impl Into<Element>) -> Result<(), Error> {
         let stanza = stanza.into();
-        if let Some(conn) = self.conn.as_mut().filter(|c| !c.is_closed()) {
-            let queued = |c: &Connection| c.client().resumption().map(|r| r.unacked.len());
-            let before = queued(conn);
-            match conn.send(stanza.clone()) {
-                Ok(()) => return Ok(()),
-                Err(e @ Error::Client(_)) => return Err(e),
+        if self.conn.as_ref().is_some_and(Connection::is_closed) {
+            self.lost();
+        }
+        if let Some(conn) = self.conn.as_mut() {
+            let before = Recovery::unacked(conn.client());
+            return match conn.send(stanza.clone()) {
+                Ok(()) => Ok(()),
+                Err(e @ Error::Client(_)) => Err(e),
                 Err(_) => {
-                    // The transport failed: the stanza is with the lost session if the
-                    // core took it before the write failed, else it joins it below.
-                    let taken = before.is_some() && queued(conn) > before;
-                    self.lost();
-                    if taken {
-                        return Ok(());
-                    }
+                    // The transport failed.
+                    let result = self.recovery.send_failed(conn.client(), before, stanza);
+                    self.conn = None;
+                    result
                 }
-            }
+            };
         }
         self.recovery.queue(stanza)
     }
