@@ -617,3 +617,35 @@ mod props {
         }
     }
 }
+
+#[test]
+fn a_resumed_session_is_captured_and_replays() {
+    use jabber_proto::replay::{self, Options};
+    let mut c = config();
+    c.capture = true;
+    let mut h = authenticated(c, Some(died()));
+    let mut events = Vec::new();
+    h.server(BIND_AND_SM);
+    h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='2'/>"));
+    h.server(&format!("<a xmlns='{SM}' h='3'/>"));
+    send(&mut h, 7);
+    h.advance(Duration::from_secs(6));
+    h.sent();
+    events.extend(h.events());
+    let records: Vec<_> = std::iter::from_fn(|| h.client.poll_capture()).collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.data).contains("<resumption "))
+    );
+    let report = replay::replay(&records, &Options::default());
+    assert_eq!(report.difference, None);
+    assert!(!report.incomplete);
+    assert_eq!(report.replayed, records.len());
+    // The resumed event comes out of the replay too.
+    assert!(
+        report.events.iter().any(|e| e.contains("Resumed")),
+        "{:?}",
+        report.events
+    );
+}
