@@ -90,6 +90,10 @@ impl fmt::Display for SmError {
 
 impl core::error::Error for SmError {}
 
+/// Room for unacknowledged stanzas an emptied queue keeps: steady traffic of a few
+/// stanzas between acks allocates nothing anew.
+const IDLE_UNACKED: usize = 8;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Phase {
     /// A resumption waits for the point of binding (the app called `resume`).
@@ -252,6 +256,10 @@ impl StreamManagement {
             });
         }
         self.unacked.drain(..newly);
+        if self.unacked.is_empty() {
+            // An idle session keeps no room its last burst needed.
+            self.unacked.shrink_to(IDLE_UNACKED);
+        }
         self.acked = h;
         Ok(())
     }
