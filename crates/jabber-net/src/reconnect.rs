@@ -168,6 +168,151 @@ mod tests {
         assert!(delays.len() > 50, "{} distinct delays", delays.len());
     }
 
+    use jabber_proto::client::{Config, Error as CoreError};
+    use jabber_proto::jid::Jid;
+    use jabber_proto::negotiation::auth::Credentials;
+    use jabber_proto::stanza::{Message, MessageType};
+    use jabber_proto::time::Instant;
+
+    fn backoff(max_attempts: u32) -> Backoff {
+        Backoff {
+            max_attempts: Some(max_attempts),
+            ..Backoff::default()
+        }
+    }
+
+    fn message(body: &str) -> Element {
+        let to = Jid::parse("bob@example.com").unwrap();
+        Message::new(MessageType::Chat, &to, body).unwrap().into()
+    }
+
+    /// A client logged in over 1.0 with stream management enabled, `sent` messages out
+    /// and none acknowledged, then reset.
+    fn lost_client(sent: usize) -> Client {
+        let now = Instant::ZERO;
+        let mut config = Config::new("example.com", crate::fresh_seed());
+        config.version = Some("1.0".into());
+        config.transport_encrypted = true;
+        config.fetch_roster = false;
+        config.initial_presence = false;
+        let mut c = Client::new(config, now);
+        c.login(now, Credentials::new("alice", "pw", "r")).unwrap();
+        let header = "<stream:stream xmlns='jabber:client' \
+            xmlns:stream='http://etherx.jabber.org/streams' id='s' version='1.0'>";
+        let input = |c: &mut Client, xml: &str| {
+            c.handle_input(now, xml.as_bytes()).unwrap();
+            let out = String::from_utf8(c.take_transmit().unwrap_or_default()).unwrap();
+            while c.poll_event().is_some() {}
+            out
+        };
+        input(&mut c, header);
+        input(
+            &mut c,
+            "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+            <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
+        );
+        input(
+            &mut c,
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+        );
+        input(&mut c, header);
+        let bind = input(
+            &mut c,
+            "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
+            <sm xmlns='urn:xmpp:sm:3'/></stream:features>",
+        );
+        let id = bind
+            .split("id='")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .unwrap()
+            .to_owned();
+        input(
+            &mut c,
+            &format!(
+                "<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+            <jid>alice@example.com/r</jid></bind></iq>"
+            ),
+        );
+        input(
+            &mut c,
+            "<enabled xmlns='urn:xmpp:sm:3' id='sm' resume='true'/>",
+        );
+        for i in 0..sent {
+            c.send(now, message(&format!("m{i}"))).unwrap();
+        }
+        c.handle_reset(now);
+        c
+    }
+
+    #[test]
+    fn a_loss_is_reported_then_attempts_announced_made_and_given_up() {
+        let mut r = Recovery::new(backoff(2), 5, 10);
+        let client = lost_client(2);
+        r.lost(&client);
+        assert!(matches!(
+            r.step(),
+            Step::Report(Item::Disconnected(Some(CloseReason::Reset)))
+        ));
+        for attempt in 1..=2 {
+            let Step::Report(Item::Attempt { attempt: n, delay }) = r.step() else {
+                panic!("an attempt announced");
+            };
+            assert_eq!(n, attempt);
+            assert!(matches!(r.step(), Step::Attempt(d) if d == delay));
+            assert_eq!(r.resumption().map(|x| x.unacked.len()), Some(2));
+            let failed = r.attempted(Err(Error::Closed(CloseReason::Reset)));
+            assert!(matches!(failed, Item::AttemptFailed(_)));
+        }
+        assert!(matches!(r.step(), Step::Report(Item::GaveUp)));
+        assert!(matches!(r.step(), Step::Done));
+    }
+
+    #[test]
+    fn stanzas_wait_with_the_session_within_the_bound() {
+        let mut r = Recovery::new(backoff(3), 5, 3);
+        // Nothing to resume: nowhere for a stanza to wait.
+        assert!(matches!(
+            r.queue(message("x")),
+            Err(Error::Client(CoreError::Closed))
+        ));
+        r.lost(&lost_client(2));
+        r.queue(message("late")).unwrap();
+        assert!(matches!(
+            r.queue(message("too many")),
+            Err(Error::Client(CoreError::UnackedQueueFull))
+        ));
+        assert_eq!(r.resumption().unwrap().unacked.len(), 3);
+        // Resumed: what waited went out with it.
+        let jid = Jid::parse("alice@example.com/r").unwrap();
+        let item = r.attempted(Ok(Resumed::Resumed { jid, resent: 3 }));
+        assert!(matches!(item, Item::Reconnected(_)));
+        assert!(r.resumption().is_none());
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_stanza_once() {
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        let client = lost_client(1);
+        // The core took it before the write failed (one more unacked than before) ...
+        r.send_failed(&client, Some(0), message("m0")).unwrap();
+        assert_eq!(r.resumption().unwrap().unacked.len(), 1);
+        // ... or did not: then it joins the session to resume.
+        r.send_failed(&client, Some(1), message("m1")).unwrap();
+        assert_eq!(r.resumption().unwrap().unacked.len(), 2);
+    }
+
+    #[test]
+    fn an_orderly_close_or_a_stop_ends_the_session() {
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        assert!(!r.ends_session(&CloseReason::Reset));
+        assert!(r.ends_session(&CloseReason::Local));
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        r.stop();
+        assert!(r.ends_session(&CloseReason::Reset));
+        assert!(matches!(r.step(), Step::Done));
+    }
+
     #[test]
     fn gives_up_after_the_maximum_and_on_stop() {
         let mut r = Reconnect::new(
