@@ -17,6 +17,28 @@ use crate::{CloseReason, Connection, Error, LoggedIn, Next, Options};
 ///
 /// Nothing happens between calls: losses are noticed, and attempts made, inside
 /// [`next`](Self::next), which sleeps for the backoff delay of an attempt it announced.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use jabber_std::{Backoff, Config, Credentials, Event, Item, Options, Session};
+///
+/// # fn main() -> Result<(), jabber_std::Error> {
+/// let mut config = Config::new("example.com", jabber_std::fresh_seed());
+/// config.version = Some("1.0".into()); // stream management needs XMPP 1.0
+/// let creds = Credentials::new("alice", "secret", "phone");
+/// let (mut session, _) = Session::connect(
+///     "example.com:5222", config, Options::default(), creds, Backoff::default())?;
+/// while let Some(item) = session.next(Duration::from_secs(30))? {
+///     match item {
+///         Item::Event(Event::Stanza(stanza)) => println!("{stanza:?}"),
+///         Item::Attempt { attempt, delay } => println!("reconnecting ({attempt}) in {delay:?}"),
+///         Item::Reconnected(how) => println!("back: {how:?}"),
+///         Item::GaveUp => break,
+///         _ => {}
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 pub struct Session {
     addrs: Vec<SocketAddr>,
     config: Config,
