@@ -649,3 +649,25 @@ fn a_resumed_session_is_captured_and_replays() {
         report.events
     );
 }
+
+#[test]
+fn resume_refusals() {
+    let mut classic = config();
+    classic.version = None;
+    let mut h = Harness::new(classic);
+    let now = h.now;
+    assert_eq!(
+        h.client.resume(now, creds(), died()),
+        Err(Error::WrongPhase)
+    );
+    let mut small = config();
+    small.sm_max_unacked = 1;
+    let mut h = Harness::new(small);
+    assert_eq!(
+        h.client.resume(now, creds(), died()),
+        Err(Error::UnackedQueueFull)
+    );
+    // Nothing was queued: a login still works.
+    assert_eq!(h.client.login(now, creds()), Ok(()));
+    assert!(!h.sent().contains("resume"));
+}

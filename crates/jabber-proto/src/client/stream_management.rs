@@ -40,7 +40,10 @@ impl Client {
     /// after which the unacknowledged stanzas are sent again and reported as
     /// [`SmEvent::PossibleDuplicates`].
     ///
-    /// Refused like [`login`](Self::login).
+    /// Refused like [`login`](Self::login); also on a classic stream
+    /// ([`Error::WrongPhase`]: stream management needs `Config::version`) and with more
+    /// unacknowledged stanzas than [`Config::sm_max_unacked`](super::Config::sm_max_unacked)
+    /// ([`Error::UnackedQueueFull`]).
     pub fn resume(
         &mut self,
         now: Instant,
@@ -77,6 +80,10 @@ impl Client {
         if self.cx.config.version.is_none() {
             // Stream management needs an XMPP 1.0 stream.
             return Err(Error::WrongPhase);
+        }
+        if resumption.unacked.len() > usize::from(self.cx.config.sm_max_unacked) {
+            // More than the session could have held: the bound is the application's too.
+            return Err(Error::UnackedQueueFull);
         }
         self.cx.check_not_closing()?;
         if !self.login.is_idle() || self.account.is_busy() {
