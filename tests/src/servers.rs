@@ -963,6 +963,11 @@ modules:
   mod_disco: {{}}
   mod_muc: {{}}
   mod_carboncopy: {{}}
+  # XEP-0198 with a short resumption window: a cut client resumes within seconds, and
+  # a session nobody resumes is gone soon (its messages then go offline).
+  mod_stream_mgmt:
+    resume_timeout: 10
+    max_resume_timeout: 10
 ",
         certfile = yaml_string(&tls.combined),
         cafile = yaml_string(&tls.ca),
@@ -1076,7 +1081,9 @@ allow_unencrypted_plain_auth = true
 authentication = \"{authentication}\"
 storage = \"internal\"
 allow_registration = true
-modules_enabled = {{ \"saslauth\", \"tls\", \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\", \"blocklist\", \"carbons\" }}
+modules_enabled = {{ \"saslauth\", \"tls\", \"legacyauth\", \"register\", \"roster\", \"private\", \"vcard\", \"ping\", \"disco\", \"blocklist\", \"carbons\", \"smacks\" }}
+-- XEP-0198 with a short resumption window (see ejabberd's mod_stream_mgmt above).
+smacks_hibernation_time = 10
 modules_disabled = {{ \"s2s\", \"s2s_auth_certs\" }}
 VirtualHost \"{DOMAIN}\"
 ",

@@ -33,6 +33,7 @@ mod error;
 mod link;
 mod options;
 mod outcome;
+mod reconnect;
 pub mod resolve;
 mod seed;
 mod socket;
@@ -49,6 +50,8 @@ pub use outcome::{
     LoggedIn, filled_registration_form, login_outcome, registration_failure, registration_outcome,
     write_timed_out,
 };
+pub use outcome::{Resumed, is_resume_outcome, resume_outcome};
+pub use reconnect::{Backoff, Item, Reconnect, Recovery, Step};
 pub use seed::fresh_seed;
 pub use socket::{configure_socket, is_reset};
 pub use tls::Tls;

@@ -4,7 +4,7 @@
 
 use std::io;
 
-use jabber_proto::client::{AccountEvent, Event, SessionEvent};
+use jabber_proto::client::{AccountEvent, Event, SessionEvent, SmEvent};
 use jabber_proto::features::roster::Roster;
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::register::{Field, RegistrationError, RegistrationForm};
@@ -27,6 +27,41 @@ pub fn login_outcome(event: Event) -> Result<LoggedIn, Error> {
         Event::Session(SessionEvent::Ready { jid, roster, .. }) => Ok(LoggedIn { jid, roster }),
         Event::Session(SessionEvent::LoginFailed(e)) => Err(Error::Login(e)),
         other => Err(unexpected(other)),
+    }
+}
+
+/// The outcome of [`Client::resume`](jabber_proto::client::Client::resume).
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Resumed {
+    /// The session was resumed: no new binding, roster or presence; `resent` stanzas
+    /// the server had not received went out again.
+    Resumed {
+        /// The session's address.
+        jid: Jid,
+        /// Stanzas sent again.
+        resent: usize,
+    },
+    /// The server refused; a new session was started (its unacknowledged stanzas are
+    /// sent again and reported by `SmEvent::PossibleDuplicates`).
+    NewSession(LoggedIn),
+}
+
+/// Whether `event` ends a resumption attempt (see [`resume_outcome`]).
+pub fn is_resume_outcome(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::Session(_) | Event::StreamManagement(SmEvent::Resumed { .. })
+    )
+}
+
+/// A resumption's outcome event as a result. `Event::Closed` is [`Error::Closed`].
+pub fn resume_outcome(event: Event) -> Result<Resumed, Error> {
+    match event {
+        Event::StreamManagement(SmEvent::Resumed { jid, resent }) => {
+            Ok(Resumed::Resumed { jid, resent })
+        }
+        other => login_outcome(other).map(Resumed::NewSession),
     }
 }
 

@@ -130,19 +130,19 @@ pub(crate) struct Console {
     entries: VecDeque<ConsoleEntry>,
     bytes: usize,
     dropped: u64,
-    /// The last entry pushed was kept (it is the newest).
-    last_kept: bool,
+    /// How many of the latest pushes were kept in a row (they are the newest entries).
+    kept_tail: usize,
 }
 
 impl Console {
     /// Queues `entry`, dropping the oldest to stay within `max_bytes`.
     pub(crate) fn push(&mut self, entry: ConsoleEntry, max_bytes: usize) {
-        self.last_kept = false;
         if entry.xml.len() > max_bytes {
             self.dropped += 1;
+            self.kept_tail = 0;
             return;
         }
-        self.last_kept = true;
+        self.kept_tail += 1;
         while self.bytes + entry.xml.len() > max_bytes {
             let Some(old) = self.entries.pop_front() else {
                 break;
@@ -156,11 +156,12 @@ impl Console {
 
     /// Takes back the newest entry: what it showed was refused before it was sent.
     pub(crate) fn retract_last(&mut self) {
-        // Only the entry just pushed; if it was dropped for its size, nothing (and the
-        // drop stays counted: the item was not sent, but it was not shown either).
-        if !core::mem::take(&mut self.last_kept) {
+        // Only an entry among the latest pushes that were kept; one dropped for its
+        // size is not there to take back (its drop stays counted).
+        if self.kept_tail == 0 {
             return;
         }
+        self.kept_tail -= 1;
         if let Some(e) = self.entries.pop_back() {
             self.bytes -= e.xml.len();
         }

@@ -7,8 +7,9 @@ use std::iter::FusedIterator;
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant as StdInstant};
 
-use jabber_net::{CaptureFile, Clock, Link, LoggedIn};
+use jabber_net::{CaptureFile, Clock, Link, LoggedIn, Resumed};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
+use jabber_proto::features::stream_management::Resumption;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::time::Instant;
 use jabber_proto::xml::Element;
@@ -160,6 +161,18 @@ impl Connection {
     pub fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;
         jabber_net::login_outcome(self.wait_for(|e| matches!(e, Event::Session(_)))?)
+    }
+
+    /// Logs in resuming an earlier session (XEP-0198, see [`Client::resume`]) and blocks
+    /// until it is resumed or, refused, a new session is ready. Fails like
+    /// [`login`](Self::login).
+    pub fn resume(
+        &mut self,
+        credentials: Credentials,
+        resumption: Resumption,
+    ) -> Result<Resumed, Error> {
+        self.with_client(|client, now| client.resume(now, credentials, resumption))??;
+        jabber_net::resume_outcome(self.wait_for(jabber_net::is_resume_outcome)?)
     }
 
     /// Registers a new account in band (XEP-0077, see [`Client::request_registration`]):

@@ -52,9 +52,12 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+mod session;
 
 pub use connection::{Connection, Events, Next};
+pub use jabber_net::{Backoff, Item, Reconnect, Resumed};
 pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
+pub use session::Session;
 
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;

@@ -207,6 +207,18 @@ impl Connection {
         jabber_net::login_outcome(self.wait_for(|e| matches!(e, Event::Session(_))).await?)
     }
 
+    /// Logs in resuming an earlier session (XEP-0198, see [`Client::resume`]) and waits
+    /// until it is resumed or, refused, a new session is ready. Fails like
+    /// [`login`](Self::login); dropped before it completes, it goes on like a login.
+    pub async fn resume(
+        &mut self,
+        credentials: Credentials,
+        resumption: jabber_proto::features::stream_management::Resumption,
+    ) -> Result<jabber_net::Resumed, Error> {
+        self.with_client(|client, now| client.resume(now, credentials, resumption))??;
+        jabber_net::resume_outcome(self.wait_for(jabber_net::is_resume_outcome).await?)
+    }
+
     /// Registers a new account in band (XEP-0077, see [`Client::request_registration`]):
     /// asks for the form, fills in `username` and `password`, submits it, and waits until
     /// the server answers. On success the core closes the stream: log in on a new

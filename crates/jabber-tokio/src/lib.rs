@@ -77,10 +77,13 @@
 
 mod connection;
 mod sender;
+mod session;
 
 pub use connection::Connection;
+pub use jabber_net::{Backoff, Item, Reconnect, Resumed};
 pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 pub use sender::Sender;
+pub use session::Session;
 
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;

@@ -122,19 +122,20 @@ pub(crate) struct CaptureLog {
     bytes: usize,
     dropped: u64,
     gap_owed: bool,
-    /// The last record pushed was a `Sent` and was kept.
-    last_sent_kept: bool,
+    /// How many of the latest records pushed were `Sent` ones, kept, in a row.
+    sent_tail: usize,
 }
 
 impl CaptureLog {
     pub(crate) fn push(&mut self, record: CaptureRecord, max_bytes: usize) {
-        self.last_sent_kept = false;
+        let sent = record.kind == RecordKind::Sent;
         // The fixed cost of a record, so that empty ones are bounded too.
         let size = record.data.len() + 16;
         let gap = if self.gap_owed { 16 } else { 0 };
         if self.bytes + size + gap > max_bytes {
             self.dropped += 1;
             self.gap_owed = true;
+            self.sent_tail = 0;
             return;
         }
         if self.gap_owed {
@@ -145,17 +146,18 @@ impl CaptureLog {
                 .push_back(CaptureRecord::new(RecordKind::Gap, at, Vec::new()));
         }
         self.bytes += size;
-        self.last_sent_kept = record.kind == RecordKind::Sent;
+        self.sent_tail = if sent { self.sent_tail + 1 } else { 0 };
         self.records.push_back(record);
     }
 
     /// Takes back the newest record if it is a [`RecordKind::Sent`]: what it showed was
     /// refused before it was sent.
     pub(crate) fn retract_sent(&mut self) {
-        // Only the record just pushed, if it was kept.
-        if !core::mem::take(&mut self.last_sent_kept) {
+        // Only one of the latest `Sent` records pushed and kept in a row.
+        if self.sent_tail == 0 {
             return;
         }
+        self.sent_tail -= 1;
         if self
             .records
             .back()
@@ -254,6 +256,10 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         disclosure,
         carbons,
         discovery,
+        stream_management,
+        sm_ack_every,
+        sm_max_unacked,
+        sm_ack_delay_ms,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -322,6 +328,11 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
     if let Some(d) = discovery {
         b = b.child(discovery_element(d));
     }
+    b = b
+        .attr("stream-management", bool_str(*stream_management))
+        .attr("sm-ack-every", &format!("{sm_ack_every}"))
+        .attr("sm-max-unacked", &format!("{sm_max_unacked}"))
+        .attr("sm-ack-delay-ms", &format!("{sm_ack_delay_ms}"));
     b.build().ok()
 }
 

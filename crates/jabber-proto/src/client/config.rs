@@ -168,6 +168,18 @@ pub struct Config {
     /// [`Discovery::default`]), but no capabilities are sent or asked for. Boxed: off,
     /// it costs one word.
     pub discovery: Option<Box<Discovery>>,
+    /// Enable XEP-0198 stream management (with resumption) after binding, when the server
+    /// offers it (XMPP 1.0 streams only). Default true.
+    pub stream_management: bool,
+    /// Ask for an ack (`<r/>`) after this many stanzas; 0: only by time. Default 5.
+    pub sm_ack_every: u16,
+    /// Most stanzas kept unacknowledged; an application command beyond is refused
+    /// ([`Error::UnackedQueueFull`](super::Error::UnackedQueueFull)). Default 1,000.
+    pub sm_max_unacked: u16,
+    /// Ask for an ack when stanzas have waited this many milliseconds unacknowledged; 0:
+    /// only by count. Default 5,000. (Milliseconds in a `u32` rather than a `Duration`:
+    /// every idle client carries its config.)
+    pub sm_ack_delay_ms: u32,
 }
 
 impl Config {
@@ -209,6 +221,10 @@ impl Config {
             disclosure: None,
             carbons: false,
             discovery: None,
+            stream_management: true,
+            sm_ack_every: 5,
+            sm_max_unacked: 1000,
+            sm_ack_delay_ms: 5_000,
         }
     }
 }

@@ -16,6 +16,7 @@ use super::capture::{self, CaptureLog, CaptureRecord, RecordKind};
 use super::iq_table::{IqTable, Owner};
 use super::{CloseReason, Config, Error, Event, IqId, State};
 use crate::console::{Console, ConsoleEntry, Direction};
+use crate::features::stream_management::{self, SmError, StreamManagement};
 use crate::jid::Jid;
 use crate::negotiation::features::StreamFeatures;
 use crate::negotiation::sasl::ChannelBinding;
@@ -110,6 +111,8 @@ pub(crate) struct Cx {
     /// This client replays a capture, whose passwords are masked: what only the password
     /// can prove (a SCRAM server signature) is taken as recorded.
     pub(crate) replaying: bool,
+    /// XEP-0198 stream management, while enabled or being resumed (boxed: none without).
+    pub(crate) sm: Option<Box<StreamManagement>>,
 }
 
 impl Cx {
@@ -151,6 +154,7 @@ impl Cx {
             mask_input: false,
             restarting: false,
             replaying: false,
+            sm: None,
         }
     }
 
@@ -270,6 +274,13 @@ impl Cx {
             Writer::CONSOLE.element(buf, element.root());
         });
         self.last_sent = self.last_sent.max(self.now);
+        // Stream management keeps what it counts, and asks for acks at its rate.
+        let now = self.now;
+        if let Some(sm) = self.sm.as_deref_mut() {
+            if sm.on_sent(element, now, &self.config) {
+                stream_management::request_ack(self);
+            }
+        }
     }
 
     /// Writes our stream header again (a stream restart).
@@ -389,18 +400,19 @@ impl Cx {
     /// waiting bytes have drained far enough for the same write to fit; a write that
     /// could never fit is [`Error::StanzaTooLarge`] instead.
     pub(crate) fn check_room(&mut self, before: usize) -> Result<(), Error> {
+        if self
+            .sm
+            .as_ref()
+            .is_some_and(|sm| sm.over_bound(&self.config))
+        {
+            return Err(self.refuse_unacked(before));
+        }
         if self.unsent() <= self.config.max_unsent_bytes {
             return Ok(());
         }
         let written = self.out.len() - before;
         self.out.truncate(before);
-        // The one element the command wrote was recorded: it was not sent after all.
-        if let Some(console) = &mut self.console {
-            console.retract_last();
-        }
-        if let Some(log) = &mut self.capture {
-            log.retract_sent();
-        }
+        self.retract_recorded();
         super::trace::refused(&self.config);
         if written > self.config.max_unsent_bytes {
             return Err(Error::StanzaTooLarge);
@@ -410,11 +422,60 @@ impl Cx {
     }
 
     /// After the client wrote on its own (answers, keepalives, the session's requests):
-    /// a server that leaves that much unread is not reading at all.
+    /// a server that leaves that much unread is not reading at all; one that leaves
+    /// twice [`Config::sm_max_unacked`] stanzas unacknowledged is not acknowledging.
     pub(crate) fn check_server_reads(&mut self) {
         if self.state != State::Closed && self.unsent() > self.config.max_unsent_bytes {
             self.finish(CloseReason::SendBufferFull);
         }
+        let unacking = self
+            .sm
+            .as_ref()
+            .is_some_and(|sm| sm.over_hard_bound(&self.config));
+        if self.state != State::Closed && unacking {
+            self.fail_sm(SmError::Unacknowledged);
+        }
+    }
+
+    /// The server broke stream management: the stream error, our close, the end.
+    pub(crate) fn fail_sm(&mut self, e: SmError) {
+        if matches!(self.state, State::Opening | State::Open) {
+            self.emit(&stream_management::stream_error(&e));
+            self.emit_close();
+        }
+        self.finish(CloseReason::StreamManagement(e));
+    }
+
+    /// The one element a refused command wrote was recorded (and counted): it was not
+    /// sent after all — nor the ack request stream management wrote right after it.
+    fn retract_recorded(&mut self) {
+        let with_request = self
+            .sm
+            .as_deref_mut()
+            .is_some_and(StreamManagement::retract_last);
+        for _ in 0..1 + usize::from(with_request) {
+            if let Some(console) = &mut self.console {
+                console.retract_last();
+            }
+            if let Some(log) = &mut self.capture {
+                log.retract_sent();
+            }
+        }
+    }
+
+    /// Undoes an application command's stanza that the full unacknowledged queue cannot
+    /// take, asks the server for an ack, and owes [`Event::Writable`].
+    fn refuse_unacked(&mut self, before: usize) -> Error {
+        self.out.truncate(before);
+        self.retract_recorded();
+        let ask = self
+            .sm
+            .as_deref_mut()
+            .is_some_and(StreamManagement::owe_writable);
+        if ask {
+            stream_management::request_ack(self);
+        }
+        Error::UnackedQueueFull
     }
 
     pub(crate) fn poll_transmit(&self) -> Option<&[u8]> {

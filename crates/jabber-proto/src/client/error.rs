@@ -48,6 +48,10 @@ pub enum Error {
     /// A block or unblock command without an address (to unblock everyone, use
     /// [`Client::unblock_all`](super::Client::unblock_all)).
     NoAddress,
+    /// Stream management holds [`Config::sm_max_unacked`](super::Config::sm_max_unacked)
+    /// stanzas the server has not acknowledged: an ack was requested;
+    /// [`Event::Writable`](super::Event::Writable) says when the same command fits.
+    UnackedQueueFull,
 }
 
 impl fmt::Display for Error {
@@ -71,6 +75,9 @@ impl fmt::Display for Error {
             }
             Error::NotStorable => f.write_str("private storage cannot hold this namespace"),
             Error::NoAddress => f.write_str("a block or unblock command needs an address"),
+            Error::UnackedQueueFull => {
+                f.write_str("too many stanzas wait for the server's acknowledgement")
+            }
         }
     }
 }

@@ -25,6 +25,7 @@ use core::fmt;
 use super::IqId;
 use crate::features::autoupdate::UpdateInfo;
 use crate::features::roster::Roster;
+use crate::features::stream_management::SmError;
 use crate::features::vcard::Vcard;
 use crate::jid::Jid;
 use crate::negotiation::auth::{AuthMethod, LoginError};
@@ -70,6 +71,9 @@ pub enum Event {
     /// will not be answered. Flush [`poll_transmit`](super::Client::poll_transmit) until
     /// [`is_finished`](super::Client::is_finished), then close the transport.
     Closed(CloseReason),
+    /// Stream management (XEP-0198): enabled, resumed, resumption refused, possible
+    /// duplicates.
+    StreamManagement(SmEvent),
 }
 
 /// The stream itself.
@@ -508,6 +512,7 @@ into_event! {
     ServiceEvent => Services,
     CarbonEvent => Carbons,
     DiscoEvent => Disco,
+    SmEvent => StreamManagement,
 }
 
 /// Why the connection ended.
@@ -540,6 +545,8 @@ pub enum CloseReason {
     /// The transport reported a reset ([`Client::handle_reset`](super::Client::handle_reset)):
     /// the connection is gone and nothing more can be written.
     Reset,
+    /// The server broke stream management (XEP-0198); we sent the stream error.
+    StreamManagement(SmError),
 }
 
 impl CloseReason {
@@ -573,6 +580,34 @@ impl fmt::Display for CloseReason {
             }
             CloseReason::EndOfInput { mid_element: false } => f.write_str("connection lost"),
             CloseReason::Reset => f.write_str("connection reset"),
+            CloseReason::StreamManagement(e) => write!(f, "stream management: {e}"),
         }
     }
+}
+
+/// Stream management (XEP-0198): its enabling, and the outcome of a resumption.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum SmEvent {
+    /// The server enabled stream management; `resumable` when it allows resumption
+    /// ([`Client::resumption`](super::Client::resumption) then gives what a new
+    /// connection needs).
+    Enabled {
+        /// The server allows resumption.
+        resumable: bool,
+    },
+    /// The session was resumed on this connection ([`Client::resume`](super::Client::resume)):
+    /// no new binding, roster fetch or presence; `resent` stanzas the server had not
+    /// received went out again.
+    Resumed {
+        /// The session's address.
+        jid: Jid,
+        /// Stanzas sent again.
+        resent: usize,
+    },
+    /// The server refused the resumption: a new session is being bound.
+    ResumeFailed,
+    /// Stanzas of the lost session that the server had not acknowledged were sent again
+    /// in the new session: the recipients may have received them already.
+    PossibleDuplicates(Vec<Element>),
 }

@@ -24,6 +24,7 @@ mod messages;
 mod policy;
 mod services;
 mod session;
+mod stream_management;
 mod trace;
 
 use alloc::format;
@@ -35,6 +36,7 @@ pub use error::Error;
 pub use event::CarbonEvent;
 pub use event::DiscoEvent;
 pub use event::ServiceEvent;
+pub use event::SmEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
@@ -369,6 +371,7 @@ impl Client {
             let reading = !paused;
             self.keepalive
                 .on_timeout(&mut self.cx, now, logged_in, reading);
+            self.sm_on_timeout(now);
             self.cx.check_server_reads();
         }
         self.forget_if_closed();
@@ -695,6 +698,7 @@ impl Client {
             self.login.deadline(&self.cx),
             self.account.deadline(&self.cx),
             keepalive,
+            self.sm_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -814,6 +818,12 @@ impl Client {
             let next = self.login.on_features(&mut self.cx, &features);
             self.follow_login(next);
             return;
+        }
+        if el.ns() == ns::SM {
+            return self.on_sm_element(el);
+        }
+        if crate::features::stream_management::is_stanza(&el) {
+            crate::features::stream_management::on_stanza_received(&mut self.cx);
         }
         if el.ns() == ns::SASL || el.ns() == ns::TLS {
             if let Some(next) = self.login.on_nonza(&mut self.cx, &el) {
@@ -942,9 +952,12 @@ impl Client {
             }
             Next::LoggedIn => {
                 self.cx.negotiating = false;
+                let leftover = self.sm_on_bound();
                 self.cx.features = None;
                 self.start_session();
+                self.sm_resend(leftover);
             }
+            Next::Resume => crate::features::stream_management::send_resume(&mut self.cx),
         }
     }
 

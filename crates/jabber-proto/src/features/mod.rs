@@ -60,5 +60,6 @@ pub(crate) mod presence;
 pub mod private_storage;
 pub mod roster;
 pub(crate) mod services;
+pub mod stream_management;
 pub(crate) mod subscriptions;
 pub mod vcard;

@@ -48,6 +48,8 @@ pub(crate) enum Next {
     StartTls,
     /// Logged in: start the session.
     LoggedIn,
+    /// Authenticated: resume the earlier session (XEP-0198) in place of binding.
+    Resume,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -59,6 +61,8 @@ enum Phase {
     Queued {
         credentials: Box<Credentials>,
         deadline: Instant,
+        /// Resume a stream-managed session (XEP-0198) in place of binding.
+        resume: bool,
     },
     Authenticating {
         credentials: Box<Credentials>,
@@ -116,6 +120,17 @@ impl Login {
 
     /// Queues a login; it starts once the stream allows ([`on_stream_ready`](Self::on_stream_ready)).
     pub(crate) fn start(&mut self, cx: &mut Cx, credentials: Credentials) -> Result<Next, Error> {
+        self.start_with(cx, credentials, false)
+    }
+
+    /// [`start`](Self::start); with `resume`, a stream-managed session (XEP-0198) is
+    /// resumed where a new one would be bound.
+    pub(crate) fn start_with(
+        &mut self,
+        cx: &mut Cx,
+        credentials: Credentials,
+        resume: bool,
+    ) -> Result<Next, Error> {
         // Every request the login will build is checked now, so a bad value is the
         // caller's error here rather than a failure half-way through.
         Jid::new(
@@ -129,6 +144,7 @@ impl Login {
         self.phase = Phase::Queued {
             credentials: Box::new(credentials),
             deadline: cx.now + cx.config.iq_timeout,
+            resume,
         };
         Ok(self.on_stream_ready(cx))
     }
@@ -194,10 +210,14 @@ impl Login {
     /// takes the next step.
     pub(crate) fn on_features(&mut self, cx: &mut Cx, f: &StreamFeatures) -> Next {
         match core::mem::take(&mut self.phase) {
-            Phase::Queued { credentials, .. } => {
+            Phase::Queued {
+                credentials,
+                resume,
+                ..
+            } => {
                 let classic_only = f.mechanisms.is_empty() && !f.starttls && f.iq_auth;
                 if !classic_only {
-                    let mut stream = Box::new(StreamLogin::new(cx, credentials));
+                    let mut stream = Box::new(StreamLogin::new(cx, credentials, resume));
                     let outcome = stream.on_features(cx, f);
                     self.phase = Phase::Stream(stream);
                     return self.follow(cx, outcome);
@@ -246,6 +266,7 @@ impl Login {
             Outcome::Wait => Next::Wait,
             Outcome::Restart => Next::Restart,
             Outcome::StartTls => Next::StartTls,
+            Outcome::Resume => Next::Resume,
             Outcome::LoggedIn(jid, method) => {
                 cx.jid = Some(jid.into_canonical());
                 self.phase = Phase::LoggedIn {
@@ -259,6 +280,29 @@ impl Login {
                 Next::Wait
             }
         }
+    }
+
+    /// The server resumed the session: logged in as before, ready at once (no roster,
+    /// no presence).
+    pub(crate) fn on_resumed(&mut self, cx: &mut Cx, jid: Jid) {
+        if let Phase::Stream(stream) = &self.phase {
+            let method = stream.method();
+            cx.jid = Some(jid.into_canonical());
+            cx.negotiating = false;
+            self.phase = Phase::LoggedIn {
+                method,
+                ready: true,
+            };
+        }
+    }
+
+    /// The server refused the resumption: bind a new session instead.
+    pub(crate) fn on_resume_failed(&mut self, cx: &mut Cx) -> Next {
+        let Phase::Stream(stream) = &mut self.phase else {
+            return Next::Wait;
+        };
+        let outcome = stream.on_resume_failed(cx);
+        self.follow(cx, outcome)
     }
 
     /// A reply to one of the login's requests.

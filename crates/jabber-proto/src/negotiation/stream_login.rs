@@ -52,6 +52,8 @@ pub(crate) enum Outcome {
     LoggedIn(Jid, AuthMethod),
     /// The login failed (the client closes the stream).
     Failed(LoginError),
+    /// Authenticated: resume the earlier session (XEP-0198) rather than bind.
+    Resume,
 }
 
 #[derive(Clone, Debug)]
@@ -73,6 +75,8 @@ enum Step {
     Binding(Mechanism),
     /// The session request is out, for this bound JID.
     Session(Mechanism, Jid),
+    /// `<resume/>` is out (XEP-0198) in place of binding.
+    Resuming(Mechanism),
 }
 
 /// The 1.0 login in progress.
@@ -85,24 +89,54 @@ pub(crate) struct StreamLogin {
     /// The features after authentication asked for session establishment (not marked
     /// optional).
     session_wanted: bool,
+    /// Resume an earlier session in place of binding, when the server offers stream
+    /// management.
+    resume: bool,
 }
 
 impl StreamLogin {
-    pub(crate) fn new(cx: &Cx, credentials: Box<Credentials>) -> StreamLogin {
+    pub(crate) fn new(cx: &Cx, credentials: Box<Credentials>, resume: bool) -> StreamLogin {
         StreamLogin {
             credentials,
             step: Step::Features,
             deadline: cx.now + cx.config.iq_timeout,
             session_wanted: false,
+            resume,
+        }
+    }
+
+    /// The mechanism that authenticated us (once past SASL).
+    pub(crate) fn method(&self) -> AuthMethod {
+        match &self.step {
+            Step::Authenticated(m) | Step::Binding(m) | Step::Session(m, _) | Step::Resuming(m) => {
+                AuthMethod::Sasl(*m)
+            }
+            Step::Sasl { mechanism, .. } => AuthMethod::Sasl(*mechanism),
+            _ => AuthMethod::Sasl(Mechanism::Plain),
+        }
+    }
+
+    /// The server refused our `<resume/>`: bind as if no resumption had been asked for
+    /// (the features of this stream are still known).
+    pub(crate) fn on_resume_failed(&mut self, cx: &mut Cx) -> Outcome {
+        let Step::Resuming(mechanism) = self.step else {
+            return Outcome::Wait;
+        };
+        self.resume = false;
+        match cx.features.clone() {
+            Some(f) => self.bind(cx, &f, mechanism),
+            None => Outcome::Failed(LoginError::UnexpectedReply),
         }
     }
 
     /// When a step that waits for a nonza (no IQ timeout covers it) gives up.
     pub(crate) fn deadline(&self) -> Option<Instant> {
         match self.step {
-            Step::Features | Step::StartTls | Step::Sasl { .. } | Step::Authenticated(_) => {
-                Some(self.deadline)
-            }
+            Step::Features
+            | Step::StartTls
+            | Step::Sasl { .. }
+            | Step::Authenticated(_)
+            | Step::Resuming(_) => Some(self.deadline),
             // The driver's TLS handshake has its own bounds; IQs have theirs.
             Step::TlsHandshake | Step::Binding(_) | Step::Session(..) => None,
         }
@@ -194,6 +228,11 @@ impl StreamLogin {
 
     /// After authentication: bind the resource.
     fn bind(&mut self, cx: &mut Cx, f: &StreamFeatures, mechanism: Mechanism) -> Outcome {
+        if self.resume && f.stream_management {
+            // XEP-0198 §5: resumption takes the place of binding; never both.
+            self.wait(cx, Step::Resuming(mechanism));
+            return Outcome::Resume;
+        }
         if !f.bind {
             return Outcome::Failed(LoginError::NoCommonMethod);
         }

@@ -51,6 +51,34 @@ pub(crate) fn apply(
             let creds = Credentials::new(attr("username")?, &password, attr("resource")?);
             client.login(now, creds)
         }
+        "resume" => {
+            let password = el
+                .child("password", ns::IQ_AUTH)
+                .map(|p| p.text().into_owned())
+                .unwrap_or_default();
+            let creds = Credentials::new(attr("username")?, &password, attr("resource")?);
+            let r = el
+                .child("resumption", CAPTURE_NS)
+                .ok_or("<resume/> without its resumption")?;
+            let num = |name: &str| -> Result<u32, Unreadable> {
+                r.attr(name)
+                    .and_then(|v| v.parse().ok())
+                    .ok_or_else(|| format!("<resumption/> without a valid '{name}'"))
+            };
+            let resumption = crate::features::stream_management::Resumption {
+                id: r
+                    .attr("id")
+                    .ok_or("<resumption/> without 'id'")?
+                    .to_string(),
+                location: r.attr("location").map(String::from),
+                jid: Jid::parse(r.attr("jid").ok_or("<resumption/> without 'jid'")?)
+                    .map_err(|e| format!("bad 'jid': {e}"))?,
+                handled: num("handled")?,
+                acked: num("acked")?,
+                unacked: r.children().map(|c| c.to_element()).collect(),
+            };
+            client.resume(now, creds, resumption)
+        }
         "request-registration" => client.request_registration(now),
         "submit-registration" => {
             let query = el

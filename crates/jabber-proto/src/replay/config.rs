@@ -121,6 +121,16 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     if let Some(d) = el.child("discovery", CAPTURE_NS) {
         c.discovery = Some(Box::new(discovery(d)?));
     }
+    // A capture from before stream management had none: absent means off.
+    c.stream_management = false;
+    flag("stream-management", &mut c.stream_management)?;
+    let mut n = u32::from(c.sm_ack_every);
+    small("sm-ack-every", &mut n)?;
+    c.sm_ack_every = u16::try_from(n).ok()?;
+    let mut n = u32::from(c.sm_max_unacked);
+    small("sm-max-unacked", &mut n)?;
+    c.sm_max_unacked = u16::try_from(n).ok()?;
+    small("sm-ack-delay-ms", &mut c.sm_ack_delay_ms)?;
     Some(c)
 }
 

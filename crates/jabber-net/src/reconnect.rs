@@ -1,0 +1,512 @@
+//! Reconnection as a sans-IO policy: which delay before attempt `n`, when to give up, and
+//! a way to stop — shared by the adapters, which only sleep and connect.
+//!
+//! The delay grows exponentially from [`Backoff::initial`] to [`Backoff::max`], with
+//! "equal jitter": half of it fixed, the other half drawn from the seed the adapter gives
+//! (never from an RNG here), so that many clients cut off at once do not come back at
+//! once, and a test with a fixed seed sees fixed delays.
+
+use std::time::Duration;
+
+use jabber_proto::client::{Client, CloseReason, Error as ClientError, Event};
+use jabber_proto::features::stream_management::Resumption;
+use jabber_proto::xml::Element;
+
+use crate::{Error, Resumed};
+
+/// How reconnection backs off. Start from `Backoff::default()` and change fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// The delay before the first attempt (before jitter). Default 500 ms.
+    pub initial: Duration,
+    /// The largest delay (before jitter). Default 60 s.
+    pub max: Duration,
+    /// Attempts after which reconnection gives up; `None`: never. Default 10.
+    pub max_attempts: Option<u32>,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(60),
+            max_attempts: Some(10),
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `attempt` (0 for the first), jittered by `seed`: between
+    /// half and all of `min(max, initial * 2^attempt)`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use jabber_net::Backoff;
+    /// let b = Backoff::default();
+    /// let d = b.delay(3, 42);
+    /// assert!(d >= Duration::from_secs(2) && d <= Duration::from_secs(4));
+    /// assert_eq!(d, b.delay(3, 42)); // the same seed, the same delay
+    /// ```
+    pub fn delay(&self, attempt: u32, seed: u64) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
+        let cap = self
+            .initial
+            .checked_mul(factor)
+            .unwrap_or(self.max)
+            .min(self.max);
+        let cap_ms = u64::try_from(cap.as_millis()).unwrap_or(u64::MAX);
+        let half = cap_ms / 2;
+        let spread = cap_ms - half;
+        let jitter = mix(seed ^ u64::from(attempt).wrapping_mul(0x9e37_79b9_7f4a_7c15))
+            % spread.saturating_add(1);
+        Duration::from_millis(half + jitter)
+    }
+}
+
+/// One reconnection run: counts attempts, gives the next delay, stops on request.
+///
+/// ```
+/// use jabber_net::{Backoff, Reconnect};
+/// let mut r = Reconnect::new(Backoff { max_attempts: Some(2), ..Backoff::default() }, 7);
+/// assert!(r.next_delay().is_some());
+/// assert!(r.next_delay().is_some());
+/// assert_eq!(r.next_delay(), None); // gave up
+/// r.succeeded();
+/// assert_eq!(r.attempts(), 0);
+/// r.stop();
+/// assert_eq!(r.next_delay(), None);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Reconnect {
+    backoff: Backoff,
+    seed: u64,
+    attempts: u32,
+    stopped: bool,
+}
+
+impl Reconnect {
+    /// A run with `backoff`, its jitter drawn from `seed` (e.g.
+    /// [`fresh_seed`](crate::fresh_seed)).
+    pub fn new(backoff: Backoff, seed: u64) -> Reconnect {
+        Reconnect {
+            backoff,
+            seed,
+            attempts: 0,
+            stopped: false,
+        }
+    }
+
+    /// The delay before the next attempt, counting it; `None` when the maximum is
+    /// reached or [`stop`](Self::stop) was called.
+    pub fn next_delay(&mut self) -> Option<Duration> {
+        if self.stopped
+            || self
+                .backoff
+                .max_attempts
+                .is_some_and(|m| self.attempts >= m)
+        {
+            return None;
+        }
+        let d = self.backoff.delay(self.attempts, self.seed);
+        self.attempts += 1;
+        Some(d)
+    }
+
+    /// Attempts made since the last success.
+    pub fn attempts(&self) -> u32 {
+        self.attempts
+    }
+
+    /// Connected again: the next loss starts from the initial delay.
+    pub fn succeeded(&mut self) {
+        self.attempts = 0;
+        // A new jitter sequence for the next run.
+        self.seed = mix(self.seed);
+    }
+
+    /// No more attempts.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.stopped
+    }
+}
+
+/// splitmix64's finaliser.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grows_exponentially_within_jitter_and_caps() {
+        let b = Backoff::default();
+        for seed in 0..200u64 {
+            for n in 0..12u32 {
+                let cap = (500u64 << n).min(60_000);
+                let d = u64::try_from(b.delay(n, seed).as_millis()).unwrap();
+                assert!(d >= cap / 2 && d <= cap, "attempt {n} seed {seed}: {d} ms");
+            }
+        }
+        // Far attempts stay at the cap, without overflow.
+        assert!(b.delay(u32::MAX, 1) <= Duration::from_secs(60));
+    }
+
+    #[test]
+    fn jitter_spreads_clients() {
+        let b = Backoff::default();
+        let delays: std::collections::BTreeSet<_> = (0..100u64).map(|s| b.delay(4, s)).collect();
+        assert!(delays.len() > 50, "{} distinct delays", delays.len());
+    }
+
+    use jabber_proto::client::{Config, Error as CoreError};
+    use jabber_proto::jid::Jid;
+    use jabber_proto::negotiation::auth::Credentials;
+    use jabber_proto::stanza::{Message, MessageType};
+    use jabber_proto::time::Instant;
+
+    fn backoff(max_attempts: u32) -> Backoff {
+        Backoff {
+            max_attempts: Some(max_attempts),
+            ..Backoff::default()
+        }
+    }
+
+    fn message(body: &str) -> Element {
+        let to = Jid::parse("bob@example.com").unwrap();
+        Message::new(MessageType::Chat, &to, body).unwrap().into()
+    }
+
+    /// A client logged in over 1.0 with stream management enabled, `sent` messages out
+    /// and none acknowledged, then reset.
+    fn lost_client(sent: usize) -> Client {
+        let now = Instant::ZERO;
+        let mut config = Config::new("example.com", crate::fresh_seed());
+        config.version = Some("1.0".into());
+        config.transport_encrypted = true;
+        config.fetch_roster = false;
+        config.initial_presence = false;
+        let mut c = Client::new(config, now);
+        c.login(now, Credentials::new("alice", "pw", "r")).unwrap();
+        let header = "<stream:stream xmlns='jabber:client' \
+            xmlns:stream='http://etherx.jabber.org/streams' id='s' version='1.0'>";
+        let input = |c: &mut Client, xml: &str| {
+            c.handle_input(now, xml.as_bytes()).unwrap();
+            let out = String::from_utf8(c.take_transmit().unwrap_or_default()).unwrap();
+            while c.poll_event().is_some() {}
+            out
+        };
+        input(&mut c, header);
+        input(
+            &mut c,
+            "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+            <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
+        );
+        input(
+            &mut c,
+            "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
+        );
+        input(&mut c, header);
+        let bind = input(
+            &mut c,
+            "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
+            <sm xmlns='urn:xmpp:sm:3'/></stream:features>",
+        );
+        let id = bind
+            .split("id='")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .unwrap()
+            .to_owned();
+        input(
+            &mut c,
+            &format!(
+                "<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+            <jid>alice@example.com/r</jid></bind></iq>"
+            ),
+        );
+        input(
+            &mut c,
+            "<enabled xmlns='urn:xmpp:sm:3' id='sm' resume='true'/>",
+        );
+        for i in 0..sent {
+            c.send(now, message(&format!("m{i}"))).unwrap();
+        }
+        c.handle_reset(now);
+        c
+    }
+
+    #[test]
+    fn a_loss_is_reported_then_attempts_announced_made_and_given_up() {
+        let mut r = Recovery::new(backoff(2), 5, 10);
+        let client = lost_client(2);
+        r.lost(&client);
+        assert!(matches!(
+            r.step(),
+            Step::Report(Item::Disconnected(Some(CloseReason::Reset)))
+        ));
+        for attempt in 1..=2 {
+            let Step::Report(Item::Attempt { attempt: n, delay }) = r.step() else {
+                panic!("an attempt announced");
+            };
+            assert_eq!(n, attempt);
+            assert!(matches!(r.step(), Step::Attempt(d) if d == delay));
+            assert_eq!(r.resumption().map(|x| x.unacked.len()), Some(2));
+            let failed = r.attempted(Err(Error::Closed(CloseReason::Reset)));
+            assert!(matches!(failed, Item::AttemptFailed(_)));
+        }
+        assert!(matches!(r.step(), Step::Report(Item::GaveUp)));
+        assert!(matches!(r.step(), Step::Done));
+    }
+
+    #[test]
+    fn stanzas_wait_with_the_session_within_the_bound() {
+        let mut r = Recovery::new(backoff(3), 5, 3);
+        // Nothing to resume: nowhere for a stanza to wait.
+        assert!(matches!(
+            r.queue(message("x")),
+            Err(Error::Client(CoreError::Closed))
+        ));
+        r.lost(&lost_client(2));
+        r.queue(message("late")).unwrap();
+        assert!(matches!(
+            r.queue(message("too many")),
+            Err(Error::Client(CoreError::UnackedQueueFull))
+        ));
+        assert_eq!(r.resumption().unwrap().unacked.len(), 3);
+        // Resumed: what waited went out with it.
+        let jid = Jid::parse("alice@example.com/r").unwrap();
+        let item = r.attempted(Ok(Resumed::Resumed { jid, resent: 3 }));
+        assert!(matches!(item, Item::Reconnected(_)));
+        assert!(r.resumption().is_none());
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_stanza_once() {
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        let client = lost_client(1);
+        // The core took it before the write failed (one more unacked than before) ...
+        r.send_failed(&client, Some(0), message("m0")).unwrap();
+        assert_eq!(r.resumption().unwrap().unacked.len(), 1);
+        // ... or did not: then it joins the session to resume.
+        r.send_failed(&client, Some(1), message("m1")).unwrap();
+        assert_eq!(r.resumption().unwrap().unacked.len(), 2);
+    }
+
+    #[test]
+    fn an_orderly_close_or_a_stop_ends_the_session() {
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        assert!(!r.ends_session(&CloseReason::Reset));
+        assert!(r.ends_session(&CloseReason::Local));
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        r.stop();
+        assert!(r.ends_session(&CloseReason::Reset));
+        assert!(matches!(r.step(), Step::Done));
+    }
+
+    #[test]
+    fn gives_up_after_the_maximum_and_on_stop() {
+        let mut r = Reconnect::new(
+            Backoff {
+                max_attempts: Some(3),
+                ..Backoff::default()
+            },
+            9,
+        );
+        assert_eq!((0..5).filter_map(|_| r.next_delay()).count(), 3);
+        r.succeeded();
+        assert!(r.next_delay().is_some());
+        r.stop();
+        assert!(r.is_stopped() && r.next_delay().is_none());
+        let mut forever = Reconnect::new(
+            Backoff {
+                max_attempts: None,
+                ..Backoff::default()
+            },
+            1,
+        );
+        assert_eq!((0..1000).filter_map(|_| forever.next_delay()).count(), 1000);
+    }
+}
+
+/// What a reconnecting session reports besides the connection's events.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Item {
+    /// An event of the current connection (its `Closed` only when the session ends).
+    Event(Event),
+    /// Nothing within the time given.
+    TimedOut,
+    /// The connection was lost (why, when the core knows); reconnection starts.
+    Disconnected(Option<CloseReason>),
+    /// Attempt `attempt` (1 for the first since the loss) follows after `delay`.
+    Attempt {
+        /// The attempt's number since the loss.
+        attempt: u32,
+        /// How long the session waits before it.
+        delay: Duration,
+    },
+    /// The attempt failed; another follows unless the maximum is reached.
+    AttemptFailed(Error),
+    /// Connected again: the session resumed, or a new one started.
+    Reconnected(Resumed),
+    /// The maximum number of attempts was reached, or reconnection was stopped.
+    GaveUp,
+}
+
+/// What a reconnecting session does next while it has no connection.
+#[derive(Debug)]
+pub enum Step {
+    /// Report this item (a loss, an attempt announced, giving up).
+    Report(Item),
+    /// Wait this long, then connect and log in or resume (see [`Recovery::attempted`]).
+    Attempt(Duration),
+    /// The session is over.
+    Done,
+}
+
+/// The decisions of a session that reconnects, shared by the adapters (which only wait,
+/// connect and log in): what to keep of a lost connection (its [`Resumption`]), when to
+/// announce and make an attempt ([`Reconnect`]), when to give up, and where stanzas sent
+/// while disconnected wait.
+#[derive(Debug)]
+pub struct Recovery {
+    reconnect: Reconnect,
+    resumption: Option<Resumption>,
+    announced: Option<Duration>,
+    loss: Option<Option<CloseReason>>,
+    done: bool,
+    max_queued: usize,
+}
+
+impl Recovery {
+    /// Recovery with `backoff`, jitter from `seed`; at most `max_queued` stanzas wait while
+    /// disconnected (with the session's own unacknowledged ones: use
+    /// `Config::sm_max_unacked`).
+    pub fn new(backoff: Backoff, seed: u64, max_queued: usize) -> Recovery {
+        Recovery {
+            reconnect: Reconnect::new(backoff, seed),
+            resumption: None,
+            announced: None,
+            loss: None,
+            done: false,
+            max_queued,
+        }
+    }
+
+    /// The connection of `client` is lost: what resumes its session is kept, and the
+    /// loss is reported by the next [`step`](Self::step).
+    pub fn lost(&mut self, client: &Client) {
+        if let Some(r) = client.resumption() {
+            self.resumption = Some(r);
+        }
+        self.loss = Some(client.close_reason().cloned());
+    }
+
+    /// How many stanzas `client` holds unacknowledged (with a resumable session): take it
+    /// before a send, for [`send_failed`](Self::send_failed).
+    pub fn unacked(client: &Client) -> Option<usize> {
+        client.resumption().map(|r| r.unacked.len())
+    }
+
+    /// A send on `client`'s connection failed at the transport, `before` being
+    /// [`unacked`](Self::unacked) just before it: the connection is lost, and the stanza
+    /// is with its session if the core took it before the write failed, else it is
+    /// [`queue`](Self::queue)d.
+    pub fn send_failed(
+        &mut self,
+        client: &Client,
+        before: Option<usize>,
+        stanza: Element,
+    ) -> Result<(), Error> {
+        let taken = before.is_some() && Recovery::unacked(client) > before;
+        self.lost(client);
+        if taken { Ok(()) } else { self.queue(stanza) }
+    }
+
+    /// The connection closed with `reason`: `true` when that ends the session (an
+    /// orderly close, or reconnection stopped); then report it as the last event.
+    pub fn ends_session(&mut self, reason: &CloseReason) -> bool {
+        if reason.is_clean() || self.reconnect.is_stopped() {
+            self.done = true;
+        }
+        self.done
+    }
+
+    /// What to do while there is no connection.
+    pub fn step(&mut self) -> Step {
+        if let Some(reason) = self.loss.take() {
+            return Step::Report(Item::Disconnected(reason));
+        }
+        if self.done {
+            return Step::Done;
+        }
+        if let Some(delay) = self.announced.take() {
+            return Step::Attempt(delay);
+        }
+        match self.reconnect.next_delay() {
+            Some(delay) => {
+                self.announced = Some(delay);
+                Step::Report(Item::Attempt {
+                    attempt: self.reconnect.attempts(),
+                    delay,
+                })
+            }
+            None => {
+                self.done = true;
+                Step::Report(Item::GaveUp)
+            }
+        }
+    }
+
+    /// What the next connection resumes, if anything (kept until an attempt succeeds).
+    pub fn resumption(&self) -> Option<Resumption> {
+        self.resumption.clone()
+    }
+
+    /// The outcome of an attempt, as the item to report.
+    pub fn attempted(&mut self, outcome: Result<Resumed, Error>) -> Item {
+        match outcome {
+            Ok(resumed) => {
+                // Resumed or replaced: what the old session held has gone out again.
+                self.resumption = None;
+                self.reconnect.succeeded();
+                Item::Reconnected(resumed)
+            }
+            Err(e) => Item::AttemptFailed(e),
+        }
+    }
+
+    /// A stanza sent while disconnected: it joins the session to resume (and goes out
+    /// with it, or, refused, in the new session as a possible duplicate). Refused
+    /// without a session to resume (`Closed`) or beyond the bound (`UnackedQueueFull`).
+    pub fn queue(&mut self, stanza: Element) -> Result<(), Error> {
+        match &mut self.resumption {
+            Some(r) if r.unacked.len() < self.max_queued => {
+                r.unacked.push(stanza);
+                Ok(())
+            }
+            Some(_) => Err(Error::Client(ClientError::UnackedQueueFull)),
+            None => Err(Error::Client(ClientError::Closed)),
+        }
+    }
+
+    /// No more reconnection.
+    pub fn stop(&mut self) {
+        self.reconnect.stop();
+    }
+
+    /// The session ended (for good).
+    pub fn finish(&mut self) {
+        self.done = true;
+    }
+}

@@ -1,0 +1,163 @@
+//! Stream management (XEP-0198) as the client routes it: its elements, its timer, the
+//! start of a resumed or new session, and the commands that export and resume a session.
+
+use alloc::boxed::Box;
+use alloc::format;
+
+use super::{Client, Error, SmEvent, StreamEvent, capture};
+use crate::features::stream_management::{self as sm, Outcome, Resumption, StreamManagement};
+use crate::negotiation::auth::Credentials;
+use crate::ns;
+use crate::time::Instant;
+use crate::xml::Element;
+
+impl Client {
+    // ---- getters ----
+
+    /// What a new connection needs to resume this session (XEP-0198 §5), while stream
+    /// management is enabled with resumption — also after the connection died, which is
+    /// when it is wanted. `None` after an orderly close (which ends the session) or when
+    /// the server does not allow resumption.
+    pub fn resumption(&self) -> Option<Resumption> {
+        if self
+            .close_reason()
+            .is_some_and(super::CloseReason::is_clean)
+        {
+            return None;
+        }
+        self.cx.sm.as_deref()?.resumption(self.cx.jid.as_ref())
+    }
+
+    // ---- commands ----
+
+    /// Logs in like [`login`](Self::login), but where a new session would be bound,
+    /// resumes the one `resumption` describes (from the old connection's
+    /// [`resumption`](Self::resumption)). On `<resumed/>` the stanzas the server had not
+    /// received go out again, and [`SmEvent::Resumed`] follows — no binding, no roster
+    /// fetch, no initial presence. When the server refuses (or offers no stream
+    /// management), [`SmEvent::ResumeFailed`]: the login goes on as a new session
+    /// (binding, roster, presence, [`SessionEvent::Ready`](super::SessionEvent::Ready)),
+    /// after which the unacknowledged stanzas are sent again and reported as
+    /// [`SmEvent::PossibleDuplicates`].
+    ///
+    /// Refused like [`login`](Self::login); also on a classic stream
+    /// ([`Error::WrongPhase`]: stream management needs `Config::version`) and with more
+    /// unacknowledged stanzas than [`Config::sm_max_unacked`](super::Config::sm_max_unacked)
+    /// ([`Error::UnackedQueueFull`]).
+    pub fn resume(
+        &mut self,
+        now: Instant,
+        credentials: Credentials,
+        resumption: Resumption,
+    ) -> Result<(), Error> {
+        let record = || {
+            let mut r = capture::command("resumption")
+                .attr("id", &resumption.id)
+                .attr("jid", resumption.jid.as_str())
+                .attr("handled", &format!("{}", resumption.handled))
+                .attr("acked", &format!("{}", resumption.acked));
+            if let Some(location) = &resumption.location {
+                r = r.attr("location", location);
+            }
+            capture::command("resume")
+                .attr("username", &credentials.username)
+                .attr("resource", &credentials.resource)
+                .child(Element::builder("password", ns::IQ_AUTH).text(&credentials.password))
+                .child(r.children(resumption.unacked.iter().cloned()))
+        };
+        self.capture_command(now, record);
+        let result = self.start_resume(now, credentials, resumption);
+        self.capture_refusal(now, &result);
+        result
+    }
+
+    fn start_resume(
+        &mut self,
+        now: Instant,
+        credentials: Credentials,
+        resumption: Resumption,
+    ) -> Result<(), Error> {
+        if self.cx.config.version.is_none() {
+            // Stream management needs an XMPP 1.0 stream.
+            return Err(Error::WrongPhase);
+        }
+        if resumption.unacked.len() > usize::from(self.cx.config.sm_max_unacked) {
+            // More than the session could have held: the bound is the application's too.
+            return Err(Error::UnackedQueueFull);
+        }
+        self.cx.check_not_closing()?;
+        if !self.login.is_idle() || self.account.is_busy() {
+            return Err(Error::WrongPhase);
+        }
+        self.cx.tick(now);
+        let previous = self
+            .cx
+            .sm
+            .replace(Box::new(StreamManagement::resuming(resumption)));
+        match self.login.start_with(&mut self.cx, credentials, true) {
+            Ok(next) => {
+                self.follow_login(next);
+                Ok(())
+            }
+            Err(e) => {
+                self.cx.sm = previous;
+                Err(e)
+            }
+        }
+    }
+
+    // ---- routing ----
+
+    /// An element of `urn:xmpp:sm:3` from the server.
+    pub(super) fn on_sm_element(&mut self, el: Element) {
+        match sm::on_element(&mut self.cx, &el) {
+            Outcome::Done => {}
+            Outcome::Resumed { jid, resent } => {
+                self.cx.features = None;
+                self.login.on_resumed(&mut self.cx, jid.clone());
+                self.cx.push(SmEvent::Resumed { jid, resent });
+            }
+            Outcome::ResumeFailed => {
+                self.cx.push(SmEvent::ResumeFailed);
+                let next = self.login.on_resume_failed(&mut self.cx);
+                self.follow_login(next);
+            }
+            Outcome::Fatal(e) => self.cx.fail_sm(e),
+            Outcome::Unexpected => self.cx.push(StreamEvent::Element(el)),
+        }
+    }
+
+    /// Bound to a new session: stream management is enabled (if offered) before the
+    /// session's first requests, so that they are counted.
+    pub(super) fn sm_on_bound(&mut self) -> alloc::vec::Vec<Element> {
+        let offered = self
+            .cx
+            .features
+            .as_ref()
+            .is_some_and(|f| f.stream_management);
+        sm::on_bound(&mut self.cx, offered)
+    }
+
+    /// After a failed resumption the new session sends the old one's unacknowledged
+    /// stanzas again, and says they may be duplicates.
+    pub(super) fn sm_resend(&mut self, leftover: alloc::vec::Vec<Element>) {
+        if leftover.is_empty() {
+            return;
+        }
+        for stanza in &leftover {
+            self.cx.emit(stanza);
+        }
+        self.cx.push(SmEvent::PossibleDuplicates(leftover));
+    }
+
+    /// When stream management next asks for an ack.
+    pub(super) fn sm_deadline(&self) -> Option<Instant> {
+        self.cx.sm.as_deref()?.deadline()
+    }
+
+    pub(super) fn sm_on_timeout(&mut self, now: Instant) {
+        if self.sm_deadline().is_some_and(|d| d <= now) && self.cx.is_open() {
+            sm::request_ack(&mut self.cx);
+        }
+    }
+}
