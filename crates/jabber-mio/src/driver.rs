@@ -192,6 +192,7 @@ impl Driver {
             over: false,
             capture,
             fallbacks: Vec::new(),
+            fallback_config: None,
         });
         self.live += 1;
         self.settle(slot);
@@ -245,6 +246,7 @@ impl Driver {
                 Ok(id) => {
                     if let Some(session) = self.slots[id.slot as usize].session.as_mut() {
                         session.fallbacks = candidates;
+                        session.fallback_config = Some(Box::new(config));
                     }
                     return Ok(id);
                 }
@@ -282,7 +284,12 @@ impl Driver {
             let link = if same_kind {
                 None
             } else {
-                let config = session.link.client().config().clone();
+                // The config as given, not the link's: that one says "encrypted" after
+                // direct TLS, and a plain connection taking it over would skip STARTTLS
+                // and send the credentials in the clear.
+                let Some(config) = session.fallback_config.as_deref().cloned() else {
+                    continue;
+                };
                 match Link::new(config, &options, session.clock.now()) {
                     Ok(link) => Some(link),
                     Err(_) => continue,

@@ -31,6 +31,10 @@ pub(crate) struct Session {
     /// still to try, last first, each with its endpoint's options, while connecting.
     /// Empty (no heap) otherwise.
     pub(crate) fallbacks: Vec<(SocketAddr, Options)>,
+    /// The config `connect_domain` was given, for a fallback of the other TLS kind: the
+    /// link's own config says the transport is encrypted after direct TLS, which a plain
+    /// connection must not inherit (boxed: only `connect_domain` sessions have one).
+    pub(crate) fallback_config: Option<Box<jabber_proto::client::Config>>,
 }
 
 impl Session {

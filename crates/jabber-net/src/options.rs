@@ -74,9 +74,12 @@ impl Default for Options {
 }
 
 impl Options {
-    /// The defaults without TLS: plain TCP, e.g. to port 5222. Passwords then cross the
-    /// network readable unless the core sends a digest; the core refuses plaintext
-    /// passwords unless its `Config::allow_plaintext` says otherwise.
+    /// The defaults without direct TLS: plain TCP, e.g. to port 5222. On an XMPP 1.0
+    /// stream (the core's default) the core upgrades it with STARTTLS (see
+    /// [`starttls`](Self::starttls)) and, with `Config::require_tls`, logs in only then.
+    /// On a classic stream passwords cross the network readable unless the core sends a
+    /// digest; the core refuses plaintext passwords unless its `Config::allow_plaintext`
+    /// says otherwise.
     pub fn plain() -> Options {
         Options {
             tls: None,

@@ -436,7 +436,7 @@ impl Recovery {
     /// The connection closed with `reason`: `true` when that ends the session (an
     /// orderly close, or reconnection stopped); then report it as the last event.
     pub fn ends_session(&mut self, reason: &CloseReason) -> bool {
-        if reason.is_clean() || self.reconnect.is_stopped() {
+        if reason.is_clean() || self.reconnect.is_stopped() || refuses_us(reason) {
             self.done = true;
         }
         self.done
@@ -490,6 +490,10 @@ impl Recovery {
     /// with it, or, refused, in the new session as a possible duplicate). Refused
     /// without a session to resume (`Closed`) or beyond the bound (`UnackedQueueFull`).
     pub fn queue(&mut self, stanza: Element) -> Result<(), Error> {
+        if self.done {
+            // Given up or stopped: nothing queued now would ever be sent.
+            return Err(Error::Client(ClientError::Closed));
+        }
         match &mut self.resumption {
             Some(r) if r.unacked.len() < self.max_queued => {
                 r.unacked.push(stanza);
@@ -509,4 +513,22 @@ impl Recovery {
     pub fn finish(&mut self) {
         self.done = true;
     }
+}
+
+/// A stream error that says the server will not have this session back as it is: another
+/// login took the resource (`conflict`; two sessions would kick each other out forever),
+/// or the account, the host or the protocol is refused. Reconnecting cannot help.
+fn refuses_us(reason: &CloseReason) -> bool {
+    use jabber_proto::stream::Condition;
+    matches!(
+        reason,
+        CloseReason::StreamError(e) if matches!(
+            e.condition,
+            Condition::Conflict
+                | Condition::NotAuthorized
+                | Condition::PolicyViolation
+                | Condition::HostUnknown
+                | Condition::UnsupportedVersion
+        )
+    )
 }

@@ -671,3 +671,40 @@ fn resume_refusals() {
     assert_eq!(h.client.login(now, creds()), Ok(()));
     assert!(!h.sent().contains("resume"));
 }
+
+#[test]
+fn a_session_resumes_only_for_its_own_account() {
+    // Alice's unacknowledged stanzas must not be resent from Mallory's session.
+    let mut h = Harness::new(config());
+    let now = h.now;
+    assert_eq!(
+        h.client
+            .resume(now, Credentials::new("mallory", "pw", "z"), died()),
+        Err(Error::WrongPhase)
+    );
+    assert!(!h.sent().contains("resume"));
+    assert_eq!(h.client.resume(now, creds(), died()), Ok(()));
+}
+
+#[test]
+fn a_refused_nonza_leaves_the_unacked_queue_alone() {
+    let mut c = config();
+    c.sm_max_unacked = 2;
+    c.sm_ack_every = 0;
+    let mut h = enabled(c);
+    send(&mut h, 1);
+    send(&mut h, 2);
+    // The client's own answer to a request takes the queue to 3 (over the bound).
+    h.server("<iq type='get' id='q1' from='example.com'><query xmlns='urn:example:x'/></iq>");
+    h.sent();
+    let now = h.now;
+    let nonza = jabber_proto::xml::Element::builder("hello", "urn:example:nonza")
+        .build()
+        .expect("valid");
+    assert_eq!(h.client.send(now, nonza), Err(Error::UnackedQueueFull));
+    assert_eq!(h.client.resumption().expect("resumable").unacked.len(), 3);
+    // The server acknowledges all three: no "handled count too high".
+    h.server("<a xmlns='urn:xmpp:sm:3' h='3'/>");
+    assert!(!h.client.is_closed(), "{:?}", h.events());
+    assert!(h.client.resumption().expect("resumable").unacked.is_empty());
+}

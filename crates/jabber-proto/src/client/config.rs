@@ -50,8 +50,9 @@ pub struct Config {
     /// The `version` attribute of our stream header. `Some("1.0")` (the default): the
     /// client waits for `<stream:features>` and logs in with STARTTLS, SASL and resource
     /// binding (or `jabber:iq:auth` when the server offers only that, or its header has
-    /// no version). `None` for a classic stream, on which login is `jabber:iq:auth`
-    /// right after the headers.
+    /// no version — on an unencrypted transport only if [`require_tls`](Self::require_tls)
+    /// is off). `None` for a classic stream, on which login is `jabber:iq:auth` right
+    /// after the headers.
     pub version: Option<String>,
     /// The `xml:lang` of our stream header. Default none.
     pub lang: Option<String>,

@@ -89,6 +89,13 @@ impl Client {
         if !self.login.is_idle() || self.account.is_busy() {
             return Err(Error::WrongPhase);
         }
+        // A session resumes only for the account it belongs to: another account's
+        // unacknowledged stanzas must not be resent from this one.
+        let ours = crate::jid::Jid::new(Some(&credentials.username), &self.cx.config.domain, None)
+            .map_err(Error::InvalidAddress)?;
+        if resumption.jid.to_bare() != ours {
+            return Err(Error::WrongPhase);
+        }
         self.cx.tick(now);
         let previous = self
             .cx

@@ -129,6 +129,8 @@ pub(crate) struct StreamManagement {
     requested: bool,
     /// The last stanza counted was followed at once by an `<r/>` (undone with it).
     last_requested: bool,
+    /// The last element written was a stanza, counted into `unacked`.
+    last_counted: bool,
     /// The bound JID of the session being resumed.
     jid: Option<Jid>,
 }
@@ -147,6 +149,7 @@ impl StreamManagement {
             owe_writable: false,
             requested: false,
             last_requested: false,
+            last_counted: false,
             jid: None,
         }
     }
@@ -182,8 +185,15 @@ impl StreamManagement {
         cfg: &crate::client::Config,
     ) -> bool {
         if !self.counts_out() || !is_stanza(el) {
+            // Another element written after the stanza (not our own ack request) means a
+            // refusal now concerns that element, not the stanza.
+            if el.ns() != crate::ns::SM {
+                self.last_counted = false;
+                self.last_requested = false;
+            }
             return false;
         }
+        self.last_counted = true;
         self.last_requested = false;
         self.unacked.push_back(el.clone());
         self.since_request = self.since_request.saturating_add(1);
@@ -209,7 +219,12 @@ impl StreamManagement {
     /// The last stanza [`on_sent`](Self::on_sent) kept was not sent after all (its
     /// command was refused). `true` when the `<r/>` written right after it goes too.
     pub(crate) fn retract_last(&mut self) -> bool {
-        if !self.counts_out() || self.unacked.pop_back().is_none() {
+        // Only a stanza the refused command wrote: a nonza was never counted, and the
+        // queue's last entry is then someone else's (one the server will acknowledge).
+        if !core::mem::take(&mut self.last_counted)
+            || !self.counts_out()
+            || self.unacked.pop_back().is_none()
+        {
             return false;
         }
         if core::mem::take(&mut self.last_requested) {
