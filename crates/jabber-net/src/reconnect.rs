@@ -515,17 +515,17 @@ impl Recovery {
     }
 }
 
-/// A stream error that says the server will not have this session back as it is: another
-/// login took the resource (`conflict`; two sessions would kick each other out forever),
-/// or the account, the host or the protocol is refused. Reconnecting cannot help.
+/// A stream error that says the server will not have this session back: the account,
+/// the host or the protocol is refused. Reconnecting cannot help. (`conflict` is not
+/// among them: a server sends it to a session another login replaced, which after a cut
+/// is often our own earlier connection.)
 fn refuses_us(reason: &CloseReason) -> bool {
     use jabber_proto::stream::Condition;
     matches!(
         reason,
         CloseReason::StreamError(e) if matches!(
             e.condition,
-            Condition::Conflict
-                | Condition::NotAuthorized
+            Condition::NotAuthorized
                 | Condition::PolicyViolation
                 | Condition::HostUnknown
                 | Condition::UnsupportedVersion

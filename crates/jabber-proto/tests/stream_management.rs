@@ -660,11 +660,15 @@ fn resume_refusals() {
         h.client.resume(now, creds(), died()),
         Err(Error::WrongPhase)
     );
+    // More than the session could have held (twice the bound: the application's
+    // stanzas up to it, the client's own answers beyond) is refused.
     let mut small = config();
     small.sm_max_unacked = 1;
     let mut h = Harness::new(small);
+    let mut three = died();
+    three.unacked.push(three.unacked[0].clone());
     assert_eq!(
-        h.client.resume(now, creds(), died()),
+        h.client.resume(now, creds(), three),
         Err(Error::UnackedQueueFull)
     );
     // Nothing was queued: a login still works.

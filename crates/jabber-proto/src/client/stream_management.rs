@@ -81,8 +81,10 @@ impl Client {
             // Stream management needs an XMPP 1.0 stream.
             return Err(Error::WrongPhase);
         }
-        if resumption.unacked.len() > usize::from(self.cx.config.sm_max_unacked) {
-            // More than the session could have held: the bound is the application's too.
+        if resumption.unacked.len() > 2 * usize::from(self.cx.config.sm_max_unacked).max(1) {
+            // More than the session could have held (the application's stanzas up to the
+            // bound, the client's own answers up to twice it): the bound is the
+            // application's too.
             return Err(Error::UnackedQueueFull);
         }
         self.cx.check_not_closing()?;
