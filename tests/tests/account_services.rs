@@ -8,7 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use jabber_proto::client::{Config, Event, IqEvent, IqId, ServiceEvent, StanzaEvent};
 use jabber_proto::features::disclosure::{Disclosure, SoftwareVersion, TimeZone};
@@ -19,6 +19,7 @@ use jabber_proto::stanza::{IqType, Message, MessageType, StanzaCondition};
 use jabber_proto::time::{Timestamp, TzOffset};
 use jabber_proto::xml::Element;
 use jabber_std::{Connection, Next, Options};
+use jabber_tests::scenario::wait_for;
 use jabber_tests::{Server, ServerKind};
 
 const PASSWORD: &str = "acct-pw";
@@ -63,26 +64,8 @@ fn login(
     conn
 }
 
-/// Waits for the event `pick` accepts; panics with what came instead.
-fn wait<T>(conn: &mut Connection, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match conn.next_event_timeout(left) {
-            Ok(Next::Event(e)) => {
-                if let Some(t) = pick(&e) {
-                    return t;
-                }
-                seen.push(format!("{e:?}"));
-            }
-            other => panic!("no {what}: {other:?}; saw {seen:#?}"),
-        }
-    }
-}
-
 fn service(conn: &mut Connection, id: IqId) -> ServiceEvent {
-    wait(conn, "service answer", |e| match e {
+    wait_for(conn, WAIT, |e| match e {
         Event::Services(s) if service_id(s) == Some(id) => Some(s.clone()),
         _ => None,
     })
@@ -106,7 +89,7 @@ fn service_id(e: &ServiceEvent) -> Option<IqId> {
 }
 
 fn iq_answer(conn: &mut Connection, id: IqId) -> IqEvent {
-    wait(conn, "IQ answer", |e| match e {
+    wait_for(conn, WAIT, |e| match e {
         Event::Iq(iq) if iq.id() == id => Some(iq.clone()),
         _ => None,
     })
@@ -402,7 +385,7 @@ fn run(kind: ServerKind) {
         ServiceEvent::Unblocked { id },
         "{kind}"
     );
-    let pushed = wait(&mut a3, "unblock push", |e| match e {
+    let pushed = wait_for(&mut a3, WAIT, |e| match e {
         Event::Services(ServiceEvent::UnblockPush { jids }) => Some(jids.clone()),
         _ => None,
     });
@@ -411,7 +394,7 @@ fn run(kind: ServerKind) {
         "{kind}: {pushed:?}"
     );
     b.send(chat("after unblocking")).expect("sent");
-    let bodies = wait(&mut a, "the message after unblocking", |e| match e {
+    let bodies = wait_for(&mut a, WAIT, |e| match e {
         Event::Stanza(StanzaEvent::Message(m)) => m.body().map(|b| b.into_owned()),
         _ => None,
     });

@@ -8,7 +8,7 @@
 //! the events' form).
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jabber_net::{Options, Tls};
 use jabber_proto::client::{Config, Event, IqEvent, RecordKind, RosterEvent, StanzaEvent};
@@ -18,26 +18,17 @@ use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::replay::{self, Options as ReplayOptions};
 use jabber_proto::stanza::{IqType, Message, MessageType};
 use jabber_proto::xml::Element;
-use jabber_std::{Connection, Next};
+use jabber_std::Connection;
+use jabber_tests::scenario::wait_for;
 use jabber_tests::{Server, ServerKind, TestCa};
 
 const PASSWORD: &str = "Capture-s3cret";
 
+/// How long a live session waits for each answer.
+const WAIT: Duration = Duration::from_secs(10);
+
 fn kept_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("captures")
-}
-
-/// Waits for the first event `pick` accepts, failing after 10 s.
-fn wait(conn: &mut Connection, what: &str, pick: impl Fn(&Event) -> bool) -> Event {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match conn.next_event_timeout(left).expect("the connection lives") {
-            Next::Event(e) if pick(&e) => return e,
-            Next::Event(_) => {}
-            _ => panic!("no {what} within 10 s"),
-        }
-    }
 }
 
 /// A session on `kind` captured to a file: login over direct TLS, a message to
@@ -65,17 +56,15 @@ fn live_session(kind: ServerKind) -> Vec<u8> {
     let bare = me.jid.to_bare();
     conn.send(Message::new(MessageType::Chat, &bare, "to myself").expect("a message"))
         .expect("sent");
-    wait(
-        &mut conn,
-        "the message",
-        |e| matches!(e, Event::Stanza(StanzaEvent::Message(m)) if m.body().as_deref() == Some("to myself")),
-    );
+    wait_for(&mut conn, WAIT, |e| {
+        (matches!(e, Event::Stanza(StanzaEvent::Message(m)) if m.body().as_deref() == Some("to myself"))).then_some(())
+    });
     let bob = Jid::parse(&format!("bob@{}", server.domain())).expect("a JID");
     conn.with_client(|c, now| c.roster_set(now, &RosterItem::new(bob).with_name("Bob")))
         .expect("the connection lives")
         .expect("sent");
-    wait(&mut conn, "the roster push", |e| {
-        matches!(e, Event::Roster(RosterEvent::Push(_)))
+    wait_for(&mut conn, WAIT, |e| {
+        matches!(e, Event::Roster(RosterEvent::Push(_))).then_some(())
     });
     let version = Element::builder("query", "jabber:iq:version")
         .build()
@@ -85,8 +74,8 @@ fn live_session(kind: ServerKind) -> Vec<u8> {
         .expect("the connection lives")
         .expect("sent");
     // prosody has no version module by default: an error answers, which is as good.
-    wait(&mut conn, "the version", |e| {
-        matches!(e, Event::Iq(IqEvent::Result { .. } | IqEvent::Error { .. }))
+    wait_for(&mut conn, WAIT, |e| {
+        matches!(e, Event::Iq(IqEvent::Result { .. } | IqEvent::Error { .. })).then_some(())
     });
     conn.close().expect("closed");
     let bytes = std::fs::read(&path).expect("the capture was written");

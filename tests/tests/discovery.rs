@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jabber_proto::client::{AccountEvent, Config, DiscoEvent, Event, IqId};
 use jabber_proto::features::disco::{DiscoInfo, Discovery};
@@ -19,6 +19,7 @@ use jabber_proto::negotiation::register::Field;
 use jabber_proto::ns;
 use jabber_proto::stanza::Presence;
 use jabber_std::{Connection, Next, Options};
+use jabber_tests::scenario::wait_for;
 use jabber_tests::{Server, ServerKind};
 
 const PASSWORD: &str = "disco-pw";
@@ -45,26 +46,8 @@ fn login(server: &Server, user: &str, resource: &str) -> Connection {
     conn
 }
 
-/// Waits for the event `pick` accepts; panics with what came instead.
-fn wait<T>(conn: &mut Connection, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
-    let deadline = Instant::now() + WAIT;
-    let mut seen = Vec::new();
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match conn.next_event_timeout(left) {
-            Ok(Next::Event(e)) => {
-                if let Some(t) = pick(&e) {
-                    return t;
-                }
-                seen.push(format!("{e:?}"));
-            }
-            other => panic!("no {what}: {other:?}; saw {seen:#?}"),
-        }
-    }
-}
-
 fn info_answer(conn: &mut Connection, id: IqId) -> DiscoInfo {
-    wait(conn, "disco#info answer", |e| match e {
+    wait_for(conn, WAIT, |e| match e {
         Event::Disco(DiscoEvent::Info { id: i, info }) if *i == id => Some(info.clone()),
         Event::Disco(DiscoEvent::Failed { id: i, error }) if *i == id => {
             panic!("disco#info failed: {error:?}")
@@ -149,7 +132,7 @@ fn run(kind: ServerKind) {
         .expect("transport")
         .expect("sent");
     let verified = serving(&mut a, || {
-        wait(&mut b, "verified capabilities", |e| match e {
+        wait_for(&mut b, WAIT, |e| match e {
             Event::Disco(DiscoEvent::Capabilities { contact, ver }) => {
                 Some((contact.clone(), ver.clone()))
             }
@@ -178,7 +161,7 @@ fn registration(server: &Server) {
     conn.with_client(|c, now| c.request_registration(now))
         .expect("transport")
         .expect("asked");
-    let mut form = wait(&mut conn, "registration form", |e| match e {
+    let mut form = wait_for(&mut conn, WAIT, |e| match e {
         Event::Account(AccountEvent::RegistrationForm(f)) => Some(f.clone()),
         Event::Account(other) => panic!("{kind}: {other:?}"),
         _ => None,
@@ -206,7 +189,7 @@ fn registration(server: &Server) {
     conn.with_client(|c, now| c.submit_registration(now, &form))
         .expect("transport")
         .expect("submitted");
-    wait(&mut conn, "registration outcome", |e| match e {
+    wait_for(&mut conn, WAIT, |e| match e {
         Event::Account(AccountEvent::Registered) => Some(()),
         Event::Account(other) => panic!("{kind}: {other:?}"),
         _ => None,

@@ -36,6 +36,31 @@ fn message_ids(events: &[Event]) -> Vec<String> {
         .collect()
 }
 
+/// A client with room for one event and a 60-second IQ timeout that has just sent a ping;
+/// its handle and wire id.
+fn pinging_with_room_for_one_event() -> (Harness, jabber_proto::client::IqId, String) {
+    let mut c = config();
+    c.max_events = 1;
+    c.iq_timeout = Duration::from_secs(60);
+    let mut h = Harness::open(c);
+    let now = h.now;
+    let ping = jabber_proto::xml::Element::builder("ping", "urn:xmpp:ping")
+        .build()
+        .expect("valid");
+    let id = h
+        .client
+        .send_iq(now, None, jabber_proto::stanza::IqType::Get, ping)
+        .expect("sent");
+    let wire = h.sent();
+    let wire_id = wire
+        .split("id='")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("an id")
+        .to_owned();
+    (h, id, wire_id)
+}
+
 #[test]
 fn finished_means_closed_and_every_byte_written() {
     let mut h = Harness::open(config());
@@ -324,24 +349,8 @@ fn refused_input_still_proves_the_server_alive() {
 
 #[test]
 fn a_reply_waiting_unparsed_at_the_bound_is_not_timed_out() {
-    let mut c = config();
-    c.max_events = 1;
-    c.iq_timeout = Duration::from_secs(60);
-    let mut h = Harness::open(c);
-    let now = h.now;
-    let ping = jabber_proto::xml::Element::builder("ping", "urn:xmpp:ping")
-        .build()
-        .expect("valid");
-    let id = h
-        .client
-        .send_iq(now, None, jabber_proto::stanza::IqType::Get, ping)
-        .expect("sent");
-    let wire = h.sent();
-    let wire_id = wire
-        .split("id='")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("an id");
+    let (mut h, id, wire_id) = pinging_with_room_for_one_event();
+    let wire_id = wire_id.as_str();
     h.server(&format!(
         "{}{}<iq type='result' id='{wire_id}'/>",
         message(1),
@@ -428,25 +437,7 @@ fn replies_from_our_server_match_its_domain_as_jids_compare() {
 
 #[test]
 fn after_resuming_the_servers_timers_wait_for_one_more_read() {
-    let mut c = config();
-    c.max_events = 1;
-    c.iq_timeout = Duration::from_secs(60);
-    let mut h = Harness::open(c);
-    let now = h.now;
-    let ping = jabber_proto::xml::Element::builder("ping", "urn:xmpp:ping")
-        .build()
-        .expect("valid");
-    let id = h
-        .client
-        .send_iq(now, None, jabber_proto::stanza::IqType::Get, ping)
-        .expect("sent");
-    let wire = h.sent();
-    let wire_id = wire
-        .split("id='")
-        .nth(1)
-        .and_then(|rest| rest.split('\'').next())
-        .expect("an id")
-        .to_owned();
+    let (mut h, id, wire_id) = pinging_with_room_for_one_event();
     // Two messages fill the queue; the reply is still in the socket, unread, because
     // the driver does not read while input waits at the bound.
     h.server(&format!("{}{}", message(1), message(2)));

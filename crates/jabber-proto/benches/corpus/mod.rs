@@ -46,27 +46,27 @@ pub fn tiny(target_bytes: usize, seed: u64) -> Vec<u8> {
     tiny_corpus(target_bytes, seed).bytes
 }
 
-/// [`mixed`] with its stanza counts.
-///
-/// Stanzas are added while the stream, with its close, stays within
-/// `target_bytes`; at least one stanza is always written.
+/// [`mixed`] with its stanza counts (see [`three_kinds`] for how it fills).
 pub fn mixed_corpus(target_bytes: usize, seed: u64) -> Corpus {
-    let mut g = Gen::new(seed ^ 0x6d69_7865_6400_0000);
+    let g = Gen::new(seed ^ 0x6d69_7865_6400_0000);
+    three_kinds(g, target_bytes, [Gen::message, Gen::presence, Gen::roster])
+}
+
+/// Stanzas of three kinds — 60 % messages, 30 % presence, 10 % IQs (by stanza count) —
+/// added while the stream, with its close, stays within `target_bytes`; at least one
+/// stanza is always written.
+fn three_kinds(mut g: Gen, target_bytes: usize, kinds: [fn(&mut Gen, &mut String); 3]) -> Corpus {
     let mut c = g.start();
     let mut stanza = String::with_capacity(8 * 1024);
     loop {
         stanza.clear();
         let roll = g.below(100);
-        let kind = if roll < 60 {
-            g.message(&mut stanza);
-            0
-        } else if roll < 90 {
-            g.presence(&mut stanza);
-            1
-        } else {
-            g.roster(&mut stanza);
-            2
+        let kind = match roll {
+            0..60 => 0,
+            60..90 => 1,
+            _ => 2,
         };
+        kinds[kind](&mut g, &mut stanza);
         if c.stanzas > 0 && c.bytes.len() + stanza.len() + STREAM_CLOSE.len() > target_bytes {
             break;
         }
@@ -88,35 +88,9 @@ pub fn mixed_corpus(target_bytes: usize, seed: u64) -> Corpus {
 /// `urn:xmpp:delay` stamp, 10 % roster pushes (no `from`: from our own account) — the
 /// stanzas whose typed events issue 10 added.
 pub fn typed_im_corpus(target_bytes: usize, seed: u64) -> Corpus {
-    let mut g = Gen::new(seed ^ 0x7479_7065_6400_0000);
-    let mut c = g.start();
-    let mut stanza = String::with_capacity(2 * 1024);
-    loop {
-        stanza.clear();
-        let roll = g.below(100);
-        let kind = if roll < 60 {
-            g.rich_message(&mut stanza);
-            0
-        } else if roll < 90 {
-            g.stamped_presence(&mut stanza);
-            1
-        } else {
-            g.roster_push(&mut stanza);
-            2
-        };
-        if c.stanzas > 0 && c.bytes.len() + stanza.len() + STREAM_CLOSE.len() > target_bytes {
-            break;
-        }
-        c.bytes.extend_from_slice(stanza.as_bytes());
-        c.stanzas += 1;
-        match kind {
-            0 => c.messages += 1,
-            1 => c.presences += 1,
-            _ => c.iqs += 1,
-        }
-    }
-    c.bytes.extend_from_slice(STREAM_CLOSE.as_bytes());
-    c
+    let g = Gen::new(seed ^ 0x7479_7065_6400_0000);
+    let kinds = [Gen::rich_message, Gen::stamped_presence, Gen::roster_push];
+    three_kinds(g, target_bytes, kinds)
 }
 
 /// [`tiny`] with its stanza count.
