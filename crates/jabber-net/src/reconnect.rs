@@ -434,7 +434,8 @@ impl Recovery {
     }
 
     /// The connection closed with `reason`: `true` when that ends the session (an
-    /// orderly close, or reconnection stopped); then report it as the last event.
+    /// orderly close, reconnection stopped, or a stream error that refuses us); then report
+    /// it as the last event.
     pub fn ends_session(&mut self, reason: &CloseReason) -> bool {
         if reason.is_clean() || self.reconnect.is_stopped() || refuses_us(reason) {
             self.done = true;
@@ -518,16 +519,16 @@ impl Recovery {
 /// A stream error that says the server will not have this session back: the account,
 /// the host or the protocol is refused. Reconnecting cannot help. (`conflict` is not
 /// among them: a server sends it to a session another login replaced, which after a cut
-/// is often our own earlier connection.)
+/// is often our own earlier connection; nor is `policy-violation`, which servers send
+/// for a rate limit, or, as prosody 0.12 does after some resumptions, for a stanza its
+/// stale parser state takes as too big.)
 fn refuses_us(reason: &CloseReason) -> bool {
     use jabber_proto::stream::Condition;
     matches!(
         reason,
         CloseReason::StreamError(e) if matches!(
             e.condition,
-            Condition::NotAuthorized
-                | Condition::PolicyViolation
-                | Condition::HostUnknown
+            Condition::NotAuthorized | Condition::HostUnknown
                 | Condition::UnsupportedVersion
         )
     )
