@@ -10,12 +10,14 @@ use std::num::NonZeroU64;
 use std::time::Duration;
 
 use jabber_proto::client::{
-    CloseReason, Config, Error, Event, SessionEvent, SessionState, SmEvent,
+    CloseReason, Config, Error, Event, IqEvent, IqId, ServiceEvent, SessionEvent, SessionState,
+    SmEvent,
 };
 use jabber_proto::features::stream_management::{Resumption, SmError};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
-use jabber_proto::stanza::{Message, MessageType};
+use jabber_proto::stanza::{IqType, Message, MessageType};
+use jabber_proto::xml::Element;
 use support::{Harness, SEED, SERVER_HEADER, wire_id};
 
 const SM: &str = "urn:xmpp:sm:3";
@@ -170,6 +172,7 @@ fn counters_wrap_at_2_pow_32() {
         handled: u32::MAX,
         acked: u32::MAX - 1,
         unacked: Vec::new(),
+        in_flight: Vec::new(),
     };
     let mut h = authenticated(config(), Some(r));
     h.server(BIND_AND_SM);
@@ -711,4 +714,242 @@ fn a_refused_nonza_leaves_the_unacked_queue_alone() {
     h.server("<a xmlns='urn:xmpp:sm:3' h='3'/>");
     assert!(!h.client.is_closed(), "{:?}", h.events());
     assert!(h.client.resumption().expect("resumable").unacked.is_empty());
+}
+
+/// A session that died with two requests waiting for replies: an application IQ
+/// (`wire_id(2)`, which the server acknowledged) and a vCard query (`wire_id(3)`, not
+/// acknowledged). Returns the resumption and the two handles.
+fn died_with_requests() -> (Resumption, IqId, IqId) {
+    let mut c = config();
+    c.iq_timeout = Duration::from_secs(30);
+    let mut h = enabled(c);
+    let now = h.now;
+    let version = Element::builder("query", "jabber:iq:version")
+        .build()
+        .expect("a query");
+    let app = h
+        .client
+        .send_iq(now, None, IqType::Get, version)
+        .expect("sent");
+    h.server(&format!("<a xmlns='{SM}' h='1'/>"));
+    let vcard = h.client.vcard_get(now, None).expect("sent");
+    let wire = h.sent();
+    assert!(wire.contains(&format!("id='{}'", wire_id(2))), "{wire}");
+    assert!(wire.contains(&format!("id='{}'", wire_id(3))), "{wire}");
+    h.advance(Duration::from_secs(10));
+    let now = h.now;
+    h.client.handle_reset(now);
+    let r = h.client.resumption().expect("resumable after a reset");
+    assert_eq!(r.unacked.len(), 1);
+    let carried: Vec<_> = r
+        .in_flight
+        .iter()
+        .map(|i| (i.id(), i.wire_id().to_string()))
+        .collect();
+    assert_eq!(carried, [(app, wire_id(2)), (vcard, wire_id(3))]);
+    // What was left of the 30 s timeout when the connection died.
+    let left: Vec<_> = r.in_flight.iter().map(|i| i.remaining()).collect();
+    assert!(
+        left.iter().all(|l| *l == Duration::from_secs(20)),
+        "{left:?}"
+    );
+    (r, app, vcard)
+}
+
+#[test]
+fn replies_to_requests_in_flight_reach_their_handles_after_resumption() {
+    let (r, app, vcard) = died_with_requests();
+    let mut h = authenticated(config(), Some(r));
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='1'/>"));
+    h.sent();
+    h.events();
+    // A reply from an address the request did not go to is still refused.
+    h.server(&format!(
+        "<iq type='result' id='{}' from='mallory@evil.example/x'>\
+         <query xmlns='jabber:iq:version'><name>fake</name></query></iq>",
+        wire_id(2)
+    ));
+    assert!(
+        !h.events().iter().any(|e| matches!(e, Event::Iq(_))),
+        "a spoofed reply must not answer a carried request"
+    );
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:version'><name>srv</name></query></iq>",
+        wire_id(2)
+    ));
+    h.server(&format!(
+        "<iq type='result' id='{}'><vCard xmlns='vcard-temp'><FN>Alice</FN></vCard></iq>",
+        wire_id(3)
+    ));
+    let events = h.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Iq(IqEvent::Result { id, .. }) if *id == app)),
+        "{events:?}"
+    );
+    assert!(
+        events.iter().any(
+            |e| matches!(e, Event::Services(ServiceEvent::Vcard { id, vcard: card }) if *id == vcard && card.full_name.as_deref() == Some("Alice"))
+        ),
+        "{events:?}"
+    );
+    // New requests get handles after the carried ones, and wire ids of their own.
+    let now = h.now;
+    let next = h.client.vcard_get(now, None).expect("sent");
+    assert!(next > vcard);
+    assert_eq!(h.client.pending_iqs(), 0);
+}
+
+#[test]
+fn carried_requests_time_out_with_what_was_left_of_their_timeout() {
+    let (r, app, vcard) = died_with_requests();
+    let mut h = authenticated(config(), Some(r));
+    h.server(BIND_AND_SM);
+    h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='1'/>"));
+    h.events();
+    h.advance(Duration::from_millis(19_999));
+    assert!(
+        !h.events()
+            .iter()
+            .any(|e| matches!(e, Event::Iq(_) | Event::Services(_)))
+    );
+    h.advance(Duration::from_millis(1));
+    let events = h.events();
+    assert!(
+        events.contains(&Event::Iq(IqEvent::Timeout { id: app })),
+        "{events:?}"
+    );
+    assert!(
+        events.contains(&Event::Services(ServiceEvent::Failed {
+            id: vcard,
+            error: None
+        })),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn after_a_failed_resumption_only_requests_sent_again_get_replies() {
+    let (r, app, vcard) = died_with_requests();
+    let mut h = authenticated(config(), Some(r));
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&format!(
+        "<failed xmlns='{SM}'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></failed>"
+    ));
+    // The new session's bind comes after the carried handles.
+    let wire = h.sent();
+    assert!(wire.contains(&format!("id='{}'", wire_id(4))), "{wire}");
+    h.server(&bind_result(4));
+    let wire = h.sent();
+    // The vCard query (unacknowledged) goes out again with its wire id; the acknowledged
+    // application IQ does not, and its reply went to the lost session.
+    assert!(wire.contains(&format!("id='{}'", wire_id(3))), "{wire}");
+    assert!(!wire.contains(&format!("id='{}'", wire_id(2))), "{wire}");
+    let events = h.events();
+    assert!(
+        events.contains(&Event::Iq(IqEvent::Lost { id: app })),
+        "{events:?}"
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, Event::Services(ServiceEvent::Failed { id, .. }) if *id == vcard)),
+        "{events:?}"
+    );
+    h.server(&format!(
+        "<iq type='result' id='{}'><vCard xmlns='vcard-temp'><FN>Alice</FN></vCard></iq>",
+        wire_id(3)
+    ));
+    assert!(
+        h.events()
+            .iter()
+            .any(|e| matches!(e, Event::Services(ServiceEvent::Vcard { id, .. }) if *id == vcard))
+    );
+    // A late reply to the lost request is not taken for anything.
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    assert!(!h.events().iter().any(|e| matches!(e, Event::Iq(_))));
+}
+
+#[test]
+fn carried_requests_are_captured_and_replay() {
+    use jabber_proto::replay::{self, Options};
+    let (r, app, _) = died_with_requests();
+    let mut c = config();
+    c.capture = true;
+    let mut h = authenticated(c, Some(r));
+    h.server(BIND_AND_SM);
+    h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='1'/>"));
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:version'/></iq>",
+        wire_id(2)
+    ));
+    h.advance(Duration::from_secs(25));
+    h.sent();
+    let events = h.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Iq(IqEvent::Result { id, .. }) if *id == app))
+    );
+    let records: Vec<_> = std::iter::from_fn(|| h.client.poll_capture()).collect();
+    assert!(
+        records
+            .iter()
+            .any(|r| String::from_utf8_lossy(&r.data).contains("<in-flight "))
+    );
+    let report = replay::replay(&records, &Options::default());
+    assert_eq!(report.difference, None, "{:?}", report.events);
+    assert_eq!(report.replayed, records.len());
+    // Both the reply and the vCard query's timeout come out of the replay.
+    assert!(
+        report.events.iter().any(|e| e.contains("Result")),
+        "{:?}",
+        report.events
+    );
+    assert!(
+        report.events.iter().any(|e| e.contains("Failed")),
+        "{:?}",
+        report.events
+    );
+}
+
+#[test]
+fn an_interrupted_roster_fetch_completes_on_the_resumed_stream() {
+    let mut c = config();
+    c.fetch_roster = true;
+    let mut h = authenticated(c.clone(), None);
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&bind_result(1));
+    let wire = h.sent();
+    assert!(
+        wire.contains("jabber:iq:roster") && wire.contains(&wire_id(2)),
+        "{wire}"
+    );
+    h.server(&format!("<enabled xmlns='{SM}' id='sm-1' resume='true'/>"));
+    h.events();
+    let now = h.now;
+    h.client.handle_reset(now);
+    let r = h.client.resumption().expect("resumable");
+    assert_eq!(r.in_flight.len(), 1);
+
+    let mut h = authenticated(c, Some(r));
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='1'/>"));
+    // Resumed: no second fetch.
+    assert!(!h.sent().contains("jabber:iq:roster"));
+    h.events();
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:roster'>\
+         <item jid='bob@example.com' subscription='both'/></query></iq>",
+        wire_id(2)
+    ));
+    h.events();
+    let bob = Jid::parse("bob@example.com").expect("a JID");
+    assert!(h.client.roster().get(&bob).is_some());
 }

@@ -246,6 +246,10 @@ impl Cx {
     pub(crate) fn finish(&mut self, reason: CloseReason) {
         self.state = State::Closed;
         self.tls_pending = false;
+        if let Some(sm) = self.sm.as_deref_mut() {
+            // A resumed session still gets these replies.
+            sm.keep_in_flight(self.iqs.take_in_flight(self.now));
+        }
         self.iqs.clear();
         self.close_deadline = None;
         if reason.abandons_output() {

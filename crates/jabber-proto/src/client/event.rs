@@ -186,13 +186,24 @@ pub enum IqEvent {
         /// The request's handle.
         id: IqId,
     },
+    /// The request's connection died and its session could not be resumed after the
+    /// server had taken the request: its reply went to the lost session and will not
+    /// come (see [`InFlightIq`](super::InFlightIq)). Whether the request took effect is
+    /// unknown.
+    Lost {
+        /// The request's handle.
+        id: IqId,
+    },
 }
 
 impl IqEvent {
     /// The handle of the request this answers.
     pub fn id(&self) -> IqId {
         match self {
-            IqEvent::Result { id, .. } | IqEvent::Error { id, .. } | IqEvent::Timeout { id } => *id,
+            IqEvent::Result { id, .. }
+            | IqEvent::Error { id, .. }
+            | IqEvent::Timeout { id }
+            | IqEvent::Lost { id } => *id,
         }
     }
 }

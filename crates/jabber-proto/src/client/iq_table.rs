@@ -2,8 +2,10 @@
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
+use alloc::vec::Vec;
 use core::fmt;
 use core::fmt::Write as _;
+use core::time::Duration;
 
 use crate::features::services::ServiceRequest;
 use crate::jid::{Jid, JidRef};
@@ -54,6 +56,103 @@ struct Pending {
     /// Set when the client itself asked (login, roster, ...): the reply goes to the
     /// session machine, not to the application.
     owner: Option<Owner>,
+    /// Carried over from a connection that died (see [`InFlightIq`]): when resumption
+    /// fails, a reply can only come if the request itself goes out again.
+    carried: bool,
+}
+
+/// A request that was waiting for its reply when its connection died, carried to the
+/// connection that resumes the session (in
+/// [`Resumption::in_flight`](crate::features::stream_management::Resumption::in_flight)).
+///
+/// On a resumed stream the server delivers the replies it had not delivered, and they
+/// reach the request's handle as if nothing had happened. When resumption fails, the
+/// requests the server had not acknowledged are sent again in the new session and
+/// still get their replies; the others were answered into the lost session, and their
+/// handles get [`IqEvent::Lost`](crate::client::IqEvent::Lost) (or the feature's
+/// failure event for an account-service or discovery request).
+///
+/// Carried: the application's requests, account-service and discovery queries (their
+/// answers are events the application waits for) and the roster fetch (a resumed
+/// session does not fetch again). Not carried: the client's own housekeeping
+/// (keepalive pings, caps verification, carbons, the blocking policy's sync), which a
+/// new session redoes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InFlightIq {
+    wire: String,
+    id: IqId,
+    to: Option<Jid>,
+    /// What was left of the request's timeout when its connection died.
+    remaining: Duration,
+    owner: Carried,
+}
+
+/// Who waits for a carried request's reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Carried {
+    App,
+    Roster,
+    Service(ServiceRequest),
+    Disco(crate::features::caps::DiscoRequest),
+}
+
+impl InFlightIq {
+    /// The request's handle, as its command returned it.
+    pub fn id(&self) -> IqId {
+        self.id
+    }
+
+    /// Where the request went (`None`: to our server, for our account).
+    pub fn to(&self) -> Option<&Jid> {
+        self.to.as_ref()
+    }
+
+    /// The `id` attribute the request carried on the wire.
+    pub fn wire_id(&self) -> &str {
+        &self.wire
+    }
+
+    /// What was left of the request's timeout when its connection died.
+    pub fn remaining(&self) -> Duration {
+        self.remaining
+    }
+
+    /// The name the capture gives the request's owner (`app`, `service:vcard-get`, ...).
+    pub(crate) fn owner_name(&self) -> String {
+        match &self.owner {
+            Carried::App => String::from("app"),
+            Carried::Roster => String::from("roster"),
+            Carried::Service(s) => alloc::format!("service:{}", s.name()),
+            Carried::Disco(d) => String::from(match d {
+                crate::features::caps::DiscoRequest::Items => "disco:items",
+                _ => "disco:info",
+            }),
+        }
+    }
+
+    /// Rebuilds a carried request from its capture (replay).
+    pub(crate) fn from_parts(
+        wire: &str,
+        id: u64,
+        to: Option<Jid>,
+        remaining: Duration,
+        owner: &str,
+    ) -> Option<InFlightIq> {
+        let owner = match owner {
+            "app" => Carried::App,
+            "roster" => Carried::Roster,
+            "disco:info" => Carried::Disco(crate::features::caps::DiscoRequest::Info),
+            "disco:items" => Carried::Disco(crate::features::caps::DiscoRequest::Items),
+            other => Carried::Service(ServiceRequest::from_name(other.strip_prefix("service:")?)?),
+        };
+        Some(InFlightIq {
+            wire: String::from(wire),
+            id: IqId(id),
+            to,
+            remaining,
+            owner,
+        })
+    }
 }
 
 /// The table of requests awaiting a reply.
@@ -108,9 +207,89 @@ impl IqTable {
                 to,
                 deadline,
                 owner,
+                carried: false,
             },
         );
         (id, wire)
+    }
+
+    /// Takes out the requests a resumed session carries over (see [`InFlightIq`]),
+    /// with what is left of their timeouts at `now`. The rest stay, to be cleared.
+    pub(crate) fn take_in_flight(&mut self, now: Instant) -> Vec<InFlightIq> {
+        let mut carried = Vec::new();
+        for (wire, p) in &self.by_wire_id {
+            let owner = match &p.owner {
+                None => Carried::App,
+                Some(Owner::Roster) => Carried::Roster,
+                Some(Owner::Service(s)) => Carried::Service(*s),
+                Some(Owner::Disco(
+                    d @ (crate::features::caps::DiscoRequest::Info
+                    | crate::features::caps::DiscoRequest::Items),
+                )) => Carried::Disco(d.clone()),
+                Some(_) => continue,
+            };
+            carried.push(InFlightIq {
+                wire: wire.clone(),
+                id: p.id,
+                to: p.to.clone(),
+                remaining: p.deadline.saturating_duration_since(now),
+                owner,
+            });
+        }
+        carried
+    }
+
+    /// Takes in the requests an earlier connection carried over: their replies reach
+    /// the same handles, and this table's handles continue after theirs.
+    pub(crate) fn carry_in(&mut self, carried: Vec<InFlightIq>, now: Instant) {
+        for c in carried {
+            if self.by_wire_id.contains_key(&c.wire) {
+                continue;
+            }
+            self.next = self.next.max(c.id.0);
+            // At least a millisecond, as for a new request.
+            let deadline = now + c.remaining.max(Duration::from_millis(1));
+            self.deadlines.insert((deadline, c.id, c.wire.clone()));
+            let owner = match c.owner {
+                Carried::App => None,
+                Carried::Roster => Some(Owner::Roster),
+                Carried::Service(s) => Some(Owner::Service(s)),
+                Carried::Disco(d) => Some(Owner::Disco(d)),
+            };
+            self.by_wire_id.insert(
+                c.wire,
+                Pending {
+                    id: c.id,
+                    to: c.to,
+                    deadline,
+                    owner,
+                    carried: true,
+                },
+            );
+        }
+    }
+
+    /// After a failed resumption, with `resent` the wire ids of the requests that went
+    /// out again: removes and returns the carried requests whose replies cannot come.
+    pub(crate) fn take_lost(&mut self, resent: &[&str]) -> Vec<(IqId, Option<Owner>)> {
+        let lost: Vec<String> = self
+            .by_wire_id
+            .iter()
+            .filter(|(wire, p)| p.carried && !resent.contains(&wire.as_str()))
+            .map(|(wire, _)| wire.clone())
+            .collect();
+        for p in self.by_wire_id.values_mut() {
+            p.carried = false;
+        }
+        let mut out = Vec::with_capacity(lost.len());
+        for wire in lost {
+            if let Some(p) = self.by_wire_id.remove(&wire) {
+                self.deadlines.remove(&(p.deadline, p.id, wire));
+                out.push((p.id, p.owner));
+            }
+        }
+        self.release_if_empty();
+        out
     }
 
     /// The request a reply with this `id` from `from` answers, removed from the table.

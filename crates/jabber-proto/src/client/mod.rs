@@ -41,7 +41,7 @@ pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
 pub use event::{PresenceEvent, SubscriptionEvent};
-pub use iq_table::IqId;
+pub use iq_table::{InFlightIq, IqId};
 pub use messages::AutoAnswers;
 pub use session::SessionState;
 

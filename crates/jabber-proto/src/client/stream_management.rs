@@ -40,6 +40,11 @@ impl Client {
     /// after which the unacknowledged stanzas are sent again and reported as
     /// [`SmEvent::PossibleDuplicates`].
     ///
+    /// Requests that were waiting for replies ([`Resumption::in_flight`]) keep their
+    /// handles: their replies arrive as if the connection had not changed, or, after a
+    /// refused resumption, [`IqEvent::Lost`](super::IqEvent::Lost) says a reply went to
+    /// the lost session (see [`InFlightIq`](super::InFlightIq)).
+    ///
     /// Refused like [`login`](Self::login); also on a classic stream
     /// ([`Error::WrongPhase`]: stream management needs `Config::version`) and with more
     /// unacknowledged stanzas than [`Config::sm_max_unacked`](super::Config::sm_max_unacked)
@@ -59,11 +64,23 @@ impl Client {
             if let Some(location) = &resumption.location {
                 r = r.attr("location", location);
             }
+            let mut r = r.children(resumption.unacked.iter().cloned());
+            for iq in &resumption.in_flight {
+                let mut c = capture::command("in-flight")
+                    .attr("wire", iq.wire_id())
+                    .attr("n", &format!("{}", iq.id().get()))
+                    .attr("ms", &format!("{}", iq.remaining().as_millis()))
+                    .attr("owner", &iq.owner_name());
+                if let Some(to) = iq.to() {
+                    c = c.attr("to", to.as_str());
+                }
+                r = r.child(c);
+            }
             capture::command("resume")
                 .attr("username", &credentials.username)
                 .attr("resource", &credentials.resource)
                 .child(Element::builder("password", ns::IQ_AUTH).text(&credentials.password))
-                .child(r.children(resumption.unacked.iter().cloned()))
+                .child(r)
         };
         self.capture_command(now, record);
         let result = self.start_resume(now, credentials, resumption);
@@ -99,12 +116,16 @@ impl Client {
             return Err(Error::WrongPhase);
         }
         self.cx.tick(now);
+        let mut resumption = resumption;
+        let in_flight = core::mem::take(&mut resumption.in_flight);
         let previous = self
             .cx
             .sm
             .replace(Box::new(StreamManagement::resuming(resumption)));
         match self.login.start_with(&mut self.cx, credentials, true) {
             Ok(next) => {
+                let now = self.cx.now;
+                self.cx.iqs.carry_in(in_flight, now);
                 self.follow_login(next);
                 Ok(())
             }
@@ -150,6 +171,21 @@ impl Client {
     /// After a failed resumption the new session sends the old one's unacknowledged
     /// stanzas again, and says they may be duplicates.
     pub(super) fn sm_resend(&mut self, leftover: alloc::vec::Vec<Element>) {
+        // The carried requests that do not go out again were answered into the lost
+        // session: their replies will not come.
+        let resent: alloc::vec::Vec<&str> = leftover
+            .iter()
+            .filter(|el| el.name() == "iq")
+            .filter_map(|el| el.attr("id"))
+            .collect();
+        for (id, owner) in self.cx.iqs.take_lost(&resent) {
+            match owner {
+                // The new session fetches its own roster.
+                Some(super::Owner::Roster) => {}
+                Some(owner) => self.on_own_reply(id, owner, None),
+                None => self.cx.push(super::IqEvent::Lost { id }),
+            }
+        }
         if leftover.is_empty() {
             return;
         }

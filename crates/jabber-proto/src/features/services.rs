@@ -28,6 +28,32 @@ pub(crate) enum ServiceRequest {
     Unblock,
 }
 
+impl ServiceRequest {
+    const ALL: [(ServiceRequest, &'static str); 8] = [
+        (ServiceRequest::VcardGet, "vcard-get"),
+        (ServiceRequest::VcardSet, "vcard-set"),
+        (ServiceRequest::PrivateGet, "private-get"),
+        (ServiceRequest::PrivateSet, "private-set"),
+        (ServiceRequest::Update, "update"),
+        (ServiceRequest::BlockList, "block-list"),
+        (ServiceRequest::Block, "block"),
+        (ServiceRequest::Unblock, "unblock"),
+    ];
+
+    /// The request's name in a capture.
+    pub(crate) fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(r, _)| *r == self)
+            .map_or("", |(_, n)| n)
+    }
+
+    /// The request a capture names.
+    pub(crate) fn from_name(name: &str) -> Option<ServiceRequest> {
+        Self::ALL.iter().find(|(_, n)| *n == name).map(|(r, _)| *r)
+    }
+}
+
 /// The reply (or timeout) to request `id`, as its event.
 pub(crate) fn on_reply(cx: &mut Cx, id: IqId, request: ServiceRequest, reply: Reply<'_>) {
     let event = match reply {

@@ -32,7 +32,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use crate::client::{Cx, SmEvent};
+use crate::client::{Cx, InFlightIq, SmEvent};
 use crate::jid::Jid;
 use crate::ns;
 use crate::time::Instant;
@@ -57,6 +57,9 @@ pub struct Resumption {
     pub acked: u32,
     /// Stanzas of ours the server has not acknowledged, oldest first.
     pub unacked: Vec<Element>,
+    /// Requests that were waiting for their replies: on the resumed stream (or, for
+    /// those in `unacked`, in a new session) the replies reach the same handles.
+    pub in_flight: Vec<InFlightIq>,
 }
 
 /// A stream-management fault of the server; ends the connection
@@ -133,6 +136,8 @@ pub(crate) struct StreamManagement {
     last_counted: bool,
     /// The bound JID of the session being resumed.
     jid: Option<Jid>,
+    /// The requests waiting for replies when the connection died (empty until then).
+    in_flight: Vec<InFlightIq>,
 }
 
 impl StreamManagement {
@@ -151,6 +156,7 @@ impl StreamManagement {
             last_requested: false,
             last_counted: false,
             jid: None,
+            in_flight: Vec::new(),
         }
     }
 
@@ -292,7 +298,16 @@ impl StreamManagement {
             handled: self.handled,
             acked: self.acked,
             unacked: self.unacked.iter().cloned().collect(),
+            in_flight: self.in_flight.clone(),
         })
+    }
+
+    /// The connection died: keep the requests still waiting for replies, for a
+    /// resumption to carry (only when there can be one).
+    pub(crate) fn keep_in_flight(&mut self, in_flight: Vec<InFlightIq>) {
+        if self.phase == Phase::Enabled && self.id.is_some() {
+            self.in_flight = in_flight;
+        }
     }
 }
 

@@ -75,7 +75,36 @@ pub(crate) fn apply(
                     .map_err(|e| format!("bad 'jid': {e}"))?,
                 handled: num("handled")?,
                 acked: num("acked")?,
-                unacked: r.children().map(|c| c.to_element()).collect(),
+                unacked: r
+                    .children()
+                    .filter(|c| c.ns() != CAPTURE_NS)
+                    .map(|c| c.to_element())
+                    .collect(),
+                in_flight: r
+                    .children()
+                    .filter(|c| c.ns() == CAPTURE_NS && c.name() == "in-flight")
+                    .map(|c| {
+                        let to = match c.attr("to") {
+                            Some(to) => Some(Jid::parse(to).map_err(|e| format!("bad 'to': {e}"))?),
+                            None => None,
+                        };
+                        let n = c.attr("n").and_then(|v| v.parse().ok());
+                        let ms = c.attr("ms").and_then(|v| v.parse().ok());
+                        let (Some(wire), Some(n), Some(ms), Some(owner)) =
+                            (c.attr("wire"), n, ms, c.attr("owner"))
+                        else {
+                            return Err(String::from("<in-flight/> incomplete"));
+                        };
+                        crate::client::InFlightIq::from_parts(
+                            wire,
+                            n,
+                            to,
+                            core::time::Duration::from_millis(ms),
+                            owner,
+                        )
+                        .ok_or_else(|| String::from("<in-flight/> of an unknown owner"))
+                    })
+                    .collect::<Result<_, _>>()?,
             };
             client.resume(now, creds, resumption)
         }
