@@ -737,3 +737,27 @@ fn a_full_cache_asks_nothing_more() {
     assert_eq!(h.sent(), "");
     assert!(!h.events().iter().any(|e| matches!(e, Event::Disco(_))));
 }
+
+#[test]
+fn no_caps_query_to_senders_the_blocking_policy_shuts_out() {
+    use jabber_proto::features::block_policy::{BlockMode, BlockPolicy};
+    let mut h = Harness::logged_in(with_discovery());
+    let now = h.now;
+    let policy = BlockPolicy::new(BlockMode::RosterOnly).with_jid(jid("mallory@example.net"));
+    h.client.set_block_policy(now, policy).expect("set");
+    h.sent();
+    h.events();
+    // Listed, and a stranger under roster-only: asking either would tell them we are on.
+    h.server(&contact_presence("mallory@example.net/x", EXODUS_VER));
+    h.server(&contact_presence("stranger@example.org/y", EXODUS_VER));
+    assert_eq!(h.sent(), "");
+    h.events();
+    // The same policy switched off: the stranger is asked.
+    let now = h.now;
+    h.client
+        .set_block_policy(now, BlockPolicy::new(BlockMode::Off))
+        .expect("set");
+    h.sent();
+    h.server(&contact_presence("stranger@example.org/y", EXODUS_VER));
+    assert!(h.sent().contains("to='stranger@example.org/y'"));
+}

@@ -1005,7 +1005,14 @@ impl Client {
     /// A presence: subscriptions to their feature, the rest to the presence model.
     fn on_presence(&mut self, presence: crate::stanza::Presence) {
         use crate::stanza::PresenceType as T;
-        self.caps.on_presence(&mut self.cx, &presence);
+        // No capabilities query to someone the blocking policy shuts out.
+        if presence.kind() != T::Available
+            || !self
+                .block_policy
+                .shuns(&self.cx, presence.from(), self.roster.view())
+        {
+            self.caps.on_presence(&mut self.cx, &presence);
+        }
         match presence.kind() {
             T::Subscribe if self.drops_subscription(&presence) => {}
             T::Subscribe | T::Subscribed | T::Unsubscribe | T::Unsubscribed => {

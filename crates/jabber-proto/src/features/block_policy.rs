@@ -286,6 +286,12 @@ impl PolicyState {
         drop
     }
 
+    /// Whether the policy would drop what `from` sends us: then we must not ask it
+    /// anything either (a capabilities query would tell it we are online).
+    pub(crate) fn shuns(&self, cx: &Cx, from: Option<JidRef<'_>>, roster: RosterView<'_>) -> bool {
+        self.drops(cx, from, roster, false)
+    }
+
     fn drops(
         &self,
         cx: &Cx,
