@@ -675,12 +675,10 @@ fn take_events(
             continue;
         }
         let event = match session.reconnect.as_deref_mut() {
-            Some(r) => {
-                match r.on_event(event, &mut session.link, &session.clock, id, outputs) {
-                    Some(event) => event,
-                    None => continue,
-                }
-            }
+            Some(r) => match r.on_event(event, &mut session.link, &session.clock, id, outputs) {
+                Some(event) => event,
+                None => continue,
+            },
             None => event,
         };
         if matches!(event, Event::Closed(_)) && !session.over {

@@ -60,8 +60,8 @@ mod timers;
 
 pub use driver::{Driver, Output, SessionId};
 
-pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 pub use jabber_net::{Backoff, Item, Resumed};
+pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;
 pub use jabber_proto::client::{

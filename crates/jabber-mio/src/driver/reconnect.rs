@@ -216,9 +216,7 @@ impl Driver {
         let session = self.session(id)?;
         Some(match session.reconnect.as_deref() {
             Some(r) => r.phase == Phase::Up,
-            None => {
-                session.connect_deadline.is_none() && session.link.client().jid().is_some()
-            }
+            None => session.connect_deadline.is_none() && session.link.client().jid().is_some(),
         })
     }
 
