@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -17,6 +18,10 @@ use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::stanza::{Message, MessageType};
 use jabber_std::{Backoff, Connection, Item, Next, Resumed, Session};
+use jabber_tests::adapters::{
+    self,
+    reconnecting::{Reconnecting, ReconnectingAdapter},
+};
 use jabber_tests::{Server, ServerKind, TestCa};
 
 fn test_tls() -> Tls {
@@ -37,6 +42,8 @@ fn config(server: &Server) -> Config {
 struct Proxy {
     addr: SocketAddr,
     live: Arc<Mutex<Vec<TcpStream>>>,
+    /// While set, connections are accepted and closed at once (a server that is down).
+    blocked: Arc<AtomicBool>,
 }
 
 impl Proxy {
@@ -45,9 +52,15 @@ impl Proxy {
         let addr = listener.local_addr().expect("its address");
         let live = Arc::new(Mutex::new(Vec::new()));
         let registry = Arc::clone(&live);
+        let blocked = Arc::new(AtomicBool::new(false));
+        let refusing = Arc::clone(&blocked);
         thread::spawn(move || {
             for down in listener.incoming() {
                 let Ok(down) = down else { continue };
+                if refusing.load(Ordering::SeqCst) {
+                    let _ = down.shutdown(Shutdown::Both);
+                    continue;
+                }
                 let Ok(up) = TcpStream::connect(upstream) else {
                     continue;
                 };
@@ -67,7 +80,16 @@ impl Proxy {
                 thread::spawn(move || pump(u1, down));
             }
         });
-        Proxy { addr, live }
+        Proxy {
+            addr,
+            live,
+            blocked,
+        }
+    }
+
+    /// Closes new connections at once (`true`) or passes them on again (`false`).
+    fn block(&self, blocked: bool) {
+        self.blocked.store(blocked, Ordering::SeqCst);
     }
 
     /// Cuts every connection; returns how many there were.
@@ -195,9 +217,50 @@ fn chat(to: &Jid, body: &str) -> Message {
     Message::new(MessageType::Chat, to, body).expect("a message")
 }
 
-/// Runs `session` until `done` holds for the number of unacknowledged stanzas (or the
-/// deadline passes), returning the items seen.
-fn pump_until(session: &mut Session, secs: u64, mut done: impl FnMut(&Item) -> bool) -> Vec<Item> {
+fn unacked(session: &mut Session) -> Option<usize> {
+    let conn = session.connection()?;
+    Some(conn.client().resumption()?.unacked.len())
+}
+
+/// Alice through the proxy on a reconnecting session of `adapter` (resource `resource`),
+/// logged in with stream management enabled; her full JID.
+fn alice_on(
+    adapter: &dyn ReconnectingAdapter,
+    server: &Server,
+    proxy: &Proxy,
+    resource: &str,
+) -> (Box<dyn Reconnecting>, Jid) {
+    let creds = Credentials::new("alice", "Alice-sm", resource);
+    let mut config = config(server);
+    // Liveness, as in `alice`.
+    config.keepalive_interval = Some(Duration::from_secs(2));
+    config.dead_peer_timeout = Some(Duration::from_secs(6));
+    let options = Options::starttls(test_tls());
+    let (mut session, logged_in) = adapter
+        .connect_reconnecting(proxy.addr, config, options, creds, backoff())
+        .expect("alice logs in");
+    let name = adapter.name();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(Instant::now() < deadline, "{name}: stream management not enabled");
+        match session.next(Duration::from_millis(200)).expect("alive") {
+            Some(Item::Event(Event::StreamManagement(SmEvent::Enabled { resumable }))) => {
+                assert!(resumable, "{} allows resumption", server.kind());
+                return (session, logged_in.jid);
+            }
+            Some(_) => {}
+            None => panic!("{name}: the session ended"),
+        }
+    }
+}
+
+/// Runs `session` until `done` holds for an item (or the deadline passes), returning
+/// the items seen.
+fn pump_on(
+    session: &mut dyn Reconnecting,
+    secs: u64,
+    mut done: impl FnMut(&Item) -> bool,
+) -> Vec<Item> {
     let deadline = Instant::now() + Duration::from_secs(secs);
     let mut seen = Vec::new();
     while Instant::now() < deadline {
@@ -218,60 +281,84 @@ fn pump_until(session: &mut Session, secs: u64, mut done: impl FnMut(&Item) -> b
     panic!("not reached in {secs} s: {seen:?}");
 }
 
-fn unacked(session: &mut Session) -> Option<usize> {
-    let conn = session.connection()?;
-    Some(conn.client().resumption()?.unacked.len())
+/// Runs until the server acknowledged everything alice sent.
+fn until_acked(session: &mut dyn Reconnecting, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while session.unacked() != Some(0) {
+        assert!(Instant::now() < deadline, "{what}: no ack");
+        session.next(Duration::from_millis(50)).expect("alive");
+    }
 }
 
+/// One definition, every adapter's reconnecting session (jabber-std, jabber-mio,
+/// jabber-tokio): the connection cut after acknowledged messages, messages sent while
+/// away and bob's message waiting at the server; the session resumed on a new
+/// connection (no new binding: the same full JID), everything delivered exactly once.
 fn resume_after_a_cut(kind: ServerKind) {
     let (server, proxy) = start(kind);
-    let (bob_jid, bob_tx, bob) = spawn_bob(&server, 8, 40);
-    let mut alice = alice(&server, &proxy);
-    let alice_jid = alice
-        .connection()
-        .and_then(|c| c.client().jid().cloned())
-        .expect("bound");
-    for i in 0..5 {
-        alice
-            .send(chat(&bob_jid.to_bare(), &format!("m{i}")))
-            .expect("sent");
-    }
-    // Acked by the server (5 stanzas: one <r/>), then the cut.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while unacked(&mut alice) != Some(0) {
-        assert!(Instant::now() < deadline, "{kind}: no ack");
-        alice.next(Duration::from_millis(50)).expect("alive");
-    }
-    assert_eq!(proxy.cut(), 1);
-    // While alice is away: hers go out into the dead connection, bob's wait at the server.
-    for i in 5..8 {
-        alice
-            .send(chat(&bob_jid.to_bare(), &format!("m{i}")))
-            .expect("queued");
-    }
-    bob_tx.send(alice_jid.clone()).expect("bob is there");
-    let items = pump_until(&mut alice, 20, |i| matches!(i, Item::Reconnected(_)));
-    let Some(Item::Reconnected(outcome)) = items.last() else {
-        unreachable!()
-    };
-    assert!(
-        matches!(outcome, Resumed::Resumed { jid, .. } if *jid == alice_jid),
-        "{kind}: {outcome:?}"
-    );
-    // What the server held for alice arrives on the resumed stream.
-    pump_until(&mut alice, 10, |i| {
-        matches!(i, Item::Event(Event::Stanza(StanzaEvent::Message(m)))
-            if m.body().as_deref() == Some("while away"))
-    });
-    let got = bob.join().expect("bob");
-    for i in 0..8 {
-        assert_eq!(
-            got.get(&format!("m{i}")),
-            Some(&1),
-            "{kind}: m{i} in {got:?}"
+    for make in adapters::reconnecting::all() {
+        let adapter = make();
+        let name = adapter.name();
+        let what = format!("{kind} on {name}");
+        let (bob_jid, bob_tx, bob) = spawn_bob(&server, 8, 40);
+        let (mut alice, alice_jid) = alice_on(&*adapter, &server, &proxy, &format!("{name}-cut"));
+        for i in 0..5 {
+            alice
+                .send(chat(&bob_jid.to_bare(), &format!("m{i}")).into())
+                .expect("sent");
+        }
+        // Acked by the server (5 stanzas: one <r/>), then the cut.
+        until_acked(&mut *alice, &what);
+        // (Connections of the adapters before stay in the proxy's list: at least one.)
+        assert!(proxy.cut() >= 1, "{what}");
+        // While alice is away: hers go out into the dead connection or wait with the
+        // session, bob's wait at the server.
+        for i in 5..8 {
+            alice
+                .send(chat(&bob_jid.to_bare(), &format!("m{i}")).into())
+                .expect("queued");
+        }
+        bob_tx.send(alice_jid.clone()).expect("bob is there");
+        let items = pump_on(&mut *alice, 20, |i| matches!(i, Item::Reconnected(_)));
+        assert!(
+            items.iter().any(|i| matches!(i, Item::Disconnected(_))),
+            "{what}: {items:?}"
         );
+        assert!(
+            items
+                .iter()
+                .any(|i| matches!(i, Item::Attempt { attempt: 1, .. })),
+            "{what}: {items:?}"
+        );
+        let Some(Item::Reconnected(outcome)) = items.last() else {
+            unreachable!()
+        };
+        assert!(
+            matches!(outcome, Resumed::Resumed { jid, .. } if *jid == alice_jid),
+            "{what}: {outcome:?}"
+        );
+        // What the server held for alice arrives on the resumed stream; no new session
+        // means no new binding, roster or presence.
+        let items = pump_on(&mut *alice, 10, |i| {
+            matches!(i, Item::Event(Event::Stanza(StanzaEvent::Message(m)))
+                if m.body().as_deref() == Some("while away"))
+        });
+        assert!(
+            !items
+                .iter()
+                .any(|i| matches!(i, Item::Event(Event::Session(_)))),
+            "{what}: {items:?}"
+        );
+        let got = bob.join().expect("bob");
+        for i in 0..8 {
+            assert_eq!(
+                got.get(&format!("m{i}")),
+                Some(&1),
+                "{what}: m{i} in {got:?}"
+            );
+        }
+        alice.close().expect("closed");
     }
-    alice.close().expect("closed");
 }
 
 #[test]
@@ -282,6 +369,83 @@ fn ejabberd_resume_after_a_cut() {
 #[test]
 fn prosody_resume_after_a_cut() {
     resume_after_a_cut(ServerKind::Prosody);
+}
+
+/// Every adapter's reconnecting session when the server no longer has the session to
+/// resume (another login with alice's resource replaced it while she was away, the
+/// server unreachable meanwhile): a new session, the stanzas the server never
+/// acknowledged sent again in it and reported as possible duplicates, each delivered.
+fn new_session_when_resumption_fails(kind: ServerKind) {
+    let (server, proxy) = start(kind);
+    for make in adapters::reconnecting::all() {
+        let adapter = make();
+        let name = adapter.name();
+        let what = format!("{kind} on {name}");
+        let resource = format!("{name}-lost");
+        let (bob_jid, _bob_tx, bob) = spawn_bob(&server, 3, 40);
+        let (mut alice, alice_jid) = alice_on(&*adapter, &server, &proxy, &resource);
+        until_acked(&mut *alice, &what);
+        proxy.block(true);
+        // (Connections of the adapters before stay in the proxy's list: at least one.)
+        assert!(proxy.cut() >= 1, "{what}");
+        for i in 0..3 {
+            alice
+                .send(chat(&bob_jid.to_bare(), &format!("f{i}")).into())
+                .expect("queued");
+        }
+        // Alice is away and her attempts fail at the proxy ...
+        pump_on(&mut *alice, 20, |i| matches!(i, Item::AttemptFailed(_)));
+        // ... while another login with her resource replaces the session she left.
+        let mut intruder = Connection::connect_with(
+            server.addr(),
+            config(&server),
+            Options::starttls(test_tls()),
+        )
+        .expect("the intruder connects");
+        intruder
+            .login(Credentials::new("alice", "Alice-sm", &resource))
+            .expect("the intruder logs in");
+        intruder.close().expect("the intruder leaves");
+        proxy.block(false);
+        let (mut outcome, mut duplicates) = (None, None);
+        pump_on(&mut *alice, 30, |i| {
+            match i {
+                Item::Reconnected(r) => outcome = Some(r.clone()),
+                Item::Event(Event::StreamManagement(SmEvent::PossibleDuplicates(d))) => {
+                    duplicates = Some(d.len())
+                }
+                Item::GaveUp => panic!("{what}: gave up"),
+                _ => {}
+            }
+            outcome.is_some() && duplicates.is_some()
+        });
+        match outcome {
+            Some(Resumed::NewSession(logged_in)) => {
+                assert_eq!(logged_in.jid, alice_jid, "{what}");
+            }
+            other => panic!("{what}: {other:?}"),
+        }
+        assert_eq!(duplicates, Some(3), "{what}");
+        let got = bob.join().expect("bob");
+        for i in 0..3 {
+            assert_eq!(
+                got.get(&format!("f{i}")),
+                Some(&1),
+                "{what}: f{i} in {got:?}"
+            );
+        }
+        alice.close().expect("closed");
+    }
+}
+
+#[test]
+fn ejabberd_new_session_when_resumption_fails() {
+    new_session_when_resumption_fails(ServerKind::Ejabberd);
+}
+
+#[test]
+fn prosody_new_session_when_resumption_fails() {
+    new_session_when_resumption_fails(ServerKind::Prosody);
 }
 
 /// splitmix64: the seeded moments of the cuts.
@@ -428,98 +592,4 @@ fn ejabberd_zero_loss_through_cuts() {
 #[test]
 fn prosody_zero_loss_through_cuts() {
     zero_loss(ServerKind::Prosody);
-}
-
-/// The next item of a tokio session, within 20 s.
-async fn next(alice: &mut jabber_tokio::Session) -> Item {
-    tokio::time::timeout(Duration::from_secs(20), alice.next())
-        .await
-        .expect("an item in time")
-        .expect("no adapter error")
-        .expect("the session goes on")
-}
-
-/// The same through jabber-tokio's reconnecting session.
-fn tokio_resume_after_a_cut(kind: ServerKind) {
-    let (server, proxy) = start(kind);
-    let (bob_jid, bob_tx, bob) = spawn_bob(&server, 8, 40);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
-    rt.block_on(async {
-        let creds = Credentials::new("alice", "Alice-sm", "tablet");
-        let mut config = config(&server);
-        config.keepalive_interval = Some(Duration::from_secs(2));
-        config.dead_peer_timeout = Some(Duration::from_secs(6));
-        let options = Options::starttls(test_tls());
-        let (mut alice, logged_in) =
-            jabber_tokio::Session::connect(proxy.addr, config, options, creds, backoff())
-                .await
-                .expect("alice logs in");
-        loop {
-            if let Item::Event(Event::StreamManagement(SmEvent::Enabled { resumable })) =
-                next(&mut alice).await
-            {
-                assert!(resumable);
-                break;
-            }
-        }
-        for i in 0..5 {
-            alice
-                .send(chat(&bob_jid.to_bare(), &format!("m{i}")))
-                .expect("sent");
-        }
-        let unacked = |alice: &mut jabber_tokio::Session| {
-            alice
-                .connection()
-                .and_then(|c| c.client().resumption())
-                .map(|r| r.unacked.len())
-        };
-        while unacked(&mut alice) != Some(0) {
-            let _ = tokio::time::timeout(Duration::from_millis(50), alice.next()).await;
-        }
-        assert_eq!(proxy.cut(), 1);
-        for i in 5..8 {
-            alice
-                .send(chat(&bob_jid.to_bare(), &format!("m{i}")))
-                .expect("queued");
-        }
-        bob_tx.send(logged_in.jid.clone()).expect("bob is there");
-        let outcome = loop {
-            if let Item::Reconnected(outcome) = next(&mut alice).await {
-                break outcome;
-            }
-        };
-        assert!(
-            matches!(&outcome, Resumed::Resumed { jid, .. } if *jid == logged_in.jid),
-            "{kind}: {outcome:?}"
-        );
-        loop {
-            if let Item::Event(Event::Stanza(StanzaEvent::Message(m))) = next(&mut alice).await {
-                if m.body().as_deref() == Some("while away") {
-                    break;
-                }
-            }
-        }
-        let got = bob.join().expect("bob");
-        for i in 0..8 {
-            assert_eq!(
-                got.get(&format!("m{i}")),
-                Some(&1),
-                "{kind}: m{i} in {got:?}"
-            );
-        }
-        alice.close().await.expect("closed");
-    });
-}
-
-#[test]
-fn ejabberd_tokio_resume_after_a_cut() {
-    tokio_resume_after_a_cut(ServerKind::Ejabberd);
-}
-
-#[test]
-fn prosody_tokio_resume_after_a_cut() {
-    tokio_resume_after_a_cut(ServerKind::Prosody);
 }
