@@ -235,6 +235,8 @@ fn alice_on(
     // Liveness, as in `alice`.
     config.keepalive_interval = Some(Duration::from_secs(2));
     config.dead_peer_timeout = Some(Duration::from_secs(6));
+    // Acks asked for soon: the scenarios wait for them before a cut.
+    config.sm_ack_delay_ms = 200;
     let options = Options::starttls(test_tls());
     let (mut session, logged_in) = adapter
         .connect_reconnecting(proxy.addr, config, options, creds, backoff())
@@ -242,7 +244,10 @@ fn alice_on(
     let name = adapter.name();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        assert!(Instant::now() < deadline, "{name}: stream management not enabled");
+        assert!(
+            Instant::now() < deadline,
+            "{name}: stream management not enabled"
+        );
         match session.next(Duration::from_millis(200)).expect("alive") {
             Some(Item::Event(Event::StreamManagement(SmEvent::Enabled { resumable }))) => {
                 assert!(resumable, "{} allows resumption", server.kind());
