@@ -598,3 +598,108 @@ fn ejabberd_zero_loss_through_cuts() {
 fn prosody_zero_loss_through_cuts() {
     zero_loss(ServerKind::Prosody);
 }
+
+/// The next output of `driver`, within 20 s.
+fn mio_next(driver: &mut jabber_mio::Driver) -> (jabber_mio::SessionId, jabber_mio::Output) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(output) = driver.poll_output() {
+            return output;
+        }
+        assert!(Instant::now() < deadline, "no output within 20 s");
+        driver
+            .poll(Some(Duration::from_millis(100)))
+            .expect("the poll");
+    }
+}
+
+/// jabber-mio's attempts do not block its caller, so a stanza can be sent while one is
+/// under way (connected, resuming): it waits for the attempt's outcome and goes out on
+/// the resumed stream after it, once.
+fn mio_send_during_an_attempt(kind: ServerKind) {
+    use jabber_mio::{Driver, Output};
+    let (server, proxy) = start(kind);
+    let (bob_jid, _bob_tx, bob) = spawn_bob(&server, 2, 40);
+    let to = bob_jid.to_bare();
+    let mut config = config(&server);
+    config.sm_ack_delay_ms = 200;
+    let mut driver = Driver::new().expect("a driver");
+    let id = driver
+        .connect_reconnecting(
+            &[proxy.addr],
+            config,
+            &Options::starttls(test_tls()),
+            Credentials::new("alice", "Alice-sm", "mio-late"),
+            backoff(),
+        )
+        .expect("alice connects");
+    loop {
+        match mio_next(&mut driver) {
+            (_, Output::Event(Event::StreamManagement(SmEvent::Enabled { resumable }))) => {
+                assert!(resumable);
+                break;
+            }
+            (_, Output::Failed(e)) => panic!("{kind}: {e}"),
+            _ => {}
+        }
+    }
+    driver.send(id, chat(&to, "before")).expect("sent");
+    let unacked = |driver: &jabber_mio::Driver| {
+        driver
+            .client(id)
+            .and_then(|c| c.resumption())
+            .map(|r| r.unacked.len())
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while unacked(&driver) != Some(0) {
+        assert!(Instant::now() < deadline, "{kind}: no ack");
+        driver.poll(Some(Duration::from_millis(50))).expect("poll");
+    }
+    assert_eq!(proxy.cut(), 1);
+    // Lost, an attempt announced, then its TCP connection up: the attempt runs.
+    let mut announced = false;
+    loop {
+        match mio_next(&mut driver) {
+            (_, Output::Reconnection(Item::Attempt { .. })) => announced = true,
+            (_, Output::Connected) if announced => break,
+            (_, Output::Reconnection(Item::AttemptFailed(e))) => panic!("{kind}: {e}"),
+            _ => {}
+        }
+    }
+    assert_eq!(driver.is_connected(id), Some(false));
+    driver
+        .send(id, chat(&to, "late"))
+        .expect("waits for the attempt");
+    loop {
+        match mio_next(&mut driver) {
+            (_, Output::Reconnection(Item::Reconnected(outcome))) => {
+                assert!(
+                    matches!(outcome, Resumed::Resumed { .. }),
+                    "{kind}: {outcome:?}"
+                );
+                break;
+            }
+            (_, Output::Reconnection(Item::AttemptFailed(e))) => panic!("{kind}: {e}"),
+            _ => {}
+        }
+    }
+    let got = bob.join().expect("bob");
+    assert_eq!(got.get("before"), Some(&1), "{kind}: {got:?}");
+    assert_eq!(got.get("late"), Some(&1), "{kind}: {got:?}");
+    driver.close(id).expect("close");
+    loop {
+        if let (_, Output::Event(Event::Closed(_))) = mio_next(&mut driver) {
+            break;
+        }
+    }
+}
+
+#[test]
+fn ejabberd_mio_send_during_an_attempt() {
+    mio_send_during_an_attempt(ServerKind::Ejabberd);
+}
+
+#[test]
+fn prosody_mio_send_during_an_attempt() {
+    mio_send_during_an_attempt(ServerKind::Prosody);
+}
