@@ -52,6 +52,49 @@
 //!   one, which are dropped at once.
 //! - The core's clock stands still while connecting: the connect timeout bounds that
 //!   phase, and the core's own timers start when the connection is up.
+//!
+//! ## Reconnecting sessions
+//!
+//! [`Driver::connect_reconnecting`] makes a session that outlives its connections: when
+//! one is lost after the login, the [`SessionId`] stays valid, the backoff delay is a
+//! deadline in the same timer queue (the loop never sleeps for it), and each attempt
+//! resumes the stream-managed session (XEP-0198: no new binding, roster or presence) or
+//! logs in anew. The steps come as [`Output::Reconnection`] items, decided by
+//! [`jabber_net::Recovery`] as in the other adapters. Stanzas sent meanwhile wait with the
+//! session to resume (`Config::sm_max_unacked` bounds them);
+//! [`stop_reconnecting`](Driver::stop_reconnecting) and [`close`](Driver::close) end it.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use jabber_mio::{Backoff, Config, Credentials, Driver, Event, Item, Options, Output};
+//!
+//! fn main() -> Result<(), jabber_mio::Error> {
+//!     let mut driver = Driver::new()?;
+//!     let addr = "127.0.0.1:5223".parse().expect("address");
+//!     let mut config = Config::new("example.com", jabber_mio::fresh_seed());
+//!     config.version = Some("1.0".into()); // stream management needs XMPP 1.0
+//!     let backoff = Backoff { max_attempts: Some(20), ..Backoff::default() };
+//!     let creds = Credentials::new("alice", "secret", "mio");
+//!     let _alice = driver.connect_reconnecting(&[addr], config, &Options::default(), creds, backoff)?;
+//!     loop {
+//!         driver.poll(Some(Duration::from_secs(30)))?;
+//!         while let Some((id, output)) = driver.poll_output() {
+//!             match output {
+//!                 Output::Reconnection(Item::Attempt { attempt, delay }) => {
+//!                     println!("{id:?}: attempt {attempt} in {delay:?}");
+//!                 }
+//!                 Output::Reconnection(Item::Reconnected(how)) => println!("{id:?} back: {how:?}"),
+//!                 Output::Reconnection(Item::GaveUp) | Output::Event(Event::Closed(_)) => {
+//!                     return Ok(());
+//!                 }
+//!                 // Before the first login, or once reconnection stopped.
+//!                 Output::Failed(e) => return Err(e),
+//!                 _ => {}
+//!             }
+//!         }
+//!     }
+//! }
+//! ```
 #![forbid(unsafe_code)]
 
 mod driver;
