@@ -7,6 +7,7 @@
 //! The state is boxed in the session (`Session::reconnect`): a session that does not
 //! reconnect pays one pointer.
 
+use std::collections::VecDeque;
 use std::io::{self, ErrorKind};
 use std::net::{Shutdown, SocketAddr};
 use std::time::Instant;
@@ -52,6 +53,10 @@ pub(crate) struct Reconnecting {
     credentials: Credentials,
     recovery: Recovery,
     phase: Phase,
+    /// Stanzas sent while the last attempt ran, that the core of the new connection did
+    /// not take yet (its send buffer or unacked queue full): they go out on
+    /// `Event::Writable`, before anything sent later. Empty (no heap) otherwise.
+    pending: VecDeque<Element>,
 }
 
 impl Reconnecting {
@@ -69,6 +74,27 @@ impl Reconnecting {
     /// Whether the session has no connection to read, write or time.
     pub(crate) fn is_offline(&self) -> bool {
         self.offline_deadline().is_some()
+    }
+
+    /// Whether stanzas of an attempt still wait for the core (a send must not pass them).
+    fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Gives the core what waits for it, in order, as long as it takes it.
+    fn flush(&mut self, link: &mut Link, clock: &Clock) {
+        use jabber_proto::client::Error as ClientError;
+        while let Some(stanza) = self.pending.front() {
+            let stanza = stanza.clone();
+            match link.command(clock.now(), |c, now| c.send(now, stanza)) {
+                Err(ClientError::SendBufferFull | ClientError::UnackedQueueFull) => return,
+                // Sent, or never sendable on this connection (too large, closed): a lost
+                // connection keeps what its core took.
+                _ => {
+                    self.pending.pop_front();
+                }
+            }
+        }
     }
 
     /// Whether the current connection must be taken down.
@@ -99,6 +125,10 @@ impl Reconnecting {
                     self.phase = Phase::Lost;
                     None
                 }
+                Event::Writable => {
+                    self.flush(link, clock);
+                    Some(Event::Writable)
+                }
                 other => Some(other),
             },
             Phase::Attempting { queued_before } => match event {
@@ -122,11 +152,8 @@ impl Reconnecting {
                     if matches!(item, Item::Reconnected(_)) {
                         self.phase = Phase::Up;
                         outputs.push_back((id, Output::Reconnection(item)));
-                        for stanza in late {
-                            // Within the bound the queue kept; a refusal is the core's
-                            // (its own unacked bound) and would also refuse a send now.
-                            let _ = link.command(clock.now(), |c, now| c.send(now, stanza));
-                        }
+                        self.pending.extend(late);
+                        self.flush(link, clock);
                     } else {
                         outputs.push_back((id, Output::Reconnection(item)));
                         self.phase = Phase::AttemptFailed;
@@ -186,6 +213,7 @@ impl Driver {
                 credentials: credentials.clone(),
                 recovery,
                 phase: Phase::Starting,
+                pending: VecDeque::new(),
             }));
         }
         if let Err(e) = self.login(id, credentials) {
@@ -231,7 +259,9 @@ impl Driver {
 
     /// [`send`](Self::send) on a reconnecting session without a logged-in connection:
     /// the stanza waits with the session to resume (`Ok(None)`); `Ok(Some)` gives it
-    /// back to send on the connection.
+    /// back to send on the connection. While stanzas of the last attempt wait for the
+    /// core, a send is refused as the core refuses one when full
+    /// (`UnackedQueueFull`; `Event::Writable` says when to retry).
     pub(super) fn hold_if_away(
         &mut self,
         id: SessionId,
@@ -242,6 +272,9 @@ impl Driver {
             Some(r) if r.is_offline() || matches!(r.phase, Phase::Attempting { .. }) => {
                 r.recovery.queue(stanza)?;
                 Ok(None)
+            }
+            Some(r) if r.phase == Phase::Up && r.has_pending() => {
+                Err(Error::Client(jabber_proto::client::Error::UnackedQueueFull))
             }
             _ => Ok(Some(stanza)),
         }
@@ -288,6 +321,10 @@ impl Driver {
                     return false;
                 }
                 r.recovery.lost(session.link.client());
+                // After what the core held: what it had not taken yet.
+                for stanza in std::mem::take(&mut r.pending) {
+                    let _ = r.recovery.queue(stanza);
+                }
             }
             Phase::Attempting { .. } => {
                 let error = error.take().unwrap_or_else(|| {
