@@ -49,7 +49,9 @@
 //!   before. Its [`SessionId`] is then unknown to the driver, and commands on it return
 //!   [`Error::Client`]`(Closed)`. The socket may stay a little longer to deliver the last
 //!   bytes ([`jabber_net::LINGER`] at most), except after a dead peer or an unreading
-//!   one, which are dropped at once.
+//!   one, which are dropped at once. A session of [`Driver::connect_reconnecting`]
+//!   outlives a lost connection instead (see below) and ends with `Event::Closed` or
+//!   [`Output::Reconnection`]`(Item::GaveUp)`.
 //! - The core's clock stands still while connecting: the connect timeout bounds that
 //!   phase, and the core's own timers start when the connection is up.
 //!
