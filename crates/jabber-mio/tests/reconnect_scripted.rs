@@ -156,6 +156,53 @@ fn a_lost_connection_comes_back_as_a_new_session_under_the_same_id() {
 }
 
 #[test]
+fn a_login_refused_in_an_attempt_fails_it_and_the_next_attempt_goes_on() {
+    let connections = AtomicUsize::new(0);
+    let peer = scripted::serve_many(3, move |mut peer| {
+        match connections.fetch_add(1, Ordering::SeqCst) {
+            0 => login_then_leave(peer),
+            1 => {
+                peer.open_stream();
+                let (id, _) = peer.authenticate();
+                peer.write(&format!(
+                    "<iq type='error' id='{id}'><error code='401' type='auth'>\
+                     <not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+                ));
+                // The client closes its stream and drops the connection.
+                peer.read_until("</stream:stream>");
+                peer.read_to_end();
+            }
+            _ => {
+                peer.login();
+                peer.answer_close();
+            }
+        }
+    });
+    let mut driver = Driver::new().expect("driver");
+    let b = backoff(20, 5);
+    let id = logged_in(&mut driver, peer.addr(), b);
+    assert_lost_then_attempt(&mut driver, id, &b);
+    match item(&mut driver, id) {
+        Item::AttemptFailed(Error::Login(e)) => assert_eq!(e.code(), Some(401)),
+        other => panic!("expected AttemptFailed, got {other:?}"),
+    }
+    match item(&mut driver, id) {
+        Item::Attempt { attempt: 2, delay } => assert_eq!(delay, b.delay(1, SEED)),
+        other => panic!("expected Attempt 2, got {other:?}"),
+    }
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Reconnected(Resumed::NewSession(_))
+    ));
+    driver.close(id).expect("close");
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Local))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    peer.finish();
+}
+
+#[test]
 fn attempts_refused_until_the_maximum_give_up() {
     let peer = scripted::serve(login_then_leave);
     let addr = peer.addr();
