@@ -16,6 +16,8 @@ use mio::{Events, Interest, Poll, Token};
 use crate::session::Session;
 use crate::timers::Timers;
 
+pub(crate) mod reconnect;
+
 /// Bytes read from a socket at most per `read` call; one buffer serves every session.
 const READ_BUFFER: usize = 16 * 1024;
 
@@ -48,6 +50,10 @@ pub enum Output {
     /// The transport failed (connecting, a socket error, TLS, the connect or write
     /// timeout). The session is over; no `Event::Closed` follows.
     Failed(Error),
+    /// A session of [`Driver::connect_reconnecting`] lost its connection, attempts to
+    /// reconnect, is back or gave up (never `Item::Event` or `Item::TimedOut`: events
+    /// are [`Output::Event`]s). After `GaveUp` the session is over.
+    Reconnection(jabber_net::Item),
 }
 
 #[derive(Debug, Default)]
@@ -193,6 +199,7 @@ impl Driver {
             capture,
             fallbacks: Vec::new(),
             fallback_config: None,
+            reconnect: None,
         });
         self.live += 1;
         self.settle(slot);
@@ -346,14 +353,24 @@ impl Driver {
     }
 
     /// Sends a stanza.
+    /// On a reconnecting session without a connection, the stanza waits for it (see
+    /// [`connect_reconnecting`](Self::connect_reconnecting)).
     pub fn send(&mut self, id: SessionId, stanza: impl Into<Element>) -> Result<(), Error> {
+        let Some(stanza) = self.hold_if_away(id, stanza.into())? else {
+            return Ok(());
+        };
         self.command(id, |client, now| client.send(now, stanza))??;
         Ok(())
     }
 
     /// Closes a session's stream; its [`Event::Closed`] output follows when the server
     /// closed its side or the core's close timeout passed.
+    /// A reconnecting session reconnects no more; without a connection it ends at once
+    /// with `Event::Closed(Local)`.
     pub fn close(&mut self, id: SessionId) -> Result<(), Error> {
+        if self.close_reconnecting(id)? {
+            return Ok(());
+        }
         self.command(id, |client, now| client.close(now))
     }
 
@@ -424,6 +441,9 @@ impl Driver {
         let Some(session) = self.slots.get_mut(slot).and_then(|s| s.session.as_mut()) else {
             return;
         };
+        if session.reconnect.as_ref().is_some_and(|r| r.is_offline()) {
+            return;
+        }
         let id = SessionId {
             slot: slot as u32,
             generation: session.generation,
@@ -470,6 +490,10 @@ impl Driver {
                 continue; // replaced by a later deadline
             }
             session.armed = None;
+            if session.reconnect.as_ref().is_some_and(|r| r.is_offline()) {
+                self.attempt(slot);
+                continue;
+            }
             if session.connect_deadline.is_some() {
                 let e = io::Error::new(ErrorKind::TimedOut, "connecting timed out");
                 self.connect_failed(slot, e.into());
@@ -502,6 +526,9 @@ impl Driver {
         let Some(session) = self.slots.get_mut(slot).and_then(|s| s.session.as_mut()) else {
             return;
         };
+        if session.reconnect.as_ref().is_some_and(|r| r.is_offline()) {
+            return;
+        }
         let id = SessionId {
             slot: slot as u32,
             generation: session.generation,
@@ -516,7 +543,13 @@ impl Driver {
         if ended {
             self.live -= 1;
         }
-        if let Err(e) = written {
+        let mut written = written.err();
+        if session.reconnect.as_ref().is_some_and(|r| r.is_lost())
+            && self.connection_lost(slot, &mut written)
+        {
+            return;
+        }
+        if let Some(e) = written {
             return self.fail(slot, e);
         }
         let session = self.slots[slot].session.as_mut().expect("settled above");
@@ -566,6 +599,16 @@ impl Driver {
         if take_events(session, id, &mut self.outputs) {
             self.live -= 1;
         }
+        let mut error = Some(error);
+        if session.reconnect.is_some() && self.connection_lost(slot, &mut error) {
+            return;
+        }
+        let (Some(session), Some(error)) = (
+            self.slots.get_mut(slot).and_then(|s| s.session.as_mut()),
+            error,
+        ) else {
+            return;
+        };
         if !session.over {
             self.outputs.push_back((id, Output::Failed(error)));
         }
@@ -631,6 +674,13 @@ fn take_events(
         if matches!(event, Event::Closed(CloseReason::Reset)) {
             continue;
         }
+        let event = match session.reconnect.as_deref_mut() {
+            Some(r) => match r.on_event(event, &mut session.link, &session.clock, id, outputs) {
+                Some(event) => event,
+                None => continue,
+            },
+            None => event,
+        };
         if matches!(event, Event::Closed(_)) && !session.over {
             session.over = true;
             ended = true;

@@ -49,9 +49,54 @@
 //!   before. Its [`SessionId`] is then unknown to the driver, and commands on it return
 //!   [`Error::Client`]`(Closed)`. The socket may stay a little longer to deliver the last
 //!   bytes ([`jabber_net::LINGER`] at most), except after a dead peer or an unreading
-//!   one, which are dropped at once.
+//!   one, which are dropped at once. A session of [`Driver::connect_reconnecting`]
+//!   outlives a lost connection instead (see below) and ends with `Event::Closed` or
+//!   [`Output::Reconnection`]`(Item::GaveUp)`.
 //! - The core's clock stands still while connecting: the connect timeout bounds that
 //!   phase, and the core's own timers start when the connection is up.
+//!
+//! ## Reconnecting sessions
+//!
+//! [`Driver::connect_reconnecting`] makes a session that outlives its connections: when
+//! one is lost after the login, the [`SessionId`] stays valid, the backoff delay is a
+//! deadline in the same timer queue (the loop never sleeps for it), and each attempt
+//! resumes the stream-managed session (XEP-0198: no new binding, roster or presence) or
+//! logs in anew. The steps come as [`Output::Reconnection`] items, decided by
+//! [`jabber_net::Recovery`] as in the other adapters. Stanzas sent meanwhile wait with the
+//! session to resume (`Config::sm_max_unacked` bounds them);
+//! [`stop_reconnecting`](Driver::stop_reconnecting) and [`close`](Driver::close) end it.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use jabber_mio::{Backoff, Config, Credentials, Driver, Event, Item, Options, Output};
+//!
+//! fn main() -> Result<(), jabber_mio::Error> {
+//!     let mut driver = Driver::new()?;
+//!     let addr = "127.0.0.1:5223".parse().expect("address");
+//!     let mut config = Config::new("example.com", jabber_mio::fresh_seed());
+//!     config.version = Some("1.0".into()); // stream management needs XMPP 1.0
+//!     let backoff = Backoff { max_attempts: Some(20), ..Backoff::default() };
+//!     let creds = Credentials::new("alice", "secret", "mio");
+//!     let _alice = driver.connect_reconnecting(&[addr], config, &Options::default(), creds, backoff)?;
+//!     loop {
+//!         driver.poll(Some(Duration::from_secs(30)))?;
+//!         while let Some((id, output)) = driver.poll_output() {
+//!             match output {
+//!                 Output::Reconnection(Item::Attempt { attempt, delay }) => {
+//!                     println!("{id:?}: attempt {attempt} in {delay:?}");
+//!                 }
+//!                 Output::Reconnection(Item::Reconnected(how)) => println!("{id:?} back: {how:?}"),
+//!                 Output::Reconnection(Item::GaveUp) | Output::Event(Event::Closed(_)) => {
+//!                     return Ok(());
+//!                 }
+//!                 // Before the first login, or once reconnection stopped.
+//!                 Output::Failed(e) => return Err(e),
+//!                 _ => {}
+//!             }
+//!         }
+//!     }
+//! }
+//! ```
 #![forbid(unsafe_code)]
 
 mod driver;
@@ -60,6 +105,7 @@ mod timers;
 
 pub use driver::{Driver, Output, SessionId};
 
+pub use jabber_net::{Backoff, Item, Resumed};
 pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;

@@ -35,11 +35,17 @@ pub(crate) struct Session {
     /// link's own config says the transport is encrypted after direct TLS, which a plain
     /// connection must not inherit (boxed: only `connect_domain` sessions have one).
     pub(crate) fallback_config: Option<Box<jabber_proto::client::Config>>,
+    /// From [`Driver::connect_reconnecting`](crate::Driver::connect_reconnecting): what
+    /// the session keeps across connections (boxed: `None` for other sessions).
+    pub(crate) reconnect: Option<Box<crate::driver::reconnect::Reconnecting>>,
 }
 
 impl Session {
     /// When the session wants to be woken next.
     pub(crate) fn deadline(&self) -> Option<Instant> {
+        if let Some(at) = self.reconnect.as_ref().and_then(|r| r.offline_deadline()) {
+            return at;
+        }
         match self.connect_deadline {
             Some(at) => Some(at),
             None => self.link.poll_timeout().and_then(|t| self.clock.to_std(t)),

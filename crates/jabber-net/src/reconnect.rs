@@ -314,6 +314,18 @@ mod tests {
     }
 
     #[test]
+    fn a_stop_after_an_announcement_makes_no_attempt() {
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        r.lost(&lost_client(0));
+        assert!(matches!(r.step(), Step::Report(Item::Disconnected(_))));
+        assert!(matches!(r.step(), Step::Report(Item::Attempt { .. })));
+        r.stop();
+        assert!(matches!(r.step(), Step::Report(Item::GaveUp)));
+        assert!(r.is_done());
+        assert!(matches!(r.step(), Step::Done));
+    }
+
+    #[test]
     fn gives_up_after_the_maximum_and_on_stop() {
         let mut r = Reconnect::new(
             Backoff {
@@ -505,14 +517,21 @@ impl Recovery {
         }
     }
 
-    /// No more reconnection.
+    /// No more reconnection: an attempt announced but not made is not made either (the
+    /// next [`step`](Self::step) gives up).
     pub fn stop(&mut self) {
         self.reconnect.stop();
+        self.announced = None;
     }
 
     /// The session ended (for good).
     pub fn finish(&mut self) {
         self.done = true;
+    }
+
+    /// Whether the session is over: finished, given up, or ended by a close.
+    pub fn is_done(&self) -> bool {
+        self.done
     }
 }
 

@@ -15,6 +15,7 @@ use jabber_proto::xml::Element;
 mod on_mio;
 mod on_std;
 mod on_tokio;
+pub mod reconnecting;
 
 pub use on_mio::MioAdapter;
 pub use on_std::StdAdapter;

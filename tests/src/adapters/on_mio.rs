@@ -227,3 +227,113 @@ impl Drop for MioSession {
         }
     }
 }
+
+// ---- reconnecting sessions (`Driver::connect_reconnecting`) ----
+
+impl super::reconnecting::ReconnectingAdapter for MioAdapter {
+    fn name(&self) -> &'static str {
+        "mio"
+    }
+
+    fn connect_reconnecting(
+        &self,
+        addr: SocketAddr,
+        config: Config,
+        options: Options,
+        credentials: Credentials,
+        backoff: jabber_net::Backoff,
+    ) -> Result<(Box<dyn super::reconnecting::Reconnecting>, LoggedIn), Error> {
+        let id = self.shared.borrow_mut().driver.connect_reconnecting(
+            &[addr],
+            config,
+            &options,
+            credentials,
+            backoff,
+        )?;
+        let mut session = MioReconnecting {
+            inner: MioSession {
+                shared: self.shared.clone(),
+                id,
+                ended: false,
+                reason: None,
+            },
+        };
+        // As the other adapters' connect: the login's outcome, other events kept.
+        let outcome = session
+            .inner
+            .outcome(|e| matches!(e, Event::Session(_)), "login")?;
+        let logged_in = jabber_net::login_outcome(outcome)?;
+        Ok((Box::new(session), logged_in))
+    }
+}
+
+/// A reconnecting session on the shared driver.
+#[derive(Debug)]
+struct MioReconnecting {
+    inner: MioSession,
+}
+
+impl super::reconnecting::Reconnecting for MioReconnecting {
+    fn next(&mut self, wait: Duration) -> Result<Option<jabber_net::Item>, Error> {
+        use jabber_net::Item;
+        let until = Instant::now() + wait;
+        let id = self.inner.id;
+        loop {
+            let mut shared = self.inner.shared.borrow_mut();
+            if let Some(output) = shared.queues.entry(id).or_default().pop_front() {
+                return match output {
+                    Output::Event(Event::Closed(reason)) => {
+                        self.inner.ended = true;
+                        Ok(Some(Item::Event(Event::Closed(reason))))
+                    }
+                    Output::Event(e) => Ok(Some(Item::Event(e))),
+                    Output::Reconnection(Item::GaveUp) => {
+                        self.inner.ended = true;
+                        Ok(Some(Item::GaveUp))
+                    }
+                    Output::Reconnection(item) => Ok(Some(item)),
+                    Output::Failed(e) => {
+                        self.inner.ended = true;
+                        Err(e)
+                    }
+                    _ => continue,
+                };
+            }
+            if self.inner.ended {
+                return Ok(None);
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(Some(Item::TimedOut));
+            }
+            shared.turn(left)?;
+        }
+    }
+
+    fn send(&mut self, stanza: Element) -> Result<(), Error> {
+        self.inner.send(stanza)
+    }
+
+    fn is_connected(&self) -> bool {
+        let shared = self.inner.shared.borrow();
+        shared.driver.is_connected(self.inner.id) == Some(true)
+    }
+
+    fn unacked(&mut self) -> Option<usize> {
+        if !self.is_connected() {
+            return None;
+        }
+        let shared = self.inner.shared.borrow();
+        let client = shared.driver.client(self.inner.id)?;
+        Some(client.resumption()?.unacked.len())
+    }
+
+    fn stop_reconnecting(&mut self) {
+        let id = self.inner.id;
+        self.inner.shared.borrow_mut().driver.stop_reconnecting(id);
+    }
+
+    fn close(self: Box<Self>) -> Result<(), Error> {
+        Box::new(self.inner).close().map(|_| ())
+    }
+}

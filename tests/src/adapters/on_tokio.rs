@@ -30,6 +30,11 @@ impl TokioAdapter {
             .build()?;
         Ok(TokioAdapter { rt: Rc::new(rt) })
     }
+
+    /// The adapter's runtime.
+    pub(super) fn runtime(&self) -> Rc<Runtime> {
+        self.rt.clone()
+    }
 }
 
 impl Adapter for TokioAdapter {
