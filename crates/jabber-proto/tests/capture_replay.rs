@@ -12,6 +12,7 @@ use jabber_proto::client::{CaptureRecord, Config, Event, RecordKind};
 use jabber_proto::features::roster::RosterItem;
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::negotiation::channel_binding::ChannelBindingPolicy;
 use jabber_proto::negotiation::register::{Field, RegistrationForm};
 use jabber_proto::replay::{self, FILE_HEADER, FormatError, Options};
 use jabber_proto::stanza::{IqType, StanzaCondition, StanzaError};
@@ -342,6 +343,7 @@ fn the_config_is_captured_field_by_field() {
     c.limits.max_stanza_bytes = 5555;
     c.limits.max_depth = 9;
     c.limits.max_attributes = 11;
+    c.channel_binding = ChannelBindingPolicy::Required;
     let expected = format!("{c:?}");
     let mut h = Harness::new(c);
     let first = h.client.poll_capture().expect("the config record");
@@ -371,6 +373,7 @@ fn the_config_is_captured_field_by_field() {
         "max-depth='9'",
         "max-attributes='11'",
         "<iq-namespace>urn:example:x</iq-namespace>",
+        "channel-binding='required'",
     ] {
         assert!(text.contains(needle), "{needle} not in {text}");
     }

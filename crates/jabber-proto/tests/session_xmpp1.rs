@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
 use jabber_proto::client::{Config, Error, Event, SessionEvent, State, StreamEvent};
 use jabber_proto::negotiation::auth::{AuthMethod, Credentials, LoginError};
+use jabber_proto::negotiation::channel_binding::ChannelBindingPolicy;
 use jabber_proto::negotiation::sasl::{
     ChannelBinding, ChannelBindingKind, Mechanism, SaslCondition,
 };
@@ -399,6 +400,98 @@ fn channel_binding_choice_and_downgrade_flag() {
         gs2_with(vec![], &plus),
         ("SCRAM-SHA-256".into(), "n,,".into())
     );
+}
+
+/// What the client sends after the features `offered`, with `bindings` given and
+/// channel binding required: the `<auth>`, or the login's failure (and what was sent).
+fn required_with(
+    bindings: Vec<ChannelBinding>,
+    offered: &str,
+) -> Result<(String, String), (Option<LoginError>, String)> {
+    let mut c = config();
+    c.transport_encrypted = true;
+    c.channel_binding = ChannelBindingPolicy::Required;
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.handle_channel_binding(now, bindings);
+    h.client.login(now, creds()).expect("login starts");
+    h.sent();
+    h.server(HEADER_1_0);
+    h.server(&features(offered));
+    let auth = h.sent();
+    if !auth.starts_with("<auth") {
+        let failure = h.events().into_iter().find_map(|e| match e {
+            Event::Session(SessionEvent::LoginFailed(e)) => Some(e),
+            _ => None,
+        });
+        return Err((failure, auth));
+    }
+    let mechanism = auth
+        .split("mechanism='")
+        .nth(1)
+        .and_then(|m| m.split('\'').next())
+        .expect("a mechanism")
+        .to_owned();
+    let first = String::from_utf8(B64.decode(content(&auth, "auth")).expect("b64")).expect("");
+    Ok((
+        mechanism,
+        first.split("n=alice").next().unwrap_or_default().to_owned(),
+    ))
+}
+
+#[test]
+fn required_channel_binding_binds_or_sends_no_credential() {
+    let plus = mechanisms(&[
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-256",
+        "SCRAM-SHA-256-PLUS",
+        "PLAIN",
+    ]);
+    let refused = |sent: &str| Err((Some(LoginError::ChannelBindingRequired), sent.to_owned()));
+    // -PLUS with no XEP-0440 list (a pre-RFC 9266 server, or the list stripped): RFC
+    // 9266's default, tls-exporter on TLS 1.3 ...
+    assert_eq!(
+        required_with(vec![exporter(), end_point()], &plus),
+        Ok(("SCRAM-SHA-256-PLUS".into(), "p=tls-exporter,,".into()))
+    );
+    // ... tls-server-end-point on TLS 1.2 (no exporter data).
+    assert_eq!(
+        required_with(vec![end_point()], &plus),
+        Ok((
+            "SCRAM-SHA-256-PLUS".into(),
+            "p=tls-server-end-point,,".into()
+        ))
+    );
+    // A listed type we have: that one.
+    let cb = "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>\
+              <channel-binding type='tls-server-end-point'/></sasl-channel-binding>";
+    assert_eq!(
+        required_with(vec![exporter(), end_point()], &format!("{plus}{cb}")),
+        Ok((
+            "SCRAM-SHA-256-PLUS".into(),
+            "p=tls-server-end-point,,".into()
+        ))
+    );
+    // A list naming nothing we have: refused, only the closing tag sent.
+    let unique = "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>\
+                  <channel-binding type='tls-unique'/></sasl-channel-binding>";
+    assert_eq!(
+        required_with(vec![exporter()], &format!("{plus}{unique}")),
+        refused("</stream:stream>")
+    );
+    // No -PLUS at all (stripped, or a server that cannot bind): refused, where
+    // Opportunistic would have used SCRAM with `y`.
+    let unbound = mechanisms(&["SCRAM-SHA-256", "PLAIN"]);
+    assert_eq!(
+        required_with(vec![exporter()], &format!("{unbound}{EXPORTER_CB}")),
+        refused("</stream:stream>")
+    );
+    assert_eq!(
+        gs2_with(vec![exporter()], &unbound),
+        ("SCRAM-SHA-256".into(), "y,,".into())
+    );
+    // No channel data from the transport: refused.
+    assert_eq!(required_with(vec![], &plus), refused("</stream:stream>"));
 }
 
 #[test]

@@ -260,6 +260,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         sm_ack_every,
         sm_max_unacked,
         sm_ack_delay_ms,
+        channel_binding,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -332,7 +333,8 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         .attr("stream-management", bool_str(*stream_management))
         .attr("sm-ack-every", &format!("{sm_ack_every}"))
         .attr("sm-max-unacked", &format!("{sm_max_unacked}"))
-        .attr("sm-ack-delay-ms", &format!("{sm_ack_delay_ms}"));
+        .attr("sm-ack-delay-ms", &format!("{sm_ack_delay_ms}"))
+        .attr("channel-binding", channel_binding.as_str());
     b.build().ok()
 }
 
