@@ -14,6 +14,8 @@ use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::negotiation::channel_binding::ChannelBindingPolicy;
 use jabber_proto::negotiation::register::{Field, RegistrationForm};
+use jabber_proto::negotiation::sasl::{Mechanism, MechanismSet};
+use jabber_proto::negotiation::scram::ScramHash;
 use jabber_proto::replay::{self, FILE_HEADER, FormatError, Options};
 use jabber_proto::stanza::{IqType, StanzaCondition, StanzaError};
 use jabber_proto::xml::Element;
@@ -344,6 +346,10 @@ fn the_config_is_captured_field_by_field() {
     c.limits.max_depth = 9;
     c.limits.max_attributes = 11;
     c.channel_binding = ChannelBindingPolicy::Required;
+    c.sasl_mechanisms = MechanismSet::only(Mechanism::Plain).with(Mechanism::Scram {
+        hash: ScramHash::Sha1,
+        plus: false,
+    });
     let expected = format!("{c:?}");
     let mut h = Harness::new(c);
     let first = h.client.poll_capture().expect("the config record");
@@ -374,6 +380,7 @@ fn the_config_is_captured_field_by_field() {
         "max-attributes='11'",
         "<iq-namespace>urn:example:x</iq-namespace>",
         "channel-binding='required'",
+        "sasl-mechanisms='SCRAM-SHA-1 PLAIN'",
     ] {
         assert!(text.contains(needle), "{needle} not in {text}");
     }

@@ -13,7 +13,7 @@ use jabber_proto::client::{Config, Error, Event, SessionEvent, State, StreamEven
 use jabber_proto::negotiation::auth::{AuthMethod, Credentials, LoginError};
 use jabber_proto::negotiation::channel_binding::ChannelBindingPolicy;
 use jabber_proto::negotiation::sasl::{
-    ChannelBinding, ChannelBindingKind, Mechanism, SaslCondition,
+    ChannelBinding, ChannelBindingKind, Mechanism, MechanismSet, SaslCondition,
 };
 use jabber_proto::negotiation::scram::{ScramError, ScramHash};
 use sha2::{Digest, Sha256};
@@ -492,6 +492,89 @@ fn required_channel_binding_binds_or_sends_no_credential() {
     );
     // No channel data from the transport: refused.
     assert_eq!(required_with(vec![], &plus), refused("</stream:stream>"));
+}
+
+/// The first thing the client sends after the features `offered` on a transport
+/// `encrypted` or not, allowed only `allowed`, and the login's failure if any.
+fn with_mechanisms(
+    allowed: MechanismSet,
+    encrypted: bool,
+    bindings: Vec<ChannelBinding>,
+    offered: &str,
+) -> (String, Option<LoginError>) {
+    let mut c = config();
+    c.transport_encrypted = encrypted;
+    c.require_tls = false;
+    c.sasl_mechanisms = allowed;
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.handle_channel_binding(now, bindings);
+    h.client.login(now, creds()).expect("login starts");
+    h.sent();
+    h.server(HEADER_1_0);
+    h.server(&features(offered));
+    let sent = h.sent();
+    let failure = h.events().into_iter().find_map(|e| match e {
+        Event::Session(SessionEvent::LoginFailed(e)) => Some(e),
+        _ => None,
+    });
+    (sent, failure)
+}
+
+#[test]
+fn the_mechanism_allow_list_narrows_the_choice() {
+    let scram = |hash, plus| Mechanism::Scram { hash, plus };
+    let all = mechanisms(&[
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-256",
+        "SCRAM-SHA-1-PLUS",
+        "SCRAM-SHA-256-PLUS",
+        "PLAIN",
+    ]);
+    let mechanism_of = |sent: &str| {
+        sent.split("mechanism='")
+            .nth(1)
+            .and_then(|m| m.split('\'').next())
+            .map(String::from)
+    };
+    // PLAIN alone over TLS: PLAIN, though SCRAM is offered; byte-exact.
+    let (sent, failure) = with_mechanisms(MechanismSet::only(Mechanism::Plain), true, vec![], &all);
+    let expected = B64.encode(format!("\0alice\0{PASSWORD}"));
+    assert_eq!(
+        sent,
+        format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{expected}</auth>"
+        )
+    );
+    assert_eq!(failure, None);
+    // SCRAM-SHA-1 alone: SHA-1 although SHA-256 is offered.
+    let sha1 = MechanismSet::only(scram(ScramHash::Sha1, false));
+    let (sent, _) = with_mechanisms(sha1, true, vec![], &all);
+    assert_eq!(mechanism_of(&sent).as_deref(), Some("SCRAM-SHA-1"));
+    // -PLUS offered but not allowed, with channel data: unbound with `n` (the server
+    // did offer -PLUS, so `y` would make it refuse us), never -PLUS.
+    let (sent, _) = with_mechanisms(sha1, true, vec![exporter()], &format!("{all}{EXPORTER_CB}"));
+    assert_eq!(mechanism_of(&sent).as_deref(), Some("SCRAM-SHA-1"));
+    let first = String::from_utf8(B64.decode(content(&sent, "auth")).expect("b64")).expect("");
+    assert!(first.starts_with("n,,n=alice,r="), "{first}");
+    // PLAIN alone on an unencrypted stream (require_tls off): refused before the
+    // password leaves; only the stream's close is sent.
+    let (sent, failure) =
+        with_mechanisms(MechanismSet::only(Mechanism::Plain), false, vec![], &all);
+    assert_eq!(sent, "</stream:stream>");
+    assert_eq!(failure, Some(LoginError::PlaintextNotAllowed));
+    // Nothing allowed that the server offers.
+    let sha512 = MechanismSet::only(scram(ScramHash::Sha512, false));
+    let (sent, failure) = with_mechanisms(sha512, true, vec![], &all);
+    assert_eq!(sent, "</stream:stream>");
+    assert_eq!(failure, Some(LoginError::NoCommonMethod));
+    // The default allows everything: the strongest offered.
+    assert_eq!(
+        Config::new("x", NonZeroU64::MIN).sasl_mechanisms,
+        MechanismSet::ALL
+    );
+    let (sent, _) = with_mechanisms(MechanismSet::ALL, true, vec![], &all);
+    assert_eq!(mechanism_of(&sent).as_deref(), Some("SCRAM-SHA-256"));
 }
 
 #[test]

@@ -10,6 +10,7 @@ use crate::features::disclosure::Disclosure;
 use crate::features::disco::Discovery;
 use crate::features::roster::RosterCache;
 use crate::negotiation::channel_binding::ChannelBindingPolicy;
+use crate::negotiation::sasl::MechanismSet;
 use crate::stream::Limits;
 
 /// Settings of one connection. Start from [`Config::new`] and change fields.
@@ -189,6 +190,13 @@ pub struct Config {
     /// [`Required`](ChannelBindingPolicy::Required) (bind or fail before any credential
     /// is sent; see its docs).
     pub channel_binding: ChannelBindingPolicy,
+    /// The SASL mechanisms an XMPP 1.0 login may use; the strongest of them the server
+    /// offers is chosen (a mechanism left out is as if the server had not offered it).
+    /// Default [`MechanismSet::ALL`]. E.g. `MechanismSet::only(Mechanism::Plain)` for a
+    /// server whose SCRAM is broken (PLAIN still goes only where the plaintext rules
+    /// allow). The classic login's methods are [`use_digest`](Self::use_digest) and
+    /// [`allow_plaintext`](Self::allow_plaintext).
+    pub sasl_mechanisms: MechanismSet,
 }
 
 impl Config {
@@ -235,6 +243,7 @@ impl Config {
             sm_max_unacked: 1000,
             sm_ack_delay_ms: 5_000,
             channel_binding: ChannelBindingPolicy::Opportunistic,
+            sasl_mechanisms: MechanismSet::ALL,
         }
     }
 }

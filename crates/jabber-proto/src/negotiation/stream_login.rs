@@ -182,7 +182,17 @@ impl StreamLogin {
         let plain_ok = cx.check_plaintext().is_ok();
         let can_bind = !cx.channel_binding().is_empty();
         let policy = cx.config.channel_binding;
-        let plus_offered = offers_plus(&f.mechanisms);
+        // The `y` flag says what the server offered, whatever we allow ourselves.
+        let server_offers_plus = offers_plus(&f.mechanisms);
+        // A mechanism the config leaves out is as if the server had not offered it.
+        let allowed = cx.config.sasl_mechanisms;
+        let offered: Vec<String> = f
+            .mechanisms
+            .iter()
+            .filter(|name| Mechanism::from_name(name).is_some_and(|m| allowed.contains(m)))
+            .cloned()
+            .collect();
+        let plus_offered = offers_plus(&offered);
         let binding = match channel_binding::choose(
             policy,
             cx.channel_binding(),
@@ -192,8 +202,8 @@ impl StreamLogin {
             Ok(binding) => binding,
             Err(e) => return Outcome::Failed(e),
         };
-        let Some(mechanism) = Mechanism::choose(&f.mechanisms, binding.is_some(), plain_ok) else {
-            return Outcome::Failed(if f.mechanisms.iter().any(|m| m == "PLAIN") {
+        let Some(mechanism) = Mechanism::choose(&offered, binding.is_some(), plain_ok) else {
+            return Outcome::Failed(if offered.iter().any(|m| m == "PLAIN") {
                 LoginError::PlaintextNotAllowed
             } else {
                 LoginError::NoCommonMethod
@@ -218,7 +228,7 @@ impl StreamLogin {
                     // We could bind but the server offered no -PLUS: say so, so that a
                     // server that did offer one (and had it stripped) sees the
                     // downgrade (RFC 5802 §6).
-                    (false, _) if can_bind && !plus_offered => Cbind::NotOffered,
+                    (false, _) if can_bind && !server_offers_plus => Cbind::NotOffered,
                     _ => Cbind::None,
                 };
                 let nonce = nonce(cx);
