@@ -578,6 +578,35 @@ fn the_mechanism_allow_list_narrows_the_choice() {
 }
 
 #[test]
+fn required_channel_binding_refuses_the_classic_login() {
+    // A version-less answer (a classic server, or the version stripped) on TLS, and a
+    // 1.0 server offering only iq:auth: jabber:iq:auth cannot bind, nothing is asked.
+    let classic_header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='s1'>";
+    let iq_auth_only = features("<auth xmlns='http://jabber.org/features/iq-auth'/>");
+    for (header, features) in [(classic_header, ""), (HEADER_1_0, iq_auth_only.as_str())] {
+        let mut c = config();
+        c.transport_encrypted = true;
+        c.channel_binding = ChannelBindingPolicy::Required;
+        let mut h = Harness::new(c);
+        let now = h.now;
+        h.client.handle_channel_binding(now, vec![exporter()]);
+        h.client.login(now, creds()).expect("login starts");
+        h.sent();
+        h.server(header);
+        h.server(features);
+        assert_eq!(h.sent(), "</stream:stream>", "{header}");
+        let events = h.events();
+        assert!(
+            events.contains(&Event::Session(SessionEvent::LoginFailed(
+                LoginError::ChannelBindingRequired
+            ))),
+            "{events:?}"
+        );
+    }
+}
+
+#[test]
 fn a_bound_exchange_carries_the_channel_data_in_c() {
     let mut c = config();
     c.transport_encrypted = true;

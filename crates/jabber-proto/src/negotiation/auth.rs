@@ -223,8 +223,9 @@ pub enum LoginError {
     Scram(super::scram::ScramError),
     /// [`Config::channel_binding`](crate::client::Config::channel_binding) is
     /// [`Required`](super::channel_binding::ChannelBindingPolicy::Required) and the
-    /// server offers no `-PLUS` mechanism, lists no channel-binding type we have, or
-    /// the transport gives no channel data: no credential was sent.
+    /// server offers no `-PLUS` mechanism, lists no channel-binding type we have, the
+    /// transport gives no channel data, or the login would be the classic one: no
+    /// credential was sent.
     ChannelBindingRequired,
 }
 

@@ -30,7 +30,9 @@ pub enum ChannelBindingPolicy {
     /// available from rustls); a server that binds to something else refuses the
     /// login (a SASL failure). No `-PLUS` offered, a list naming no type we have, or no
     /// channel data (no TLS): the login fails with
-    /// [`LoginError::ChannelBindingRequired`] before any credential is sent.
+    /// [`LoginError::ChannelBindingRequired`] before any credential is sent — and so
+    /// does the classic login (`jabber:iq:auth`, which cannot bind), whether asked for
+    /// or offered as the only method.
     Required,
 }
 
