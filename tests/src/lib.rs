@@ -14,6 +14,7 @@ pub mod runner;
 pub mod scenario;
 pub mod scripted;
 pub mod servers;
+pub mod strip_tls;
 
 pub use certs::TestCa;
 pub use servers::{PasswordStorage, Server, ServerKind, free_port};

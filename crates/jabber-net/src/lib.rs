@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod capture;
+mod cert_hash;
 mod clock;
 mod error;
 mod link;

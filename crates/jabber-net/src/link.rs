@@ -7,7 +7,6 @@ use jabber_proto::client::{self, Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::sasl::{ChannelBinding, ChannelBindingKind};
 use jabber_proto::time::Instant;
 use rustls::pki_types::ServerName;
-use sha2::{Digest, Sha256};
 
 use crate::{Error, Options};
 
@@ -630,10 +629,9 @@ fn session(tls: &crate::Tls, domain: &str) -> Result<Box<rustls::ClientConnectio
 }
 
 /// The channel-binding data a finished handshake gives, best first: `tls-exporter` on
-/// TLS 1.3 (RFC 9266), then `tls-server-end-point` (RFC 5929; the certificate's SHA-256,
-/// right for every certificate signed with SHA-256 or weaker — a certificate signed with
-/// SHA-384 or SHA-512 would need that hash, and its binding then fails verification on
-/// the server, never silently succeeds).
+/// TLS 1.3 (RFC 9266), then `tls-server-end-point` (RFC 5929 §4.1: the certificate's
+/// hash with the hash of its signature, left out when that type is undefined for it —
+/// see `cert_hash`).
 fn channel_bindings(tls: &rustls::ClientConnection) -> Vec<ChannelBinding> {
     let mut bindings = Vec::new();
     if tls.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
@@ -646,10 +644,11 @@ fn channel_bindings(tls: &rustls::ClientConnection) -> Vec<ChannelBinding> {
             });
         }
     }
-    if let Some(cert) = tls.peer_certificates().and_then(|c| c.first()) {
+    let cert = tls.peer_certificates().and_then(|c| c.first());
+    if let Some(data) = cert.and_then(|c| crate::cert_hash::server_end_point(c.as_ref())) {
         bindings.push(ChannelBinding {
             kind: ChannelBindingKind::TlsServerEndPoint,
-            data: Sha256::digest(cert.as_ref()).to_vec(),
+            data,
         });
     }
     bindings

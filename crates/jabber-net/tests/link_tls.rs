@@ -339,3 +339,42 @@ fn nothing_is_read_after_the_end_of_input() {
     pair.link.handle_eof(pair.now).expect("ignored");
     assert!(pair.link.poll_event().is_none());
 }
+
+/// The channel-binding types and sizes the link gave the core after the handshake with
+/// a server whose certificate is signed with `alg`, as the capture records them.
+fn bindings_for(alg: &'static rcgen::SignatureAlgorithm) -> String {
+    let pki = support::pki_signed_with(alg, &[DOMAIN]);
+    let mut c = config();
+    c.capture = true;
+    let mut pair = Pair::new(c, &trusting(&pki), server(&pki), 16 * 1024);
+    pair.pump().expect("handshake");
+    pair.server_says(CLASSIC_HEADER).expect("header");
+    let records: Vec<String> = std::iter::from_fn(|| pair.link.poll_capture())
+        .map(|r| String::from_utf8_lossy(&r.data).into_owned())
+        .collect();
+    records
+        .into_iter()
+        .find(|r| r.starts_with("<channel-binding"))
+        .unwrap_or_else(|| panic!("no channel-binding record"))
+}
+
+#[test]
+fn tls_server_end_point_uses_the_certificates_signature_hash() {
+    // TLS 1.3 with the in-memory server: tls-exporter (32 bytes) first, then the
+    // certificate's hash with its signature's hash (RFC 5929 §4.1).
+    let p256 = bindings_for(&rcgen::PKCS_ECDSA_P256_SHA256);
+    assert!(p256.contains("kind='tls-exporter' bytes='32'"), "{p256}");
+    assert!(
+        p256.contains("kind='tls-server-end-point' bytes='32'"),
+        "{p256}"
+    );
+    let p384 = bindings_for(&rcgen::PKCS_ECDSA_P384_SHA384);
+    assert!(
+        p384.contains("kind='tls-server-end-point' bytes='48'"),
+        "{p384}"
+    );
+    // Ed25519 has no single hash: the type is undefined, not offered.
+    let ed25519 = bindings_for(&rcgen::PKCS_ED25519);
+    assert!(ed25519.contains("kind='tls-exporter'"), "{ed25519}");
+    assert!(!ed25519.contains("tls-server-end-point"), "{ed25519}");
+}

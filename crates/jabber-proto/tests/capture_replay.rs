@@ -12,7 +12,10 @@ use jabber_proto::client::{CaptureRecord, Config, Event, RecordKind};
 use jabber_proto::features::roster::RosterItem;
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::negotiation::channel_binding::ChannelBindingPolicy;
 use jabber_proto::negotiation::register::{Field, RegistrationForm};
+use jabber_proto::negotiation::sasl::{Mechanism, MechanismSet};
+use jabber_proto::negotiation::scram::ScramHash;
 use jabber_proto::replay::{self, FILE_HEADER, FormatError, Options};
 use jabber_proto::stanza::{IqType, StanzaCondition, StanzaError};
 use jabber_proto::xml::Element;
@@ -342,6 +345,11 @@ fn the_config_is_captured_field_by_field() {
     c.limits.max_stanza_bytes = 5555;
     c.limits.max_depth = 9;
     c.limits.max_attributes = 11;
+    c.channel_binding = ChannelBindingPolicy::Required;
+    c.sasl_mechanisms = MechanismSet::only(Mechanism::Plain).with(Mechanism::Scram {
+        hash: ScramHash::Sha1,
+        plus: false,
+    });
     let expected = format!("{c:?}");
     let mut h = Harness::new(c);
     let first = h.client.poll_capture().expect("the config record");
@@ -371,6 +379,8 @@ fn the_config_is_captured_field_by_field() {
         "max-depth='9'",
         "max-attributes='11'",
         "<iq-namespace>urn:example:x</iq-namespace>",
+        "channel-binding='required'",
+        "sasl-mechanisms='SCRAM-SHA-1 PLAIN'",
     ] {
         assert!(text.contains(needle), "{needle} not in {text}");
     }

@@ -381,6 +381,8 @@ fn a_registration_on_a_1_0_stream_waits_for_features_within_the_iq_timeout() {
     c.iq_timeout = std::time::Duration::from_secs(20);
     c.keepalive_interval = None;
     c.dead_peer_timeout = None;
+    // A plaintext stream without STARTTLS, allowed (see the tests below for TLS).
+    c.require_tls = false;
     // Features come: the request goes out then, not before.
     let mut h = Harness::new(c.clone());
     let now = h.now;
@@ -408,4 +410,140 @@ fn a_registration_on_a_1_0_stream_waits_for_features_within_the_iq_timeout() {
     );
     // ... after which the application may try again.
     assert_eq!(h.client.request_registration(now), Ok(()));
+}
+
+/// A 1.0 config on plain TCP, as an adapter's: TLS required (the default).
+fn config_1_0() -> Config {
+    let mut c = config();
+    c.version = Some("1.0".into());
+    c.allow_plaintext = false;
+    c.keepalive_interval = None;
+    c.dead_peer_timeout = None;
+    c
+}
+
+const STARTTLS_OFFER: &str = "<stream:features>\
+    <starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>\
+    <register xmlns='http://jabber.org/features/iq-register'/></stream:features>";
+const OUR_1_0_HEADER: &str = "<stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams' to='example.com' version='1.0'>";
+
+#[test]
+fn a_registration_on_a_1_0_stream_secures_it_first() {
+    let mut h = Harness::new(config_1_0());
+    let now = h.now;
+    h.sent();
+    h.client.request_registration(now).unwrap();
+    h.server(support::SERVER_HEADER);
+    h.server(STARTTLS_OFFER);
+    // STARTTLS before the form: nothing of the registration crosses in plaintext.
+    assert_eq!(
+        h.sent(),
+        "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+    );
+    h.server("<proceed xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    assert!(h.client.wants_tls());
+    let now = h.now;
+    h.client.handle_tls_ready(now, vec![]).unwrap();
+    assert_eq!(h.sent(), OUR_1_0_HEADER);
+    h.server(support::SERVER_HEADER);
+    h.server(
+        "<stream:features><register xmlns='http://jabber.org/features/iq-register'/>\
+         </stream:features>",
+    );
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='get' id='{}'><query xmlns='jabber:iq:register'/></iq>",
+            wire_id(1)
+        )
+    );
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:register'>\
+         <username/><password/></query></iq>",
+        wire_id(1)
+    ));
+    let Some(Event::Account(AccountEvent::RegistrationForm(mut form))) = h
+        .events()
+        .into_iter()
+        .find(|e| matches!(e, Event::Account(_)))
+    else {
+        panic!("a form")
+    };
+    // The stream is encrypted now: the password may go without allow_plaintext.
+    form.set(Field::Username, "newbie");
+    form.set(Field::Password, "secret");
+    let now = h.now;
+    assert_eq!(h.client.submit_registration(now, &form), Ok(()));
+    assert!(h.sent().contains("<password>secret</password>"));
+}
+
+#[test]
+fn a_registration_on_a_1_0_stream_without_tls_is_refused_or_kept_plain() {
+    // No STARTTLS offered, TLS required: a typed failure, nothing asked.
+    let mut h = Harness::new(config_1_0());
+    let now = h.now;
+    h.sent();
+    h.client.request_registration(now).unwrap();
+    h.server(support::SERVER_HEADER);
+    h.server(
+        "<stream:features><register xmlns='http://jabber.org/features/iq-register'/>\
+         </stream:features>",
+    );
+    assert_eq!(h.sent(), "</stream:stream>");
+    assert!(
+        h.events()
+            .contains(&Event::Account(AccountEvent::RegistrationFailed {
+                step: RegistrationStep::Form,
+                error: RegistrationError::TlsRequired
+            }))
+    );
+    // The server refuses STARTTLS: typed too.
+    let mut h = Harness::new(config_1_0());
+    h.sent();
+    h.client.request_registration(now).unwrap();
+    h.server(support::SERVER_HEADER);
+    h.server(STARTTLS_OFFER);
+    h.sent();
+    h.server("<failure xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
+    assert_eq!(h.sent(), "</stream:stream>");
+    assert!(
+        h.events()
+            .contains(&Event::Account(AccountEvent::RegistrationFailed {
+                step: RegistrationStep::Form,
+                error: RegistrationError::TlsRefused
+            }))
+    );
+    // TLS not required and not offered: the form is asked for in plaintext, and the
+    // password is still refused locally without allow_plaintext.
+    let mut c = config_1_0();
+    c.require_tls = false;
+    let mut h = Harness::new(c);
+    h.sent();
+    h.client.request_registration(now).unwrap();
+    h.server(support::SERVER_HEADER);
+    h.server(
+        "<stream:features><register xmlns='http://jabber.org/features/iq-register'/>\
+         </stream:features>",
+    );
+    assert!(h.sent().contains("jabber:iq:register"));
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:register'>\
+         <username/><password/></query></iq>",
+        wire_id(1)
+    ));
+    let Some(Event::Account(AccountEvent::RegistrationForm(mut form))) = h
+        .events()
+        .into_iter()
+        .find(|e| matches!(e, Event::Account(_)))
+    else {
+        panic!("a form")
+    };
+    form.set(Field::Username, "newbie");
+    form.set(Field::Password, "secret");
+    let now = h.now;
+    assert_eq!(
+        h.client.submit_registration(now, &form),
+        Err(Error::PlaintextNotAllowed)
+    );
 }

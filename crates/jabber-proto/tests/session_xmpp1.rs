@@ -11,8 +11,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use hmac::{Hmac, Mac};
 use jabber_proto::client::{Config, Error, Event, SessionEvent, State, StreamEvent};
 use jabber_proto::negotiation::auth::{AuthMethod, Credentials, LoginError};
+use jabber_proto::negotiation::channel_binding::ChannelBindingPolicy;
 use jabber_proto::negotiation::sasl::{
-    ChannelBinding, ChannelBindingKind, Mechanism, SaslCondition,
+    ChannelBinding, ChannelBindingKind, Mechanism, MechanismSet, SaslCondition,
 };
 use jabber_proto::negotiation::scram::{ScramError, ScramHash};
 use sha2::{Digest, Sha256};
@@ -399,6 +400,210 @@ fn channel_binding_choice_and_downgrade_flag() {
         gs2_with(vec![], &plus),
         ("SCRAM-SHA-256".into(), "n,,".into())
     );
+}
+
+/// What the client sends after the features `offered`, with `bindings` given and
+/// channel binding required: the `<auth>`, or the login's failure (and what was sent).
+fn required_with(
+    bindings: Vec<ChannelBinding>,
+    offered: &str,
+) -> Result<(String, String), (Option<LoginError>, String)> {
+    let mut c = config();
+    c.transport_encrypted = true;
+    c.channel_binding = ChannelBindingPolicy::Required;
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.handle_channel_binding(now, bindings);
+    h.client.login(now, creds()).expect("login starts");
+    h.sent();
+    h.server(HEADER_1_0);
+    h.server(&features(offered));
+    let auth = h.sent();
+    if !auth.starts_with("<auth") {
+        let failure = h.events().into_iter().find_map(|e| match e {
+            Event::Session(SessionEvent::LoginFailed(e)) => Some(e),
+            _ => None,
+        });
+        return Err((failure, auth));
+    }
+    let mechanism = auth
+        .split("mechanism='")
+        .nth(1)
+        .and_then(|m| m.split('\'').next())
+        .expect("a mechanism")
+        .to_owned();
+    let first = String::from_utf8(B64.decode(content(&auth, "auth")).expect("b64")).expect("");
+    Ok((
+        mechanism,
+        first.split("n=alice").next().unwrap_or_default().to_owned(),
+    ))
+}
+
+#[test]
+fn required_channel_binding_binds_or_sends_no_credential() {
+    let plus = mechanisms(&[
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-256",
+        "SCRAM-SHA-256-PLUS",
+        "PLAIN",
+    ]);
+    let refused = |sent: &str| Err((Some(LoginError::ChannelBindingRequired), sent.to_owned()));
+    // -PLUS with no XEP-0440 list (a pre-RFC 9266 server, or the list stripped): RFC
+    // 9266's default, tls-exporter on TLS 1.3 ...
+    assert_eq!(
+        required_with(vec![exporter(), end_point()], &plus),
+        Ok(("SCRAM-SHA-256-PLUS".into(), "p=tls-exporter,,".into()))
+    );
+    // ... tls-server-end-point on TLS 1.2 (no exporter data).
+    assert_eq!(
+        required_with(vec![end_point()], &plus),
+        Ok((
+            "SCRAM-SHA-256-PLUS".into(),
+            "p=tls-server-end-point,,".into()
+        ))
+    );
+    // A listed type we have: that one.
+    let cb = "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>\
+              <channel-binding type='tls-server-end-point'/></sasl-channel-binding>";
+    assert_eq!(
+        required_with(vec![exporter(), end_point()], &format!("{plus}{cb}")),
+        Ok((
+            "SCRAM-SHA-256-PLUS".into(),
+            "p=tls-server-end-point,,".into()
+        ))
+    );
+    // A list naming nothing we have: refused, only the closing tag sent.
+    let unique = "<sasl-channel-binding xmlns='urn:xmpp:sasl-cb:0'>\
+                  <channel-binding type='tls-unique'/></sasl-channel-binding>";
+    assert_eq!(
+        required_with(vec![exporter()], &format!("{plus}{unique}")),
+        refused("</stream:stream>")
+    );
+    // No -PLUS at all (stripped, or a server that cannot bind): refused, where
+    // Opportunistic would have used SCRAM with `y`.
+    let unbound = mechanisms(&["SCRAM-SHA-256", "PLAIN"]);
+    assert_eq!(
+        required_with(vec![exporter()], &format!("{unbound}{EXPORTER_CB}")),
+        refused("</stream:stream>")
+    );
+    assert_eq!(
+        gs2_with(vec![exporter()], &unbound),
+        ("SCRAM-SHA-256".into(), "y,,".into())
+    );
+    // No channel data from the transport: refused.
+    assert_eq!(required_with(vec![], &plus), refused("</stream:stream>"));
+}
+
+/// The first thing the client sends after the features `offered` on a transport
+/// `encrypted` or not, allowed only `allowed`, and the login's failure if any.
+fn with_mechanisms(
+    allowed: MechanismSet,
+    encrypted: bool,
+    bindings: Vec<ChannelBinding>,
+    offered: &str,
+) -> (String, Option<LoginError>) {
+    let mut c = config();
+    c.transport_encrypted = encrypted;
+    c.require_tls = false;
+    c.sasl_mechanisms = allowed;
+    let mut h = Harness::new(c);
+    let now = h.now;
+    h.client.handle_channel_binding(now, bindings);
+    h.client.login(now, creds()).expect("login starts");
+    h.sent();
+    h.server(HEADER_1_0);
+    h.server(&features(offered));
+    let sent = h.sent();
+    let failure = h.events().into_iter().find_map(|e| match e {
+        Event::Session(SessionEvent::LoginFailed(e)) => Some(e),
+        _ => None,
+    });
+    (sent, failure)
+}
+
+#[test]
+fn the_mechanism_allow_list_narrows_the_choice() {
+    let scram = |hash, plus| Mechanism::Scram { hash, plus };
+    let all = mechanisms(&[
+        "SCRAM-SHA-1",
+        "SCRAM-SHA-256",
+        "SCRAM-SHA-1-PLUS",
+        "SCRAM-SHA-256-PLUS",
+        "PLAIN",
+    ]);
+    let mechanism_of = |sent: &str| {
+        sent.split("mechanism='")
+            .nth(1)
+            .and_then(|m| m.split('\'').next())
+            .map(String::from)
+    };
+    // PLAIN alone over TLS: PLAIN, though SCRAM is offered; byte-exact.
+    let (sent, failure) = with_mechanisms(MechanismSet::only(Mechanism::Plain), true, vec![], &all);
+    let expected = B64.encode(format!("\0alice\0{PASSWORD}"));
+    assert_eq!(
+        sent,
+        format!(
+            "<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>{expected}</auth>"
+        )
+    );
+    assert_eq!(failure, None);
+    // SCRAM-SHA-1 alone: SHA-1 although SHA-256 is offered.
+    let sha1 = MechanismSet::only(scram(ScramHash::Sha1, false));
+    let (sent, _) = with_mechanisms(sha1, true, vec![], &all);
+    assert_eq!(mechanism_of(&sent).as_deref(), Some("SCRAM-SHA-1"));
+    // -PLUS offered but not allowed, with channel data: unbound with `n` (the server
+    // did offer -PLUS, so `y` would make it refuse us), never -PLUS.
+    let (sent, _) = with_mechanisms(sha1, true, vec![exporter()], &format!("{all}{EXPORTER_CB}"));
+    assert_eq!(mechanism_of(&sent).as_deref(), Some("SCRAM-SHA-1"));
+    let first = String::from_utf8(B64.decode(content(&sent, "auth")).expect("b64")).expect("");
+    assert!(first.starts_with("n,,n=alice,r="), "{first}");
+    // PLAIN alone on an unencrypted stream (require_tls off): refused before the
+    // password leaves; only the stream's close is sent.
+    let (sent, failure) =
+        with_mechanisms(MechanismSet::only(Mechanism::Plain), false, vec![], &all);
+    assert_eq!(sent, "</stream:stream>");
+    assert_eq!(failure, Some(LoginError::PlaintextNotAllowed));
+    // Nothing allowed that the server offers.
+    let sha512 = MechanismSet::only(scram(ScramHash::Sha512, false));
+    let (sent, failure) = with_mechanisms(sha512, true, vec![], &all);
+    assert_eq!(sent, "</stream:stream>");
+    assert_eq!(failure, Some(LoginError::NoCommonMethod));
+    // The default allows everything: the strongest offered.
+    assert_eq!(
+        Config::new("x", NonZeroU64::MIN).sasl_mechanisms,
+        MechanismSet::ALL
+    );
+    let (sent, _) = with_mechanisms(MechanismSet::ALL, true, vec![], &all);
+    assert_eq!(mechanism_of(&sent).as_deref(), Some("SCRAM-SHA-256"));
+}
+
+#[test]
+fn required_channel_binding_refuses_the_classic_login() {
+    // A version-less answer (a classic server, or the version stripped) on TLS, and a
+    // 1.0 server offering only iq:auth: jabber:iq:auth cannot bind, nothing is asked.
+    let classic_header = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+        xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='s1'>";
+    let iq_auth_only = features("<auth xmlns='http://jabber.org/features/iq-auth'/>");
+    for (header, features) in [(classic_header, ""), (HEADER_1_0, iq_auth_only.as_str())] {
+        let mut c = config();
+        c.transport_encrypted = true;
+        c.channel_binding = ChannelBindingPolicy::Required;
+        let mut h = Harness::new(c);
+        let now = h.now;
+        h.client.handle_channel_binding(now, vec![exporter()]);
+        h.client.login(now, creds()).expect("login starts");
+        h.sent();
+        h.server(header);
+        h.server(features);
+        assert_eq!(h.sent(), "</stream:stream>", "{header}");
+        let events = h.events();
+        assert!(
+            events.contains(&Event::Session(SessionEvent::LoginFailed(
+                LoginError::ChannelBindingRequired
+            ))),
+            "{events:?}"
+        );
+    }
 }
 
 #[test]

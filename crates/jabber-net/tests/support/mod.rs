@@ -46,6 +46,26 @@ pub(crate) fn pki_named(ca_name: &str, names: &[&str]) -> Pki {
     }
 }
 
+/// [`pki`] with the CA's key (and so the server certificate's signature) of `alg`.
+pub(crate) fn pki_signed_with(alg: &'static rcgen::SignatureAlgorithm, names: &[&str]) -> Pki {
+    let ca_key = KeyPair::generate_for(alg).expect("CA key");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "jabber-net test CA");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).expect("CA");
+    let key = KeyPair::generate().expect("server key");
+    let params = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+        .expect("server params");
+    let cert = params.signed_by(&key, &ca, &ca_key).expect("server cert");
+    Pki {
+        ca: ca.der().clone(),
+        chain: vec![cert.der().clone()],
+        key: key.serialize_der(),
+    }
+}
+
 pub(crate) fn server(pki: &Pki) -> rustls::ServerConnection {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(pki.key.clone()));

@@ -9,6 +9,8 @@ use core::time::Duration;
 use crate::features::disclosure::Disclosure;
 use crate::features::disco::Discovery;
 use crate::features::roster::RosterCache;
+use crate::negotiation::channel_binding::ChannelBindingPolicy;
+use crate::negotiation::sasl::MechanismSet;
 use crate::stream::Limits;
 
 /// Settings of one connection. Start from [`Config::new`] and change fields.
@@ -181,6 +183,20 @@ pub struct Config {
     /// only by count. Default 5,000. (Milliseconds in a `u32` rather than a `Duration`:
     /// every idle client carries its config.)
     pub sm_ack_delay_ms: u32,
+    /// Whether a SASL login over TLS must be bound to the channel (SCRAM `-PLUS`):
+    /// [`Opportunistic`](ChannelBindingPolicy::Opportunistic) (the default: bind when the
+    /// server lists a type we have, as XEP-0440 says; works with servers from before RFC
+    /// 9266, whose `-PLUS` without a list we cannot tell from a stripped list) or
+    /// [`Required`](ChannelBindingPolicy::Required) (bind or fail before any credential
+    /// is sent; see its docs).
+    pub channel_binding: ChannelBindingPolicy,
+    /// The SASL mechanisms an XMPP 1.0 login may use; the strongest of them the server
+    /// offers is chosen (a mechanism left out is as if the server had not offered it).
+    /// Default [`MechanismSet::ALL`]. E.g. `MechanismSet::only(Mechanism::Plain)` for a
+    /// server whose SCRAM is broken (PLAIN still goes only where the plaintext rules
+    /// allow). The classic login's methods are [`use_digest`](Self::use_digest) and
+    /// [`allow_plaintext`](Self::allow_plaintext).
+    pub sasl_mechanisms: MechanismSet,
 }
 
 impl Config {
@@ -226,6 +242,8 @@ impl Config {
             sm_ack_every: 5,
             sm_max_unacked: 1000,
             sm_ack_delay_ms: 5_000,
+            channel_binding: ChannelBindingPolicy::Opportunistic,
+            sasl_mechanisms: MechanismSet::ALL,
         }
     }
 }

@@ -407,6 +407,10 @@ impl Client {
         self.cx.set_channel_bindings(binding);
         let next = self.login.on_tls_ready(&mut self.cx);
         self.follow_login(next);
+        // TLS a registration asked for (before its form): the stream restarts.
+        if let Some(next) = self.account.on_tls_ready() {
+            self.follow_login(next);
+        }
         Ok(())
     }
 
@@ -827,6 +831,10 @@ impl Client {
         }
         if el.ns() == ns::SASL || el.ns() == ns::TLS {
             if let Some(next) = self.login.on_nonza(&mut self.cx, &el) {
+                self.follow_login(next);
+                return;
+            }
+            if let Some(next) = self.account.on_tls_nonza(&mut self.cx, &el) {
                 self.follow_login(next);
                 return;
             }

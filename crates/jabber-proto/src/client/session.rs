@@ -147,7 +147,12 @@ impl Client {
     /// [`AccountEvent::RegistrationForm`](super::AccountEvent::RegistrationForm) follows.
     /// Before login it is the form for a new account; logged in, it tells whether the
     /// account is registered. Like [`login`](Self::login), it may be called before the
-    /// stream is open; the request goes out once it is.
+    /// stream is open; the request goes out once it is. Before login on an unencrypted
+    /// XMPP 1.0 stream, STARTTLS comes first ([`wants_tls`](Self::wants_tls), as for a
+    /// login) and the form is asked for on the encrypted stream; with
+    /// [`Config::require_tls`](super::Config::require_tls) and no STARTTLS offered, the
+    /// request fails
+    /// ([`RegistrationError::TlsRequired`](crate::negotiation::register::RegistrationError::TlsRequired)).
     pub fn request_registration(&mut self, now: Instant) -> Result<(), Error> {
         let record = || capture::command("request-registration");
         self.captured(now, record, |c| c.ask_registration(now))

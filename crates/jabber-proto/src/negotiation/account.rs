@@ -4,6 +4,7 @@
 
 use alloc::boxed::Box;
 
+use super::login::Next;
 use super::register::{self, RegistrationError, RegistrationForm, RegistrationStep};
 use crate::client::{AccountEvent, Cx, Error, Owner, Reply};
 use crate::ns;
@@ -30,6 +31,9 @@ pub(crate) struct Account {
     queued: Option<Instant>,
     /// The account's removal is under way.
     removing: bool,
+    /// `<starttls/>` went out for a queued form request (XMPP 1.0): the form is asked
+    /// for on the encrypted stream, after the restart.
+    securing: bool,
 }
 
 impl Account {
@@ -44,13 +48,43 @@ impl Account {
         if self.busy || self.removing {
             return Err(Error::WrongPhase);
         }
-        if cx.ready_to_negotiate() {
-            request(cx, register::form_query(), AccountStep::Form)?;
-        } else {
-            self.queued = Some(cx.now + cx.config.iq_timeout);
-        }
+        self.queued = Some(cx.now + cx.config.iq_timeout);
         self.busy = true;
+        if cx.ready_to_negotiate() {
+            if let Err(e) = self.ask_form(cx) {
+                self.queued = None;
+                self.busy = false;
+                return Err(e);
+            }
+        }
         Ok(())
+    }
+
+    /// The stream allows negotiation: asks for the queued form — on an XMPP 1.0 stream
+    /// not yet encrypted, after STARTTLS (the form and what follows carry the password;
+    /// RFC 6120 §5.3.1: TLS before anything else), or not at all when TLS is required
+    /// and not offered, as for the login.
+    fn ask_form(&mut self, cx: &mut Cx) -> Result<(), Error> {
+        if self.securing {
+            return Ok(());
+        }
+        if cx.stream_has_features() && !cx.config.transport_encrypted {
+            if cx.features.as_deref().is_some_and(|f| f.starttls) {
+                let starttls = Element::builder("starttls", ns::TLS).build()?;
+                cx.emit(&starttls);
+                self.securing = true;
+                return Ok(());
+            }
+            if cx.config.require_tls {
+                self.queued = None;
+                self.busy = false;
+                failed(cx, RegistrationStep::Form, RegistrationError::TlsRequired);
+                cx.close();
+                return Ok(());
+            }
+        }
+        self.queued = None;
+        request(cx, register::form_query(), AccountStep::Form)
     }
 
     /// Submits a filled form for a new account. A password goes out only where
@@ -97,12 +131,41 @@ impl Account {
 
     /// The stream opened or its features arrived: a queued form request goes out.
     pub(crate) fn on_stream_ready(&mut self, cx: &mut Cx) {
-        if !cx.ready_to_negotiate() || self.queued.take().is_none() {
+        if !cx.ready_to_negotiate() || self.queued.is_none() {
             return;
         }
-        if request(cx, register::form_query(), AccountStep::Form).is_err() {
+        if self.ask_form(cx).is_err() {
+            self.queued = None;
             self.busy = false;
         }
+    }
+
+    /// A STARTTLS answer (`urn:ietf:params:xml:ns:xmpp-tls`) while securing the stream
+    /// for a registration; `None` when not ours.
+    pub(crate) fn on_tls_nonza(&mut self, cx: &mut Cx, el: &Element) -> Option<Next> {
+        if !self.securing || el.ns() != ns::TLS {
+            return None;
+        }
+        if el.name() == "proceed" {
+            return Some(Next::StartTls);
+        }
+        // `<failure/>` (the server then closes the stream), or anything else.
+        self.securing = false;
+        self.queued = None;
+        self.busy = false;
+        failed(cx, RegistrationStep::Form, RegistrationError::TlsRefused);
+        cx.close();
+        Some(Next::Wait)
+    }
+
+    /// The driver's TLS is up: the stream restarts, and the form is asked for once the
+    /// new features arrived. `None` when the TLS was not ours.
+    pub(crate) fn on_tls_ready(&mut self) -> Option<Next> {
+        if !self.securing {
+            return None;
+        }
+        self.securing = false;
+        Some(Next::Restart)
     }
 
     pub(crate) fn on_reply(&mut self, cx: &mut Cx, step: AccountStep, reply: Reply<'_>) {

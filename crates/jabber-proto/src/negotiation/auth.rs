@@ -221,6 +221,12 @@ pub enum LoginError {
     /// The server's side of SCRAM is wrong: a bad nonce, too few iterations, or a
     /// server signature that does not prove it knows the password.
     Scram(super::scram::ScramError),
+    /// [`Config::channel_binding`](crate::client::Config::channel_binding) is
+    /// [`Required`](super::channel_binding::ChannelBindingPolicy::Required) and the
+    /// server offers no `-PLUS` mechanism, lists no channel-binding type we have, the
+    /// transport gives no channel data, or the login would be the classic one: no
+    /// credential was sent.
+    ChannelBindingRequired,
 }
 
 impl LoginError {
@@ -269,6 +275,10 @@ impl fmt::Display for LoginError {
             LoginError::TlsRefused => f.write_str("the server refused STARTTLS"),
             LoginError::Sasl(failure) => write!(f, "SASL failure: {failure}"),
             LoginError::Scram(e) => write!(f, "SCRAM: {e}"),
+            LoginError::ChannelBindingRequired => f.write_str(
+                "channel binding is required and the server offers none we can use; \
+                 no credential was sent",
+            ),
         }
     }
 }

@@ -15,6 +15,7 @@ use alloc::boxed::Box;
 use alloc::string::String;
 
 use super::auth::{self, AuthFields, AuthMethod, Credentials, LoginError};
+use super::channel_binding::ChannelBindingPolicy;
 use super::features::StreamFeatures;
 use super::stream_login::{Outcome, StreamLogin};
 use crate::client::{Cx, Error, Owner, Reply, SessionEvent};
@@ -192,6 +193,11 @@ impl Login {
 
     /// The classic login: ask which fields the server wants.
     fn start_classic(&mut self, cx: &mut Cx, credentials: Box<Credentials>) {
+        if cx.config.channel_binding == ChannelBindingPolicy::Required {
+            // jabber:iq:auth cannot bind to the channel: a server (or an attacker)
+            // offering only it must not get an unbound credential.
+            return self.fail(cx, LoginError::ChannelBindingRequired);
+        }
         let payload = auth::fields_query(&credentials.username);
         self.phase = Phase::Authenticating {
             credentials,

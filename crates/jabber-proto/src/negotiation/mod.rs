@@ -10,6 +10,7 @@
 pub(crate) mod account;
 pub mod auth;
 pub mod bind;
+pub mod channel_binding;
 pub mod features;
 pub(crate) mod login;
 pub mod register;

@@ -308,6 +308,11 @@ pub enum RegistrationError {
     UnexpectedReply,
     /// No answer within [`Config::iq_timeout`](crate::client::Config).
     Timeout,
+    /// [`Config::require_tls`](crate::client::Config::require_tls) is on and the XMPP
+    /// 1.0 stream is unencrypted with no STARTTLS offered: nothing was asked.
+    TlsRequired,
+    /// The server answered the `<starttls/>` sent before the form with `<failure/>`.
+    TlsRefused,
 }
 
 impl fmt::Display for RegistrationError {
@@ -316,6 +321,10 @@ impl fmt::Display for RegistrationError {
             RegistrationError::Refused(e) => write!(f, "refused: {e}"),
             RegistrationError::UnexpectedReply => f.write_str("unexpected reply"),
             RegistrationError::Timeout => f.write_str("no reply"),
+            RegistrationError::TlsRequired => {
+                f.write_str("TLS is required and the server did not offer it")
+            }
+            RegistrationError::TlsRefused => f.write_str("the server refused STARTTLS"),
         }
     }
 }

@@ -233,3 +233,119 @@ fn encode(data: &[u8]) -> String {
         B64.encode(data)
     }
 }
+
+impl Mechanism {
+    /// The mechanism named `name` (as [`name`](Self::name) gives it), of those we
+    /// implement.
+    pub fn from_name(name: &str) -> Option<Mechanism> {
+        Self::PREFERENCE.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Its place in [`PREFERENCE`](Self::PREFERENCE): its bit in a [`MechanismSet`].
+    fn index(self) -> u8 {
+        match self {
+            Mechanism::Scram { hash, plus } => {
+                let by_hash = match hash {
+                    ScramHash::Sha512 => 0,
+                    ScramHash::Sha256 => 1,
+                    ScramHash::Sha1 => 2,
+                };
+                if plus { by_hash } else { by_hash + 3 }
+            }
+            Mechanism::Plain => 6,
+        }
+    }
+}
+
+/// The SASL mechanisms a login may use
+/// ([`Config::sasl_mechanisms`](crate::client::Config::sasl_mechanisms)); the strongest
+/// of them the server offers is chosen. A bit per mechanism: one byte in every config.
+///
+/// ```
+/// use jabber_proto::negotiation::sasl::{Mechanism, MechanismSet};
+/// use jabber_proto::negotiation::scram::ScramHash;
+/// let sha1 = Mechanism::Scram { hash: ScramHash::Sha1, plus: false };
+/// let set = MechanismSet::only(Mechanism::Plain).with(sha1);
+/// assert!(set.contains(sha1) && !set.contains(Mechanism::Scram { hash: ScramHash::Sha256, plus: false }));
+/// assert_eq!(set.to_string(), "SCRAM-SHA-1 PLAIN");
+/// assert_eq!("SCRAM-SHA-1 PLAIN".parse(), Ok(set));
+/// assert!(MechanismSet::ALL.contains(Mechanism::Plain));
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MechanismSet(u8);
+
+impl MechanismSet {
+    /// Every mechanism we implement (the default).
+    pub const ALL: MechanismSet = MechanismSet((1 << Mechanism::PREFERENCE.len()) - 1);
+    /// None: every SASL login fails with
+    /// [`LoginError::NoCommonMethod`](super::auth::LoginError::NoCommonMethod).
+    pub const NONE: MechanismSet = MechanismSet(0);
+
+    /// Only `m`.
+    pub fn only(m: Mechanism) -> MechanismSet {
+        MechanismSet::NONE.with(m)
+    }
+
+    /// This set and `m`.
+    #[must_use]
+    pub fn with(self, m: Mechanism) -> MechanismSet {
+        MechanismSet(self.0 | 1 << m.index())
+    }
+
+    /// This set without `m`.
+    #[must_use]
+    pub fn without(self, m: Mechanism) -> MechanismSet {
+        MechanismSet(self.0 & !(1 << m.index()))
+    }
+
+    /// `m` is in the set.
+    pub fn contains(self, m: Mechanism) -> bool {
+        self.0 & 1 << m.index() != 0
+    }
+
+    /// The mechanisms in the set, strongest first.
+    pub fn iter(self) -> impl Iterator<Item = Mechanism> {
+        Mechanism::PREFERENCE
+            .into_iter()
+            .filter(move |m| self.contains(*m))
+    }
+}
+
+impl Default for MechanismSet {
+    fn default() -> MechanismSet {
+        MechanismSet::ALL
+    }
+}
+
+/// The names, strongest first, separated by spaces (empty for [`NONE`](MechanismSet::NONE)).
+impl fmt::Display for MechanismSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, m) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(m.name())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for MechanismSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set()
+            .entries(self.iter().map(Mechanism::name))
+            .finish()
+    }
+}
+
+/// Reads what [`Display`](fmt::Display) writes; a name we do not implement is an error.
+impl core::str::FromStr for MechanismSet {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<MechanismSet, ()> {
+        s.split_ascii_whitespace()
+            .try_fold(MechanismSet::NONE, |set, name| {
+                Mechanism::from_name(name).map(|m| set.with(m)).ok_or(())
+            })
+    }
+}

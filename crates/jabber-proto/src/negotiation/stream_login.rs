@@ -28,9 +28,10 @@ use sha2::{Digest, Sha256};
 
 use super::auth::{AuthMethod, Credentials, LoginError};
 use super::bind;
+use super::channel_binding::{self, ChannelBindingPolicy};
 use super::features::StreamFeatures;
 use super::login::LoginStep;
-use super::sasl::{self, ChannelBinding, Mechanism, SaslFailure};
+use super::sasl::{self, Mechanism, SaslFailure};
 use super::scram::{Cbind, ScramClient};
 use crate::client::{Cx, Owner, Reply};
 use crate::jid::Jid;
@@ -180,14 +181,39 @@ impl StreamLogin {
         }
         let plain_ok = cx.check_plaintext().is_ok();
         let can_bind = !cx.channel_binding().is_empty();
-        let binding = choose_binding(cx.channel_binding(), &f.channel_bindings);
-        let Some(mechanism) = Mechanism::choose(&f.mechanisms, binding.is_some(), plain_ok) else {
-            return Outcome::Failed(if f.mechanisms.iter().any(|m| m == "PLAIN") {
+        let policy = cx.config.channel_binding;
+        // The `y` flag says what the server offered, whatever we allow ourselves.
+        let server_offers_plus = offers_plus(&f.mechanisms);
+        // A mechanism the config leaves out is as if the server had not offered it.
+        let allowed = cx.config.sasl_mechanisms;
+        let offered: Vec<String> = f
+            .mechanisms
+            .iter()
+            .filter(|name| Mechanism::from_name(name).is_some_and(|m| allowed.contains(m)))
+            .cloned()
+            .collect();
+        let plus_offered = offers_plus(&offered);
+        let binding = match channel_binding::choose(
+            policy,
+            cx.channel_binding(),
+            plus_offered,
+            &f.channel_bindings,
+        ) {
+            Ok(binding) => binding,
+            Err(e) => return Outcome::Failed(e),
+        };
+        let Some(mechanism) = Mechanism::choose(&offered, binding.is_some(), plain_ok) else {
+            return Outcome::Failed(if offered.iter().any(|m| m == "PLAIN") {
                 LoginError::PlaintextNotAllowed
             } else {
                 LoginError::NoCommonMethod
             });
         };
+        let bound = matches!(mechanism, Mechanism::Scram { plus: true, .. });
+        if policy == ChannelBindingPolicy::Required && !bound {
+            // A -PLUS mechanism we could not use (none with our binding): nothing sent.
+            return Outcome::Failed(LoginError::ChannelBindingRequired);
+        }
         let (initial, scram) = match mechanism {
             Mechanism::Plain => (
                 sasl::plain_message(&self.credentials.username, &self.credentials.password),
@@ -202,7 +228,7 @@ impl StreamLogin {
                     // We could bind but the server offered no -PLUS: say so, so that a
                     // server that did offer one (and had it stripped) sees the
                     // downgrade (RFC 5802 §6).
-                    (false, _) if can_bind && !offers_plus(&f.mechanisms) => Cbind::NotOffered,
+                    (false, _) if can_bind && !server_offers_plus => Cbind::NotOffered,
                     _ => Cbind::None,
                 };
                 let nonce = nonce(cx);
@@ -364,21 +390,6 @@ impl StreamLogin {
 
 fn offers_plus(mechanisms: &[String]) -> bool {
     mechanisms.iter().any(|m| m.ends_with("-PLUS"))
-}
-
-/// The channel binding to use: the best of ours that the server lists (XEP-0440).
-///
-/// A server that lists none may still offer `-PLUS`, but then with a type we cannot
-/// know: servers from before RFC 9266 bind to `tls-unique` (ejabberd 23.01 answers
-/// `tls-exporter` with "Invalid channel binding"), which TLS 1.3 does not define and
-/// rustls does not expose. Guessing would fail the login, so we bind only to a type the
-/// server names, and otherwise use SCRAM unbound with the `n` flag (see `negotiate`).
-fn choose_binding<'a>(
-    ours: &'a [ChannelBinding],
-    servers: &[String],
-) -> Option<&'a ChannelBinding> {
-    ours.iter()
-        .find(|b| servers.iter().any(|s| s == b.kind.as_str()))
 }
 
 /// A SCRAM client nonce from the connection's seed: unique per connection (seeds are),

@@ -9,6 +9,8 @@ use core::time::Duration;
 use crate::client::{AutoAnswers, CAPTURE_NS, Config};
 use crate::features::disclosure::{Disclosure, SoftwareVersion, TimeZone};
 use crate::features::roster::{Roster, RosterCache};
+use crate::negotiation::channel_binding::ChannelBindingPolicy;
+use crate::negotiation::sasl::MechanismSet;
 use crate::time::TzOffset;
 use crate::xml::{Element, ElementRef};
 
@@ -131,6 +133,12 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     small("sm-max-unacked", &mut n)?;
     c.sm_max_unacked = u16::try_from(n).ok()?;
     small("sm-ack-delay-ms", &mut c.sm_ack_delay_ms)?;
+    if let Some(policy) = el.attr("channel-binding") {
+        c.channel_binding = ChannelBindingPolicy::from_name(policy)?;
+    }
+    if let Some(names) = el.attr("sasl-mechanisms") {
+        c.sasl_mechanisms = MechanismSet::from_str(names).ok()?;
+    }
     Some(c)
 }
 
