@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -44,6 +44,10 @@ struct Proxy {
     live: Arc<Mutex<Vec<TcpStream>>>,
     /// While set, connections are accepted and closed at once (a server that is down).
     blocked: Arc<AtomicBool>,
+    /// While set, what the server sends is read and dropped (counted in `dropped`): the
+    /// bytes a cut loses, made certain.
+    holding: Arc<AtomicBool>,
+    dropped: Arc<AtomicUsize>,
 }
 
 impl Proxy {
@@ -54,6 +58,9 @@ impl Proxy {
         let registry = Arc::clone(&live);
         let blocked = Arc::new(AtomicBool::new(false));
         let refusing = Arc::clone(&blocked);
+        let holding = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let hold = (Arc::clone(&holding), Arc::clone(&dropped));
         thread::spawn(move || {
             for down in listener.incoming() {
                 let Ok(down) = down else { continue };
@@ -76,15 +83,28 @@ impl Proxy {
                     continue;
                 };
                 registry.lock().expect("the registry").extend([d2, u2]);
-                thread::spawn(move || pump(d1, up));
-                thread::spawn(move || pump(u1, down));
+                let hold = (Arc::clone(&hold.0), Arc::clone(&hold.1));
+                thread::spawn(move || pump(d1, up, None));
+                thread::spawn(move || pump(u1, down, Some(hold)));
             }
         });
         Proxy {
             addr,
             live,
             blocked,
+            holding,
+            dropped,
         }
+    }
+
+    /// Drops what the server sends from now on (`true`), or passes it on again.
+    fn hold(&self, holding: bool) {
+        self.holding.store(holding, Ordering::SeqCst);
+    }
+
+    /// How many bytes of the server's were dropped while holding.
+    fn dropped(&self) -> usize {
+        self.dropped.load(Ordering::SeqCst)
     }
 
     /// Closes new connections at once (`true`) or passes them on again (`false`).
@@ -103,11 +123,16 @@ impl Proxy {
     }
 }
 
-fn pump(mut from: TcpStream, mut to: TcpStream) {
+fn pump(mut from: TcpStream, mut to: TcpStream, hold: Option<(Arc<AtomicBool>, Arc<AtomicUsize>)>) {
     let mut buf = [0u8; 16 * 1024];
     loop {
         match from.read(&mut buf) {
             Ok(0) | Err(_) => break,
+            Ok(n) if hold.as_ref().is_some_and(|h| h.0.load(Ordering::SeqCst)) => {
+                if let Some((_, dropped)) = &hold {
+                    dropped.fetch_add(n, Ordering::SeqCst);
+                }
+            }
             Ok(n) => {
                 if to.write_all(&buf[..n]).is_err() {
                     break;
@@ -335,6 +360,117 @@ fn resume_after_a_cut(kind: ServerKind) {
         }
         alice.close().expect("closed");
     }
+}
+
+/// A request whose reply the cut lost: the server still holds the reply unacknowledged,
+/// sends it again on the resumed stream, and it reaches the request's handle (through
+/// jabber-std; the carrying is the core's and `Recovery`'s, shared by every adapter).
+fn reply_lost_in_a_cut_reaches_its_handle(kind: ServerKind) {
+    use jabber_proto::client::{IqEvent, ServiceEvent};
+    let (server, proxy) = start(kind);
+    let mut config = config(&server);
+    config.sm_ack_delay_ms = 200;
+    let creds = Credentials::new("alice", "Alice-sm", "in-flight");
+    let (mut alice, logged_in) = jabber_std::Session::connect(
+        proxy.addr,
+        config,
+        Options::starttls(test_tls()),
+        creds,
+        backoff(),
+    )
+    .expect("alice logs in");
+    let mut enabled = false;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !enabled {
+        assert!(
+            Instant::now() < deadline,
+            "{kind}: stream management not enabled"
+        );
+        if let Some(Item::Event(Event::StreamManagement(SmEvent::Enabled { .. }))) =
+            alice.next(Duration::from_millis(200)).expect("alive")
+        {
+            enabled = true;
+        }
+    }
+    // The server's answer goes nowhere: it stays unacknowledged at the server.
+    proxy.hold(true);
+    let id = alice
+        .connection()
+        .expect("connected")
+        .with_client(|client, now| client.vcard_get(now, None))
+        .expect("the transport")
+        .expect("asked");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proxy.dropped() == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{kind}: no answer from the server"
+        );
+        alice.next(Duration::from_millis(20)).expect("alive");
+    }
+    proxy.cut();
+    proxy.hold(false);
+    let items = pump_until_std(&mut alice, 20, |i| matches!(i, Item::Reconnected(_)));
+    let Some(Item::Reconnected(outcome)) = items.last() else {
+        unreachable!()
+    };
+    assert!(
+        matches!(outcome, Resumed::Resumed { jid, .. } if *jid == logged_in.jid),
+        "{kind}: {outcome:?}"
+    );
+    // The server's answer: ejabberd's empty card, prosody's `item-not-found` for an
+    // account without one (never a timeout, which says no answer came).
+    let items = pump_until_std(&mut alice, 10, |i| match i {
+        Item::Event(Event::Services(ServiceEvent::Vcard { id: got, .. })) => *got == id,
+        Item::Event(Event::Services(ServiceEvent::Failed { id: got, error })) => {
+            assert!(error.is_some(), "{kind}: the request timed out");
+            *got == id
+        }
+        _ => false,
+    });
+    assert!(
+        !items
+            .iter()
+            .any(|i| matches!(i, Item::Event(Event::Iq(IqEvent::Lost { .. })))),
+        "{kind}: {items:?}"
+    );
+    alice.close().expect("closed");
+}
+
+/// Runs a jabber-std session until `done` holds for an item (or the deadline passes).
+fn pump_until_std(
+    session: &mut jabber_std::Session,
+    secs: u64,
+    mut done: impl FnMut(&Item) -> bool,
+) -> Vec<Item> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut seen = Vec::new();
+    while Instant::now() < deadline {
+        match session
+            .next(Duration::from_millis(100))
+            .expect("no adapter error")
+        {
+            Some(item) => {
+                let stop = done(&item);
+                seen.push(item);
+                if stop {
+                    return seen;
+                }
+            }
+            None => break,
+        }
+    }
+    panic!("not reached in {secs} s: {seen:?}");
+}
+
+#[test]
+fn ejabberd_reply_lost_in_a_cut_reaches_its_handle() {
+    reply_lost_in_a_cut_reaches_its_handle(ServerKind::Ejabberd);
+}
+
+#[test]
+fn prosody_reply_lost_in_a_cut_reaches_its_handle() {
+    reply_lost_in_a_cut_reaches_its_handle(ServerKind::Prosody);
 }
 
 #[test]
