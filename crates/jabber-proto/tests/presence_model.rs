@@ -508,3 +508,102 @@ fn the_model_keeps_a_bounded_status() {
     assert_eq!(kept.len(), STATUS_KEEP_BYTES - 1);
     assert!(format!("x{long}").starts_with(&kept));
 }
+
+/// What the model holds, counted as `Config::max_presence_bytes` counts it.
+fn model_bytes(h: &Harness) -> usize {
+    let p = h.client.presence();
+    p.contacts()
+        .map(|bare| {
+            std::mem::size_of::<Jid>()
+                + std::mem::size_of::<Vec<jabber_proto::features::contacts::ResourcePresence>>()
+                + bare.as_str().len()
+                + p.resources(bare)
+                    .iter()
+                    .map(|r| {
+                        std::mem::size_of::<jabber_proto::features::contacts::ResourcePresence>()
+                            + r.jid.as_str().len()
+                            + r.status.as_ref().map_or(0, String::len)
+                    })
+                    .sum::<usize>()
+        })
+        .sum()
+}
+
+#[test]
+fn the_byte_budget_bounds_the_model_whatever_the_addresses() {
+    let mut c = config();
+    c.max_presence_bytes = 1_500;
+    let mut h = Harness::logged_in(c);
+    // Long resources (1,000 bytes each): the budget, not the counts, is the bound.
+    let long = "r".repeat(1000);
+    h.server(&format!(
+        "<presence from='a@example.com/{long}1'/><presence from='b@example.com/{long}2'/>"
+    ));
+    assert_eq!(presence_events(&h.events()).len(), 2, "still reported");
+    let p = h.client.presence();
+    assert!(p.is_available(&jid("a@example.com")));
+    assert!(!p.is_available(&jid("b@example.com")), "over the budget");
+    assert_eq!(p.untracked(), 1);
+    assert!(model_bytes(&h) <= 1_500);
+    // An update that would go beyond drops the stale entry rather than keep it.
+    let status = "s".repeat(500);
+    h.server(&format!(
+        "<presence from='a@example.com/{long}1'><status>{status}</status></presence>"
+    ));
+    h.events();
+    assert!(!h.client.presence().is_available(&jid("a@example.com")));
+    assert_eq!(h.client.presence().untracked(), 2);
+    assert_eq!(model_bytes(&h), 0);
+    // Room again: b fits now.
+    h.server(&format!("<presence from='b@example.com/{long}2'/>"));
+    h.events();
+    assert!(h.client.presence().is_available(&jid("b@example.com")));
+    // Unavailable gives the bytes back.
+    h.server(&format!(
+        "<presence from='b@example.com/{long}2' type='unavailable'/>\
+         <presence from='a@example.com/{long}1'/>"
+    ));
+    h.events();
+    assert!(h.client.presence().is_available(&jid("a@example.com")));
+}
+
+mod budget_props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Any sequence of available and unavailable presences, with any budget: the
+        /// model never holds more than the budget.
+        #[test]
+        fn the_model_never_exceeds_its_budget(
+            budget in 200usize..3_000,
+            steps in proptest::collection::vec((0u8..4, 0u8..4, 0usize..300, any::<bool>(), 0u8..3), 1..40),
+        ) {
+            let mut c = config();
+            c.max_presence_bytes = budget;
+            c.max_resources = 2;
+            let mut h = Harness::logged_in(c);
+            for (contact, resource, len, available, status) in steps {
+                let res = format!("{resource}{}", "x".repeat(len));
+                let from = if resource == 3 {
+                    format!("c{contact}@example.com")
+                } else {
+                    format!("c{contact}@example.com/{res}")
+                };
+                let xml = if available {
+                    format!(
+                        "<presence from='{from}'><priority>{status}</priority>\
+                         <status>{}</status></presence>",
+                        "t".repeat(usize::from(status) * 100)
+                    )
+                } else {
+                    format!("<presence from='{from}' type='unavailable'/>")
+                };
+                h.server(&xml);
+                h.events();
+                prop_assert!(model_bytes(&h) <= budget, "{} > {budget}", model_bytes(&h));
+            }
+        }
+    }
+}

@@ -249,6 +249,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         capture_max_bytes,
         max_contacts,
         max_resources,
+        max_presence_bytes,
         max_pending_subscriptions,
         max_roster_items,
         roster_cache,
@@ -289,6 +290,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         .attr("capture-max-bytes", &format!("{capture_max_bytes}"))
         .attr("max-contacts", &format!("{max_contacts}"))
         .attr("max-resources", &format!("{max_resources}"))
+        .attr("max-presence-bytes", &format!("{max_presence_bytes}"))
         .attr(
             "max-pending-subscriptions",
             &format!("{max_pending_subscriptions}"),

@@ -132,14 +132,21 @@ pub struct Config {
     /// ([`Client::presence`](super::Client::presence)) tracks; available presence from
     /// one more is still reported but not tracked
     /// ([`PresenceView::untracked`](crate::features::contacts::PresenceView::untracked)).
-    /// Default 4,096. With [`max_resources`](Self::max_resources) it bounds the model,
-    /// whoever sends us presence: at most `max_contacts × max_resources` entries, each an
-    /// address (at most 3 KiB, RFC 7622) and at most
-    /// [`STATUS_KEEP_BYTES`](crate::features::contacts::STATUS_KEEP_BYTES) of status.
+    /// Default 4,096. With [`max_resources`](Self::max_resources) it bounds the model's
+    /// entries, whoever sends us presence: at most `max_contacts × max_resources`, each
+    /// an address (at most 3 KiB, RFC 7622) and at most
+    /// [`STATUS_KEEP_BYTES`](crate::features::contacts::STATUS_KEEP_BYTES) of status;
+    /// [`max_presence_bytes`](Self::max_presence_bytes) bounds their bytes.
     pub max_contacts: u16,
     /// Most resources tracked per contact; beyond it a newcomer replaces the
     /// lowest-ranking one when it ranks above it, else it is not tracked. Default 8.
     pub max_resources: u8,
+    /// Most bytes the presence model holds (addresses, status texts and entries,
+    /// counted as stored); a resource that would go beyond is not tracked (counted in
+    /// [`PresenceView::untracked`](crate::features::contacts::PresenceView::untracked)).
+    /// Default 4 MiB: thousands of contacts online, while the count bounds alone would
+    /// let hostile presence (3 KiB addresses from many contacts) fill about 120 MB.
+    pub max_presence_bytes: usize,
     /// Most incoming subscription requests remembered until answered
     /// ([`Client::pending_subscriptions`](super::Client::pending_subscriptions)); one
     /// beyond is reported but not remembered. Default 256.
@@ -231,6 +238,7 @@ impl Config {
             name: None,
             max_contacts: 4096,
             max_resources: 8,
+            max_presence_bytes: 4 << 20,
             max_pending_subscriptions: 256,
             max_roster_items: 10_000,
             roster_cache: None,

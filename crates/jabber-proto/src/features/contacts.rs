@@ -97,6 +97,24 @@ struct Model {
     contacts: BTreeMap<Jid, Vec<ResourcePresence>>,
     seq: u64,
     untracked: u64,
+    /// What the model holds, as [`Config::max_presence_bytes`] counts it.
+    ///
+    /// [`Config::max_presence_bytes`]: crate::client::Config::max_presence_bytes
+    bytes: usize,
+}
+
+/// What a resource's entry costs the model: the entry and its strings.
+fn entry_cost(r: &ResourcePresence) -> usize {
+    core::mem::size_of::<ResourcePresence>()
+        + r.jid.as_str().len()
+        + r.status.as_ref().map_or(0, String::len)
+}
+
+/// What a contact costs the model besides its resources: its key and list.
+fn contact_cost(bare: &Jid) -> usize {
+    core::mem::size_of::<Jid>()
+        + core::mem::size_of::<Vec<ResourcePresence>>()
+        + bare.as_str().len()
 }
 
 /// The presence model, read through [`Client::presence`](crate::client::Client::presence).
@@ -216,36 +234,68 @@ impl Contacts {
         };
         let max_contacts = usize::from(cx.config.max_contacts);
         let max_resources = usize::from(cx.config.max_resources);
+        let max_bytes = cx.config.max_presence_bytes;
         let model = self.model.get_or_insert_with(Box::default);
         model.seq += 1;
         let seq = model.seq;
         let entry = ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
+        let cost = entry_cost(&entry);
         let bare = from.bare().to_owned_jid();
         let Some(resources) = model.contacts.get_mut(&bare) else {
-            if model.contacts.len() >= max_contacts || max_resources == 0 {
+            let needed = cost + contact_cost(&bare);
+            if model.contacts.len() >= max_contacts
+                || max_resources == 0
+                || model.bytes + needed > max_bytes
+            {
                 model.untracked += 1;
             } else {
+                model.bytes += needed;
                 model.contacts.insert(bare, alloc::vec![entry]);
             }
             return self.free_if_empty();
         };
-        if let Some(known) = resources.iter_mut().find(|r| r.jid == from) {
-            *known = entry;
-            return;
+        // The entry `entry` would replace, if any: the same resource, else (when full)
+        // the lowest-ranking one if the newcomer ranks above it.
+        let replaced = match resources.iter().position(|r| r.jid == from) {
+            Some(at) => Some(at),
+            None if resources.len() < max_resources => None,
+            None => {
+                model.untracked += 1;
+                // Full: the newcomer replaces the lowest-ranking resource if it ranks
+                // above it (so `best` stays right), else it is the one left out.
+                let worst = resources
+                    .iter()
+                    .enumerate()
+                    .min_by(|a, b| a.1.rank_cmp(b.1))
+                    .filter(|(_, w)| entry.rank_cmp(w) == Ordering::Greater)
+                    .map(|(at, _)| at);
+                if worst.is_none() {
+                    return;
+                }
+                worst
+            }
+        };
+        let freed = replaced.map_or(0, |at| entry_cost(&resources[at]));
+        if model.bytes - freed + cost > max_bytes {
+            // Over the budget: the resource is not tracked (an older entry of the same
+            // resource would be stale, so it goes too).
+            if let Some(at) = replaced.filter(|at| resources[*at].jid == from) {
+                resources.swap_remove(at);
+                model.bytes -= freed;
+                model.untracked += 1;
+                if resources.is_empty() {
+                    model.contacts.remove(&bare);
+                    model.bytes -= contact_cost(&bare);
+                }
+            } else if replaced.is_none() {
+                model.untracked += 1;
+            }
+            return self.free_if_empty();
         }
-        model.untracked += u64::from(resources.len() >= max_resources);
-        if resources.len() < max_resources {
-            resources.push(entry);
-            return;
-        }
-        // Full: the newcomer replaces the lowest-ranking resource if it ranks above it
-        // (so `best` stays right), else it is the one left out.
-        let worst = resources
-            .iter_mut()
-            .min_by(|a, b| a.rank_cmp(b))
-            .filter(|w| entry.rank_cmp(w) == Ordering::Greater);
-        if let Some(worst) = worst {
-            *worst = entry;
+        model.bytes = model.bytes - freed + cost;
+        match replaced {
+            Some(at) => resources[at] = entry,
+            None => resources.push(entry),
         }
     }
 
@@ -259,13 +309,16 @@ impl Contacts {
         let bare = from.bare().to_owned_jid();
         if let Some(resources) = model.contacts.get_mut(&bare) {
             // Unavailable from the bare address: none of its resources is available.
-            if from.is_bare() {
-                resources.clear();
-            } else {
-                resources.retain(|r| r.jid != from);
-            }
+            let gone = |r: &ResourcePresence| from.is_bare() || r.jid == from;
+            model.bytes -= resources
+                .iter()
+                .filter(|r| gone(r))
+                .map(entry_cost)
+                .sum::<usize>();
+            resources.retain(|r| !gone(r));
             if resources.is_empty() {
                 model.contacts.remove(&bare);
+                model.bytes -= contact_cost(&bare);
             }
         }
         self.free_if_empty();

@@ -98,6 +98,7 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     let mut n = u32::from(c.max_resources);
     small("max-resources", &mut n)?;
     c.max_resources = u8::try_from(n).ok()?;
+    size("max-presence-bytes", &mut c.max_presence_bytes)?;
     let mut n = u32::from(c.max_pending_subscriptions);
     small("max-pending-subscriptions", &mut n)?;
     c.max_pending_subscriptions = u16::try_from(n).ok()?;
