@@ -547,3 +547,27 @@ fn a_registration_on_a_1_0_stream_without_tls_is_refused_or_kept_plain() {
         Err(Error::PlaintextNotAllowed)
     );
 }
+
+#[test]
+fn stanzas_injected_before_a_1_0_registration_is_secured_are_not_routed() {
+    let mut h = Harness::new(config_1_0());
+    let now = h.now;
+    h.sent();
+    h.client.request_registration(now).unwrap();
+    h.server(support::SERVER_HEADER);
+    h.server(STARTTLS_OFFER);
+    h.sent();
+    // In plaintext, before `<proceed/>`: a message and a request, as an injector would.
+    h.server(
+        "<message from='mallory@example.net/x' type='chat'><body>click</body></message>\
+         <iq type='get' id='v1' from='mallory@example.net/x'>\
+         <query xmlns='jabber:iq:version'/></iq>",
+    );
+    assert!(
+        !h.events()
+            .iter()
+            .any(|e| matches!(e, Event::Stanza(_) | Event::Iq(_))),
+        "nothing of it reaches the application"
+    );
+    assert_eq!(h.sent(), "", "and nothing is answered in plaintext");
+}

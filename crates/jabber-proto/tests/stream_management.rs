@@ -173,6 +173,7 @@ fn counters_wrap_at_2_pow_32() {
         acked: u32::MAX - 1,
         unacked: Vec::new(),
         in_flight: Vec::new(),
+        iq_handles: 0,
     };
     let mut h = authenticated(config(), Some(r));
     h.server(BIND_AND_SM);
@@ -357,7 +358,8 @@ fn failed_resume_binds_a_new_session_and_reports_duplicates() {
         "{wire}"
     );
     assert!(!wire.contains("urn:xmpp:sm:3"), "{wire}");
-    h.server(&bind_result(1));
+    // The new session's handles continue after the old one's (its bind was 1).
+    h.server(&bind_result(2));
     let wire = h.sent();
     // Enabled first, then the session (roster, presence), then the old unacked stanzas.
     let enable = wire.find(ENABLE).expect("enable");
@@ -391,7 +393,7 @@ fn failed_with_h_resends_only_what_the_server_lacked() {
     h.sent();
     h.server(&format!("<failed xmlns='{SM}' h='2'/>"));
     h.sent();
-    h.server(&bind_result(1));
+    h.server(&bind_result(2));
     let wire = h.sent();
     assert_eq!(
         (body_count(&wire, 2), body_count(&wire, 3)),
@@ -405,7 +407,7 @@ fn resume_without_sm_offered_falls_back_to_binding() {
     let mut h = authenticated(config(), Some(died()));
     h.server("<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>");
     assert!(h.sent().contains("xmpp-bind"));
-    h.server(&bind_result(1));
+    h.server(&bind_result(2));
     let wire = h.sent();
     assert!(!wire.contains(SM), "{wire}");
     assert_eq!(body_count(&wire, 2) + body_count(&wire, 3), 2);
@@ -952,4 +954,130 @@ fn an_interrupted_roster_fetch_completes_on_the_resumed_stream() {
     h.events();
     let bob = Jid::parse("bob@example.com").expect("a JID");
     assert!(h.client.roster().get(&bob).is_some());
+}
+
+#[test]
+fn carried_requests_match_no_reply_before_the_resumption_is_answered() {
+    let (r, app, _) = died_with_requests();
+    let mut h = Harness::new(config());
+    let now = h.now;
+    h.client.resume(now, creds(), r).expect("resume starts");
+    h.sent();
+    h.server(SERVER_HEADER);
+    h.server(PLAIN);
+    h.sent();
+    // Before authentication (in plaintext on a real stream): a forged reply.
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:version'><name>forged</name></query></iq>",
+        wire_id(2)
+    ));
+    h.server(SUCCESS);
+    h.sent();
+    h.server(SERVER_HEADER);
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='1'/>"));
+    assert!(
+        !h.events().iter().any(|e| matches!(e, Event::Iq(_))),
+        "the forged reply answered nothing"
+    );
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:version'><name>real</name></query></iq>",
+        wire_id(2)
+    ));
+    let events = h.events();
+    let Some(Event::Iq(IqEvent::Result { id, iq })) =
+        events.iter().find(|e| matches!(e, Event::Iq(_)))
+    else {
+        panic!("{events:?}")
+    };
+    assert_eq!(*id, app);
+    assert!(format!("{:?}", iq.payload()).contains("real"));
+}
+
+#[test]
+fn a_password_change_in_flight_is_answered_after_resumption_or_failed_after_a_refusal() {
+    use jabber_proto::client::AccountEvent;
+    // Died with a password change sent and acknowledged, its reply not received.
+    let died = || {
+        let mut h = enabled(config());
+        let now = h.now;
+        h.client.change_password(now, "n3w").expect("sent");
+        h.sent();
+        h.server(&format!("<a xmlns='{SM}' h='1'/>"));
+        let now = h.now;
+        h.client.handle_reset(now);
+        h.client.resumption().expect("resumable")
+    };
+    let mut h = authenticated(config(), Some(died()));
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='1'/>"));
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    assert!(
+        h.events()
+            .contains(&Event::Account(AccountEvent::PasswordChanged))
+    );
+    // Refused: the reply went to the lost session; the application is told.
+    let mut h = authenticated(config(), Some(died()));
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&format!("<failed xmlns='{SM}'/>"));
+    h.sent();
+    h.server(&bind_result(3));
+    let events = h.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Account(AccountEvent::RegistrationFailed { .. }))),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn after_a_refused_resumption_a_stale_roster_reply_changes_nothing() {
+    let mut c = config();
+    c.fetch_roster = true;
+    let mut h = authenticated(c.clone(), None);
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&bind_result(1));
+    h.sent();
+    h.server(&format!("<enabled xmlns='{SM}' id='sm-1' resume='true'/>"));
+    h.events();
+    let now = h.now;
+    h.client.handle_reset(now);
+    let r = h.client.resumption().expect("resumable");
+
+    let mut h = authenticated(c, Some(r));
+    h.server(BIND_AND_SM);
+    h.sent();
+    h.server(&format!("<failed xmlns='{SM}'/>"));
+    h.sent();
+    h.server(&bind_result(3));
+    let wire = h.sent();
+    // The new session's own fetch (4), and the old one sent again (2).
+    assert!(
+        wire.contains(&wire_id(4)) && wire.contains(&wire_id(2)),
+        "{wire}"
+    );
+    let roster = |id: u64, who: &str| {
+        format!(
+            "<iq type='result' id='{}'><query xmlns='jabber:iq:roster'>\
+             <item jid='{who}@example.com' subscription='both'/></query></iq>",
+            wire_id(id)
+        )
+    };
+    h.server(&roster(4, "bob"));
+    h.server(&roster(2, "stale"));
+    h.events();
+    let r = h.client.roster();
+    assert!(
+        r.get(&Jid::parse("bob@example.com").expect("a JID"))
+            .is_some()
+    );
+    assert!(
+        r.get(&Jid::parse("stale@example.com").expect("a JID"))
+            .is_none()
+    );
 }

@@ -248,7 +248,7 @@ impl Cx {
         self.tls_pending = false;
         if let Some(sm) = self.sm.as_deref_mut() {
             // A resumed session still gets these replies.
-            sm.keep_in_flight(self.iqs.take_in_flight(self.now));
+            sm.keep_in_flight(self.iqs.in_flight(self.now), self.iqs.last_handle());
         }
         self.iqs.clear();
         self.close_deadline = None;

@@ -36,7 +36,8 @@ pub(crate) enum Owner {
 pub struct IqId(u64);
 
 impl IqId {
-    /// The sequence number of the request on its connection (1 for the first).
+    /// The sequence number of the request in its session (1 for the first): the
+    /// handles of a connection that resumes a session continue after the old one's.
     pub fn get(self) -> u64 {
         self.0
     }
@@ -72,11 +73,12 @@ struct Pending {
 /// handles get [`IqEvent::Lost`](crate::client::IqEvent::Lost) (or the feature's
 /// failure event for an account-service or discovery request).
 ///
-/// Carried: the application's requests, account-service and discovery queries (their
-/// answers are events the application waits for) and the roster fetch (a resumed
+/// Carried: the application's requests, account-service and discovery queries, a
+/// password change or account removal, the blocking policy's load and save (their
+/// answers are events the application waits for), and the roster fetch (a resumed
 /// session does not fetch again). Not carried: the client's own housekeeping
-/// (keepalive pings, caps verification, carbons, the blocking policy's sync), which a
-/// new session redoes.
+/// (keepalive pings, caps verification, carbons, the blocking policy's server sync),
+/// which a new session redoes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InFlightIq {
     wire: String,
@@ -92,6 +94,10 @@ pub struct InFlightIq {
 enum Carried {
     App,
     Roster,
+    Password,
+    Remove,
+    PolicyLoad,
+    PolicySave,
     Service(ServiceRequest),
     Disco(crate::features::caps::DiscoRequest),
 }
@@ -122,6 +128,10 @@ impl InFlightIq {
         match &self.owner {
             Carried::App => String::from("app"),
             Carried::Roster => String::from("roster"),
+            Carried::Password => String::from("password"),
+            Carried::Remove => String::from("remove"),
+            Carried::PolicyLoad => String::from("policy-load"),
+            Carried::PolicySave => String::from("policy-save"),
             Carried::Service(s) => alloc::format!("service:{}", s.name()),
             Carried::Disco(d) => String::from(match d {
                 crate::features::caps::DiscoRequest::Items => "disco:items",
@@ -141,6 +151,10 @@ impl InFlightIq {
         let owner = match owner {
             "app" => Carried::App,
             "roster" => Carried::Roster,
+            "password" => Carried::Password,
+            "remove" => Carried::Remove,
+            "policy-load" => Carried::PolicyLoad,
+            "policy-save" => Carried::PolicySave,
             "disco:info" => Carried::Disco(crate::features::caps::DiscoRequest::Info),
             "disco:items" => Carried::Disco(crate::features::caps::DiscoRequest::Items),
             other => Carried::Service(ServiceRequest::from_name(other.strip_prefix("service:")?)?),
@@ -213,14 +227,19 @@ impl IqTable {
         (id, wire)
     }
 
-    /// Takes out the requests a resumed session carries over (see [`InFlightIq`]),
-    /// with what is left of their timeouts at `now`. The rest stay, to be cleared.
-    pub(crate) fn take_in_flight(&mut self, now: Instant) -> Vec<InFlightIq> {
+    /// The requests a resumed session carries over (see [`InFlightIq`]), with what is
+    /// left of their timeouts at `now`.
+    pub(crate) fn in_flight(&self, now: Instant) -> Vec<InFlightIq> {
+        use crate::features::block_policy::PolicyStep;
         let mut carried = Vec::new();
         for (wire, p) in &self.by_wire_id {
             let owner = match &p.owner {
                 None => Carried::App,
                 Some(Owner::Roster) => Carried::Roster,
+                Some(Owner::Account(AccountStep::ChangePassword)) => Carried::Password,
+                Some(Owner::Account(AccountStep::Remove)) => Carried::Remove,
+                Some(Owner::BlockPolicy(PolicyStep::Load)) => Carried::PolicyLoad,
+                Some(Owner::BlockPolicy(PolicyStep::Save)) => Carried::PolicySave,
                 Some(Owner::Service(s)) => Carried::Service(*s),
                 Some(Owner::Disco(
                     d @ (crate::features::caps::DiscoRequest::Info
@@ -239,6 +258,16 @@ impl IqTable {
         carried
     }
 
+    /// The last handle given out: a resumed session's continue after it.
+    pub(crate) fn last_handle(&self) -> u64 {
+        self.next
+    }
+
+    /// Continues the handles (and wire ids' counter) of a session after `last`.
+    pub(crate) fn continue_after(&mut self, last: u64) {
+        self.next = self.next.max(last);
+    }
+
     /// Takes in the requests an earlier connection carried over: their replies reach
     /// the same handles, and this table's handles continue after theirs.
     pub(crate) fn carry_in(&mut self, carried: Vec<InFlightIq>, now: Instant) {
@@ -253,6 +282,14 @@ impl IqTable {
             let owner = match c.owner {
                 Carried::App => None,
                 Carried::Roster => Some(Owner::Roster),
+                Carried::Password => Some(Owner::Account(AccountStep::ChangePassword)),
+                Carried::Remove => Some(Owner::Account(AccountStep::Remove)),
+                Carried::PolicyLoad => Some(Owner::BlockPolicy(
+                    crate::features::block_policy::PolicyStep::Load,
+                )),
+                Carried::PolicySave => Some(Owner::BlockPolicy(
+                    crate::features::block_policy::PolicyStep::Save,
+                )),
                 Carried::Service(s) => Some(Owner::Service(s)),
                 Carried::Disco(d) => Some(Owner::Disco(d)),
             };
@@ -271,11 +308,15 @@ impl IqTable {
 
     /// After a failed resumption, with `resent` the wire ids of the requests that went
     /// out again: removes and returns the carried requests whose replies cannot come.
+    /// A carried roster fetch goes in any case: the new session fetches its own.
     pub(crate) fn take_lost(&mut self, resent: &[&str]) -> Vec<(IqId, Option<Owner>)> {
         let lost: Vec<String> = self
             .by_wire_id
             .iter()
-            .filter(|(wire, p)| p.carried && !resent.contains(&wire.as_str()))
+            .filter(|(wire, p)| {
+                p.carried
+                    && (!resent.contains(&wire.as_str()) || matches!(p.owner, Some(Owner::Roster)))
+            })
             .map(|(wire, _)| wire.clone())
             .collect();
         for p in self.by_wire_id.values_mut() {

@@ -840,7 +840,8 @@ impl Client {
             }
         }
         let reply = el.name() == "iq" && matches!(el.attr("type"), Some("result" | "error"));
-        if self.login.negotiating() && el.ns() == ns::CLIENT && !reply {
+        let negotiating = self.login.negotiating() || self.account.negotiating(&self.cx);
+        if negotiating && el.ns() == ns::CLIENT && !reply {
             // Before authentication a server sends no stanza but the answers to our bind
             // and session requests (matched to them by the IQ table); anything else (in
             // plaintext before STARTTLS, an injection) is not routed anywhere.
@@ -960,10 +961,10 @@ impl Client {
             }
             Next::LoggedIn => {
                 self.cx.negotiating = false;
-                let leftover = self.sm_on_bound();
+                let (leftover, carried) = self.sm_on_bound();
                 self.cx.features = None;
                 self.start_session();
-                self.sm_resend(leftover);
+                self.sm_resend(leftover, carried);
             }
             Next::Resume => crate::features::stream_management::send_resume(&mut self.cx),
         }

@@ -25,7 +25,14 @@ impl Client {
         {
             return None;
         }
-        self.cx.sm.as_deref()?.resumption(self.cx.jid.as_ref())
+        let mut r = self.cx.sm.as_deref()?.resumption(self.cx.jid.as_ref())?;
+        if !self.is_closed() {
+            // Asked while the connection is still open (its driver saw the transport
+            // fail first): what waits for replies is still in the table.
+            r.in_flight = self.cx.iqs.in_flight(self.cx.now);
+            r.iq_handles = self.cx.iqs.last_handle();
+        }
+        Some(r)
     }
 
     // ---- commands ----
@@ -64,7 +71,9 @@ impl Client {
             if let Some(location) = &resumption.location {
                 r = r.attr("location", location);
             }
-            let mut r = r.children(resumption.unacked.iter().cloned());
+            let mut r = r
+                .attr("iq-handles", &format!("{}", resumption.iq_handles))
+                .children(resumption.unacked.iter().cloned());
             for iq in &resumption.in_flight {
                 let mut c = capture::command("in-flight")
                     .attr("wire", iq.wire_id())
@@ -116,16 +125,14 @@ impl Client {
             return Err(Error::WrongPhase);
         }
         self.cx.tick(now);
-        let mut resumption = resumption;
-        let in_flight = core::mem::take(&mut resumption.in_flight);
+        // Before any request of this connection: none may reuse an old handle.
+        self.cx.iqs.continue_after(resumption.iq_handles);
         let previous = self
             .cx
             .sm
             .replace(Box::new(StreamManagement::resuming(resumption)));
         match self.login.start_with(&mut self.cx, credentials, true) {
             Ok(next) => {
-                let now = self.cx.now;
-                self.cx.iqs.carry_in(in_flight, now);
                 self.follow_login(next);
                 Ok(())
             }
@@ -143,6 +150,15 @@ impl Client {
         match sm::on_element(&mut self.cx, &el) {
             Outcome::Done => {}
             Outcome::Resumed { jid, resent } => {
+                // Authenticated and resumed: the replies the server kept may come now.
+                let carried = self
+                    .cx
+                    .sm
+                    .as_deref_mut()
+                    .map(StreamManagement::take_carried)
+                    .unwrap_or_default();
+                let now = self.cx.now;
+                self.cx.iqs.carry_in(carried, now);
                 self.cx.features = None;
                 self.login.on_resumed(&mut self.cx, jid.clone());
                 self.cx.push(SmEvent::Resumed { jid, resent });
@@ -159,7 +175,9 @@ impl Client {
 
     /// Bound to a new session: stream management is enabled (if offered) before the
     /// session's first requests, so that they are counted.
-    pub(super) fn sm_on_bound(&mut self) -> alloc::vec::Vec<Element> {
+    pub(super) fn sm_on_bound(
+        &mut self,
+    ) -> (alloc::vec::Vec<Element>, alloc::vec::Vec<super::InFlightIq>) {
         let offered = self
             .cx
             .features
@@ -170,7 +188,13 @@ impl Client {
 
     /// After a failed resumption the new session sends the old one's unacknowledged
     /// stanzas again, and says they may be duplicates.
-    pub(super) fn sm_resend(&mut self, leftover: alloc::vec::Vec<Element>) {
+    pub(super) fn sm_resend(
+        &mut self,
+        leftover: alloc::vec::Vec<Element>,
+        carried: alloc::vec::Vec<super::InFlightIq>,
+    ) {
+        let now = self.cx.now;
+        self.cx.iqs.carry_in(carried, now);
         // The carried requests that do not go out again were answered into the lost
         // session: their replies will not come.
         let resent: alloc::vec::Vec<&str> = leftover

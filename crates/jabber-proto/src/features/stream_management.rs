@@ -60,6 +60,9 @@ pub struct Resumption {
     /// Requests that were waiting for their replies: on the resumed stream (or, for
     /// those in `unacked`, in a new session) the replies reach the same handles.
     pub in_flight: Vec<InFlightIq>,
+    /// The last request handle the session gave out: the new connection's handles
+    /// continue after it, so that none is given out twice.
+    pub iq_handles: u64,
 }
 
 /// A stream-management fault of the server; ends the connection
@@ -136,8 +139,11 @@ pub(crate) struct StreamManagement {
     last_counted: bool,
     /// The bound JID of the session being resumed.
     jid: Option<Jid>,
-    /// The requests waiting for replies when the connection died (empty until then).
+    /// The requests waiting for replies when the connection died (empty until then),
+    /// or carried by the resumption under way.
     in_flight: Vec<InFlightIq>,
+    /// The IQ table's last handle when the connection died.
+    iq_handles: u64,
 }
 
 impl StreamManagement {
@@ -157,6 +163,7 @@ impl StreamManagement {
             last_counted: false,
             jid: None,
             in_flight: Vec::new(),
+            iq_handles: 0,
         }
     }
 
@@ -169,6 +176,9 @@ impl StreamManagement {
         sm.acked = r.acked;
         sm.unacked = r.unacked.into();
         sm.jid = Some(r.jid);
+        // Taken in by the IQ table once the server answered the resumption: before
+        // that (in plaintext, before authentication) no reply may match them.
+        sm.in_flight = r.in_flight;
         sm
     }
 
@@ -299,15 +309,22 @@ impl StreamManagement {
             acked: self.acked,
             unacked: self.unacked.iter().cloned().collect(),
             in_flight: self.in_flight.clone(),
+            iq_handles: self.iq_handles,
         })
     }
 
-    /// The connection died: keep the requests still waiting for replies, for a
-    /// resumption to carry (only when there can be one).
-    pub(crate) fn keep_in_flight(&mut self, in_flight: Vec<InFlightIq>) {
+    /// The connection died: keep the requests still waiting for replies and the last
+    /// handle, for a resumption to carry (only when there can be one).
+    pub(crate) fn keep_in_flight(&mut self, in_flight: Vec<InFlightIq>, iq_handles: u64) {
         if self.phase == Phase::Enabled && self.id.is_some() {
             self.in_flight = in_flight;
+            self.iq_handles = iq_handles;
         }
+    }
+
+    /// The requests a resumption carries, for the IQ table.
+    pub(crate) fn take_carried(&mut self) -> Vec<InFlightIq> {
+        core::mem::take(&mut self.in_flight)
     }
 }
 
@@ -359,17 +376,17 @@ pub(crate) fn request_ack(cx: &mut Cx) {
 
 /// Logged in by binding: enables stream management when the server offered it and the
 /// configuration wants it. Returns the stanzas of a failed resumption, to be sent again
-/// in the new session.
-pub(crate) fn on_bound(cx: &mut Cx, offered: bool) -> Vec<Element> {
-    let leftover: Vec<Element> = match cx.sm.take() {
+/// in the new session, and the requests it carried.
+pub(crate) fn on_bound(cx: &mut Cx, offered: bool) -> (Vec<Element>, Vec<InFlightIq>) {
+    let leftover = match cx.sm.take() {
         Some(sm) if matches!(sm.phase, Phase::Pending | Phase::Failed) => {
             if sm.phase == Phase::Pending {
                 // The server offered no stream management to resume with.
                 cx.push(SmEvent::ResumeFailed);
             }
-            sm.unacked.into()
+            (sm.unacked.into(), sm.in_flight)
         }
-        _ => Vec::new(),
+        _ => (Vec::new(), Vec::new()),
     };
     if offered && cx.config.stream_management {
         let enable = Element::builder("enable", ns::SM)

@@ -41,6 +41,12 @@ impl Account {
         self.busy
     }
 
+    /// Registering on an XMPP 1.0 stream before any login: as while the login
+    /// negotiates, the server owes nothing but the answers to our requests.
+    pub(crate) fn negotiating(&self, cx: &Cx) -> bool {
+        (self.busy || self.securing) && cx.jid.is_none() && cx.stream_has_features()
+    }
+
     // ---- commands ----
 
     /// Asks for the form now, or once the stream allows.
@@ -224,6 +230,8 @@ impl Account {
         if self.deadline(cx).is_some_and(|d| d <= now) {
             self.queued = None;
             self.busy = false;
+            // A `<proceed/>` that never came: a new request must start over.
+            self.securing = false;
             failed(cx, RegistrationStep::Form, RegistrationError::Timeout);
         }
     }

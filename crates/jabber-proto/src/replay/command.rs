@@ -105,6 +105,11 @@ pub(crate) fn apply(
                         .ok_or_else(|| String::from("<in-flight/> of an unknown owner"))
                     })
                     .collect::<Result<_, _>>()?,
+                // Absent from captures made before it was recorded.
+                iq_handles: r
+                    .attr("iq-handles")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
             };
             client.resume(now, creds, resumption)
         }
