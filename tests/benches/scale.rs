@@ -1,10 +1,12 @@
-//! Scale: 1,000 concurrent logged-in sessions from one thread against a local ejabberd,
-//! exchanging messages among themselves — through `jabber-mio` (one `Driver`, the
-//! subject) and, in the same run against the same server, through `jabber-tokio` (one
-//! current-thread runtime, a task per connection: the anchor).
+//! Scale: thousands of concurrent logged-in sessions (1,000 by default, 10,000 from
+//! `scripts/bench-scale`) from one thread against a local ejabberd set up for scale
+//! ([`Server::start_for_scale`]), exchanging messages among themselves — through
+//! `jabber-mio` (one `Driver`, the subject) and, in the same run against the same server,
+//! through `jabber-tokio` (one current-thread runtime, a task per connection: the anchor).
 //!
 //! `bash scripts/bench-scale` (it raises the open-file limit first), or
-//! `cargo bench -p jabber-tests --bench scale -- [--sessions N] [--messages M] [--tls] [--only-mio]`.
+//! `cargo bench -p jabber-tests --bench scale -- [--sessions N] [--messages M] [--tls]
+//! [--only-mio]` (`--only-mio`: one jabber-mio run without the anchor, for profiling).
 //!
 //! Reported per driver: the client's heap per session (counted by the allocator: exact,
 //! not RSS; stats_alloc counts a reallocation's growth in bytes allocated/freed), its RSS
