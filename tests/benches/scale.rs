@@ -1,10 +1,12 @@
-//! Scale: 1,000 concurrent logged-in sessions from one thread against a local ejabberd,
-//! exchanging messages among themselves — through `jabber-mio` (one `Driver`, the
-//! subject) and, in the same run against the same server, through `jabber-tokio` (one
-//! current-thread runtime, a task per connection: the anchor).
+//! Scale: thousands of concurrent logged-in sessions (1,000 by default, 10,000 from
+//! `scripts/bench-scale`) from one thread against a local ejabberd set up for scale
+//! ([`Server::start_for_scale`]), exchanging messages among themselves — through
+//! `jabber-mio` (one `Driver`, the subject) and, in the same run against the same server,
+//! through `jabber-tokio` (one current-thread runtime, a task per connection: the anchor).
 //!
 //! `bash scripts/bench-scale` (it raises the open-file limit first), or
-//! `cargo bench -p jabber-tests --bench scale -- [--sessions N] [--messages M] [--tls]`.
+//! `cargo bench -p jabber-tests --bench scale -- [--sessions N] [--messages M] [--tls]
+//! [--only-mio]` (`--only-mio`: one jabber-mio run without the anchor, for profiling).
 //!
 //! Reported per driver: the client's heap per session (counted by the allocator: exact,
 //! not RSS; stats_alloc counts a reallocation's growth in bytes allocated/freed), its RSS
@@ -41,6 +43,8 @@ struct Args {
     sessions: usize,
     messages: usize,
     tls: bool,
+    /// `--only-mio`: one jabber-mio run and no anchor, for profiling the driver.
+    only_mio: bool,
 }
 
 fn args() -> Args {
@@ -48,6 +52,7 @@ fn args() -> Args {
         sessions: 1000,
         messages: 10,
         tls: false,
+        only_mio: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -59,6 +64,7 @@ fn args() -> Args {
                 a.messages = it.next().and_then(|v| v.parse().ok()).unwrap_or(a.messages)
             }
             "--tls" => a.tls = true,
+            "--only-mio" => a.only_mio = true,
             _ => {}
         }
     }
@@ -160,7 +166,7 @@ fn main() {
         limit >= need,
         "open-file limit {limit} < {need}: run `ulimit -n 65536` first (scripts/bench-scale does)"
     );
-    let server = Server::start(ServerKind::Ejabberd).expect("ejabberd");
+    let server = Server::start_for_scale(ServerKind::Ejabberd).expect("ejabberd");
     let t = Instant::now();
     server
         .register_many("u", args.sessions, PASSWORD)
@@ -189,6 +195,22 @@ fn main() {
     let jids: Vec<Jid> = (0..args.sessions)
         .map(|i| Jid::parse(&format!("u{i}@{}/scale", server.domain())).expect("a JID"))
         .collect();
+    if args.only_mio {
+        let mio = run_mio(&setup, &jids);
+        let n = setup.sessions as f64;
+        let total = (setup.sessions * setup.messages) as f64;
+        println!(
+            "jabber-mio alone, {} sessions: heap {:.0} B/session, login CPU {:.0} µs/login \
+             ({:.2} s wall), exchange CPU {:.1} µs/message ({:.2} s wall)",
+            setup.sessions,
+            mio.heap_logged_in as f64 / n,
+            mio.login_cpu.as_secs_f64() * 1e6 / n,
+            mio.login_wall.as_secs_f64(),
+            mio.exchange_cpu.as_secs_f64() * 1e6 / total,
+            mio.exchange_wall.as_secs_f64(),
+        );
+        return;
+    }
     // Each driver runs twice, alternating; the second run of each is reported (the
     // first warms the server's caches for both alike).
     let mut mio = run_mio(&setup, &jids);
@@ -485,9 +507,27 @@ fn run_tokio(setup: &Setup, jids: &[Jid]) -> Report {
             conn.login(creds).await.expect("login");
             drop(permit);
             ready.fetch_add(1, Ordering::SeqCst);
+            // Waiting for the start, the task goes on reading: a logged-in session must
+            // answer the server's pings (the test ejabberd drops one silent for 6 s, and
+            // 10,000 logins take longer than that).
             let notified = go.notified();
+            tokio::pin!(notified);
             if !going.load(Ordering::SeqCst) {
-                notified.await;
+                loop {
+                    tokio::select! {
+                        _ = &mut notified => break,
+                        event = conn.next_event() => match event {
+                            // A peer woken first may have sent already.
+                            Ok(Some(Event::Stanza(StanzaEvent::Message(m)))) if m.body().is_some() => {
+                                received.fetch_add(1, Ordering::SeqCst);
+                            }
+                            Ok(Some(Event::Closed(r))) => panic!("session {i} closed: {r}"),
+                            Ok(Some(_)) => {}
+                            Ok(None) => panic!("session {i} ended"),
+                            Err(e) => panic!("session {i} failed: {e}"),
+                        },
+                    }
+                }
             }
             // All ten in one command: one write, as the mio run does.
             conn.with_client(|client, now| {

@@ -201,9 +201,28 @@ impl Server {
     /// says. [`register_many`](Server::register_many) on a prosody with
     /// [`PasswordStorage::Plain`] fails with [`io::ErrorKind::Unsupported`].
     pub fn start_with(kind: ServerKind, storage: PasswordStorage) -> io::Result<Server> {
+        Self::start_tuned(kind, storage, Tuning::Tests)
+    }
+
+    /// Like [`start`](Server::start), set up for ten thousand and more busy sessions
+    /// (the scale benchmark): ejabberd sends no pings of its own (`mod_ping`
+    /// answers them only; with pings on, its one `mod_ping` process handles a timer
+    /// reset for every stanza and falls behind), its overload killer is off (it
+    /// kills sessions when 10,000 of them have a few messages queued at once), and
+    /// its caches hold every account (privacy lists are read once per login).
+    /// Prosody starts as with [`start`](Server::start).
+    pub fn start_for_scale(kind: ServerKind) -> io::Result<Server> {
+        Self::start_tuned(kind, PasswordStorage::default_for(kind), Tuning::Scale)
+    }
+
+    fn start_tuned(
+        kind: ServerKind,
+        storage: PasswordStorage,
+        tuning: Tuning,
+    ) -> io::Result<Server> {
         let mut last = None;
         for _ in 0..START_ATTEMPTS {
-            match Self::try_start(kind, storage) {
+            match Self::try_start(kind, storage, tuning) {
                 Ok(server) => return Ok(server),
                 // Not installed: new ports will not help.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
@@ -213,7 +232,7 @@ impl Server {
         Err(last.unwrap_or_else(|| io::Error::other("no start attempt")))
     }
 
-    fn try_start(kind: ServerKind, storage: PasswordStorage) -> io::Result<Server> {
+    fn try_start(kind: ServerKind, storage: PasswordStorage, tuning: Tuning) -> io::Result<Server> {
         let dir = make_dir(kind)?;
         let port = free_port();
         let tls_port = free_port();
@@ -223,7 +242,9 @@ impl Server {
         let prepared = TestCa::get()
             .write_server_files(&dir.join("tls"))
             .and_then(|tls| match kind {
-                ServerKind::Ejabberd => ejabberd_command(&dir, port, tls_port, &tls, storage),
+                ServerKind::Ejabberd => {
+                    ejabberd_command(&dir, port, tls_port, &tls, storage, tuning)
+                }
                 ServerKind::Prosody => prosody_command(&dir, port, tls_port, &tls, storage),
             })
             .and_then(|launch| Ok((launch, File::create(&console)?)));
@@ -832,6 +853,15 @@ fn make_dir(kind: ServerKind) -> io::Result<PathBuf> {
 
 type Launch = (PathBuf, PathBuf, Option<ErlangNode>, Command);
 
+/// What a server is set up for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tuning {
+    /// The integration tests: short server-side idle timers, default limits.
+    Tests,
+    /// [`Server::start_for_scale`].
+    Scale,
+}
+
 /// ejabberd is started without `ejabberdctl`, which would switch to the
 /// `ejabberd` user: a bare `erl` node with its distribution on a fixed
 /// loopback port instead of epmd.
@@ -841,13 +871,17 @@ fn ejabberd_command(
     tls_port: u16,
     tls: &ServerFiles,
     storage: PasswordStorage,
+    tuning: Tuning,
 ) -> io::Result<Launch> {
     let erl_libs = ejabberd_libs()?;
     let erl = find_program("erl")?;
     let config = dir.join("ejabberd.yml");
     let log = dir.join("ejabberd.log");
     let db = dir.join("db");
-    fs::write(&config, ejabberd_config(port, tls_port, tls, storage))?;
+    fs::write(
+        &config,
+        ejabberd_config(port, tls_port, tls, storage, tuning),
+    )?;
     let unique = unique_suffix();
     let node = ErlangNode {
         name: format!("jt{unique}@localhost"),
@@ -880,8 +914,9 @@ fn ejabberd_config(
     tls_port: u16,
     tls: &ServerFiles,
     storage: PasswordStorage,
+    tuning: Tuning,
 ) -> String {
-    format!(
+    let config = format!(
         "\
 loglevel: info
 hosts:
@@ -975,7 +1010,37 @@ modules:
             PasswordStorage::Plain => "plain",
             PasswordStorage::Hashed => "scram",
         },
-    )
+    );
+    match tuning {
+        Tuning::Tests => config,
+        Tuning::Scale => scale_ejabberd_config(&config),
+    }
+}
+
+/// The test configuration changed for [`Tuning::Scale`]: no server pings, no
+/// overload killer, caches as large as the accounts.
+fn scale_ejabberd_config(config: &str) -> String {
+    let pings = "\
+    send_pings: true
+    ping_interval: 3
+    ping_ack_timeout: 3
+    timeout_action: kill
+";
+    assert!(config.contains(pings), "the mod_ping block changed");
+    let mut config = config.replace(pings, "    send_pings: false\n");
+    // Three info lines per login: at 10,000 logins the logger falls behind and drops.
+    config = config.replacen("loglevel: info", "loglevel: warning", 1);
+    config.push_str(
+        "\
+# Scale: ejabberd_system_monitor kills the processes with the longest queues when
+# all of them together hold more than oom_queue messages, which 10,000 sessions that
+# each have a few messages in flight do at once.
+oom_killer: false
+# Every cache (privacy lists, rosters, ...) as large as the accounts (default 1,000).
+cache_size: 100000
+",
+    );
+    config
 }
 
 /// The folder holding `ejabberd-<version>/ebin/ejabberd.app`, for `ERL_LIBS`.

@@ -473,3 +473,31 @@ fn open_files_limit_is_raised() {
         eprintln!("{kind}: open files {soft} (hard {hard})");
     }
 }
+
+/// `start_for_scale`: an ejabberd without its own pings, overload killer and info log,
+/// with caches for every account, that takes bulk accounts and logins like the other.
+#[test]
+fn ejabberd_for_scale() {
+    let server = Server::start_for_scale(ServerKind::Ejabberd).expect("start ejabberd for scale");
+    let config = std::fs::read_to_string(server.dir().join("ejabberd.yml")).expect("its config");
+    for line in [
+        "send_pings: false",
+        "oom_killer: false",
+        "cache_size: 100000",
+        "loglevel: warning",
+    ] {
+        assert!(config.contains(line), "no {line:?} in:\n{config}");
+    }
+    for line in ["send_pings: true", "timeout_action: kill", "loglevel: info"] {
+        assert!(!config.contains(line), "{line:?} in:\n{config}");
+    }
+    server
+        .register_many("scale", 3, "pw")
+        .expect("register_many");
+    let mut raw = Raw::open(&server);
+    let reply = raw.auth("s2", "scale2", "pw");
+    assert!(
+        has(&reply, "type", "result") && has(&reply, "id", "s2"),
+        "login: {reply}"
+    );
+}
