@@ -416,7 +416,15 @@ pub fn serve_on(listener: TcpListener, script: impl FnOnce(Peer) + Send + 'stati
 /// Accepts `n` connections and plays `script` on each in a thread of its own; finishing
 /// waits for all of them and passes the first panic on.
 pub fn serve_many(n: usize, script: impl Fn(Peer) + Send + Sync + 'static) -> Scripted {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    serve_many_on(TcpListener::bind("127.0.0.1:0").expect("bind"), n, script)
+}
+
+/// [`serve_many`] on a listener of the caller's (e.g. [`small_window`]).
+pub fn serve_many_on(
+    listener: TcpListener,
+    n: usize,
+    script: impl Fn(Peer) + Send + Sync + 'static,
+) -> Scripted {
     let addr = listener.local_addr().expect("local address");
     let script = Arc::new(script);
     let thread = thread::spawn(move || {

@@ -1,0 +1,327 @@
+//! Reconnecting sessions of the driver against scripted peers that speak XMPP 1.0 with
+//! stream management (SASL PLAIN over loopback, bind, XEP-0198 enable and resume): what
+//! the real servers cannot be made to do on cue — a connection that dies right after
+//! a resumption while stanzas wait for the core, a transport that fails without the core
+//! seeing an end (a write timeout), a close while an attempt runs, an address that fails
+//! at once.
+//!
+//! Nothing sleeps: the backoff delays are timers of the driver's queue, and the loop
+//! polls until the output comes (bounded by a wall-clock limit); peers and test meet at
+//! gates.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use jabber_mio::{
+    Backoff, CloseReason, Config, Driver, Error, Event, Item, Options, Output, Resumed,
+    SessionEvent, SessionId,
+};
+use jabber_proto::client::{self, IqEvent};
+use jabber_proto::jid::Jid;
+use jabber_proto::stanza::IqType;
+use jabber_proto::xml::Element;
+use jabber_tests::scripted::{self, Gate, Peer};
+
+/// How long the client side waits for an output before the test fails.
+const LIMIT: Duration = Duration::from_secs(10);
+
+/// The peer's XMPP 1.0 stream header.
+const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
+    xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='s1' \
+    version='1.0'>";
+
+/// XMPP 1.0 with stream management, the unacknowledged bound `max_unacked`; the
+/// transport counts as encrypted (loopback, no TLS to set up for SASL PLAIN).
+fn config(max_unacked: u16) -> Config {
+    let mut config = scripted::lite_config();
+    config.version = Some("1.0".into());
+    config.transport_encrypted = true;
+    config.sm_max_unacked = max_unacked;
+    config.seed = NonZeroU64::new(0x5eed_5eed).expect("a non-zero seed");
+    config
+}
+
+fn backoff(initial_ms: u64) -> Backoff {
+    Backoff {
+        initial: Duration::from_millis(initial_ms),
+        max: Duration::from_secs(1),
+        max_attempts: Some(3),
+    }
+}
+
+/// Peer: the stream, SASL PLAIN, the restarted stream offering bind and stream
+/// management.
+fn authenticate(peer: &mut Peer) {
+    let features = |inner: &str| format!("{HEADER}<stream:features>{inner}</stream:features>");
+    peer.read_until("<stream:stream");
+    peer.read_until(">");
+    peer.write(&features(
+        "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+         <mechanism>PLAIN</mechanism></mechanisms>",
+    ));
+    peer.read_until("</auth>");
+    peer.write("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+    peer.read_until("<stream:stream");
+    peer.read_until(">");
+    peer.write(&features(
+        "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/>",
+    ));
+}
+
+/// Peer: a login with stream management enabled, resumable as `sm1`.
+fn login(peer: &mut Peer) {
+    authenticate(peer);
+    let bind = peer.read_until("</iq>");
+    peer.write(&format!(
+        "<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+         <jid>alice@example.com/laptop</jid></bind></iq>",
+        scripted::id_of(&bind)
+    ));
+    peer.read_until("<enable");
+    peer.read_until(">");
+    peer.write("<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true'/>");
+}
+
+/// Peer: the client's `<resume/>` of `sm1`, taken; `h` received before the loss, and
+/// `after` written in the same segment as `<resumed/>`.
+fn resume(peer: &mut Peer, h: u32, after: &str) {
+    authenticate(peer);
+    peer.read_until("<resume");
+    let resume = peer.read_until(">");
+    assert!(resume.contains("previd='sm1'"), "{resume}");
+    peer.write(&format!(
+        "<resumed xmlns='urn:xmpp:sm:3' h='{h}' previd='sm1'/>{after}"
+    ));
+}
+
+/// Peer: the client's close, answered; whatever came before it is not checked.
+fn answer_close(peer: &mut Peer) {
+    peer.read_until("</stream:stream>");
+    peer.write("</stream:stream>");
+    peer.read_to_end();
+}
+
+/// The next output, polling as needed; `Connected`, the stream's opening and stream
+/// management's own reports skipped.
+fn next(driver: &mut Driver) -> (SessionId, Output) {
+    let started = Instant::now();
+    loop {
+        while let Some(output) = driver.poll_output() {
+            match output {
+                (_, Output::Connected)
+                | (_, Output::Event(Event::Stream(_) | Event::StreamManagement(_))) => {}
+                other => return other,
+            }
+        }
+        assert!(started.elapsed() < LIMIT, "no output within {LIMIT:?}");
+        driver.poll(Some(Duration::from_millis(100))).expect("poll");
+    }
+}
+
+/// The next output, which must be a reconnection item of `id`.
+fn item(driver: &mut Driver, id: SessionId) -> Item {
+    match next(driver) {
+        (from, Output::Reconnection(item)) if from == id => item,
+        other => panic!("expected a reconnection item of {id:?}, got {other:?}"),
+    }
+}
+
+/// Polls until `flag` is set (by a peer), or the limit.
+fn poll_until(driver: &mut Driver, flag: &AtomicBool) {
+    let started = Instant::now();
+    while !flag.load(Ordering::SeqCst) {
+        assert!(started.elapsed() < LIMIT, "the peer did not get there");
+        driver.poll(Some(Duration::from_millis(20))).expect("poll");
+    }
+}
+
+fn logged_in(
+    driver: &mut Driver,
+    addrs: &[SocketAddr],
+    config: Config,
+    options: &Options,
+    backoff: Backoff,
+) -> SessionId {
+    let id = driver
+        .connect_reconnecting(addrs, config, options, scripted::creds(), backoff)
+        .expect("connect");
+    match next(driver) {
+        (from, Output::Event(Event::Session(SessionEvent::Ready { .. }))) if from == id => {}
+        other => panic!("expected Ready, got {other:?}"),
+    }
+    id
+}
+
+/// A gate a script of `serve_many` can take once (its scripts are `Fn`).
+type Shared<T> = Arc<Mutex<Option<Gate<T>>>>;
+
+fn take<T>(gate: &Shared<T>) -> Gate<T> {
+    gate.lock().expect("gate").take().expect("one use")
+}
+
+#[test]
+fn stanzas_accepted_while_an_attempt_ran_survive_a_loss_right_after_it() {
+    // The bound is 2. Offline, `before` waits with the session; during the attempt,
+    // `during`. The resumption resends `before` and answers the server's ping: the core
+    // is full, so `during` waits in the driver when the connection dies again. It must
+    // reach the next connection (not be dropped for the bound the core already fills).
+    let (resuming, resume_seen) = (Arc::new(AtomicBool::new(false)), scripted::gate());
+    let (answer, answered) = resume_seen;
+    let answered: Shared<()> = Arc::new(Mutex::new(Some(answered)));
+    let connections = AtomicUsize::new(0);
+    let seen = Arc::clone(&resuming);
+    let peer = scripted::serve_many(3, move |mut peer| {
+        match connections.fetch_add(1, Ordering::SeqCst) {
+            0 => {
+                login(&mut peer);
+                peer.shutdown_write();
+                peer.read_to_end();
+            }
+            1 => {
+                authenticate(&mut peer);
+                peer.read_until("<resume");
+                peer.read_until(">");
+                seen.store(true, Ordering::SeqCst);
+                take(&answered).wait();
+                peer.write(
+                    "<resumed xmlns='urn:xmpp:sm:3' h='0' previd='sm1'/>\
+                     <iq type='get' id='ping1' from='example.com'>\
+                     <ping xmlns='urn:xmpp:ping'/></iq>",
+                );
+                let resent = peer.read_until("id='ping1'");
+                assert!(resent.contains("<body>before</body>"), "{resent}");
+                peer.reset();
+            }
+            _ => {
+                resume(&mut peer, 0, "");
+                let resent = peer.read_until("<body>during</body>");
+                assert!(resent.contains("<body>before</body>"), "{resent}");
+                answer_close(&mut peer);
+            }
+        }
+    });
+    let mut driver = Driver::new().expect("driver");
+    let id = logged_in(
+        &mut driver,
+        &[peer.addr()],
+        config(2),
+        &Options::plain(),
+        backoff(20),
+    );
+    assert!(matches!(item(&mut driver, id), Item::Disconnected(_)));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    driver
+        .send(id, scripted::chat("bob@example.com", "before"))
+        .expect("waits with the session");
+    poll_until(&mut driver, &resuming);
+    driver
+        .send(id, scripted::chat("bob@example.com", "during"))
+        .expect("waits for the attempt's outcome");
+    answer.open();
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Reconnected(Resumed::Resumed { .. })
+    ));
+    match item(&mut driver, id) {
+        Item::Disconnected(Some(CloseReason::Reset)) => {}
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    // Nothing reported as lost: `during` fits what a resumption carries.
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Reconnected(Resumed::Resumed { .. })
+    ));
+    driver.close(id).expect("close");
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Local))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    peer.finish();
+}
+
+#[test]
+fn a_write_timeout_keeps_the_request_in_flight_for_the_resumed_session() {
+    // The peer takes a request, then stops reading; a large message backs up until the
+    // write timeout fails the transport — the core never sees an end of input or a
+    // reset. The resumed session still gets the request's reply under its handle.
+    let (lost, lost_when) = scripted::gate::<()>();
+    let lost_when: Shared<()> = Arc::new(Mutex::new(Some(lost_when)));
+    let (wire, wire_id) = scripted::gate::<String>();
+    let wire = Mutex::new(Some(wire));
+    let wire_id: Shared<String> = Arc::new(Mutex::new(Some(wire_id)));
+    let connections = AtomicUsize::new(0);
+    let listener = scripted::small_window(4096);
+    let peer = scripted::serve_many_on(listener, 2, move |mut peer| {
+        match connections.fetch_add(1, Ordering::SeqCst) {
+            0 => {
+                login(&mut peer);
+                let upto = peer.read_until("jabber:iq:version");
+                let request = &upto[upto.rfind("<iq").expect("the request")..];
+                let opener = wire.lock().expect("wire").take().expect("once");
+                opener.pass(scripted::id_of(request));
+                // Reads no more: the client's writes back up, until the test saw the loss.
+                take(&lost_when).wait();
+            }
+            _ => {
+                // Both stanzas were received before the loss: nothing is resent.
+                resume(&mut peer, 2, "");
+                let id = take(&wire_id).wait();
+                peer.write(&format!(
+                    "<iq type='result' id='{id}' from='example.com'>\
+                     <query xmlns='jabber:iq:version'><name>peer</name></query></iq>"
+                ));
+                answer_close(&mut peer);
+            }
+        }
+    });
+    let mut driver = Driver::new().expect("driver");
+    let mut options = Options::plain();
+    options.write_timeout = Some(Duration::from_millis(300));
+    let id = logged_in(&mut driver, &[peer.addr()], config(4), &options, backoff(50));
+    let server = Jid::parse("example.com").expect("jid");
+    let query = || {
+        Element::builder("query", "jabber:iq:version")
+            .build()
+            .expect("query")
+    };
+    let request = driver
+        .command(id, |c, now| c.send_iq(now, Some(&server), IqType::Get, query()))
+        .expect("running")
+        .expect("sent");
+    let big = "x".repeat(6 << 20);
+    driver
+        .send(id, scripted::chat("bob@example.com", &big))
+        .expect("taken");
+    match item(&mut driver, id) {
+        Item::Disconnected(reason) => assert_eq!(reason, Some(CloseReason::Reset)),
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    // Offline, the lost connection's core refuses commands: nothing vanishes.
+    assert!(matches!(
+        driver.command(id, |c, now| c.send_iq(now, Some(&server), IqType::Get, query())),
+        Ok(Err(client::Error::Closed))
+    ));
+    lost.open();
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Reconnected(Resumed::Resumed { .. })
+    ));
+    // The peer answers the lost connection's request on the resumed one.
+    match next(&mut driver) {
+        (from, Output::Event(Event::Iq(IqEvent::Result { id: reply, .. }))) if from == id => {
+            assert_eq!(reply, request);
+        }
+        other => panic!("expected the reply, got {other:?}"),
+    }
+    driver.close(id).expect("close");
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Local))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    peer.finish();
+}
