@@ -325,3 +325,229 @@ fn a_write_timeout_keeps_the_request_in_flight_for_the_resumed_session() {
     }
     peer.finish();
 }
+
+#[test]
+fn a_stanza_waiting_for_the_core_is_kept_when_the_resumed_stream_ends_at_once() {
+    // `<resumed/>` and a stream error arrive together: the core is closed before the
+    // stanza sent during the attempt reaches it. The loss that follows carries it.
+    let resuming = Arc::new(AtomicBool::new(false));
+    let (answer, answered) = scripted::gate();
+    let answered: Shared<()> = Arc::new(Mutex::new(Some(answered)));
+    let connections = AtomicUsize::new(0);
+    let seen = Arc::clone(&resuming);
+    let peer = scripted::serve_many(3, move |mut peer| {
+        match connections.fetch_add(1, Ordering::SeqCst) {
+            0 => {
+                login(&mut peer);
+                peer.shutdown_write();
+                peer.read_to_end();
+            }
+            1 => {
+                authenticate(&mut peer);
+                peer.read_until("<resume");
+                peer.read_until(">");
+                seen.store(true, Ordering::SeqCst);
+                take(&answered).wait();
+                peer.write(
+                    "<resumed xmlns='urn:xmpp:sm:3' h='0' previd='sm1'/>\
+                     <stream:error><system-shutdown \
+                     xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>\
+                     </stream:stream>",
+                );
+                peer.read_to_end();
+            }
+            _ => {
+                resume(&mut peer, 0, "");
+                peer.read_until("<body>during</body>");
+                answer_close(&mut peer);
+            }
+        }
+    });
+    let mut driver = Driver::new().expect("driver");
+    let id = logged_in(
+        &mut driver,
+        &[peer.addr()],
+        config(4),
+        &Options::plain(),
+        backoff(20),
+    );
+    assert!(matches!(item(&mut driver, id), Item::Disconnected(_)));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    poll_until(&mut driver, &resuming);
+    driver
+        .send(id, scripted::chat("bob@example.com", "during"))
+        .expect("waits for the attempt's outcome");
+    answer.open();
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Reconnected(Resumed::Resumed { .. })
+    ));
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Disconnected(Some(CloseReason::StreamError(_)))
+    ));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Reconnected(Resumed::Resumed { .. })
+    ));
+    driver.close(id).expect("close");
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Local))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    peer.finish();
+}
+
+#[test]
+fn a_stanza_the_new_core_can_never_send_is_reported() {
+    // Sent during the attempt, a stanza larger than the core's output bound: the core
+    // refuses it for good (`StanzaTooLarge`); the application hears of it, and what
+    // follows it still goes out.
+    let resuming = Arc::new(AtomicBool::new(false));
+    let (answer, answered) = scripted::gate();
+    let answered: Shared<()> = Arc::new(Mutex::new(Some(answered)));
+    let connections = AtomicUsize::new(0);
+    let seen = Arc::clone(&resuming);
+    let peer = scripted::serve_many(2, move |mut peer| {
+        if connections.fetch_add(1, Ordering::SeqCst) == 0 {
+            login(&mut peer);
+            peer.shutdown_write();
+            peer.read_to_end();
+        } else {
+            authenticate(&mut peer);
+            peer.read_until("<resume");
+            peer.read_until(">");
+            seen.store(true, Ordering::SeqCst);
+            take(&answered).wait();
+            peer.write("<resumed xmlns='urn:xmpp:sm:3' h='0' previd='sm1'/>");
+            let sent = peer.read_until("<body>small</body>");
+            assert!(!sent.contains("xxxx"), "the large one went out");
+            answer_close(&mut peer);
+        }
+    });
+    let mut driver = Driver::new().expect("driver");
+    let mut config = config(4);
+    config.max_unsent_bytes = 4096;
+    let id = logged_in(
+        &mut driver,
+        &[peer.addr()],
+        config,
+        &Options::plain(),
+        backoff(20),
+    );
+    assert!(matches!(item(&mut driver, id), Item::Disconnected(_)));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    poll_until(&mut driver, &resuming);
+    let large = "x".repeat(8192);
+    driver
+        .send(id, scripted::chat("bob@example.com", &large))
+        .expect("waits for the attempt's outcome");
+    driver
+        .send(id, scripted::chat("bob@example.com", "small"))
+        .expect("waits for the attempt's outcome");
+    answer.open();
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Reconnected(Resumed::Resumed { .. })
+    ));
+    match item(&mut driver, id) {
+        Item::NotSent { stanzas, error } => {
+            assert_eq!(error, client::Error::StanzaTooLarge);
+            assert_eq!(stanzas.len(), 1);
+        }
+        other => panic!("expected NotSent, got {other:?}"),
+    }
+    driver.close(id).expect("close");
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Local))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    peer.finish();
+}
+
+/// A classic peer that logs in, then waits for the client to leave.
+fn classic_login_then_leave(mut peer: Peer) {
+    peer.login();
+    peer.shutdown_write();
+    peer.read_to_end();
+}
+
+fn classic_logged_in(driver: &mut Driver, addrs: &[SocketAddr]) -> SessionId {
+    logged_in(
+        driver,
+        addrs,
+        scripted::lite_config(),
+        &Options::plain(),
+        backoff(20),
+    )
+}
+
+#[test]
+fn a_close_during_an_attempt_that_then_fails_ends_the_session_with_closed() {
+    let attempting = Arc::new(AtomicBool::new(false));
+    let (fail, when) = scripted::gate();
+    let when: Shared<()> = Arc::new(Mutex::new(Some(when)));
+    let connections = AtomicUsize::new(0);
+    let seen = Arc::clone(&attempting);
+    let peer = scripted::serve_many(2, move |mut peer| {
+        if connections.fetch_add(1, Ordering::SeqCst) == 0 {
+            classic_login_then_leave(peer);
+        } else {
+            peer.read_until("<stream:stream");
+            seen.store(true, Ordering::SeqCst);
+            take(&when).wait();
+            // The attempt fails at the transport.
+            peer.reset();
+        }
+    });
+    let mut driver = Driver::new().expect("driver");
+    let id = classic_logged_in(&mut driver, &[peer.addr()]);
+    assert!(matches!(item(&mut driver, id), Item::Disconnected(_)));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    poll_until(&mut driver, &attempting);
+    driver.close(id).expect("close");
+    fail.open();
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Local))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    peer.finish();
+    let started = Instant::now();
+    while !driver.is_empty() {
+        assert!(started.elapsed() < LIMIT, "the session did not end");
+        driver.poll(Some(Duration::from_millis(20))).expect("poll");
+    }
+    assert!(driver.client(id).is_none());
+    assert!(driver.poll_output().is_none(), "nothing after the end");
+}
+
+#[test]
+fn an_address_that_fails_at_once_is_passed_over_at_login_and_on_attempts() {
+    // A multicast address: a TCP connect to it fails before it starts (ENETUNREACH).
+    let unreachable: SocketAddr = "224.0.0.1:5222".parse().expect("address");
+    let connections = AtomicUsize::new(0);
+    let peer = scripted::serve_many(2, move |mut peer| {
+        if connections.fetch_add(1, Ordering::SeqCst) == 0 {
+            classic_login_then_leave(peer);
+        } else {
+            peer.login();
+            peer.answer_close();
+        }
+    });
+    let mut driver = Driver::new().expect("driver");
+    let id = classic_logged_in(&mut driver, &[unreachable, peer.addr()]);
+    assert!(matches!(item(&mut driver, id), Item::Disconnected(_)));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    match item(&mut driver, id) {
+        Item::Reconnected(Resumed::NewSession(_)) => {}
+        Item::AttemptFailed(Error::Io(e)) => panic!("the attempt stopped at the first: {e}"),
+        other => panic!("expected Reconnected, got {other:?}"),
+    }
+    driver.close(id).expect("close");
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Local))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    peer.finish();
+}
