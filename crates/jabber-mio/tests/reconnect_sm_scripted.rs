@@ -28,18 +28,9 @@ use jabber_tests::scripted::{self, Gate, Peer};
 /// How long the client side waits for an output before the test fails.
 const LIMIT: Duration = Duration::from_secs(10);
 
-/// The peer's XMPP 1.0 stream header.
-const HEADER: &str = "<?xml version='1.0'?><stream:stream xmlns='jabber:client' \
-    xmlns:stream='http://etherx.jabber.org/streams' from='example.com' id='s1' \
-    version='1.0'>";
-
-/// XMPP 1.0 with stream management, the unacknowledged bound `max_unacked`; the
-/// transport counts as encrypted (loopback, no TLS to set up for SASL PLAIN).
+/// [`scripted::sm_config`] with a fixed seed.
 fn config(max_unacked: u16) -> Config {
-    let mut config = scripted::lite_config();
-    config.version = Some("1.0".into());
-    config.transport_encrypted = true;
-    config.sm_max_unacked = max_unacked;
+    let mut config = scripted::sm_config(max_unacked);
     config.seed = NonZeroU64::new(0x5eed_5eed).expect("a non-zero seed");
     config
 }
@@ -50,58 +41,6 @@ fn backoff(initial_ms: u64) -> Backoff {
         max: Duration::from_secs(1),
         max_attempts: Some(3),
     }
-}
-
-/// Peer: the stream, SASL PLAIN, the restarted stream offering bind and stream
-/// management.
-fn authenticate(peer: &mut Peer) {
-    let features = |inner: &str| format!("{HEADER}<stream:features>{inner}</stream:features>");
-    peer.read_until("<stream:stream");
-    peer.read_until(">");
-    peer.write(&features(
-        "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
-         <mechanism>PLAIN</mechanism></mechanisms>",
-    ));
-    peer.read_until("</auth>");
-    peer.write("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
-    peer.read_until("<stream:stream");
-    peer.read_until(">");
-    peer.write(&features(
-        "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/>",
-    ));
-}
-
-/// Peer: a login with stream management enabled, resumable as `sm1`.
-fn login(peer: &mut Peer) {
-    authenticate(peer);
-    let bind = peer.read_until("</iq>");
-    peer.write(&format!(
-        "<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
-         <jid>alice@example.com/laptop</jid></bind></iq>",
-        scripted::id_of(&bind)
-    ));
-    peer.read_until("<enable");
-    peer.read_until(">");
-    peer.write("<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true'/>");
-}
-
-/// Peer: the client's `<resume/>` of `sm1`, taken; `h` received before the loss, and
-/// `after` written in the same segment as `<resumed/>`.
-fn resume(peer: &mut Peer, h: u32, after: &str) {
-    authenticate(peer);
-    peer.read_until("<resume");
-    let resume = peer.read_until(">");
-    assert!(resume.contains("previd='sm1'"), "{resume}");
-    peer.write(&format!(
-        "<resumed xmlns='urn:xmpp:sm:3' h='{h}' previd='sm1'/>{after}"
-    ));
-}
-
-/// Peer: the client's close, answered; whatever came before it is not checked.
-fn answer_close(peer: &mut Peer) {
-    peer.read_until("</stream:stream>");
-    peer.write("</stream:stream>");
-    peer.read_to_end();
 }
 
 /// The next output, polling as needed; `Connected`, the stream's opening and stream
@@ -176,14 +115,12 @@ fn stanzas_accepted_while_an_attempt_ran_survive_a_loss_right_after_it() {
     let peer = scripted::serve_many(3, move |mut peer| {
         match connections.fetch_add(1, Ordering::SeqCst) {
             0 => {
-                login(&mut peer);
+                peer.login_sm();
                 peer.shutdown_write();
                 peer.read_to_end();
             }
             1 => {
-                authenticate(&mut peer);
-                peer.read_until("<resume");
-                peer.read_until(">");
+                peer.await_resume();
                 seen.store(true, Ordering::SeqCst);
                 take(&answered).wait();
                 peer.write(
@@ -196,10 +133,10 @@ fn stanzas_accepted_while_an_attempt_ran_survive_a_loss_right_after_it() {
                 peer.reset();
             }
             _ => {
-                resume(&mut peer, 0, "");
+                peer.resume_sm(0);
                 let resent = peer.read_until("<body>during</body>");
                 assert!(resent.contains("<body>before</body>"), "{resent}");
-                answer_close(&mut peer);
+                peer.answer_close_after_anything();
             }
         }
     });
@@ -258,7 +195,7 @@ fn a_write_timeout_keeps_the_request_in_flight_for_the_resumed_session() {
     let peer = scripted::serve_many_on(listener, 2, move |mut peer| {
         match connections.fetch_add(1, Ordering::SeqCst) {
             0 => {
-                login(&mut peer);
+                peer.login_sm();
                 let upto = peer.read_until("jabber:iq:version");
                 let request = &upto[upto.rfind("<iq").expect("the request")..];
                 let opener = wire.lock().expect("wire").take().expect("once");
@@ -268,20 +205,26 @@ fn a_write_timeout_keeps_the_request_in_flight_for_the_resumed_session() {
             }
             _ => {
                 // Both stanzas were received before the loss: nothing is resent.
-                resume(&mut peer, 2, "");
+                peer.resume_sm(2);
                 let id = take(&wire_id).wait();
                 peer.write(&format!(
                     "<iq type='result' id='{id}' from='example.com'>\
                      <query xmlns='jabber:iq:version'><name>peer</name></query></iq>"
                 ));
-                answer_close(&mut peer);
+                peer.answer_close_after_anything();
             }
         }
     });
     let mut driver = Driver::new().expect("driver");
     let mut options = Options::plain();
     options.write_timeout = Some(Duration::from_millis(300));
-    let id = logged_in(&mut driver, &[peer.addr()], config(4), &options, backoff(50));
+    let id = logged_in(
+        &mut driver,
+        &[peer.addr()],
+        config(4),
+        &options,
+        backoff(50),
+    );
     let server = Jid::parse("example.com").expect("jid");
     let query = || {
         Element::builder("query", "jabber:iq:version")
@@ -289,7 +232,9 @@ fn a_write_timeout_keeps_the_request_in_flight_for_the_resumed_session() {
             .expect("query")
     };
     let request = driver
-        .command(id, |c, now| c.send_iq(now, Some(&server), IqType::Get, query()))
+        .command(id, |c, now| {
+            c.send_iq(now, Some(&server), IqType::Get, query())
+        })
         .expect("running")
         .expect("sent");
     let big = "x".repeat(6 << 20);
@@ -302,7 +247,12 @@ fn a_write_timeout_keeps_the_request_in_flight_for_the_resumed_session() {
     }
     // Offline, the lost connection's core refuses commands: nothing vanishes.
     assert!(matches!(
-        driver.command(id, |c, now| c.send_iq(now, Some(&server), IqType::Get, query())),
+        driver.command(id, |c, now| c.send_iq(
+            now,
+            Some(&server),
+            IqType::Get,
+            query()
+        )),
         Ok(Err(client::Error::Closed))
     ));
     lost.open();
@@ -338,14 +288,12 @@ fn a_stanza_waiting_for_the_core_is_kept_when_the_resumed_stream_ends_at_once() 
     let peer = scripted::serve_many(3, move |mut peer| {
         match connections.fetch_add(1, Ordering::SeqCst) {
             0 => {
-                login(&mut peer);
+                peer.login_sm();
                 peer.shutdown_write();
                 peer.read_to_end();
             }
             1 => {
-                authenticate(&mut peer);
-                peer.read_until("<resume");
-                peer.read_until(">");
+                peer.await_resume();
                 seen.store(true, Ordering::SeqCst);
                 take(&answered).wait();
                 peer.write(
@@ -357,9 +305,9 @@ fn a_stanza_waiting_for_the_core_is_kept_when_the_resumed_stream_ends_at_once() 
                 peer.read_to_end();
             }
             _ => {
-                resume(&mut peer, 0, "");
+                peer.resume_sm(0);
                 peer.read_until("<body>during</body>");
-                answer_close(&mut peer);
+                peer.answer_close_after_anything();
             }
         }
     });
@@ -411,19 +359,17 @@ fn a_stanza_the_new_core_can_never_send_is_reported() {
     let seen = Arc::clone(&resuming);
     let peer = scripted::serve_many(2, move |mut peer| {
         if connections.fetch_add(1, Ordering::SeqCst) == 0 {
-            login(&mut peer);
+            peer.login_sm();
             peer.shutdown_write();
             peer.read_to_end();
         } else {
-            authenticate(&mut peer);
-            peer.read_until("<resume");
-            peer.read_until(">");
+            peer.await_resume();
             seen.store(true, Ordering::SeqCst);
             take(&answered).wait();
             peer.write("<resumed xmlns='urn:xmpp:sm:3' h='0' previd='sm1'/>");
             let sent = peer.read_until("<body>small</body>");
             assert!(!sent.contains("xxxx"), "the large one went out");
-            answer_close(&mut peer);
+            peer.answer_close_after_anything();
         }
     });
     let mut driver = Driver::new().expect("driver");
