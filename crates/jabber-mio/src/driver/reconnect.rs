@@ -200,11 +200,17 @@ impl Driver {
     /// [`send`](Self::send) while the connection is down queues the stanza with the
     /// session to resume (bounded by `Config::sm_max_unacked`); without a resumable
     /// session (no XEP-0198) it is refused with `Error::Client(Closed)`. Sent while an
-    /// attempt runs, it goes out after the attempt's outcome. Other commands
+    /// attempt runs, it goes out after the attempt's outcome. A stanza taken that way
+    /// that can never go out (refused by the new connection's core as too large, or
+    /// beyond what a resumption carries when the connection drops again at once) is
+    /// reported with [`Item::NotSent`], never dropped unseen. Other commands
     /// ([`command`](Self::command)) and [`client`](Self::client) reach the current core:
     /// while the session is down, the lost connection's (which refuses commands with
-    /// `Closed`); during an attempt, the attempt's. [`is_connected`](Self::is_connected)
-    /// tells which. The session counts in [`len`](Self::len) until it ends.
+    /// `Closed`, also when its transport failed without an end the core saw); during an
+    /// attempt, the attempt's. [`is_connected`](Self::is_connected) tells which.
+    /// [`close`](Self::close) during an attempt ends the session with
+    /// `Event::Closed(Local)` whatever becomes of the attempt. The session counts in
+    /// [`len`](Self::len) until it ends.
     pub fn connect_reconnecting(
         &mut self,
         addrs: &[SocketAddr],
