@@ -497,3 +497,28 @@ fn an_address_that_fails_at_once_is_passed_over_at_login_and_on_attempts() {
     }
     peer.finish();
 }
+
+#[test]
+fn a_close_during_an_attempt_whose_connect_is_refused_ends_the_session_with_closed() {
+    let peer = scripted::serve(classic_login_then_leave);
+    let mut driver = Driver::new().expect("driver");
+    let id = classic_logged_in(&mut driver, &[peer.addr()]);
+    assert!(matches!(item(&mut driver, id), Item::Disconnected(_)));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    // Nobody listens any more: the attempt's connect is refused, which the driver
+    // learns at the poll after the one that started it.
+    peer.finish();
+    let started = Instant::now();
+    while driver.client(id).is_some_and(|c| c.is_closed()) {
+        assert!(started.elapsed() < LIMIT, "no attempt");
+        driver.poll(Some(Duration::from_millis(20))).expect("poll");
+    }
+    assert!(driver.poll_output().is_none(), "the attempt still runs");
+    driver.close(id).expect("close");
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Local))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    assert!(driver.is_empty() && driver.client(id).is_none());
+    assert!(driver.poll_output().is_none(), "nothing after the end");
+}
