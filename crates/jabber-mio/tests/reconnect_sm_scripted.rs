@@ -522,3 +522,58 @@ fn a_close_during_an_attempt_whose_connect_is_refused_ends_the_session_with_clos
     assert!(driver.is_empty() && driver.client(id).is_none());
     assert!(driver.poll_output().is_none(), "nothing after the end");
 }
+
+#[test]
+fn stanzas_waiting_for_the_core_are_reported_when_the_resumed_stream_ends_the_session() {
+    // `<resumed/>` and the server's orderly close arrive together: the session ends,
+    // and the stanza sent during the attempt, which the core never took, is reported.
+    let resuming = Arc::new(AtomicBool::new(false));
+    let (answer, answered) = scripted::gate();
+    let answered: Shared<()> = Arc::new(Mutex::new(Some(answered)));
+    let connections = AtomicUsize::new(0);
+    let seen = Arc::clone(&resuming);
+    let peer = scripted::serve_many(2, move |mut peer| {
+        if connections.fetch_add(1, Ordering::SeqCst) == 0 {
+            peer.login_sm();
+            peer.shutdown_write();
+            peer.read_to_end();
+        } else {
+            peer.await_resume();
+            seen.store(true, Ordering::SeqCst);
+            take(&answered).wait();
+            peer.write("<resumed xmlns='urn:xmpp:sm:3' h='0' previd='sm1'/></stream:stream>");
+            let rest = peer.read_to_end();
+            assert!(!rest.contains("during"), "{rest}");
+        }
+    });
+    let mut driver = Driver::new().expect("driver");
+    let id = logged_in(
+        &mut driver,
+        &[peer.addr()],
+        config(4),
+        &Options::plain(),
+        backoff(20),
+    );
+    assert!(matches!(item(&mut driver, id), Item::Disconnected(_)));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    poll_until(&mut driver, &resuming);
+    driver
+        .send(id, scripted::chat("bob@example.com", "during"))
+        .expect("waits for the attempt's outcome");
+    answer.open();
+    assert!(matches!(
+        item(&mut driver, id),
+        Item::Reconnected(Resumed::Resumed { .. })
+    ));
+    match item(&mut driver, id) {
+        Item::NotSent { stanzas, error } => {
+            assert_eq!((stanzas.len(), error), (1, client::Error::Closed));
+        }
+        other => panic!("expected NotSent, got {other:?}"),
+    }
+    match next(&mut driver) {
+        (from, Output::Event(Event::Closed(CloseReason::Peer))) if from == id => {}
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    peer.finish();
+}

@@ -110,6 +110,19 @@ impl Reconnecting {
         }
     }
 
+    /// Reports the stanzas still waiting for the core as [`Item::NotSent`]: the session
+    /// ends before they could go out.
+    fn report_pending(&mut self, id: SessionId, outputs: &mut VecDeque<(SessionId, Output)>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let item = Item::NotSent {
+            stanzas: self.pending.drain(..).collect(),
+            error: jabber_proto::client::Error::Closed,
+        };
+        outputs.push_back((id, Output::Reconnection(item)));
+    }
+
     /// Whether the current connection must be taken down.
     pub(crate) fn is_lost(&self) -> bool {
         matches!(self.phase, Phase::Lost | Phase::AttemptFailed)
@@ -137,6 +150,12 @@ impl Reconnecting {
                 Event::Closed(reason) if !self.recovery.ends_session(&reason) => {
                     self.phase = Phase::Lost;
                     None
+                }
+                Event::Closed(reason) => {
+                    // The session ends with this connection: what still waited for its
+                    // core will never go out.
+                    self.report_pending(id, outputs);
+                    Some(Event::Closed(reason))
                 }
                 Event::Writable => {
                     self.flush(link, clock, id, outputs);
@@ -354,6 +373,7 @@ impl Driver {
         match r.phase {
             Phase::Up | Phase::Lost => {
                 if r.recovery.is_done() {
+                    r.report_pending(id, &mut self.outputs);
                     return false;
                 }
                 r.recovery.lost(&mut session.link, session.clock.now());
