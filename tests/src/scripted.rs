@@ -286,6 +286,85 @@ impl Peer {
     }
 }
 
+// ---- XMPP 1.0 with stream management (XEP-0198) ----
+
+/// The peer's XMPP 1.0 stream header.
+pub const SERVER_HEADER_1_0: &str = "<?xml version='1.0'?><stream:stream \
+    xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' \
+    from='example.com' id='s1' version='1.0'>";
+
+/// [`lite_config`] on XMPP 1.0 with stream management, the unacknowledged bound
+/// `max_unacked`; the transport counts as encrypted (loopback: SASL PLAIN without TLS).
+pub fn sm_config(max_unacked: u16) -> Config {
+    let mut config = lite_config();
+    config.version = Some("1.0".into());
+    config.transport_encrypted = true;
+    config.sm_max_unacked = max_unacked;
+    config
+}
+
+impl Peer {
+    /// The 1.0 stream, SASL PLAIN, and the restarted stream offering bind and stream
+    /// management.
+    pub fn sasl_authenticate(&mut self) {
+        let features =
+            |inner: &str| format!("{SERVER_HEADER_1_0}<stream:features>{inner}</stream:features>");
+        self.read_until("<stream:stream");
+        self.read_until(">");
+        self.write(&features(
+            "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             <mechanism>PLAIN</mechanism></mechanisms>",
+        ));
+        self.read_until("</auth>");
+        self.write("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+        self.read_until("<stream:stream");
+        self.read_until(">");
+        self.write(&features(
+            "<bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><sm xmlns='urn:xmpp:sm:3'/>",
+        ));
+    }
+
+    /// A login of [`USER`] with [`sm_config`]: bound to [`RESOURCE`], stream management
+    /// enabled, resumable as `sm1`.
+    pub fn login_sm(&mut self) {
+        self.sasl_authenticate();
+        let bind = self.read_until("</iq>");
+        self.write(&format!(
+            "<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+             <jid>{USER}@{DOMAIN}/{RESOURCE}</jid></bind></iq>",
+            id_of(&bind)
+        ));
+        self.read_until("<enable");
+        self.read_until(">");
+        self.write("<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true'/>");
+    }
+
+    /// Up to the client's `<resume/>` of `sm1` (checked), unanswered.
+    pub fn await_resume(&mut self) {
+        self.sasl_authenticate();
+        self.read_until("<resume");
+        let resume = self.read_until(">");
+        assert!(resume.contains("previd='sm1'"), "{resume}");
+    }
+
+    /// [`await_resume`](Self::await_resume), then `<resumed/>` with `h` (stanzas the
+    /// server received before the loss).
+    pub fn resume_sm(&mut self, h: u32) {
+        self.await_resume();
+        self.write(&format!(
+            "<resumed xmlns='urn:xmpp:sm:3' h='{h}' previd='sm1'/>"
+        ));
+    }
+
+    /// Waits for the client's close and answers it, whatever came before (acks,
+    /// resent stanzas); then the end of its input.
+    pub fn answer_close_after_anything(&mut self) {
+        self.read_until("</stream:stream>");
+        self.write("</stream:stream>");
+        self.read_to_end();
+    }
+}
+
 // ---- synchronisation with the test ----
 
 /// The waiting side of a one-shot signal between a test and its peer (either way),
@@ -416,7 +495,15 @@ pub fn serve_on(listener: TcpListener, script: impl FnOnce(Peer) + Send + 'stati
 /// Accepts `n` connections and plays `script` on each in a thread of its own; finishing
 /// waits for all of them and passes the first panic on.
 pub fn serve_many(n: usize, script: impl Fn(Peer) + Send + Sync + 'static) -> Scripted {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    serve_many_on(TcpListener::bind("127.0.0.1:0").expect("bind"), n, script)
+}
+
+/// [`serve_many`] on a listener of the caller's (e.g. [`small_window`]).
+pub fn serve_many_on(
+    listener: TcpListener,
+    n: usize,
+    script: impl Fn(Peer) + Send + Sync + 'static,
+) -> Scripted {
     let addr = listener.local_addr().expect("local address");
     let script = Arc::new(script);
     let thread = thread::spawn(move || {

@@ -12,7 +12,7 @@ use jabber_proto::client::{Client, CloseReason, Error as ClientError, Event};
 use jabber_proto::features::stream_management::Resumption;
 use jabber_proto::xml::Element;
 
-use crate::{Error, Resumed};
+use crate::{Error, Link, Resumed};
 
 /// How reconnection backs off. Start from `Backoff::default()` and change fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -171,7 +171,7 @@ mod tests {
     use jabber_proto::client::{Config, Error as CoreError};
     use jabber_proto::jid::Jid;
     use jabber_proto::negotiation::auth::Credentials;
-    use jabber_proto::stanza::{Message, MessageType};
+    use jabber_proto::stanza::{IqType, Message, MessageType};
     use jabber_proto::time::Instant;
 
     fn backoff(max_attempts: u32) -> Backoff {
@@ -186,38 +186,47 @@ mod tests {
         Message::new(MessageType::Chat, &to, body).unwrap().into()
     }
 
-    /// A client logged in over 1.0 with stream management enabled, `sent` messages out
-    /// and none acknowledged, then reset.
-    fn lost_client(sent: usize) -> Client {
+    /// A link logged in over 1.0 with stream management enabled, `sent` messages out
+    /// and none acknowledged; its transport not failed yet.
+    fn live_link(sent: usize) -> Link {
         let now = Instant::ZERO;
         let mut config = Config::new("example.com", crate::fresh_seed());
         config.version = Some("1.0".into());
         config.transport_encrypted = true;
         config.fetch_roster = false;
         config.initial_presence = false;
-        let mut c = Client::new(config, now);
-        c.login(now, Credentials::new("alice", "pw", "r")).unwrap();
+        config.sm_max_unacked = 3;
+        let mut l = Link::new(config, &crate::Options::plain(), now).unwrap();
+        l.command(now, |c, now| {
+            c.login(now, Credentials::new("alice", "pw", "r"))
+        })
+        .unwrap();
         let header = "<stream:stream xmlns='jabber:client' \
             xmlns:stream='http://etherx.jabber.org/streams' id='s' version='1.0'>";
-        let input = |c: &mut Client, xml: &str| {
-            c.handle_input(now, xml.as_bytes()).unwrap();
-            let out = String::from_utf8(c.take_transmit().unwrap_or_default()).unwrap();
-            while c.poll_event().is_some() {}
-            out
+        let input = |l: &mut Link, xml: &str| {
+            l.handle_input(now, xml.as_bytes()).unwrap();
+            let mut out = Vec::new();
+            while let Some(bytes) = l.poll_transmit() {
+                out.extend_from_slice(bytes);
+                let n = bytes.len();
+                l.advance_transmit(now, n);
+            }
+            while l.poll_event().is_some() {}
+            String::from_utf8(out).unwrap()
         };
-        input(&mut c, header);
+        input(&mut l, header);
         input(
-            &mut c,
+            &mut l,
             "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
             <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
         );
         input(
-            &mut c,
+            &mut l,
             "<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>",
         );
-        input(&mut c, header);
+        input(&mut l, header);
         let bind = input(
-            &mut c,
+            &mut l,
             "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
             <sm xmlns='urn:xmpp:sm:3'/></stream:features>",
         );
@@ -228,28 +237,35 @@ mod tests {
             .unwrap()
             .to_owned();
         input(
-            &mut c,
+            &mut l,
             &format!(
                 "<iq type='result' id='{id}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
             <jid>alice@example.com/r</jid></bind></iq>"
             ),
         );
         input(
-            &mut c,
+            &mut l,
             "<enabled xmlns='urn:xmpp:sm:3' id='sm' resume='true'/>",
         );
         for i in 0..sent {
-            c.send(now, message(&format!("m{i}"))).unwrap();
+            l.command(now, |c, now| c.send(now, message(&format!("m{i}"))))
+                .unwrap();
         }
-        c.handle_reset(now);
-        c
+        l
+    }
+
+    /// [`live_link`], then reset.
+    fn lost_client(sent: usize) -> Link {
+        let mut l = live_link(sent);
+        l.handle_reset(Instant::ZERO);
+        l
     }
 
     #[test]
     fn a_loss_is_reported_then_attempts_announced_made_and_given_up() {
         let mut r = Recovery::new(backoff(2), 5, 10);
-        let client = lost_client(2);
-        r.lost(&client);
+        let mut link = lost_client(2);
+        r.lost(&mut link, Instant::ZERO);
         assert!(matches!(
             r.step(),
             Step::Report(Item::Disconnected(Some(CloseReason::Reset)))
@@ -276,7 +292,7 @@ mod tests {
             r.queue(message("x")),
             Err(Error::Client(CoreError::Closed))
         ));
-        r.lost(&lost_client(2));
+        r.lost(&mut lost_client(2), Instant::ZERO);
         r.queue(message("late")).unwrap();
         assert!(matches!(
             r.queue(message("too many")),
@@ -291,14 +307,80 @@ mod tests {
     }
 
     #[test]
+    fn stanzas_taken_but_not_yet_sent_survive_a_full_core_up_to_what_resume_takes() {
+        // The core holds its bound (3) unacknowledged; four more were taken by the
+        // adapter (told `Ok`) but not yet by the core when the connection dropped.
+        let mut r = Recovery::new(backoff(3), 5, 3);
+        let mut link = live_link(3);
+        r.lost(&mut link, Instant::ZERO);
+        r.requeue((0..4).map(|i| message(&format!("late{i}"))));
+        // What `Client::resume` accepts: twice the bound.
+        assert_eq!(r.resumption().unwrap().unacked.len(), 6);
+        assert!(matches!(r.step(), Step::Report(Item::Disconnected(_))));
+        let Step::Report(Item::NotSent { stanzas, error }) = r.step() else {
+            panic!("the stanza beyond the bound reported");
+        };
+        assert_eq!(error, CoreError::UnackedQueueFull);
+        assert_eq!(stanzas, vec![message("late3")]);
+        assert!(matches!(r.step(), Step::Report(Item::Attempt { .. })));
+        // The resumption the adapter hands over is one the core takes.
+        let mut config = Config::new("example.com", crate::fresh_seed());
+        config.version = Some("1.0".into());
+        config.sm_max_unacked = 3;
+        let mut fresh = Client::new(config, Instant::ZERO);
+        fresh
+            .resume(
+                Instant::ZERO,
+                Credentials::new("alice", "pw", "r"),
+                r.resumption().unwrap(),
+            )
+            .unwrap();
+    }
+
+    #[test]
+    fn without_a_session_to_resume_requeued_stanzas_are_reported() {
+        let mut r = Recovery::new(backoff(3), 5, 3);
+        r.requeue([message("a"), message("b")]);
+        let Step::Report(Item::NotSent { stanzas, error }) = r.step() else {
+            panic!("reported");
+        };
+        assert_eq!((stanzas.len(), error), (2, CoreError::Closed));
+    }
+
+    #[test]
+    fn a_transport_failure_the_core_never_saw_still_carries_requests_in_flight() {
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        let mut link = live_link(0);
+        let now = Instant::ZERO;
+        let query = Element::builder("query", "jabber:iq:version")
+            .build()
+            .unwrap();
+        link.command(now, |c, now| c.send_iq(now, None, IqType::Get, query))
+            .unwrap();
+        // A write timeout or an I/O error: the core is still open.
+        assert!(!link.is_closed());
+        r.lost(&mut link, now);
+        assert_eq!(r.resumption().unwrap().in_flight.len(), 1);
+        // The old core refuses commands from now on.
+        assert!(link.is_closed());
+        assert_eq!(
+            link.command(now, |c, now| c.send(now, message("x"))),
+            Err(CoreError::Closed)
+        );
+    }
+
+    #[test]
     fn a_failed_write_keeps_the_stanza_once() {
         let mut r = Recovery::new(backoff(3), 5, 10);
-        let client = lost_client(1);
+        let mut link = lost_client(1);
+        let now = Instant::ZERO;
         // The core took it before the write failed (one more unacked than before) ...
-        r.send_failed(&client, Some(0), message("m0")).unwrap();
+        r.send_failed(&mut link, now, Some(0), message("m0"))
+            .unwrap();
         assert_eq!(r.resumption().unwrap().unacked.len(), 1);
         // ... or did not: then it joins the session to resume.
-        r.send_failed(&client, Some(1), message("m1")).unwrap();
+        r.send_failed(&mut link, now, Some(1), message("m1"))
+            .unwrap();
         assert_eq!(r.resumption().unwrap().unacked.len(), 2);
     }
 
@@ -316,7 +398,7 @@ mod tests {
     #[test]
     fn a_stop_after_an_announcement_makes_no_attempt() {
         let mut r = Recovery::new(backoff(3), 5, 10);
-        r.lost(&lost_client(0));
+        r.lost(&mut lost_client(0), Instant::ZERO);
         assert!(matches!(r.step(), Step::Report(Item::Disconnected(_))));
         assert!(matches!(r.step(), Step::Report(Item::Attempt { .. })));
         r.stop();
@@ -373,6 +455,15 @@ pub enum Item {
     Reconnected(Resumed),
     /// The maximum number of attempts was reached, or reconnection was stopped.
     GaveUp,
+    /// Stanzas the session had taken (their send returned `Ok`) that will never be sent:
+    /// more than a resumption carries (`UnackedQueueFull`), nothing to resume them with
+    /// (`Closed`), or refused by the new connection's core (e.g. `StanzaTooLarge`).
+    NotSent {
+        /// The stanzas, in the order they were sent.
+        stanzas: Vec<Element>,
+        /// Why they cannot go out.
+        error: ClientError,
+    },
 }
 
 /// What a reconnecting session does next while it has no connection.
@@ -398,6 +489,9 @@ pub struct Recovery {
     loss: Option<Option<CloseReason>>,
     done: bool,
     max_queued: usize,
+    /// Stanzas [`requeue`](Recovery::requeue) could not keep, to report (no heap when
+    /// empty).
+    unsent: Vec<Element>,
 }
 
 impl Recovery {
@@ -412,12 +506,22 @@ impl Recovery {
             loss: None,
             done: false,
             max_queued,
+            unsent: Vec::new(),
         }
     }
 
-    /// The connection of `client` is lost: what resumes its session is kept, and the
-    /// loss is reported by the next [`step`](Self::step).
-    pub fn lost(&mut self, client: &Client) {
+    /// The connection of `link` is lost at `now`: what resumes its session is kept, and
+    /// the loss is reported by the next [`step`](Self::step).
+    ///
+    /// A core the transport failed under without telling it (a write timeout, an I/O or
+    /// TLS error) is still open: it is reset here first, so that it refuses further
+    /// commands and its resumption carries the requests waiting for replies (the core
+    /// moves them there only when it closes).
+    pub fn lost(&mut self, link: &mut Link, now: jabber_proto::time::Instant) {
+        if !link.is_closed() {
+            link.handle_reset(now);
+        }
+        let client = link.client();
         if let Some(r) = client.resumption() {
             self.resumption = Some(r);
         }
@@ -430,18 +534,19 @@ impl Recovery {
         client.resumption().map(|r| r.unacked.len())
     }
 
-    /// A send on `client`'s connection failed at the transport, `before` being
-    /// [`unacked`](Self::unacked) just before it: the connection is lost, and the stanza
-    /// is with its session if the core took it before the write failed, else it is
-    /// [`queue`](Self::queue)d.
+    /// A send on `link`'s connection failed at the transport at `now`, `before` being
+    /// [`unacked`](Self::unacked) just before it: the connection is [`lost`](Self::lost),
+    /// and the stanza is with its session if the core took it before the write failed,
+    /// else it is [`queue`](Self::queue)d.
     pub fn send_failed(
         &mut self,
-        client: &Client,
+        link: &mut Link,
+        now: jabber_proto::time::Instant,
         before: Option<usize>,
         stanza: Element,
     ) -> Result<(), Error> {
-        let taken = before.is_some() && Recovery::unacked(client) > before;
-        self.lost(client);
+        let taken = before.is_some() && Recovery::unacked(link.client()) > before;
+        self.lost(link, now);
         if taken { Ok(()) } else { self.queue(stanza) }
     }
 
@@ -459,6 +564,14 @@ impl Recovery {
     pub fn step(&mut self) -> Step {
         if let Some(reason) = self.loss.take() {
             return Step::Report(Item::Disconnected(reason));
+        }
+        if !self.unsent.is_empty() {
+            let error = match self.resumption {
+                Some(_) => ClientError::UnackedQueueFull,
+                None => ClientError::Closed,
+            };
+            let stanzas = core::mem::take(&mut self.unsent);
+            return Step::Report(Item::NotSent { stanzas, error });
         }
         if self.done {
             return Step::Done;
@@ -514,6 +627,26 @@ impl Recovery {
             }
             Some(_) => Err(Error::Client(ClientError::UnackedQueueFull)),
             None => Err(Error::Client(ClientError::Closed)),
+        }
+    }
+
+    /// Stanzas the session had already taken (told `Ok`) that the lost connection's core
+    /// had not: they join the session to resume after its own unacknowledged ones, up
+    /// to what a resumption may carry (`2 * max_queued`, as `Client::resume` takes:
+    /// the application's bound plus the client's own answers), not the application's
+    /// bound of [`queue`](Self::queue), which the core's stanzas alone may fill. Those
+    /// beyond it, or without a session to resume, are reported by the next
+    /// [`step`](Self::step) as [`Item::NotSent`] — never dropped unseen.
+    pub fn requeue(&mut self, stanzas: impl IntoIterator<Item = Element>) {
+        let cap = 2 * self.max_queued.max(1);
+        for stanza in stanzas {
+            match &mut self.resumption {
+                Some(r) if self.unsent.is_empty() && r.unacked.len() < cap => {
+                    r.unacked.push(stanza);
+                }
+                // Keeps the order: once one is refused, so are those after it.
+                _ => self.unsent.push(stanza),
+            }
         }
     }
 

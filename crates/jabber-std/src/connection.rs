@@ -308,6 +308,12 @@ impl Connection {
         self.clock.now()
     }
 
+    /// The link and the current time, for [`Recovery`](jabber_net::Recovery) to take
+    /// a lost connection's session (see `Session`).
+    pub(crate) fn link_mut(&mut self) -> (&mut Link, Instant) {
+        (&mut self.link, self.clock.now())
+    }
+
     /// Whether the connection runs over TLS.
     pub fn is_tls(&self) -> bool {
         self.link.is_tls()

@@ -84,7 +84,8 @@ impl Session {
                 Err(e @ Error::Client(_)) => Err(e),
                 Err(_) => {
                     // The transport failed.
-                    let result = self.recovery.send_failed(conn.client(), before, stanza);
+                    let (link, now) = conn.link_mut();
+                    let result = self.recovery.send_failed(link, now, before, stanza);
                     self.conn = None;
                     result
                 }
@@ -119,8 +120,9 @@ impl Session {
 
     /// The connection is gone: keep what resumes it.
     fn lost(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.recovery.lost(conn.client());
+        if let Some(mut conn) = self.conn.take() {
+            let (link, now) = conn.link_mut();
+            self.recovery.lost(link, now);
         }
     }
 

@@ -81,20 +81,46 @@ impl Reconnecting {
         !self.pending.is_empty()
     }
 
-    /// Gives the core what waits for it, in order, as long as it takes it.
-    fn flush(&mut self, link: &mut Link, clock: &Clock) {
+    /// Gives the core what waits for it, in order, as long as it takes it. A stanza the
+    /// core will never take (too large) is reported as [`Item::NotSent`]; a closed core
+    /// keeps the rest here, for the loss that follows to carry them.
+    fn flush(
+        &mut self,
+        link: &mut Link,
+        clock: &Clock,
+        id: SessionId,
+        outputs: &mut VecDeque<(SessionId, Output)>,
+    ) {
         use jabber_proto::client::Error as ClientError;
         while let Some(stanza) = self.pending.front() {
             let stanza = stanza.clone();
             match link.command(clock.now(), |c, now| c.send(now, stanza)) {
+                Ok(()) => {}
+                // Full: `Event::Writable` comes back. Closed: the loss requeues them.
                 Err(ClientError::SendBufferFull | ClientError::UnackedQueueFull) => return,
-                // Sent, or never sendable on this connection (too large, closed): a lost
-                // connection keeps what its core took.
-                _ => {
-                    self.pending.pop_front();
+                Err(ClientError::Closed) => return,
+                Err(error) => {
+                    let stanzas = self.pending.pop_front().into_iter().collect();
+                    let item = Item::NotSent { stanzas, error };
+                    outputs.push_back((id, Output::Reconnection(item)));
+                    continue;
                 }
             }
+            self.pending.pop_front();
         }
+    }
+
+    /// Reports the stanzas still waiting for the core as [`Item::NotSent`]: the session
+    /// ends before they could go out.
+    fn report_pending(&mut self, id: SessionId, outputs: &mut VecDeque<(SessionId, Output)>) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let item = Item::NotSent {
+            stanzas: self.pending.drain(..).collect(),
+            error: jabber_proto::client::Error::Closed,
+        };
+        outputs.push_back((id, Output::Reconnection(item)));
     }
 
     /// Whether the current connection must be taken down.
@@ -111,7 +137,7 @@ impl Reconnecting {
         link: &mut Link,
         clock: &Clock,
         id: SessionId,
-        outputs: &mut std::collections::VecDeque<(SessionId, Output)>,
+        outputs: &mut VecDeque<(SessionId, Output)>,
     ) -> Option<Event> {
         match self.phase {
             Phase::Starting => {
@@ -125,8 +151,14 @@ impl Reconnecting {
                     self.phase = Phase::Lost;
                     None
                 }
+                Event::Closed(reason) => {
+                    // The session ends with this connection: what still waited for its
+                    // core will never go out.
+                    self.report_pending(id, outputs);
+                    Some(Event::Closed(reason))
+                }
                 Event::Writable => {
-                    self.flush(link, clock);
+                    self.flush(link, clock, id, outputs);
                     Some(Event::Writable)
                 }
                 other => Some(other),
@@ -153,7 +185,7 @@ impl Reconnecting {
                         self.phase = Phase::Up;
                         outputs.push_back((id, Output::Reconnection(item)));
                         self.pending.extend(late);
-                        self.flush(link, clock);
+                        self.flush(link, clock, id, outputs);
                     } else {
                         outputs.push_back((id, Output::Reconnection(item)));
                         self.phase = Phase::AttemptFailed;
@@ -187,11 +219,17 @@ impl Driver {
     /// [`send`](Self::send) while the connection is down queues the stanza with the
     /// session to resume (bounded by `Config::sm_max_unacked`); without a resumable
     /// session (no XEP-0198) it is refused with `Error::Client(Closed)`. Sent while an
-    /// attempt runs, it goes out after the attempt's outcome. Other commands
+    /// attempt runs, it goes out after the attempt's outcome. A stanza taken that way
+    /// that can never go out (refused by the new connection's core as too large, or
+    /// beyond what a resumption carries when the connection drops again at once) is
+    /// reported with [`Item::NotSent`], never dropped unseen. Other commands
     /// ([`command`](Self::command)) and [`client`](Self::client) reach the current core:
     /// while the session is down, the lost connection's (which refuses commands with
-    /// `Closed`); during an attempt, the attempt's. [`is_connected`](Self::is_connected)
-    /// tells which. The session counts in [`len`](Self::len) until it ends.
+    /// `Closed`, also when its transport failed without an end the core saw); during an
+    /// attempt, the attempt's. [`is_connected`](Self::is_connected) tells which.
+    /// [`close`](Self::close) during an attempt ends the session with
+    /// `Event::Closed(Local)` whatever becomes of the attempt. The session counts in
+    /// [`len`](Self::len) until it ends.
     pub fn connect_reconnecting(
         &mut self,
         addrs: &[SocketAddr],
@@ -200,15 +238,27 @@ impl Driver {
         credentials: Credentials,
         backoff: Backoff,
     ) -> Result<SessionId, Error> {
-        let Some((&first, rest)) = addrs.split_first() else {
-            return Err(io::Error::new(ErrorKind::InvalidInput, "no address").into());
-        };
         let recovery = Recovery::new(
             backoff,
             config.seed.get(),
             usize::from(config.sm_max_unacked),
         );
-        let id = self.connect(first, config.clone(), options)?;
+        // The first address that starts connecting; the rest are its fallbacks.
+        let mut last = io::Error::new(ErrorKind::InvalidInput, "no address");
+        let mut started = None;
+        for (i, &addr) in addrs.iter().enumerate() {
+            match self.connect(addr, config.clone(), options) {
+                Ok(id) => {
+                    started = Some((id, &addrs[i + 1..]));
+                    break;
+                }
+                Err(Error::Io(e)) => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        let Some((id, rest)) = started else {
+            return Err(last.into());
+        };
         if let Some(session) = self.slots[id.slot as usize].session.as_mut() {
             session.fallbacks = fallbacks(rest, options);
             session.reconnect = Some(Box::new(Reconnecting {
@@ -323,21 +373,26 @@ impl Driver {
         match r.phase {
             Phase::Up | Phase::Lost => {
                 if r.recovery.is_done() {
+                    r.report_pending(id, &mut self.outputs);
                     return false;
                 }
-                r.recovery.lost(session.link.client());
+                r.recovery.lost(&mut session.link, session.clock.now());
                 // After what the core held: what it had not taken yet.
-                for stanza in std::mem::take(&mut r.pending) {
-                    let _ = r.recovery.queue(stanza);
-                }
+                r.recovery.requeue(std::mem::take(&mut r.pending));
             }
             Phase::Attempting { .. } => {
                 let error = error.take().unwrap_or_else(|| {
                     let reason = session.link.client().close_reason().cloned();
                     Error::Closed(reason.unwrap_or(CloseReason::Reset))
                 });
-                let item = r.recovery.attempted(Err(error));
-                self.outputs.push_back((id, Output::Reconnection(item)));
+                let output = if r.recovery.is_done() {
+                    // Closed by the application while the attempt ran: the session ends
+                    // as the close asked, whatever became of the attempt.
+                    Output::Event(Event::Closed(CloseReason::Local))
+                } else {
+                    Output::Reconnection(r.recovery.attempted(Err(error)))
+                };
+                self.outputs.push_back((id, output));
             }
             Phase::AttemptFailed => {}
             Phase::Starting | Phase::Down | Phase::Waiting(_) => return true,
@@ -370,7 +425,12 @@ impl Driver {
             match r.recovery.step() {
                 Step::Report(item) => self.outputs.push_back((id, Output::Reconnection(item))),
                 Step::Attempt(delay) => {
-                    let at = Instant::now() + delay;
+                    // A delay beyond the clock's range is never due: the session waits
+                    // (for a stop or a close) with no timer armed.
+                    let Some(at) = Instant::now().checked_add(delay) else {
+                        r.phase = Phase::Down;
+                        return;
+                    };
                     r.phase = Phase::Waiting(at);
                     session.armed = Some(at);
                     self.timers.push(at, slot, session.generation);
@@ -409,9 +469,22 @@ impl Driver {
         let r = session.reconnect.as_deref_mut().ok_or_else(not_running)?;
         let mut config = r.config.clone();
         config.seed = jabber_net::fresh_seed();
-        let (&first, rest) = r.addrs.split_first().ok_or_else(not_running)?;
-        let mut stream = TcpStream::connect(first)?;
-        jabber_net::configure_socket(&stream, &r.options)?;
+        // The addresses in turn until one starts connecting; the rest are its fallbacks.
+        let mut last = io::Error::new(ErrorKind::InvalidInput, "no address");
+        let mut started = None;
+        for (i, &addr) in r.addrs.iter().enumerate() {
+            let stream = TcpStream::connect(addr)
+                .and_then(|s| jabber_net::configure_socket(&s, &r.options).map(|()| s));
+            match stream {
+                Ok(stream) => {
+                    started = Some((stream, i + 1));
+                    break;
+                }
+                Err(e) => last = e,
+            }
+        }
+        let (mut stream, next) = started.ok_or(last)?;
+        let rest = &r.addrs[next..];
         let mut clock = Clock::start();
         clock.hold();
         let mut link = Link::new(config, &r.options, clock.now())?;
