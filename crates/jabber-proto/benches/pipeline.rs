@@ -26,7 +26,10 @@
 //! `JABBER_BENCH_SCALE=small` for corpora a tenth of that size. After the
 //! criterion groups, one pass of every combination under a counting allocator
 //! gives a table of MiB/s, stanzas/s and allocations per stanza, printed and
-//! written to `target/pipeline-summary.md`.
+//! written to `target/pipeline-summary.md`. `JABBER_BENCH_ONLY=tiny/1460B/jabber-proto client`
+//! limits that pass to the combinations whose `corpus/delivery/pipeline` contains the
+//! text (for a profiler; add a criterion filter that matches nothing, such as
+//! `--bench none`, to skip the criterion groups).
 //!
 //! The workspace forbids `unsafe_code`, so the counting allocator is
 //! `stats_alloc::StatsAlloc<System>` (which counts allocations and
@@ -717,6 +720,9 @@ fn summary(corpora: &[NamedCorpus], sizes: &Sizes) -> String {
             let _ = writeln!(md, "| pipeline | MiB/s | stanzas/s | allocations/stanza |");
             let _ = writeln!(md, "|---|---:|---:|---:|");
             for p in PIPELINES.iter().filter(|p| p.runs_on(corpus)) {
+                if !selected(corpus, d, p) {
+                    continue;
+                }
                 let row = measure(p, corpus, d);
                 let _ = writeln!(
                     md,
@@ -733,6 +739,15 @@ fn summary(corpora: &[NamedCorpus], sizes: &Sizes) -> String {
     md
 }
 
+/// `JABBER_BENCH_ONLY=<text>` limits the summary to the combinations whose
+/// `corpus/delivery/pipeline` (such as `tiny/1460B/jabber-proto client`) contains it: one
+/// combination to profile.
+fn selected(corpus: &NamedCorpus, d: Delivery, p: &Pipeline) -> bool {
+    std::env::var("JABBER_BENCH_ONLY").map_or(true, |only| {
+        format!("{}/{}/{}", corpus.name, d.short(), p.name).contains(&only)
+    })
+}
+
 fn measure(p: &Pipeline, corpus: &NamedCorpus, d: Delivery) -> Row {
     let region = Region::new(GLOBAL);
     let start = Instant::now();
@@ -747,8 +762,7 @@ fn measure(p: &Pipeline, corpus: &NamedCorpus, d: Delivery) -> Row {
         mib_per_s: corpus.bytes.len() as f64 / secs / (1024.0 * 1024.0),
         stanzas_per_s: corpus.stanzas as f64 / secs,
         // Per stanza of the corpus (a client's dropped results cost too).
-        allocs_per_stanza: (stats.allocations + stats.reallocations) as f64
-            / corpus.stanzas as f64,
+        allocs_per_stanza: (stats.allocations + stats.reallocations) as f64 / corpus.stanzas as f64,
     }
 }
 
