@@ -64,6 +64,26 @@ impl ResourcePresence {
         }
     }
 
+    /// The same resource's new presence, in place: its address and its status buffer
+    /// are reused (this runs for most presence a client receives).
+    fn update(&mut self, from: JidRef<'_>, p: &Presence, since: Instant, seq: u64) {
+        if self.jid.as_str() != from.as_str() {
+            // Equal but spelt otherwise (case, a trailing dot): keep the latest spelling.
+            self.jid = from.to_owned_jid();
+        }
+        self.show = p.show();
+        match (p.status(), &mut self.status) {
+            (Some(new), Some(kept)) => {
+                kept.clear();
+                kept.push_str(truncated(&new, STATUS_KEEP_BYTES));
+            }
+            (new, kept) => *kept = new.map(|s| String::from(truncated(&s, STATUS_KEEP_BYTES))),
+        }
+        self.priority = p.priority();
+        self.since = since;
+        self.seq = seq;
+    }
+
     /// Whether messages to the contact's bare address reach this resource: a negative
     /// priority opts out (RFC 6121 §4.7.2.3, §8.5.2.1.1).
     pub fn receives_bare_messages(&self) -> bool {
@@ -219,20 +239,22 @@ impl Contacts {
         let model = self.model.get_or_insert_with(Box::default);
         model.seq += 1;
         let seq = model.seq;
-        let entry = ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
         let bare = from.bare().to_owned_jid();
         let Some(resources) = model.contacts.get_mut(&bare) else {
             if model.contacts.len() >= max_contacts || max_resources == 0 {
                 model.untracked += 1;
             } else {
+                let entry =
+                    ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
                 model.contacts.insert(bare, alloc::vec![entry]);
             }
             return self.free_if_empty();
         };
         if let Some(known) = resources.iter_mut().find(|r| r.jid == from) {
-            *known = entry;
+            known.update(from, presence, cx.now, seq);
             return;
         }
+        let entry = ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
         model.untracked += u64::from(resources.len() >= max_resources);
         if resources.len() < max_resources {
             resources.push(entry);
