@@ -172,6 +172,15 @@ impl Element {
             .unwrap_or_default()
     }
 
+    /// Whether the string at `span` is `s`: bytes compared, no character boundaries
+    /// checked (lookups by name run for every stanza).
+    pub(crate) fn str_is(&self, span: Span, s: &str) -> bool {
+        self.text
+            .as_bytes()
+            .get(span.start as usize..span.end as usize)
+            == Some(s.as_bytes())
+    }
+
     pub(crate) fn ns_str(&self, ns: Ns) -> &str {
         match ns {
             Ns::None => "",
@@ -253,7 +262,8 @@ impl<'a> ElementRef<'a> {
 
     /// Whether this element has this local name and namespace.
     pub fn is(&self, name: &str, ns: &str) -> bool {
-        self.name() == name && self.ns() == ns
+        let (n, n_ns, _, _) = self.raw();
+        self.el.str_is(n, name) && self.el.ns_str(n_ns) == ns
     }
 
     /// The attributes, in document order (namespace declarations are not attributes).
@@ -289,7 +299,7 @@ impl<'a> ElementRef<'a> {
                     name: a,
                     ns: a_ns,
                     value,
-                } if el.str(a) == name && el.ns_str(a_ns) == ns => Some(el.str(value)),
+                } if el.str_is(a, name) && el.ns_str(a_ns) == ns => Some(el.str(value)),
                 _ => None,
             })
     }
