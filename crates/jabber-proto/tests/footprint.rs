@@ -234,13 +234,19 @@ fn main() {
 }
 
 /// One read of `n` small chat messages, each ending where the next begins (as a server
-/// writes them), so every read ends on a stanza boundary.
+/// writes them), so every read ends on a stanza boundary. Every other body holds a
+/// reference, whose decoded text must share its element's buffer.
 fn busy_read(first: usize, n: usize) -> Vec<u8> {
     (first..first + n)
         .map(|i| {
+            let body = if i % 2 == 0 {
+                "hello there"
+            } else {
+                "salt &amp; pepper"
+            };
             format!(
                 "<message from='bob@example.com/x' type='chat' id='c{i:04}'>\
-                 <body>hello there</body></message>"
+                 <body>{body}</body></message>"
             )
         })
         .collect::<String>()
@@ -263,7 +269,8 @@ fn feed_counted(client: &mut Client, now: Instant, reads: &[Vec<u8>]) -> (usize,
 }
 
 /// Busy traffic — reads of several stanzas, each ending on a stanza boundary — costs
-/// each stanza its element's two buffers and nothing at the read boundaries (no event
+/// each stanza its element's two buffers (text, decoded values included, and nodes) and
+/// nothing at the read boundaries (no event
 /// queue or read buffer freed and grown again per read); once the traffic is quiet (a
 /// timer, or a read of one small item) the room it kept goes.
 fn busy_reads_allocate_per_stanza_only_and_quiet_gives_it_back() {
@@ -282,7 +289,9 @@ fn busy_reads_allocate_per_stanza_only_and_quiet_gives_it_back() {
     );
     let keepalive = b" ".to_vec();
 
-    for quiet in ["timer", "small read"] {
+    // After a small read the parser may keep scratch room up to its idle allowance (the
+    // decoded values' buffer, at most 256 B); a timer takes that too.
+    for (quiet, allowance) in [("small read", 256), ("timer", 0)] {
         let region = Region::new(GLOBAL);
         let (_, events) = feed_counted(&mut client, now, &warm_up);
         assert_eq!(events, PER_READ);
@@ -306,7 +315,7 @@ fn busy_reads_allocate_per_stanza_only_and_quiet_gives_it_back() {
         let left = live(&region);
         println!("  after a quiet {quiet}: live heap change {left:>6} B");
         assert!(
-            left <= 0,
+            left <= allowance,
             "the busy stretch left {left} B behind after a {quiet}"
         );
     }

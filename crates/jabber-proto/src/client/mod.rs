@@ -381,7 +381,7 @@ impl Client {
             self.cx.check_server_reads();
         }
         // A quiet moment: what busy traffic kept goes.
-        self.parser.shrink_idle(context::IDLE_KEEP_BYTES);
+        self.parser.release_idle(context::IDLE_KEEP_BYTES);
         self.cx.release_idle_events();
         self.forget_if_closed();
     }

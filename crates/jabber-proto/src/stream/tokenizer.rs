@@ -428,6 +428,11 @@ impl TreeBuilder {
         }
     }
 
+    /// Frees the decoded-values scratch buffer: a quiet connection does not need it.
+    pub(crate) fn release_decoded(&mut self) {
+        self.decoded_cache = String::new();
+    }
+
     /// Builds the element in `raw`. For an open stream header, the root's end tag is not
     /// expected.
     pub(crate) fn build(
