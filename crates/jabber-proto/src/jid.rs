@@ -332,9 +332,7 @@ fn check_local(local: &str) -> Result<(), JidError> {
     }
     // Fast path: most localparts are ASCII letters, digits and punctuation,
     // which no mapping makes longer or forbidden.
-    if local.bytes().all(|b| {
-        b.is_ascii_graphic() && !matches!(b, b'"' | b'&' | b'\'' | b'/' | b':' | b'<' | b'>' | b'@')
-    }) {
+    if local.bytes().all(|b| ASCII_CLASS[usize::from(b)] != OTHER) {
         return Ok(());
     }
     // UsernameCaseMapped width-maps before checking, so '＠' is as bad as '@';
@@ -383,23 +381,47 @@ fn check_domain(domain: &str) -> Result<&str, JidError> {
 /// One pass over the common case: an ASCII host name whose labels are all non-empty and
 /// short enough. Anything else takes the label-by-label path, which says what is wrong.
 fn ascii_host(domain: &str) -> bool {
+    // One table lookup per byte; label lengths are checked at each dot and at the end.
     let mut label = 0;
-    for b in domain.bytes() {
-        if b == b'.' {
-            if label == 0 {
-                return false;
+    for &b in domain.as_bytes() {
+        match ASCII_CLASS[usize::from(b)] {
+            HOST_AND_LOCAL => label += 1,
+            DOT => {
+                if label == 0 || label > MAX_LABEL_LEN {
+                    return false;
+                }
+                label = 0;
             }
-            label = 0;
-        } else if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
-            label += 1;
-            if label > MAX_LABEL_LEN {
-                return false;
-            }
-        } else {
-            return false;
+            _ => return false,
         }
     }
-    label > 0
+    label > 0 && label <= MAX_LABEL_LEN
+}
+
+/// [`ASCII_CLASS`] values: no fast path for the byte; a host name's letter, digit,
+/// `-` or `_` (also fine in a localpart); `.` (fine in both); a byte allowed as is in a
+/// localpart only.
+const OTHER: u8 = 0;
+const HOST_AND_LOCAL: u8 = 1;
+const DOT: u8 = 2;
+const LOCAL_ONLY: u8 = 3;
+
+/// How the fast paths of [`ascii_host`] and [`check_local`] see each byte.
+static ASCII_CLASS: [u8; 256] = ascii_classes();
+
+const fn ascii_classes() -> [u8; 256] {
+    let mut t = [OTHER; 256];
+    let mut b = 0x21;
+    while b < 0x7F {
+        t[b] = match b as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => HOST_AND_LOCAL,
+            b'.' => DOT,
+            b'"' | b'&' | b'\'' | b'/' | b':' | b'<' | b'>' | b'@' => OTHER,
+            _ => LOCAL_ONLY,
+        };
+        b += 1;
+    }
+    t
 }
 
 fn check_label(label: &str) -> Result<(), JidError> {

@@ -14,8 +14,12 @@
 //! nothing else allocates meanwhile. The allocator is global, so this binary runs without
 //! libtest (`harness = false` in Cargo.toml): libtest's own thread allocates while the test
 //! starts (its bookkeeping and output), which showed up in about one run in six as 706
-//! stray bytes. `main` runs the one test on the main thread and reports it in libtest's
+//! stray bytes. `main` runs the tests on the main thread and reports them in libtest's
 //! format.
+//!
+//! The same allocator also counts allocations: busy reads (several stanzas each, every
+//! read ending on a stanza boundary) must cost each stanza its element's buffers and
+//! nothing at the read boundaries, and a quiet moment must give back what they kept.
 
 mod support;
 
@@ -224,7 +228,97 @@ fn main() {
     idle_logged_in_client_fits_in_2_kib();
     // A panic above fails the run; here the test passed.
     println!("test idle_logged_in_client_fits_in_2_kib ... ok");
-    println!("test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
+    busy_reads_allocate_per_stanza_only_and_quiet_gives_it_back();
+    println!("test busy_reads_allocate_per_stanza_only_and_quiet_gives_it_back ... ok");
+    println!("test result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out");
+}
+
+/// One read of `n` small chat messages, each ending where the next begins (as a server
+/// writes them), so every read ends on a stanza boundary. Every other body holds a
+/// reference, whose decoded text must share its element's buffer.
+fn busy_read(first: usize, n: usize) -> Vec<u8> {
+    (first..first + n)
+        .map(|i| {
+            let body = if i % 2 == 0 {
+                "hello there"
+            } else {
+                "salt &amp; pepper"
+            };
+            format!(
+                "<message from='bob@example.com/x' type='chat' id='c{i:04}'>\
+                 <body>{body}</body></message>"
+            )
+        })
+        .collect::<String>()
+        .into_bytes()
+}
+
+/// Feeds `reads` to `client`, draining its events after each; returns the allocations
+/// (and reallocations) made meanwhile and the number of events.
+fn feed_counted(client: &mut Client, now: Instant, reads: &[Vec<u8>]) -> (usize, usize) {
+    let region = Region::new(GLOBAL);
+    let mut events = 0;
+    for read in reads {
+        client.handle_input(now, read).expect("input taken");
+        while client.poll_event().is_some() {
+            events += 1;
+        }
+    }
+    let c = region.change();
+    (c.allocations + c.reallocations, events)
+}
+
+/// Busy traffic — reads of several stanzas, each ending on a stanza boundary — costs
+/// each stanza its element's two buffers (text, decoded values included, and nodes) and
+/// nothing at the read boundaries (no event
+/// queue or read buffer freed and grown again per read); once the traffic is quiet (a
+/// timer, or a read of one small item) the room it kept goes.
+fn busy_reads_allocate_per_stanza_only_and_quiet_gives_it_back() {
+    const PER_READ: usize = 8;
+    const READS: usize = 10;
+    let script = Script::new();
+    let now = Instant::from_millis(1_000);
+    let (mut client, _) = logged_in_client(&script, now);
+    let warm_up = [busy_read(0, PER_READ)];
+    let reads: Vec<Vec<u8>> = (1..=READS)
+        .map(|r| busy_read(r * PER_READ, PER_READ))
+        .collect();
+    assert!(
+        reads[0].len() > 256,
+        "a busy read is above the idle allowance"
+    );
+    let keepalive = b" ".to_vec();
+
+    // After a small read the parser may keep scratch room up to its idle allowance (the
+    // decoded values' buffer, at most 256 B); a timer takes that too.
+    for (quiet, allowance) in [("small read", 256), ("timer", 0)] {
+        let region = Region::new(GLOBAL);
+        let (_, events) = feed_counted(&mut client, now, &warm_up);
+        assert_eq!(events, PER_READ);
+        let (allocations, events) = feed_counted(&mut client, now, &reads);
+        assert_eq!(events, PER_READ * READS);
+        println!(
+            "busy reads ({READS} × {PER_READ} messages): {allocations} allocations, \
+             {:.2} per stanza",
+            allocations as f64 / events as f64
+        );
+        assert!(
+            allocations <= 2 * events,
+            "{allocations} allocations for {events} stanzas: more than their elements' two \
+             buffers each"
+        );
+        match quiet {
+            "timer" => client.handle_timeout(now),
+            _ => client.handle_input(now, &keepalive).expect("input taken"),
+        }
+        assert!(client.poll_event().is_none());
+        let left = live(&region);
+        println!("  after a quiet {quiet}: live heap change {left:>6} B");
+        assert!(
+            left <= allowance,
+            "the busy stretch left {left} B behind after a {quiet}"
+        );
+    }
 }
 
 fn idle_logged_in_client_fits_in_2_kib() {

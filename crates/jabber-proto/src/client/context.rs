@@ -31,9 +31,21 @@ use crate::xml::Element;
 /// steady small traffic does not allocate anew for every read.
 pub(crate) const IDLE_KEEP_BYTES: usize = 256;
 
+/// Most bytes of spare capacity the parser's buffers keep after an input larger than
+/// [`IDLE_KEEP_BYTES`]: busy traffic (full 1460-byte reads) reuses them instead of
+/// freeing and allocating them again on every read. The next small input or timer
+/// brings them back to [`IDLE_KEEP_BYTES`]; a larger burst is freed at once.
+pub(crate) const BUSY_KEEP_BYTES: usize = 4096;
+
 /// Events an emptied queue keeps room for: one, so the usual input — one stanza, one
 /// event — allocates nothing for its event, and a burst leaves no more behind.
 const IDLE_EVENTS: usize = 1;
+
+/// Room for events a drained queue keeps while the traffic stays busy: inputs that each
+/// bring several events (a 1460-byte read of small stanzas) would otherwise grow and
+/// shrink the queue on every read. The room goes once an input queues no more than
+/// [`IDLE_EVENTS`], at the next timer, or at once when a burst needed more than this.
+const BUSY_EVENTS: usize = 16;
 
 /// The answer to one of the client's own requests, as its owner sees it.
 pub(crate) enum Reply<'a> {
@@ -258,7 +270,7 @@ impl Cx {
         }
         self.close_reason = Some(Box::new(reason.clone()));
         // The last event always fits: the bound is on what input can pile up.
-        self.events.push_back(Event::Closed(reason));
+        self.push_event(Event::Closed(reason));
     }
 
     pub(crate) fn close_reason(&self) -> Option<&CloseReason> {
@@ -519,7 +531,7 @@ impl Cx {
             self.owed_room = None;
             // Only an open stream takes commands.
             if self.state == State::Open {
-                self.events.push_back(Event::Writable);
+                self.push_event(Event::Writable);
             }
         }
     }
@@ -527,15 +539,27 @@ impl Cx {
     // ---- events ----
 
     pub(crate) fn push(&mut self, event: impl Into<Event>) {
-        self.events.push_back(event.into());
+        self.push_event(event.into());
+    }
+
+    fn push_event(&mut self, event: Event) {
+        self.events.push_back(event);
     }
 
     pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        let event = self.events.pop_front();
-        if self.events.is_empty() && self.events.capacity() > IDLE_EVENTS {
+        let event = self.events.pop_front()?;
+        if self.events.is_empty() && self.events.capacity() > BUSY_EVENTS {
             self.events.shrink_to(IDLE_EVENTS);
         }
-        event
+        Some(event)
+    }
+
+    /// A quiet moment — a timer, or an input that queued at most [`IDLE_EVENTS`] — ends a
+    /// busy stretch: the room it kept goes.
+    pub(crate) fn release_idle_events(&mut self) {
+        if self.events.len() <= IDLE_EVENTS && self.events.capacity() > IDLE_EVENTS {
+            self.events.shrink_to(IDLE_EVENTS);
+        }
     }
 
     /// The queue holds [`Config::max_events`]: input waits until the application drains.

@@ -299,7 +299,13 @@ impl Client {
             return Err(Error::EventQueueFull);
         }
         self.parser.push(bytes);
-        self.drain_parser();
+        let keep = if bytes.len() > context::IDLE_KEEP_BYTES {
+            context::BUSY_KEEP_BYTES
+        } else {
+            context::IDLE_KEEP_BYTES
+        };
+        self.drain_parser(keep);
+        self.cx.release_idle_events();
         Ok(())
     }
 
@@ -311,7 +317,7 @@ impl Client {
         }
         self.cx.tick(now);
         self.parser.push_eof();
-        self.drain_parser();
+        self.drain_parser(context::IDLE_KEEP_BYTES);
     }
 
     /// The transport failed (a connection reset, a broken pipe): unlike
@@ -374,6 +380,9 @@ impl Client {
             self.sm_on_timeout(now);
             self.cx.check_server_reads();
         }
+        // A quiet moment: what busy traffic kept goes.
+        self.parser.release_idle(context::IDLE_KEEP_BYTES);
+        self.cx.release_idle_events();
         self.forget_if_closed();
     }
 
@@ -716,11 +725,13 @@ impl Client {
             self.input_paused = false;
             // The time the socket went unread does not count against the server.
             self.keepalive.on_received(self.cx.now);
-            self.drain_parser();
+            self.drain_parser(context::IDLE_KEEP_BYTES);
         }
     }
 
-    fn drain_parser(&mut self) {
+    /// Parses what is buffered; then, between items, frees parser buffers with more than
+    /// `keep` bytes of capacity.
+    fn drain_parser(&mut self, keep: usize) {
         while !self.is_closed() {
             if self.cx.events_full() {
                 self.input_paused = true;
@@ -765,7 +776,7 @@ impl Client {
                 Err(e) => self.on_parse_error(e),
             }
         }
-        self.parser.shrink_idle(context::IDLE_KEEP_BYTES);
+        self.parser.shrink_idle(keep);
         self.forget_if_closed();
     }
 

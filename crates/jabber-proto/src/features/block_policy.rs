@@ -261,6 +261,11 @@ impl PolicyState {
 
     /// Whether the policy drops `m` (counted if so).
     pub(crate) fn drops_message(&mut self, cx: &Cx, m: &Message, roster: RosterView<'_>) -> bool {
+        // Without a policy nothing is dropped: the sender's address is not even parsed
+        // (this runs for every message).
+        if self.policy().is_none_or(|p| p.mode == BlockMode::Off) {
+            return false;
+        }
         let exempt_from_roster = matches!(m.kind(), MessageType::Groupchat | MessageType::Error);
         let drop = self.drops(cx, m.from(), roster, exempt_from_roster);
         if drop {

@@ -64,6 +64,26 @@ impl ResourcePresence {
         }
     }
 
+    /// The same resource's new presence, in place: its address and its status buffer
+    /// are reused (this runs for most presence a client receives).
+    fn update(&mut self, from: JidRef<'_>, p: &Presence, since: Instant, seq: u64) {
+        if self.jid.as_str() != from.as_str() {
+            // Equal but spelt otherwise (case, a trailing dot): keep the latest spelling.
+            self.jid = from.to_owned_jid();
+        }
+        self.show = p.show();
+        match (p.status(), &mut self.status) {
+            (Some(new), Some(kept)) => {
+                kept.clear();
+                kept.push_str(truncated(&new, STATUS_KEEP_BYTES));
+            }
+            (new, kept) => *kept = new.map(|s| String::from(truncated(&s, STATUS_KEEP_BYTES))),
+        }
+        self.priority = p.priority();
+        self.since = since;
+        self.seq = seq;
+    }
+
     /// Whether messages to the contact's bare address reach this resource: a negative
     /// priority opts out (RFC 6121 §4.7.2.3, §8.5.2.1.1).
     pub fn receives_bare_messages(&self) -> bool {
@@ -238,11 +258,10 @@ impl Contacts {
         let model = self.model.get_or_insert_with(Box::default);
         model.seq += 1;
         let seq = model.seq;
-        let entry = ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
-        let cost = entry_cost(&entry);
         let bare = from.bare().to_owned_jid();
         let Some(resources) = model.contacts.get_mut(&bare) else {
-            let needed = cost + contact_cost(&bare);
+            let entry = ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
+            let needed = entry_cost(&entry) + contact_cost(&bare);
             if model.contacts.len() >= max_contacts
                 || max_resources == 0
                 || model.bytes + needed > max_bytes
@@ -254,42 +273,50 @@ impl Contacts {
             }
             return self.free_if_empty();
         };
-        // The entry `entry` would replace, if any: the same resource, else (when full)
-        // the lowest-ranking one if the newcomer ranks above it.
-        let replaced = match resources.iter().position(|r| r.jid == from) {
-            Some(at) => Some(at),
-            None if resources.len() < max_resources => None,
-            None => {
-                model.untracked += 1;
-                // Full: the newcomer replaces the lowest-ranking resource if it ranks
-                // above it (so `best` stays right), else it is the one left out.
-                let worst = resources
-                    .iter()
-                    .enumerate()
-                    .min_by(|a, b| a.1.rank_cmp(b.1))
-                    .filter(|(_, w)| entry.rank_cmp(w) == Ordering::Greater)
-                    .map(|(at, _)| at);
-                if worst.is_none() {
-                    return;
-                }
-                worst
+        if let Some(at) = resources.iter().position(|r| r.jid == from) {
+            // The same resource: updated in place (no new entry), within the budget.
+            let old = entry_cost(&resources[at]);
+            resources[at].update(from, presence, cx.now, seq);
+            let new = entry_cost(&resources[at]);
+            if model.bytes - old + new <= max_bytes {
+                model.bytes = model.bytes - old + new;
+                return;
             }
+            // Over the budget: the resource is no longer tracked (its old entry would
+            // be stale).
+            resources.swap_remove(at);
+            model.bytes -= old;
+            model.untracked += 1;
+            if resources.is_empty() {
+                model.contacts.remove(&bare);
+                model.bytes -= contact_cost(&bare);
+            }
+            return self.free_if_empty();
+        }
+        let entry = ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
+        let cost = entry_cost(&entry);
+        let full = resources.len() >= max_resources;
+        model.untracked += u64::from(full);
+        let replaced = if full {
+            // Full: the newcomer replaces the lowest-ranking resource if it ranks above
+            // it (so `best` stays right), else it is the one left out.
+            let worst = resources
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.rank_cmp(b.1))
+                .filter(|(_, w)| entry.rank_cmp(w) == Ordering::Greater)
+                .map(|(at, _)| at);
+            if worst.is_none() {
+                return;
+            }
+            worst
+        } else {
+            None
         };
         let freed = replaced.map_or(0, |at| entry_cost(&resources[at]));
         if model.bytes - freed + cost > max_bytes {
-            // Over the budget: the resource is not tracked (an older entry of the same
-            // resource would be stale, so it goes too).
-            if let Some(at) = replaced.filter(|at| resources[*at].jid == from) {
-                resources.swap_remove(at);
-                model.bytes -= freed;
-                model.untracked += 1;
-                if resources.is_empty() {
-                    model.contacts.remove(&bare);
-                    model.bytes -= contact_cost(&bare);
-                }
-            } else if replaced.is_none() {
-                model.untracked += 1;
-            }
+            // Over the budget: not tracked (when full, already counted above).
+            model.untracked += u64::from(!full);
             return self.free_if_empty();
         }
         model.bytes = model.bytes - freed + cost;

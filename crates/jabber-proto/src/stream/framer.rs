@@ -94,6 +94,9 @@ fn find(buf: &[u8], pos: usize, lim: usize, needle: u8) -> usize {
     memchr::memchr(needle, &buf[pos..lim]).map_or(lim, |i| pos + i)
 }
 
+/// Most spare bytes an item's buffer gets for its decoded values.
+const DECODE_ROOM: usize = 1024;
+
 const SLASH_NOT_AT_END: ParseError = ParseError::Malformed("'/' not followed by '>' in a tag");
 
 fn is_space(b: u8) -> bool {
@@ -211,7 +214,17 @@ impl Framer {
     fn take(&mut self, frame: Frame) -> (Frame, Vec<u8>) {
         self.end_tag();
         let end = self.pos + 1;
-        let piece = self.buf[self.start..end].to_vec();
+        let item = &self.buf[self.start..end];
+        // Values with references or CRs are decoded and appended to the element's text:
+        // room for them now saves growing the text (decoded values are never longer than
+        // what they decode; the room is bounded so a huge item does not double).
+        let room = if memchr::memchr2(b'&', b'\r', item).is_some() {
+            item.len().min(DECODE_ROOM)
+        } else {
+            0
+        };
+        let mut piece = Vec::with_capacity(item.len() + room);
+        piece.extend_from_slice(item);
         self.buf.advance(end);
         self.pos = 0;
         self.start = 0;

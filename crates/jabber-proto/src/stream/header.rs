@@ -44,7 +44,6 @@ impl StreamHeader {
         match b.build() {
             Ok(mut element) => {
                 element.text.shrink_to_fit();
-                element.extra.shrink_to_fit();
                 element.nodes.shrink_to_fit();
                 StreamHeader {
                     element,

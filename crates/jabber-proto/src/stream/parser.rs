@@ -141,6 +141,15 @@ impl StreamParser {
         }
     }
 
+    /// [`shrink_idle`](Self::shrink_idle), and the scratch buffer for decoded values
+    /// goes too whatever its size: for a quiet moment (a timer), not after every input.
+    pub(crate) fn release_idle(&mut self, keep: usize) {
+        if self.framer.buffered() == 0 {
+            self.shrink_idle(keep);
+            self.builder.release_decoded();
+        }
+    }
+
     fn fail(&mut self, e: ParseError) -> Option<Result<Item, ParseError>> {
         self.framer.release();
         self.error = Some(Box::new(e.clone()));

@@ -89,6 +89,39 @@ pub(crate) struct TreeBuilder {
     attrs: Vec<PendingAttr>,
     /// Lent to [`Strings::outer`] during a build, so its buffer is reused.
     outer_cache: Vec<Option<Ns>>,
+    /// Lent to [`Strings::decoded`] during a build: decoded values are collected here,
+    /// then appended to the element's own text (one buffer per element, none per
+    /// stanza here).
+    decoded_cache: String,
+}
+
+/// Points the spans of `node` that are marked [`Span::EXTRA`] (decoded values) at the
+/// decoded values' place in the element's text, which starts at `base`.
+fn relocate(node: &mut RawNode, base: usize) {
+    fn span(s: &mut Span, base: usize) {
+        if s.start >= Span::EXTRA {
+            let start = (s.start - Span::EXTRA) as usize + base;
+            let end = (s.end - Span::EXTRA) as usize + base;
+            *s = Span::new(start, end);
+        }
+    }
+    fn ns(n: &mut Ns, base: usize) {
+        if let Ns::At(s) = n {
+            span(s, base);
+        }
+    }
+    match node {
+        RawNode::Element { name, ns: n, .. } => {
+            span(name, base);
+            ns(n, base);
+        }
+        RawNode::Attr { name, ns: n, value } => {
+            span(name, base);
+            ns(n, base);
+            span(value, base);
+        }
+        RawNode::Text(t) => span(t, base),
+    }
 }
 
 /// What `build` is given.
@@ -390,6 +423,14 @@ impl TreeBuilder {
         shrink(&mut self.open, keep);
         shrink(&mut self.attrs, keep);
         shrink(&mut self.outer_cache, keep);
+        if self.decoded_cache.capacity() > keep {
+            self.decoded_cache = String::new();
+        }
+    }
+
+    /// Frees the decoded-values scratch buffer: a quiet connection does not need it.
+    pub(crate) fn release_decoded(&mut self) {
+        self.decoded_cache = String::new();
     }
 
     /// Builds the element in `raw`. For an open stream header, the root's end tag is not
@@ -419,10 +460,11 @@ impl TreeBuilder {
         let mut root_qname = String::new();
         let mut strings = Strings {
             raw: &raw,
-            decoded: String::new(),
+            decoded: core::mem::take(&mut self.decoded_cache),
             outer: core::mem::take(&mut self.outer_cache),
         };
         strings.outer.clear();
+        strings.decoded.clear();
         // The text node that later text or CDATA would merge into.
         let mut last_text: Option<usize> = None;
         let mut start_tag: Option<(Range<usize>, Range<usize>)> = None;
@@ -564,13 +606,20 @@ impl TreeBuilder {
             }
         }
         self.outer_cache = strings.outer;
-        let extra = strings.decoded;
+        let mut decoded = strings.decoded;
+        let mut text = raw;
+        if !decoded.is_empty() {
+            // The framer left room for this when the item had references or CRs.
+            let base = text.len();
+            text.push_str(&decoded);
+            for node in &mut nodes {
+                relocate(node, base);
+            }
+        }
+        decoded.clear();
+        self.decoded_cache = decoded;
         Ok(Built {
-            element: Element {
-                text: raw,
-                extra,
-                nodes,
-            },
+            element: Element { text, nodes },
             root_bindings,
             root_qname,
         })

@@ -15,7 +15,8 @@ pub(crate) struct Span {
 }
 
 impl Span {
-    /// Set in `start` and `end` of spans of [`Element::extra`].
+    /// Set in `start` and `end` of spans of decoded values while an element is parsed
+    /// (they are moved behind the raw text when it is complete).
     pub(crate) const EXTRA: u32 = 1 << 31;
 
     pub(crate) fn new(start: usize, end: usize) -> Span {
@@ -72,11 +73,9 @@ pub(crate) enum RawNode {
 /// ```
 #[derive(Clone)]
 pub struct Element {
-    /// The raw text of a parsed element, or all strings of a built one.
+    /// The raw text of a parsed element followed by the values decoded while parsing
+    /// (text and attributes with references), or all strings of a built one.
     pub(crate) text: String,
-    /// Values decoded while parsing (text and attributes with references); kept apart so
-    /// the raw text never has to grow.
-    pub(crate) extra: String,
     pub(crate) nodes: Vec<RawNode>,
 }
 
@@ -154,7 +153,6 @@ impl Element {
     pub(crate) fn unchecked(name: &str, ns: &str) -> Element {
         let mut el = Element {
             text: String::new(),
-            extra: String::new(),
             nodes: Vec::with_capacity(1),
         };
         let name = el.push_str(name);
@@ -169,13 +167,18 @@ impl Element {
     }
 
     pub(crate) fn str(&self, span: Span) -> &str {
-        let (start, end) = (span.start as usize, span.end as usize);
-        if span.start >= Span::EXTRA {
-            let base = Span::EXTRA as usize;
-            self.extra.get(start - base..end - base).unwrap_or_default()
-        } else {
-            self.text.get(start..end).unwrap_or_default()
-        }
+        self.text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Whether the string at `span` is `s`: bytes compared, no character boundaries
+    /// checked (lookups by name run for every stanza).
+    pub(crate) fn str_is(&self, span: Span, s: &str) -> bool {
+        self.text
+            .as_bytes()
+            .get(span.start as usize..span.end as usize)
+            == Some(s.as_bytes())
     }
 
     pub(crate) fn ns_str(&self, ns: Ns) -> &str {
@@ -259,7 +262,8 @@ impl<'a> ElementRef<'a> {
 
     /// Whether this element has this local name and namespace.
     pub fn is(&self, name: &str, ns: &str) -> bool {
-        self.name() == name && self.ns() == ns
+        let (n, n_ns, _, _) = self.raw();
+        self.el.str_is(n, name) && self.el.ns_str(n_ns) == ns
     }
 
     /// The attributes, in document order (namespace declarations are not attributes).
@@ -295,7 +299,7 @@ impl<'a> ElementRef<'a> {
                     name: a,
                     ns: a_ns,
                     value,
-                } if el.str(a) == name && el.ns_str(a_ns) == ns => Some(el.str(value)),
+                } if el.str_is(a, name) && el.ns_str(a_ns) == ns => Some(el.str(value)),
                 _ => None,
             })
     }
@@ -354,7 +358,6 @@ impl<'a> ElementRef<'a> {
     pub fn to_element(&self) -> Element {
         let mut el = Element {
             text: String::new(),
-            extra: String::new(),
             nodes: Vec::new(),
         };
         el.append_copy(self.el, self.idx);
