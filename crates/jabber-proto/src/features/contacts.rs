@@ -125,9 +125,10 @@ struct Model {
 
 /// What a resource's entry costs the model: the entry and its strings.
 fn entry_cost(r: &ResourcePresence) -> usize {
+    // The status buffer's capacity, not its length: an update reuses the buffer.
     core::mem::size_of::<ResourcePresence>()
         + r.jid.as_str().len()
-        + r.status.as_ref().map_or(0, String::len)
+        + r.status.as_ref().map_or(0, String::capacity)
 }
 
 /// What a contact costs the model besides its resources: its key and list.
