@@ -607,3 +607,35 @@ mod budget_props {
         }
     }
 }
+
+#[test]
+fn a_contact_spelt_otherwise_gives_back_what_it_cost() {
+    // KELVIN SIGN (3 bytes) and `k` (1 byte) are one address: the budget must be given
+    // back as it was charged, whichever spelling ends the presence.
+    let mut c = config();
+    c.max_presence_bytes = 4_000;
+    let mut h = Harness::logged_in(c);
+    h.server(
+        "<presence from='k@example.net/r'/>\
+         <presence from='\u{212A}@example.net/r' type='unavailable'/>",
+    );
+    h.events();
+    assert!(!h.client.presence().is_available(&jid("k@example.net")));
+    let k = "k".repeat(300);
+    let kelvin = "\u{212A}".repeat(300);
+    for _ in 0..8 {
+        h.server(&format!("<presence from='{kelvin}@example.net/r'/>"));
+        h.server(&format!(
+            "<presence from='{k}@example.net/r' type='unavailable'/>"
+        ));
+        h.events();
+    }
+    h.server(&format!("<presence from='{kelvin}@example.net/r'/>"));
+    h.events();
+    assert!(
+        h.client
+            .presence()
+            .is_available(&jid(&format!("{k}@example.net")))
+    );
+    assert_eq!(h.client.presence().untracked(), 0);
+}

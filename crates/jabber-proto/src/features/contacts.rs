@@ -289,8 +289,10 @@ impl Contacts {
             model.bytes -= old;
             model.untracked += 1;
             if resources.is_empty() {
-                model.contacts.remove(&bare);
-                model.bytes -= contact_cost(&bare);
+                // The key as stored: a spelling that compares equal may differ in length.
+                if let Some((key, _)) = model.contacts.remove_entry(&bare) {
+                    model.bytes -= contact_cost(&key);
+                }
             }
             return self.free_if_empty();
         }
@@ -345,8 +347,10 @@ impl Contacts {
                 .sum::<usize>();
             resources.retain(|r| !gone(r));
             if resources.is_empty() {
-                model.contacts.remove(&bare);
-                model.bytes -= contact_cost(&bare);
+                // The key as stored: a spelling that compares equal may differ in length.
+                if let Some((key, _)) = model.contacts.remove_entry(&bare) {
+                    model.bytes -= contact_cost(&key);
+                }
             }
         }
         self.free_if_empty();

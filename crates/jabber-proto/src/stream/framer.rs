@@ -216,8 +216,10 @@ impl Framer {
         let end = self.pos + 1;
         let item = &self.buf[self.start..end];
         // Values with references or CRs are decoded and appended to the element's text:
-        // room for them now saves growing the text (decoded values are never longer than
-        // what they decode; the room is bounded so a huge item does not double).
+        // room for them now saves growing the text in the common case (the room is
+        // bounded so a huge item does not double; other copies — CDATA merged into
+        // text, normalised attributes, inherited namespaces — are rare, and the tree
+        // builder then grows the text by exactly what it needs).
         let room = if memchr::memchr2(b'&', b'\r', item).is_some() {
             item.len().min(DECODE_ROOM)
         } else {

@@ -609,8 +609,12 @@ impl TreeBuilder {
         let mut decoded = strings.decoded;
         let mut text = raw;
         if !decoded.is_empty() {
-            // The framer left room for this when the item had references or CRs.
+            // The framer left room for this when the item had references or CRs; where
+            // it did not suffice (more decoded than the room, CDATA merged into text,
+            // normalised attributes, inherited namespaces), exactly what is needed, not
+            // a doubling.
             let base = text.len();
+            text.reserve_exact(decoded.len());
             text.push_str(&decoded);
             for node in &mut nodes {
                 relocate(node, base);
