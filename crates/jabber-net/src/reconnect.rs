@@ -531,7 +531,8 @@ impl Recovery {
     /// How many stanzas `client` holds unacknowledged (with a resumable session): take it
     /// before a send, for [`send_failed`](Self::send_failed).
     pub fn unacked(client: &Client) -> Option<usize> {
-        client.resumption().map(|r| r.unacked.len())
+        // Counted, not built: this runs before every send.
+        client.unacked_stanzas()
     }
 
     /// A send on `link`'s connection failed at the transport at `now`, `before` being

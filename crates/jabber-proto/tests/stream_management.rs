@@ -276,6 +276,7 @@ fn died() -> Resumption {
     let r = h.client.resumption().expect("resumable after a reset");
     assert_eq!((r.id.as_str(), r.handled, r.acked), ("sm-1", 2, 1));
     assert_eq!(r.unacked.len(), 2);
+    assert_eq!(h.client.unacked_stanzas(), Some(2), "counted as built");
     r
 }
 
@@ -286,6 +287,7 @@ fn no_resumption_after_an_orderly_close() {
     h.client.close(now);
     h.server("</stream:stream>");
     assert_eq!(h.client.resumption(), None);
+    assert_eq!(h.client.unacked_stanzas(), None);
 }
 
 #[test]

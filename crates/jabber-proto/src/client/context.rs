@@ -37,6 +37,11 @@ pub(crate) const IDLE_KEEP_BYTES: usize = 256;
 /// brings them back to [`IDLE_KEEP_BYTES`]; a larger burst is freed at once.
 pub(crate) const BUSY_KEEP_BYTES: usize = 4096;
 
+/// How long after a busy input the room it kept is given back at the latest, when no
+/// small input or other timer comes first: a client without timers (keepalive off,
+/// nothing pending) would otherwise keep it for good.
+pub(crate) const BUSY_LINGER: Duration = Duration::from_secs(1);
+
 /// Events an emptied queue keeps room for: one, so the usual input — one stanza, one
 /// event — allocates nothing for its event, and a burst leaves no more behind.
 const IDLE_EVENTS: usize = 1;
@@ -115,6 +120,8 @@ pub(crate) struct Cx {
     /// An XMPP 1.0 login negotiates (STARTTLS, SASL, bind): the application's commands
     /// that write wait for it.
     pub(crate) negotiating: bool,
+    /// When the room a busy input kept goes (see [`BUSY_LINGER`]).
+    pub(crate) busy_until: Option<Instant>,
     /// The input being parsed is captured item by item, masked (during SASL).
     pub(crate) mask_input: bool,
     /// The stream restarted (after STARTTLS or SASL): the server's next header is not a
@@ -163,6 +170,7 @@ impl Cx {
             channel_bindings: None,
             tls_pending: false,
             negotiating: false,
+            busy_until: None,
             mask_input: false,
             restarting: false,
             replaying: false,

@@ -299,11 +299,13 @@ impl Client {
             return Err(Error::EventQueueFull);
         }
         self.parser.push(bytes);
-        let keep = if bytes.len() > context::IDLE_KEEP_BYTES {
+        let busy = bytes.len() > context::IDLE_KEEP_BYTES;
+        let keep = if busy {
             context::BUSY_KEEP_BYTES
         } else {
             context::IDLE_KEEP_BYTES
         };
+        self.cx.busy_until = busy.then(|| now + context::BUSY_LINGER);
         self.drain_parser(keep);
         self.cx.release_idle_events();
         Ok(())
@@ -383,6 +385,7 @@ impl Client {
         // A quiet moment: what busy traffic kept goes.
         self.parser.release_idle(context::IDLE_KEEP_BYTES);
         self.cx.release_idle_events();
+        self.cx.busy_until = None;
         self.forget_if_closed();
     }
 
@@ -712,6 +715,7 @@ impl Client {
             self.account.deadline(&self.cx),
             keepalive,
             self.sm_deadline(),
+            self.cx.busy_until,
         ]
         .into_iter()
         .flatten()

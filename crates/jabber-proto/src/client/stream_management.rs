@@ -35,6 +35,21 @@ impl Client {
         Some(r)
     }
 
+    /// How many stanzas a [`resumption`](Self::resumption) would carry as
+    /// unacknowledged, without building it (`None` where there would be none).
+    pub fn unacked_stanzas(&self) -> Option<usize> {
+        if self
+            .close_reason()
+            .is_some_and(super::CloseReason::is_clean)
+        {
+            return None;
+        }
+        self.cx
+            .sm
+            .as_deref()?
+            .resumable_unacked(self.cx.jid.as_ref())
+    }
+
     // ---- commands ----
 
     /// Logs in like [`login`](Self::login), but where a new session would be bound,

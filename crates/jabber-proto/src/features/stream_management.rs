@@ -313,6 +313,12 @@ impl StreamManagement {
         })
     }
 
+    /// What [`resumption`](Self::resumption)'s `unacked` would hold, counted.
+    pub(crate) fn resumable_unacked(&self, jid: Option<&Jid>) -> Option<usize> {
+        (matches!(self.phase, Phase::Enabled) && self.id.is_some() && jid.is_some())
+            .then_some(self.unacked.len())
+    }
+
     /// The connection died: keep the requests still waiting for replies and the last
     /// handle, for a resumption to carry (only when there can be one).
     pub(crate) fn keep_in_flight(&mut self, in_flight: Vec<InFlightIq>, iq_handles: u64) {
