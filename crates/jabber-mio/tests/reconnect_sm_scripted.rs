@@ -577,3 +577,45 @@ fn stanzas_waiting_for_the_core_are_reported_when_the_resumed_stream_ends_the_se
     }
     peer.finish();
 }
+
+#[test]
+fn stanzas_taken_while_offline_are_reported_when_the_session_is_closed() {
+    // Offline with a session to resume: a send waits with it (told Ok). Closing the
+    // session instead of resuming reports it, then ends.
+    let peer = scripted::serve_many(1, |mut peer| {
+        peer.login_sm();
+        peer.shutdown_write();
+        peer.read_to_end();
+    });
+    let mut driver = Driver::new().expect("driver");
+    let slow = Backoff {
+        initial: Duration::from_secs(60),
+        max: Duration::from_secs(60),
+        max_attempts: Some(3),
+    };
+    let id = logged_in(
+        &mut driver,
+        &[peer.addr()],
+        config(4),
+        &Options::plain(),
+        slow,
+    );
+    assert!(matches!(item(&mut driver, id), Item::Disconnected(_)));
+    assert!(matches!(item(&mut driver, id), Item::Attempt { .. }));
+    driver
+        .send(id, scripted::chat("bob@example.com", "offline"))
+        .expect("waits with the session");
+    driver.close(id).expect("close");
+    match driver.poll_output() {
+        Some((from, Output::Reconnection(Item::NotSent { stanzas, error }))) if from == id => {
+            assert_eq!(error, client::Error::Closed);
+            assert_eq!(stanzas.len(), 1);
+        }
+        other => panic!("expected NotSent, got {other:?}"),
+    }
+    assert!(matches!(
+        driver.poll_output(),
+        Some((from, Output::Event(Event::Closed(CloseReason::Local)))) if from == id
+    ));
+    peer.finish();
+}

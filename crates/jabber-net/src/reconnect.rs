@@ -285,6 +285,35 @@ mod tests {
     }
 
     #[test]
+    fn stanzas_never_sent_are_reported_when_the_session_ends_without_resuming() {
+        // Two sent by the lost core, two taken while offline; reconnection stopped.
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        r.lost(&mut lost_client(2), Instant::ZERO);
+        r.queue(message("offline1")).unwrap();
+        r.requeue([message("offline2")]);
+        r.stop();
+        assert!(matches!(r.step(), Step::Report(Item::Disconnected(_))));
+        assert!(matches!(r.step(), Step::Report(Item::GaveUp)));
+        let Step::Report(Item::NotSent { stanzas, error }) = r.step() else {
+            panic!("the stanzas taken while offline are reported");
+        };
+        assert_eq!(error, CoreError::Closed);
+        assert_eq!(stanzas, vec![message("offline1"), message("offline2")]);
+        assert!(matches!(r.step(), Step::Done));
+        // The same when the application ends the session.
+        let mut r = Recovery::new(backoff(3), 5, 10);
+        r.lost(&mut lost_client(1), Instant::ZERO);
+        r.queue(message("offline")).unwrap();
+        r.finish();
+        assert!(matches!(r.step(), Step::Report(Item::Disconnected(_))));
+        assert!(matches!(
+            r.step(),
+            Step::Report(Item::NotSent { stanzas, .. }) if stanzas.len() == 1
+        ));
+        assert!(matches!(r.step(), Step::Done));
+    }
+
+    #[test]
     fn stanzas_wait_with_the_session_within_the_bound() {
         let mut r = Recovery::new(backoff(3), 5, 3);
         // Nothing to resume: nowhere for a stanza to wait.
@@ -492,6 +521,10 @@ pub struct Recovery {
     /// Stanzas [`requeue`](Recovery::requeue) could not keep, to report (no heap when
     /// empty).
     unsent: Vec<Element>,
+    /// How many of the resumption's unacknowledged stanzas the lost core had sent; those
+    /// after them were taken while offline (or not yet taken by a core) and were never
+    /// sent: a session that ends without resuming reports them.
+    sent: usize,
 }
 
 impl Recovery {
@@ -507,6 +540,7 @@ impl Recovery {
             done: false,
             max_queued,
             unsent: Vec::new(),
+            sent: 0,
         }
     }
 
@@ -523,6 +557,7 @@ impl Recovery {
         }
         let client = link.client();
         if let Some(r) = client.resumption() {
+            self.sent = r.unacked.len();
             self.resumption = Some(r);
         }
         self.loss = Some(client.close_reason().cloned());
@@ -575,6 +610,17 @@ impl Recovery {
             return Step::Report(Item::NotSent { stanzas, error });
         }
         if self.done {
+            // Ended without resuming: what was taken but never sent is reported.
+            let never_sent = match &mut self.resumption {
+                Some(r) if r.unacked.len() > self.sent => r.unacked.split_off(self.sent),
+                _ => Vec::new(),
+            };
+            if !never_sent.is_empty() {
+                return Step::Report(Item::NotSent {
+                    stanzas: never_sent,
+                    error: ClientError::Closed,
+                });
+            }
             return Step::Done;
         }
         if let Some(delay) = self.announced.take() {
@@ -606,6 +652,7 @@ impl Recovery {
             Ok(resumed) => {
                 // Resumed or replaced: what the old session held has gone out again.
                 self.resumption = None;
+                self.sent = 0;
                 self.reconnect.succeeded();
                 Item::Reconnected(resumed)
             }

@@ -164,6 +164,10 @@ impl Session {
     }
 
     /// Logs out: closes the current connection cleanly and ends the session.
+    ///
+    /// Stanzas waiting while disconnected end with the session unsent: to have them
+    /// reported ([`Item::NotSent`]) instead, call
+    /// [`stop_reconnecting`](Self::stop_reconnecting) and read `next` until it ends.
     pub fn close(mut self) -> Result<Option<CloseReason>, Error> {
         self.recovery.finish();
         match self.conn.take() {

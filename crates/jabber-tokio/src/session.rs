@@ -145,6 +145,10 @@ impl Session {
     }
 
     /// Logs out: closes the current connection cleanly and ends the session.
+    ///
+    /// Stanzas waiting while disconnected end with the session unsent: to have them
+    /// reported ([`Item::NotSent`]) instead, call
+    /// [`stop_reconnecting`](Self::stop_reconnecting) and read `next` until it ends.
     pub async fn close(mut self) -> Result<(), Error> {
         self.recovery.finish();
         if let Some(conn) = self.conn.take() {

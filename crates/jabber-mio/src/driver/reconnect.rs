@@ -346,6 +346,13 @@ impl Driver {
         if !r.is_offline() {
             return Ok(false);
         }
+        // What the session still has to say (stanzas taken while offline, never sent),
+        // then the end.
+        let mut reports = Vec::new();
+        while let Step::Report(item) = r.recovery.step() {
+            reports.push((id, Output::Reconnection(item)));
+        }
+        self.outputs.extend(reports);
         self.outputs
             .push_back((id, Output::Event(Event::Closed(CloseReason::Local))));
         self.remove(slot);
