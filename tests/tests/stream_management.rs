@@ -410,7 +410,7 @@ fn reply_lost_in_a_cut_reaches_its_handle(kind: ServerKind) {
     }
     proxy.cut();
     proxy.hold(false);
-    let items = pump_until_std(&mut alice, 20, |i| matches!(i, Item::Reconnected(_)));
+    let items = pump_on(&mut alice, 20, |i| matches!(i, Item::Reconnected(_)));
     let Some(Item::Reconnected(outcome)) = items.last() else {
         unreachable!()
     };
@@ -420,7 +420,7 @@ fn reply_lost_in_a_cut_reaches_its_handle(kind: ServerKind) {
     );
     // The server's answer: ejabberd's empty card, prosody's `item-not-found` for an
     // account without one (never a timeout, which says no answer came).
-    let items = pump_until_std(&mut alice, 10, |i| match i {
+    let items = pump_on(&mut alice, 10, |i| match i {
         Item::Event(Event::Services(ServiceEvent::Vcard { id: got, .. })) => *got == id,
         Item::Event(Event::Services(ServiceEvent::Failed { id: got, error })) => {
             assert!(error.is_some(), "{kind}: the request timed out");
@@ -435,32 +435,6 @@ fn reply_lost_in_a_cut_reaches_its_handle(kind: ServerKind) {
         "{kind}: {items:?}"
     );
     alice.close().expect("closed");
-}
-
-/// Runs a jabber-std session until `done` holds for an item (or the deadline passes).
-fn pump_until_std(
-    session: &mut jabber_std::Session,
-    secs: u64,
-    mut done: impl FnMut(&Item) -> bool,
-) -> Vec<Item> {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        match session
-            .next(Duration::from_millis(100))
-            .expect("no adapter error")
-        {
-            Some(item) => {
-                let stop = done(&item);
-                seen.push(item);
-                if stop {
-                    return seen;
-                }
-            }
-            None => break,
-        }
-    }
-    panic!("not reached in {secs} s: {seen:?}");
 }
 
 #[test]

@@ -99,7 +99,7 @@ impl Reconnecting for jabber_std::Session {
 
     fn unacked(&mut self) -> Option<usize> {
         let conn = self.connection()?;
-        Some(conn.client().resumption()?.unacked.len())
+        conn.client().unacked_stanzas()
     }
 
     fn stop_reconnecting(&mut self) {
@@ -169,7 +169,7 @@ impl Reconnecting for TokioReconnecting {
 
     fn unacked(&mut self) -> Option<usize> {
         let conn = self.session.connection()?;
-        Some(conn.client().resumption()?.unacked.len())
+        conn.client().unacked_stanzas()
     }
 
     fn stop_reconnecting(&mut self) {
