@@ -314,6 +314,19 @@ impl super::reconnecting::Reconnecting for MioReconnecting {
         self.inner.send(stanza)
     }
 
+    fn send_iq(
+        &mut self,
+        to: Option<&jabber_proto::jid::Jid>,
+        kind: jabber_proto::stanza::IqType,
+        payload: Element,
+    ) -> Result<Result<jabber_proto::client::IqId, jabber_proto::client::Error>, Error> {
+        let id = self.inner.id;
+        let mut shared = self.inner.shared.borrow_mut();
+        shared
+            .driver
+            .command(id, |c, now| c.send_iq(now, to, kind, payload))
+    }
+
     fn is_connected(&self) -> bool {
         let shared = self.inner.shared.borrow();
         shared.driver.is_connected(self.inner.id) == Some(true)
@@ -325,7 +338,7 @@ impl super::reconnecting::Reconnecting for MioReconnecting {
         }
         let shared = self.inner.shared.borrow();
         let client = shared.driver.client(self.inner.id)?;
-        Some(client.resumption()?.unacked.len())
+        client.unacked_stanzas()
     }
 
     fn stop_reconnecting(&mut self) {

@@ -8,8 +8,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use jabber_net::{Backoff, Error, Item, LoggedIn, Options};
-use jabber_proto::client::Config;
+use jabber_proto::client::{Config, Error as ClientError, IqId};
+use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::stanza::IqType;
 use jabber_proto::xml::Element;
 
 use super::{MioAdapter, StdAdapter, TokioAdapter};
@@ -40,6 +42,15 @@ pub trait Reconnecting {
 
     /// Sends a stanza (queued with the session to resume while disconnected).
     fn send(&mut self, stanza: Element) -> Result<(), Error>;
+
+    /// Sends an IQ request on the current connection (the core's `send_iq`): the outer
+    /// error is the adapter's (no connection: `Closed`), the inner the core's.
+    fn send_iq(
+        &mut self,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+    ) -> Result<Result<IqId, ClientError>, Error>;
 
     /// Whether a connection is up.
     fn is_connected(&self) -> bool;
@@ -91,6 +102,18 @@ impl Reconnecting for jabber_std::Session {
 
     fn send(&mut self, stanza: Element) -> Result<(), Error> {
         jabber_std::Session::send(self, stanza)
+    }
+
+    fn send_iq(
+        &mut self,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+    ) -> Result<Result<IqId, ClientError>, Error> {
+        let conn = self
+            .connection()
+            .ok_or(Error::Client(ClientError::Closed))?;
+        conn.with_client(|c, now| c.send_iq(now, to, kind, payload))
     }
 
     fn is_connected(&self) -> bool {
@@ -161,6 +184,19 @@ impl Reconnecting for TokioReconnecting {
 
     fn send(&mut self, stanza: Element) -> Result<(), Error> {
         self.session.send(stanza)
+    }
+
+    fn send_iq(
+        &mut self,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+    ) -> Result<Result<IqId, ClientError>, Error> {
+        let conn = self
+            .session
+            .connection()
+            .ok_or(Error::Client(ClientError::Closed))?;
+        conn.with_client(|c, now| c.send_iq(now, to, kind, payload))
     }
 
     fn is_connected(&self) -> bool {
