@@ -327,6 +327,16 @@ impl Peer {
     /// A login of [`USER`] with [`sm_config`]: bound to [`RESOURCE`], stream management
     /// enabled, resumable as `sm1`.
     pub fn login_sm(&mut self) {
+        self.login_sm_enabled("");
+    }
+
+    /// [`login_sm`](Self::login_sm), the server asking resumption to happen at
+    /// `location` (XEP-0198 §5).
+    pub fn login_sm_at(&mut self, location: &str) {
+        self.login_sm_enabled(&format!(" location='{location}'"));
+    }
+
+    fn login_sm_enabled(&mut self, attrs: &str) {
         self.sasl_authenticate();
         let bind = self.read_until("</iq>");
         self.write(&format!(
@@ -336,7 +346,9 @@ impl Peer {
         ));
         self.read_until("<enable");
         self.read_until(">");
-        self.write("<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true'/>");
+        self.write(&format!(
+            "<enabled xmlns='urn:xmpp:sm:3' id='sm1' resume='true'{attrs}/>"
+        ));
     }
 
     /// Up to the client's `<resume/>` of `sm1` (checked), unanswered.

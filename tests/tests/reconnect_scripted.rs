@@ -158,3 +158,62 @@ fn a_write_timeout_keeps_the_request_in_flight_for_the_resumed_session() {
         peer.finish();
     }
 }
+
+/// The server names another place to resume at (`<enabled location/>`): the attempt
+/// connects there first. The first listener takes one connection only, so an attempt
+/// that ignored the location would find no server.
+#[test]
+fn the_resumption_goes_where_the_server_asked() {
+    for make in reconnecting::all() {
+        let adapter = make();
+        let what = adapter.name();
+        let elsewhere = scripted::serve_many_on(
+            std::net::TcpListener::bind("127.0.0.1:0").expect("a port"),
+            1,
+            |mut peer| {
+                peer.resume_sm(0);
+                peer.answer_close_after_anything();
+            },
+        );
+        let location = elsewhere.addr().to_string();
+        let first = scripted::serve_many_on(
+            std::net::TcpListener::bind("127.0.0.1:0").expect("a port"),
+            1,
+            move |mut peer| {
+                peer.login_sm_at(&location);
+                peer.shutdown_write();
+                peer.read_to_end();
+            },
+        );
+        let backoff = Backoff {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(40),
+            max_attempts: Some(2),
+        };
+        let (mut session, _) = adapter
+            .connect_reconnecting(
+                first.addr(),
+                scripted::sm_config(4),
+                Options::plain(),
+                scripted::creds(),
+                backoff,
+            )
+            .expect("logged in");
+        assert!(
+            matches!(next(&mut *session, what), Item::Disconnected(_)),
+            "{what}"
+        );
+        assert!(
+            matches!(next(&mut *session, what), Item::Attempt { .. }),
+            "{what}"
+        );
+        let outcome = next(&mut *session, what);
+        assert!(
+            matches!(outcome, Item::Reconnected(Resumed::Resumed { .. })),
+            "{what}: {outcome:?}"
+        );
+        session.close().expect("closed");
+        first.finish();
+        elsewhere.finish();
+    }
+}

@@ -52,7 +52,7 @@ pub use outcome::{
     write_timed_out,
 };
 pub use outcome::{Resumed, is_resume_outcome, resume_outcome};
-pub use reconnect::{Backoff, Item, Reconnect, Recovery, Step};
+pub use reconnect::{Backoff, Item, Reconnect, Recovery, Step, prefer};
 pub use seed::fresh_seed;
 pub use socket::{configure_socket, is_reset};
 pub use tls::Tls;

@@ -285,6 +285,27 @@ mod tests {
     }
 
     #[test]
+    fn resumption_locations_parse_as_xep_0198_writes_them() {
+        let p = |s| super::parse_location(s, 5222);
+        assert_eq!(
+            p("node2.example.com"),
+            Some(("node2.example.com".into(), 5222))
+        );
+        assert_eq!(p("10.0.0.2:5223"), Some(("10.0.0.2".into(), 5223)));
+        assert_eq!(p("[2001:db8::2]:5280"), Some(("2001:db8::2".into(), 5280)));
+        assert_eq!(p("[2001:db8::2]"), Some(("2001:db8::2".into(), 5222)));
+        assert_eq!(p("2001:db8::2"), Some(("2001:db8::2".into(), 5222)));
+        for bad in ["", ":5222", "host:port", "[::1]x", "[]:5222", "host:99999"] {
+            assert_eq!(p(bad), None, "{bad:?}");
+        }
+        let a = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        assert_eq!(
+            super::prefer([a("10.0.0.2:1")], &[a("10.0.0.1:1"), a("10.0.0.2:1")]),
+            vec![a("10.0.0.2:1"), a("10.0.0.1:1")]
+        );
+    }
+
+    #[test]
     fn stanzas_never_sent_are_reported_when_the_session_ends_without_resuming() {
         // Two sent by the lost core, two taken while offline; reconnection stopped.
         let mut r = Recovery::new(backoff(3), 5, 10);
@@ -646,6 +667,14 @@ impl Recovery {
         self.resumption.clone()
     }
 
+    /// Where the server asked resumption to happen (XEP-0198 §5, `<enabled location/>`),
+    /// as host and port (`default_port` when it named none), while there is a session to
+    /// resume: an attempt connects there first, then to the usual addresses.
+    pub fn location(&self, default_port: u16) -> Option<(String, u16)> {
+        let location = self.resumption.as_ref()?.location.as_deref()?;
+        parse_location(location, default_port)
+    }
+
     /// The outcome of an attempt, as the item to report.
     pub fn attempted(&mut self, outcome: Result<Resumed, Error>) -> Item {
         match outcome {
@@ -714,6 +743,45 @@ impl Recovery {
     pub fn is_done(&self) -> bool {
         self.done
     }
+}
+
+/// `host`, `host:port`, `[v6]:port` or a bare IPv6 literal, as `<enabled location/>`
+/// writes it; `None` when empty or malformed.
+fn parse_location(location: &str, default_port: u16) -> Option<(String, u16)> {
+    let location = location.trim();
+    if let Some(rest) = location.strip_prefix('[') {
+        let (host, after) = rest.split_once(']')?;
+        let port = match after.strip_prefix(':') {
+            Some(p) => p.parse().ok()?,
+            None if after.is_empty() => default_port,
+            None => return None,
+        };
+        return (!host.is_empty()).then(|| (host.to_owned(), port));
+    }
+    match location.split_once(':') {
+        // More than one colon and no brackets: an IPv6 literal without a port.
+        Some((_, rest)) if rest.contains(':') => Some((location.to_owned(), default_port)),
+        Some((host, port)) => {
+            Some((host.to_owned(), port.parse().ok()?)).filter(|(h, _)| !h.is_empty())
+        }
+        None if location.is_empty() => None,
+        None => Some((location.to_owned(), default_port)),
+    }
+}
+
+/// `preferred` first, then the rest of `addrs` (each once): the addresses of an attempt
+/// that honours the server's resumption location.
+pub fn prefer(
+    preferred: impl IntoIterator<Item = std::net::SocketAddr>,
+    addrs: &[std::net::SocketAddr],
+) -> Vec<std::net::SocketAddr> {
+    let mut out: Vec<std::net::SocketAddr> = preferred.into_iter().collect();
+    for a in addrs {
+        if !out.contains(a) {
+            out.push(*a);
+        }
+    }
+    out
 }
 
 /// A stream error that says the server will not have this session back: the account,

@@ -17,6 +17,8 @@ use crate::{CloseReason, Connection, Error, LoggedIn, Next, Options};
 ///
 /// Nothing happens between calls: losses are noticed, and attempts made, inside
 /// [`next`](Self::next), which sleeps for the backoff delay of an attempt it announced.
+/// An attempt connects first where the server asked resumption to happen (XEP-0198
+/// `<enabled location/>`), then to the session's addresses.
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -150,7 +152,16 @@ impl Session {
     fn attempt(&mut self) -> Result<Resumed, Error> {
         let mut config = self.config.clone();
         config.seed = crate::fresh_seed();
-        let mut conn = Connection::connect_with(&self.addrs[..], config, self.options.clone())?;
+        // Where the server asked resumption to happen first (XEP-0198), if it resolves.
+        let port = self.addrs.first().map_or(5222, SocketAddr::port);
+        let preferred = self
+            .recovery
+            .location(port)
+            .and_then(|(host, port)| (host.as_str(), port).to_socket_addrs().ok())
+            .into_iter()
+            .flatten();
+        let addrs = jabber_net::prefer(preferred, &self.addrs);
+        let mut conn = Connection::connect_with(&addrs[..], config, self.options.clone())?;
         let outcome = match self.recovery.resumption() {
             Some(r) => conn.resume(self.credentials.clone(), r),
             None => conn

@@ -17,7 +17,9 @@ use crate::{Connection, Error, LoggedIn, Options};
 ///
 /// Losses are noticed, and attempts made, inside [`next`](Self::next). It is
 /// cancel-safe while connected (as [`Connection::next_event`]); cancelled during an
-/// attempt, that attempt is abandoned and the next call announces another.
+/// attempt, that attempt is abandoned and the next call announces another. An attempt
+/// connects first where the server asked resumption to happen (XEP-0198
+/// `<enabled location/>`), then to the session's addresses.
 pub struct Session {
     addrs: Vec<SocketAddr>,
     config: Config,
@@ -129,8 +131,16 @@ impl Session {
     async fn attempt(&mut self) -> Result<Resumed, Error> {
         let mut config = self.config.clone();
         config.seed = crate::fresh_seed();
-        let mut conn =
-            Connection::connect_with(&self.addrs[..], config, self.options.clone()).await?;
+        // Where the server asked resumption to happen first (XEP-0198), if it resolves.
+        let port = self.addrs.first().map_or(5222, SocketAddr::port);
+        let mut preferred = Vec::new();
+        if let Some((host, port)) = self.recovery.location(port) {
+            if let Ok(found) = tokio::net::lookup_host((host.as_str(), port)).await {
+                preferred.extend(found);
+            }
+        }
+        let addrs = jabber_net::prefer(preferred, &self.addrs);
+        let mut conn = Connection::connect_with(&addrs[..], config, self.options.clone()).await?;
         let outcome = match self.recovery.resumption() {
             Some(r) => conn.resume(self.credentials.clone(), r).await,
             None => conn

@@ -229,7 +229,9 @@ impl Driver {
     /// attempt, the attempt's. [`is_connected`](Self::is_connected) tells which.
     /// [`close`](Self::close) during an attempt ends the session with
     /// `Event::Closed(Local)` whatever becomes of the attempt. The session counts in
-    /// [`len`](Self::len) until it ends.
+    /// [`len`](Self::len) until it ends. Where the server named a place to resume at
+    /// (XEP-0198 `<enabled location/>`) as an address literal, an attempt connects there
+    /// first (a host name is not looked up: the driver never blocks on DNS).
     pub fn connect_reconnecting(
         &mut self,
         addrs: &[SocketAddr],
@@ -476,10 +478,19 @@ impl Driver {
         let r = session.reconnect.as_deref_mut().ok_or_else(not_running)?;
         let mut config = r.config.clone();
         config.seed = jabber_net::fresh_seed();
+        // Where the server asked resumption to happen first (XEP-0198): an address
+        // literal only, since the driver never blocks on a DNS lookup.
+        let port = r.addrs.first().map_or(5222, SocketAddr::port);
+        let preferred = r
+            .recovery
+            .location(port)
+            .and_then(|(host, port)| host.parse::<std::net::IpAddr>().ok().map(|ip| (ip, port)))
+            .map(SocketAddr::from);
+        let addrs = jabber_net::prefer(preferred, &r.addrs);
         // The addresses in turn until one starts connecting; the rest are its fallbacks.
         let mut last = io::Error::new(ErrorKind::InvalidInput, "no address");
         let mut started = None;
-        for (i, &addr) in r.addrs.iter().enumerate() {
+        for (i, &addr) in addrs.iter().enumerate() {
             let stream = TcpStream::connect(addr)
                 .and_then(|s| jabber_net::configure_socket(&s, &r.options).map(|()| s));
             match stream {
@@ -491,7 +502,7 @@ impl Driver {
             }
         }
         let (mut stream, next) = started.ok_or(last)?;
-        let rest = &r.addrs[next..];
+        let rest = &addrs[next..];
         let mut clock = Clock::start();
         clock.hold();
         let mut link = Link::new(config, &r.options, clock.now())?;
