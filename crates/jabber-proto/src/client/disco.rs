@@ -86,20 +86,7 @@ impl Client {
         payload: Element,
         request: DiscoRequest,
     ) -> Result<IqId, Error> {
-        if !self.login.is_logged_in() {
-            self.cx.check_open()?;
-            return Err(Error::WrongPhase);
-        }
-        self.cx.tick(now);
-        let before = self.cx.out_len();
-        let id = self
-            .cx
-            .request(Some(to), IqType::Get, payload, Some(Owner::Disco(request)))?;
-        if let Err(e) = self.cx.check_room(before) {
-            self.cx.iqs.forget(id);
-            return Err(e);
-        }
-        Ok(id)
+        self.session_request(now, Some(to), IqType::Get, payload, Owner::Disco(request))
     }
 }
 

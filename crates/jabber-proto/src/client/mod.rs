@@ -480,7 +480,7 @@ impl Client {
             b.child(payload.clone())
         };
         self.capture_command(now, record);
-        let result = self.request(now, to, kind, payload);
+        let result = self.request(now, to, kind, payload, None);
         self.capture_refusal(now, &result);
         result
     }
@@ -491,15 +491,33 @@ impl Client {
         to: Option<&Jid>,
         kind: IqType,
         payload: Element,
+        owner: Option<Owner>,
     ) -> Result<IqId, Error> {
         self.cx.tick(now);
         let before = self.cx.out_len();
-        let id = self.cx.request(to, kind, payload, None)?;
+        let id = self.cx.request(to, kind, payload, owner)?;
         if let Err(e) = self.cx.check_room(before) {
             self.cx.iqs.forget(id);
             return Err(e);
         }
         Ok(id)
+    }
+
+    /// A request a feature sends for the application (its answer comes as that
+    /// feature's event, routed by `owner`): only within a session.
+    pub(super) fn session_request(
+        &mut self,
+        now: Instant,
+        to: Option<&Jid>,
+        kind: IqType,
+        payload: Element,
+        owner: Owner,
+    ) -> Result<IqId, Error> {
+        if !self.login.is_logged_in() {
+            self.cx.check_open()?;
+            return Err(Error::WrongPhase);
+        }
+        self.request(now, to, kind, payload, Some(owner))
     }
 
     /// Answers a [`StanzaEvent::IqRequest`]: a result (with an optional payload) or an

@@ -71,20 +71,7 @@ impl Client {
         payload: Element,
         step: PolicyStep,
     ) -> Result<IqId, Error> {
-        if !self.login.is_logged_in() {
-            self.cx.check_open()?;
-            return Err(Error::WrongPhase);
-        }
-        self.cx.tick(now);
-        let before = self.cx.out_len();
-        let id = self
-            .cx
-            .request(None, kind, payload, Some(Owner::BlockPolicy(step)))?;
-        if let Err(e) = self.cx.check_room(before) {
-            self.cx.iqs.forget(id);
-            return Err(e);
-        }
-        Ok(id)
+        self.session_request(now, None, kind, payload, Owner::BlockPolicy(step))
     }
 
     /// An incoming message: a carbon is checked and unwrapped; what the blocking policy

@@ -166,19 +166,6 @@ impl Client {
         payload: Element,
         request: ServiceRequest,
     ) -> Result<IqId, Error> {
-        if !self.login.is_logged_in() {
-            self.cx.check_open()?;
-            return Err(Error::WrongPhase);
-        }
-        self.cx.tick(now);
-        let before = self.cx.out_len();
-        let id = self
-            .cx
-            .request(to, kind, payload, Some(super::Owner::Service(request)))?;
-        if let Err(e) = self.cx.check_room(before) {
-            self.cx.iqs.forget(id);
-            return Err(e);
-        }
-        Ok(id)
+        self.session_request(now, to, kind, payload, super::Owner::Service(request))
     }
 }

@@ -256,6 +256,6 @@ impl Client {
             self.cx.check_open()?;
             return Err(Error::WrongPhase);
         }
-        self.request(now, None, IqType::Set, query)
+        self.request(now, None, IqType::Set, query, None)
     }
 }
