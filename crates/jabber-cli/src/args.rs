@@ -200,7 +200,8 @@ pub(crate) enum RosterCommand {
     /// Add a contact or change its name and groups
     Add {
         /// The contact
-        jid: String,
+        #[arg(value_name = "JID")]
+        contact: String,
         /// A name for it
         #[arg(long, value_name = "N")]
         name: Option<String>,
@@ -211,7 +212,8 @@ pub(crate) enum RosterCommand {
     /// Remove a contact (and the subscriptions both ways)
     Remove {
         /// The contact
-        jid: String,
+        #[arg(value_name = "JID")]
+        contact: String,
     },
 }
 
@@ -219,14 +221,16 @@ pub(crate) enum RosterCommand {
 #[derive(Debug, Args)]
 pub(crate) struct Target {
     /// The address
-    pub(crate) jid: String,
+    #[arg(value_name = "JID")]
+    pub(crate) address: String,
 }
 
 /// A command's address, with a default.
 #[derive(Debug, Args)]
 pub(crate) struct Optional {
     /// The address
-    pub(crate) jid: Option<String>,
+    #[arg(value_name = "JID")]
+    pub(crate) address: Option<String>,
 }
 
 /// `jabber register`.

@@ -14,7 +14,7 @@ use crate::output::Record;
 /// messages are printed as they arrive. The end of input (Ctrl-D) waits until the
 /// server has every line, then logs out.
 pub(crate) async fn run(common: &Common, target: Target) -> Result {
-    let peer = parse_jid(&target.jid)?;
+    let peer = parse_jid(&target.address)?;
     let mut session = connect::login(
         common,
         Needs {

@@ -5,6 +5,7 @@ use std::time::Instant;
 use jabber_tokio::Event;
 use jabber_tokio::jabber_proto::client::{DiscoEvent, ServiceEvent};
 use jabber_tokio::jabber_proto::features::vcard::Vcard;
+use jabber_tokio::jabber_proto::stanza::StanzaCondition;
 use serde_json::{Value, json};
 
 use super::{Result, parse_jid};
@@ -20,7 +21,7 @@ fn target(
     session: &Session,
     default: impl FnOnce(&Session) -> jabber_tokio::Jid,
 ) -> Result<jabber_tokio::Jid, Failure> {
-    match &arg.jid {
+    match &arg.address {
         Some(text) => parse_jid(text),
         None => Ok(default(session)),
     }
@@ -35,11 +36,19 @@ fn server(session: &Session) -> jabber_tokio::Jid {
 pub(crate) async fn vcard(common: &Common, arg: Optional) -> Result {
     let mut session = connect::login(common, Needs::default()).await?;
     let of = target(&arg, &session, |s| s.me.to_bare())?;
-    let ask = arg.jid.is_some().then_some(of.clone());
+    let ask = arg.address.is_some().then_some(of.clone());
     let id = session.command(|c, now| c.vcard_get(now, ask.as_ref()))?;
     let card = session
         .wait_for(|event| match event {
             Event::Services(ServiceEvent::Vcard { id: got, vcard }) if got == id => Some(Ok(vcard)),
+            // No card stored: prosody says so with item-not-found, ejabberd with an
+            // empty card.
+            Event::Services(ServiceEvent::Failed {
+                id: got,
+                error: Some(e),
+            }) if got == id && e.condition == StanzaCondition::ItemNotFound => {
+                Some(Ok(Box::default()))
+            }
             Event::Services(ServiceEvent::Failed { id: got, error }) if got == id => {
                 Some(Err(error))
             }
@@ -175,7 +184,7 @@ pub(crate) async fn disco(common: &Common, arg: Optional) -> Result {
 pub(crate) async fn ping(common: &Common, arg: Optional) -> Result {
     let mut session = connect::login(common, Needs::default()).await?;
     let to = target(&arg, &session, server)?;
-    let ask = arg.jid.is_some().then_some(to.clone());
+    let ask = arg.address.is_some().then_some(to.clone());
     let start = Instant::now();
     let answer = session.ping(ask.as_ref()).await?;
     let ms = start.elapsed().as_secs_f64() * 1000.0;

@@ -13,7 +13,11 @@ use crate::session::Session;
 pub(crate) async fn run(common: &Common, args: Roster) -> Result {
     match args.action.unwrap_or(RosterCommand::List) {
         RosterCommand::List => list(common).await,
-        RosterCommand::Add { jid, name, groups } => {
+        RosterCommand::Add {
+            contact: jid,
+            name,
+            groups,
+        } => {
             let mut item = RosterItem::new(parse_jid(&jid)?);
             item.name = name;
             item.groups = groups;
@@ -22,7 +26,7 @@ pub(crate) async fn run(common: &Common, args: Roster) -> Result {
             answered(&mut session, id, "adding", &jid).await?;
             Ok(session.done("added", &jid).await?)
         }
-        RosterCommand::Remove { jid } => {
+        RosterCommand::Remove { contact: jid } => {
             let contact = parse_jid(&jid)?;
             let mut session = connect::login(common, Needs::default()).await?;
             let id = session.command(|c, now| c.roster_remove(now, &contact))?;
@@ -48,20 +52,23 @@ async fn list(common: &Common) -> Result {
         .roster()
         .items()
         .map(|item| {
+            // The server's order of the groups is not stable (prosody): sorted.
+            let mut groups = item.groups.clone();
+            groups.sort_unstable();
             let subscription = item.subscription.as_str();
             let text = format!(
                 "{}\t{}\t{subscription}{}\t{}",
                 item.jid,
                 item.name.as_deref().unwrap_or(""),
                 if item.pending_out { " (asked)" } else { "" },
-                item.groups.join(",")
+                groups.join(",")
             );
             Record::new("contact", text)
                 .field("jid", Some(item.jid.as_str()))
                 .field("name", item.name.as_deref())
                 .field("subscription", Some(subscription))
                 .field("asked", Some(item.pending_out))
-                .field("groups", Some(item.groups.clone()))
+                .field("groups", Some(groups))
         })
         .collect();
     let json = session.json;

@@ -1,0 +1,659 @@
+//! The `jabber` binary as a process against real servers (ejabberd and prosody on
+//! loopback, tests/src/servers.rs): every command, its exit status, its `--json` lines,
+//! and its one-line errors. Each scenario runs on both servers (`ejabberd::send_and_listen`,
+//! `prosody::send_and_listen`); one server of each kind serves every scenario, each
+//! scenario with accounts of its own. The servers' watchdogs stop them by PID when the
+//! test process ends.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use jabber_tests::{Server, ServerKind, TestCa, free_port};
+use serde_json::Value;
+
+/// Every account's password.
+const PASSWORD: &str = "Cli-secret-7";
+/// How long one command may take (a login is well under a second).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a background command may take to get ready or to print a line.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// A running server and the test CA as a file for `--ca`.
+struct Fixture {
+    server: Server,
+    ca: PathBuf,
+}
+
+/// The server of `kind` every scenario shares, started on first use.
+fn fixture(kind: ServerKind) -> &'static Fixture {
+    static EJABBERD: OnceLock<Fixture> = OnceLock::new();
+    static PROSODY: OnceLock<Fixture> = OnceLock::new();
+    let cell = match kind {
+        ServerKind::Ejabberd => &EJABBERD,
+        ServerKind::Prosody => &PROSODY,
+    };
+    cell.get_or_init(|| {
+        let server = Server::start(kind).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        let ca = server.dir().join("cli-test-ca.pem");
+        std::fs::write(&ca, TestCa::get().ca_pem()).expect("write the CA file");
+        Fixture { server, ca }
+    })
+}
+
+impl Fixture {
+    /// A fresh account (`prefix` and a number), created out of band.
+    fn account(&self, prefix: &str) -> String {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let user = format!("{prefix}{}", N.fetch_add(1, Ordering::Relaxed));
+        self.server
+            .register(&user, PASSWORD)
+            .unwrap_or_else(|e| panic!("account {user}: {e}"));
+        user
+    }
+
+    /// `jabber` logging in as `user` over STARTTLS on the plain port, trusting the test
+    /// CA; nothing from the environment, no standard input.
+    fn jabber(&self, user: &str) -> Command {
+        self.jabber_at(user, self.server.addr().port())
+    }
+
+    /// [`jabber`](Self::jabber) connecting to `port`.
+    fn jabber_at(&self, user: &str, port: u16) -> Command {
+        let mut c = self.bare_jabber_at(port);
+        let jid = format!("{user}@localhost");
+        c.args(["--jid", &jid, "--password", PASSWORD]);
+        c
+    }
+
+    /// `jabber` with the server and CA options only.
+    fn bare_jabber(&self) -> Command {
+        self.bare_jabber_at(self.server.addr().port())
+    }
+
+    /// [`bare_jabber`](Self::bare_jabber) connecting to `port`.
+    fn bare_jabber_at(&self, port: u16) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_jabber"));
+        for var in ["JABBER_PASSWORD", "JABBER_JID", "JABBER_NEW_PASSWORD"] {
+            c.env_remove(var);
+        }
+        c.args(["--server", "127.0.0.1", "--port"])
+            .arg(port.to_string())
+            .arg("--ca")
+            .arg(&self.ca)
+            .stdin(Stdio::null());
+        c
+    }
+}
+
+/// `user`'s bare address.
+fn bare(user: &str) -> String {
+    format!("{user}@localhost")
+}
+
+/// Runs `command` to its end (at most [`COMMAND_TIMEOUT`]).
+fn run(command: &mut Command) -> Output {
+    assert_cmd::Command::from_std(std::mem::replace(command, Command::new("true")))
+        .timeout(COMMAND_TIMEOUT)
+        .output()
+        .expect("the command runs")
+}
+
+/// Runs `command` and asserts it succeeded; its standard output.
+fn ok(command: &mut Command) -> String {
+    let what = format!("{command:?}");
+    let out = run(command);
+    assert!(
+        out.status.success(),
+        "{what}: {:?}\nstdout: {}\nstderr: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Runs `command` and asserts it failed with status 1 and exactly one line on standard
+/// error, which it returns.
+fn fails(command: &mut Command) -> String {
+    let what = format!("{command:?}");
+    let out = run(command);
+    let stderr = String::from_utf8(out.stderr).expect("UTF-8 errors");
+    assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{what}: one line: {stderr:?}");
+    assert!(
+        stderr.starts_with("jabber: ") && stderr.ends_with('\n'),
+        "{stderr:?}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    stderr
+}
+
+/// The JSON objects of `--json` output, one per line.
+fn json_lines(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect()
+}
+
+/// A command running in the background with `-v`, its output read by threads.
+struct Background {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    ready: Receiver<()>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Background {
+    /// Starts `command` (with `-v` added), standard input a pipe.
+    fn start(command: &mut Command) -> Background {
+        let mut child = command
+            .arg("-v")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn jabber");
+        let stdin = child.stdin.take();
+        let (line_tx, lines) = channel();
+        let stdout = child.stdout.take().expect("stdout");
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = line_tx.send(line);
+            }
+        });
+        let (ready_tx, ready) = channel();
+        let stderr_text = Arc::new(Mutex::new(String::new()));
+        let sink = stderr_text.clone();
+        let stderr = child.stderr.take().expect("stderr");
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                // The server's echo of our initial presence: the session is available,
+                // so messages to the bare address reach it.
+                if line.starts_with("<- <presence") {
+                    let _ = ready_tx.send(());
+                }
+                let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        Background {
+            child,
+            stdin,
+            lines,
+            ready,
+            stderr: stderr_text,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Waits until the session is available.
+    fn wait_ready(&self) {
+        if self.ready.recv_timeout(WAIT).is_err() {
+            panic!("not ready; stderr:\n{}", self.stderr());
+        }
+    }
+
+    /// The next line of standard output.
+    fn line(&self) -> String {
+        match self.lines.recv_timeout(WAIT) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Timeout) => panic!("no line; stderr:\n{}", self.stderr()),
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("output ended; stderr:\n{}", self.stderr())
+            }
+        }
+    }
+
+    /// Types `text` on its standard input.
+    fn type_in(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(text.as_bytes()).expect("write stdin");
+        stdin.flush().expect("flush stdin");
+    }
+
+    /// Closes standard input and waits for the exit; the status and the rest of the
+    /// output.
+    fn finish(mut self) -> (ExitStatus, Vec<String>) {
+        drop(self.stdin.take());
+        let deadline = Instant::now() + WAIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit; stderr:\n{}",
+                self.stderr()
+            );
+            thread::sleep(Duration::from_millis(20));
+        };
+        let rest = self.lines.iter().collect();
+        (status, rest)
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        // Only our own child, by its handle.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+// ---- scenarios ----
+
+/// bob listens; alice sends; bob prints the message as JSON and exits 0 after one.
+fn send_and_listen(f: &Fixture) {
+    let alice = f.account("alice");
+    let bob = f.account("bob");
+    let listener = Background::start(f.jabber(&bob).args([
+        "--json",
+        "listen",
+        "--count",
+        "1",
+        "--timeout",
+        "20",
+    ]));
+    listener.wait_ready();
+    ok(f.jabber(&alice).args([
+        "send",
+        &bare(&bob),
+        "hello from the shell",
+        "--subject",
+        "greeting",
+    ]));
+    let (status, lines) = listener.finish();
+    assert_eq!(status.code(), Some(0));
+    let items = json_lines(&lines.join("\n"));
+    assert_eq!(items.len(), 1, "{items:?}");
+    let m = &items[0];
+    assert_eq!(m["kind"], "message");
+    assert_eq!(m["type"], "chat");
+    assert_eq!(m["body"], "hello from the shell");
+    assert_eq!(m["subject"], "greeting");
+    let from = m["from"].as_str().expect("from");
+    assert!(from.starts_with(&format!("{}/", bare(&alice))), "{from}");
+
+    // Text output, a headline.
+    let listener = Background::start(f.jabber(&bob).args(["listen", "--count", "1"]));
+    listener.wait_ready();
+    let out =
+        ok(f.jabber(&alice)
+            .args(["--json", "send", &bare(&bob), "news", "--type", "headline"]));
+    assert_eq!(json_lines(&out)[0]["kind"], "sent");
+    let line = listener.line();
+    assert!(
+        line.starts_with(&bare(&alice)) && line.ends_with("(headline): news"),
+        "{line}"
+    );
+    assert_eq!(listener.finish().0.code(), Some(0));
+}
+
+/// Nothing arrives: exit 2 after the timeout, nothing printed.
+fn listen_timeout(f: &Fixture) {
+    let carol = f.account("carol");
+    let started = Instant::now();
+    let out = run(f.jabber(&carol).args(["listen", "--timeout", "1"]));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty() && out.stderr.is_empty(), "{out:?}");
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+/// roster add (name, groups), list (text and JSON), remove.
+fn roster(f: &Fixture) {
+    let alice = f.account("ralice");
+    let bob = f.account("rbob");
+    assert_eq!(ok(f.jabber(&alice).args(["roster"])), "");
+    ok(f.jabber(&alice).args([
+        "roster",
+        "add",
+        &bare(&bob),
+        "--name",
+        "Bob",
+        "--group",
+        "Friends",
+        "--group",
+        "Work",
+    ]));
+    let text = ok(f.jabber(&alice).args(["roster", "list"]));
+    assert_eq!(text, format!("{}\tBob\tnone\tFriends,Work\n", bare(&bob)));
+    let items = json_lines(&ok(f.jabber(&alice).args(["--json", "roster"])));
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "contact");
+    assert_eq!(items[0]["jid"], bare(&bob));
+    assert_eq!(items[0]["name"], "Bob");
+    assert_eq!(items[0]["subscription"], "none");
+    let mut groups: Vec<&str> = items[0]["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    groups.sort_unstable();
+    assert_eq!(groups, ["Friends", "Work"]);
+    let out = ok(f
+        .jabber(&alice)
+        .args(["--json", "roster", "remove", &bare(&bob)]));
+    assert_eq!(json_lines(&out)[0]["kind"], "removed");
+    assert_eq!(ok(f.jabber(&alice).args(["roster", "list"])), "");
+}
+
+/// alice asks, bob sees the request when he listens, approves; alice's roster shows it.
+fn subscribe_and_approve(f: &Fixture) {
+    let alice = f.account("salice");
+    let bob = f.account("sbob");
+    ok(f.jabber(&alice).args(["subscribe", &bare(&bob)]));
+    let out = ok(f
+        .jabber(&bob)
+        .args(["--json", "listen", "--count", "1", "--timeout", "20"]));
+    let items = json_lines(&out);
+    assert_eq!(items[0]["kind"], "subscription", "{items:?}");
+    assert_eq!(items[0]["type"], "subscribe");
+    assert_eq!(items[0]["from"], bare(&alice));
+    ok(f.jabber(&bob).args(["approve", &bare(&alice)]));
+    let items = json_lines(&ok(f.jabber(&alice).args(["--json", "roster"])));
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["jid"], bare(&bob));
+    assert_eq!(items[0]["subscription"], "to");
+}
+
+/// alice blocks bob: his message does not reach her; unblocked, it does.
+fn block_and_unblock(f: &Fixture) {
+    let alice = f.account("balice");
+    let bob = f.account("bbob");
+    let out = ok(f.jabber(&alice).args(["--json", "block", &bare(&bob)]));
+    assert_eq!(json_lines(&out)[0]["kind"], "blocked");
+    let listener =
+        Background::start(
+            f.jabber(&alice)
+                .args(["listen", "--count", "1", "--timeout", "2"]),
+        );
+    listener.wait_ready();
+    ok(f.jabber(&bob).args(["send", &bare(&alice), "blocked?"]));
+    let (status, lines) = listener.finish();
+    assert_eq!(status.code(), Some(2), "{lines:?}");
+
+    let out = ok(f.jabber(&alice).args(["--json", "unblock", &bare(&bob)]));
+    assert_eq!(json_lines(&out)[0]["kind"], "unblocked");
+    let listener =
+        Background::start(
+            f.jabber(&alice)
+                .args(["listen", "--count", "1", "--timeout", "20"]),
+        );
+    listener.wait_ready();
+    ok(f.jabber(&bob).args(["send", &bare(&alice), "through"]));
+    assert!(listener.line().ends_with(": through"));
+    assert_eq!(listener.finish().0.code(), Some(0));
+}
+
+/// register (with --field), passwd, unregister; the old password and the removed
+/// account are refused afterwards.
+fn account_lifecycle(f: &Fixture) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let user = format!("newcomer{}", N.fetch_add(1, Ordering::Relaxed));
+    // The form's fields from --field: no prompt, no --password needed.
+    let out = ok(f.bare_jabber().args([
+        "--json",
+        "--jid",
+        &bare(&user),
+        "register",
+        "--field",
+        &format!("username={user}"),
+        "--field",
+        "password=first-pw",
+    ]));
+    let records = json_lines(&out);
+    let last = records.last().expect("records");
+    assert_eq!(last["kind"], "registered");
+    assert_eq!(last["jid"], bare(&user));
+    assert!(
+        records[..records.len() - 1]
+            .iter()
+            .all(|r| r["kind"] == "instructions" && r["text"].is_string()),
+        "{records:?}"
+    );
+    // Taken now.
+    let e = fails(
+        f.bare_jabber()
+            .args(["--jid", &bare(&user), "--password", "other", "register"]),
+    );
+    assert!(e.contains("taken"), "{e}");
+
+    let login = |pw: &str| {
+        let mut c = f.bare_jabber();
+        c.args(["--jid", &bare(&user), "--password", pw]);
+        c
+    };
+    ok(login("first-pw").args(["ping"]));
+    ok(login("first-pw").args(["passwd", "--new-password", "second-pw"]));
+    let e = fails(login("first-pw").args(["ping"]));
+    assert_eq!(
+        e,
+        "jabber: login failed: wrong password or unknown account\n"
+    );
+    let out = ok(login("second-pw").args(["--json", "unregister"]));
+    assert_eq!(json_lines(&out)[0]["kind"], "unregistered");
+    let e = fails(login("second-pw").args(["ping"]));
+    assert_eq!(
+        e,
+        "jabber: login failed: wrong password or unknown account\n"
+    );
+}
+
+/// ping (text and JSON), disco of the server, an (empty) vCard.
+fn ping_disco_vcard(f: &Fixture) {
+    let dave = f.account("dave");
+    let out = ok(f.jabber(&dave).args(["ping"]));
+    assert!(
+        out.starts_with("pong from localhost: ") && out.ends_with(" ms\n"),
+        "{out}"
+    );
+    let pong = &json_lines(&ok(f.jabber(&dave).args(["--json", "ping", "localhost"])))[0];
+    assert_eq!(pong["kind"], "pong");
+    assert_eq!(pong["from"], "localhost");
+    assert!(pong["ms"].as_f64().is_some_and(|ms| ms >= 0.0));
+
+    let disco = &json_lines(&ok(f.jabber(&dave).args(["--json", "disco"])))[0];
+    assert_eq!(disco["kind"], "disco");
+    assert_eq!(disco["jid"], "localhost");
+    let features = disco["features"].as_array().expect("features");
+    assert!(features.iter().any(|v| v == "urn:xmpp:ping"), "{disco}");
+    let identities = disco["identities"].as_array().expect("identities");
+    assert!(
+        identities.iter().any(|i| i["category"] == "server"),
+        "{disco}"
+    );
+    let text = ok(f.jabber(&dave).args(["disco"]));
+    assert!(
+        text.lines().any(|l| l == "feature\turn:xmpp:ping"),
+        "{text}"
+    );
+
+    let card = &json_lines(&ok(f.jabber(&dave).args(["--json", "vcard"])))[0];
+    assert_eq!(card["kind"], "vcard");
+    assert_eq!(card["jid"], bare(&dave));
+    let text = ok(f.jabber(&dave).args(["vcard", &bare(&dave)]));
+    assert!(text.starts_with(&format!("JID: {}", bare(&dave))), "{text}");
+}
+
+/// `chat` driven through standard input: lines typed go out, a line from the peer is
+/// printed, the end of input logs out with status 0.
+fn chat(f: &Fixture) {
+    let alice = f.account("calice");
+    let bob = f.account("cbob");
+    let bobs_ear = Background::start(f.jabber(&bob).args([
+        "--json",
+        "listen",
+        "--count",
+        "2",
+        "--timeout",
+        "20",
+    ]));
+    bobs_ear.wait_ready();
+    let mut chat = Background::start(f.jabber(&alice).args(["chat", &bare(&bob)]));
+    chat.wait_ready();
+    chat.type_in("first line\n\nsecond line\n");
+    let heard: Vec<Value> = (0..2)
+        .map(|_| serde_json::from_str(&bobs_ear.line()).expect("JSON"))
+        .collect();
+    assert_eq!(heard[0]["body"], "first line");
+    assert_eq!(heard[1]["body"], "second line");
+    assert_eq!(bobs_ear.finish().0.code(), Some(0));
+    ok(f.jabber(&bob).args(["send", &bare(&alice), "hi alice"]));
+    let line = chat.line();
+    assert!(
+        line.starts_with(&bare(&bob)) && line.ends_with(": hi alice"),
+        "{line}"
+    );
+    let (status, rest) = chat.finish();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+}
+
+/// The errors: a wrong password, an unreachable server, an untrusted certificate,
+/// plaintext refused; each one line, status 1.
+fn errors(f: &Fixture) {
+    let erin = f.account("erin");
+    let e = fails(
+        f.bare_jabber()
+            .args(["--jid", &bare(&erin), "--password", "wrong", "ping"]),
+    );
+    assert_eq!(
+        e,
+        "jabber: login failed: wrong password or unknown account\n"
+    );
+
+    let port = free_port();
+    let e = fails(f.jabber_at(&erin, port).args(["ping"]));
+    assert_eq!(
+        e,
+        format!("jabber: cannot reach 127.0.0.1:{port}: connection refused\n")
+    );
+
+    // Without --ca: the test CA is not among the usual roots.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jabber"));
+    c.args([
+        "--jid",
+        &bare(&erin),
+        "--password",
+        PASSWORD,
+        "--server",
+        "127.0.0.1",
+    ])
+    .args(["--port", &f.server.addr().port().to_string(), "ping"])
+    .env_remove("JABBER_PASSWORD")
+    .stdin(Stdio::null());
+    let e = fails(&mut c);
+    assert!(e.contains("certificate is not trusted"), "{e}");
+
+    // The classic login on plain TCP: the password would cross unencrypted (prosody
+    // offers no digest), and an unencrypted 1.0 stream without STARTTLS is refused.
+    let e = fails(
+        f.jabber(&erin)
+            .args(["--legacy", "--tls", "none", "--auth", "plain", "ping"]),
+    );
+    assert!(e.contains("--allow-plaintext"), "{e}");
+    ok(f.jabber(&erin).args([
+        "--legacy",
+        "--tls",
+        "none",
+        "--auth",
+        "plain",
+        "--allow-plaintext",
+        "ping",
+    ]));
+
+    // No password and no terminal.
+    let e = fails(f.bare_jabber().args(["--jid", &bare(&erin), "ping"]));
+    assert!(e.contains("JABBER_PASSWORD"), "{e}");
+    // From the environment instead.
+    ok(f.bare_jabber()
+        .env("JABBER_PASSWORD", PASSWORD)
+        .args(["--jid", &bare(&erin), "ping"]));
+}
+
+/// Direct TLS on the TLS port, and `-v`: the XML both ways, the password masked.
+fn direct_tls_and_verbose(f: &Fixture) {
+    let fred = f.account("fred");
+    let out = run(f
+        .jabber_at(&fred, f.server.tls_addr().port())
+        .args(["--tls", "direct", "-v", "--auth", "plain", "ping"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("-> <auth") && stderr.contains("<- <success"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(PASSWORD), "the password leaked:\n{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .all(|l| l.starts_with("<- ") || l.starts_with("-> ") || l.starts_with("-- "))
+    );
+}
+
+macro_rules! on_both_servers {
+    ($($scenario:ident),* $(,)?) => {
+        mod ejabberd {
+            $( #[test] fn $scenario() { super::$scenario(super::fixture(jabber_tests::ServerKind::Ejabberd)) } )*
+        }
+        mod prosody {
+            $( #[test] fn $scenario() { super::$scenario(super::fixture(jabber_tests::ServerKind::Prosody)) } )*
+        }
+    };
+}
+
+on_both_servers!(
+    send_and_listen,
+    listen_timeout,
+    roster,
+    subscribe_and_approve,
+    block_and_unblock,
+    account_lifecycle,
+    ping_disco_vcard,
+    chat,
+    errors,
+    direct_tls_and_verbose,
+);
+
+/// `--help` reads like a Unix tool's; a usage error is status 1.
+#[test]
+fn help_and_usage() {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_jabber")).arg("--help"));
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "Usage: jabber [OPTIONS] <COMMAND>",
+        "send",
+        "listen",
+        "--json",
+        "Exit status",
+    ] {
+        assert!(help.contains(needle), "{needle}: {help}");
+    }
+    let out = run(Command::new(env!("CARGO_BIN_EXE_jabber")).args(["send", "--help"]));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--subject <S>"));
+    let out = run(Command::new(env!("CARGO_BIN_EXE_jabber")).args(["send"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("required"));
+    // No account.
+    let mut c = Command::new(env!("CARGO_BIN_EXE_jabber"));
+    c.env_remove("JABBER_JID").args(["ping"]);
+    let e = fails(&mut c);
+    assert!(e.contains("--jid"), "{e}");
+}
