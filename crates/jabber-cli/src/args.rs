@@ -49,11 +49,11 @@ pub(crate) struct Common {
     pub(crate) password: Option<String>,
 
     /// Connect to this host instead of looking the domain up (SRV records)
-    #[arg(long, global = true, value_name = "HOST")]
+    #[arg(long, global = true, env = "JABBER_SERVER", value_name = "HOST")]
     pub(crate) server: Option<String>,
 
     /// Connect to this port (default 5222, 5223 with --tls direct)
-    #[arg(long, global = true, value_name = "N")]
+    #[arg(long, global = true, env = "JABBER_PORT", value_name = "N")]
     pub(crate) port: Option<u16>,
 
     /// How the stream is encrypted
@@ -69,7 +69,7 @@ pub(crate) struct Common {
     pub(crate) allow_plaintext: bool,
 
     /// Also trust the CA certificate(s) in FILE (PEM or DER)
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, env = "JABBER_CA", value_name = "FILE")]
     pub(crate) ca: Option<PathBuf>,
 
     /// The resource to bind (default: jabber- and a random suffix)

@@ -16,6 +16,7 @@ mod output;
 mod session;
 mod verbose;
 
+use std::panic::AssertUnwindSafe;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -56,12 +57,15 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(commands::run(cli)) {
-        Ok(Outcome::Done) => ExitCode::SUCCESS,
-        Ok(Outcome::TimedOut) => ExitCode::from(2),
-        Err(e) => {
+    let run = std::panic::catch_unwind(AssertUnwindSafe(|| runtime.block_on(commands::run(cli))));
+    match run {
+        Ok(Ok(Outcome::Done)) => ExitCode::SUCCESS,
+        Ok(Ok(Outcome::TimedOut)) => ExitCode::from(2),
+        Ok(Err(e)) => {
             eprintln!("jabber: {e}");
             ExitCode::FAILURE
         }
+        // The hook has said it.
+        Err(_) => ExitCode::FAILURE,
     }
 }

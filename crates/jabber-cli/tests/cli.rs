@@ -79,7 +79,14 @@ impl Fixture {
     /// [`bare_jabber`](Self::bare_jabber) connecting to `port`.
     fn bare_jabber_at(&self, port: u16) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_jabber"));
-        for var in ["JABBER_PASSWORD", "JABBER_JID", "JABBER_NEW_PASSWORD"] {
+        for var in [
+            "JABBER_PASSWORD",
+            "JABBER_JID",
+            "JABBER_NEW_PASSWORD",
+            "JABBER_SERVER",
+            "JABBER_PORT",
+            "JABBER_CA",
+        ] {
             c.env_remove(var);
         }
         c.args(["--server", "127.0.0.1", "--port"])
@@ -556,6 +563,7 @@ fn errors(f: &Fixture) {
     ])
     .args(["--port", &f.server.addr().port().to_string(), "ping"])
     .env_remove("JABBER_PASSWORD")
+    .env_remove("JABBER_CA")
     .stdin(Stdio::null());
     let e = fails(&mut c);
     assert!(e.contains("certificate is not trusted"), "{e}");

@@ -15,15 +15,22 @@ use jabber_std::{Config, Connection, Event, Jid, Next, Options, StanzaEvent, Tls
 use jabber_tests::{Server, ServerKind, TestCa};
 
 fn main() -> ExitCode {
-    let kind = match std::env::args().nth(1).as_deref() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // `demo serve [ejabberd|prosody]`: keep the server for the `jabber` command.
+    let serving = args.first().is_some_and(|a| a == "serve");
+    if serving {
+        args.remove(0);
+    }
+    let kind = match args.first().map(String::as_str) {
         None | Some("ejabberd") => ServerKind::Ejabberd,
         Some("prosody") => ServerKind::Prosody,
         Some(other) => {
-            eprintln!("usage: demo [ejabberd|prosody] (not {other:?})");
+            eprintln!("usage: demo [serve] [ejabberd|prosody] (not {other:?})");
             return ExitCode::from(2);
         }
     };
-    match run(kind) {
+    let outcome = if serving { serve(kind) } else { run(kind) };
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("demo failed: {e}");
@@ -117,5 +124,40 @@ fn hear(conn: &mut Connection) -> Result<(), Box<dyn std::error::Error>> {
             Next::TimedOut => return Err("no message within 10 s".into()),
             Next::Ended => return Err("the connection ended".into()),
         }
+    }
+}
+
+/// Starts the server with `alice` and `bob`, writes what the `jabber` command needs to
+/// reach it (`target/demo/env`: its address, port and this run's CA), and keeps it until
+/// the process is interrupted; the server's watchdog then stops it by its PID.
+fn serve(kind: ServerKind) -> Result<(), Box<dyn std::error::Error>> {
+    let server = Server::start(kind)?;
+    for user in ["alice", "bob"] {
+        server.register(user, &format!("{user}-secret"))?;
+    }
+    let dir = std::path::Path::new("target/demo");
+    std::fs::create_dir_all(dir)?;
+    let ca = std::fs::canonicalize(dir)?.join("ca.pem");
+    std::fs::write(&ca, TestCa::get().ca_pem())?;
+    let env = format!(
+        "export JABBER_SERVER=127.0.0.1 JABBER_PORT={} JABBER_CA={}\n",
+        server.addr().port(),
+        ca.display()
+    );
+    std::fs::write(dir.join("env"), &env)?;
+    println!(
+        "== {} on {} (pid {}): alice@{d} (password alice-secret) and bob@{d} (bob-secret)",
+        kind.name(),
+        server.addr(),
+        server.pid(),
+        d = server.domain()
+    );
+    println!(
+        "== for the jabber command: . target/demo/env   ({})",
+        env.trim()
+    );
+    println!("== Ctrl-C stops the server");
+    loop {
+        std::thread::park();
     }
 }
