@@ -1,5 +1,6 @@
 //! What the conference feature reports: [`Event::Conference`](crate::client::Event::Conference).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 
 use super::browse::BrowseItem;
@@ -54,21 +55,21 @@ pub enum ConferenceEvent {
         /// The room.
         room: Jid,
         /// Who.
-        occupant: Occupant,
+        occupant: Box<Occupant>,
     },
     /// An occupant's presence, role or affiliation changed.
     OccupantChanged {
         /// The room.
         room: Jid,
         /// The occupant, as it now is.
-        occupant: Occupant,
+        occupant: Box<Occupant>,
     },
     /// An occupant left.
     OccupantLeft {
         /// The room.
         room: Jid,
         /// Who, as it was.
-        occupant: Occupant,
+        occupant: Box<Occupant>,
     },
     /// An occupant's nickname changed (303); `own` when it is ours.
     NickChanged {
@@ -109,7 +110,7 @@ pub enum ConferenceEvent {
         /// Who sent it.
         nick: String,
         /// The message.
-        message: Message,
+        message: Box<Message>,
     },
     /// A message from the room itself (its bare address): "has joined/left" lines of
     /// the older protocols, configuration notices.
@@ -117,7 +118,7 @@ pub enum ConferenceEvent {
         /// The room.
         room: Jid,
         /// The message.
-        message: Message,
+        message: Box<Message>,
     },
     /// A private message from an occupant (or, in the conference protocol, its proxy
     /// JID).
@@ -127,12 +128,12 @@ pub enum ConferenceEvent {
         /// Who sent it.
         nick: String,
         /// The message.
-        message: Message,
+        message: Box<Message>,
     },
     /// An invitation (from anyone: it joins nothing by itself).
-    Invited(Invite),
+    Invited(Box<Invite>),
     /// A mediated invitation we sent was declined.
-    Declined(Decline),
+    Declined(Box<Decline>),
     /// We left the room ([`Client::leave_room`](crate::client::Client::leave_room)):
     /// the room confirmed, or the stream ended first. Later stanzas from the room are
     /// ignored.
@@ -164,7 +165,7 @@ pub enum ConferenceEvent {
         from: Jid,
         /// What it is and holds; for a member's proxy JID, `jid` is its real address
         /// (also set on the occupant, with [`OccupantChanged`](Self::OccupantChanged)).
-        item: BrowseItem,
+        item: Box<BrowseItem>,
     },
     /// A browse request failed; `free` when it was a room that does not exist (404),
     /// whose name can be taken.

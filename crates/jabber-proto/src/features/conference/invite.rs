@@ -77,8 +77,14 @@ fn reason(el: ElementRef<'_>) -> Option<String> {
 
 /// The invitation or decline in `m`, if any.
 pub(crate) fn read(m: &Message) -> Option<Carried> {
+    // Only a message that carries one pays for reading it (every message asks).
+    let muc = m.element().child("x", MUC_USER);
+    let direct: Option<Invitation> = match muc {
+        Some(_) => None,
+        None => Some(m.extension()?),
+    };
     let sender = m.from().map(|f| f.to_owned_jid());
-    if let Some(x) = m.element().child("x", MUC_USER) {
+    if let Some(x) = muc {
         // Mediated: the room forwards it from its own (bare) address.
         let room = sender.as_ref().filter(|s| s.is_bare());
         if let (Some(invite), Some(room)) = (x.child("invite", MUC_USER), room) {
@@ -99,7 +105,7 @@ pub(crate) fn read(m: &Message) -> Option<Carried> {
             }));
         }
     }
-    let direct: Invitation = m.extension()?;
+    let direct = direct.or_else(|| m.extension())?;
     Some(Carried::Invite(Invite {
         room: direct.room,
         from: sender.clone(),

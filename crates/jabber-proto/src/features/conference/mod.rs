@@ -177,13 +177,9 @@ pub(crate) struct Conferences {
     rooms: Option<Box<BTreeMap<Jid, Room>>>,
 }
 
-/// A stanza's sender split into its room (bare) and resource (nickname, or proxy id).
-fn sender(from: Option<crate::jid::JidRef<'_>>) -> Option<(Jid, Option<String>)> {
-    let from = from?;
-    Some((
-        from.bare().to_owned_jid(),
-        from.resource().map(String::from),
-    ))
+/// A stanza's sender's resource (nickname, or proxy id), owned.
+fn resource_of(from: crate::jid::JidRef<'_>) -> Option<String> {
+    from.resource().map(String::from)
 }
 
 impl Conferences {
@@ -218,6 +214,17 @@ impl Conferences {
             }
             None => self.remove(&room),
         }
+    }
+
+    /// The room `from` is (bare) or is in (an occupant), without allocating unless it is
+    /// one: every message and presence asks.
+    fn room_of(&self, from: Option<crate::jid::JidRef<'_>>) -> Option<Jid> {
+        let bare = from?.bare();
+        self.rooms
+            .as_deref()?
+            .keys()
+            .find(|k| **k == bare)
+            .cloned()
     }
 
     fn get_mut(&mut self, room: &Jid) -> Option<&mut Room> {
@@ -446,9 +453,10 @@ impl Conferences {
 
     /// A presence: the room's if it comes from a room we know; otherwise handed back.
     pub(crate) fn on_presence(&mut self, cx: &mut Cx, p: Presence) -> Option<Presence> {
-        let Some((jid, resource)) = sender(p.from()) else {
+        let Some(jid) = self.room_of(p.from()) else {
             return Some(p);
         };
+        let resource = p.from().and_then(resource_of);
         let max_occupants = usize::from(cx.config.conference.max_occupants);
         let ping = cx.config.conference.self_ping();
         let Some(room) = self.get_mut(&jid) else {
@@ -483,15 +491,16 @@ impl Conferences {
         if m.kind() != MessageType::Error {
             if let Some(carried) = invite::read(&m) {
                 cx.push(match carried {
-                    invite::Carried::Invite(i) => ConferenceEvent::Invited(i),
-                    invite::Carried::Decline(d) => ConferenceEvent::Declined(d),
+                    invite::Carried::Invite(i) => ConferenceEvent::Invited(Box::new(i)),
+                    invite::Carried::Decline(d) => ConferenceEvent::Declined(Box::new(d)),
                 });
                 return None;
             }
         }
-        let Some((jid, resource)) = sender(m.from()) else {
+        let Some(jid) = self.room_of(m.from()) else {
             return Some(m);
         };
+        let resource = m.from().and_then(resource_of);
         let ping = cx.config.conference.self_ping();
         let Some(room) = self.get_mut(&jid) else {
             return Some(m);
@@ -522,17 +531,17 @@ impl Conferences {
             }
             (_, None) => ConferenceEvent::Notice {
                 room: jid,
-                message: m,
+                message: Box::new(m),
             },
             (MessageType::Groupchat, Some(nick)) => ConferenceEvent::Message {
                 room: jid,
                 nick,
-                message: m,
+                message: Box::new(m),
             },
             (_, Some(nick)) => ConferenceEvent::PrivateMessage {
                 room: jid,
                 nick,
-                message: m,
+                message: Box::new(m),
             },
         };
         cx.push(event);
@@ -545,7 +554,10 @@ impl Conferences {
         let Some(lines) = iq.payload().and_then(browse::roster_push) else {
             return false;
         };
-        let Some((jid, None)) = sender(iq.from()) else {
+        if iq.from().is_some_and(|f| f.resource().is_some()) {
+            return false;
+        }
+        let Some(jid) = self.room_of(iq.from()) else {
             return false;
         };
         let max_occupants = usize::from(cx.config.conference.max_occupants);
@@ -571,7 +583,7 @@ impl Conferences {
                 if let Some(occupant) = room.occupants.remove(&line.nick) {
                     cx.push(ConferenceEvent::OccupantLeft {
                         room: jid.clone(),
-                        occupant,
+                        occupant: Box::new(occupant),
                     });
                 }
                 continue;
@@ -590,12 +602,12 @@ impl Conferences {
             cx.push(if known {
                 ConferenceEvent::OccupantChanged {
                     room: jid.clone(),
-                    occupant,
+                    occupant: Box::new(occupant),
                 }
             } else {
                 ConferenceEvent::OccupantJoined {
                     room: jid.clone(),
-                    occupant,
+                    occupant: Box::new(occupant),
                 }
             });
         }
@@ -727,7 +739,11 @@ impl Conferences {
                 };
                 let item = BrowseItem::from_element(payload, 1);
                 self.learn_real_jid(cx, &from, &item);
-                cx.push(ConferenceEvent::Browsed { id, from, item });
+                cx.push(ConferenceEvent::Browsed {
+                    id,
+                    from,
+                    item: Box::new(item),
+                });
             }
             Reply::Error(error) => cx.push(ConferenceEvent::BrowseFailed {
                 id,
@@ -760,7 +776,7 @@ impl Conferences {
         let occupant = occupant.clone();
         cx.push(ConferenceEvent::OccupantChanged {
             room: proxy.to_bare(),
-            occupant,
+            occupant: Box::new(occupant),
         });
     }
 
@@ -890,7 +906,7 @@ fn on_available(
         room.next_ping = ping.map(|d| cx.now + d);
         cx.push(ConferenceEvent::OccupantJoined {
             room: jid.clone(),
-            occupant,
+            occupant: Box::new(occupant),
         });
         cx.push(ConferenceEvent::Joined {
             room: jid.clone(),
@@ -914,12 +930,12 @@ fn on_available(
     cx.push(if known {
         ConferenceEvent::OccupantChanged {
             room: jid.clone(),
-            occupant,
+            occupant: Box::new(occupant),
         }
     } else {
         ConferenceEvent::OccupantJoined {
             room: jid.clone(),
-            occupant,
+            occupant: Box::new(occupant),
         }
     });
     Outcome::Keep
@@ -989,7 +1005,7 @@ fn on_unavailable(room: &mut Room, cx: &mut Cx, jid: &Jid, nick: &str, muc: &Muc
     if let Some(occupant) = room.occupants.remove(nick) {
         cx.push(ConferenceEvent::OccupantLeft {
             room: jid.clone(),
-            occupant,
+            occupant: Box::new(occupant),
         });
     }
     Outcome::Keep
