@@ -7,8 +7,8 @@ use crate::features::conference::{
     self, JoinOptions, Room, RoomView, capture as conference_capture, invite_message,
 };
 use crate::jid::Jid;
-use crate::stanza::ext::{Extension, Invitation};
 use crate::stanza::Message;
+use crate::stanza::ext::{Extension, Invitation};
 use crate::time::Instant;
 
 impl Client {
@@ -54,7 +54,9 @@ impl Client {
             )
         };
         self.captured(now, record, |c| {
-            c.room_change(now, room, |conf, cx| conf.join(cx, room, nick, options.clone()))
+            c.room_change(now, room, |conf, cx| {
+                conf.join(cx, room, nick, options.clone())
+            })
         })
     }
 
@@ -86,7 +88,9 @@ impl Client {
             }
         };
         self.captured(now, record, |c| {
-            c.room_change(now, room, |conf, cx| conf.leave(cx, room, status).map(|()| None))
+            c.room_change(now, room, |conf, cx| {
+                conf.leave(cx, room, status).map(|()| None)
+            })
         })
     }
 
@@ -283,10 +287,7 @@ impl Client {
         &mut self,
         now: Instant,
         room: &Jid,
-        change: impl FnOnce(
-            &mut conference::Conferences,
-            &mut super::Cx,
-        ) -> Result<Option<IqId>, Error>,
+        change: impl FnOnce(&mut conference::Conferences, &mut super::Cx) -> Result<Option<IqId>, Error>,
     ) -> Result<(), Error> {
         self.check_session()?;
         self.cx.tick(now);

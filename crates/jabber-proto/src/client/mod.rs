@@ -31,10 +31,10 @@ mod trace;
 use alloc::format;
 use alloc::vec::Vec;
 
+pub use crate::features::conference::ConferenceEvent;
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
-pub use crate::features::conference::ConferenceEvent;
 pub use event::CarbonEvent;
 pub use event::DiscoEvent;
 pub use event::ServiceEvent;

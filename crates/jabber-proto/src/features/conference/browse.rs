@@ -79,7 +79,11 @@ pub(crate) fn query() -> Result<Element, BuildError> {
 /// The nicknames we would like in a room, in order of preference.
 pub(crate) fn nick_choices(nicks: &[&str]) -> Result<Element, BuildError> {
     Element::builder("query", IQ_BROWSE)
-        .children(nicks.iter().map(|n| Element::builder("nick", IQ_BROWSE).text(n)))
+        .children(
+            nicks
+                .iter()
+                .map(|n| Element::builder("nick", IQ_BROWSE).text(n)),
+        )
         .build()
 }
 

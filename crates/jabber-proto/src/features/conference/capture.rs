@@ -134,7 +134,11 @@ pub(crate) fn read_room(el: ElementRef<'_>) -> Result<CarriedRoom, String> {
             .transpose()
     };
     let room = jid(el.attr("jid"))?.ok_or("<room/> without 'jid'")?;
-    let mut c = CarriedRoom::new(&room, el.attr("nick").unwrap_or_default(), read_options(el)?);
+    let mut c = CarriedRoom::new(
+        &room,
+        el.attr("nick").unwrap_or_default(),
+        read_options(el)?,
+    );
     c.state = match el.attr("state") {
         Some("joining") => RoomState::Joining,
         Some("leaving") => RoomState::Leaving,
@@ -144,7 +148,10 @@ pub(crate) fn read_room(el: ElementRef<'_>) -> Result<CarriedRoom, String> {
     c.subject = el.attr("subject").map(String::from);
     for o in el.children().filter(|c| c.is("occupant", CAPTURE_NS)) {
         let mut occupant = Occupant::new(o.attr("nick").unwrap_or_default());
-        occupant.role = o.attr("role").and_then(Role::from_name).unwrap_or(Role::Participant);
+        occupant.role = o
+            .attr("role")
+            .and_then(Role::from_name)
+            .unwrap_or(Role::Participant);
         occupant.affiliation = o
             .attr("affiliation")
             .and_then(Affiliation::from_name)
@@ -198,9 +205,7 @@ pub(crate) fn apply(
         "change-nick" => client.change_nick(now, &jid("room")?, attr("nick")?),
         "send-groupchat" => client.send_groupchat(now, &jid("room")?, attr("body")?),
         "set-subject" => client.set_subject(now, &jid("room")?, attr("subject")?),
-        "send-private" => {
-            client.send_private(now, &jid("room")?, attr("nick")?, attr("body")?)
-        }
+        "send-private" => client.send_private(now, &jid("room")?, attr("nick")?, attr("body")?),
         "invite-direct" => {
             let invitation = el
                 .children()

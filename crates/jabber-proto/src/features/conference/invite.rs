@@ -10,8 +10,8 @@ use alloc::string::String;
 
 use super::MUC_USER;
 use crate::jid::{Jid, JidRef};
-use crate::stanza::ext::Invitation;
 use crate::stanza::Message;
+use crate::stanza::ext::Invitation;
 use crate::xml::{BuildError, Element, ElementRef};
 
 /// How an invitation came.
@@ -93,7 +93,9 @@ pub(crate) fn read(m: &Message) -> Option<Carried> {
                 from: jid_attr(invite, "from"),
                 sender: sender.clone(),
                 reason: reason(invite),
-                password: x.child("password", MUC_USER).map(|p| String::from(p.text())),
+                password: x
+                    .child("password", MUC_USER)
+                    .map(|p| String::from(p.text())),
                 kind: InviteKind::Mediated,
             }));
         }

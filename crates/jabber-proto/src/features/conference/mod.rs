@@ -53,17 +53,17 @@ use core::time::Duration;
 
 pub use browse::BrowseItem;
 pub use event::{ConferenceEvent, DropReason};
+pub(crate) use invite::muc_user_message as invite_message;
 pub use invite::{Decline, Invite, InviteKind};
 pub use join::{History, JoinOptions, Protocol};
 pub use occupants::{Affiliation, Occupant, Role};
 pub use room::{CarriedRoom, RoomState, RoomView};
-pub(crate) use invite::muc_user_message as invite_message;
 
 use crate::client::{Cx, Error, IqId, Owner, Reply};
 use crate::jid::Jid;
-use crate::stanza::{Iq, IqType, Message, MessageType, Presence, PresenceType, StanzaError};
 use crate::stanza::StanzaCondition;
 use crate::stanza::ext::Extension;
+use crate::stanza::{Iq, IqType, Message, MessageType, Presence, PresenceType, StanzaError};
 use crate::time::Instant;
 use crate::xml::{BuildError, Element, ElementRef};
 use occupants::{MucUser, status};
@@ -141,7 +141,8 @@ pub fn me(action: &str) -> String {
 /// How `body`, sent by `nick`, reads when it is a `/me` action: the nickname in place of
 /// `/me`; `None` for an ordinary body.
 pub fn emote(nick: &str, body: &str) -> Option<String> {
-    body.strip_prefix("/me ").map(|rest| format!("{nick} {rest}"))
+    body.strip_prefix("/me ")
+        .map(|rest| format!("{nick} {rest}"))
 }
 
 /// An element sent as a message payload as it is (the `muc#user` ones we build).
@@ -220,11 +221,7 @@ impl Conferences {
     /// one: every message and presence asks.
     fn room_of(&self, from: Option<crate::jid::JidRef<'_>>) -> Option<Jid> {
         let bare = from?.bare();
-        self.rooms
-            .as_deref()?
-            .keys()
-            .find(|k| **k == bare)
-            .cloned()
+        self.rooms.as_deref()?.keys().find(|k| **k == bare).cloned()
     }
 
     fn get_mut(&mut self, room: &Jid) -> Option<&mut Room> {
@@ -421,7 +418,12 @@ impl Conferences {
     /// The session resumed: we are still in every room; self-pings start over.
     pub(crate) fn on_resumed(&mut self, cx: &Cx) {
         let next = cx.config.conference.self_ping().map(|d| cx.now + d);
-        for room in self.rooms.as_deref_mut().into_iter().flat_map(|r| r.values_mut()) {
+        for room in self
+            .rooms
+            .as_deref_mut()
+            .into_iter()
+            .flat_map(|r| r.values_mut())
+        {
             if room.state == RoomState::Joined {
                 room.next_ping = next;
             }
@@ -810,14 +812,21 @@ impl Conferences {
                 continue;
             };
             let owner = Owner::Conference(ConferenceRequest::SelfPing(jid.clone()));
-            room.pinging = cx.request(Some(&to), IqType::Get, ping, Some(owner)).is_ok();
+            room.pinging = cx
+                .request(Some(&to), IqType::Get, ping, Some(owner))
+                .is_ok();
             room.next_ping = None;
         }
     }
 
     /// The connection is over: the rooms are kept for a resumption to carry.
     pub(crate) fn on_closed(&mut self) {
-        for room in self.rooms.as_deref_mut().into_iter().flat_map(|r| r.values_mut()) {
+        for room in self
+            .rooms
+            .as_deref_mut()
+            .into_iter()
+            .flat_map(|r| r.values_mut())
+        {
             room.pinging = false;
             room.next_ping = None;
         }
@@ -942,8 +951,8 @@ fn on_available(
 }
 
 fn on_unavailable(room: &mut Room, cx: &mut Cx, jid: &Jid, nick: &str, muc: &MucUser) -> Outcome {
-    let own = muc.has(status::SELF)
-        || (room.options.protocol != Protocol::Muc && nick == room.nick);
+    let own =
+        muc.has(status::SELF) || (room.options.protocol != Protocol::Muc && nick == room.nick);
     if muc.has(status::NEW_NICK) {
         if let Some(new) = muc.nick.as_deref() {
             if room.state == RoomState::Leaving {
