@@ -841,3 +841,350 @@ fn chunking_changes_no_event() {
     assert_eq!(whole.len(), 6, "{whole:?}");
     assert_eq!(run(true), whole);
 }
+
+/// The cheat sheet's conference protocol, on a 2001-style transcript.
+#[test]
+fn the_cheat_sheets_conference_protocol() {
+    let mut h = Harness::logged_in(config());
+    let now = h.now;
+    // Browse the server for conference services.
+    let server = jid("example.com");
+    let id = h.client.browse(now, &server).expect("browse");
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='get' id='{}' to='example.com'><query xmlns='jabber:iq:browse'/></iq>",
+            wire_id(3)
+        )
+    );
+    h.server(&format!(
+        "<iq type='result' id='{}' from='example.com'>\
+         <service xmlns='jabber:iq:browse' jid='example.com' type='jabber' name='Jabber'>\
+         <conference jid='conference.example.com' type='public' name='Chatrooms'>\
+         <ns>jabber:iq:conference</ns></conference>\
+         <service jid='users.example.com' type='jud' name='Users'/></service></iq>",
+        wire_id(3)
+    ));
+    let events = conf(h.events());
+    let [ConferenceEvent::Browsed { id: got, item, .. }] = events.as_slice() else {
+        panic!("{events:?}");
+    };
+    assert_eq!(*got, id);
+    assert_eq!(item.category, "service");
+    let services: Vec<_> = item.items.iter().filter(|i| i.is_conference()).collect();
+    assert_eq!(services.len(), 1);
+    assert_eq!(services[0].jid, Some(jid("conference.example.com")));
+    assert_eq!(services[0].namespaces, ["jabber:iq:conference"]);
+
+    // Is the room name free? A room that does not exist answers 404.
+    let cauldron = jid("cauldron@conference.example.com");
+    h.client.browse(now, &cauldron).expect("browse");
+    h.sent();
+    h.server(&format!(
+        "<iq type='error' id='{}' from='cauldron@conference.example.com'>\
+         <error code='404'>Not Found</error></iq>",
+        wire_id(4)
+    ));
+    assert!(matches!(
+        conf(h.events()).as_slice(),
+        [ConferenceEvent::BrowseFailed { free: true, .. }]
+    ));
+
+    // Join: presence to the bare room, then our nicknames in order of preference.
+    let options = JoinOptions::default()
+        .protocol(Protocol::Conference)
+        .retry_nick(true);
+    h.client
+        .join_room(now, &cauldron, "alice", options)
+        .expect("join");
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<presence to='cauldron@conference.example.com'/>\
+             <iq type='set' id='{}' to='cauldron@conference.example.com'>\
+             <query xmlns='jabber:iq:browse'><nick>alice</nick><nick>alice_</nick>\
+             <nick>alice__</nick><nick>alice___</nick></query></iq>",
+            wire_id(5)
+        )
+    );
+    h.server(&format!(
+        "<iq type='result' id='{}' from='cauldron@conference.example.com'/>",
+        wire_id(5)
+    ));
+    assert_eq!(
+        conf(h.events()),
+        [ConferenceEvent::Joined {
+            room: cauldron.clone(),
+            nick: "alice".into(),
+            created: false
+        }]
+    );
+    // The cheat sheet: presence once more, or the members may not see us.
+    assert_eq!(h.sent(), "<presence to='cauldron@conference.example.com'/>");
+
+    // The room's roster, with proxy JIDs; a push from anyone else is refused.
+    h.server(
+        "<iq type='set' id='r1' from='cauldron@conference.example.com'>\
+         <conference xmlns='jabber:iq:conference' name='Cauldron'>\
+         <user jid='cauldron@conference.example.com/a1b2' name='alice'/>\
+         <user jid='cauldron@conference.example.com/c3d4' name='bob'/>\
+         </conference></iq>\
+         <iq type='set' id='r2' from='mallory@example.com'>\
+         <conference xmlns='jabber:iq:conference'>\
+         <user jid='cauldron@conference.example.com/e5' name='eve'/></conference></iq>",
+    );
+    let wire = h.sent();
+    assert!(
+        wire.starts_with("<iq type='result' id='r1' to='cauldron@conference.example.com'/>"),
+        "{wire}"
+    );
+    assert!(
+        wire.contains("id='r2'") && wire.contains("service-unavailable"),
+        "{wire}"
+    );
+    let events = conf(h.events());
+    assert!(
+        matches!(&events[..], [
+        ConferenceEvent::OccupantJoined { occupant: a, .. },
+        ConferenceEvent::OccupantJoined { occupant: b, .. },
+    ] if a.nick == "alice" && b.nick == "bob"
+        && b.proxy == Some(jid("cauldron@conference.example.com/c3d4"))),
+        "{events:?}"
+    );
+
+    // "has joined" from the bare room; a message from bob's proxy JID.
+    h.server(
+        "<message from='cauldron@conference.example.com' type='groupchat'>\
+         <body>bob has joined.</body></message>\
+         <message from='cauldron@conference.example.com/c3d4' type='groupchat'>\
+         <body>hello</body></message>",
+    );
+    let events = conf(h.events());
+    assert!(
+        matches!(&events[..], [
+        ConferenceEvent::Notice { .. },
+        ConferenceEvent::Message { nick, .. },
+    ] if nick == "bob"),
+        "{events:?}"
+    );
+
+    // Who is bob really? Browse his proxy JID.
+    let proxy = jid("cauldron@conference.example.com/c3d4");
+    h.client.browse(now, &proxy).expect("browse");
+    h.sent();
+    h.server(&format!(
+        "<iq type='result' id='{}' from='cauldron@conference.example.com/c3d4'>\
+         <user xmlns='jabber:iq:browse' jid='bob@example.net/home' name='bob'/></iq>",
+        wire_id(6)
+    ));
+    let events = conf(h.events());
+    assert!(
+        matches!(&events[..], [
+        ConferenceEvent::OccupantChanged { occupant, .. },
+        ConferenceEvent::Browsed { .. },
+    ] if occupant.jid == Some(jid("bob@example.net/home"))),
+        "{events:?}"
+    );
+
+    // A private message goes to the proxy JID.
+    h.client
+        .send_private(now, &cauldron, "bob", "psst")
+        .expect("private");
+    assert_eq!(
+        h.sent(),
+        "<message to='cauldron@conference.example.com/c3d4' type='chat'><body>psst</body></message>"
+    );
+
+    // Leaving: unavailable presence; the one last roster update confirms it.
+    h.client.leave_room(now, &cauldron, None).expect("leave");
+    assert_eq!(
+        h.sent(),
+        "<presence to='cauldron@conference.example.com' type='unavailable'/>"
+    );
+    h.server(
+        "<iq type='set' id='r3' from='cauldron@conference.example.com'>\
+         <conference xmlns='jabber:iq:conference'>\
+         <user jid='cauldron@conference.example.com/a1b2' name='alice' type='remove'/>\
+         </conference></iq>",
+    );
+    assert_eq!(
+        conf(h.events()),
+        [ConferenceEvent::Left {
+            room: cauldron.clone()
+        }]
+    );
+    assert!(h.client.room(&cauldron).is_none());
+}
+
+mod sessions {
+    //! Rooms across connections: kept on a resumed stream, dropped in a new session.
+
+    use super::*;
+    use jabber_proto::client::SmEvent;
+    use jabber_proto::features::stream_management::Resumption;
+    use jabber_proto::negotiation::auth::Credentials;
+    use support::SERVER_HEADER;
+
+    const SM: &str = "urn:xmpp:sm:3";
+
+    fn sm_config() -> Config {
+        let mut c = config();
+        c.version = Some("1.0".into());
+        // PLAIN over a transport the driver encrypted: the shortest 1.0 login.
+        c.transport_encrypted = true;
+        c.conference.self_ping_secs = 300;
+        c
+    }
+
+    /// Through SASL; the restarted stream's features about to come.
+    fn authenticated(resumption: Option<Resumption>) -> Harness {
+        authenticated_with(sm_config(), resumption)
+    }
+
+    fn authenticated_with(config: Config, resumption: Option<Resumption>) -> Harness {
+        let mut h = Harness::new(config);
+        let now = h.now;
+        let creds = Credentials::new("alice", "pw", "desk");
+        match resumption {
+            None => h.client.login(now, creds).expect("login"),
+            Some(r) => h.client.resume(now, creds, r).expect("resume"),
+        }
+        h.server(SERVER_HEADER);
+        h.server(
+            "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>\
+             <mechanism>PLAIN</mechanism></mechanisms></stream:features>",
+        );
+        h.server("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>");
+        h.server(SERVER_HEADER);
+        h.server(
+            "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/>\
+             <sm xmlns='urn:xmpp:sm:3'/></stream:features>",
+        );
+        h.sent();
+        h.events();
+        h
+    }
+
+    fn bind(h: &mut Harness, n: u64) {
+        h.server(&format!(
+            "<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+             <jid>alice@example.com/desk</jid></bind></iq>",
+            wire_id(n)
+        ));
+        h.server(&format!("<enabled xmlns='{SM}' id='sm-1' resume='true'/>"));
+        h.sent();
+        h.events();
+    }
+
+    /// In `coven` with bob, then the connection reset.
+    fn died_in_a_room() -> Resumption {
+        let mut h = authenticated(None);
+        bind(&mut h, 1);
+        let now = h.now;
+        h.client
+            .join_room(now, &room(), "alice", JoinOptions::default())
+            .expect("join");
+        h.server(
+            "<presence from='coven@chat.example.com/bob'/>\
+             <presence from='coven@chat.example.com/alice'>\
+             <x xmlns='http://jabber.org/protocol/muc#user'><item role='participant'/>\
+             <status code='110'/></x></presence>",
+        );
+        h.events();
+        h.sent();
+        h.client.handle_reset(now);
+        let r = h.client.resumption().expect("resumable");
+        assert_eq!(r.rooms.len(), 1);
+        assert_eq!(r.rooms[0].occupants.len(), 2);
+        r
+    }
+
+    #[test]
+    fn a_resumed_stream_keeps_the_rooms() {
+        let mut h = authenticated(Some(died_in_a_room()));
+        h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='1'/>"));
+        let events = h.events();
+        assert!(
+            matches!(
+                events.as_slice(),
+                [Event::StreamManagement(SmEvent::Resumed { .. })]
+            ),
+            "no rejoin, nothing dropped: {events:?}"
+        );
+        let wire = h.sent();
+        assert!(!wire.contains("<presence"), "no rejoin: {wire}");
+        let view = h.client.room(&room()).expect("kept");
+        assert_eq!(view.state(), RoomState::Joined);
+        assert_eq!(view.occupants().count(), 2);
+        let now = h.now;
+        h.client
+            .send_groupchat(now, &room(), "back")
+            .expect("in the room");
+        // Self-ping starts over on the new connection (past stream management's acks).
+        h.sent();
+        let pinged = loop {
+            let t = h.run_to_deadline().expect("a timer");
+            if h.sent().contains("<ping xmlns='urn:xmpp:ping'/>") {
+                break t;
+            }
+        };
+        assert_eq!(pinged, now + Duration::from_secs(300));
+    }
+
+    #[test]
+    fn a_new_session_reports_the_rooms_dropped() {
+        let mut h = authenticated(Some(died_in_a_room()));
+        h.server(&format!(
+            "<failed xmlns='{SM}'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+             </failed>"
+        ));
+        let events = h.events();
+        assert_eq!(
+            events,
+            [
+                Event::StreamManagement(SmEvent::ResumeFailed),
+                Event::Conference(ConferenceEvent::Dropped {
+                    room: room(),
+                    reason: DropReason::NewSession
+                })
+            ]
+        );
+        h.sent();
+        bind(&mut h, 2);
+        assert_eq!(
+            h.client.room(&room()).map(|r| r.state()),
+            Some(RoomState::Dropped)
+        );
+        let now = h.now;
+        h.client.rejoin_room(now, &room()).expect("rejoin");
+        assert!(
+            h.sent()
+                .contains("<presence to='coven@chat.example.com/alice'>")
+        );
+    }
+
+    #[test]
+    fn a_resumption_with_rooms_is_captured_and_replays() {
+        use jabber_proto::replay::{self, Options};
+        let mut c = sm_config();
+        c.capture = true;
+        let mut h = authenticated_with(c, Some(died_in_a_room()));
+        h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='1'/>"));
+        let now = h.now;
+        h.client
+            .send_private(now, &room(), "bob", "still here")
+            .expect("sent");
+        h.sent();
+        h.events();
+        let records: Vec<_> = std::iter::from_fn(|| h.client.poll_capture()).collect();
+        assert!(
+            records
+                .iter()
+                .any(|r| String::from_utf8_lossy(&r.data).contains("<room "))
+        );
+        let report = replay::replay(&records, &Options::default());
+        assert_eq!(report.difference, None);
+        assert!(!report.incomplete);
+        assert_eq!(report.replayed, records.len());
+    }
+}

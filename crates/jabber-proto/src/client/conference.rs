@@ -157,11 +157,7 @@ impl Client {
         };
         self.captured(now, record, |c| {
             c.check_session()?;
-            let to = c.conference.private_address(room, nick)?;
-            let m = Message::chat(&to)
-                .body(body)
-                .extension(&conference::MucUserMark)
-                .build()?;
+            let m = c.conference.private_message(room, nick, body)?;
             c.emit_command(now, m.element())
         })
     }

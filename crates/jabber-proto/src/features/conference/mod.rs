@@ -359,19 +359,30 @@ impl Conferences {
         self.live(&room.to_bare()).map(|_| ())
     }
 
-    /// The address a private message to `nick` in `room` goes to: its occupant address,
-    /// or in the conference protocol its proxy JID.
-    pub(crate) fn private_address(&self, room: &Jid, nick: &str) -> Result<Jid, Error> {
+    /// The private message `body` to `nick` in `room`: to its occupant address, marked
+    /// as within the room (XEP-0045 §7.5), or in the conference protocol a plain chat
+    /// message to its proxy JID.
+    pub(crate) fn private_message(
+        &self,
+        room: &Jid,
+        nick: &str,
+        body: &str,
+    ) -> Result<Message, Error> {
         let room = room.to_bare();
         let known = self.live(&room)?;
         if known.options.protocol == Protocol::Conference {
-            return known
+            let proxy = known
                 .occupants
                 .get(nick)
                 .and_then(|o| o.proxy.clone())
-                .ok_or(Error::NotInRoom);
+                .ok_or(Error::NotInRoom)?;
+            return Ok(Message::chat(&proxy).body(body).build()?);
         }
-        room.with_resource(nick).map_err(Error::InvalidAddress)
+        let to = room.with_resource(nick).map_err(Error::InvalidAddress)?;
+        Ok(Message::chat(&to)
+            .body(body)
+            .extension(&MucUserMark)
+            .build()?)
     }
 
     /// Sends a browse request to `to`.
