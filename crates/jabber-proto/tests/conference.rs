@@ -1138,19 +1138,23 @@ mod sessions {
             "<failed xmlns='{SM}'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
              </failed>"
         ));
+        assert_eq!(h.events(), [Event::StreamManagement(SmEvent::ResumeFailed)]);
+        h.sent();
+        // Once the new session is bound, it is in no room.
+        h.server(&format!(
+            "<iq type='result' id='{}'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>\
+             <jid>alice@example.com/desk</jid></bind></iq>",
+            wire_id(2)
+        ));
         let events = h.events();
-        assert_eq!(
-            events,
-            [
-                Event::StreamManagement(SmEvent::ResumeFailed),
-                Event::Conference(ConferenceEvent::Dropped {
-                    room: room(),
-                    reason: DropReason::NewSession
-                })
-            ]
+        assert!(
+            events.contains(&Event::Conference(ConferenceEvent::Dropped {
+                room: room(),
+                reason: DropReason::NewSession
+            })),
+            "{events:?}"
         );
         h.sent();
-        bind(&mut h, 2);
         assert_eq!(
             h.client.room(&room()).map(|r| r.state()),
             Some(RoomState::Dropped)
@@ -1161,6 +1165,40 @@ mod sessions {
             h.sent()
                 .contains("<presence to='coven@chat.example.com/alice'>")
         );
+    }
+
+    #[test]
+    fn rooms_carried_into_a_plain_login_are_dropped_when_it_starts() {
+        let carried = died_in_a_room().rooms;
+        let mut h = Harness::new(config());
+        let now = h.now;
+        h.client
+            .carry_rooms(now, carried.clone())
+            .expect("before login");
+        assert_eq!(
+            h.client.room(&room()).map(|r| r.state()),
+            Some(RoomState::Joined),
+            "believed, until the session starts"
+        );
+        h.client
+            .login(now, Credentials::new("alice", "pw", "desk"))
+            .expect("login");
+        h.server(support::CLASSIC_HEADER);
+        h.server(&format!(
+            "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
+            wire_id(1)
+        ));
+        h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+        let events = h.events();
+        assert!(
+            events.contains(&Event::Conference(ConferenceEvent::Dropped {
+                room: room(),
+                reason: DropReason::NewSession
+            })),
+            "{events:?}"
+        );
+        assert_eq!(h.client.carried_rooms().len(), 1);
+        assert_eq!(h.client.carry_rooms(now, carried), Err(Error::WrongPhase));
     }
 
     #[test]

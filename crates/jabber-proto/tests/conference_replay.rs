@@ -149,3 +149,38 @@ fn conference_commands_replay_to_the_same_events_and_bytes() {
     let records: Vec<_> = std::iter::from_fn(|| h.client.poll_capture()).collect();
     check(&events, &records);
 }
+
+#[test]
+fn carried_rooms_replay() {
+    use jabber_proto::features::conference::CarriedRoom;
+    let mut h = Harness::new(config());
+    let now = h.now;
+    let room = CarriedRoom::new(
+        &jid("coven@chat.example.com"),
+        "alice",
+        JoinOptions::default().password("p"),
+    );
+    h.client.carry_rooms(now, vec![room]).expect("carried");
+    h.client
+        .login(now, Credentials::new("alice", "pw", "desk"))
+        .expect("login starts");
+    h.server(CLASSIC_HEADER);
+    h.server(&format!(
+        "<iq type='result' id='{}'><query xmlns='jabber:iq:auth'><digest/></query></iq>",
+        wire_id(1)
+    ));
+    h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
+    h.sent();
+    let mut events: Vec<String> = h.events().iter().map(|e| format!("{e:?}")).collect();
+    h.client
+        .rejoin_room(now, &jid("coven@chat.example.com"))
+        .expect("rejoin");
+    assert!(h.sent().contains("<password>p</password>"));
+    events.extend(h.events().iter().map(|e| format!("{e:?}")));
+    assert!(
+        events.iter().any(|e| e.contains("NewSession")),
+        "{events:#?}"
+    );
+    let records: Vec<_> = std::iter::from_fn(|| h.client.poll_capture()).collect();
+    check(&events, &records);
+}

@@ -3,8 +3,10 @@
 //! capture and checks the session; a refused command changes nothing.
 
 use super::{Client, Error, IqId, capture};
+use alloc::vec::Vec;
+
 use crate::features::conference::{
-    self, JoinOptions, Room, RoomView, capture as conference_capture, invite_message,
+    self, CarriedRoom, JoinOptions, Room, RoomView, capture as conference_capture, invite_message,
 };
 use crate::jid::Jid;
 use crate::stanza::Message;
@@ -25,7 +27,37 @@ impl Client {
         self.conference.rooms()
     }
 
+    /// The rooms to carry to a new connection ([`carry_rooms`](Self::carry_rooms)):
+    /// those we are in, entering or were dropped from, with their occupants. Also
+    /// after the connection ended, which is when it is wanted. (A resumption carries
+    /// them by itself: [`Resumption::rooms`](crate::features::stream_management::Resumption::rooms).)
+    pub fn carried_rooms(&self) -> Vec<CarriedRoom> {
+        self.conference.carry_out()
+    }
+
     // ---- commands ----
+
+    /// Takes in the rooms an earlier connection was in
+    /// ([`carried_rooms`](Self::carried_rooms)), before logging in on this one: the new
+    /// session is in none of them, so each is reported
+    /// [`Dropped`](conference::ConferenceEvent::Dropped) with
+    /// [`DropReason::NewSession`](conference::DropReason::NewSession) when it starts,
+    /// and kept for [`rejoin_room`](Self::rejoin_room). Refused with
+    /// [`Error::WrongPhase`] once a session is up.
+    pub fn carry_rooms(&mut self, now: Instant, rooms: Vec<CarriedRoom>) -> Result<(), Error> {
+        let record = || {
+            capture::command("carry-rooms")
+                .children(rooms.iter().map(conference_capture::room_element))
+        };
+        self.captured(now, record, |c| {
+            if c.cx.jid.is_some() || c.is_closed() {
+                return Err(Error::WrongPhase);
+            }
+            c.cx.tick(now);
+            c.conference.carry_in(&c.cx, rooms.clone());
+            Ok(())
+        })
+    }
 
     /// Enters `room` (its bare address) as `nick`, as `options` say (MUC by default).
     /// The occupants already there come as

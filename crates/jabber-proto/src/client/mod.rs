@@ -1035,6 +1035,8 @@ impl Client {
     /// is ready once the roster arrived.
     fn start_session(&mut self) {
         self.responders.on_activity(self.cx.now);
+        // A new session is in no room: those carried from an old one are dropped.
+        self.conference.on_new_session(&mut self.cx);
         let fetching = self.cx.config.fetch_roster && self.roster.fetch(&mut self.cx);
         if self.cx.config.initial_presence {
             self.presence.announce(&mut self.cx);

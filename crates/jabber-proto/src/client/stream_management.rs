@@ -188,7 +188,6 @@ impl Client {
             }
             Outcome::ResumeFailed => {
                 self.cx.push(SmEvent::ResumeFailed);
-                self.conference.on_new_session(&mut self.cx);
                 let next = self.login.on_resume_failed(&mut self.cx);
                 self.follow_login(next);
             }

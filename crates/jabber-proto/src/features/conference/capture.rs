@@ -178,6 +178,7 @@ const COMMANDS: &[&str] = &[
     "invite",
     "decline-invite",
     "browse",
+    "carry-rooms",
 ];
 
 /// Whether `name` is one of the conference commands.
@@ -218,6 +219,14 @@ pub(crate) fn apply(
             client.decline_invite(now, &jid("room")?, &jid("inviter")?, el.attr("reason"))
         }
         "browse" => client.browse(now, &jid("to")?).map(drop),
+        "carry-rooms" => {
+            let rooms = el
+                .children()
+                .filter(|c| c.is("room", CAPTURE_NS))
+                .map(read_room)
+                .collect::<Result<_, _>>()?;
+            client.carry_rooms(now, rooms)
+        }
         other => return Err(format!("unknown command <{other}/>")),
     })
 }
