@@ -152,6 +152,8 @@ pub struct Server {
     config: PathBuf,
     log: PathBuf,
     console: PathBuf,
+    /// What it was started for ([`restart`](Server::restart) starts it the same way).
+    tuning: Tuning,
 }
 
 /// What a control node needs to reach a running ejabberd.
@@ -292,6 +294,7 @@ impl Server {
             config,
             log,
             console,
+            tuning,
         };
         server.watchdog = Watchdog::spawn(pid, &server.dir).ok();
         server.wait_ready()?;
@@ -747,6 +750,80 @@ impl Server {
         }
     }
 
+    /// Stops the server (as on drop) and starts the same instance again: the same
+    /// ports, directory, accounts and stored data (ejabberd keeps its Erlang node name,
+    /// which its database is tied to). Clients' connections end with the stop; what
+    /// only lived in memory (sessions, non-persistent rooms) is gone. Returns once the
+    /// server answers again, like [`start`](Server::start).
+    pub fn restart(&mut self) -> io::Result<()> {
+        self.stop();
+        let tls = TestCa::get().write_server_files(&self.dir.join("tls"))?;
+        let (port, tls_port) = (self.addr.port(), self.tls_addr.port());
+        let mut command = match &self.erlang {
+            Some(node) => {
+                fs::write(
+                    &self.config,
+                    ejabberd_config(port, tls_port, &tls, self.storage, self.tuning),
+                )?;
+                ejabberd_restart_command(&self.dir, &self.config, &self.log, node)?
+            }
+            None => prosody_command(&self.dir, port, tls_port, &tls, self.storage)?.3,
+        };
+        let out = fs::OpenOptions::new().append(true).open(&self.console)?;
+        clean_env(&mut command);
+        command
+            .current_dir(&self.dir)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command.spawn()?;
+        self.pid = child.id();
+        self.child = Some(child);
+        self.watchdog = Watchdog::spawn(self.pid, &self.dir).ok();
+        self.wait_ready()
+    }
+
+    /// ejabberd only: kills the process of the chat room `room` on `service` (as a
+    /// crash or a restart of the room would), so that the room, persistent, comes back
+    /// on the next stanza without its occupants — who are not told. For the tests of
+    /// XEP-0410 self-ping. Fails with [`io::ErrorKind::Unsupported`] on prosody and
+    /// [`io::ErrorKind::NotFound`] when the room is not running.
+    pub fn kill_room(&self, room: &str, service: &str) -> io::Result<()> {
+        const KILL_ROOM: &str = "\
+            [NodeS, Room, Service] = init:get_plain_arguments(),
+            Node = list_to_atom(NodeS),
+            Args = [unicode:characters_to_binary(Room), unicode:characters_to_binary(Service)],
+            case rpc:call(Node, mod_muc, find_online_room, Args, 30000) of
+                {ok, Pid} -> rpc:call(Node, erlang, exit, [Pid, kill]), halt(0);
+                Other -> io:format(\"~p~n\", [Other]), halt(3)
+            end.";
+        let Some(node) = &self.erlang else {
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "only ejabberd's rooms can be killed",
+            ));
+        };
+        let mut command = self.control_node(node);
+        command
+            .args(["-eval", KILL_ROOM, "-extra"])
+            .args([node.name.as_str(), room, service]);
+        clean_env(&mut command);
+        command.current_dir(&self.dir);
+        let (status, output) = run_with_timeout(&mut command, None, &self.dir, CTL_TIMEOUT)?;
+        match status.code() {
+            Some(0) => Ok(()),
+            Some(3) => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("room {room}@{service} is not running: {}", output.trim()),
+            )),
+            _ => Err(io::Error::other(format!(
+                "killing room {room}@{service} failed ({status}): {}",
+                output.trim()
+            ))),
+        }
+    }
+
     /// `SIGTERM`, up to [`TERM_GRACE`] to exit, then `SIGKILL` for the group
     /// (while the exited leader is still a zombie, so its PID cannot have
     /// been reused), then reap.
@@ -909,6 +986,33 @@ fn ejabberd_command(
     Ok((config, log, Some(node), command))
 }
 
+/// The command that starts ejabberd again on `node` (its name, cookie and
+/// distribution port unchanged: the database in `dir` belongs to that node name), with
+/// the configuration already in `config`. The same arguments as [`ejabberd_command`].
+fn ejabberd_restart_command(
+    dir: &Path,
+    config: &Path,
+    log: &Path,
+    node: &ErlangNode,
+) -> io::Result<Command> {
+    let mut command = with_open_files_limit(&find_program("erl")?);
+    command
+        .env("EJABBERD_CONFIG_PATH", config)
+        .env("EJABBERD_LOG_PATH", log)
+        .env("ERL_LIBS", &node.erl_libs)
+        .env("HOME", dir)
+        .env("CONTRIB_MODULES_PATH", dir.join("modules"))
+        .env("ERL_CRASH_DUMP", dir.join("erl_crash.dump"))
+        .args(["-sname", &node.name, "-setcookie", &node.cookie])
+        .args(["-start_epmd", "false"])
+        .args(["-erl_epmd_port", &node.dist_port.to_string()])
+        .args(["-kernel", "inet_dist_use_interface", "{127,0,0,1}"])
+        .args(["-mnesia", "dir", &erlang_string(&dir.join("db"))])
+        .args(["+P", "1048576", "+Q", "65536"])
+        .args(["-noinput", "-s", "ejabberd"]);
+    Ok(command)
+}
+
 fn ejabberd_config(
     port: u16,
     tls_port: u16,
@@ -996,7 +1100,13 @@ modules:
     ping_ack_timeout: 3
     timeout_action: kill
   mod_disco: {{}}
-  mod_muc: {{}}
+  # Conferences (tests/conference.rs): persistent rooms (a room's process can be
+  # killed and come back without its occupants: XEP-0410 self-ping), invitations by
+  # any occupant.
+  mod_muc:
+    default_room_options:
+      persistent: true
+      allow_user_invites: true
   mod_carboncopy: {{}}
   # XEP-0198 with a short resumption window: a cut client resumes within seconds, and
   # a session nobody resumes is gone soon (its messages then go offline).
@@ -1151,6 +1261,8 @@ modules_enabled = {{ \"saslauth\", \"tls\", \"legacyauth\", \"register\", \"rost
 smacks_hibernation_time = 10
 modules_disabled = {{ \"s2s\", \"s2s_auth_certs\" }}
 VirtualHost \"{DOMAIN}\"
+-- Conferences (XEP-0045) for tests/conference.rs.
+Component \"conference.{DOMAIN}\" \"muc\"
 ",
         pidfile = path(&dir.join("prosody.pid")),
         data = path(&dir.join("data")),

@@ -174,6 +174,7 @@ fn counters_wrap_at_2_pow_32() {
         unacked: Vec::new(),
         in_flight: Vec::new(),
         iq_handles: 0,
+        rooms: Vec::new(),
     };
     let mut h = authenticated(config(), Some(r));
     h.server(BIND_AND_SM);

@@ -263,6 +263,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         sm_ack_delay_ms,
         channel_binding,
         sasl_mechanisms,
+        conference,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -339,6 +340,9 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         .attr("sm-ack-delay-ms", &format!("{sm_ack_delay_ms}"))
         .attr("channel-binding", channel_binding.as_str())
         .attr("sasl-mechanisms", &format!("{sasl_mechanisms}"));
+    b = b.child(crate::features::conference::capture::config_element(
+        conference,
+    ));
     b.build().ok()
 }
 

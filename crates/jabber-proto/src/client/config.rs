@@ -204,6 +204,9 @@ pub struct Config {
     /// allow). The classic login's methods are [`use_digest`](Self::use_digest) and
     /// [`allow_plaintext`](Self::allow_plaintext).
     pub sasl_mechanisms: MechanismSet,
+    /// Conferences: how many rooms and occupants are kept, how often a room is
+    /// self-pinged. See [`ConferenceConfig`](crate::features::conference::ConferenceConfig).
+    pub conference: crate::features::conference::ConferenceConfig,
 }
 
 impl Config {
@@ -252,6 +255,7 @@ impl Config {
             sm_ack_delay_ms: 5_000,
             channel_binding: ChannelBindingPolicy::Opportunistic,
             sasl_mechanisms: MechanismSet::ALL,
+            conference: Default::default(),
         }
     }
 }

@@ -52,6 +52,11 @@ pub enum Error {
     /// stanzas the server has not acknowledged: an ack was requested;
     /// [`Event::Writable`](super::Event::Writable) says when the same command fits.
     UnackedQueueFull,
+    /// A room command for a room we are not in (not joined, or already left).
+    NotInRoom,
+    /// A join beyond
+    /// [`ConferenceConfig::max_rooms`](crate::features::conference::ConferenceConfig::max_rooms).
+    TooManyRooms,
 }
 
 impl fmt::Display for Error {
@@ -78,6 +83,8 @@ impl fmt::Display for Error {
             Error::UnackedQueueFull => {
                 f.write_str("too many stanzas wait for the server's acknowledgement")
             }
+            Error::NotInRoom => f.write_str("not in that room"),
+            Error::TooManyRooms => f.write_str("too many rooms at once"),
         }
     }
 }

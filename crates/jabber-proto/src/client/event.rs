@@ -74,6 +74,8 @@ pub enum Event {
     /// Stream management (XEP-0198): enabled, resumed, resumption refused, possible
     /// duplicates.
     StreamManagement(SmEvent),
+    /// Conferences: rooms, their occupants and messages, invitations.
+    Conference(crate::features::conference::ConferenceEvent),
 }
 
 /// The stream itself.
@@ -524,6 +526,12 @@ into_event! {
     CarbonEvent => Carbons,
     DiscoEvent => Disco,
     SmEvent => StreamManagement,
+}
+
+impl From<crate::features::conference::ConferenceEvent> for Event {
+    fn from(e: crate::features::conference::ConferenceEvent) -> Event {
+        Event::Conference(e)
+    }
 }
 
 /// Why the connection ended.

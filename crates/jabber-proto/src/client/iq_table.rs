@@ -29,6 +29,8 @@ pub(crate) enum Owner {
     Carbons,
     /// Service discovery: the application's queries and the caps verification.
     Disco(crate::features::caps::DiscoRequest),
+    /// Conferences: self-pings, instant configuration, nickname requests, browsing.
+    Conference(crate::features::conference::ConferenceRequest),
 }
 
 /// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.

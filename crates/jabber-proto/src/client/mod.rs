@@ -13,6 +13,7 @@
 //! (`negotiation`), the roster, our presence and the keepalive (`features`).
 
 mod capture;
+mod conference;
 mod config;
 mod context;
 mod disco;
@@ -30,6 +31,7 @@ mod trace;
 use alloc::format;
 use alloc::vec::Vec;
 
+pub use crate::features::conference::ConferenceEvent;
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
@@ -141,6 +143,8 @@ pub struct Client {
     carbons: crate::features::carbons::Carbons,
     /// Contacts' verified capabilities (XEP-0115).
     caps: Capabilities,
+    /// Conference rooms (boxed, none while there are none).
+    conference: crate::features::conference::Conferences,
 }
 
 impl Client {
@@ -179,6 +183,7 @@ impl Client {
             block_policy: Default::default(),
             carbons: Default::default(),
             caps: Capabilities::default(),
+            conference: Default::default(),
         }
     }
 
@@ -380,6 +385,9 @@ impl Client {
             self.keepalive
                 .on_timeout(&mut self.cx, now, logged_in, reading);
             self.sm_on_timeout(now);
+            if !paused {
+                self.conference.on_timeout(&mut self.cx, now);
+            }
             self.cx.check_server_reads();
         }
         // A quiet moment: what busy traffic kept goes.
@@ -734,6 +742,7 @@ impl Client {
             keepalive,
             self.sm_deadline(),
             self.cx.busy_until,
+            self.conference.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -947,7 +956,8 @@ impl Client {
             || self.roster.on_request(&mut self.cx, &iq)
             || self.responders.on_request(&mut self.cx, &iq, utc)
             || crate::features::blocking::on_request(&mut self.cx, &iq)
-            || crate::features::disco::on_request(&mut self.cx, &iq);
+            || crate::features::disco::on_request(&mut self.cx, &iq)
+            || self.conference.on_request(&mut self.cx, &iq);
         if !handled {
             let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
             let _ = self.cx.reply(iq.element(), Err(refusal));
@@ -976,6 +986,9 @@ impl Client {
             Owner::Carbons => self.carbons.on_reply(&mut self.cx, reply),
             Owner::Disco(request) => {
                 crate::features::caps::on_reply(&mut self.caps, &mut self.cx, id, request, reply);
+            }
+            Owner::Conference(request) => {
+                self.conference.on_reply(&mut self.cx, id, request, reply);
             }
         }
     }
@@ -1022,6 +1035,8 @@ impl Client {
     /// is ready once the roster arrived.
     fn start_session(&mut self) {
         self.responders.on_activity(self.cx.now);
+        // A new session is in no room: those carried from an old one are dropped.
+        self.conference.on_new_session(&mut self.cx);
         let fetching = self.cx.config.fetch_roster && self.roster.fetch(&mut self.cx);
         if self.cx.config.initial_presence {
             self.presence.announce(&mut self.cx);
@@ -1047,6 +1062,10 @@ impl Client {
     /// A presence: subscriptions to their feature, the rest to the presence model.
     fn on_presence(&mut self, presence: crate::stanza::Presence) {
         use crate::stanza::PresenceType as T;
+        // A room's presence is the room's: neither a contact's nor one to query.
+        let Some(presence) = self.conference.on_presence(&mut self.cx, presence) else {
+            return;
+        };
         // No capabilities query to someone the blocking policy shuts out.
         if presence.kind() != T::Available
             || !self
@@ -1071,6 +1090,7 @@ impl Client {
             self.contacts.clear();
             self.subscriptions.clear();
             self.caps.on_closed();
+            self.conference.on_closed();
         }
     }
 }

@@ -100,6 +100,9 @@ impl Client {
         {
             return;
         }
+        let Some(m) = self.conference.on_message(&mut self.cx, m) else {
+            return;
+        };
         self.messaging.on_message(&mut self.cx, m);
     }
 

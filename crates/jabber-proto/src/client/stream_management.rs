@@ -32,6 +32,7 @@ impl Client {
             r.in_flight = self.cx.iqs.in_flight(self.cx.now);
             r.iq_handles = self.cx.iqs.last_handle();
         }
+        r.rooms = self.conference.carry_out();
         Some(r)
     }
 
@@ -100,6 +101,9 @@ impl Client {
                 }
                 r = r.child(c);
             }
+            for room in &resumption.rooms {
+                r = r.child(crate::features::conference::capture::room_element(room));
+            }
             capture::command("resume")
                 .attr("username", &credentials.username)
                 .attr("resource", &credentials.resource)
@@ -142,12 +146,15 @@ impl Client {
         self.cx.tick(now);
         // Before any request of this connection: none may reuse an old handle.
         self.cx.iqs.continue_after(resumption.iq_handles);
+        let mut resumption = resumption;
+        let rooms = core::mem::take(&mut resumption.rooms);
         let previous = self
             .cx
             .sm
             .replace(Box::new(StreamManagement::resuming(resumption)));
         match self.login.start_with(&mut self.cx, credentials, true) {
             Ok(next) => {
+                self.conference.carry_in(&self.cx, rooms);
                 self.follow_login(next);
                 Ok(())
             }
@@ -177,6 +184,7 @@ impl Client {
                 self.cx.features = None;
                 self.login.on_resumed(&mut self.cx, jid.clone());
                 self.cx.push(SmEvent::Resumed { jid, resent });
+                self.conference.on_resumed(&self.cx);
             }
             Outcome::ResumeFailed => {
                 self.cx.push(SmEvent::ResumeFailed);

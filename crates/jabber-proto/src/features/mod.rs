@@ -51,6 +51,7 @@ pub mod block_policy;
 pub mod blocking;
 pub mod caps;
 pub mod carbons;
+pub mod conference;
 pub mod contacts;
 pub mod disclosure;
 pub mod disco;

@@ -63,6 +63,9 @@ pub struct Resumption {
     /// The last request handle the session gave out: the new connection's handles
     /// continue after it, so that none is given out twice.
     pub iq_handles: u64,
+    /// The conference rooms the session was in (see
+    /// [`CarriedRoom`](crate::features::conference::CarriedRoom)).
+    pub rooms: Vec<crate::features::conference::CarriedRoom>,
 }
 
 /// A stream-management fault of the server; ends the connection
@@ -310,6 +313,7 @@ impl StreamManagement {
             unacked: self.unacked.iter().cloned().collect(),
             in_flight: self.in_flight.clone(),
             iq_handles: self.iq_handles,
+            rooms: Vec::new(),
         })
     }
 

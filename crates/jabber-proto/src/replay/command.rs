@@ -110,6 +110,11 @@ pub(crate) fn apply(
                     .attr("iq-handles")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0),
+                rooms: r
+                    .children()
+                    .filter(|c| c.is("room", CAPTURE_NS))
+                    .map(crate::features::conference::capture::read_room)
+                    .collect::<Result<_, _>>()?,
             };
             client.resume(now, creds, resumption)
         }
@@ -238,6 +243,9 @@ pub(crate) fn apply(
         "close" => {
             client.close(now);
             Ok(())
+        }
+        other if crate::features::conference::capture::is_command(other) => {
+            crate::features::conference::capture::apply(client, now, el.root())?
         }
         other => return Err(format!("unknown command <{other}/>")),
     })

@@ -140,6 +140,9 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     if let Some(names) = el.attr("sasl-mechanisms") {
         c.sasl_mechanisms = MechanismSet::from_str(names).ok()?;
     }
+    if let Some(conf) = el.child("conference", CAPTURE_NS) {
+        c.conference = crate::features::conference::capture::read_config(conf)?;
+    }
     Some(c)
 }
 
