@@ -52,6 +52,8 @@ pub enum Error {
     /// stanzas the server has not acknowledged: an ack was requested;
     /// [`Event::Writable`](super::Event::Writable) says when the same command fits.
     UnackedQueueFull,
+    /// An iq:oob offer goes to one resource: the address needs one (XEP-0066 §3).
+    NotFullJid,
 }
 
 impl fmt::Display for Error {
@@ -78,6 +80,7 @@ impl fmt::Display for Error {
             Error::UnackedQueueFull => {
                 f.write_str("too many stanzas wait for the server's acknowledgement")
             }
+            Error::NotFullJid => f.write_str("the address needs a resource"),
         }
     }
 }

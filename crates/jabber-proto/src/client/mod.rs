@@ -18,6 +18,7 @@ mod context;
 mod disco;
 mod error;
 mod event;
+mod files;
 mod im;
 mod iq_table;
 mod messages;
@@ -37,6 +38,7 @@ pub use event::CarbonEvent;
 pub use event::DiscoEvent;
 pub use event::ServiceEvent;
 pub use event::SmEvent;
+pub use event::TransferEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
@@ -916,6 +918,7 @@ impl Client {
         ) else {
             crate::features::services::on_unmatched_reply(&mut self.cx, &iq);
             crate::features::caps::on_unmatched_reply(&mut self.cx, &iq);
+            crate::features::files::on_unmatched_reply(&mut self.cx, &iq);
             return;
         };
         if let Some(owner) = owner {
@@ -947,7 +950,8 @@ impl Client {
             || self.roster.on_request(&mut self.cx, &iq)
             || self.responders.on_request(&mut self.cx, &iq, utc)
             || crate::features::blocking::on_request(&mut self.cx, &iq)
-            || crate::features::disco::on_request(&mut self.cx, &iq);
+            || crate::features::disco::on_request(&mut self.cx, &iq)
+            || crate::features::files::on_request(&mut self.cx, &iq);
         if !handled {
             let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
             let _ = self.cx.reply(iq.element(), Err(refusal));
@@ -976,6 +980,9 @@ impl Client {
             Owner::Carbons => self.carbons.on_reply(&mut self.cx, reply),
             Owner::Disco(request) => {
                 crate::features::caps::on_reply(&mut self.caps, &mut self.cx, id, request, reply);
+            }
+            Owner::Transfer(request) => {
+                crate::features::files::on_reply(&mut self.cx, id, request, iq);
             }
         }
     }
