@@ -89,6 +89,12 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+fn remove_folder_of(file: &Path) {
+    if let Some(dir) = file.parent() {
+        let _ = fs::remove_dir_all(dir);
+    }
+}
+
 fn sha256(path: &Path) -> Vec<u8> {
     Sha256::digest(fs::read(path).expect("readable")).to_vec()
 }
@@ -169,7 +175,7 @@ fn upload_then_oob_message(kind: ServerKind) {
     }
     assert!(!small.exists(), "no partial file");
 
-    let _ = fs::remove_dir_all(file.parent().unwrap());
+    remove_folder_of(&file);
     let _ = fs::remove_dir_all(&dir);
     alice.close().expect("closed");
     bob.close().expect("closed");
@@ -177,7 +183,7 @@ fn upload_then_oob_message(kind: ServerKind) {
 
 fn too_large_for_the_service(kind: ServerKind) {
     let (mut alice, _) = login(kind, &user(kind, "big"));
-    let service = Jid::parse(UPLOAD_SERVICE).unwrap();
+    let service = Jid::parse(UPLOAD_SERVICE).expect("a JID");
     let file = UploadFile::new("huge.bin", MAX_UPLOAD_SIZE + 1);
     match alice.request_upload_slot(&service, &file) {
         Err(TransferError::SlotRefused(UploadError::TooLarge { max_file_size, .. })) => {
@@ -230,7 +236,7 @@ fn served_accepted(kind: ServerKind) {
     assert_eq!(sha256(&path), sha256(&file));
     assert!(!listening(addr), "the trivial server stopped listening");
     alice.close().expect("closed");
-    let _ = fs::remove_dir_all(file.parent().unwrap());
+    remove_folder_of(&file);
     let _ = fs::remove_dir_all(&dest_dir);
 }
 
@@ -259,7 +265,147 @@ fn served_declined(kind: ServerKind) {
     receiver.join().expect("receiver");
     assert!(!listening(addr), "the trivial server stopped listening");
     alice.close().expect("closed");
-    let _ = fs::remove_dir_all(file.parent().unwrap());
+    remove_folder_of(&file);
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+}
+
+/// jabber-tokio's HTTP: the slot (asked over XMPP) filled with its `upload`, the file
+/// fetched back with its `download`, and its limit typed.
+fn tokio_upload_and_download(kind: ServerKind) {
+    let (mut alice, _) = login(kind, &user(kind, "tua"));
+    let file = make_file("tokio-upload", FIVE_MB);
+    let service = alice
+        .find_upload_service()
+        .expect("search")
+        .expect("a service");
+    let slot = alice
+        .request_upload_slot(&service.jid, &UploadFile::new("tokio.bin", FIVE_MB as u64))
+        .expect("a slot");
+    let dir = scratch("tokio-dest");
+    let dest = dir.join("tokio.bin");
+    let small = dir.join("small");
+    runtime().block_on(async {
+        let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let seen = sent.clone();
+        jabber_tokio::upload(&slot, &file, None, &tls(), move |p| {
+            seen.store(p.done, std::sync::atomic::Ordering::SeqCst);
+        })
+        .await
+        .expect("uploaded");
+        assert_eq!(
+            sent.load(std::sync::atomic::Ordering::SeqCst),
+            FIVE_MB as u64
+        );
+        let mut last = None;
+        let n = jabber_tokio::download(&slot.get_url, &dest, 8 * 1024 * 1024, &tls(), |p| {
+            last = Some(p.done)
+        })
+        .await
+        .expect("downloaded");
+        assert_eq!((n, last), (FIVE_MB as u64, Some(FIVE_MB as u64)));
+        match jabber_tokio::download(&slot.get_url, &small, 1000, &tls(), |_| {}).await {
+            Err(TransferError::TooLarge { limit: 1000 }) => {}
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+    });
+    assert_eq!(sha256(&dest), sha256(&file));
+    assert!(!small.exists());
+    alice.close().expect("closed");
+    remove_folder_of(&file);
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// jabber-tokio's trivial server: `serve` runs beside the (blocking) offer; accepted
+/// after a complete download, or declined and dropped — closed either way.
+fn tokio_served(kind: ServerKind, decline: bool) {
+    let tag = if decline { "tsd" } else { "tsa" };
+    let (mut alice, _) = login(kind, &user(kind, &format!("{tag}a")));
+    let (mut bob, bob_jid) = login(kind, &user(kind, &format!("{tag}b")));
+    let file = make_file(tag, 1024 * 1024);
+    let dest_dir = scratch(&format!("{tag}-dest"));
+    let receiver = {
+        let dest_dir = dest_dir.clone();
+        std::thread::spawn(move || {
+            let offer = wait(&mut bob, |e| match e {
+                Event::Transfer(TransferEvent::Offer(offer)) => Some(offer),
+                _ => None,
+            });
+            let got = if decline {
+                bob.decline_offer(&offer).expect("declined");
+                None
+            } else {
+                let dest = dest_dir.join("got.bin");
+                runtime()
+                    .block_on(jabber_tokio::download(
+                        offer.url(),
+                        &dest,
+                        2 << 20,
+                        &tls(),
+                        |_| {},
+                    ))
+                    .expect("downloaded");
+                bob.with_client(|c, now| c.accept_oob(now, &offer))
+                    .expect("alive")
+                    .expect("accepted");
+                Some(dest)
+            };
+            bob.close().expect("closed");
+            got
+        })
+    };
+    let (outcome, answer, addr) = runtime().block_on(async {
+        let server = jabber_tokio::FileServer::bind("127.0.0.1:0", &file, None)
+            .await
+            .expect("bound");
+        let addr = server.local_addr();
+        let oob = server.oob(Some("tokio"));
+        let offer = tokio::task::spawn_blocking(move || {
+            let answer = alice.offer_oob(&bob_jid, &oob);
+            (alice, answer)
+        });
+        let serving = server.serve(|_| {});
+        tokio::pin!(offer, serving);
+        let mut outcome = None;
+        let answer = loop {
+            tokio::select! {
+                o = &mut serving, if outcome.is_none() => outcome = Some(o.expect("served")),
+                r = &mut offer => break r.expect("offer thread"),
+            }
+        };
+        // Declined: the serving future is dropped here, with its socket.
+        (outcome, answer, addr)
+    });
+    let (alice, answer) = answer;
+    let got = receiver.join().expect("receiver");
+    if decline {
+        assert!(
+            matches!(answer, Err(TransferError::OfferRefused(Some(_)))),
+            "{answer:?}"
+        );
+        assert_eq!(outcome, None);
+    } else {
+        answer.expect("accepted");
+        assert_eq!(outcome, Some(ServeOutcome::Completed { bytes: 1 << 20 }));
+        assert_eq!(sha256(&got.expect("a file")), sha256(&file));
+    }
+    assert!(!listening(addr), "the trivial server stopped listening");
+    alice.close().expect("closed");
+    remove_folder_of(&file);
+    let _ = fs::remove_dir_all(&dest_dir);
+}
+
+fn tokio_served_accepted(kind: ServerKind) {
+    tokio_served(kind, false);
+}
+
+fn tokio_served_declined(kind: ServerKind) {
+    tokio_served(kind, true);
 }
 
 macro_rules! on_both {
@@ -277,5 +423,8 @@ on_both!(
     upload_then_oob_message,
     too_large_for_the_service,
     served_accepted,
-    served_declined
+    served_declined,
+    tokio_upload_and_download,
+    tokio_served_accepted,
+    tokio_served_declined,
 );
