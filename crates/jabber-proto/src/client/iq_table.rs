@@ -31,6 +31,8 @@ pub(crate) enum Owner {
     Disco(crate::features::caps::DiscoRequest),
     /// Conferences: self-pings, instant configuration, nickname requests, browsing.
     Conference(crate::features::conference::ConferenceRequest),
+    /// File transfer: iq:oob offers, the upload service search, slot requests.
+    Transfer(crate::features::files::TransferRequest),
 }
 
 /// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.
@@ -377,6 +379,15 @@ impl IqTable {
     }
 
     /// The handle and owner of the request waiting under `wire_id`, left in the table.
+    /// The wire ids of the pending requests whose owner `f` selects.
+    pub(crate) fn wire_ids_of(&self, f: impl Fn(&Owner) -> bool) -> Vec<String> {
+        self.by_wire_id
+            .iter()
+            .filter(|(_, p)| p.owner.as_ref().is_some_and(&f))
+            .map(|(w, _)| w.clone())
+            .collect()
+    }
+
     pub(crate) fn peek(&self, wire_id: &str) -> Option<(IqId, &Owner)> {
         let p = self.by_wire_id.get(wire_id)?;
         Some((p.id, p.owner.as_ref()?))
