@@ -139,6 +139,8 @@ pub(crate) enum Command {
     Unregister,
     /// Chat with JID: typed lines are sent, incoming lines shown as they arrive
     Chat(Target),
+    /// Join a conference room; typed lines go to the room (/me works, /nick NEW)
+    Join(Join),
     /// Show a vCard (ours by default)
     Vcard(Optional),
     /// Ask an address what it is and holds (our server by default)
@@ -254,4 +256,15 @@ pub(crate) struct Passwd {
         value_name = "PASS"
     )]
     pub(crate) new_password: Option<String>,
+}
+
+/// `jabber join`.
+#[derive(Debug, Args)]
+pub(crate) struct Join {
+    /// The room and our nickname in it
+    #[arg(value_name = "ROOM@SERVICE/NICK")]
+    pub(crate) room: String,
+    /// The room's password
+    #[arg(long, value_name = "PASS")]
+    pub(crate) room_password: Option<String>,
 }

@@ -531,6 +531,86 @@ fn chat(f: &Fixture) {
     assert_eq!(status.code(), Some(0), "{rest:?}");
 }
 
+/// `join`: two accounts in a room through standard input; a message, `/me`, a nick
+/// change; the end of input leaves.
+fn join(f: &Fixture) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let room = format!(
+        "cliroom{}@conference.localhost",
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let alice = f.account("jalice");
+    let bob = f.account("jbob");
+    let mut alice_in =
+        Background::start(
+            f.jabber(&alice)
+                .args(["--json", "join", &format!("{room}/alice")]),
+        );
+    // The room's roster (ourselves included), then our own arrival.
+    let joined = loop {
+        let e: Value = serde_json::from_str(&alice_in.line()).expect("JSON");
+        if e["kind"] != "occupant" {
+            break e;
+        }
+    };
+    assert_eq!(joined["kind"], "joined", "{joined}");
+    assert_eq!(joined["room"], room.as_str());
+    assert_eq!(joined["nick"], "alice");
+    let mut bob_in = Background::start(f.jabber(&bob).args(["join", &format!("{room}/bob")]));
+    // bob sees alice there, then himself in.
+    let mut seen = Vec::new();
+    while !seen.iter().any(|l: &String| l.starts_with("* you are in")) {
+        seen.push(bob_in.line());
+    }
+    assert!(seen.contains(&"* alice is here".to_owned()), "{seen:?}");
+    bob_in.type_in("hello room\n/me waves\n/nick robert\n");
+    // alice: bob arrives, speaks, acts, changes his nickname.
+    let mut events = Vec::new();
+    while !events.iter().any(|e: &Value| e["kind"] == "nick") {
+        let e: Value = serde_json::from_str(&alice_in.line()).expect("JSON");
+        events.push(e);
+    }
+    let find = |kind: &'static str| events.iter().filter(move |e| e["kind"] == kind);
+    assert!(
+        find("occupant").any(|e| e["nick"] == "bob" && e["type"] == "joined"),
+        "{events:?}"
+    );
+    let said: Vec<&Value> = find("groupchat").collect();
+    assert_eq!(said.len(), 2, "{events:?}");
+    assert_eq!(said[0]["nick"], "bob");
+    assert_eq!(said[0]["body"], "hello room");
+    assert_eq!(said[1]["body"], "/me waves");
+    let nick = find("nick").next().expect("nick");
+    assert_eq!(
+        (&nick["old"], &nick["new"]),
+        (&"bob".into(), &"robert".into())
+    );
+    // Text form of the same: bob's own view of his action.
+    let mut bob_lines = Vec::new();
+    while !bob_lines
+        .iter()
+        .any(|l: &String| l.starts_with("* bob is now"))
+    {
+        bob_lines.push(bob_in.line());
+    }
+    assert!(
+        bob_lines.contains(&"<bob> hello room".to_owned()),
+        "{bob_lines:?}"
+    );
+    assert!(
+        bob_lines.contains(&"* bob waves".to_owned()),
+        "{bob_lines:?}"
+    );
+    assert_eq!(bob_in.finish().0.code(), Some(0));
+    let left: Value = serde_json::from_str(&alice_in.line()).expect("JSON");
+    assert_eq!(
+        (&left["kind"], &left["type"], &left["nick"]),
+        (&"occupant".into(), &"left".into(), &"robert".into())
+    );
+    alice_in.type_in("");
+    assert_eq!(alice_in.finish().0.code(), Some(0));
+}
+
 /// The errors: a wrong password, an unreachable server, an untrusted certificate,
 /// plaintext refused; each one line, status 1.
 fn errors(f: &Fixture) {
@@ -634,6 +714,7 @@ on_both_servers!(
     account_lifecycle,
     ping_disco_vcard,
     chat,
+    join,
     errors,
     direct_tls_and_verbose,
 );

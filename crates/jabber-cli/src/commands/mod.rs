@@ -5,6 +5,7 @@ mod account;
 mod chat;
 mod contacts;
 mod info;
+mod join;
 mod listen;
 mod roster;
 mod send;
@@ -36,6 +37,7 @@ pub(crate) async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Passwd(args) => account::passwd(common, args).await,
         Command::Unregister => account::unregister(common).await,
         Command::Chat(t) => chat::run(common, t).await,
+        Command::Join(args) => join::run(common, args).await,
         Command::Vcard(o) => info::vcard(common, o).await,
         Command::Disco(o) => info::disco(common, o).await,
         Command::Ping(o) => info::ping(common, o).await,
