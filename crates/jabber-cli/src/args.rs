@@ -141,6 +141,10 @@ pub(crate) enum Command {
     Chat(Target),
     /// Join a conference room; typed lines go to the room (/me works, /nick NEW)
     Join(Join),
+    /// Send a file: uploaded to the server's HTTP upload service, or served from here
+    Sendfile(Sendfile),
+    /// Wait for a file and download it
+    Receive(Receive),
     /// Show a vCard (ours by default)
     Vcard(Optional),
     /// Ask an address what it is and holds (our server by default)
@@ -267,4 +271,40 @@ pub(crate) struct Join {
     /// The room's password
     #[arg(long, value_name = "PASS")]
     pub(crate) room_password: Option<String>,
+}
+
+/// `jabber sendfile`.
+#[derive(Debug, Args)]
+pub(crate) struct Sendfile {
+    /// The recipient (a full address JID/resource with --serve)
+    #[arg(value_name = "JID")]
+    pub(crate) to: String,
+    /// The file
+    pub(crate) path: PathBuf,
+    /// Upload it to the server's HTTP upload service and send its URL (the default)
+    #[arg(long, conflicts_with = "serve")]
+    pub(crate) upload: bool,
+    /// Serve it over HTTP from ADDR (e.g. 0.0.0.0:8080) until the recipient has it
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) serve: Option<String>,
+    /// A description sent with it
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) desc: Option<String>,
+}
+
+/// `jabber receive`.
+#[derive(Debug, Args)]
+pub(crate) struct Receive {
+    /// Where to put the files
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub(crate) dir: PathBuf,
+    /// Stop after N files (exit 0)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) count: u64,
+    /// Stop after SECONDS without them (exit 2)
+    #[arg(long, value_name = "SECONDS")]
+    pub(crate) timeout: Option<f64>,
+    /// Refuse files larger than this many bytes
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
+    pub(crate) max_size: u64,
 }

@@ -170,3 +170,9 @@ pub(crate) async fn login(common: &Common, needs: Needs) -> Result<Session, Fail
     let me = conn.login(credentials).await.map_err(Failure::from)?;
     Ok(Session::new(conn, me.jid, common.json))
 }
+
+/// The TLS settings for HTTPS transfers: the connection's (its `--ca` included).
+pub(crate) fn http_tls(common: &Common) -> Result<Tls, Failure> {
+    let options = options(common)?;
+    Ok(options.tls.or(options.starttls).unwrap_or_default())
+}

@@ -39,7 +39,8 @@ fn fixture(kind: ServerKind) -> &'static Fixture {
         ServerKind::Prosody => &PROSODY,
     };
     cell.get_or_init(|| {
-        let server = Server::start(kind).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+        // With HTTP upload (ejabberd's mod_http_upload, prosody's mod_http_file_share).
+        let server = Server::start_with_upload(kind).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
         let ca = server.dir().join("cli-test-ca.pem");
         std::fs::write(&ca, TestCa::get().ca_pem()).expect("write the CA file");
         Fixture { server, ca }
@@ -611,6 +612,101 @@ fn join(f: &Fixture) {
     assert_eq!(alice_in.finish().0.code(), Some(0));
 }
 
+/// `sendfile` both ways — uploaded (its URL sent out of band) and served from here
+/// (an iq:oob offer) — and `receive`: 5 MB arriving whole, byte for byte.
+fn sendfile_and_receive(f: &Fixture) {
+    let alice = f.account("falice");
+    let bob = f.account("fbob");
+    let dir = f.server.dir().join(format!("cli-files-{bob}"));
+    let inbox = dir.join("inbox");
+    std::fs::create_dir_all(&inbox).expect("folders");
+    let file = dir.join("five.bin");
+    let mut x: u32 = 0x9e37_79b9;
+    let data: Vec<u8> = (0..5 * 1024 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect();
+    std::fs::write(&file, &data).expect("the file");
+
+    let receiver = Background::start(
+        f.jabber(&bob)
+            .args([
+                "--json",
+                "receive",
+                "--count",
+                "2",
+                "--timeout",
+                "60",
+                "--dir",
+            ])
+            .arg(&inbox),
+    );
+    let ready: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+    assert_eq!(ready["kind"], "ready");
+    let bob_full = ready["jid"].as_str().expect("jid").to_owned();
+    receiver.wait_ready();
+
+    let out = ok(f
+        .jabber(&alice)
+        .args(["--json", "sendfile", &bare(&bob)])
+        .arg(&file));
+    let sent = &json_lines(&out)[0];
+    assert_eq!(sent["kind"], "sent-file");
+    assert_eq!(sent["bytes"], 5 * 1024 * 1024);
+    let got: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+    assert_eq!(got["kind"], "received", "{got}");
+    assert_eq!(got["url"], sent["url"]);
+    let path = PathBuf::from(got["path"].as_str().expect("path"));
+    assert!(path.starts_with(&inbox), "{path:?}");
+    assert!(
+        std::fs::read(&path).expect("received") == data,
+        "the uploaded bytes"
+    );
+
+    let out = ok(f
+        .jabber(&alice)
+        .args([
+            "--json",
+            "sendfile",
+            &bob_full,
+            "--serve",
+            "127.0.0.1:0",
+            "--desc",
+            "again",
+        ])
+        .arg(&file));
+    let sent = &json_lines(&out)[0];
+    let got: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+    assert_eq!(got["kind"], "received", "{got}");
+    assert_eq!(got["url"], sent["url"]);
+    assert!(
+        got["from"]
+            .as_str()
+            .is_some_and(|f| f.starts_with(&bare(&alice))),
+        "{got}"
+    );
+    let second = PathBuf::from(got["path"].as_str().expect("path"));
+    assert_ne!(second, path, "a new name beside the first");
+    assert!(
+        std::fs::read(&second).expect("received") == data,
+        "the served bytes"
+    );
+    assert_eq!(receiver.finish().0.code(), Some(0));
+
+    // Served to a bare address: refused before anything is offered.
+    let e = fails(
+        f.jabber(&alice)
+            .args(["sendfile", &bare(&bob), "--serve", "127.0.0.1:0"])
+            .arg(&file),
+    );
+    assert!(e.contains("full address"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The errors: a wrong password, an unreachable server, an untrusted certificate,
 /// plaintext refused; each one line, status 1.
 fn errors(f: &Fixture) {
@@ -715,6 +811,7 @@ on_both_servers!(
     ping_disco_vcard,
     chat,
     join,
+    sendfile_and_receive,
     errors,
     direct_tls_and_verbose,
 );

@@ -4,6 +4,7 @@
 mod account;
 mod chat;
 mod contacts;
+mod files;
 mod info;
 mod join;
 mod listen;
@@ -38,6 +39,8 @@ pub(crate) async fn run(cli: Cli) -> Result<Outcome, Failure> {
         Command::Unregister => account::unregister(common).await,
         Command::Chat(t) => chat::run(common, t).await,
         Command::Join(args) => join::run(common, args).await,
+        Command::Sendfile(args) => files::send(common, args).await,
+        Command::Receive(args) => files::receive(common, args).await,
         Command::Vcard(o) => info::vcard(common, o).await,
         Command::Disco(o) => info::disco(common, o).await,
         Command::Ping(o) => info::ping(common, o).await,

@@ -1,0 +1,304 @@
+//! `jabber sendfile` and `jabber receive` (the cheat sheet's §8): the URL of a file
+//! uploaded to the server's HTTP upload service, sent as `jabber:x:oob`, or an
+//! iq:oob offer of a file this process serves over HTTP until it has been fetched.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use jabber_tokio::jabber_proto::client::TransferEvent;
+use jabber_tokio::jabber_proto::features::files::{OobRefusal, UploadFile};
+use jabber_tokio::{Event, FileServer, Message, StanzaEvent};
+
+use super::{Result, Stop, parse_jid};
+use crate::args::{Common, Receive, Sendfile};
+use crate::connect::{self, Needs};
+use crate::fail::Failure;
+use crate::output::Record;
+use crate::session::Session;
+
+/// A progress bar on standard error when it is a terminal; a hidden one otherwise.
+fn bar(total: Option<u64>) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(total.unwrap_or(0));
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Waits for `work` while the connection keeps running (keepalives, the server's acks);
+/// the connection ending first is a failure.
+async fn beside<T>(session: &mut Session, work: impl Future<Output = T>) -> Result<T, Failure> {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            out = &mut work => return Ok(out),
+            event = session.conn.next_event() => match event? {
+                None => return Err(Failure::new("the connection ended")),
+                Some(Event::Closed(reason)) => {
+                    return Err(Failure::new(format!("the connection ended: {reason}")));
+                }
+                Some(_) => {}
+            },
+        }
+    }
+}
+
+/// Sends a file: uploaded (the default), or served from `--serve ADDR`.
+pub(crate) async fn send(common: &Common, args: Sendfile) -> Result {
+    let to = parse_jid(&args.to)?;
+    let size = std::fs::metadata(&args.path)
+        .map_err(|e| Failure::new(format!("{}: {e}", args.path.display())))?
+        .len();
+    if args.serve.is_some() && to.resource().is_none() {
+        return Err(Failure::new(format!(
+            "--serve offers the file to one session: give the full address ({}/RESOURCE; \
+             `jabber receive` prints it)",
+            args.to
+        ))
+        .into());
+    }
+    let mut session = connect::login(common, Needs::default()).await?;
+    let url = match &args.serve {
+        None => upload(common, &mut session, &args.path, size).await?,
+        Some(addr) => serve(&mut session, &to, &args.path, addr, args.desc.as_deref()).await?,
+    };
+    if args.serve.is_none() {
+        // The URL as the body too, for clients that do not read the out-of-band payload.
+        let m = Message::chat(&to)
+            .body(&url)
+            .oob(&url, args.desc.as_deref())
+            .build()?;
+        session.conn.send(m)?;
+        session.settle().await?;
+    }
+    let json = session.json;
+    session.logout().await?;
+    if json {
+        Record::new("sent-file", "")
+            .field("to", Some(to.as_str()))
+            .field("url", Some(url))
+            .field("bytes", Some(size))
+            .print(true)?;
+    }
+    Ok(())
+}
+
+/// Uploads the file to the server's HTTP upload service; the URL to fetch it from.
+async fn upload(
+    common: &Common,
+    session: &mut Session,
+    path: &Path,
+    size: u64,
+) -> Result<String, Failure> {
+    let id = session.command(|c, now| c.find_upload_service(now))?;
+    let service = session
+        .wait_for(|e| match e {
+            Event::Transfer(TransferEvent::UploadService { id: got, service }) if got == id => {
+                Some(service)
+            }
+            _ => None,
+        })
+        .await?
+        .ok_or_else(|| {
+            Failure::new(
+                "the server has no HTTP upload service (--serve ADDR serves the file from here)",
+            )
+        })?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| Failure::new(format!("{}: not a file name", path.display())))?;
+    let file = UploadFile::new(name, size);
+    let id = session.command(|c, now| c.request_upload_slot(now, &service.jid, &file))?;
+    let slot = session
+        .wait_for(|e| match e {
+            Event::Transfer(TransferEvent::Slot { id: got, slot }) if got == id => Some(Ok(slot)),
+            Event::Transfer(TransferEvent::SlotFailed { id: got, error }) if got == id => {
+                Some(Err(error))
+            }
+            _ => None,
+        })
+        .await?
+        .map_err(|e| Failure::new(format!("the upload service refused the file: {e:?}")))?;
+    let tls = connect::http_tls(common)?;
+    let progress = bar(Some(size));
+    let shown = progress.clone();
+    let put = jabber_tokio::upload(&slot, path, None, &tls, move |p| shown.set_position(p.done));
+    let done = beside(session, put).await?;
+    progress.finish_and_clear();
+    done.map_err(|e| Failure::new(format!("upload failed: {e}")))?;
+    Ok(slot.get_url.clone())
+}
+
+/// Serves the file from `addr` and offers it to `to` until it was fetched.
+async fn serve(
+    session: &mut Session,
+    to: &jabber_tokio::Jid,
+    path: &Path,
+    addr: &str,
+    desc: Option<&str>,
+) -> Result<String, Failure> {
+    let server = FileServer::bind(addr, path, None)
+        .await
+        .map_err(|e| Failure::new(format!("cannot serve from {addr}: {e}")))?;
+    let url = server.url();
+    let oob = server.oob(desc);
+    let id = session.command(|c, now| c.offer_oob(now, to, &oob))?;
+    let progress = bar(std::fs::metadata(path).ok().map(|m| m.len()));
+    let shown = progress.clone();
+    let serving = server.serve(move |p| shown.set_position(p.done));
+    tokio::pin!(serving);
+    let mut served = false;
+    loop {
+        tokio::select! {
+            out = &mut serving, if !served => {
+                out.map_err(|e| Failure::new(format!("serving the file failed: {e}")))?;
+                served = true;
+            }
+            event = session.conn.next_event() => match event? {
+                None => return Err(Failure::new("the connection ended")),
+                Some(Event::Closed(reason)) => {
+                    return Err(Failure::new(format!("the connection ended: {reason}")));
+                }
+                Some(Event::Transfer(TransferEvent::OfferAccepted { id: got })) if got == id => {
+                    break;
+                }
+                Some(Event::Transfer(TransferEvent::OfferRefused { id: got, error })) if got == id => {
+                    progress.finish_and_clear();
+                    let why = error.map_or_else(|| "no answer".to_owned(), |e| e.to_string());
+                    return Err(Failure::new(format!("{to} refused the file: {why}")));
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    progress.finish_and_clear();
+    Ok(url)
+}
+
+/// Waits for files (iq:oob offers, or messages carrying a URL out of band) and downloads
+/// them into `--dir`.
+pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
+    let timeout = match args.timeout {
+        Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
+        Some(_) => return Err(Failure::new("--timeout: a number of seconds, 0 or more").into()),
+        None => None,
+    };
+    if !args.dir.is_dir() {
+        return Err(Failure::new(format!("--dir {}: not a directory", args.dir.display())).into());
+    }
+    let tls = connect::http_tls(common)?;
+    let mut session = connect::login(
+        common,
+        Needs {
+            roster: false,
+            presence: true,
+        },
+    )
+    .await?;
+    // Where to send the file: a sender serving it needs our full address.
+    Record::new("ready", format!("receiving as {}", session.me))
+        .field("jid", Some(session.me.as_str()))
+        .print(session.json)?;
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let mut received = 0;
+    while received < args.count {
+        let next = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, session.conn.next_event()).await {
+                Ok(next) => next,
+                Err(_) => {
+                    session.logout().await?;
+                    return Err(Stop::TimedOut);
+                }
+            },
+            None => session.conn.next_event().await,
+        };
+        let (from, url, offer) = match next? {
+            None => return Err(Failure::new("the connection ended").into()),
+            Some(Event::Closed(reason)) => {
+                return Err(Failure::new(format!("the connection ended: {reason}")).into());
+            }
+            Some(Event::Transfer(TransferEvent::Offer(offer))) => (
+                offer.from().to_string(),
+                offer.url().to_owned(),
+                Some(offer),
+            ),
+            Some(Event::Stanza(StanzaEvent::Message(m))) => match m.oob() {
+                Some(oob) => (
+                    m.from().map(|f| f.to_string()).unwrap_or_default(),
+                    oob.url,
+                    None,
+                ),
+                None => continue,
+            },
+            Some(_) => continue,
+        };
+        let dest = free_name(&args.dir, &jabber_net::transfer::file_name_from_url(&url));
+        let progress = bar(None);
+        let shown = progress.clone();
+        let get = jabber_tokio::download(&url, &dest, args.max_size, &tls, move |p| {
+            if let Some(total) = p.total {
+                shown.set_length(total);
+            }
+            shown.set_position(p.done);
+        });
+        let fetched = beside(&mut session, get).await?;
+        progress.finish_and_clear();
+        match fetched {
+            Ok(bytes) => {
+                if let Some(offer) = &offer {
+                    session.command(|c, now| c.accept_oob(now, offer))?;
+                }
+                Record::new("received", format!("{} from {from}", dest.display()))
+                    .field("from", Some(from))
+                    .field("path", Some(dest.display().to_string()))
+                    .field("bytes", Some(bytes))
+                    .field("url", Some(url))
+                    .print(session.json)?;
+                received += 1;
+            }
+            Err(e) => {
+                if let Some(offer) = &offer {
+                    session.command(|c, now| c.refuse_oob(now, offer, OobRefusal::NotFound))?;
+                }
+                eprintln!("jabber: {url} from {from}: {e}");
+            }
+        }
+    }
+    session.settle().await?;
+    session.logout().await?;
+    Ok(())
+}
+
+/// `name` in `dir`, made unique (`name.1`, `name.2`, ...) when taken; never a path
+/// outside `dir` (the name comes from an untrusted URL).
+fn free_name(dir: &Path, name: &str) -> PathBuf {
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let clean = match clean.as_str() {
+        "" | "." | ".." => "download".to_owned(),
+        _ => clean,
+    };
+    let mut path = dir.join(&clean);
+    let mut n = 0;
+    while path.exists() {
+        n += 1;
+        path = dir.join(format!("{clean}.{n}"));
+    }
+    path
+}
