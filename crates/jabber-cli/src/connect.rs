@@ -91,7 +91,8 @@ pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
     if let Some(path) = &common.ca {
         let bytes = std::fs::read(path)
             .map_err(|e| Failure::new(format!("--ca {}: {e}", path.display())))?;
-        tls = if bytes.starts_with(b"-----") || bytes.windows(5).any(|w| w == b"-----") {
+        // PEM has its "-----BEGIN" line somewhere (after comments, perhaps).
+        tls = if bytes.windows(5).any(|w| w == b"-----") {
             tls.trust_pem(&bytes).map_err(|e| {
                 Failure::new(format!(
                     "--ca {}: not a PEM certificate: {e}",
