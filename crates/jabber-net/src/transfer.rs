@@ -207,6 +207,31 @@ pub fn file_name_from_url(url: &str) -> String {
     }
 }
 
+/// A path in `dir` for a file called `name` that does not exist yet: `name` itself, or
+/// `stem-1.ext`, `stem-2.ext`, ... (at most 1,000 tries, then `name` with the process id
+/// and a counter) — a received file never replaces one already there.
+pub fn free_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let candidate = dir.join(name);
+    if !candidate.exists() {
+        return candidate;
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    for n in 1..=1000 {
+        let candidate = dir.join(format!("{stem}-{n}{ext}"));
+        if !candidate.exists() {
+            return candidate;
+        }
+    }
+    dir.join(format!(
+        "{stem}-{}-{}{ext}",
+        std::process::id(),
+        crate::fresh_seed()
+    ))
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -258,6 +283,20 @@ mod tests {
         assert_eq!(file_name_from_url("https://h/a/.."), "download");
         assert_eq!(file_name_from_url("https://h"), "download");
         assert_eq!(file_name_from_url("https://h/%00x%5C"), "_x_");
+    }
+
+    #[test]
+    fn free_paths_never_replace_a_file() {
+        let dir = std::env::temp_dir().join(format!("jabber-net-free-{}", crate::fresh_seed()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a.txt"));
+        std::fs::write(dir.join("a.txt"), b"x").unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a-1.txt"));
+        std::fs::write(dir.join("a-1.txt"), b"x").unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a-2.txt"));
+        std::fs::write(dir.join(".rc"), b"x").unwrap();
+        assert_eq!(free_path(&dir, ".rc"), dir.join(".rc-1"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

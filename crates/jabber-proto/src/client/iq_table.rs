@@ -386,6 +386,17 @@ impl IqTable {
             .collect()
     }
 
+    /// Moves the deadline of request `id` (one that waits for a person, like an iq:oob
+    /// offer answered after a download, may take longer than a protocol exchange).
+    pub(crate) fn set_deadline(&mut self, id: IqId, deadline: Instant) {
+        let Some((wire, p)) = self.by_wire_id.iter_mut().find(|(_, p)| p.id == id) else {
+            return;
+        };
+        self.deadlines.remove(&(p.deadline, id, wire.clone()));
+        p.deadline = deadline;
+        self.deadlines.insert((deadline, id, wire.clone()));
+    }
+
     pub(crate) fn peek(&self, wire_id: &str) -> Option<(IqId, &Owner)> {
         let p = self.by_wire_id.get(wire_id)?;
         Some((p.id, p.owner.as_ref()?))
