@@ -50,6 +50,30 @@ pub(crate) enum TransferRequest {
     Slot,
 }
 
+impl TransferRequest {
+    /// The request's name in a capture (`offer`, `items`, `info:<search>`, `slot`).
+    pub(crate) fn name(self) -> alloc::string::String {
+        match self {
+            TransferRequest::Offer => "offer".into(),
+            TransferRequest::UploadItems => "items".into(),
+            TransferRequest::UploadInfo { search } => alloc::format!("info:{}", search.get()),
+            TransferRequest::Slot => "slot".into(),
+        }
+    }
+
+    /// The request a capture names.
+    pub(crate) fn from_name(name: &str) -> Option<TransferRequest> {
+        Some(match name {
+            "offer" => TransferRequest::Offer,
+            "items" => TransferRequest::UploadItems,
+            "slot" => TransferRequest::Slot,
+            other => TransferRequest::UploadInfo {
+                search: IqId::from_sequence(other.strip_prefix("info:")?.parse().ok()?),
+            },
+        })
+    }
+}
+
 /// An IQ get or set: an iq:oob offer becomes an event (or is refused as malformed).
 pub(crate) fn on_request(cx: &mut Cx, iq: &Iq) -> bool {
     match oob::read_offer(iq) {
