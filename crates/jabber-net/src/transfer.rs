@@ -66,7 +66,7 @@ impl fmt::Display for TransferError {
                 write!(f, "the transfer ended after {got} of {expected} bytes")
             }
             TransferError::NoUploadService => f.write_str("the server has no HTTP upload service"),
-            TransferError::SlotRefused(e) => write!(f, "no upload slot: {e:?}"),
+            TransferError::SlotRefused(e) => write!(f, "no upload slot: {e}"),
             TransferError::OfferRefused(Some(e)) => write!(f, "the receiver refused: {e}"),
             TransferError::OfferRefused(None) => f.write_str("the receiver did not answer"),
             TransferError::Session(e) => write!(f, "{e}"),

@@ -154,6 +154,11 @@ pub fn download(
 /// unguessable path, until one receiver has downloaded it whole or it is stopped. Its
 /// listening socket is closed when it ends: after the download, on
 /// [`stop`](Self::stop), or when dropped.
+///
+/// "Whole" is as far as the socket can tell: every byte written and the receiver's side
+/// closed cleanly after them (a receiver that gives up with bytes unread resets the
+/// connection, and the server goes on). Only the receiver's answer — the iq:oob result
+/// — says it has the file.
 #[derive(Debug)]
 pub struct FileServer {
     addr: SocketAddr,
@@ -329,9 +334,12 @@ fn serve_one(
     }
     stream.flush()?;
     let bytes = meter.finish().map_err(io::Error::other)?;
-    // The receiver has every byte once it closes its side; wait (bounded) for that.
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let _ = stream.read(&mut buf);
+    // Written is not received: the bytes may still sit in the sockets' buffers. A
+    // receiver that read them all closes its side cleanly (we said `Connection: close`);
+    // one that gave up closes with unread data, which resets the connection.
+    stream.shutdown(std::net::Shutdown::Write)?;
+    // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
+    let _more = stream.read(&mut buf)?;
     Ok(Some(bytes))
 }
 

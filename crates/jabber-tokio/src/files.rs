@@ -216,7 +216,9 @@ impl FileServer {
     }
 
     /// Serves requests, one connection at a time, until one has downloaded the whole
-    /// file; then the socket is closed and the outcome returned. Cancel-safe in the
+    /// file (as far as the socket can tell: every byte written and the receiver's side
+    /// closed cleanly after them; only the receiver's iq:oob answer says it has the
+    /// file); then the socket is closed and the outcome returned. Cancel-safe in the
     /// sense that matters: dropping the future ends the transfer and closes the socket.
     pub async fn serve(self, mut progress: impl FnMut(Progress)) -> io::Result<ServeOutcome> {
         loop {
@@ -275,8 +277,13 @@ async fn serve_one(
     }
     stream.flush().await?;
     let bytes = meter.finish().map_err(io::Error::other)?;
-    // The receiver has every byte once it closes its side; wait (bounded) for that.
-    let _ = stream.shutdown().await;
-    let _ = tokio::time::timeout(HTTP_TIMEOUT, stream.read(&mut buf)).await;
+    // Written is not received: the bytes may still sit in the sockets' buffers. A
+    // receiver that read them all closes its side cleanly (we said `Connection: close`);
+    // one that gave up closes with unread data, which resets the connection.
+    stream.shutdown().await?;
+    // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
+    let _more = tokio::time::timeout(HTTP_TIMEOUT, stream.read(&mut buf))
+        .await
+        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
     Ok(Some(bytes))
 }
