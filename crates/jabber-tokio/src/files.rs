@@ -24,6 +24,8 @@ use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
 use jabber_net::transfer::{Meter, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
+/// Where a received file goes: a name from its URL, in a folder, never replacing a file.
+pub use jabber_net::transfer::{file_name_from_url, free_path};
 use jabber_proto::features::files::{Oob, UploadSlot};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
