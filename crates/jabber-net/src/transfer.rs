@@ -3,6 +3,8 @@
 //! URLs are fetched ([`check_url`]), a safe file name from a URL ([`file_name_from_url`]),
 //! the errors ([`TransferError`]), and the trivial server's HTTP exchange ([`served`]).
 
+pub mod served;
+
 use std::{fmt, io};
 
 use jabber_proto::features::files::UploadError;
@@ -263,8 +265,6 @@ pub fn percent_encode(s: &str) -> String {
     }
     out
 }
-
-pub mod served;
 
 #[cfg(test)]
 mod tests {
