@@ -3,6 +3,8 @@
 //! URLs are fetched ([`check_url`]), a safe file name from a URL ([`file_name_from_url`]),
 //! the errors ([`TransferError`]), and the trivial server's HTTP exchange ([`served`]).
 
+pub mod served;
+
 use std::{fmt, io};
 
 use jabber_proto::features::files::UploadError;
@@ -66,7 +68,7 @@ impl fmt::Display for TransferError {
                 write!(f, "the transfer ended after {got} of {expected} bytes")
             }
             TransferError::NoUploadService => f.write_str("the server has no HTTP upload service"),
-            TransferError::SlotRefused(e) => write!(f, "no upload slot: {e:?}"),
+            TransferError::SlotRefused(e) => write!(f, "no upload slot: {e}"),
             TransferError::OfferRefused(Some(e)) => write!(f, "the receiver refused: {e}"),
             TransferError::OfferRefused(None) => f.write_str("the receiver did not answer"),
             TransferError::Session(e) => write!(f, "{e}"),
@@ -207,6 +209,31 @@ pub fn file_name_from_url(url: &str) -> String {
     }
 }
 
+/// A path in `dir` for a file called `name` that does not exist yet: `name` itself, or
+/// `stem-1.ext`, `stem-2.ext`, ... (at most 1,000 tries, then `name` with the process id
+/// and a counter) — a received file never replaces one already there.
+pub fn free_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let candidate = dir.join(name);
+    if !candidate.exists() {
+        return candidate;
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    for n in 1..=1000 {
+        let candidate = dir.join(format!("{stem}-{n}{ext}"));
+        if !candidate.exists() {
+            return candidate;
+        }
+    }
+    dir.join(format!(
+        "{stem}-{}-{}{ext}",
+        std::process::id(),
+        crate::fresh_seed()
+    ))
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -239,8 +266,6 @@ pub fn percent_encode(s: &str) -> String {
     out
 }
 
-pub mod served;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,6 +283,20 @@ mod tests {
         assert_eq!(file_name_from_url("https://h/a/.."), "download");
         assert_eq!(file_name_from_url("https://h"), "download");
         assert_eq!(file_name_from_url("https://h/%00x%5C"), "_x_");
+    }
+
+    #[test]
+    fn free_paths_never_replace_a_file() {
+        let dir = std::env::temp_dir().join(format!("jabber-net-free-{}", crate::fresh_seed()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a.txt"));
+        std::fs::write(dir.join("a.txt"), b"x").unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a-1.txt"));
+        std::fs::write(dir.join("a-1.txt"), b"x").unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a-2.txt"));
+        std::fs::write(dir.join(".rc"), b"x").unwrap();
+        assert_eq!(free_path(&dir, ".rc"), dir.join(".rc-1"));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

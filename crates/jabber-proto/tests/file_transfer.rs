@@ -119,6 +119,28 @@ fn a_refused_offer_carries_its_error_and_a_silent_receiver_times_out() {
 }
 
 #[test]
+fn an_offer_may_wait_longer_than_a_protocol_exchange() {
+    let mut h = Harness::logged_in(config());
+    let now = h.now;
+    let bob = jid("bob@example.com/phone");
+    let id = h
+        .client
+        .offer_oob_within(now, &bob, &rose(), Duration::from_secs(600))
+        .expect("offered");
+    h.sent();
+    h.advance(Duration::from_secs(599));
+    assert!(
+        h.events().is_empty(),
+        "still waiting after the usual IQ timeout"
+    );
+    h.advance(Duration::from_secs(1));
+    assert_eq!(
+        transfers(&mut h),
+        [TransferEvent::OfferRefused { id, error: None }]
+    );
+}
+
+#[test]
 fn an_offer_needs_a_resource_and_a_session() {
     let mut h = Harness::logged_in(config());
     let now = h.now;

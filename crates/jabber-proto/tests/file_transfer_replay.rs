@@ -7,7 +7,7 @@ mod support;
 use std::num::NonZeroU64;
 
 use jabber_proto::client::{CaptureRecord, Config, Event, RecordKind, TransferEvent};
-use jabber_proto::features::files::{OobRefusal, UploadFile};
+use jabber_proto::features::files::{OobOffer, OobRefusal, UploadFile};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::replay::{self, FILE_HEADER, Options};
@@ -21,6 +21,9 @@ fn config() -> Config {
     c.fetch_roster = false;
     c.initial_presence = false;
     c.allow_plaintext = true;
+    // The virtual clock jumps minutes: no keepalive, no dead-peer verdict.
+    c.keepalive_interval = None;
+    c.dead_peer_timeout = None;
     c
 }
 
@@ -44,20 +47,22 @@ fn check(events: &[String], records: &[CaptureRecord]) {
     }
 }
 
+/// Drains what the client sent, and its events (as text, the offers kept).
+fn drain(h: &mut Harness, events: &mut Vec<String>, offers: &mut Vec<OobOffer>) {
+    h.sent();
+    for e in h.events() {
+        events.push(format!("{e:?}"));
+        if let Event::Transfer(TransferEvent::Offer(o)) = e {
+            offers.push(*o);
+        }
+    }
+}
+
 #[test]
 fn file_transfer_replays_to_the_same_events_and_bytes() {
     let mut h = Harness::new(config());
     let mut events: Vec<String> = Vec::new();
     let mut offers = Vec::new();
-    let mut drain = |h: &mut Harness, offers: &mut Vec<_>| {
-        h.sent();
-        for e in h.events() {
-            events.push(format!("{e:?}"));
-            if let Event::Transfer(TransferEvent::Offer(o)) = e {
-                offers.push(o);
-            }
-        }
-    };
     let now = h.now;
     h.client
         .login(now, Credentials::new("alice", "pw", "desk"))
@@ -68,7 +73,7 @@ fn file_transfer_replays_to_the_same_events_and_bytes() {
         wire_id(1)
     ));
     h.server(&format!("<iq type='result' id='{}'/>", wire_id(2)));
-    drain(&mut h, &mut offers);
+    drain(&mut h, &mut events, &mut offers);
 
     let bob = Jid::parse("bob@example.com/phone").expect("jid");
     let oob = Oob {
@@ -77,13 +82,17 @@ fn file_transfer_replays_to_the_same_events_and_bytes() {
     };
     h.client.offer_oob(now, &bob, &oob).expect("offered");
     h.client.find_upload_service(now).expect("search");
+    let late = h
+        .client
+        .offer_oob_within(now, &bob, &oob, std::time::Duration::from_secs(300))
+        .expect("offered");
     let service = Jid::parse("upload.example.com").expect("jid");
     h.client
         .request_upload_slot(now, &service, &UploadFile::new("a.txt", 3))
         .expect("asked");
     // A refused command is captured too.
     assert!(h.client.offer_oob(now, &bob.to_bare(), &oob).is_err());
-    drain(&mut h, &mut offers);
+    drain(&mut h, &mut events, &mut offers);
     h.server(&format!(
         "<iq type='result' id='{}' from='bob@example.com/phone'/>\
          <iq type='result' id='{}' from='example.com'>\
@@ -97,20 +106,34 @@ fn file_transfer_replays_to_the_same_events_and_bytes() {
          <query xmlns='jabber:iq:oob'><url>http://example.net/w.txt</url></query></iq>",
         wire_id(3),
         wire_id(4),
-        wire_id(5),
+        wire_id(6),
     ));
-    drain(&mut h, &mut offers);
+    drain(&mut h, &mut events, &mut offers);
     h.server(&format!(
         "<iq type='result' id='{}' from='upload.example.com'><query xmlns='http://jabber.org/protocol/disco#info'>\
          <feature var='urn:xmpp:http:upload:0'/></query></iq>",
-        wire_id(7),
+        wire_id(8),
     ));
+    // The long offer times out at its own deadline, after the usual one.
+    h.now = h.now + std::time::Duration::from_secs(299);
+    h.client.handle_timeout(h.now);
+    drain(&mut h, &mut events, &mut offers);
+    assert!(!events.iter().any(|e| e.contains("OfferRefused")));
+    h.now = h.now + std::time::Duration::from_secs(2);
+    h.client.handle_timeout(h.now);
+    drain(&mut h, &mut events, &mut offers);
+    assert!(
+        events
+            .iter()
+            .any(|e| e.contains(&format!("OfferRefused {{ id: {late:?}")))
+    );
+    let now = h.now;
     assert_eq!(offers.len(), 2);
     h.client.accept_oob(now, &offers[0]).expect("accepted");
     h.client
         .refuse_oob(now, &offers[1], OobRefusal::Declined)
         .expect("refused");
-    drain(&mut h, &mut offers);
+    drain(&mut h, &mut events, &mut offers);
     for kind in ["OfferAccepted", "Slot ", "UploadService", "Offer("] {
         assert!(
             events.iter().any(|e| e.contains(kind)),

@@ -22,8 +22,10 @@ use std::time::Duration;
 
 use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
-use jabber_net::transfer::{Meter, check_url, file_name_from_url};
+use jabber_net::transfer::{Meter, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
+/// Where a received file goes: a name from its URL, in a folder, never replacing a file.
+pub use jabber_net::transfer::{file_name_from_url, free_path};
 use jabber_proto::client::{Event, TransferEvent};
 use jabber_proto::features::files::{
     Oob, OobOffer, OobRefusal, UploadError, UploadFile, UploadService, UploadSlot,
@@ -35,6 +37,10 @@ use crate::Connection;
 /// How long an HTTP peer may stay silent before the transfer fails.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 const CHUNK: usize = 64 * 1024;
+
+/// How long [`Connection::send_file_served`] waits for the receiver's answer, which
+/// comes after its download.
+pub const OFFER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 fn agent(tls: &Tls) -> Result<ureq::Agent, TransferError> {
     let config = tls.client_config().map_err(TransferError::Session)?;
@@ -150,6 +156,11 @@ pub fn download(
 /// unguessable path, until one receiver has downloaded it whole or it is stopped. Its
 /// listening socket is closed when it ends: after the download, on
 /// [`stop`](Self::stop), or when dropped.
+///
+/// "Whole" is as far as the socket can tell: every byte written and the receiver's side
+/// closed cleanly after them (a receiver that gives up with bytes unread resets the
+/// connection, and the server goes on). Only the receiver's answer — the iq:oob result
+/// — says it has the file.
 #[derive(Debug)]
 pub struct FileServer {
     addr: SocketAddr,
@@ -325,9 +336,12 @@ fn serve_one(
     }
     stream.flush()?;
     let bytes = meter.finish().map_err(io::Error::other)?;
-    // The receiver has every byte once it closes its side; wait (bounded) for that.
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let _ = stream.read(&mut buf);
+    // Written is not received: the bytes may still sit in the sockets' buffers. A
+    // receiver that read them all closes its side cleanly (we said `Connection: close`);
+    // one that gave up closes with unread data, which resets the connection.
+    stream.shutdown(std::net::Shutdown::Write)?;
+    // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
+    let _more = stream.read(&mut buf)?;
     Ok(Some(bytes))
 }
 
@@ -401,6 +415,22 @@ impl Connection {
     /// answer: `Ok` once the receiver says it has the file.
     pub fn offer_oob(&mut self, to: &Jid, oob: &Oob) -> Result<(), TransferError> {
         let id = self.with_client(|c, now| c.offer_oob(now, to, oob))??;
+        self.offer_answer(id)
+    }
+
+    /// Like [`offer_oob`](Self::offer_oob), waiting at most `timeout` for the answer
+    /// (the core's IQ timeout is for protocol exchanges, not downloads).
+    pub fn offer_oob_within(
+        &mut self,
+        to: &Jid,
+        oob: &Oob,
+        timeout: Duration,
+    ) -> Result<(), TransferError> {
+        let id = self.with_client(|c, now| c.offer_oob_within(now, to, oob, timeout))??;
+        self.offer_answer(id)
+    }
+
+    fn offer_answer(&mut self, id: jabber_proto::client::IqId) -> Result<(), TransferError> {
         let event = self.wait_for(|e| match e {
             Event::Transfer(TransferEvent::OfferAccepted { id: i })
             | Event::Transfer(TransferEvent::OfferRefused { id: i, .. }) => *i == id,
@@ -417,22 +447,23 @@ impl Connection {
 
     /// Sends a file with the trivial server: offers `server`'s URL to `to` and waits for
     /// the answer, then stops the server (the receiver fetched it, or declined). The
-    /// server never outlives the call. The receiver must download within the core's
-    /// IQ timeout ([`Config::iq_timeout`](jabber_proto::client::Config::iq_timeout)).
+    /// server never outlives the call. The receiver must answer within
+    /// [`OFFER_TIMEOUT`].
     pub fn send_file_served(
         &mut self,
         to: &Jid,
         server: FileServer,
         desc: Option<&str>,
     ) -> Result<ServeOutcome, TransferError> {
-        let answer = self.offer_oob(to, &server.oob(desc));
+        let answer = self.offer_oob_within(to, &server.oob(desc), OFFER_TIMEOUT);
         let outcome = server.stop();
         answer.map(|()| outcome)
     }
 
     /// Receives an offer: downloads its URL into `dir` (under a name taken from the
-    /// URL, never outside `dir`), within `limit` bytes, then accepts it; a failed
-    /// download refuses it (404) and returns the error. Returns the file's path.
+    /// URL, never outside `dir`, never replacing a file there), within `limit` bytes,
+    /// then accepts it; a failed download refuses it (404) and returns the error.
+    /// Returns the file's path.
     pub fn receive_offer(
         &mut self,
         offer: &OobOffer,
@@ -441,7 +472,7 @@ impl Connection {
         tls: &Tls,
         progress: impl FnMut(Progress),
     ) -> Result<PathBuf, TransferError> {
-        let dest = dir.join(file_name_from_url(offer.url()));
+        let dest = free_path(dir, &file_name_from_url(offer.url()));
         match download(offer.url(), &dest, limit, tls, progress) {
             Ok(_) => {
                 self.with_client(|c, now| c.accept_oob(now, offer))??;

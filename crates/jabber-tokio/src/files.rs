@@ -24,6 +24,8 @@ use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
 use jabber_net::transfer::{Meter, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
+/// Where a received file goes: a name from its URL, in a folder, never replacing a file.
+pub use jabber_net::transfer::{file_name_from_url, free_path};
 use jabber_proto::features::files::{Oob, UploadSlot};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -216,7 +218,9 @@ impl FileServer {
     }
 
     /// Serves requests, one connection at a time, until one has downloaded the whole
-    /// file; then the socket is closed and the outcome returned. Cancel-safe in the
+    /// file (as far as the socket can tell: every byte written and the receiver's side
+    /// closed cleanly after them; only the receiver's iq:oob answer says it has the
+    /// file); then the socket is closed and the outcome returned. Cancel-safe in the
     /// sense that matters: dropping the future ends the transfer and closes the socket.
     pub async fn serve(self, mut progress: impl FnMut(Progress)) -> io::Result<ServeOutcome> {
         loop {
@@ -275,8 +279,13 @@ async fn serve_one(
     }
     stream.flush().await?;
     let bytes = meter.finish().map_err(io::Error::other)?;
-    // The receiver has every byte once it closes its side; wait (bounded) for that.
-    let _ = stream.shutdown().await;
-    let _ = tokio::time::timeout(HTTP_TIMEOUT, stream.read(&mut buf)).await;
+    // Written is not received: the bytes may still sit in the sockets' buffers. A
+    // receiver that read them all closes its side cleanly (we said `Connection: close`);
+    // one that gave up closes with unread data, which resets the connection.
+    stream.shutdown().await?;
+    // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
+    let _more = tokio::time::timeout(HTTP_TIMEOUT, stream.read(&mut buf))
+        .await
+        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
     Ok(Some(bytes))
 }

@@ -76,7 +76,7 @@ impl ServedFile {
             version.is_some_and(|v| v.starts_with("HTTP/1.")) && parts.next().is_none();
         let target = target.map(|t| t.split(['?', '#']).next().unwrap_or(""));
         match (well_formed, method, target) {
-            (false, ..) => self.status(400, "Bad Request", &[], false),
+            (false, ..) => self.status(400, "Bad Request", &[]),
             (true, Some("GET" | "HEAD"), Some(t)) if t == self.path => {
                 let get = method == Some("GET");
                 let length = format!("Content-Length: {}", self.len);
@@ -86,21 +86,21 @@ impl ServedFile {
                         .as_deref()
                         .unwrap_or("application/octet-stream")
                 );
-                let mut answer = self.status(200, "OK", &[&length, &kind], get);
+                let mut answer = self.status(200, "OK", &[&length, &kind]);
                 answer.body = get;
                 answer
             }
-            (true, Some("GET" | "HEAD"), _) => self.status(404, "Not Found", &[], false),
-            _ => self.status(405, "Method Not Allowed", &["Allow: GET, HEAD"], false),
+            (true, Some("GET" | "HEAD"), _) => self.status(404, "Not Found", &[]),
+            _ => self.status(405, "Method Not Allowed", &["Allow: GET, HEAD"]),
         }
     }
 
     /// The answer to a request head longer than [`MAX_REQUEST_HEAD`].
     pub fn too_long(&self) -> Answer {
-        self.status(431, "Request Header Fields Too Large", &[], false)
+        self.status(431, "Request Header Fields Too Large", &[])
     }
 
-    fn status(&self, code: u16, reason: &str, headers: &[&str], _body: bool) -> Answer {
+    fn status(&self, code: u16, reason: &str, headers: &[&str]) -> Answer {
         let mut head = format!("HTTP/1.1 {code} {reason}\r\nConnection: close\r\n");
         for h in headers {
             head.push_str(h);

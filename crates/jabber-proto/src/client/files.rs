@@ -9,6 +9,7 @@ use crate::jid::Jid;
 use crate::stanza::IqType;
 use crate::stanza::ext::Oob;
 use crate::time::Instant;
+use core::time::Duration;
 
 impl Client {
     /// Offers `oob` (a URL and its description) to `to`, a full address, in a
@@ -18,8 +19,35 @@ impl Client {
     /// Refused with [`Error::NotFullJid`] for a bare address, [`Error::WrongPhase`]
     /// before login.
     pub fn offer_oob(&mut self, now: Instant, to: &Jid, oob: &Oob) -> Result<IqId, Error> {
+        self.offer(now, to, oob, None)
+    }
+
+    /// Like [`offer_oob`](Self::offer_oob), waiting `timeout` for the answer instead of
+    /// [`Config::iq_timeout`](super::Config::iq_timeout): the receiver answers once it
+    /// has downloaded the file, which for a large file takes longer than a protocol
+    /// exchange.
+    pub fn offer_oob_within(
+        &mut self,
+        now: Instant,
+        to: &Jid,
+        oob: &Oob,
+        timeout: Duration,
+    ) -> Result<IqId, Error> {
+        self.offer(now, to, oob, Some(timeout))
+    }
+
+    fn offer(
+        &mut self,
+        now: Instant,
+        to: &Jid,
+        oob: &Oob,
+        timeout: Option<Duration>,
+    ) -> Result<IqId, Error> {
         let record = || {
-            let b = capture::command("oob-offer").attr("to", to.as_str());
+            let mut b = capture::command("oob-offer").attr("to", to.as_str());
+            if let Some(t) = timeout {
+                b = b.attr("timeout-ms", &alloc::format!("{}", t.as_millis()));
+            }
             capture::with_child(b, oob::offer_query(oob, None))
         };
         self.captured(now, record, |c| {
@@ -28,7 +56,13 @@ impl Client {
             }
             let query = oob::offer_query(oob, None)?;
             let owner = Owner::Transfer(TransferRequest::Offer);
-            c.session_request(now, Some(to), IqType::Set, query, owner)
+            let id = c.session_request(now, Some(to), IqType::Set, query, owner)?;
+            if let Some(t) = timeout {
+                // At least a millisecond, as for any request.
+                let deadline = c.cx.now + t.max(Duration::from_millis(1));
+                c.cx.iqs.set_deadline(id, deadline);
+            }
+            Ok(id)
         })
     }
 

@@ -47,6 +47,13 @@ impl IqId {
     }
 }
 
+impl IqId {
+    /// The handle with sequence number `n` (a carried request read back from a capture).
+    pub(crate) fn from_sequence(n: u64) -> IqId {
+        IqId(n)
+    }
+}
+
 impl fmt::Display for IqId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "iq#{}", self.0)
@@ -77,7 +84,8 @@ struct Pending {
 /// handles get [`IqEvent::Lost`](crate::client::IqEvent::Lost) (or the feature's
 /// failure event for an account-service or discovery request).
 ///
-/// Carried: the application's requests, account-service and discovery queries, a
+/// Carried: the application's requests, account-service and discovery queries, file
+/// transfer's offers, upload-service searches and slot requests, a
 /// password change or account removal, the blocking policy's load and save (their
 /// answers are events the application waits for), and the roster fetch (a resumed
 /// session does not fetch again). Not carried: the client's own housekeeping
@@ -104,6 +112,7 @@ enum Carried {
     PolicySave,
     Service(ServiceRequest),
     Disco(crate::features::caps::DiscoRequest),
+    Transfer(crate::features::files::TransferRequest),
 }
 
 impl InFlightIq {
@@ -141,6 +150,7 @@ impl InFlightIq {
                 crate::features::caps::DiscoRequest::Items => "disco:items",
                 _ => "disco:info",
             }),
+            Carried::Transfer(t) => alloc::format!("transfer:{}", t.name()),
         }
     }
 
@@ -161,6 +171,9 @@ impl InFlightIq {
             "policy-save" => Carried::PolicySave,
             "disco:info" => Carried::Disco(crate::features::caps::DiscoRequest::Info),
             "disco:items" => Carried::Disco(crate::features::caps::DiscoRequest::Items),
+            other if other.starts_with("transfer:") => Carried::Transfer(
+                crate::features::files::TransferRequest::from_name(&other[9..])?,
+            ),
             other => Carried::Service(ServiceRequest::from_name(other.strip_prefix("service:")?)?),
         };
         Some(InFlightIq {
@@ -249,6 +262,7 @@ impl IqTable {
                     d @ (crate::features::caps::DiscoRequest::Info
                     | crate::features::caps::DiscoRequest::Items),
                 )) => Carried::Disco(d.clone()),
+                Some(Owner::Transfer(t)) => Carried::Transfer(*t),
                 Some(_) => continue,
             };
             carried.push(InFlightIq {
@@ -296,6 +310,7 @@ impl IqTable {
                 )),
                 Carried::Service(s) => Some(Owner::Service(s)),
                 Carried::Disco(d) => Some(Owner::Disco(d)),
+                Carried::Transfer(t) => Some(Owner::Transfer(t)),
             };
             self.by_wire_id.insert(
                 c.wire,
@@ -386,6 +401,17 @@ impl IqTable {
             .filter(|(_, p)| p.owner.as_ref().is_some_and(&f))
             .map(|(w, _)| w.clone())
             .collect()
+    }
+
+    /// Moves the deadline of request `id` (one that waits for a person, like an iq:oob
+    /// offer answered after a download, may take longer than a protocol exchange).
+    pub(crate) fn set_deadline(&mut self, id: IqId, deadline: Instant) {
+        let Some((wire, p)) = self.by_wire_id.iter_mut().find(|(_, p)| p.id == id) else {
+            return;
+        };
+        self.deadlines.remove(&(p.deadline, id, wire.clone()));
+        p.deadline = deadline;
+        self.deadlines.insert((deadline, id, wire.clone()));
     }
 
     pub(crate) fn peek(&self, wire_id: &str) -> Option<(IqId, &Owner)> {

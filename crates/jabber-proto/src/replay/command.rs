@@ -246,7 +246,15 @@ pub(crate) fn apply(
                 .ok_or("<oob-offer/> without its query")?;
             let oob = crate::features::files::oob::read_query(query)
                 .ok_or("<oob-offer/> without a URL")?;
-            client.offer_oob(now, &jid("to")?, &oob).map(drop)
+            match el.attr("timeout-ms") {
+                Some(ms) => {
+                    let ms = ms.parse().map_err(|_| "bad 'timeout-ms'")?;
+                    let timeout = core::time::Duration::from_millis(ms);
+                    client.offer_oob_within(now, &jid("to")?, &oob, timeout)
+                }
+                None => client.offer_oob(now, &jid("to")?, &oob),
+            }
+            .map(drop)
         }
         "find-upload-service" => client.find_upload_service(now).map(drop),
         "upload-slot" => {

@@ -17,6 +17,36 @@
 //! client pays nothing for the feature. Replies are accepted only from the address asked
 //! (the IQ table checks it); one that names our request from elsewhere is reported as
 //! [`TransferEvent::Spoofed`] and changes nothing.
+//!
+//! An offer made to us, fetched (by the adapter) and acknowledged:
+//!
+//! ```
+//! use core::num::NonZeroU64;
+//! use jabber_proto::client::{Client, Config, Event, TransferEvent};
+//! use jabber_proto::time::Instant;
+//!
+//! let now = Instant::ZERO;
+//! let mut client = Client::new(Config::new("example.com", NonZeroU64::MIN), now);
+//! client.handle_input(now, b"<stream:stream xmlns='jabber:client' \
+//!     xmlns:stream='http://etherx.jabber.org/streams' id='s1'>").unwrap();
+//! client.take_transmit();
+//! client.handle_input(now, b"<iq type='set' id='o1' from='romeo@example.net/orchard'>\
+//!     <query xmlns='jabber:iq:oob'><url>https://example.net/verse.txt</url>\
+//!     <desc>A verse</desc></query></iq>").unwrap();
+//! let offer = std::iter::from_fn(|| client.poll_event())
+//!     .find_map(|e| match e {
+//!         Event::Transfer(TransferEvent::Offer(offer)) => Some(offer),
+//!         _ => None,
+//!     })
+//!     .unwrap();
+//! assert_eq!((offer.url(), offer.desc()), ("https://example.net/verse.txt", Some("A verse")));
+//! // ... download offer.url() (jabber_std::files::download), then:
+//! client.accept_oob(now, &offer).unwrap();
+//! assert_eq!(
+//!     client.take_transmit().as_deref(),
+//!     Some(&b"<iq type='result' id='o1' to='romeo@example.net/orchard'/>"[..])
+//! );
+//! ```
 
 pub mod oob;
 pub mod upload;
@@ -48,6 +78,30 @@ pub(crate) enum TransferRequest {
     UploadInfo { search: IqId },
     /// A slot request.
     Slot,
+}
+
+impl TransferRequest {
+    /// The request's name in a capture (`offer`, `items`, `info:<search>`, `slot`).
+    pub(crate) fn name(self) -> alloc::string::String {
+        match self {
+            TransferRequest::Offer => "offer".into(),
+            TransferRequest::UploadItems => "items".into(),
+            TransferRequest::UploadInfo { search } => alloc::format!("info:{}", search.get()),
+            TransferRequest::Slot => "slot".into(),
+        }
+    }
+
+    /// The request a capture names.
+    pub(crate) fn from_name(name: &str) -> Option<TransferRequest> {
+        Some(match name {
+            "offer" => TransferRequest::Offer,
+            "items" => TransferRequest::UploadItems,
+            "slot" => TransferRequest::Slot,
+            other => TransferRequest::UploadInfo {
+                search: IqId::from_sequence(other.strip_prefix("info:")?.parse().ok()?),
+            },
+        })
+    }
 }
 
 /// An IQ get or set: an iq:oob offer becomes an event (or is refused as malformed).

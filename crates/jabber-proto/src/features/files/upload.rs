@@ -214,6 +214,27 @@ pub enum UploadError {
     Malformed,
 }
 
+impl core::fmt::Display for UploadError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            UploadError::TooLarge {
+                max_file_size: Some(max),
+                ..
+            } => write!(f, "the file is larger than the service takes ({max} bytes)"),
+            UploadError::TooLarge { .. } => {
+                f.write_str("the file is larger than the service takes")
+            }
+            UploadError::Quota { retry: Some(t), .. } => {
+                write!(f, "the upload quota is used up; try again after {t}")
+            }
+            UploadError::Quota { .. } => f.write_str("the upload quota is used up"),
+            UploadError::Refused(e) => write!(f, "the upload service refused: {e}"),
+            UploadError::Timeout => f.write_str("the upload service did not answer"),
+            UploadError::Malformed => f.write_str("the upload service gave no usable slot"),
+        }
+    }
+}
+
 impl UploadError {
     /// The typed error an error reply to a slot request carries.
     pub fn from_error_iq(iq: &Iq) -> UploadError {
