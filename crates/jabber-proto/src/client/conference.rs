@@ -154,7 +154,7 @@ impl Client {
         };
         self.captured(now, record, |c| {
             let m = Message::groupchat(room).body(body).build()?;
-            c.to_room(now, room, &m)
+            c.send_to_room(now, room, &m)
         })
     }
 
@@ -168,7 +168,7 @@ impl Client {
         };
         self.captured(now, record, |c| {
             let m = Message::groupchat(room).subject(subject).build()?;
-            c.to_room(now, room, &m)
+            c.send_to_room(now, room, &m)
         })
     }
 
@@ -235,7 +235,7 @@ impl Client {
         };
         self.captured(now, record, |c| {
             let m = invite_message(room, "invite", to, reason)?;
-            c.to_room(now, room, &m)
+            c.send_to_room(now, room, &m)
         })
     }
 
@@ -303,7 +303,7 @@ impl Client {
     }
 
     /// Sends `m` to a room we are in.
-    fn to_room(&mut self, now: Instant, room: &Jid, m: &Message) -> Result<(), Error> {
+    fn send_to_room(&mut self, now: Instant, room: &Jid, m: &Message) -> Result<(), Error> {
         self.check_session()?;
         self.conference.room_is_live(room)?;
         self.emit_command(now, m.element())

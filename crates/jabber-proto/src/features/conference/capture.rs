@@ -70,10 +70,11 @@ pub(crate) fn read_options(el: ElementRef<'_>) -> Result<JoinOptions, String> {
             .map(|v| v.parse().map_err(|_| format!("bad '{name}'")))
             .transpose()
     };
-    let mut history = History::default();
-    history.max_stanzas = num("max-stanzas")?;
-    history.max_chars = num("max-chars")?;
-    history.seconds = num("seconds")?;
+    let history = History {
+        max_stanzas: num("max-stanzas")?,
+        max_chars: num("max-chars")?,
+        seconds: num("seconds")?,
+    };
     let mut o = JoinOptions::default().history(history);
     o.protocol = match el.attr("protocol") {
         Some(p) => Protocol::from_name(p).ok_or("bad 'protocol'")?,
