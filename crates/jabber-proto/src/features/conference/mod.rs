@@ -912,6 +912,12 @@ fn on_available(
             && room.state == RoomState::Joining
             && nick == room.nick);
     let created = muc.has(status::CREATED);
+    if own && nick != room.nick {
+        // Our own entry moves with our nickname: one slot, however often the room
+        // renames us (the bound leaves room for us alone).
+        let old = core::mem::replace(&mut room.nick, String::from(nick));
+        room.occupants.remove(&old);
+    }
     let proxy = room.occupants.get(nick).and_then(|o| o.proxy.clone());
     let occupant = occupant_of(nick, p, muc, proxy);
     let known = room.occupants.contains_key(nick);
