@@ -393,6 +393,15 @@ fn a_restart_while_joined(ctx: &mut Ctx) {
     )
     .expect("connect again");
     let creds = Credentials::new("alice", PASSWORD, "muc");
+    println!(
+        "{}: after the restart, {}",
+        ctx.server.kind().name(),
+        if resumption.is_some() {
+            "a resumption the server refuses"
+        } else {
+            "a plain login with the rooms carried (the server closed in order)"
+        }
+    );
     match resumption {
         // The restarted server has forgotten the session: a new one follows.
         Some(r) => {
