@@ -2,6 +2,7 @@
 //! (status 110) that says we are in, nickname changes (303) and conflicts (409), and
 //! how we leave or are removed.
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use core::time::Duration;
 
