@@ -952,6 +952,20 @@ fn the_cheat_sheets_conference_protocol() {
         "{events:?}"
     );
 
+    // Presence from bob's proxy JID: his show; from a proxy the roster never named:
+    // nothing.
+    h.server(
+        "<presence from='cauldron@conference.example.com/c3d4'><show>away</show></presence>\
+         <presence from='cauldron@conference.example.com/ffff'/>",
+    );
+    let events = conf(h.events());
+    assert!(
+        matches!(&events[..], [
+        ConferenceEvent::OccupantChanged { occupant, .. },
+    ] if occupant.nick == "bob" && occupant.show == Some(jabber_proto::stanza::Show::Away)),
+        "{events:?}"
+    );
+
     // "has joined" from the bare room; a message from bob's proxy JID.
     h.server(
         "<message from='cauldron@conference.example.com' type='groupchat'>\

@@ -209,3 +209,29 @@ pub(super) fn nick_choices(nick: &str, options: &JoinOptions) -> Result<Element,
     let refs: Vec<&str> = nicks.iter().map(String::as_str).collect();
     Ok(browse::nick_choices(&refs)?)
 }
+
+/// A member's presence in a conference-protocol room (from its proxy JID): its show and
+/// status. Who is in the room is the roster pushes' to say, so a proxy the roster has
+/// not named, or an unavailable presence, changes nothing.
+pub(super) fn on_member_presence(room: &mut super::Room, cx: &mut Cx, jid: &Jid, p: &Presence) {
+    if p.kind() != crate::stanza::PresenceType::Available || room.state == RoomState::Leaving {
+        return;
+    }
+    let Some(from) = p.from().map(|f| f.to_owned_jid()) else {
+        return;
+    };
+    let Some(occupant) = room
+        .occupants
+        .values_mut()
+        .find(|o| o.proxy.as_ref() == Some(&from))
+    else {
+        return;
+    };
+    occupant.show = p.show();
+    occupant.status = p.status().map(String::from);
+    let occupant = Box::new(occupant.clone());
+    cx.push(ConferenceEvent::OccupantChanged {
+        room: jid.clone(),
+        occupant,
+    });
+}

@@ -41,6 +41,11 @@ impl Conferences {
             // The room's own address has no presence of its own to report.
             return None;
         };
+        if room.options.protocol == Protocol::Conference {
+            // Members are proxy JIDs there, and the roster pushes say who is in.
+            super::legacy::on_member_presence(room, cx, &jid, &p);
+            return None;
+        }
         let muc = MucUser::of(p.element().root()).unwrap_or_default();
         let outcome = match p.kind() {
             PresenceType::Error => on_error(room, cx, &jid, &p),
