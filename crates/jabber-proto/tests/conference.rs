@@ -1240,3 +1240,43 @@ mod sessions {
         assert_eq!(report.replayed, records.len());
     }
 }
+
+#[test]
+fn a_refused_command_changes_nothing() {
+    let mut c = config();
+    c.max_unsent_bytes = 1000;
+    let mut h = joined(c);
+    let now = h.now;
+    // The buffer holds what the server has not read: the next join does not fit.
+    h.client
+        .send_groupchat(now, &room(), &"x".repeat(900))
+        .expect("fits");
+    let other = jid("other@chat.example.com");
+    assert_eq!(
+        h.client
+            .join_room(now, &other, "alice", JoinOptions::default()),
+        Err(Error::SendBufferFull)
+    );
+    assert!(h.client.room(&other).is_none(), "no half-joined room");
+    assert_eq!(
+        h.client.leave_room(now, &room(), Some("bye")),
+        Err(Error::SendBufferFull)
+    );
+    assert_eq!(
+        h.client.room(&room()).map(|r| r.state()),
+        Some(RoomState::Joined),
+        "still in, not leaving"
+    );
+    assert!(h.sent().ends_with("</body></message>"));
+    // Unknown rooms.
+    assert_eq!(
+        h.client.leave_room(now, &other, None),
+        Err(Error::NotInRoom)
+    );
+    assert_eq!(h.client.rejoin_room(now, &other), Err(Error::NotInRoom));
+    assert_eq!(
+        h.client.send_private(now, &other, "bob", "hi"),
+        Err(Error::NotInRoom)
+    );
+    assert_eq!(h.sent(), "");
+}
