@@ -1280,3 +1280,47 @@ fn a_refused_command_changes_nothing() {
     );
     assert_eq!(h.sent(), "");
 }
+
+#[test]
+fn a_room_created_without_instant_configuration_is_configured_on_request() {
+    let mut h = Harness::logged_in(config());
+    let now = h.now;
+    h.client
+        .join_room(now, &room(), "alice", JoinOptions::default().instant(false))
+        .expect("join");
+    h.sent();
+    h.server(
+        "<presence from='coven@chat.example.com/alice'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/>\
+         <status code='110'/><status code='201'/></x></presence>",
+    );
+    h.events();
+    assert_eq!(h.sent(), "", "left locked");
+    let id = h
+        .client
+        .configure_instant_room(now, &room())
+        .expect("asked");
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}' to='coven@chat.example.com'>\
+             <query xmlns='http://jabber.org/protocol/muc#owner'>\
+             <x xmlns='jabber:x:data' type='submit'/></query></iq>",
+            wire_id(id.get())
+        )
+    );
+    h.server(&format!(
+        "<iq type='error' id='{}' from='coven@chat.example.com'>\
+         <error type='auth'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        wire_id(id.get())
+    ));
+    assert!(matches!(
+        conf(h.events()).as_slice(),
+        [ConferenceEvent::Error { error, .. }] if error.condition == StanzaCondition::Forbidden
+    ));
+    assert_eq!(
+        h.client
+            .configure_instant_room(now, &jid("other@chat.example.com")),
+        Err(Error::NotInRoom)
+    );
+}

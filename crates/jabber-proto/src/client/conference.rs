@@ -282,6 +282,26 @@ impl Client {
         })
     }
 
+    /// Accepts the default configuration of `room`, which we created with
+    /// [`JoinOptions::instant`] off (a room we create stays locked until its owner
+    /// configures it): [`Configured`](conference::ConferenceEvent::Configured) or
+    /// [`Error`](conference::ConferenceEvent::Error) follows. Refused with
+    /// [`Error::NotInRoom`] for a room we are not in.
+    pub fn configure_instant_room(&mut self, now: Instant, room: &Jid) -> Result<IqId, Error> {
+        let record = || capture::command("configure-instant-room").attr("room", room.as_str());
+        self.captured(now, record, |c| {
+            c.check_session()?;
+            c.cx.tick(now);
+            let before = c.cx.out_len();
+            let id = c.conference.configure_instant(&mut c.cx, room)?;
+            if let Err(e) = c.cx.check_room(before) {
+                c.cx.iqs.forget(id);
+                return Err(e);
+            }
+            Ok(id)
+        })
+    }
+
     // ---- helpers ----
 
     fn check_session(&self) -> Result<(), Error> {

@@ -180,6 +180,7 @@ const COMMANDS: &[&str] = &[
     "decline-invite",
     "browse",
     "carry-rooms",
+    "configure-instant-room",
 ];
 
 /// Whether `name` is one of the conference commands.
@@ -220,6 +221,7 @@ pub(crate) fn apply(
             client.decline_invite(now, &jid("room")?, &jid("inviter")?, el.attr("reason"))
         }
         "browse" => client.browse(now, &jid("to")?).map(drop),
+        "configure-instant-room" => client.configure_instant_room(now, &jid("room")?).map(drop),
         "carry-rooms" => {
             let rooms = el
                 .children()

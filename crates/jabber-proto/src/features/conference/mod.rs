@@ -390,6 +390,20 @@ impl Conferences {
             .build()?)
     }
 
+    /// Accepts the default configuration of `room` (an instant room, XEP-0045
+    /// §10.1.2): the owner's empty submitted form.
+    pub(crate) fn configure_instant(&mut self, cx: &mut Cx, room: &Jid) -> Result<IqId, Error> {
+        let room = room.to_bare();
+        self.live(&room)?;
+        let owner = Owner::Conference(ConferenceRequest::Configure(room.clone()));
+        cx.request(
+            Some(&room),
+            IqType::Set,
+            join::instant_room_query()?,
+            Some(owner),
+        )
+    }
+
     /// Sends a browse request to `to`.
     pub(crate) fn browse(&mut self, cx: &mut Cx, to: &Jid) -> Result<IqId, Error> {
         let owner = Owner::Conference(ConferenceRequest::Browse(to.clone()));
