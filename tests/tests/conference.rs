@@ -3,9 +3,9 @@
 //! (created as an instant room) seeing each other's messages, a nickname change, a
 //! private message, a mediated invitation accepted and one declined, a direct
 //! invitation, leaving; groupchat 1.0 (ejabberd takes it, prosody refuses it, typed);
-//! a room that forgot us found by XEP-0410 self-ping and rejoined (ejabberd, whose room
-//! process is killed); and a server restart while joined: the new session reports the
-//! room dropped and rejoins it.
+//! XEP-0410 self-ping saying we are in, then finding a room that forgot us and
+//! rejoining it (ejabberd, whose room process is killed); and a server restart while
+//! joined: the new session reports the room dropped and rejoins it.
 //!
 //! One test per server: it starts the server, takes the accounts, and runs the
 //! scenarios one after the other.
@@ -343,13 +343,35 @@ fn groupchat_1_0(ctx: &Ctx) {
     a.close().expect("closed");
 }
 
-/// ejabberd: the room's process dies and comes back without us; self-ping notices.
-fn self_ping_finds_a_room_that_forgot_us(ctx: &Ctx) {
+/// Self-ping (XEP-0410) every second: while we are in the room it says so (no drop
+/// in three seconds of pings); on ejabberd the room's process then dies and comes back
+/// without us, and the next self-ping notices.
+fn self_ping(ctx: &Ctx) {
     let room = ctx.room("schroedinger");
     let mut config = ctx.config();
     config.conference.self_ping_secs = 1;
     let mut a = ctx.login_with("alice", config);
     join(&mut a, &room, "alice", JoinOptions::default());
+    let quiet_until = Instant::now() + Duration::from_secs(3);
+    loop {
+        let left = quiet_until.saturating_duration_since(Instant::now());
+        match a.next_event_timeout(left).expect("transport") {
+            Next::Event(Event::Conference(ConferenceEvent::Dropped { reason, .. })) => {
+                panic!("dropped while in the room: {reason:?}")
+            }
+            Next::Event(_) => {}
+            Next::TimedOut => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(
+        a.client().room(&room).map(|r| r.state()),
+        Some(RoomState::Joined)
+    );
+    if ctx.server.kind() != ServerKind::Ejabberd {
+        a.close().expect("closed");
+        return;
+    }
     ctx.server
         .kill_room("schroedinger", ctx.service().as_str())
         .expect("the room's process killed");
@@ -393,6 +415,15 @@ fn a_restart_while_joined(ctx: &mut Ctx) {
     )
     .expect("connect again");
     let creds = Credentials::new("alice", PASSWORD, "muc");
+    println!(
+        "{}: after the restart, {}",
+        ctx.server.kind().name(),
+        if resumption.is_some() {
+            "a resumption the server refuses"
+        } else {
+            "a plain login with the rooms carried (the server closed in order)"
+        }
+    );
     match resumption {
         // The restarted server has forgotten the session: a new one follows.
         Some(r) => {
@@ -434,9 +465,7 @@ fn run(kind: ServerKind) {
     finds_the_conference_service(&ctx);
     a_room_between_two_accounts(&ctx);
     groupchat_1_0(&ctx);
-    if kind == ServerKind::Ejabberd {
-        self_ping_finds_a_room_that_forgot_us(&ctx);
-    }
+    self_ping(&ctx);
     a_restart_while_joined(&mut ctx);
 }
 

@@ -952,6 +952,20 @@ fn the_cheat_sheets_conference_protocol() {
         "{events:?}"
     );
 
+    // Presence from bob's proxy JID: his show; from a proxy the roster never named:
+    // nothing.
+    h.server(
+        "<presence from='cauldron@conference.example.com/c3d4'><show>away</show></presence>\
+         <presence from='cauldron@conference.example.com/ffff'/>",
+    );
+    let events = conf(h.events());
+    assert!(
+        matches!(&events[..], [
+        ConferenceEvent::OccupantChanged { occupant, .. },
+    ] if occupant.nick == "bob" && occupant.show == Some(jabber_proto::stanza::Show::Away)),
+        "{events:?}"
+    );
+
     // "has joined" from the bare room; a message from bob's proxy JID.
     h.server(
         "<message from='cauldron@conference.example.com' type='groupchat'>\
@@ -1225,4 +1239,88 @@ mod sessions {
         assert!(!report.incomplete);
         assert_eq!(report.replayed, records.len());
     }
+}
+
+#[test]
+fn a_refused_command_changes_nothing() {
+    let mut c = config();
+    c.max_unsent_bytes = 1000;
+    let mut h = joined(c);
+    let now = h.now;
+    // The buffer holds what the server has not read: the next join does not fit.
+    h.client
+        .send_groupchat(now, &room(), &"x".repeat(900))
+        .expect("fits");
+    let other = jid("other@chat.example.com");
+    assert_eq!(
+        h.client
+            .join_room(now, &other, "alice", JoinOptions::default()),
+        Err(Error::SendBufferFull)
+    );
+    assert!(h.client.room(&other).is_none(), "no half-joined room");
+    assert_eq!(
+        h.client.leave_room(now, &room(), Some("bye")),
+        Err(Error::SendBufferFull)
+    );
+    assert_eq!(
+        h.client.room(&room()).map(|r| r.state()),
+        Some(RoomState::Joined),
+        "still in, not leaving"
+    );
+    assert!(h.sent().ends_with("</body></message>"));
+    // Unknown rooms.
+    assert_eq!(
+        h.client.leave_room(now, &other, None),
+        Err(Error::NotInRoom)
+    );
+    assert_eq!(h.client.rejoin_room(now, &other), Err(Error::NotInRoom));
+    assert_eq!(
+        h.client.send_private(now, &other, "bob", "hi"),
+        Err(Error::NotInRoom)
+    );
+    assert_eq!(h.sent(), "");
+}
+
+#[test]
+fn a_room_created_without_instant_configuration_is_configured_on_request() {
+    let mut h = Harness::logged_in(config());
+    let now = h.now;
+    h.client
+        .join_room(now, &room(), "alice", JoinOptions::default().instant(false))
+        .expect("join");
+    h.sent();
+    h.server(
+        "<presence from='coven@chat.example.com/alice'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item affiliation='owner' role='moderator'/>\
+         <status code='110'/><status code='201'/></x></presence>",
+    );
+    h.events();
+    assert_eq!(h.sent(), "", "left locked");
+    let id = h
+        .client
+        .configure_instant_room(now, &room())
+        .expect("asked");
+    assert_eq!(
+        h.sent(),
+        format!(
+            "<iq type='set' id='{}' to='coven@chat.example.com'>\
+             <query xmlns='http://jabber.org/protocol/muc#owner'>\
+             <x xmlns='jabber:x:data' type='submit'/></query></iq>",
+            wire_id(id.get())
+        )
+    );
+    h.server(&format!(
+        "<iq type='error' id='{}' from='coven@chat.example.com'>\
+         <error type='auth'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>",
+        wire_id(id.get())
+    ));
+    assert!(matches!(
+        conf(h.events()).as_slice(),
+        [ConferenceEvent::Error { error, .. }] if error.condition == StanzaCondition::Forbidden
+    ));
+    assert_eq!(
+        h.client
+            .configure_instant_room(now, &jid("other@chat.example.com")),
+        Err(Error::NotInRoom)
+    );
 }

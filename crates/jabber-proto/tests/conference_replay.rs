@@ -114,6 +114,7 @@ fn conference_commands_replay_to_the_same_events_and_bytes() {
         .invite_direct(now, &jid("erin@example.org"), &invitation)
         .expect("sent");
     h.client.browse(now, &jid("example.com")).expect("sent");
+    h.client.configure_instant_room(now, &room).expect("sent");
     let gc = jid("old@chat.example.com");
     h.client
         .join_room(

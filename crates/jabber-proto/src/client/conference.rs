@@ -154,7 +154,7 @@ impl Client {
         };
         self.captured(now, record, |c| {
             let m = Message::groupchat(room).body(body).build()?;
-            c.to_room(now, room, &m)
+            c.send_to_room(now, room, &m)
         })
     }
 
@@ -168,7 +168,7 @@ impl Client {
         };
         self.captured(now, record, |c| {
             let m = Message::groupchat(room).subject(subject).build()?;
-            c.to_room(now, room, &m)
+            c.send_to_room(now, room, &m)
         })
     }
 
@@ -235,7 +235,7 @@ impl Client {
         };
         self.captured(now, record, |c| {
             let m = invite_message(room, "invite", to, reason)?;
-            c.to_room(now, room, &m)
+            c.send_to_room(now, room, &m)
         })
     }
 
@@ -282,6 +282,26 @@ impl Client {
         })
     }
 
+    /// Accepts the default configuration of `room`, which we created with
+    /// [`JoinOptions::instant`] off (a room we create stays locked until its owner
+    /// configures it): [`Configured`](conference::ConferenceEvent::Configured) or
+    /// [`Error`](conference::ConferenceEvent::Error) follows. Refused with
+    /// [`Error::NotInRoom`] for a room we are not in.
+    pub fn configure_instant_room(&mut self, now: Instant, room: &Jid) -> Result<IqId, Error> {
+        let record = || capture::command("configure-instant-room").attr("room", room.as_str());
+        self.captured(now, record, |c| {
+            c.check_session()?;
+            c.cx.tick(now);
+            let before = c.cx.out_len();
+            let id = c.conference.configure_instant(&mut c.cx, room)?;
+            if let Err(e) = c.cx.check_room(before) {
+                c.cx.iqs.forget(id);
+                return Err(e);
+            }
+            Ok(id)
+        })
+    }
+
     // ---- helpers ----
 
     fn check_session(&self) -> Result<(), Error> {
@@ -303,7 +323,7 @@ impl Client {
     }
 
     /// Sends `m` to a room we are in.
-    fn to_room(&mut self, now: Instant, room: &Jid, m: &Message) -> Result<(), Error> {
+    fn send_to_room(&mut self, now: Instant, room: &Jid, m: &Message) -> Result<(), Error> {
         self.check_session()?;
         self.conference.room_is_live(room)?;
         self.emit_command(now, m.element())

@@ -70,10 +70,11 @@ pub(crate) fn read_options(el: ElementRef<'_>) -> Result<JoinOptions, String> {
             .map(|v| v.parse().map_err(|_| format!("bad '{name}'")))
             .transpose()
     };
-    let mut history = History::default();
-    history.max_stanzas = num("max-stanzas")?;
-    history.max_chars = num("max-chars")?;
-    history.seconds = num("seconds")?;
+    let history = History {
+        max_stanzas: num("max-stanzas")?,
+        max_chars: num("max-chars")?,
+        seconds: num("seconds")?,
+    };
     let mut o = JoinOptions::default().history(history);
     o.protocol = match el.attr("protocol") {
         Some(p) => Protocol::from_name(p).ok_or("bad 'protocol'")?,
@@ -179,6 +180,7 @@ const COMMANDS: &[&str] = &[
     "decline-invite",
     "browse",
     "carry-rooms",
+    "configure-instant-room",
 ];
 
 /// Whether `name` is one of the conference commands.
@@ -219,6 +221,7 @@ pub(crate) fn apply(
             client.decline_invite(now, &jid("room")?, &jid("inviter")?, el.attr("reason"))
         }
         "browse" => client.browse(now, &jid("to")?).map(drop),
+        "configure-instant-room" => client.configure_instant_room(now, &jid("room")?).map(drop),
         "carry-rooms" => {
             let rooms = el
                 .children()

@@ -135,8 +135,10 @@ pub enum ConferenceEvent {
     /// A mediated invitation we sent was declined.
     Declined(Box<Decline>),
     /// We left the room ([`Client::leave_room`](crate::client::Client::leave_room)):
-    /// the room confirmed, or the stream ended first. Later stanzas from the room are
-    /// ignored.
+    /// the room confirmed with our own unavailable presence (in the conference
+    /// protocol, its last roster update), or we left a room we had been dropped from.
+    /// What the room sent between our leaving and its confirmation is ignored, and the
+    /// room is forgotten.
     Left {
         /// The room.
         room: Jid,

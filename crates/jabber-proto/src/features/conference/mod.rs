@@ -40,7 +40,10 @@ pub(crate) mod capture;
 mod event;
 mod invite;
 mod join;
+mod legacy;
+mod messages;
 mod occupants;
+mod presence;
 mod room;
 pub mod self_ping;
 
@@ -63,11 +66,11 @@ use crate::client::{Cx, Error, IqId, Owner, Reply};
 use crate::jid::Jid;
 use crate::stanza::StanzaCondition;
 use crate::stanza::ext::Extension;
-use crate::stanza::{Iq, IqType, Message, MessageType, Presence, PresenceType, StanzaError};
-use crate::time::Instant;
+use crate::stanza::{IqType, Message, Presence, StanzaError};
 use crate::xml::{BuildError, Element, ElementRef};
-use occupants::{MucUser, status};
+use legacy::nick_choices;
 pub(crate) use room::Room;
+use room::drop_room;
 
 /// Multi-User Chat: the join payload (XEP-0045).
 pub const MUC: &str = "http://jabber.org/protocol/muc";
@@ -175,11 +178,13 @@ impl Extension for MucUserMark {
 /// The rooms; nothing on the heap while there are none (one word in `Client`).
 #[derive(Debug, Default)]
 pub(crate) struct Conferences {
+    // Boxed: one word in every `Client` (a map inline is three), nothing while empty.
+    #[allow(clippy::box_collection)]
     rooms: Option<Box<BTreeMap<Jid, Room>>>,
 }
 
 /// A stanza's sender's resource (nickname, or proxy id), owned.
-fn resource_of(from: crate::jid::JidRef<'_>) -> Option<String> {
+pub(super) fn resource_of(from: crate::jid::JidRef<'_>) -> Option<String> {
     from.resource().map(String::from)
 }
 
@@ -385,6 +390,20 @@ impl Conferences {
             .build()?)
     }
 
+    /// Accepts the default configuration of `room` (an instant room, XEP-0045
+    /// §10.1.2): the owner's empty submitted form.
+    pub(crate) fn configure_instant(&mut self, cx: &mut Cx, room: &Jid) -> Result<IqId, Error> {
+        let room = room.to_bare();
+        self.live(&room)?;
+        let owner = Owner::Conference(ConferenceRequest::Configure(room.clone()));
+        cx.request(
+            Some(&room),
+            IqType::Set,
+            join::instant_room_query()?,
+            Some(owner),
+        )
+    }
+
     /// Sends a browse request to `to`.
     pub(crate) fn browse(&mut self, cx: &mut Cx, to: &Jid) -> Result<IqId, Error> {
         let owner = Owner::Conference(ConferenceRequest::Browse(to.clone()));
@@ -464,173 +483,6 @@ impl Conferences {
 
     // ---- routing ----
 
-    /// A presence: the room's if it comes from a room we know; otherwise handed back.
-    pub(crate) fn on_presence(&mut self, cx: &mut Cx, p: Presence) -> Option<Presence> {
-        let Some(jid) = self.room_of(p.from()) else {
-            return Some(p);
-        };
-        let resource = p.from().and_then(resource_of);
-        let max_occupants = usize::from(cx.config.conference.max_occupants);
-        let ping = cx.config.conference.self_ping();
-        let Some(room) = self.get_mut(&jid) else {
-            return Some(p);
-        };
-        match p.kind() {
-            PresenceType::Available | PresenceType::Unavailable | PresenceType::Error => {}
-            // Subscriptions and probes are between accounts, not the room's.
-            _ => return Some(p),
-        }
-        // Any stanza from the room shows we are still in it.
-        touch(room, cx.now, ping);
-        let Some(nick) = resource else {
-            // The room's own address has no presence of its own to report.
-            return None;
-        };
-        let muc = MucUser::of(p.element().root()).unwrap_or_default();
-        let outcome = match p.kind() {
-            PresenceType::Error => on_error(room, cx, &jid, &p),
-            PresenceType::Unavailable => on_unavailable(room, cx, &jid, &nick, &muc),
-            _ => on_available(room, cx, &jid, &nick, &p, muc, max_occupants, ping),
-        };
-        if outcome == Outcome::Forget {
-            self.remove(&jid);
-        }
-        None
-    }
-
-    /// A message: invitations (from anyone) and what a room we know sends; anything
-    /// else is handed back.
-    pub(crate) fn on_message(&mut self, cx: &mut Cx, m: Message) -> Option<Message> {
-        if m.kind() != MessageType::Error {
-            if let Some(carried) = invite::read(&m) {
-                cx.push(match carried {
-                    invite::Carried::Invite(i) => ConferenceEvent::Invited(Box::new(i)),
-                    invite::Carried::Decline(d) => ConferenceEvent::Declined(Box::new(d)),
-                });
-                return None;
-            }
-        }
-        let Some(jid) = self.room_of(m.from()) else {
-            return Some(m);
-        };
-        let resource = m.from().and_then(resource_of);
-        let ping = cx.config.conference.self_ping();
-        let Some(room) = self.get_mut(&jid) else {
-            return Some(m);
-        };
-        touch(room, cx.now, ping);
-        let nick = resource.map(|r| match m.from() {
-            // The conference protocol's senders are proxy JIDs.
-            Some(from) => room
-                .nick_of_proxy(&from.to_owned_jid())
-                .map(String::from)
-                .unwrap_or(r),
-            None => r,
-        });
-        let event = match (m.kind(), nick) {
-            (MessageType::Error, _) => ConferenceEvent::Error {
-                room: jid,
-                error: crate::stanza::StanzaError::from_stanza(m.element().root())
-                    .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition)),
-            },
-            (MessageType::Groupchat, nick) if m.body().is_none() && m.subject().is_some() => {
-                let subject = String::from(m.subject().unwrap_or_default());
-                room.subject = Some(subject.clone());
-                ConferenceEvent::Subject {
-                    room: jid,
-                    nick,
-                    subject,
-                }
-            }
-            (_, None) => ConferenceEvent::Notice {
-                room: jid,
-                message: Box::new(m),
-            },
-            (MessageType::Groupchat, Some(nick)) => ConferenceEvent::Message {
-                room: jid,
-                nick,
-                message: Box::new(m),
-            },
-            (_, Some(nick)) => ConferenceEvent::PrivateMessage {
-                room: jid,
-                nick,
-                message: Box::new(m),
-            },
-        };
-        cx.push(event);
-        None
-    }
-
-    /// An IQ request: a `jabber:iq:conference` roster push from a conference-protocol
-    /// room we know is ours.
-    pub(crate) fn on_request(&mut self, cx: &mut Cx, iq: &Iq) -> bool {
-        let Some(lines) = iq.payload().and_then(browse::roster_push) else {
-            return false;
-        };
-        if iq.from().is_some_and(|f| f.resource().is_some()) {
-            return false;
-        }
-        let Some(jid) = self.room_of(iq.from()) else {
-            return false;
-        };
-        let max_occupants = usize::from(cx.config.conference.max_occupants);
-        let Some(room) = self.get_mut(&jid) else {
-            return false;
-        };
-        if room.options.protocol != Protocol::Conference || iq.kind() != IqType::Set {
-            return false;
-        }
-        let _ = cx.reply(iq.element(), Ok(None));
-        let mut left = false;
-        for line in lines {
-            let own = line.nick == room.nick;
-            if room.state == RoomState::Leaving {
-                // The one last update after our unavailable presence (the cheat sheet):
-                // it confirms we left, and says nothing else.
-                if own && line.remove {
-                    left = true;
-                }
-                continue;
-            }
-            if line.remove {
-                if let Some(occupant) = room.occupants.remove(&line.nick) {
-                    cx.push(ConferenceEvent::OccupantLeft {
-                        room: jid.clone(),
-                        occupant: Box::new(occupant),
-                    });
-                }
-                continue;
-            }
-            let known = room.occupants.contains_key(&line.nick);
-            if !known && room.occupants.len() >= max_occupants {
-                room.dropped = room.dropped.saturating_add(1);
-                continue;
-            }
-            let occupant = room
-                .occupants
-                .entry(line.nick.clone())
-                .or_insert_with(|| Occupant::new(&line.nick));
-            occupant.proxy = Some(line.proxy);
-            let occupant = occupant.clone();
-            cx.push(if known {
-                ConferenceEvent::OccupantChanged {
-                    room: jid.clone(),
-                    occupant: Box::new(occupant),
-                }
-            } else {
-                ConferenceEvent::OccupantJoined {
-                    room: jid.clone(),
-                    occupant: Box::new(occupant),
-                }
-            });
-        }
-        if left {
-            self.remove(&jid);
-            cx.push(ConferenceEvent::Left { room: jid });
-        }
-        true
-    }
-
     /// The answer (or timeout) of one of our requests.
     pub(crate) fn on_reply(
         &mut self,
@@ -654,182 +506,6 @@ impl Conferences {
         }
     }
 
-    fn on_ping_reply(&mut self, cx: &mut Cx, jid: Jid, reply: Reply<'_>) {
-        let ping = cx.config.conference.self_ping();
-        let now = cx.now;
-        let Some(room) = self.get_mut(&jid) else {
-            return;
-        };
-        room.pinging = false;
-        if room.state != RoomState::Joined {
-            return;
-        }
-        let verdict = match &reply {
-            Reply::Result(_) => self_ping::Verdict::Joined,
-            Reply::Error(e) => self_ping::verdict(Some(e)),
-            Reply::Timeout => self_ping::verdict(None),
-        };
-        if verdict != self_ping::Verdict::Dropped {
-            room.next_ping = ping.map(|d| now + d);
-            return;
-        }
-        drop_room(room);
-        let Reply::Error(error) = reply else {
-            return;
-        };
-        cx.push(ConferenceEvent::Dropped {
-            room: jid,
-            reason: DropReason::SelfPing(error),
-        });
-    }
-
-    fn on_nick_reply(&mut self, cx: &mut Cx, jid: Jid, reply: Reply<'_>) {
-        let ping = cx.config.conference.self_ping();
-        let now = cx.now;
-        let Some(room) = self.get_mut(&jid) else {
-            return;
-        };
-        if room.state != RoomState::Joining {
-            return;
-        }
-        match reply {
-            Reply::Result(iq) => {
-                // The room may say which of our nicknames we got.
-                let chosen = iq.payload().and_then(|p| {
-                    p.children()
-                        .find(|c| c.name() == "nick")
-                        .map(|c| String::from(c.text()))
-                });
-                if let Some(nick) = chosen.filter(|n| !n.is_empty()) {
-                    room.nick = nick;
-                }
-                room.state = RoomState::Joined;
-                room.next_ping = ping.map(|d| now + d);
-                let nick = room.nick.clone();
-                // The cheat sheet: presence once more, or the members may not see us.
-                if let Ok(p) = Presence::available().to(&jid).build() {
-                    cx.emit(p.element());
-                }
-                cx.push(ConferenceEvent::Joined {
-                    room: jid,
-                    nick,
-                    created: false,
-                });
-            }
-            Reply::Error(error) => {
-                let nick = room.nick.clone();
-                self.remove(&jid);
-                cx.push(if error.condition == StanzaCondition::Conflict {
-                    ConferenceEvent::NickConflict {
-                        room: jid,
-                        nick,
-                        retry: None,
-                    }
-                } else {
-                    ConferenceEvent::Error { room: jid, error }
-                });
-            }
-            Reply::Timeout => {
-                self.remove(&jid);
-                cx.push(ConferenceEvent::Error {
-                    room: jid,
-                    error: StanzaError::new(StanzaCondition::RemoteServerTimeout),
-                });
-            }
-        }
-    }
-
-    fn on_browse_reply(&mut self, cx: &mut Cx, id: IqId, from: Jid, reply: Reply<'_>) {
-        match reply {
-            Reply::Result(iq) => {
-                let Some(payload) = iq.payload().filter(|p| p.ns() == IQ_BROWSE) else {
-                    return cx.push(ConferenceEvent::BrowseFailed {
-                        id,
-                        from,
-                        free: false,
-                        error: Some(StanzaError::new(StanzaCondition::BadRequest)),
-                    });
-                };
-                let item = BrowseItem::from_element(payload, 1);
-                self.learn_real_jid(cx, &from, &item);
-                cx.push(ConferenceEvent::Browsed {
-                    id,
-                    from,
-                    item: Box::new(item),
-                });
-            }
-            Reply::Error(error) => cx.push(ConferenceEvent::BrowseFailed {
-                id,
-                from,
-                free: error.condition == StanzaCondition::ItemNotFound,
-                error: Some(error),
-            }),
-            Reply::Timeout => cx.push(ConferenceEvent::BrowseFailed {
-                id,
-                from,
-                free: false,
-                error: None,
-            }),
-        }
-    }
-
-    /// A browsed proxy JID's answer names the member's real address.
-    fn learn_real_jid(&mut self, cx: &mut Cx, proxy: &Jid, item: &BrowseItem) {
-        let (Some(real), Some(room)) = (&item.jid, self.get_mut(&proxy.to_bare())) else {
-            return;
-        };
-        let Some(occupant) = room
-            .occupants
-            .values_mut()
-            .find(|o| o.proxy.as_ref() == Some(proxy))
-        else {
-            return;
-        };
-        occupant.jid = Some(real.clone());
-        let occupant = occupant.clone();
-        cx.push(ConferenceEvent::OccupantChanged {
-            room: proxy.to_bare(),
-            occupant: Box::new(occupant),
-        });
-    }
-
-    /// When a self-ping is next due.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
-        self.rooms
-            .as_deref()?
-            .values()
-            .filter(|r| r.state == RoomState::Joined && !r.pinging)
-            .filter_map(|r| r.next_ping)
-            .min()
-    }
-
-    /// Sends the self-pings that are due.
-    pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant) {
-        let Some(rooms) = self.rooms.as_deref_mut() else {
-            return;
-        };
-        if cx.jid.is_none() || !cx.is_open() {
-            return;
-        }
-        for (jid, room) in rooms.iter_mut() {
-            let due = room.state == RoomState::Joined
-                && !room.pinging
-                && room.next_ping.is_some_and(|t| t <= now);
-            if !due {
-                continue;
-            }
-            let (Ok(to), Ok(ping)) = (jid.with_resource(&room.nick), self_ping::ping()) else {
-                room.next_ping = None;
-                continue;
-            };
-            let owner = Owner::Conference(ConferenceRequest::SelfPing(jid.clone()));
-            room.pinging = cx
-                .request(Some(&to), IqType::Get, ping, Some(owner))
-                .is_ok();
-            room.next_ping = None;
-        }
-    }
-
     /// The connection is over: the rooms are kept for a resumption to carry.
     pub(crate) fn on_closed(&mut self) {
         for room in self
@@ -840,253 +516,6 @@ impl Conferences {
         {
             room.pinging = false;
             room.next_ping = None;
-        }
-    }
-}
-
-/// The conference protocol's nickname choices: ours, then (with retry) the fallbacks.
-fn nick_choices(nick: &str, options: &JoinOptions) -> Result<Element, Error> {
-    let mut nicks = alloc::vec![String::from(nick)];
-    if options.retry_nick {
-        for _ in 0..join::MAX_NICK_RETRIES {
-            let next = join::next_nick(nicks.last().map(String::as_str).unwrap_or(nick));
-            nicks.push(next);
-        }
-    }
-    let refs: Vec<&str> = nicks.iter().map(String::as_str).collect();
-    Ok(browse::nick_choices(&refs)?)
-}
-
-/// What to do with the room after a presence.
-#[derive(PartialEq, Eq)]
-enum Outcome {
-    Keep,
-    Forget,
-}
-
-/// A stanza from the room: it still knows us; the next self-ping waits.
-fn touch(room: &mut Room, now: Instant, ping: Option<Duration>) {
-    if room.state == RoomState::Joined && !room.pinging {
-        room.next_ping = ping.map(|d| now + d);
-    }
-}
-
-/// We are out of the room without leaving it: kept, for a rejoin.
-fn drop_room(room: &mut Room) {
-    room.state = RoomState::Dropped;
-    room.occupants.clear();
-    room.next_ping = None;
-    room.pinging = false;
-    room.pending_nick = None;
-}
-
-fn occupant_of(nick: &str, p: &Presence, muc: MucUser, proxy: Option<Jid>) -> Occupant {
-    let mut o = Occupant::new(nick);
-    o.role = muc.role.unwrap_or(Role::Participant);
-    o.affiliation = muc.affiliation.unwrap_or(Affiliation::None);
-    o.jid = muc.jid;
-    o.show = p.show();
-    o.status = p.status().map(String::from);
-    o.proxy = proxy;
-    o
-}
-
-#[allow(clippy::too_many_arguments)]
-fn on_available(
-    room: &mut Room,
-    cx: &mut Cx,
-    jid: &Jid,
-    nick: &str,
-    p: &Presence,
-    muc: MucUser,
-    max_occupants: usize,
-    ping: Option<Duration>,
-) -> Outcome {
-    if room.state == RoomState::Leaving || room.state == RoomState::Dropped {
-        return Outcome::Keep;
-    }
-    let own = muc.has(status::SELF)
-        || (room.options.protocol == Protocol::Groupchat
-            && room.state == RoomState::Joining
-            && nick == room.nick);
-    let created = muc.has(status::CREATED);
-    let proxy = room.occupants.get(nick).and_then(|o| o.proxy.clone());
-    let occupant = occupant_of(nick, p, muc, proxy);
-    let known = room.occupants.contains_key(nick);
-    if !known && !own && room.occupants.len() >= max_occupants {
-        room.dropped = room.dropped.saturating_add(1);
-        return Outcome::Keep;
-    }
-    room.occupants.insert(String::from(nick), occupant.clone());
-    if own && room.state == RoomState::Joining {
-        // The room may have given us another nickname than the one we asked (210).
-        room.nick = String::from(nick);
-        room.state = RoomState::Joined;
-        room.retries = 0;
-        room.next_ping = ping.map(|d| cx.now + d);
-        cx.push(ConferenceEvent::OccupantJoined {
-            room: jid.clone(),
-            occupant: Box::new(occupant),
-        });
-        cx.push(ConferenceEvent::Joined {
-            room: jid.clone(),
-            nick: String::from(nick),
-            created,
-        });
-        if created && room.options.instant {
-            let owner = Owner::Conference(ConferenceRequest::Configure(jid.clone()));
-            if let Ok(query) = join::instant_room_query() {
-                let _ = cx.request(Some(jid), IqType::Set, query, Some(owner));
-            }
-        }
-        return Outcome::Keep;
-    }
-    if own {
-        room.nick = String::from(nick);
-        if room.pending_nick.as_deref() == Some(nick) {
-            room.pending_nick = None;
-        }
-    }
-    cx.push(if known {
-        ConferenceEvent::OccupantChanged {
-            room: jid.clone(),
-            occupant: Box::new(occupant),
-        }
-    } else {
-        ConferenceEvent::OccupantJoined {
-            room: jid.clone(),
-            occupant: Box::new(occupant),
-        }
-    });
-    Outcome::Keep
-}
-
-fn on_unavailable(room: &mut Room, cx: &mut Cx, jid: &Jid, nick: &str, muc: &MucUser) -> Outcome {
-    let own =
-        muc.has(status::SELF) || (room.options.protocol != Protocol::Muc && nick == room.nick);
-    if muc.has(status::NEW_NICK) {
-        if let Some(new) = muc.nick.as_deref() {
-            if room.state == RoomState::Leaving {
-                return Outcome::Keep;
-            }
-            if let Some(mut o) = room.occupants.remove(nick) {
-                o.nick = String::from(new);
-                room.occupants.insert(String::from(new), o);
-            }
-            if own {
-                room.nick = String::from(new);
-                room.pending_nick = None;
-            }
-            cx.push(ConferenceEvent::NickChanged {
-                room: jid.clone(),
-                old: String::from(nick),
-                new: String::from(new),
-                own,
-            });
-            return Outcome::Keep;
-        }
-    }
-    if own {
-        if room.state == RoomState::Leaving {
-            cx.push(ConferenceEvent::Left { room: jid.clone() });
-            return Outcome::Forget;
-        }
-        if room.state == RoomState::Dropped {
-            return Outcome::Keep;
-        }
-        let reason = if muc.destroyed {
-            DropReason::Destroyed
-        } else {
-            let codes = [
-                status::BANNED,
-                status::KICKED,
-                status::AFFILIATION,
-                status::MEMBERS_ONLY,
-                status::SHUTDOWN,
-                status::ERROR,
-            ];
-            DropReason::Removed(
-                codes
-                    .into_iter()
-                    .find(|c| muc.has(*c))
-                    .unwrap_or(status::ERROR),
-            )
-        };
-        drop_room(room);
-        cx.push(ConferenceEvent::Dropped {
-            room: jid.clone(),
-            reason,
-        });
-        return Outcome::Keep;
-    }
-    if room.state == RoomState::Leaving {
-        return Outcome::Keep;
-    }
-    if let Some(occupant) = room.occupants.remove(nick) {
-        cx.push(ConferenceEvent::OccupantLeft {
-            room: jid.clone(),
-            occupant: Box::new(occupant),
-        });
-    }
-    Outcome::Keep
-}
-
-fn on_error(room: &mut Room, cx: &mut Cx, jid: &Jid, p: &Presence) -> Outcome {
-    let error = StanzaError::from_stanza(p.element().root())
-        .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
-    let conflict = error.condition == StanzaCondition::Conflict;
-    match room.state {
-        RoomState::Joining if conflict => {
-            let nick = room.nick.clone();
-            let retry = (room.options.retry_nick && room.retries < join::MAX_NICK_RETRIES)
-                .then(|| join::next_nick(&nick));
-            let sent = retry.as_ref().is_some_and(|next| {
-                match join::join_presence(jid, next, &room.options) {
-                    Ok(presence) => {
-                        cx.emit(&presence);
-                        true
-                    }
-                    Err(_) => false,
-                }
-            });
-            let retry = retry.filter(|_| sent);
-            if let Some(next) = &retry {
-                room.nick = next.clone();
-                room.retries += 1;
-            }
-            let forget = retry.is_none();
-            cx.push(ConferenceEvent::NickConflict {
-                room: jid.clone(),
-                nick,
-                retry,
-            });
-            if forget {
-                Outcome::Forget
-            } else {
-                Outcome::Keep
-            }
-        }
-        RoomState::Joining => {
-            cx.push(ConferenceEvent::Error {
-                room: jid.clone(),
-                error,
-            });
-            Outcome::Forget
-        }
-        _ => {
-            if let (Some(nick), true) = (room.pending_nick.take(), conflict) {
-                cx.push(ConferenceEvent::NickConflict {
-                    room: jid.clone(),
-                    nick,
-                    retry: None,
-                });
-            } else {
-                cx.push(ConferenceEvent::Error {
-                    room: jid.clone(),
-                    error,
-                });
-            }
-            Outcome::Keep
         }
     }
 }

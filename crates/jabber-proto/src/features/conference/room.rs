@@ -10,6 +10,7 @@ use super::join::JoinOptions;
 use super::occupants::Occupant;
 use crate::jid::Jid;
 use crate::time::Instant;
+use core::time::Duration;
 
 /// Where we are with a room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -155,4 +156,20 @@ impl CarriedRoom {
             subject: None,
         }
     }
+}
+
+/// A stanza from the room: it still knows us; the next self-ping waits.
+pub(super) fn touch(room: &mut Room, now: Instant, ping: Option<Duration>) {
+    if room.state == RoomState::Joined && !room.pinging {
+        room.next_ping = ping.map(|d| now + d);
+    }
+}
+
+/// We are out of the room without leaving it: kept, for a rejoin.
+pub(super) fn drop_room(room: &mut Room) {
+    room.state = RoomState::Dropped;
+    room.occupants.clear();
+    room.next_ping = None;
+    room.pinging = false;
+    room.pending_nick = None;
 }

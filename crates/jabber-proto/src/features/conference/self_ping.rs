@@ -10,8 +10,13 @@
 //! | `remote-server-not-found`, `remote-server-timeout`, no answer | unknown: ask again an interval later |
 //! | `not-acceptable` and any other error | not joined: the room dropped us |
 
+use super::room::drop_room;
+use super::{ConferenceEvent, ConferenceRequest, Conferences, DropReason, RoomState};
+use crate::client::{Cx, Owner, Reply};
+use crate::jid::Jid;
 use crate::ns;
-use crate::stanza::{StanzaCondition, StanzaError};
+use crate::stanza::{IqType, StanzaCondition, StanzaError};
+use crate::time::Instant;
 use crate::xml::{BuildError, Element};
 
 /// What a self-ping's answer says.
@@ -37,5 +42,73 @@ pub(crate) fn verdict(error: Option<&StanzaError>) -> Verdict {
         C::ServiceUnavailable | C::FeatureNotImplemented | C::ItemNotFound => Verdict::Joined,
         C::RemoteServerNotFound | C::RemoteServerTimeout => Verdict::Unknown,
         _ => Verdict::Dropped,
+    }
+}
+
+impl Conferences {
+    pub(super) fn on_ping_reply(&mut self, cx: &mut Cx, jid: Jid, reply: Reply<'_>) {
+        let ping = cx.config.conference.self_ping();
+        let now = cx.now;
+        let Some(room) = self.get_mut(&jid) else {
+            return;
+        };
+        room.pinging = false;
+        if room.state != RoomState::Joined {
+            return;
+        }
+        let verdict = match &reply {
+            Reply::Result(_) => Verdict::Joined,
+            Reply::Error(e) => verdict(Some(e)),
+            Reply::Timeout => verdict(None),
+        };
+        if verdict != Verdict::Dropped {
+            room.next_ping = ping.map(|d| now + d);
+            return;
+        }
+        drop_room(room);
+        let Reply::Error(error) = reply else {
+            return;
+        };
+        cx.push(ConferenceEvent::Dropped {
+            room: jid,
+            reason: DropReason::SelfPing(error),
+        });
+    }
+
+    /// When a self-ping is next due.
+    pub(crate) fn deadline(&self) -> Option<Instant> {
+        self.rooms
+            .as_deref()?
+            .values()
+            .filter(|r| r.state == RoomState::Joined && !r.pinging)
+            .filter_map(|r| r.next_ping)
+            .min()
+    }
+
+    /// Sends the self-pings that are due.
+    pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant) {
+        let Some(rooms) = self.rooms.as_deref_mut() else {
+            return;
+        };
+        if cx.jid.is_none() || !cx.is_open() {
+            return;
+        }
+        for (jid, room) in rooms.iter_mut() {
+            let due = room.state == RoomState::Joined
+                && !room.pinging
+                && room.next_ping.is_some_and(|t| t <= now);
+            if !due {
+                continue;
+            }
+            let (Ok(to), Ok(ping)) = (jid.with_resource(&room.nick), ping()) else {
+                room.next_ping = None;
+                continue;
+            };
+            let owner = Owner::Conference(ConferenceRequest::SelfPing(jid.clone()));
+            room.pinging = cx
+                .request(Some(&to), IqType::Get, ping, Some(owner))
+                .is_ok();
+            room.next_ping = None;
+        }
     }
 }
