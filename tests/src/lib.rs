@@ -10,6 +10,7 @@
 pub mod adapters;
 pub mod certs;
 pub mod dns;
+pub mod http_upload;
 pub mod runner;
 pub mod scenario;
 pub mod scripted;

@@ -154,6 +154,8 @@ pub struct Server {
     console: PathBuf,
     /// What it was started for ([`restart`](Server::restart) starts it the same way).
     tuning: Tuning,
+    /// The HTTP upload listener, when started with [`Server::start_with_upload`].
+    upload_http: Option<SocketAddr>,
 }
 
 /// What a control node needs to reach a running ejabberd.
@@ -217,6 +219,23 @@ impl Server {
         Self::start_tuned(kind, PasswordStorage::default_for(kind), Tuning::Scale)
     }
 
+    /// Like [`start`](Server::start), with HTTP File Upload (XEP-0363) on one more
+    /// port of `127.0.0.1` (see [`http_upload`](crate::http_upload)):
+    /// [`upload_addr`](Server::upload_addr).
+    pub fn start_with_upload(kind: ServerKind) -> io::Result<Server> {
+        Self::start_tuned(
+            kind,
+            PasswordStorage::default_for(kind),
+            Tuning::Upload { http_port: 0 },
+        )
+    }
+
+    /// The HTTPS listener of the upload service, when started with
+    /// [`start_with_upload`](Server::start_with_upload).
+    pub fn upload_addr(&self) -> Option<SocketAddr> {
+        self.upload_http
+    }
+
     fn start_tuned(
         kind: ServerKind,
         storage: PasswordStorage,
@@ -235,6 +254,13 @@ impl Server {
     }
 
     fn try_start(kind: ServerKind, storage: PasswordStorage, tuning: Tuning) -> io::Result<Server> {
+        // Each attempt a new HTTP port, like the client ports.
+        let tuning = match tuning {
+            Tuning::Upload { .. } => Tuning::Upload {
+                http_port: free_port(),
+            },
+            other => other,
+        };
         let dir = make_dir(kind)?;
         let port = free_port();
         let tls_port = free_port();
@@ -257,6 +283,12 @@ impl Server {
                 return Err(e);
             }
         };
+        if let Tuning::Upload { http_port } = tuning {
+            if let Err(e) = crate::http_upload::add_to_config(kind, &config, http_port) {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        }
         clean_env(&mut command);
         command
             .current_dir(&dir)
@@ -295,9 +327,15 @@ impl Server {
             log,
             console,
             tuning,
+            upload_http: None,
         };
         server.watchdog = Watchdog::spawn(pid, &server.dir).ok();
         server.wait_ready()?;
+        if let Tuning::Upload { http_port } = tuning {
+            server.upload_http = Some(SocketAddr::from((Ipv4Addr::LOCALHOST, http_port)));
+            crate::http_upload::wait_listening(http_port, kind.start_timeout())
+                .map_err(|e| server.start_error(&e.to_string()))?;
+        }
         Ok(server)
     }
 
@@ -937,6 +975,8 @@ enum Tuning {
     Tests,
     /// [`Server::start_for_scale`].
     Scale,
+    /// [`Server::start_with_upload`]: the tests' setup plus HTTP upload on `http_port`.
+    Upload { http_port: u16 },
 }
 
 /// ejabberd is started without `ejabberdctl`, which would switch to the
@@ -1122,7 +1162,7 @@ modules:
         },
     );
     match tuning {
-        Tuning::Tests => config,
+        Tuning::Tests | Tuning::Upload { .. } => config,
         Tuning::Scale => scale_ejabberd_config(&config),
     }
 }

@@ -41,6 +41,7 @@ mod socket;
 pub mod srv;
 mod tls;
 pub mod trace;
+pub mod transfer;
 
 pub use capture::CaptureFile;
 pub use clock::Clock;

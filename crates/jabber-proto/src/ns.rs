@@ -124,3 +124,7 @@ pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
 /// Entity capabilities, XEP-0115.
 pub const CAPS: &str = "http://jabber.org/protocol/caps";
+/// Out-of-band data offered in an IQ, acknowledged by the receiver (XEP-0066).
+pub const IQ_OOB: &str = "jabber:iq:oob";
+/// HTTP File Upload, XEP-0363.
+pub const HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";

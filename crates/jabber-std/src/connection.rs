@@ -196,7 +196,7 @@ impl Connection {
 
     /// Blocks until an event `pick` accepts (or [`Event::Closed`]) is queued, and takes
     /// it out of the queue; the others stay for [`next_event`](Self::next_event).
-    fn wait_for(&mut self, pick: impl Fn(&Event) -> bool) -> Result<Event, Error> {
+    pub(crate) fn wait_for(&mut self, pick: impl Fn(&Event) -> bool) -> Result<Event, Error> {
         // Bounded like the core's queue, counting only what arrives while waiting.
         let limit = self.events.len() + self.link.client().config().max_events.max(1);
         loop {

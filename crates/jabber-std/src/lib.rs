@@ -52,9 +52,11 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+pub mod files;
 mod session;
 
 pub use connection::{Connection, Events, Next};
+pub use files::{FileServer, download, upload};
 pub use jabber_net::{Backoff, Item, Reconnect, Resumed};
 pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 pub use session::Session;

@@ -76,10 +76,12 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+pub mod files;
 mod sender;
 mod session;
 
 pub use connection::Connection;
+pub use files::{FileServer, download, upload};
 pub use jabber_net::{Backoff, Item, Reconnect, Resumed};
 pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 pub use sender::Sender;

@@ -57,6 +57,8 @@ pub enum Error {
     /// A join beyond
     /// [`ConferenceConfig::max_rooms`](crate::features::conference::ConferenceConfig::max_rooms).
     TooManyRooms,
+    /// An iq:oob offer goes to one resource: the address needs one (XEP-0066 §3).
+    NotFullJid,
 }
 
 impl fmt::Display for Error {
@@ -85,6 +87,7 @@ impl fmt::Display for Error {
             }
             Error::NotInRoom => f.write_str("not in that room"),
             Error::TooManyRooms => f.write_str("too many rooms at once"),
+            Error::NotFullJid => f.write_str("the address needs a resource"),
         }
     }
 }

@@ -76,6 +76,8 @@ pub enum Event {
     StreamManagement(SmEvent),
     /// Conferences: rooms, their occupants and messages, invitations.
     Conference(crate::features::conference::ConferenceEvent),
+    /// File transfer (§8): iq:oob offers both ways, HTTP upload services and slots.
+    Transfer(TransferEvent),
 }
 
 /// The stream itself.
@@ -526,6 +528,7 @@ into_event! {
     CarbonEvent => Carbons,
     DiscoEvent => Disco,
     SmEvent => StreamManagement,
+    TransferEvent => Transfer,
 }
 
 impl From<crate::features::conference::ConferenceEvent> for Event {
@@ -629,4 +632,60 @@ pub enum SmEvent {
     /// Stanzas of the lost session that the server had not acknowledged were sent again
     /// in the new session: the recipients may have received them already.
     PossibleDuplicates(Vec<Element>),
+}
+
+/// File transfer (§8): the outcomes of [`Client::offer_oob`](super::Client::offer_oob),
+/// [`find_upload_service`](super::Client::find_upload_service) and
+/// [`request_upload_slot`](super::Client::request_upload_slot), each with the handle its
+/// command returned, and the offers others make us.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum TransferEvent {
+    /// Someone offers us a URL in a `jabber:iq:oob` set: fetch it, then
+    /// [`accept_oob`](super::Client::accept_oob), or
+    /// [`refuse_oob`](super::Client::refuse_oob) (boxed: it carries its request).
+    Offer(Box<crate::features::files::OobOffer>),
+    /// The receiver acknowledged our offer: it has the file.
+    OfferAccepted {
+        /// The offer's handle.
+        id: IqId,
+    },
+    /// The receiver refused our offer (`406 not-acceptable`: declined; `404
+    /// item-not-found`: it could not fetch it), or did not answer in time (`None`).
+    OfferRefused {
+        /// The offer's handle.
+        id: IqId,
+        /// The refusal; `None` for a timeout.
+        error: Option<StanzaError>,
+    },
+    /// The search for an upload service ended: the first service found, or `None` when
+    /// neither our server nor any of its items offers HTTP upload.
+    UploadService {
+        /// The search's handle.
+        id: IqId,
+        /// The service found.
+        service: Option<Box<crate::features::files::UploadService>>,
+    },
+    /// A slot: PUT the file to it, then send its GET URL.
+    Slot {
+        /// The request's handle.
+        id: IqId,
+        /// The slot (boxed: three URLs and headers).
+        slot: Box<crate::features::files::UploadSlot>,
+    },
+    /// No slot was given.
+    SlotFailed {
+        /// The request's handle.
+        id: IqId,
+        /// Why.
+        error: crate::features::files::UploadError,
+    },
+    /// A reply naming one of our offers or slot requests came from another address
+    /// than the one asked: dropped, the request still waits.
+    Spoofed {
+        /// The request it claimed to answer.
+        id: IqId,
+        /// Who sent it.
+        from: Option<Jid>,
+    },
 }

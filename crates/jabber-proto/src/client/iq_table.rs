@@ -31,6 +31,8 @@ pub(crate) enum Owner {
     Disco(crate::features::caps::DiscoRequest),
     /// Conferences: self-pings, instant configuration, nickname requests, browsing.
     Conference(crate::features::conference::ConferenceRequest),
+    /// File transfer: iq:oob offers, the upload service search, slot requests.
+    Transfer(crate::features::files::TransferRequest),
 }
 
 /// Handle of an IQ request we sent; its reply, error or timeout carries the same handle.
@@ -42,6 +44,13 @@ impl IqId {
     /// handles of a connection that resumes a session continue after the old one's.
     pub fn get(self) -> u64 {
         self.0
+    }
+}
+
+impl IqId {
+    /// The handle with sequence number `n` (a carried request read back from a capture).
+    pub(crate) fn from_sequence(n: u64) -> IqId {
+        IqId(n)
     }
 }
 
@@ -75,7 +84,8 @@ struct Pending {
 /// handles get [`IqEvent::Lost`](crate::client::IqEvent::Lost) (or the feature's
 /// failure event for an account-service or discovery request).
 ///
-/// Carried: the application's requests, account-service and discovery queries, a
+/// Carried: the application's requests, account-service and discovery queries, file
+/// transfer's offers, upload-service searches and slot requests, a
 /// password change or account removal, the blocking policy's load and save (their
 /// answers are events the application waits for), and the roster fetch (a resumed
 /// session does not fetch again). Not carried: the client's own housekeeping
@@ -102,6 +112,7 @@ enum Carried {
     PolicySave,
     Service(ServiceRequest),
     Disco(crate::features::caps::DiscoRequest),
+    Transfer(crate::features::files::TransferRequest),
 }
 
 impl InFlightIq {
@@ -139,6 +150,7 @@ impl InFlightIq {
                 crate::features::caps::DiscoRequest::Items => "disco:items",
                 _ => "disco:info",
             }),
+            Carried::Transfer(t) => alloc::format!("transfer:{}", t.name()),
         }
     }
 
@@ -159,6 +171,9 @@ impl InFlightIq {
             "policy-save" => Carried::PolicySave,
             "disco:info" => Carried::Disco(crate::features::caps::DiscoRequest::Info),
             "disco:items" => Carried::Disco(crate::features::caps::DiscoRequest::Items),
+            other if other.starts_with("transfer:") => Carried::Transfer(
+                crate::features::files::TransferRequest::from_name(&other[9..])?,
+            ),
             other => Carried::Service(ServiceRequest::from_name(other.strip_prefix("service:")?)?),
         };
         Some(InFlightIq {
@@ -247,6 +262,7 @@ impl IqTable {
                     d @ (crate::features::caps::DiscoRequest::Info
                     | crate::features::caps::DiscoRequest::Items),
                 )) => Carried::Disco(d.clone()),
+                Some(Owner::Transfer(t)) => Carried::Transfer(*t),
                 Some(_) => continue,
             };
             carried.push(InFlightIq {
@@ -294,6 +310,7 @@ impl IqTable {
                 )),
                 Carried::Service(s) => Some(Owner::Service(s)),
                 Carried::Disco(d) => Some(Owner::Disco(d)),
+                Carried::Transfer(t) => Some(Owner::Transfer(t)),
             };
             self.by_wire_id.insert(
                 c.wire,
@@ -377,6 +394,26 @@ impl IqTable {
     }
 
     /// The handle and owner of the request waiting under `wire_id`, left in the table.
+    /// The wire ids of the pending requests whose owner `f` selects.
+    pub(crate) fn wire_ids_of(&self, f: impl Fn(&Owner) -> bool) -> Vec<String> {
+        self.by_wire_id
+            .iter()
+            .filter(|(_, p)| p.owner.as_ref().is_some_and(&f))
+            .map(|(w, _)| w.clone())
+            .collect()
+    }
+
+    /// Moves the deadline of request `id` (one that waits for a person, like an iq:oob
+    /// offer answered after a download, may take longer than a protocol exchange).
+    pub(crate) fn set_deadline(&mut self, id: IqId, deadline: Instant) {
+        let Some((wire, p)) = self.by_wire_id.iter_mut().find(|(_, p)| p.id == id) else {
+            return;
+        };
+        self.deadlines.remove(&(p.deadline, id, wire.clone()));
+        p.deadline = deadline;
+        self.deadlines.insert((deadline, id, wire.clone()));
+    }
+
     pub(crate) fn peek(&self, wire_id: &str) -> Option<(IqId, &Owner)> {
         let p = self.by_wire_id.get(wire_id)?;
         Some((p.id, p.owner.as_ref()?))

@@ -19,6 +19,7 @@ mod context;
 mod disco;
 mod error;
 mod event;
+mod files;
 mod im;
 mod iq_table;
 mod messages;
@@ -39,6 +40,7 @@ pub use event::CarbonEvent;
 pub use event::DiscoEvent;
 pub use event::ServiceEvent;
 pub use event::SmEvent;
+pub use event::TransferEvent;
 pub use event::{
     AccountEvent, CloseReason, Event, IqEvent, RosterEvent, SessionEvent, StanzaEvent, StreamEvent,
 };
@@ -925,6 +927,7 @@ impl Client {
         ) else {
             crate::features::services::on_unmatched_reply(&mut self.cx, &iq);
             crate::features::caps::on_unmatched_reply(&mut self.cx, &iq);
+            crate::features::files::on_unmatched_reply(&mut self.cx, &iq);
             return;
         };
         if let Some(owner) = owner {
@@ -957,7 +960,8 @@ impl Client {
             || self.responders.on_request(&mut self.cx, &iq, utc)
             || crate::features::blocking::on_request(&mut self.cx, &iq)
             || crate::features::disco::on_request(&mut self.cx, &iq)
-            || self.conference.on_request(&mut self.cx, &iq);
+            || self.conference.on_request(&mut self.cx, &iq)
+            || crate::features::files::on_request(&mut self.cx, &iq);
         if !handled {
             let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
             let _ = self.cx.reply(iq.element(), Err(refusal));
@@ -989,6 +993,9 @@ impl Client {
             }
             Owner::Conference(request) => {
                 self.conference.on_reply(&mut self.cx, id, request, reply);
+            }
+            Owner::Transfer(request) => {
+                crate::features::files::on_reply(&mut self.cx, id, request, iq);
             }
         }
     }

@@ -55,6 +55,7 @@ pub mod conference;
 pub mod contacts;
 pub mod disclosure;
 pub mod disco;
+pub mod files;
 pub(crate) mod keepalive;
 pub(crate) mod messaging;
 pub(crate) mod presence;

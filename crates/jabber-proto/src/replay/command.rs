@@ -240,6 +240,33 @@ pub(crate) fn apply(
         "disco-items" => client
             .disco_items(now, &jid("to")?, el.attr("node"))
             .map(drop),
+        "oob-offer" => {
+            let query = el
+                .child("query", ns::IQ_OOB)
+                .ok_or("<oob-offer/> without its query")?;
+            let oob = crate::features::files::oob::read_query(query)
+                .ok_or("<oob-offer/> without a URL")?;
+            match el.attr("timeout-ms") {
+                Some(ms) => {
+                    let ms = ms.parse().map_err(|_| "bad 'timeout-ms'")?;
+                    let timeout = core::time::Duration::from_millis(ms);
+                    client.offer_oob_within(now, &jid("to")?, &oob, timeout)
+                }
+                None => client.offer_oob(now, &jid("to")?, &oob),
+            }
+            .map(drop)
+        }
+        "find-upload-service" => client.find_upload_service(now).map(drop),
+        "upload-slot" => {
+            let request = el
+                .child("request", ns::HTTP_UPLOAD)
+                .ok_or("<upload-slot/> without its request")?;
+            let file = crate::features::files::UploadFile::from_request(request)
+                .ok_or("<upload-slot/> with an unreadable request")?;
+            client
+                .request_upload_slot(now, &jid("service")?, &file)
+                .map(drop)
+        }
         "close" => {
             client.close(now);
             Ok(())

@@ -35,3 +35,20 @@ impl Extension for Oob {
         b.build()
     }
 }
+
+impl crate::stanza::Message {
+    /// The `jabber:x:oob` URL the message carries, if any (the first, when several).
+    pub fn oob(&self) -> Option<Oob> {
+        self.extension::<Oob>()
+    }
+}
+
+impl crate::stanza::MessageBuilder {
+    /// Adds a `jabber:x:oob` URL with an optional description (XEP-0066 §4).
+    pub fn oob(self, url: &str, desc: Option<&str>) -> Self {
+        self.extension(&Oob {
+            url: String::from(url),
+            desc: desc.map(String::from),
+        })
+    }
+}

@@ -1,0 +1,342 @@
+//! What the adapters' file transfers (§8) share, so that jabber-std and jabber-tokio
+//! differ only in their I/O: progress accounting and the size limit ([`Meter`]), which
+//! URLs are fetched ([`check_url`]), a safe file name from a URL ([`file_name_from_url`]),
+//! the errors ([`TransferError`]), and the trivial server's HTTP exchange ([`served`]).
+
+pub mod served;
+
+use std::{fmt, io};
+
+use jabber_proto::features::files::UploadError;
+use jabber_proto::stanza::StanzaError;
+
+/// How far a transfer is: bytes moved, and the total when known.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes moved so far.
+    pub done: u64,
+    /// The whole size, when known (a download without `Content-Length` has none).
+    pub total: Option<u64>,
+}
+
+/// Why a transfer failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum TransferError {
+    /// Reading or writing the local file, or the trivial server's socket.
+    Io(io::Error),
+    /// The URL is not an `http://` or `https://` URL.
+    BadUrl(String),
+    /// The HTTP exchange failed before a status (connection refused, certificate not
+    /// trusted, ...), as the HTTP client said it.
+    Http(String),
+    /// The server answered with a status other than 2xx.
+    Status(u16),
+    /// The download is larger than the limit (as announced, or as it came).
+    TooLarge {
+        /// The limit, in bytes.
+        limit: u64,
+    },
+    /// The body ended before the announced length.
+    Incomplete {
+        /// The announced length.
+        expected: u64,
+        /// What came.
+        got: u64,
+    },
+    /// No upload service was found on the server.
+    NoUploadService,
+    /// The upload service gave no slot.
+    SlotRefused(UploadError),
+    /// The receiver refused our iq:oob offer (`None`: it did not answer in time).
+    OfferRefused(Option<StanzaError>),
+    /// The XMPP connection failed or a command was refused.
+    Session(crate::Error),
+}
+
+impl fmt::Display for TransferError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransferError::Io(e) => write!(f, "file transfer: {e}"),
+            TransferError::BadUrl(url) => write!(f, "not an http(s) URL: {url:?}"),
+            TransferError::Http(e) => write!(f, "HTTP: {e}"),
+            TransferError::Status(s) => write!(f, "the HTTP server answered {s}"),
+            TransferError::TooLarge { limit } => {
+                write!(f, "the file is larger than the limit of {limit} bytes")
+            }
+            TransferError::Incomplete { expected, got } => {
+                write!(f, "the transfer ended after {got} of {expected} bytes")
+            }
+            TransferError::NoUploadService => f.write_str("the server has no HTTP upload service"),
+            TransferError::SlotRefused(e) => write!(f, "no upload slot: {e}"),
+            TransferError::OfferRefused(Some(e)) => write!(f, "the receiver refused: {e}"),
+            TransferError::OfferRefused(None) => f.write_str("the receiver did not answer"),
+            TransferError::Session(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for TransferError {}
+
+impl From<io::Error> for TransferError {
+    fn from(e: io::Error) -> Self {
+        TransferError::Io(e)
+    }
+}
+
+impl From<crate::Error> for TransferError {
+    fn from(e: crate::Error) -> Self {
+        TransferError::Session(e)
+    }
+}
+
+impl From<jabber_proto::client::Error> for TransferError {
+    fn from(e: jabber_proto::client::Error) -> Self {
+        TransferError::Session(crate::Error::Client(e))
+    }
+}
+
+/// Counts the bytes of a transfer against its announced total and a limit.
+#[derive(Clone, Debug)]
+pub struct Meter {
+    done: u64,
+    total: Option<u64>,
+    limit: Option<u64>,
+}
+
+impl Meter {
+    /// A transfer of `total` bytes (if announced) that may not exceed `limit`: refused at
+    /// once when the announced total already does.
+    pub fn new(total: Option<u64>, limit: Option<u64>) -> Result<Meter, TransferError> {
+        if let (Some(total), Some(limit)) = (total, limit) {
+            if total > limit {
+                return Err(TransferError::TooLarge { limit });
+            }
+        }
+        Ok(Meter {
+            done: 0,
+            total,
+            limit,
+        })
+    }
+
+    /// `n` more bytes came (or went); an error as soon as they pass the limit, or the
+    /// announced total (a server that sends more than it said).
+    pub fn add(&mut self, n: usize) -> Result<Progress, TransferError> {
+        self.done = self.done.saturating_add(n as u64);
+        if let Some(limit) = self.limit {
+            if self.done > limit {
+                return Err(TransferError::TooLarge { limit });
+            }
+        }
+        if let Some(total) = self.total {
+            if self.done > total {
+                return Err(TransferError::Incomplete {
+                    expected: total,
+                    got: self.done,
+                });
+            }
+        }
+        Ok(self.progress())
+    }
+
+    /// Where the transfer is.
+    pub fn progress(&self) -> Progress {
+        Progress {
+            done: self.done,
+            total: self.total,
+        }
+    }
+
+    /// The byte count at the end: an error when an announced total was not reached.
+    pub fn finish(&self) -> Result<u64, TransferError> {
+        match self.total {
+            Some(total) if total != self.done => Err(TransferError::Incomplete {
+                expected: total,
+                got: self.done,
+            }),
+            _ => Ok(self.done),
+        }
+    }
+}
+
+/// `Ok` for an absolute `http://` or `https://` URL: the only ones the adapters fetch
+/// or upload to (an offered `file:` or `ftp:` URL is refused, not followed).
+pub fn check_url(url: &str) -> Result<(), TransferError> {
+    let scheme_end = url.find("://").unwrap_or(0);
+    let scheme = &url[..scheme_end];
+    let ok = (scheme.eq_ignore_ascii_case("http") || scheme.eq_ignore_ascii_case("https"))
+        && url.len() > scheme_end + 3
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(TransferError::BadUrl(url.to_owned()))
+    }
+}
+
+/// A file name for what `url` points to: its last path segment, percent-decoded, with
+/// anything a path could be made of (separators, `..`, control characters) replaced,
+/// so that saving it in a folder never writes outside it; `download` when nothing is
+/// left.
+pub fn file_name_from_url(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let segment = path.rsplit('/').next().unwrap_or("");
+    let decoded = percent_decode(segment);
+    let mut name: String = decoded
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() || c == ':' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    name = name
+        .trim_matches(|c: char| c.is_whitespace() || c == '.')
+        .to_owned();
+    // Long names are cut at a character boundary (most file systems take 255 bytes).
+    while name.len() > 200 {
+        name.pop();
+    }
+    if name.is_empty() {
+        String::from("download")
+    } else {
+        name
+    }
+}
+
+/// A path in `dir` for a file called `name` that does not exist yet: `name` itself, or
+/// `stem-1.ext`, `stem-2.ext`, ... (at most 1,000 tries, then `name` with the process id
+/// and a counter) — a received file never replaces one already there.
+pub fn free_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
+    let candidate = dir.join(name);
+    if !candidate.exists() {
+        return candidate;
+    }
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        _ => (name, ""),
+    };
+    for n in 1..=1000 {
+        let candidate = dir.join(format!("{stem}-{n}{ext}"));
+        if !candidate.exists() {
+            return candidate;
+        }
+    }
+    dir.join(format!(
+        "{stem}-{}-{}{ext}",
+        std::process::id(),
+        crate::fresh_seed()
+    ))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Percent-encodes `s` for a URL path segment (unreserved characters stay).
+pub fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_stay_in_their_folder() {
+        assert_eq!(
+            file_name_from_url("https://h/a/b/r%C3%A9sum%C3%A9.pdf?x=1#f"),
+            "résumé.pdf"
+        );
+        assert_eq!(
+            file_name_from_url("https://h/a/..%2F..%2Fetc%2Fpasswd"),
+            "_.._etc_passwd"
+        );
+        assert_eq!(file_name_from_url("https://h/a/.."), "download");
+        assert_eq!(file_name_from_url("https://h"), "download");
+        assert_eq!(file_name_from_url("https://h/%00x%5C"), "_x_");
+    }
+
+    #[test]
+    fn free_paths_never_replace_a_file() {
+        let dir = std::env::temp_dir().join(format!("jabber-net-free-{}", crate::fresh_seed()));
+        std::fs::create_dir_all(&dir).unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a.txt"));
+        std::fs::write(dir.join("a.txt"), b"x").unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a-1.txt"));
+        std::fs::write(dir.join("a-1.txt"), b"x").unwrap();
+        assert_eq!(free_path(&dir, "a.txt"), dir.join("a-2.txt"));
+        std::fs::write(dir.join(".rc"), b"x").unwrap();
+        assert_eq!(free_path(&dir, ".rc"), dir.join(".rc-1"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_web_urls() {
+        assert!(check_url("https://example.com/x").is_ok());
+        assert!(check_url("HTTP://example.com/x").is_ok());
+        assert!(check_url("file:///etc/passwd").is_err());
+        assert!(check_url("https://").is_err());
+        assert!(check_url("https://a b").is_err());
+    }
+
+    #[test]
+    fn the_meter_enforces_limit_and_length() {
+        assert!(matches!(
+            Meter::new(Some(11), Some(10)),
+            Err(TransferError::TooLarge { limit: 10 })
+        ));
+        let mut m = Meter::new(None, Some(10)).unwrap();
+        assert_eq!(
+            m.add(6).unwrap(),
+            Progress {
+                done: 6,
+                total: None
+            }
+        );
+        assert!(matches!(
+            m.add(5),
+            Err(TransferError::TooLarge { limit: 10 })
+        ));
+        let mut m = Meter::new(Some(4), None).unwrap();
+        m.add(3).unwrap();
+        assert!(matches!(
+            m.finish(),
+            Err(TransferError::Incomplete {
+                expected: 4,
+                got: 3
+            })
+        ));
+        m.add(1).unwrap();
+        assert_eq!(m.finish().unwrap(), 4);
+        assert!(m.add(1).is_err());
+    }
+}

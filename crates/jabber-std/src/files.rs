@@ -1,0 +1,493 @@
+//! File transfer (the cheat sheet's §8) over HTTP, blocking: the core negotiates
+//! (`jabber:iq:oob`, `jabber:x:oob`, HTTP File Upload), this module moves the bytes.
+//!
+//! - [`upload`]: PUT a file to an upload slot (XEP-0363) with the slot's headers;
+//! - [`download`]: GET an `http(s)` URL into a file, within a size limit;
+//! - [`FileServer`]: the "trivial server" — one file served over HTTP on a chosen
+//!   address for the duration of one transfer;
+//! - on [`Connection`]: the whole exchanges ([`Connection::upload_file`],
+//!   [`Connection::send_file_served`], [`Connection::receive_offer`], ...).
+//!
+//! HTTPS uses the same rustls configuration as the XMPP connection ([`Tls`]): the roots
+//! it trusts, and any CA added to it.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use jabber_net::Tls;
+use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
+use jabber_net::transfer::{Meter, check_url};
+pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
+/// Where a received file goes: a name from its URL, in a folder, never replacing a file.
+pub use jabber_net::transfer::{file_name_from_url, free_path};
+use jabber_proto::client::{Event, TransferEvent};
+use jabber_proto::features::files::{
+    Oob, OobOffer, OobRefusal, UploadError, UploadFile, UploadService, UploadSlot,
+};
+use jabber_proto::jid::Jid;
+
+use crate::Connection;
+
+/// How long an HTTP peer may stay silent before the transfer fails.
+const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+const CHUNK: usize = 64 * 1024;
+
+/// How long [`Connection::send_file_served`] waits for the receiver's answer, which
+/// comes after its download.
+pub const OFFER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+fn agent(tls: &Tls) -> Result<ureq::Agent, TransferError> {
+    let config = tls.client_config().map_err(TransferError::Session)?;
+    Ok(ureq::AgentBuilder::new()
+        .tls_config(config)
+        .timeout_connect(Duration::from_secs(10))
+        .timeout_read(HTTP_TIMEOUT)
+        .timeout_write(HTTP_TIMEOUT)
+        .build())
+}
+
+fn http_error(e: ureq::Error) -> TransferError {
+    match e {
+        ureq::Error::Status(code, _) => TransferError::Status(code),
+        ureq::Error::Transport(t) => TransferError::Http(t.to_string()),
+    }
+}
+
+/// PUTs the file at `path` to `slot` with the slot's headers (and `content_type`, which
+/// some services check against the slot request), reporting progress as it goes. The
+/// file must have the size the slot was asked for.
+pub fn upload(
+    slot: &UploadSlot,
+    path: &Path,
+    content_type: Option<&str>,
+    tls: &Tls,
+    mut progress: impl FnMut(Progress),
+) -> Result<(), TransferError> {
+    check_url(&slot.put_url)?;
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut request = agent(tls)?
+        .put(&slot.put_url)
+        .set("Content-Length", &len.to_string());
+    if let Some(kind) = content_type {
+        request = request.set("Content-Type", kind);
+    }
+    for (header, value) in &slot.put_headers {
+        request = request.set(header.name(), value);
+    }
+    let reader = Counting {
+        inner: file,
+        meter: Meter::new(Some(len), None)?,
+        progress: &mut progress,
+    };
+    request.send(reader).map_err(http_error)?;
+    Ok(())
+}
+
+/// A reader that reports what was read.
+struct Counting<'a, R, P: FnMut(Progress)> {
+    inner: R,
+    meter: Meter,
+    progress: &'a mut P,
+}
+
+impl<R: Read, P: FnMut(Progress)> Read for Counting<'_, R, P> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        // A file that grows while it is sent would break the announced length.
+        let p = self
+            .meter
+            .add(n)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        if n > 0 {
+            (self.progress)(p);
+        }
+        Ok(n)
+    }
+}
+
+/// Downloads `url` (`http` or `https` only) into the file `dest`, failing with
+/// [`TransferError::TooLarge`] as soon as the size announced or received exceeds
+/// `limit` bytes (nothing is left behind then: a partial file is removed). Returns the
+/// number of bytes written.
+pub fn download(
+    url: &str,
+    dest: &Path,
+    limit: u64,
+    tls: &Tls,
+    mut progress: impl FnMut(Progress),
+) -> Result<u64, TransferError> {
+    check_url(url)?;
+    let response = agent(tls)?.get(url).call().map_err(http_error)?;
+    let total = response
+        .header("Content-Length")
+        .and_then(|v| v.trim().parse().ok());
+    let mut meter = Meter::new(total, Some(limit))?;
+    let mut reader = response.into_reader();
+    let mut out = File::create(dest)?;
+    let mut copy = || -> Result<u64, TransferError> {
+        let mut buf = vec![0; CHUNK];
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            let p = meter.add(n)?;
+            out.write_all(&buf[..n])?;
+            progress(p);
+        }
+        out.flush()?;
+        meter.finish()
+    };
+    let result = copy();
+    if result.is_err() {
+        let _ = fs::remove_file(dest);
+    }
+    result
+}
+
+/// The "trivial server" of §8: serves one file over HTTP on a chosen address, at an
+/// unguessable path, until one receiver has downloaded it whole or it is stopped. Its
+/// listening socket is closed when it ends: after the download, on
+/// [`stop`](Self::stop), or when dropped.
+///
+/// "Whole" is as far as the socket can tell: every byte written and the receiver's side
+/// closed cleanly after them (a receiver that gives up with bytes unread resets the
+/// connection, and the server goes on). Only the receiver's answer — the iq:oob result
+/// — says it has the file.
+#[derive(Debug)]
+pub struct FileServer {
+    addr: SocketAddr,
+    url: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<ServeOutcome>>,
+}
+
+impl FileServer {
+    /// Serves the file at `path` on `addr` (port 0 picks a free one; the URL names the
+    /// address as bound, so listen on the address the receiver will reach).
+    pub fn start(addr: impl ToSocketAddrs, path: &Path) -> io::Result<FileServer> {
+        Self::start_with_progress(addr, path, None, |_| {})
+    }
+
+    /// Like [`start`](Self::start), with a media type for the response and a progress
+    /// callback (called on the server's thread as bytes go out).
+    pub fn start_with_progress(
+        addr: impl ToSocketAddrs,
+        path: &Path,
+        content_type: Option<&str>,
+        progress: impl FnMut(Progress) + Send + 'static,
+    ) -> io::Result<FileServer> {
+        let len = fs::metadata(path)?.len();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
+        let served = ServedFile::new(&name, len, content_type);
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let url = served.url(addr);
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = stop.clone();
+            let path = path.to_path_buf();
+            std::thread::Builder::new()
+                .name("jabber-file-server".into())
+                .spawn(move || serve(listener, &path, &served, &stop, progress))?
+        };
+        Ok(FileServer {
+            addr,
+            url,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// The URL to send the receiver.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL as an out-of-band payload with a description.
+    pub fn oob(&self, desc: Option<&str>) -> Oob {
+        Oob {
+            url: self.url.clone(),
+            desc: desc.map(String::from),
+        }
+    }
+
+    /// Whether the transfer is over (the file was downloaded whole).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(JoinHandle::is_finished)
+    }
+
+    /// Ends the transfer: a download under way is cut, the socket closed. Returns how
+    /// it ended ([`ServeOutcome::Completed`] if the file had been downloaded whole).
+    pub fn stop(mut self) -> ServeOutcome {
+        self.shut()
+    }
+
+    fn shut(&mut self) -> ServeOutcome {
+        let Some(thread) = self.thread.take() else {
+            return ServeOutcome::Stopped;
+        };
+        self.stop.store(true, Ordering::SeqCst);
+        if !thread.is_finished() {
+            // Wakes the blocking accept; the thread sees the flag and returns.
+            let ip = match self.addr {
+                SocketAddr::V4(a) if a.ip().is_unspecified() => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(a) if a.ip().is_unspecified() => Ipv6Addr::LOCALHOST.into(),
+                a => a.ip(),
+            };
+            let _ =
+                TcpStream::connect_timeout(&SocketAddr::new(ip, self.addr.port()), HTTP_TIMEOUT);
+        }
+        thread.join().unwrap_or(ServeOutcome::Stopped)
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.shut();
+    }
+}
+
+/// The server's thread: one connection at a time, until a complete download or stop.
+fn serve(
+    listener: TcpListener,
+    path: &Path,
+    served: &ServedFile,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(Progress),
+) -> ServeOutcome {
+    loop {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            // Out of descriptors or a connection reset while queued: try the next.
+            Err(_) if !stop.load(Ordering::SeqCst) => {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+            Err(_) => return ServeOutcome::Stopped,
+        };
+        if stop.load(Ordering::SeqCst) {
+            return ServeOutcome::Stopped;
+        }
+        if let Ok(Some(bytes)) = serve_one(stream, path, served, stop, &mut progress) {
+            return ServeOutcome::Completed { bytes };
+        }
+    }
+}
+
+/// One request: `Some(bytes)` when it was a complete download of the file.
+fn serve_one(
+    mut stream: TcpStream,
+    path: &Path,
+    served: &ServedFile,
+    stop: &AtomicBool,
+    progress: &mut impl FnMut(Progress),
+) -> io::Result<Option<u64>> {
+    stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
+    stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
+    let mut head = Vec::new();
+    let mut buf = [0; 1024];
+    let answer: Answer = loop {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        head.extend_from_slice(&buf[..n]);
+        if let Some(end) = head_end(&head) {
+            break served.answer(&head[..end]);
+        }
+        if head.len() > MAX_REQUEST_HEAD {
+            break served.too_long();
+        }
+    };
+    stream.write_all(&answer.head)?;
+    if !answer.body {
+        return Ok(None);
+    }
+    let mut file = File::open(path)?;
+    let mut meter = Meter::new(Some(served.len()), None).map_err(io::Error::other)?;
+    let mut chunk = vec![0; CHUNK];
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(None);
+        }
+        let n = file.read(&mut chunk)?;
+        if n == 0 {
+            break;
+        }
+        let p = meter.add(n).map_err(io::Error::other)?;
+        stream.write_all(&chunk[..n])?;
+        progress(p);
+    }
+    stream.flush()?;
+    let bytes = meter.finish().map_err(io::Error::other)?;
+    // Written is not received: the bytes may still sit in the sockets' buffers. A
+    // receiver that read them all closes its side cleanly (we said `Connection: close`);
+    // one that gave up closes with unread data, which resets the connection.
+    stream.shutdown(std::net::Shutdown::Write)?;
+    // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
+    let _more = stream.read(&mut buf)?;
+    Ok(Some(bytes))
+}
+
+/// The transfer exchanges on a logged-in connection. Each waits for its own outcome;
+/// other events stay queued for [`next_event`](Connection::next_event).
+impl Connection {
+    /// Looks for our server's HTTP upload service (XEP-0363).
+    pub fn find_upload_service(&mut self) -> Result<Option<UploadService>, TransferError> {
+        let id = self.with_client(|c, now| c.find_upload_service(now))??;
+        let event = self.wait_for(|e| {
+            matches!(e, Event::Transfer(TransferEvent::UploadService { id: i, .. }) if *i == id)
+        })?;
+        match event {
+            Event::Transfer(TransferEvent::UploadService { service, .. }) => {
+                Ok(service.map(|s| *s))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// Asks `service` for a slot for `file`.
+    pub fn request_upload_slot(
+        &mut self,
+        service: &Jid,
+        file: &UploadFile,
+    ) -> Result<UploadSlot, TransferError> {
+        let id = self.with_client(|c, now| c.request_upload_slot(now, service, file))??;
+        let event = self.wait_for(|e| match e {
+            Event::Transfer(TransferEvent::Slot { id: i, .. })
+            | Event::Transfer(TransferEvent::SlotFailed { id: i, .. }) => *i == id,
+            _ => false,
+        })?;
+        match event {
+            Event::Transfer(TransferEvent::Slot { slot, .. }) => Ok(*slot),
+            Event::Transfer(TransferEvent::SlotFailed { error, .. }) => {
+                Err(TransferError::SlotRefused(error))
+            }
+            _ => Err(TransferError::SlotRefused(UploadError::Malformed)),
+        }
+    }
+
+    /// Uploads the file at `path` through our server's upload service: finds the
+    /// service, checks its size limit, asks for a slot and PUTs the file. Returns the URL
+    /// to send the receiver (e.g. with [`MessageBuilder::oob`](jabber_proto::stanza::MessageBuilder::oob)).
+    pub fn upload_file(
+        &mut self,
+        path: &Path,
+        content_type: Option<&str>,
+        tls: &Tls,
+        progress: impl FnMut(Progress),
+    ) -> Result<String, TransferError> {
+        let service = self
+            .find_upload_service()?
+            .ok_or(TransferError::NoUploadService)?;
+        let size = fs::metadata(path)?.len();
+        if let Some(max) = service.max_file_size.filter(|&max| size > max) {
+            return Err(TransferError::TooLarge { limit: max });
+        }
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "file".into());
+        let mut file = UploadFile::new(&name, size);
+        file.content_type = content_type.map(String::from);
+        let slot = self.request_upload_slot(&service.jid, &file)?;
+        upload(&slot, path, content_type, tls, progress)?;
+        Ok(slot.get_url)
+    }
+
+    /// Offers `oob` to `to` (a full address) in a `jabber:iq:oob` set and waits for the
+    /// answer: `Ok` once the receiver says it has the file.
+    pub fn offer_oob(&mut self, to: &Jid, oob: &Oob) -> Result<(), TransferError> {
+        let id = self.with_client(|c, now| c.offer_oob(now, to, oob))??;
+        self.offer_answer(id)
+    }
+
+    /// Like [`offer_oob`](Self::offer_oob), waiting at most `timeout` for the answer
+    /// (the core's IQ timeout is for protocol exchanges, not downloads).
+    pub fn offer_oob_within(
+        &mut self,
+        to: &Jid,
+        oob: &Oob,
+        timeout: Duration,
+    ) -> Result<(), TransferError> {
+        let id = self.with_client(|c, now| c.offer_oob_within(now, to, oob, timeout))??;
+        self.offer_answer(id)
+    }
+
+    fn offer_answer(&mut self, id: jabber_proto::client::IqId) -> Result<(), TransferError> {
+        let event = self.wait_for(|e| match e {
+            Event::Transfer(TransferEvent::OfferAccepted { id: i })
+            | Event::Transfer(TransferEvent::OfferRefused { id: i, .. }) => *i == id,
+            _ => false,
+        })?;
+        match event {
+            Event::Transfer(TransferEvent::OfferAccepted { .. }) => Ok(()),
+            Event::Transfer(TransferEvent::OfferRefused { error, .. }) => {
+                Err(TransferError::OfferRefused(error))
+            }
+            _ => Err(TransferError::OfferRefused(None)),
+        }
+    }
+
+    /// Sends a file with the trivial server: offers `server`'s URL to `to` and waits for
+    /// the answer, then stops the server (the receiver fetched it, or declined). The
+    /// server never outlives the call. The receiver must answer within
+    /// [`OFFER_TIMEOUT`].
+    pub fn send_file_served(
+        &mut self,
+        to: &Jid,
+        server: FileServer,
+        desc: Option<&str>,
+    ) -> Result<ServeOutcome, TransferError> {
+        let answer = self.offer_oob_within(to, &server.oob(desc), OFFER_TIMEOUT);
+        let outcome = server.stop();
+        answer.map(|()| outcome)
+    }
+
+    /// Receives an offer: downloads its URL into `dir` (under a name taken from the
+    /// URL, never outside `dir`, never replacing a file there), within `limit` bytes,
+    /// then accepts it; a failed download refuses it (404) and returns the error.
+    /// Returns the file's path.
+    pub fn receive_offer(
+        &mut self,
+        offer: &OobOffer,
+        dir: &Path,
+        limit: u64,
+        tls: &Tls,
+        progress: impl FnMut(Progress),
+    ) -> Result<PathBuf, TransferError> {
+        let dest = free_path(dir, &file_name_from_url(offer.url()));
+        match download(offer.url(), &dest, limit, tls, progress) {
+            Ok(_) => {
+                self.with_client(|c, now| c.accept_oob(now, offer))??;
+                Ok(dest)
+            }
+            Err(e) => {
+                self.with_client(|c, now| c.refuse_oob(now, offer, OobRefusal::NotFound))??;
+                Err(e)
+            }
+        }
+    }
+
+    /// Declines an offer (406 `not-acceptable`).
+    pub fn decline_offer(&mut self, offer: &OobOffer) -> Result<(), TransferError> {
+        self.with_client(|c, now| c.refuse_oob(now, offer, OobRefusal::Declined))??;
+        Ok(())
+    }
+}
