@@ -269,7 +269,7 @@ impl Client {
     /// Bytes received from the server, in any chunking. Ignored once closed. Over
     /// WebSocket ([`Config::framing`]), one call per received message, which must hold
     /// exactly one complete element (else the server's fault: a stream error and the
-    /// end, [`ParseError::PartialMessage`](crate::stream::ParseError::PartialMessage) or
+    /// end, [`ParseError::PartialMessage`] or
     /// [`ExtraInMessage`](crate::stream::ParseError::ExtraInMessage)).
     ///
     /// Refused with [`Error::EventQueueFull`] — none of the bytes taken — while
