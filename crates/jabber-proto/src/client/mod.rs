@@ -44,6 +44,8 @@ pub use event::{PresenceEvent, SubscriptionEvent};
 pub use iq_table::{InFlightIq, IqId};
 pub use messages::AutoAnswers;
 pub use session::SessionState;
+/// How [`Config::framing`] frames the stream (defined in the stream layer).
+pub use crate::stream::Framing;
 
 pub(crate) use context::{Cx, Reply};
 pub(crate) use iq_table::Owner;
