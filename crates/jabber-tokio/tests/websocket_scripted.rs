@@ -28,6 +28,8 @@ async fn listener() -> (TcpListener, String) {
 }
 
 /// Accepts one WebSocket connection, agreeing to `xmpp` when `agree`.
+// tungstenite's callback signature returns its (large) error response by value.
+#[allow(clippy::result_large_err)]
 async fn accept(listener: &TcpListener, agree: bool) -> WebSocketStream<TcpStream> {
     let (tcp, _) = listener.accept().await.expect("accepted");
     let callback = move |request: &Request, mut response: Response| {
