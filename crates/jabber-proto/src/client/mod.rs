@@ -270,9 +270,9 @@ impl Client {
 
     /// Bytes received from the server, in any chunking. Ignored once closed. Over
     /// WebSocket ([`Config::framing`]), one call per received message, which must hold
-    /// exactly one complete element (else the server's fault: a stream error and the
-    /// end, [`ParseError::PartialMessage`] or
-    /// [`ExtraInMessage`](crate::stream::ParseError::ExtraInMessage)).
+    /// exactly one complete element (an empty input is no message) — else the server's
+    /// fault: a stream error and the end, [`ParseError::PartialMessage`] or
+    /// [`ExtraInMessage`](crate::stream::ParseError::ExtraInMessage).
     ///
     /// Refused with [`Error::EventQueueFull`] — none of the bytes taken — while
     /// [`Config::max_events`] events wait in [`poll_event`](Self::poll_event) (input left

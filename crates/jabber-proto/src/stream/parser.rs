@@ -157,11 +157,12 @@ impl StreamParser {
 
     /// Appends received bytes (over WebSocket: one whole message, to be drained with
     /// [`next_item`](Self::next_item) before the next is pushed; one pushed before is
-    /// ignored). Ignored after an error or end of input.
+    /// ignored, and so are no bytes at all). Ignored after an error or end of input.
     pub fn push(&mut self, bytes: &[u8]) {
         if self.error.is_none() && !self.eof {
             if self.framing == Framing::WebSocket {
-                if self.message {
+                // Nothing read is no message (a driver may hand over an empty read).
+                if self.message || bytes.is_empty() {
                     // The last message was not drained: it is judged before this one.
                     return;
                 }
