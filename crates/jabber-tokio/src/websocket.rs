@@ -28,6 +28,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::Error;
 
@@ -272,9 +273,16 @@ impl WebSocketConnection {
             "Sec-WebSocket-Protocol",
             HeaderValue::from_static(SUBPROTOCOL),
         );
-        let (ws, response) = tokio_tungstenite::client_async(request, transport)
-            .await
-            .map_err(ws_error)?;
+        // A message may be as large as a stanza the core takes, and no larger: the
+        // WebSocket layer holds no more than the core would (plus the `<open/>` slack).
+        let limit = config.limits.max_stanza_bytes.saturating_add(1024);
+        let ws_config = WebSocketConfig::default()
+            .max_message_size(Some(limit))
+            .max_frame_size(Some(limit));
+        let (ws, response) =
+            tokio_tungstenite::client_async_with_config(request, transport, Some(ws_config))
+                .await
+                .map_err(ws_error)?;
         let agreed = response
             .headers()
             .get("Sec-WebSocket-Protocol")

@@ -159,3 +159,40 @@ async fn a_server_that_does_not_speak_xmpp_is_refused() {
     assert!(result.is_err(), "{result:?}");
     let _ = server.await;
 }
+
+#[tokio::test]
+async fn a_message_beyond_the_stanza_limit_is_not_buffered() {
+    let (listener, url) = listener().await;
+    let server = tokio::spawn(async move {
+        let mut ws = accept(&listener, true).await;
+        assert_eq!(text(&mut ws).await, OPEN);
+        ws.send(Message::text(SERVER_OPEN)).await.expect("sent");
+        let body = "x".repeat(20_000);
+        let _ = ws
+            .send(Message::text(format!(
+                "<message xmlns='jabber:client'><body>{body}</body></message>"
+            )))
+            .await;
+        // Held open until the client gives up.
+        let _ = tokio::time::timeout(Duration::from_secs(5), ws.next()).await;
+    });
+    let mut c = config();
+    c.limits.max_stanza_bytes = 4096;
+    let mut conn = WebSocketConnection::connect(&url, c, Options::plain())
+        .await
+        .expect("connected");
+    let outcome = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match conn.next_event().await {
+                Ok(Some(_)) => {}
+                other => return other,
+            }
+        }
+    })
+    .await
+    .expect("an outcome within 5 s");
+    // The WebSocket layer refuses the message at the core's limit: a transport error.
+    assert!(outcome.is_err(), "{outcome:?}");
+    drop(conn);
+    let _ = server.await;
+}
