@@ -263,6 +263,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         sm_ack_delay_ms,
         channel_binding,
         sasl_mechanisms,
+        framing,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -339,6 +340,9 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         .attr("sm-ack-delay-ms", &format!("{sm_ack_delay_ms}"))
         .attr("channel-binding", channel_binding.as_str())
         .attr("sasl-mechanisms", &format!("{sasl_mechanisms}"));
+    if *framing != crate::stream::Framing::Stream {
+        b = b.attr("framing", framing.as_str());
+    }
     b.build().ok()
 }
 

@@ -11,7 +11,7 @@ use crate::features::disco::Discovery;
 use crate::features::roster::RosterCache;
 use crate::negotiation::channel_binding::ChannelBindingPolicy;
 use crate::negotiation::sasl::MechanismSet;
-use crate::stream::Limits;
+use crate::stream::{Framing, Limits};
 
 /// Settings of one connection. Start from [`Config::new`] and change fields.
 ///
@@ -204,6 +204,15 @@ pub struct Config {
     /// allow). The classic login's methods are [`use_digest`](Self::use_digest) and
     /// [`allow_plaintext`](Self::allow_plaintext).
     pub sasl_mechanisms: MechanismSet,
+    /// How the stream is framed on the transport. [`Framing::Stream`] (the default): one
+    /// XML stream over TCP or TLS. [`Framing::WebSocket`] (RFC 7395): each
+    /// [`handle_input`](super::Client::handle_input) is one received WebSocket message,
+    /// each [`take_transmit`](super::Client::take_transmit) (or
+    /// [`poll_transmit`](super::Client::poll_transmit) until advanced past) one message
+    /// to send; `<open/>` and `<close/>` frame the stream, no STARTTLS is negotiated
+    /// (set [`transport_encrypted`](Self::transport_encrypted) for `wss:`) and no
+    /// whitespace keepalive is sent (logged in, the client still pings).
+    pub framing: Framing,
 }
 
 impl Config {
@@ -252,6 +261,7 @@ impl Config {
             sm_ack_delay_ms: 5_000,
             channel_binding: ChannelBindingPolicy::Opportunistic,
             sasl_mechanisms: MechanismSet::ALL,
+            framing: Framing::Stream,
         }
     }
 }

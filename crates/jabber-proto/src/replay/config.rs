@@ -140,6 +140,10 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     if let Some(names) = el.attr("sasl-mechanisms") {
         c.sasl_mechanisms = MechanismSet::from_str(names).ok()?;
     }
+    // Absent: a byte stream (captures from before WebSocket framing existed).
+    if let Some(framing) = el.attr("framing") {
+        c.framing = crate::stream::Framing::from_name(framing)?;
+    }
     Some(c)
 }
 
