@@ -7,7 +7,6 @@
 //! [`Driver::deadline`]. Every decision — when the socket may be written, what the page
 //! is told, when the socket is done — is made here, where native tests reach it.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::num::NonZeroU64;
 
@@ -91,9 +90,6 @@ pub struct Driver {
     gone: bool,
     /// [`Action::CloseSocket`] was given.
     closing: bool,
-    /// Messages the core refused at its event bound (it cannot happen when every
-    /// call is drained, as here; kept so that it would be harmless), fed back in order.
-    backlog: VecDeque<Vec<u8>>,
     actions: Vec<Action>,
 }
 
@@ -116,7 +112,6 @@ impl Driver {
             open: false,
             gone: false,
             closing: false,
-            backlog: VecDeque::new(),
             actions: Vec::new(),
         };
         if let Err(e) = login {
@@ -126,7 +121,7 @@ impl Driver {
             }));
             driver.client.close(now);
         }
-        driver.settle(now);
+        driver.settle();
         driver
     }
 
@@ -138,14 +133,14 @@ impl Driver {
     /// Runs `f` on the core (any command the page has no method for), then drains.
     pub fn command<R>(&mut self, now: Instant, f: impl FnOnce(&mut Client, Instant) -> R) -> R {
         let r = f(&mut self.client, now);
-        self.settle(now);
+        self.settle();
         r
     }
 
     /// The socket is open (`onopen`): what the core queued goes out now.
-    pub fn on_open(&mut self, now: Instant) {
+    pub fn on_open(&mut self) {
         self.open = !self.gone;
-        self.settle(now);
+        self.settle();
     }
 
     /// One WebSocket message arrived (`onmessage`), text or binary, as bytes.
@@ -153,8 +148,10 @@ impl Driver {
         if self.gone {
             return;
         }
-        self.backlog.push_back(message.to_vec());
-        self.settle(now);
+        // Refused only while events wait undrained, and every call here drains them all
+        // (one message is one element: far fewer events than the bound).
+        let _ = self.client.handle_input(now, message);
+        self.settle();
     }
 
     /// The socket closed (`onclose`). `clean`: the closing handshake completed
@@ -166,8 +163,6 @@ impl Driver {
         }
         self.gone = true;
         self.open = false;
-        // What arrived before the close is parsed first.
-        self.settle(now);
         if clean {
             self.client.handle_eof(now);
         } else {
@@ -175,7 +170,7 @@ impl Driver {
         }
         // Nothing more can be sent: what the core still holds is dropped with it.
         self.closing = true;
-        self.settle(now);
+        self.settle();
     }
 
     /// The timer armed from [`deadline`](Self::deadline) fired.
@@ -183,7 +178,7 @@ impl Driver {
         if self.client.poll_timeout().is_some_and(|t| t <= now) {
             self.client.handle_timeout(now);
         }
-        self.settle(now);
+        self.settle();
     }
 
     /// When to call [`on_timer`](Self::on_timer) next, if ever: the core's deadline.
@@ -253,25 +248,12 @@ impl Driver {
         self.command(now, |c, now| c.close(now));
     }
 
-    /// The drain rule, once per call: events become notices (feeding what the core
-    /// refused at its bound as room frees up), then the messages to send, then whether
-    /// the socket is done.
-    fn settle(&mut self, now: Instant) {
-        loop {
-            while let Some(event) = self.client.poll_event() {
-                let notices = Notice::from_event(&event, &self.client);
-                self.actions.extend(notices.into_iter().map(Action::Notify));
-            }
-            if !self.client.wants_input() {
-                break;
-            }
-            let Some(message) = self.backlog.pop_front() else {
-                break;
-            };
-            if self.client.handle_input(now, &message).is_err() {
-                self.backlog.push_front(message);
-                break;
-            }
+    /// The drain rule, once per call: events become notices, then the messages to
+    /// send, then whether the socket is done.
+    fn settle(&mut self) {
+        while let Some(event) = self.client.poll_event() {
+            let notices = Notice::from_event(&event, &self.client);
+            self.actions.extend(notices.into_iter().map(Action::Notify));
         }
         if self.open {
             while let Some(bytes) = self.client.take_transmit() {

@@ -7,6 +7,7 @@ use std::num::NonZeroU64;
 use jabber_proto::client::Config;
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::stream::Framing;
 
 /// The resource a session binds when the page names none.
 pub const DEFAULT_RESOURCE: &str = "web";
@@ -92,6 +93,7 @@ impl Options {
             .unwrap_or(DEFAULT_RESOURCE);
         let credentials = Credentials::new(user, &self.password, resource);
         let mut config = Config::new(jid.domain(), seed);
+        config.framing = Framing::WebSocket;
         config.transport_encrypted = secure;
         config.require_tls = secure;
         Ok((config, credentials, jid.into_bare()))
@@ -120,6 +122,7 @@ mod tests {
             .session(SEED)
             .expect("valid");
         assert!(config.transport_encrypted);
+        assert_eq!(config.framing, Framing::WebSocket);
         assert_eq!(config.domain, "example.com");
         assert_eq!(credentials.username, "alice");
         assert_eq!(credentials.resource, DEFAULT_RESOURCE);

@@ -104,7 +104,7 @@ impl JabberClient {
             let weak = weak.clone();
             move || {
                 // An exception here would only reach the console; `online` tells the rest.
-                let _ = enter(&weak, |d| d.on_open(host::now()));
+                let _ = enter(&weak, |d| d.on_open());
             }
         });
         let on_message = Closure::<dyn FnMut(MessageEvent) -> Result<(), JsValue>>::new({
