@@ -1,0 +1,199 @@
+//! The wasm client in a real browser against real servers: the demo page
+//! (`crates/jabber-wasm/www`, its module built for the test) runs in headless Chromium
+//! driven over WebDriver, logs in to ejabberd or prosody over a WebSocket (RFC 7395),
+//! approves a TCP client's (jabber-std) subscription, shows its message, answers it
+//! through the chat box and logs out; every step is asserted on the DOM or at the TCP
+//! client. A screenshot of the page is kept as `target/artefacts/browser-demo-<server>.png`.
+//!
+//! Needs Debian's chromium and chromium-driver and wasm-bindgen-cli
+//! (`scripts/install-browser`), and the servers (`scripts/install-servers`).
+
+use std::io;
+use std::time::{Duration, Instant};
+
+use jabber_net::{Options, Tls};
+use jabber_proto::client::{Config, Event, StanzaEvent};
+use jabber_proto::jid::Jid;
+use jabber_proto::negotiation::auth::Credentials;
+use jabber_proto::stanza::{Message, MessageType};
+use jabber_std::{Connection, Next};
+use jabber_tests::browser::bundle;
+use jabber_tests::browser::static_files::StaticFiles;
+use jabber_tests::browser::webdriver::{Browser, Chromedriver};
+use jabber_tests::ws_listener::start_with_websocket;
+use jabber_tests::{Server, ServerKind, TestCa};
+use serde_json::{Value, json};
+
+/// How long one step in the page may take (a login includes SCRAM in a debug build of
+/// the module).
+const STEP: Duration = Duration::from_secs(20);
+const TO_PAGE: &str = "hello from TCP <&> ünïcode";
+const FROM_PAGE: &str = "hello from the browser";
+
+fn test_tls() -> Tls {
+    let mut tls = Tls::default().trust(TestCa::get().ca_der().to_vec());
+    tls.no_builtin_roots = true;
+    tls
+}
+
+/// The TCP side: bob, logged in with jabber-std over STARTTLS.
+fn tcp_client(server: &Server) -> Connection {
+    let config = Config::new(server.domain(), jabber_net::fresh_seed());
+    let mut conn = Connection::connect_with(server.addr(), config, Options::starttls(test_tls()))
+        .expect("bob connects");
+    conn.login(Credentials::new("bob", "Bob-pw", "tcp"))
+        .expect("bob logs in");
+    conn
+}
+
+/// The page's value of `script` (a function body).
+fn eval(browser: &Browser, script: &str) -> io::Result<Value> {
+    browser.execute(script, json!([]))
+}
+
+/// Waits until `#status` is in `state`; returns its text.
+fn wait_status(browser: &Browser, state: &str) -> String {
+    browser
+        .wait_for(&format!("status {state}"), STEP, |b| {
+            let status = eval(
+                b,
+                "const s = document.getElementById('status'); return [s.dataset.state, s.textContent];",
+            )?;
+            Ok((status[0] == state).then(|| status[1].as_str().unwrap_or_default().to_owned()))
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
+    let started = Instant::now();
+    let pkg = bundle::build().expect("the wasm module builds");
+    let built = started.elapsed();
+    let (server, ws_url) = start_with_websocket(kind).expect("the server starts");
+    server.register("alice", "Alice-pw").expect("alice");
+    server.register("bob", "Bob-pw").expect("bob");
+    let files = StaticFiles::serve(vec![
+        ("/".into(), bundle::www()),
+        ("/pkg/".into(), pkg),
+    ])
+    .expect("the page is served");
+    let chromedriver = Chromedriver::start().expect("chromedriver starts");
+    let browser = chromedriver.session().expect("chromium starts");
+
+    // Log in through the form.
+    browser
+        .goto(&format!("{}/?url={ws_url}", files.origin()))
+        .expect("the page loads");
+    assert_eq!(wait_status(&browser, "offline"), "offline", "the module loaded");
+    let alice = format!("alice@{}", server.domain());
+    browser.find("#jid").and_then(|e| e.type_text(&alice)).expect("typed");
+    browser
+        .find("#password")
+        .and_then(|e| e.type_text("Alice-pw"))
+        .expect("typed");
+    browser.find("#connect").and_then(|e| e.click()).expect("clicked");
+    let online = wait_status(&browser, "online");
+    assert!(
+        online.starts_with(&format!("online as {alice}/")),
+        "{online}"
+    );
+
+    // Bob asks to see alice's presence: the page approves, the server pushes bob into
+    // alice's roster, and the page lists him.
+    let mut bob = tcp_client(&server);
+    let alice_jid = Jid::parse(&alice).expect("jid");
+    bob.with_client(|c, now| c.subscribe(now, &alice_jid))
+        .expect("alive")
+        .expect("subscribe sent");
+    let bob_bare = format!("bob@{}", server.domain());
+    let listed = browser
+        .wait_for("bob in the roster", STEP, |b| {
+            let found = b.execute(
+                "const li = document.querySelector(`#roster li[data-jid='${arguments[0]}']`); \
+                 return li && li.title;",
+                json!([bob_bare]),
+            )?;
+            Ok(found.as_str().map(str::to_owned))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(listed, "subscription: from", "alice approved bob");
+
+    // Bob's message shows in the chat log.
+    let to_alice = Message::new(MessageType::Chat, &alice_jid, TO_PAGE).expect("message");
+    bob.send(to_alice).expect("bob sends");
+    let (peer, text) = browser
+        .wait_for("bob's message in the log", STEP, |b| {
+            let line = eval(
+                b,
+                "const li = document.querySelector('#log li.in'); \
+                 return li && [li.dataset.peer, li.querySelector('.text').textContent];",
+            )?;
+            Ok(line.as_array().map(|l| {
+                let s = |i: usize| l[i].as_str().unwrap_or_default().to_owned();
+                (s(0), s(1))
+            }))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(peer.starts_with(&format!("{bob_bare}/")), "{peer}");
+    assert_eq!(text, TO_PAGE);
+
+    // The page answers through the chat box; bob receives it.
+    let to = browser.find("#to").expect("#to");
+    to.clear().expect("cleared");
+    to.type_text(&bob_bare).expect("typed");
+    browser
+        .find("#body")
+        .and_then(|e| e.type_text(FROM_PAGE))
+        .expect("typed");
+    browser.find("#send").and_then(|e| e.click()).expect("clicked");
+    let deadline = Instant::now() + STEP;
+    let from = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match bob.next_event_timeout(left).expect("bob's connection") {
+            Next::Event(Event::Stanza(StanzaEvent::Message(m)))
+                if m.body().as_deref() == Some(FROM_PAGE) =>
+            {
+                break m.from().map(|f| f.to_string());
+            }
+            Next::Event(_) => {}
+            other => panic!("the page's message did not arrive: {other:?}"),
+        }
+    };
+    let from = from.expect("a sender");
+    assert!(from.starts_with(&format!("{alice}/")), "{from}");
+    let outgoing = eval(
+        &browser,
+        "return [...document.querySelectorAll('#log li.out .text')].map(t => t.textContent);",
+    )
+    .expect("the log");
+    assert_eq!(outgoing, json!([FROM_PAGE]));
+
+    let shot = bundle::target_dir().join(format!("artefacts/browser-demo-{kind}.png"));
+    browser.screenshot(&shot).expect("a screenshot");
+    assert!(
+        std::fs::metadata(&shot).expect("saved").len() > 1000,
+        "a real picture"
+    );
+
+    // Log out: the page's session ends cleanly and shows the form again.
+    browser.find("#logout").and_then(|e| e.click()).expect("clicked");
+    assert_eq!(wait_status(&browser, "closed"), "closed: closed");
+    let form_back = eval(&browser, "return !document.getElementById('login').hidden;");
+    assert_eq!(form_back.expect("the form"), json!(true));
+    bob.close().expect("bob logs out");
+    println!(
+        "{kind}: module ready in {:.1?}, whole test {:.1?}, screenshot {}",
+        built,
+        started.elapsed(),
+        shot.display()
+    );
+}
+
+#[test]
+fn ejabberd_page_chats_with_a_tcp_client() {
+    the_page_chats_with_a_tcp_client(ServerKind::Ejabberd);
+}
+
+#[test]
+fn prosody_page_chats_with_a_tcp_client() {
+    the_page_chats_with_a_tcp_client(ServerKind::Prosody);
+}
