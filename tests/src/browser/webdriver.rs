@@ -21,7 +21,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long one WebDriver request may take (a new session starts Chromium).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// The W3C id of an element reference in JSON.
-const ELEMENT: &str = "element-6066-11e4-a52f-4a6fd31b8a2a";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A `program` on the `PATH`, with what to do if it is missing.
 fn find(program: &str) -> io::Result<PathBuf> {
@@ -273,15 +273,45 @@ fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> io::Res
          Connection: close\r\n\r\n{body}",
         body.len()
     )?;
+    // chromedriver may keep the connection open: read the header, then the body by its
+    // length (or its chunks), not to the end of the stream.
     let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
-    let split = answer
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| io::Error::other("no HTTP header end"))?;
-    let head = String::from_utf8_lossy(&answer[..split]).to_ascii_lowercase();
-    let mut content = answer[split + 4..].to_vec();
-    if head.contains("transfer-encoding: chunked") {
+    let mut buf = [0u8; 16 * 1024];
+    let (head, body_start) = loop {
+        if let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
+            break (String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase(), end + 4);
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            return Err(io::Error::other("no HTTP header end"));
+        }
+        answer.extend_from_slice(&buf[..n]);
+    };
+    let length = head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        (name.trim() == "content-length").then(|| value.trim().parse::<usize>().ok())?
+    });
+    let chunked = head.contains("transfer-encoding: chunked");
+    loop {
+        let have = &answer[body_start..];
+        let complete = match length {
+            Some(length) => have.len() >= length,
+            None if chunked => have.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if complete {
+            break;
+        }
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let mut content = answer[body_start..].to_vec();
+    if let Some(length) = length {
+        content.truncate(length);
+    } else if chunked {
         content = dechunk(&content)?;
     }
     let value: Value = serde_json::from_slice(&content).map_err(|e| {
