@@ -18,5 +18,5 @@ pub mod strip_tls;
 
 pub use certs::TestCa;
 pub use servers::{PasswordStorage, Server, ServerKind, free_port};
-pub mod ws_listener;
 pub mod browser;
+pub mod ws_listener;

@@ -1,7 +1,8 @@
 //! The wasm client in a real browser against real servers: the demo page
 //! (`crates/jabber-wasm/www`, its module built for the test) runs in headless Chromium
 //! driven over WebDriver, logs in to ejabberd or prosody over a WebSocket (RFC 7395),
-//! approves a TCP client's (jabber-std) subscription, shows its message, answers it
+//! approves a TCP client's (jabber-std) subscription and asks for its presence in turn,
+//! lists it online, sets its own presence, shows the client's message, answers it
 //! through the chat box and logs out; every step is asserted on the DOM or at the TCP
 //! client. A screenshot of the page is kept as `target/artefacts/browser-demo-<server>.png`.
 //!
@@ -12,10 +13,10 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use jabber_net::{Options, Tls};
-use jabber_proto::client::{Config, Event, StanzaEvent};
+use jabber_proto::client::{Config, Event, PresenceEvent, StanzaEvent, SubscriptionEvent};
 use jabber_proto::jid::Jid;
 use jabber_proto::negotiation::auth::Credentials;
-use jabber_proto::stanza::{Message, MessageType};
+use jabber_proto::stanza::{Message, MessageType, Show};
 use jabber_std::{Connection, Next};
 use jabber_tests::browser::bundle;
 use jabber_tests::browser::static_files::StaticFiles;
@@ -46,6 +47,22 @@ fn tcp_client(server: &Server) -> Connection {
     conn
 }
 
+/// The first of bob's events that `pick` takes, within [`STEP`].
+fn next_event<T>(conn: &mut Connection, what: &str, mut pick: impl FnMut(Event) -> Option<T>) -> T {
+    let deadline = Instant::now() + STEP;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match conn.next_event_timeout(left).expect("bob's connection") {
+            Next::Event(e) => {
+                if let Some(found) = pick(e) {
+                    return found;
+                }
+            }
+            other => panic!("no {what}: {other:?}"),
+        }
+    }
+}
+
 /// The page's value of `script` (a function body).
 fn eval(browser: &Browser, script: &str) -> io::Result<Value> {
     browser.execute(script, json!([]))
@@ -71,11 +88,8 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
     let (server, ws_url) = start_with_websocket(kind).expect("the server starts");
     server.register("alice", "Alice-pw").expect("alice");
     server.register("bob", "Bob-pw").expect("bob");
-    let files = StaticFiles::serve(vec![
-        ("/".into(), bundle::www()),
-        ("/pkg/".into(), pkg),
-    ])
-    .expect("the page is served");
+    let files = StaticFiles::serve(vec![("/".into(), bundle::www()), ("/pkg/".into(), pkg)])
+        .expect("the page is served");
     let chromedriver = Chromedriver::start().expect("chromedriver starts");
     let browser = chromedriver.session().expect("chromium starts");
 
@@ -83,14 +97,24 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
     browser
         .goto(&format!("{}/?url={ws_url}", files.origin()))
         .expect("the page loads");
-    assert_eq!(wait_status(&browser, "offline"), "offline", "the module loaded");
+    assert_eq!(
+        wait_status(&browser, "offline"),
+        "offline",
+        "the module loaded"
+    );
     let alice = format!("alice@{}", server.domain());
-    browser.find("#jid").and_then(|e| e.type_text(&alice)).expect("typed");
+    browser
+        .find("#jid")
+        .and_then(|e| e.type_text(&alice))
+        .expect("typed");
     browser
         .find("#password")
         .and_then(|e| e.type_text("Alice-pw"))
         .expect("typed");
-    browser.find("#connect").and_then(|e| e.click()).expect("clicked");
+    browser
+        .find("#connect")
+        .and_then(|e| e.click())
+        .expect("clicked");
     let online = wait_status(&browser, "online");
     assert!(
         online.starts_with(&format!("online as {alice}/")),
@@ -104,18 +128,49 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
     bob.with_client(|c, now| c.subscribe(now, &alice_jid))
         .expect("alive")
         .expect("subscribe sent");
+    // The page asks back; bob approves, and the page lists him online.
     let bob_bare = format!("bob@{}", server.domain());
+    let asked = next_event(&mut bob, "alice's subscription request", |e| match e {
+        Event::Subscription(SubscriptionEvent::Request(p)) => p.from().map(|f| f.to_string()),
+        _ => None,
+    });
+    assert_eq!(asked, alice);
+    bob.with_client(|c, now| c.approve_subscription(now, &alice_jid))
+        .expect("alive")
+        .expect("approval sent");
     let listed = browser
-        .wait_for("bob in the roster", STEP, |b| {
+        .wait_for("bob online in the roster", STEP, |b| {
             let found = b.execute(
                 "const li = document.querySelector(`#roster li[data-jid='${arguments[0]}']`); \
-                 return li && li.title;",
+                 return li && li.dataset.show !== 'offline' && [li.title, li.dataset.show];",
                 json!([bob_bare]),
             )?;
-            Ok(found.as_str().map(str::to_owned))
+            Ok(found.is_array().then_some(found))
         })
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(listed, "subscription: from", "alice approved bob");
+    assert_eq!(listed, json!(["subscription: both", "available"]));
+
+    // The page's presence reaches bob.
+    browser
+        .find("#show option[value='away']")
+        .and_then(|e| e.click())
+        .expect("chosen");
+    browser
+        .find("#status-text")
+        .and_then(|e| e.type_text("at lunch"))
+        .expect("typed");
+    browser
+        .find("#set-presence")
+        .and_then(|e| e.click())
+        .expect("clicked");
+    let seen = next_event(&mut bob, "alice away", |e| match e {
+        Event::Presence(PresenceEvent::Available(p)) if p.show() == Some(Show::Away) => Some((
+            p.from().map(|f| f.bare().to_string()),
+            p.status().map(|s| s.into_owned()),
+        )),
+        _ => None,
+    });
+    assert_eq!(seen, (Some(alice.clone()), Some("at lunch".to_owned())));
 
     // Bob's message shows in the chat log.
     let to_alice = Message::new(MessageType::Chat, &alice_jid, TO_PAGE).expect("message");
@@ -144,21 +199,16 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
         .find("#body")
         .and_then(|e| e.type_text(FROM_PAGE))
         .expect("typed");
-    browser.find("#send").and_then(|e| e.click()).expect("clicked");
-    let deadline = Instant::now() + STEP;
-    let from = loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match bob.next_event_timeout(left).expect("bob's connection") {
-            Next::Event(Event::Stanza(StanzaEvent::Message(m)))
-                if m.body().as_deref() == Some(FROM_PAGE) =>
-            {
-                break m.from().map(|f| f.to_string());
-            }
-            Next::Event(_) => {}
-            other => panic!("the page's message did not arrive: {other:?}"),
+    browser
+        .find("#send")
+        .and_then(|e| e.click())
+        .expect("clicked");
+    let from = next_event(&mut bob, "the page's message", |e| match e {
+        Event::Stanza(StanzaEvent::Message(m)) if m.body().as_deref() == Some(FROM_PAGE) => {
+            m.from().map(|f| f.to_string())
         }
-    };
-    let from = from.expect("a sender");
+        _ => None,
+    });
     assert!(from.starts_with(&format!("{alice}/")), "{from}");
     let outgoing = eval(
         &browser,
@@ -175,7 +225,10 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
     );
 
     // Log out: the page's session ends cleanly and shows the form again.
-    browser.find("#logout").and_then(|e| e.click()).expect("clicked");
+    browser
+        .find("#logout")
+        .and_then(|e| e.click())
+        .expect("clicked");
     assert_eq!(wait_status(&browser, "closed"), "closed: closed");
     let form_back = eval(&browser, "return !document.getElementById('login').hidden;");
     assert_eq!(form_back.expect("the form"), json!(true));

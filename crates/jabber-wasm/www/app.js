@@ -89,8 +89,13 @@ function onEvent(e) {
       break;
     case 'subscription':
       if (e.type === 'request') {
-        note(`${e.from} asks to see your presence: approved`);
+        // The demo trusts everyone: approve, and ask for the contact's presence in
+        // turn unless we see it already.
         client.approve(e.from);
+        const c = contacts.get(e.from);
+        const sees = c && (c.subscription === 'to' || c.subscription === 'both');
+        if (!sees) client.subscribe(e.from);
+        note(`${e.from} asks to see your presence: approved${sees ? '' : ', and asked back'}`);
       } else {
         note(`${e.from}: subscription ${e.type}`);
       }

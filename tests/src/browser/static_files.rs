@@ -86,7 +86,10 @@ fn resolve(path: &str, mounts: &[(String, PathBuf)]) -> Option<PathBuf> {
     let rest = if rest.is_empty() { "index.html" } else { rest };
     let relative = Path::new(rest.trim_start_matches('/'));
     // Nothing outside the folder: no `..`, no absolute paths.
-    if !relative.components().all(|c| matches!(c, Component::Normal(_))) {
+    if !relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)))
+    {
         return None;
     }
     Some(folder.join(relative))
@@ -104,7 +107,10 @@ fn answer(mut stream: TcpStream, mounts: &[(String, PathBuf)]) -> io::Result<()>
         line.clear();
     }
     let mut parts = request.split_whitespace();
-    let (method, path) = (parts.next().unwrap_or_default(), parts.next().unwrap_or("/"));
+    let (method, path) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or("/"),
+    );
     let file = (method == "GET")
         .then(|| resolve(path, mounts))
         .flatten()
@@ -119,8 +125,7 @@ fn answer(mut stream: TcpStream, mounts: &[(String, PathBuf)]) -> io::Result<()>
             )?;
             stream.write_all(&body)
         }
-        None => stream.write_all(
-            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-        ),
+        None => stream
+            .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
     }
 }

@@ -51,7 +51,8 @@ impl Chromedriver {
         let program = find("chromedriver")?;
         find("chromium")?;
         let port = free_port();
-        let profile = env::temp_dir().join(format!("jabber-chromium-{}-{port}", std::process::id()));
+        let profile =
+            env::temp_dir().join(format!("jabber-chromium-{}-{port}", std::process::id()));
         fs::create_dir_all(&profile)?;
         let mut command = Command::new(program);
         command
@@ -279,7 +280,10 @@ fn request(port: u16, method: &str, path: &str, body: Option<&Value>) -> io::Res
     let mut buf = [0u8; 16 * 1024];
     let (head, body_start) = loop {
         if let Some(end) = answer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break (String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase(), end + 4);
+            break (
+                String::from_utf8_lossy(&answer[..end]).to_ascii_lowercase(),
+                end + 4,
+            );
         }
         let n = stream.read(&mut buf)?;
         if n == 0 {
