@@ -16,7 +16,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::{Closure, JsError, JsValue, wasm_bindgen};
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
-use crate::driver::{Action, Driver};
+use crate::driver::{Action, CommandError, Driver};
 use crate::options::Options;
 
 /// The WebSocket subprotocol of XMPP (RFC 7395 §3.1).
@@ -44,7 +44,7 @@ struct Session {
     driver: Driver,
     socket: WebSocket,
     /// Kept alive as long as the socket may call them.
-    _on_open: Closure<dyn FnMut()>,
+    _on_open: Closure<dyn FnMut() -> Result<(), JsValue>>,
     _on_message: Closure<dyn FnMut(MessageEvent) -> Result<(), JsValue>>,
     _on_close: Closure<dyn FnMut(CloseEvent) -> Result<(), JsValue>>,
     on_timer: Closure<dyn FnMut() -> Result<(), JsValue>>,
@@ -100,12 +100,9 @@ impl JabberClient {
             .map_err(|e| JsError::new(&format!("cannot open the WebSocket: {e:?}")))?;
         socket.set_binary_type(BinaryType::Arraybuffer);
         let weak = Rc::downgrade(&self.shared);
-        let on_open = Closure::<dyn FnMut()>::new({
+        let on_open = Closure::<dyn FnMut() -> Result<(), JsValue>>::new({
             let weak = weak.clone();
-            move || {
-                // An exception here would only reach the console; `online` tells the rest.
-                let _ = enter(&weak, |d| d.on_open());
-            }
+            move || enter(&weak, |d| d.on_open())
         });
         let on_message = Closure::<dyn FnMut(MessageEvent) -> Result<(), JsValue>>::new({
             let weak = weak.clone();
@@ -146,7 +143,8 @@ impl JabberClient {
             old.detach();
             *self.shared.retired.borrow_mut() = Some(old);
         }
-        enter(&weak, |_| {}).map_err(|e| JsError::new(&format!("{e:?}")))
+        // What the driver decided at its start (a login refused locally, say).
+        enter(&weak, |_| {}).map_err(thrown)
     }
 
     /// Sends a chat message to `to`.
@@ -175,7 +173,7 @@ impl JabberClient {
     pub fn close(&self) -> Result<(), JsError> {
         self.command(|d| {
             d.close(host::now());
-            Ok::<(), crate::driver::CommandError>(())
+            Ok(())
         })
     }
 
@@ -191,24 +189,33 @@ impl JabberClient {
 
 impl JabberClient {
     /// Runs a page command on the driver, then performs its actions.
-    fn command<E: std::error::Error>(
+    fn command(
         &self,
-        f: impl FnOnce(&mut Driver) -> Result<(), E>,
+        f: impl FnOnce(&mut Driver) -> Result<(), CommandError>,
     ) -> Result<(), JsError> {
-        let mut outcome = Ok(());
-        enter(&Rc::downgrade(&self.shared), |d| {
-            outcome = f(d).map_err(|e| JsError::new(&e.to_string()));
-        })
-        .map_err(|e| JsError::new(&format!("{e:?}")))?;
         if self.shared.session.borrow().is_none() {
             return Err(JsError::new("not connected: call connect() first"));
         }
-        outcome
+        let mut outcome = Ok(());
+        enter(&Rc::downgrade(&self.shared), |d| outcome = f(d)).map_err(thrown)?;
+        Ok(outcome?)
+    }
+}
+
+/// An exception the page's callback threw, passed on to the page's call.
+fn thrown(e: JsValue) -> JsError {
+    JsError::new(&e.as_string().unwrap_or_else(|| format!("{e:?}")))
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.detach();
     }
 }
 
 impl Session {
-    /// Unhooks the socket's callbacks and the timer (a replaced or dropped session).
+    /// Unhooks the socket's callbacks and the timer (a replaced or dropped session):
+    /// the browser must never call a closure that is gone.
     fn detach(&self) {
         self.socket.set_onopen(None);
         self.socket.set_onmessage(None);
