@@ -295,3 +295,112 @@ fn ws_urls_need_allow_insecure_and_then_use_no_tls() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn what_the_page_is_told() {
+    let mut page = Page::new(&options("wss://example.com/ws"));
+    page.log_in();
+    let tell = |page: &mut Page, message: &str| {
+        page.server(message);
+        page.actions()
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Notify(n) => Some(n),
+                Action::Send(_) => None, // the push's acknowledgement, say
+                Action::CloseSocket => panic!("the session goes on"),
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        tell(
+            &mut page,
+            "<presence xmlns='jabber:client' type='subscribe' from='carol@example.com'/>"
+        ),
+        [Notice::Subscription {
+            from: "carol@example.com".into(),
+            kind: "request"
+        }]
+    );
+    // A roster push gives the whole roster as it now is.
+    assert_eq!(
+        tell(
+            &mut page,
+            "<iq xmlns='jabber:client' type='set' id='push-1'><query xmlns='jabber:iq:roster'>\
+             <item jid='carol@example.com' subscription='from'/></query></iq>"
+        ),
+        [Notice::Roster {
+            items: vec![
+                bob(),
+                Contact {
+                    jid: "carol@example.com".into(),
+                    name: None,
+                    subscription: "from",
+                    pending: false,
+                }
+            ]
+        }]
+    );
+    assert_eq!(
+        tell(
+            &mut page,
+            "<presence xmlns='jabber:client' type='unavailable' from='bob@example.com/desk'/>"
+        ),
+        [Notice::Presence {
+            from: "bob@example.com/desk".into(),
+            available: false,
+            show: None,
+            status: None,
+        }]
+    );
+    assert_eq!(
+        tell(
+            &mut page,
+            "<message xmlns='jabber:client' type='error' from='dave@example.com'>\
+             <error type='cancel'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+             </error></message>"
+        ),
+        [Notice::Error {
+            from: Some("dave@example.com".into()),
+            error: "item-not-found (cancel)".into(),
+        }]
+    );
+    // A chat state without a body, and a roster push from a stranger: nothing to show.
+    assert_eq!(
+        tell(
+            &mut page,
+            "<message xmlns='jabber:client' type='chat' from='bob@example.com/desk'>\
+             <composing xmlns='http://jabber.org/protocol/chatstates'/></message>"
+        ),
+        []
+    );
+    assert_eq!(
+        tell(
+            &mut page,
+            "<iq xmlns='jabber:client' type='set' id='push-2' from='mallory@example.com'>\
+             <query xmlns='jabber:iq:roster'><item jid='mallory@example.com'/></query></iq>"
+        ),
+        []
+    );
+}
+
+#[test]
+fn records_flatten_to_named_fields() {
+    use jabber_wasm::Field;
+    let presence = Notice::Presence {
+        from: "bob@example.com/desk".into(),
+        available: true,
+        show: Some("away"),
+        status: None,
+    };
+    assert_eq!(presence.kind(), "presence");
+    assert_eq!(
+        presence.fields(),
+        [
+            ("from", Field::Text("bob@example.com/desk")),
+            ("available", Field::Flag(true)),
+            ("show", Field::Text("away")),
+        ]
+    );
+    let roster = Notice::Roster { items: vec![bob()] };
+    assert_eq!(roster.fields(), [("items", Field::Contacts(&[bob()]))]);
+}
