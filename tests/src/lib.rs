@@ -19,4 +19,3 @@ pub mod strip_tls;
 pub use certs::TestCa;
 pub use servers::{PasswordStorage, Server, ServerKind, free_port};
 pub mod browser;
-pub mod ws_listener;

@@ -215,23 +215,6 @@ impl Server {
         Self::start_tuned(kind, PasswordStorage::default_for(kind), Tuning::Scale)
     }
 
-    /// Like [`start`](Server::start), with the configuration file changed by `edit`
-    /// (given the kind and the file's text, it returns the new text) before the server
-    /// starts: a listener or a module more for one test. Each attempt (with fresh ports)
-    /// calls it again.
-    pub fn start_edited(kind: ServerKind, edit: &ConfigEdit<'_>) -> io::Result<Server> {
-        let storage = PasswordStorage::default_for(kind);
-        let mut last = None;
-        for _ in 0..START_ATTEMPTS {
-            match Self::try_start(kind, storage, Tuning::Tests, Some(edit)) {
-                Ok(server) => return Ok(server),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| io::Error::other("no start attempt")))
-    }
-
     fn start_tuned(
         kind: ServerKind,
         storage: PasswordStorage,
@@ -239,7 +222,7 @@ impl Server {
     ) -> io::Result<Server> {
         let mut last = None;
         for _ in 0..START_ATTEMPTS {
-            match Self::try_start(kind, storage, tuning, None) {
+            match Self::try_start(kind, storage, tuning) {
                 Ok(server) => return Ok(server),
                 // Not installed: new ports will not help.
                 Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(e),
@@ -249,12 +232,7 @@ impl Server {
         Err(last.unwrap_or_else(|| io::Error::other("no start attempt")))
     }
 
-    fn try_start(
-        kind: ServerKind,
-        storage: PasswordStorage,
-        tuning: Tuning,
-        edit: Option<&ConfigEdit<'_>>,
-    ) -> io::Result<Server> {
+    fn try_start(kind: ServerKind, storage: PasswordStorage, tuning: Tuning) -> io::Result<Server> {
         let dir = make_dir(kind)?;
         let port = free_port();
         let tls_port = free_port();
@@ -269,7 +247,6 @@ impl Server {
                 }
                 ServerKind::Prosody => prosody_command(&dir, port, tls_port, &tls, storage),
             })
-            .and_then(|launch| edit_config(&launch.0, kind, edit).map(|()| launch))
             .and_then(|launch| Ok((launch, File::create(&console)?)));
         let ((config, log, erlang, mut command), out) = match prepared {
             Ok(prepared) => prepared,
@@ -1438,17 +1415,4 @@ fn run_kill(signal: &str, target: &str) {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status();
-}
-
-/// A change to a server's configuration file: the kind and the text in, the new text out
-/// ([`Server::start_edited`]).
-pub type ConfigEdit<'a> = dyn Fn(ServerKind, String) -> String + 'a;
-
-/// Applies `edit` to the configuration file at `path`.
-fn edit_config(path: &Path, kind: ServerKind, edit: Option<&ConfigEdit<'_>>) -> io::Result<()> {
-    if let Some(edit) = edit {
-        let text = fs::read_to_string(path)?;
-        fs::write(path, edit(kind, text))?;
-    }
-    Ok(())
 }

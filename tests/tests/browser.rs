@@ -21,7 +21,6 @@ use jabber_std::{Connection, Next};
 use jabber_tests::browser::bundle;
 use jabber_tests::browser::static_files::StaticFiles;
 use jabber_tests::browser::webdriver::{Browser, Chromedriver};
-use jabber_tests::ws_listener::start_with_websocket;
 use jabber_tests::{Server, ServerKind, TestCa};
 use serde_json::{Value, json};
 
@@ -85,7 +84,8 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
     let started = Instant::now();
     let pkg = bundle::build().expect("the wasm module builds");
     let built = started.elapsed();
-    let (server, ws_url) = start_with_websocket(kind).expect("the server starts");
+    let server = Server::start_websocket(kind).expect("the server starts");
+    let ws_url = server.websocket_url(false).expect("a ws: listener");
     server.register("alice", "Alice-pw").expect("alice");
     server.register("bob", "Bob-pw").expect("bob");
     let files = StaticFiles::serve(vec![("/".into(), bundle::www()), ("/pkg/".into(), pkg)])
