@@ -78,12 +78,14 @@
 mod connection;
 mod sender;
 mod session;
+mod websocket;
 
 pub use connection::Connection;
 pub use jabber_net::{Backoff, Item, Reconnect, Resumed};
 pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 pub use sender::Sender;
 pub use session::Session;
+pub use websocket::{WebSocketConnection, discover_websocket, discover_websocket_at};
 
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;
