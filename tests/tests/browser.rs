@@ -1,6 +1,7 @@
 //! The wasm client in a real browser against real servers: the demo page
 //! (`crates/jabber-wasm/www`, its module built for the test) runs in headless Chromium
-//! driven over WebDriver, logs in to ejabberd or prosody over a WebSocket (RFC 7395),
+//! driven over WebDriver, is refused a wrong password, then logs in to ejabberd or
+//! prosody over a WebSocket (RFC 7395),
 //! approves a TCP client's (jabber-std) subscription and asks for its presence in turn,
 //! lists it online, sets its own presence, shows the client's message, answers it
 //! through the chat box and logs out; every step is asserted on the DOM or at the TCP
@@ -93,7 +94,7 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
     let chromedriver = Chromedriver::start().expect("chromedriver starts");
     let browser = chromedriver.session().expect("chromium starts");
 
-    // Log in through the form.
+    // Log in through the form: a wrong password first, then the right one.
     browser
         .goto(&format!("{}/?url={ws_url}", files.origin()))
         .expect("the page loads");
@@ -107,10 +108,22 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
         .find("#jid")
         .and_then(|e| e.type_text(&alice))
         .expect("typed");
+    let password = browser.find("#password").expect("#password");
+    password.type_text("wrong").expect("typed");
     browser
-        .find("#password")
-        .and_then(|e| e.type_text("Alice-pw"))
-        .expect("typed");
+        .find("#connect")
+        .and_then(|e| e.click())
+        .expect("clicked");
+    let failed = wait_status(&browser, "failed");
+    assert!(failed.starts_with("login failed: "), "{failed}");
+    browser
+        .wait_for("the form again", STEP, |b| {
+            let enabled = eval(b, "return !document.getElementById('connect').disabled;")?;
+            Ok((enabled == true).then_some(()))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    password.clear().expect("cleared");
+    password.type_text("Alice-pw").expect("typed");
     browser
         .find("#connect")
         .and_then(|e| e.click())

@@ -119,6 +119,7 @@ $('login').addEventListener('submit', (ev) => {
   ev.preventDefault();
   try {
     const url = $('url').value.trim();
+    client?.free(); // the last session, over: its socket and timer go with it
     client = new JabberClient({
       url,
       jid: $('jid').value.trim(),
