@@ -129,3 +129,49 @@ fn answer(mut stream: TcpStream, mounts: &[(String, PathBuf)]) -> io::Result<()>
             .write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mounts() -> Vec<(String, PathBuf)> {
+        vec![
+            ("/".into(), PathBuf::from("/www")),
+            ("/pkg/".into(), PathBuf::from("/out/pkg")),
+        ]
+    }
+
+    #[test]
+    fn paths_map_to_the_longest_mount() {
+        let file = |path| resolve(path, &mounts());
+        assert_eq!(file("/"), Some(PathBuf::from("/www/index.html")));
+        assert_eq!(
+            file("/?url=ws://x/ws"),
+            Some(PathBuf::from("/www/index.html"))
+        );
+        assert_eq!(file("/app.js"), Some(PathBuf::from("/www/app.js")));
+        assert_eq!(
+            file("/pkg/jabber_wasm_bg.wasm"),
+            Some(PathBuf::from("/out/pkg/jabber_wasm_bg.wasm"))
+        );
+    }
+
+    #[test]
+    fn nothing_outside_the_folders_is_served() {
+        let file = |path| resolve(path, &mounts());
+        assert_eq!(file("/../etc/passwd"), None);
+        assert_eq!(file("/pkg/../../etc/passwd"), None);
+        assert_eq!(file("/./app.js"), None);
+        assert_eq!(file("//etc/passwd"), Some(PathBuf::from("/www/etc/passwd")));
+        assert_eq!(file("no-slash"), None);
+    }
+
+    #[test]
+    fn browsers_get_the_types_they_insist_on() {
+        assert_eq!(content_type(Path::new("a.wasm")), "application/wasm");
+        assert_eq!(
+            content_type(Path::new("a.js")),
+            "text/javascript; charset=utf-8"
+        );
+    }
+}
