@@ -156,7 +156,7 @@ fn run(kind: ServerKind) {
             ))
             .expect("host-meta fetched");
         let expected = format!("wss://localhost:{}/ws", ports.wss);
-        assert_eq!(found, [expected.clone()]);
+        assert_eq!(found, std::slice::from_ref(&expected));
         round_trip(&server, &expected, "wsbob", "wsalice");
     }
     eprintln!("{kind} over WebSocket: {:?}", started.elapsed());

@@ -70,6 +70,12 @@
 //! Either way the [`Sender`]s' calls fail with [`Error::Client`] from then on. Dropping
 //! the `Connection` closes the socket without logging out.
 //!
+//! ## Over WebSocket
+//!
+//! [`WebSocketConnection`] runs the same core in its WebSocket framing (RFC 7395) over
+//! `ws:` or `wss:`, one message per element, with the same login and events;
+//! [`discover_websocket`] finds a domain's endpoint from its `host-meta` (XEP-0156).
+//!
 //! Anything the core offers beyond the shortcuts here (IQs, password change, ...) is
 //! reached through [`Connection::with_client`] in the task that polls the connection, and
 //! [`Sender::command`] in the others.

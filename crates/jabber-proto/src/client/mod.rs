@@ -44,6 +44,8 @@ pub use event::{PresenceEvent, SubscriptionEvent};
 pub use iq_table::{InFlightIq, IqId};
 pub use messages::AutoAnswers;
 pub use session::SessionState;
+/// How [`Config::framing`] frames the stream (defined in the stream layer).
+pub use crate::stream::Framing;
 
 pub(crate) use context::{Cx, Reply};
 pub(crate) use iq_table::Owner;
@@ -269,7 +271,7 @@ impl Client {
     /// Bytes received from the server, in any chunking. Ignored once closed. Over
     /// WebSocket ([`Config::framing`]), one call per received message, which must hold
     /// exactly one complete element (else the server's fault: a stream error and the
-    /// end, [`ParseError::PartialMessage`](crate::stream::ParseError::PartialMessage) or
+    /// end, [`ParseError::PartialMessage`] or
     /// [`ExtraInMessage`](crate::stream::ParseError::ExtraInMessage)).
     ///
     /// Refused with [`Error::EventQueueFull`] — none of the bytes taken — while
