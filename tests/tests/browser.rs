@@ -7,12 +7,16 @@
 //! through the chat box and logs out; every step is asserted on the DOM or at the TCP
 //! client. A screenshot of the page is kept as `target/artefacts/browser-demo-<server>.png`.
 //!
+//! Over `wss:` the page logs in and out too, Chromium trusting the test server's key
+//! (and no other) by its hash.
+//!
 //! Needs Debian's chromium and chromium-driver and wasm-bindgen-cli
 //! (`scripts/install-browser`), and the servers (`scripts/install-servers`).
 
 use std::io;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use jabber_net::{Options, Tls};
 use jabber_proto::client::{Config, Event, PresenceEvent, StanzaEvent, SubscriptionEvent};
 use jabber_proto::jid::Jid;
@@ -252,6 +256,70 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
         started.elapsed(),
         shot.display()
     );
+}
+
+/// `--ignore-certificate-errors-spki-list` for the test servers' key: Chromium then takes
+/// their certificate (signed by the throw-away CA it does not know), and only theirs.
+fn trust_test_server() -> String {
+    let key = rcgen::KeyPair::from_pem(TestCa::get().server_key_pem()).expect("the test key");
+    let spki = ring::digest::digest(&ring::digest::SHA256, &key.public_key_der());
+    let hash = base64::engine::general_purpose::STANDARD.encode(spki.as_ref());
+    format!("--ignore-certificate-errors-spki-list={hash}")
+}
+
+/// Logs in over `wss:` (the TLS is Chromium's) and out again.
+fn the_page_logs_in_over_wss(kind: ServerKind) {
+    let pkg = bundle::build().expect("the wasm module builds");
+    let server = Server::start_websocket(kind).expect("the server starts");
+    server.register("alice", "Alice-pw").expect("alice");
+    // The certificate names localhost, not 127.0.0.1.
+    let url = server
+        .websocket_url(true)
+        .expect("a wss: listener")
+        .replacen("127.0.0.1", "localhost", 1);
+    let files = StaticFiles::serve(vec![("/".into(), bundle::www()), ("/pkg/".into(), pkg)])
+        .expect("the page is served");
+    let chromedriver = Chromedriver::start().expect("chromedriver starts");
+    let browser = chromedriver
+        .session_with(&[trust_test_server()])
+        .expect("chromium starts");
+    browser
+        .goto(&format!("{}/?url={url}", files.origin()))
+        .expect("the page loads");
+    wait_status(&browser, "offline");
+    let alice = format!("alice@{}", server.domain());
+    browser
+        .find("#jid")
+        .and_then(|e| e.type_text(&alice))
+        .expect("typed");
+    browser
+        .find("#password")
+        .and_then(|e| e.type_text("Alice-pw"))
+        .expect("typed");
+    browser
+        .find("#connect")
+        .and_then(|e| e.click())
+        .expect("clicked");
+    let online = wait_status(&browser, "online");
+    assert!(
+        online.starts_with(&format!("online as {alice}/")),
+        "{online}"
+    );
+    browser
+        .find("#logout")
+        .and_then(|e| e.click())
+        .expect("clicked");
+    assert_eq!(wait_status(&browser, "closed"), "closed: closed");
+}
+
+#[test]
+fn ejabberd_page_logs_in_over_wss() {
+    the_page_logs_in_over_wss(ServerKind::Ejabberd);
+}
+
+#[test]
+fn prosody_page_logs_in_over_wss() {
+    the_page_logs_in_over_wss(ServerKind::Prosody);
 }
 
 #[test]

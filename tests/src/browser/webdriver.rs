@@ -84,10 +84,16 @@ impl Chromedriver {
 
     /// A new headless Chromium session.
     pub fn session(&self) -> io::Result<Browser> {
+        self.session_with(&[])
+    }
+
+    /// A new headless Chromium session with `extra` command-line switches.
+    pub fn session_with(&self, extra: &[String]) -> io::Result<Browser> {
         let chromium = find("chromium")?;
         // As root Chromium needs --no-sandbox. The background services would only knock
         // at closed doors here (no network beyond loopback).
-        let args = [
+        let profile = format!("--user-data-dir={}", self.profile.display());
+        let mut args = vec![
             "--headless=new",
             "--no-sandbox",
             "--disable-gpu",
@@ -99,8 +105,9 @@ impl Chromedriver {
             "--disable-sync",
             "--disable-extensions",
             "--window-size=1100,760",
-            &format!("--user-data-dir={}", self.profile.display()),
+            &profile,
         ];
+        args.extend(extra.iter().map(String::as_str));
         let capabilities = json!({
             "capabilities": {
                 "alwaysMatch": {
