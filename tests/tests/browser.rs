@@ -267,7 +267,8 @@ fn trust_test_server() -> String {
     format!("--ignore-certificate-errors-spki-list={hash}")
 }
 
-/// Logs in over `wss:` (the TLS is Chromium's) and out again.
+/// Logs in over `wss:` (the TLS is Chromium's) and out again, after a URL the
+/// constructor refuses.
 fn the_page_logs_in_over_wss(kind: ServerKind) {
     let pkg = bundle::build().expect("the wasm module builds");
     let server = Server::start_websocket(kind).expect("the server starts");
@@ -296,6 +297,20 @@ fn the_page_logs_in_over_wss(kind: ServerKind) {
         .find("#password")
         .and_then(|e| e.type_text("Alice-pw"))
         .expect("typed");
+    // Not a WebSocket URL: the constructor throws, and the page says why.
+    let field = browser.find("#url").expect("#url");
+    field.clear().expect("cleared");
+    field.type_text("https://localhost/ws").expect("typed");
+    browser
+        .find("#connect")
+        .and_then(|e| e.click())
+        .expect("clicked");
+    assert_eq!(
+        wait_status(&browser, "failed"),
+        "the url must start with wss:// or ws://"
+    );
+    field.clear().expect("cleared");
+    field.type_text(&url).expect("typed");
     browser
         .find("#connect")
         .and_then(|e| e.click())
