@@ -6,7 +6,8 @@
 //! the browser, so it is tested natively.
 
 use jabber_proto::client::{
-    Client, Event, PresenceEvent, RosterEvent, SessionEvent, StanzaEvent, SubscriptionEvent,
+    Client, CloseReason, Event, PresenceEvent, RosterEvent, SessionEvent, StanzaEvent,
+    SubscriptionEvent,
 };
 use jabber_proto::features::roster::RosterItem;
 use jabber_proto::stanza::{MessageType, Presence};
@@ -90,12 +91,16 @@ pub enum Notice {
         /// The error, in words.
         error: String,
     },
-    /// `closed`: the connection is over; the last record.
+    /// `closed`: the connection is over; the last record (`seeOtherUri` when the server
+    /// redirected us).
     Closed {
         /// Why, in words.
         reason: String,
         /// Both sides closed the stream in order.
         clean: bool,
+        /// The server's `<close see-other-uri='...'/>` (RFC 7395 §3.6.1): connect there
+        /// instead.
+        see_other_uri: Option<String>,
     },
 }
 
@@ -164,8 +169,16 @@ impl Notice {
                 }
                 fields.push(("error", Text(error)));
             }
-            Notice::Closed { reason, clean } => {
-                return vec![("reason", Text(reason)), ("clean", Flag(*clean))];
+            Notice::Closed {
+                reason,
+                clean,
+                see_other_uri,
+            } => {
+                fields.push(("reason", Text(reason)));
+                fields.push(("clean", Flag(*clean)));
+                if let Some(uri) = see_other_uri {
+                    fields.push(("seeOtherUri", Text(uri)));
+                }
             }
         }
         fields
@@ -229,6 +242,10 @@ impl Notice {
             Event::Closed(reason) => Notice::Closed {
                 reason: reason.to_string(),
                 clean: reason.is_clean(),
+                see_other_uri: match reason {
+                    CloseReason::SeeOtherUri(uri) => Some(uri.clone()),
+                    _ => None,
+                },
             },
             _ => return Vec::new(),
         };

@@ -6,7 +6,7 @@ use std::num::NonZeroU64;
 use std::time::Duration;
 
 use jabber_proto::time::Instant;
-use jabber_wasm::{Action, CommandError, Contact, Driver, Notice, Options};
+use jabber_wasm::{Action, CommandError, Contact, Driver, Field, Notice, Options};
 
 const SERVER_OPEN: &str = "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' \
     from='example.com' id='ws-1' version='1.0' xml:lang='en'/>";
@@ -190,7 +190,8 @@ fn a_session_from_open_to_close() {
         [
             Action::Notify(Notice::Closed {
                 reason: "closed".into(),
-                clean: true
+                clean: true,
+                see_other_uri: None,
             }),
             Action::CloseSocket,
         ]
@@ -385,7 +386,6 @@ fn what_the_page_is_told() {
 
 #[test]
 fn records_flatten_to_named_fields() {
-    use jabber_wasm::Field;
     let presence = Notice::Presence {
         from: "bob@example.com/desk".into(),
         available: true,
@@ -403,4 +403,27 @@ fn records_flatten_to_named_fields() {
     );
     let roster = Notice::Roster { items: vec![bob()] };
     assert_eq!(roster.fields(), [("items", Field::Contacts(&[bob()]))]);
+}
+
+#[test]
+fn a_redirect_tells_the_page_where_to_go() {
+    let mut page = Page::new(&options("wss://example.com/ws"));
+    page.driver.on_open();
+    page.sent();
+    page.server(
+        "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' \
+         see-other-uri='wss://other.example.com/ws'/>",
+    );
+    let actions = page.actions();
+    let Some(Action::Notify(closed)) = actions.first() else {
+        panic!("{actions:?}");
+    };
+    assert_eq!(closed.kind(), "closed");
+    assert!(
+        closed
+            .fields()
+            .contains(&("seeOtherUri", Field::Text("wss://other.example.com/ws"))),
+        "{closed:?}"
+    );
+    assert_eq!(actions.last(), Some(&Action::CloseSocket));
 }

@@ -108,6 +108,7 @@ function onEvent(e) {
       break;
     case 'closed':
       if ($('status').dataset.state !== 'failed') status('closed', `closed: ${e.reason}`);
+      if (e.seeOtherUri) $('url').value = e.seeOtherUri; // RFC 7395: log in there instead
       $('login').hidden = false;
       $('session').hidden = true;
       $('connect').disabled = false;
