@@ -49,6 +49,10 @@ impl Check {
                 // "alice\0pw" in base64: only with the transport encrypted (it is here).
                 assert!(self.client.config().transport_encrypted || !text.contains("AGFsaWNlAHB3"));
             }
+            if message.starts_with(b"<open ") {
+                // A new stream (the first, or the restart after SASL).
+                self.ours = StreamParser::websocket(jabber_fuzz::limits());
+            }
             self.ours.push(&message);
             match self.ours.next_item() {
                 Some(Ok(Item::Header(_))) => {}

@@ -30,6 +30,8 @@ mod trace;
 use alloc::format;
 use alloc::vec::Vec;
 
+/// How [`Config::framing`] frames the stream (defined in the stream layer).
+pub use crate::stream::Framing;
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
@@ -44,8 +46,6 @@ pub use event::{PresenceEvent, SubscriptionEvent};
 pub use iq_table::{InFlightIq, IqId};
 pub use messages::AutoAnswers;
 pub use session::SessionState;
-/// How [`Config::framing`] frames the stream (defined in the stream layer).
-pub use crate::stream::Framing;
 
 pub(crate) use context::{Cx, Reply};
 pub(crate) use iq_table::Owner;
