@@ -20,3 +20,4 @@ pub mod ws_listeners;
 
 pub use certs::TestCa;
 pub use servers::{PasswordStorage, Server, ServerKind, free_port};
+pub mod browser;
