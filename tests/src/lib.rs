@@ -16,6 +16,8 @@ pub mod scenario;
 pub mod scripted;
 pub mod servers;
 pub mod strip_tls;
+pub mod ws_listeners;
 
 pub use certs::TestCa;
 pub use servers::{PasswordStorage, Server, ServerKind, free_port};
+pub mod browser;

@@ -44,6 +44,7 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::certs::{ServerFiles, TestCa};
+use crate::ws_listeners::WebSocketPorts;
 
 /// The virtual host both servers serve.
 pub(crate) const DOMAIN: &str = "localhost";
@@ -156,6 +157,8 @@ pub struct Server {
     tuning: Tuning,
     /// The HTTP upload listener, when started with [`Server::start_with_upload`].
     upload_http: Option<SocketAddr>,
+    /// The WebSocket listeners, when started with [`Server::start_websocket`].
+    websocket: Option<WebSocketPorts>,
 }
 
 /// What a control node needs to reach a running ejabberd.
@@ -236,6 +239,45 @@ impl Server {
         self.upload_http
     }
 
+    /// Like [`start`](Server::start), with WebSocket listeners (RFC 7395) on two more
+    /// free ports of `127.0.0.1`, plain and TLS (see [`crate::ws_listeners`]); returns
+    /// once both accept connections.
+    pub fn start_websocket(kind: ServerKind) -> io::Result<Server> {
+        let ports = WebSocketPorts::free();
+        let storage = PasswordStorage::default_for(kind);
+        let server = Self::start_tuned(kind, storage, Tuning::WebSocket(ports))?;
+        let deadline = Instant::now() + kind.start_timeout();
+        for port in [ports.ws, ports.wss] {
+            let addr = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, port));
+            while TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_err() {
+                if Instant::now() >= deadline {
+                    return Err(server.start_error(&format!("did not listen on {addr}")));
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+        }
+        Ok(server)
+    }
+
+    /// The WebSocket endpoint's URL (`wss:` when `tls`), with the host `127.0.0.1`,
+    /// when started with [`start_websocket`](Server::start_websocket).
+    pub fn websocket_url(&self, tls: bool) -> Option<String> {
+        let ports = self.websocket?;
+        let (scheme, port) = if tls {
+            ("wss", ports.wss)
+        } else {
+            ("ws", ports.ws)
+        };
+        let path = crate::ws_listeners::path(self.kind);
+        Some(format!("{scheme}://127.0.0.1:{port}{path}"))
+    }
+
+    /// The WebSocket listeners' ports, when started with
+    /// [`start_websocket`](Server::start_websocket).
+    pub fn websocket_ports(&self) -> Option<WebSocketPorts> {
+        self.websocket
+    }
+
     fn start_tuned(
         kind: ServerKind,
         storage: PasswordStorage,
@@ -289,6 +331,12 @@ impl Server {
                 return Err(e);
             }
         }
+        if let Some(ports) = tuning.websocket() {
+            if let Err(e) = crate::ws_listeners::add(kind, &config, ports) {
+                let _ = fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        }
         clean_env(&mut command);
         command
             .current_dir(&dir)
@@ -328,6 +376,7 @@ impl Server {
             console,
             tuning,
             upload_http: None,
+            websocket: tuning.websocket(),
         };
         server.watchdog = Watchdog::spawn(pid, &server.dir).ok();
         server.wait_ready()?;
@@ -977,6 +1026,17 @@ enum Tuning {
     Scale,
     /// [`Server::start_with_upload`]: the tests' setup plus HTTP upload on `http_port`.
     Upload { http_port: u16 },
+    /// [`Server::start_websocket`]: the tests' settings, plus WebSocket listeners.
+    WebSocket(WebSocketPorts),
+}
+
+impl Tuning {
+    fn websocket(self) -> Option<WebSocketPorts> {
+        match self {
+            Tuning::WebSocket(ports) => Some(ports),
+            Tuning::Tests | Tuning::Scale | Tuning::Upload { .. } => None,
+        }
+    }
 }
 
 /// ejabberd is started without `ejabberdctl`, which would switch to the
@@ -1162,7 +1222,7 @@ modules:
         },
     );
     match tuning {
-        Tuning::Tests | Tuning::Upload { .. } => config,
+        Tuning::Tests | Tuning::Upload { .. } | Tuning::WebSocket(_) => config,
         Tuning::Scale => scale_ejabberd_config(&config),
     }
 }

@@ -31,6 +31,7 @@ mod capture;
 mod cert_hash;
 mod clock;
 mod error;
+pub mod host_meta;
 mod link;
 mod options;
 mod outcome;
@@ -46,7 +47,7 @@ pub mod transfer;
 pub use capture::CaptureFile;
 pub use clock::Clock;
 pub use error::Error;
-pub use link::{LINGER, Link};
+pub use link::{LINGER, Link, channel_bindings};
 pub use options::Options;
 pub use outcome::{
     LoggedIn, filled_registration_form, login_outcome, registration_failure, registration_outcome,

@@ -632,7 +632,7 @@ fn session(tls: &crate::Tls, domain: &str) -> Result<Box<rustls::ClientConnectio
 /// TLS 1.3 (RFC 9266), then `tls-server-end-point` (RFC 5929 §4.1: the certificate's
 /// hash with the hash of its signature, left out when that type is undefined for it —
 /// see `cert_hash`).
-fn channel_bindings(tls: &rustls::ClientConnection) -> Vec<ChannelBinding> {
+pub fn channel_bindings(tls: &rustls::ClientConnection) -> Vec<ChannelBinding> {
     let mut bindings = Vec::new();
     if tls.protocol_version() == Some(rustls::ProtocolVersion::TLSv1_3) {
         if let Ok(data) =

@@ -9,6 +9,8 @@ pub const CLIENT: &str = "jabber:client";
 pub const SERVER: &str = "jabber:server";
 /// Namespace of the stream root, `<stream:stream>`, and of `<stream:features>`/`<stream:error>`.
 pub const STREAM: &str = "http://etherx.jabber.org/streams";
+/// XMPP over WebSocket's framing elements, `<open/>` and `<close/>` (RFC 7395).
+pub const FRAMING: &str = "urn:ietf:params:xml:ns:xmpp-framing";
 /// The namespace bound to the `xml` prefix (as in `xml:lang`).
 pub const XML: &str = "http://www.w3.org/XML/1998/namespace";
 /// Conditions of stream errors.

@@ -70,6 +70,12 @@
 //! Either way the [`Sender`]s' calls fail with [`Error::Client`] from then on. Dropping
 //! the `Connection` closes the socket without logging out.
 //!
+//! ## Over WebSocket
+//!
+//! [`WebSocketConnection`] runs the same core in its WebSocket framing (RFC 7395) over
+//! `ws:` or `wss:`, one message per element, with the same login and events;
+//! [`discover_websocket`] finds a domain's endpoint from its `host-meta` (XEP-0156).
+//!
 //! Anything the core offers beyond the shortcuts here (IQs, password change, ...) is
 //! reached through [`Connection::with_client`] in the task that polls the connection, and
 //! [`Sender::command`] in the others.
@@ -79,6 +85,7 @@ mod connection;
 pub mod files;
 mod sender;
 mod session;
+mod websocket;
 
 pub use connection::Connection;
 pub use files::{FileServer, download, upload};
@@ -86,6 +93,7 @@ pub use jabber_net::{Backoff, Item, Reconnect, Resumed};
 pub use jabber_net::{Error, LoggedIn, Options, Tls, fresh_seed};
 pub use sender::Sender;
 pub use session::Session;
+pub use websocket::{WebSocketConnection, discover_websocket, discover_websocket_at};
 
 /// The core this crate drives, for everything not re-exported here.
 pub use jabber_proto;

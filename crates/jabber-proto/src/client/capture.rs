@@ -264,6 +264,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         channel_binding,
         sasl_mechanisms,
         conference,
+        framing,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -343,6 +344,9 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
     b = b.child(crate::features::conference::capture::config_element(
         conference,
     ));
+    if *framing != crate::stream::Framing::Stream {
+        b = b.attr("framing", framing.as_str());
+    }
     b.build().ok()
 }
 

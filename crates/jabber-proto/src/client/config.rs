@@ -11,7 +11,7 @@ use crate::features::disco::Discovery;
 use crate::features::roster::RosterCache;
 use crate::negotiation::channel_binding::ChannelBindingPolicy;
 use crate::negotiation::sasl::MechanismSet;
-use crate::stream::Limits;
+use crate::stream::{Framing, Limits};
 
 /// Settings of one connection. Start from [`Config::new`] and change fields.
 ///
@@ -207,6 +207,15 @@ pub struct Config {
     /// Conferences: how many rooms and occupants are kept, how often a room is
     /// self-pinged. See [`ConferenceConfig`](crate::features::conference::ConferenceConfig).
     pub conference: crate::features::conference::ConferenceConfig,
+    /// How the stream is framed on the transport. [`Framing::Stream`] (the default): one
+    /// XML stream over TCP or TLS. [`Framing::WebSocket`] (RFC 7395): each
+    /// [`handle_input`](super::Client::handle_input) is one received WebSocket message,
+    /// each [`take_transmit`](super::Client::take_transmit) (or
+    /// [`poll_transmit`](super::Client::poll_transmit) until advanced past) one message
+    /// to send; `<open/>` and `<close/>` frame the stream, no STARTTLS is negotiated
+    /// (set [`transport_encrypted`](Self::transport_encrypted) for `wss:`) and no
+    /// whitespace keepalive is sent (logged in, the client still pings).
+    pub framing: Framing,
 }
 
 impl Config {
@@ -256,6 +265,7 @@ impl Config {
             channel_binding: ChannelBindingPolicy::Opportunistic,
             sasl_mechanisms: MechanismSet::ALL,
             conference: Default::default(),
+            framing: Framing::Stream,
         }
     }
 }

@@ -22,7 +22,7 @@ use crate::negotiation::features::StreamFeatures;
 use crate::negotiation::sasl::ChannelBinding;
 use crate::ns;
 use crate::stanza::{Iq, IqType, StanzaCondition, StanzaError};
-use crate::stream::{StreamHeader, Writer};
+use crate::stream::{Framing, StreamHeader, Writer};
 use crate::time::Instant;
 use crate::xml::Element;
 
@@ -51,6 +51,9 @@ const IDLE_EVENTS: usize = 1;
 /// shrink the queue on every read. The room goes once an input queues no more than
 /// [`IDLE_EVENTS`], at the next timer, or at once when a burst needed more than this.
 const BUSY_EVENTS: usize = 16;
+
+/// Over WebSocket, the bytes before each message in the send buffer: its length.
+const WS_PREFIX: usize = core::mem::size_of::<usize>();
 
 /// The answer to one of the client's own requests, as its owner sees it.
 pub(crate) enum Reply<'a> {
@@ -291,11 +294,32 @@ impl Cx {
     // it wrote for the console through the masking writer: nothing can be sent unseen
     // or unmasked.
 
+    /// The writer for this connection's framing; `mask`: for the console.
+    pub(crate) fn writer(&self, mask: bool) -> Writer {
+        Writer::client(self.config.framing, mask)
+    }
+
+    /// Appends what `write` writes to the bytes to send. Over WebSocket that is one
+    /// message: its length goes before it (see [`WS_PREFIX`]), so the outputs hand out
+    /// one message at a time and the buffer needs no second structure.
+    fn write_out(&mut self, write: impl FnOnce(&Writer, &mut Vec<u8>)) {
+        let writer = self.writer(false);
+        if self.config.framing != Framing::WebSocket {
+            return write(&writer, &mut self.out);
+        }
+        let start = self.out.len();
+        self.out.extend_from_slice(&[0; WS_PREFIX]);
+        write(&writer, &mut self.out);
+        let len = self.out.len() - start - WS_PREFIX;
+        self.out[start..start + WS_PREFIX].copy_from_slice(&len.to_le_bytes());
+    }
+
     /// Writes one element; every write resets the keepalive's idle clock.
     pub(crate) fn emit(&mut self, element: &Element) {
-        Writer::CLIENT.element(&mut self.out, element.root());
+        self.write_out(|w, out| w.element(out, element.root()));
+        let console = self.writer(true);
         self.record(Direction::Out, |buf| {
-            Writer::CONSOLE.element(buf, element.root());
+            console.element(buf, element.root());
         });
         self.last_sent = self.last_sent.max(self.now);
         // Stream management keeps what it counts, and asks for acks at its rate.
@@ -309,20 +333,26 @@ impl Cx {
 
     /// Writes our stream header again (a stream restart).
     pub(crate) fn emit_header(&mut self, header: &StreamHeader) {
-        Writer::CLIENT.header(&mut self.out, header);
-        self.record(Direction::Out, |buf| Writer::CONSOLE.header(buf, header));
+        self.write_out(|w, out| w.header(out, header));
+        let console = self.writer(true);
+        self.record(Direction::Out, |buf| console.header(buf, header));
         self.last_sent = self.last_sent.max(self.now);
     }
 
     /// Writes `</stream:stream>`.
     pub(crate) fn emit_close(&mut self) {
-        Writer::CLIENT.close(&mut self.out);
-        self.record(Direction::Out, |buf| Writer::CONSOLE.close(buf));
+        self.write_out(|w, out| w.close(out));
+        let console = self.writer(true);
+        self.record(Direction::Out, |buf| console.close(buf));
         self.last_sent = self.last_sent.max(self.now);
     }
 
-    /// Writes a single space (a whitespace keepalive).
+    /// Writes a single space (a whitespace keepalive). Never over WebSocket (RFC 7395
+    /// §3.7 forbids it; the keepalive does not ask for one there).
     pub(crate) fn emit_whitespace(&mut self) {
+        if self.config.framing == Framing::WebSocket {
+            return;
+        }
         self.out.push(b' ');
         self.record(Direction::Out, |buf| buf.push(b' '));
         self.last_sent = self.last_sent.max(self.now);
@@ -502,12 +532,40 @@ impl Cx {
         Error::UnackedQueueFull
     }
 
+    /// Over WebSocket, the length of the message at `out_pos` (its unsent part).
+    fn message_len(&self) -> Option<usize> {
+        if self.config.framing != Framing::WebSocket {
+            return None;
+        }
+        let prefix = self.out.get(self.out_pos..self.out_pos + WS_PREFIX)?;
+        let mut len = [0; WS_PREFIX];
+        len.copy_from_slice(prefix);
+        Some(usize::from_le_bytes(len))
+    }
+
     pub(crate) fn poll_transmit(&self) -> Option<&[u8]> {
-        self.out.get(self.out_pos..).filter(|b| !b.is_empty())
+        let rest = self.out.get(self.out_pos..).filter(|b| !b.is_empty())?;
+        match self.message_len() {
+            Some(len) => rest.get(WS_PREFIX..WS_PREFIX + len),
+            None => Some(rest),
+        }
     }
 
     pub(crate) fn advance_transmit(&mut self, n: usize) {
-        self.out_pos = (self.out_pos + n).min(self.out.len());
+        if let Some(len) = self.message_len() {
+            // Within one message: at most to its end. Part of it: the rest is the
+            // message now, its length written over bytes already sent.
+            let n = n.min(len);
+            if n == len {
+                self.out_pos += WS_PREFIX + len;
+            } else if n > 0 {
+                self.out_pos += n;
+                let at = self.out_pos;
+                self.out[at..at + WS_PREFIX].copy_from_slice(&(len - n).to_le_bytes());
+            }
+        } else {
+            self.out_pos = (self.out_pos + n).min(self.out.len());
+        }
         if self.out_pos == self.out.len() {
             // Written out: the buffer goes. A client sends in bursts its driver drains at
             // once, so an idle client holds no send buffer (one allocation per burst; the
@@ -521,6 +579,24 @@ impl Cx {
     pub(crate) fn take_transmit(&mut self) -> Option<Vec<u8>> {
         if self.unsent() == 0 {
             return None;
+        }
+        if let Some(len) = self.message_len() {
+            // One message; the usual lone one keeps its allocation.
+            let start = self.out_pos + WS_PREFIX;
+            let taken = if self.out_pos == 0 && start + len == self.out.len() {
+                let mut all = core::mem::take(&mut self.out);
+                all.drain(..WS_PREFIX);
+                all
+            } else {
+                self.out[start..start + len].to_vec()
+            };
+            self.out_pos = start + len;
+            if self.out_pos >= self.out.len() {
+                self.out = Vec::new();
+                self.out_pos = 0;
+            }
+            self.note_drained();
+            return Some(taken);
         }
         let mut taken = core::mem::take(&mut self.out);
         if self.out_pos > 0 {

@@ -569,6 +569,10 @@ pub enum CloseReason {
     Reset,
     /// The server broke stream management (XEP-0198); we sent the stream error.
     StreamManagement(SmError),
+    /// Over WebSocket, the server closed the stream and asked the client to connect to
+    /// this URI instead (`<close see-other-uri='...'/>`, RFC 7395 §3.6.1). A client must
+    /// not follow it to a less secure endpoint (`wss:` to `ws:`).
+    SeeOtherUri(String),
 }
 
 impl CloseReason {
@@ -603,6 +607,7 @@ impl fmt::Display for CloseReason {
             CloseReason::EndOfInput { mid_element: false } => f.write_str("connection lost"),
             CloseReason::Reset => f.write_str("connection reset"),
             CloseReason::StreamManagement(e) => write!(f, "stream management: {e}"),
+            CloseReason::SeeOtherUri(uri) => write!(f, "the server redirected us to {uri}"),
         }
     }
 }

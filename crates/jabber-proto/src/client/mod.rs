@@ -33,6 +33,8 @@ use alloc::format;
 use alloc::vec::Vec;
 
 pub use crate::features::conference::ConferenceEvent;
+/// How [`Config::framing`] frames the stream (defined in the stream layer).
+pub use crate::stream::Framing;
 pub use capture::{CAPTURE_NS, CaptureRecord, RecordKind};
 pub use config::{Config, ConnectionName};
 pub use error::Error;
@@ -68,6 +70,7 @@ use crate::negotiation::login::{Login, Next};
 use crate::negotiation::sasl::ChannelBinding;
 use crate::ns;
 use crate::stanza::{InvalidReason, Iq, IqType, Stanza, StanzaCondition, StanzaError};
+use crate::stream::framing;
 use crate::stream::{Item, ParseError, StreamError, StreamHeader, StreamParser, Writer};
 use crate::time::Instant;
 use crate::xml::Element;
@@ -153,10 +156,12 @@ impl Client {
     /// A connection to `config.domain`; our stream header is queued for transmission at
     /// once.
     pub fn new(config: Config, now: Instant) -> Client {
-        let parser = StreamParser::new(config.limits.clone());
+        let parser = StreamParser::framed(config.limits.clone(), config.framing);
         let writer = Writer::CLIENT;
         let header = stream_header(&config);
-        let declaration = config.send_declaration;
+        let websocket = config.framing.is_websocket();
+        // Over WebSocket each message is a document of its own, without declaration.
+        let declaration = config.send_declaration && !websocket;
         let write_header = |writer: &Writer, out: &mut Vec<u8>| {
             if declaration {
                 writer.declaration(out);
@@ -164,11 +169,17 @@ impl Client {
             writer.header(out, &header);
         };
         let mut out = Vec::new();
-        write_header(&writer, &mut out);
+        if !websocket {
+            write_header(&writer, &mut out);
+        }
         let keepalive = Keepalive::new(now, config.keepalive_interval, config.dead_peer_timeout);
         let responders = Responders::new(now, config.disclosure.is_some());
         let mut cx = Cx::new(config, now, out);
-        cx.record(Direction::Out, |buf| write_header(&Writer::CONSOLE, buf));
+        if websocket {
+            cx.emit_header(&header);
+        } else {
+            cx.record(Direction::Out, |buf| write_header(&Writer::CONSOLE, buf));
+        }
         Client {
             cx,
             parser,
@@ -264,7 +275,11 @@ impl Client {
 
     // ---- inputs ----
 
-    /// Bytes received from the server, in any chunking. Ignored once closed.
+    /// Bytes received from the server, in any chunking. Ignored once closed. Over
+    /// WebSocket ([`Config::framing`]), one call per received message, which must hold
+    /// exactly one complete element (an empty input is no message) — else the server's
+    /// fault: a stream error and the end, [`ParseError::PartialMessage`] or
+    /// [`ExtraInMessage`](crate::stream::ParseError::ExtraInMessage).
     ///
     /// Refused with [`Error::EventQueueFull`] — none of the bytes taken — while
     /// [`Config::max_events`] events wait in [`poll_event`](Self::poll_event) (input left
@@ -623,7 +638,9 @@ impl Client {
     // ---- outputs ----
 
     /// Bytes to write to the transport, if any. After writing `n` of them, call
-    /// [`advance_transmit`](Self::advance_transmit)`(n)`.
+    /// [`advance_transmit`](Self::advance_transmit)`(n)`. Over WebSocket
+    /// ([`Config::framing`]), at most one message: send it as one WebSocket message and
+    /// advance by its length (the next message follows).
     pub fn poll_transmit(&self) -> Option<&[u8]> {
         self.cx.poll_transmit()
     }
@@ -633,7 +650,7 @@ impl Client {
         let now = self.cx.now;
         // "all" when it empties the buffer: a replay, whose masked secrets may differ in
         // length, then empties its own.
-        let all = n >= self.cx.unsent();
+        let all = n >= self.cx.poll_transmit().map_or(0, <[u8]>::len);
         self.cx.capture(RecordKind::Advance, now, || {
             format!("{n}{}", if all { " all" } else { "" }).into_bytes()
         });
@@ -643,7 +660,8 @@ impl Client {
     /// Every byte waiting to be written, as an owned buffer: for completion-based I/O
     /// (io_uring, IOCP, a WASM host) that needs the buffer to outlive the call. The
     /// bytes count as written for the client; the driver writes all of them, in order,
-    /// before any later ones.
+    /// before any later ones. Over WebSocket ([`Config::framing`]), exactly one message
+    /// per call: one complete element, to send as one WebSocket message.
     pub fn take_transmit(&mut self) -> Option<Vec<u8>> {
         let now = self.cx.now;
         self.cx.capture(RecordKind::Take, now, Vec::new);
@@ -775,8 +793,9 @@ impl Client {
             };
             match item {
                 Ok(Item::Header(header)) => {
+                    let console = self.cx.writer(true);
                     self.cx
-                        .record(Direction::In, |buf| Writer::CONSOLE.header(buf, &header));
+                        .record(Direction::In, |buf| console.header(buf, &header));
                     if self.cx.state == State::Opening {
                         self.cx.state = State::Open;
                     }
@@ -791,20 +810,16 @@ impl Client {
                     self.on_stream_ready();
                 }
                 Ok(Item::Element(el)) => {
+                    let console = self.cx.writer(true);
                     self.cx
-                        .record(Direction::In, |buf| Writer::CONSOLE.element(buf, el.root()));
+                        .record(Direction::In, |buf| console.element(buf, el.root()));
                     self.on_element(el);
                     self.cx.check_server_reads();
                 }
                 Ok(Item::Close) => {
                     self.cx
                         .record(Direction::In, |buf| Writer::CONSOLE.close(buf));
-                    if self.cx.state != State::Closing {
-                        self.cx.emit_close();
-                        self.cx.finish(CloseReason::Peer);
-                    } else {
-                        self.cx.finish(CloseReason::Local);
-                    }
+                    self.on_peer_close(None);
                 }
                 Err(e) => self.on_parse_error(e),
             }
@@ -842,7 +857,24 @@ impl Client {
         self.cx.finish(CloseReason::Protocol(e));
     }
 
+    /// The server closed the stream (`</stream:stream>`, or over WebSocket `<close/>`,
+    /// maybe pointing elsewhere): we close ours in turn, unless we already did.
+    fn on_peer_close(&mut self, see_other_uri: Option<alloc::string::String>) {
+        if self.cx.state == State::Closing {
+            return self.cx.finish(CloseReason::Local);
+        }
+        self.cx.emit_close();
+        self.cx.finish(match see_other_uri {
+            Some(uri) => CloseReason::SeeOtherUri(uri),
+            None => CloseReason::Peer,
+        });
+    }
+
     fn on_element(&mut self, el: Element) {
+        if self.cx.config.framing.is_websocket() && framing::is_close(el.root()) {
+            let uri = framing::see_other_uri(el.root()).map(alloc::string::String::from);
+            return self.on_peer_close(uri);
+        }
         if let Some(error) = StreamError::from_element(el.root()) {
             if self.cx.state != State::Closing {
                 self.cx.emit_close();

@@ -104,6 +104,7 @@ impl Keepalive {
             let watch = Watch {
                 dead: reading,
                 probe: reading && may_write && logged_in,
+                whitespace: !cx.config.framing.is_websocket(),
             };
             match self.due(now, cx.last_sent, may_write, watch) {
                 None => return,
@@ -133,6 +134,7 @@ impl Keepalive {
         let watch = Watch {
             dead: reading,
             probe: reading && may_write && logged_in,
+            whitespace: !cx.config.framing.is_websocket(),
         };
         self.deadline(cx.last_sent, may_write, watch)
     }
@@ -153,7 +155,7 @@ impl Keepalive {
             .map(|d| self.last_received + d);
         let (whitespace, probe) = match self.idle() {
             Some(idle) if may_write => (
-                Some(last_sent + idle),
+                watch.whitespace.then(|| last_sent + idle),
                 (watch.probe && !self.probe_outstanding).then(|| self.probe_at(idle)),
             ),
             _ => (None, None),
@@ -182,7 +184,7 @@ impl Keepalive {
             self.probe_outstanding = true;
             return Some(Due::Probe);
         }
-        if now >= last_sent + idle {
+        if watch.whitespace && now >= last_sent + idle {
             return Some(Due::Whitespace);
         }
         None
@@ -196,6 +198,8 @@ struct Watch {
     dead: bool,
     /// Probes (logged in, the stream open, the socket read).
     probe: bool,
+    /// Whitespace after idle writing (never over WebSocket, RFC 7395 §3.7).
+    whitespace: bool,
 }
 
 #[cfg(test)]
@@ -224,6 +228,7 @@ mod tests {
             let watch = Watch {
                 dead: true,
                 probe: may_probe,
+                whitespace: true,
             };
             let due = self.k.due(now, self.last_sent, may_write, watch);
             if matches!(due, Some(Due::Probe | Due::Whitespace)) {
@@ -235,6 +240,7 @@ mod tests {
             let watch = Watch {
                 dead: true,
                 probe: may_probe,
+                whitespace: true,
             };
             self.k.deadline(self.last_sent, may_write, watch)
         }

@@ -75,7 +75,8 @@ impl Account {
             return Ok(());
         }
         if cx.stream_has_features() && !cx.config.transport_encrypted {
-            if cx.features.as_deref().is_some_and(|f| f.starttls) {
+            let websocket = cx.config.framing.is_websocket();
+            if !websocket && cx.features.as_deref().is_some_and(|f| f.starttls) {
                 let starttls = Element::builder("starttls", ns::TLS).build()?;
                 cx.emit(&starttls);
                 self.securing = true;

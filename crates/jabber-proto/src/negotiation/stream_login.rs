@@ -168,7 +168,8 @@ impl StreamLogin {
     /// Before authentication: TLS first, then SASL.
     fn negotiate(&mut self, cx: &mut Cx, f: &StreamFeatures) -> Outcome {
         let encrypted = cx.config.transport_encrypted;
-        if !encrypted && f.starttls {
+        // Over WebSocket the transport is the TLS layer (`wss:`); there is no STARTTLS.
+        if !encrypted && f.starttls && !cx.config.framing.is_websocket() {
             let Ok(starttls) = Element::builder("starttls", ns::TLS).build() else {
                 return Outcome::Failed(LoginError::UnexpectedReply);
             };

@@ -143,6 +143,10 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     if let Some(conf) = el.child("conference", CAPTURE_NS) {
         c.conference = crate::features::conference::capture::read_config(conf)?;
     }
+    // Absent: a byte stream (captures from before WebSocket framing existed).
+    if let Some(framing) = el.attr("framing") {
+        c.framing = crate::stream::Framing::from_name(framing)?;
+    }
     Some(c)
 }
 

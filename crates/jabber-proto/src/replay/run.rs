@@ -15,7 +15,8 @@ use crate::console::Direction;
 pub struct Options {
     /// Feed each received piece in pieces of at most this many bytes (at the same
     /// instant) instead of as it came: any split must give the same events and the same
-    /// bytes sent. `None` (the default) keeps the recorded pieces.
+    /// bytes sent. `None` (the default) keeps the recorded pieces. Ignored for a
+    /// WebSocket capture, whose every input is one whole message.
     pub chunk: Option<usize>,
 }
 
@@ -230,8 +231,10 @@ impl Run {
 
     fn input(&mut self, record: &CaptureRecord, options: &Options) -> Result<(), Error> {
         let now = record.time;
+        // A WebSocket message is one input whole: it cannot be cut.
+        let messages = self.client.config().framing.is_websocket();
         match options.chunk {
-            Some(n) if n > 0 && !record.data.is_empty() => {
+            Some(n) if n > 0 && !record.data.is_empty() && !messages => {
                 for piece in record.data.chunks(n) {
                     self.client.handle_input(now, piece)?;
                 }

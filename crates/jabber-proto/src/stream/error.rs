@@ -80,6 +80,13 @@ pub enum ParseError {
     TruncatedStanza,
     /// Input ended between top-level elements, before `</stream:stream>`.
     UnclosedStream,
+    /// A WebSocket message that does not hold a complete element (RFC 7395 §3.3.3: each
+    /// message is one complete element).
+    PartialMessage,
+    /// A WebSocket message that holds more than one element, or text beside it.
+    ExtraInMessage,
+    /// Over WebSocket: an element before the stream's `<open/>`, or a second `<open/>`.
+    MisplacedOpen,
 }
 
 impl ParseError {
@@ -95,7 +102,8 @@ impl ParseError {
             StanzaTooLarge { .. } | TooDeep { .. } | TooManyAttributes { .. } => {
                 Condition::PolicyViolation
             }
-            TextOutsideStanza | DataAfterClose | BadXmlDeclaration => Condition::BadFormat,
+            TextOutsideStanza | DataAfterClose | BadXmlDeclaration | ExtraInMessage
+            | MisplacedOpen => Condition::BadFormat,
             ForbiddenChar { .. }
             | BadReference
             | MismatchedTag
@@ -106,7 +114,8 @@ impl ParseError {
             | CdataEndInText
             | Malformed(_)
             | TruncatedStanza
-            | UnclosedStream => Condition::NotWellFormed,
+            | UnclosedStream
+            | PartialMessage => Condition::NotWellFormed,
         }
     }
 
@@ -156,6 +165,9 @@ impl fmt::Display for ParseError {
             TooManyAttributes { limit } => write!(f, "more than {limit} attributes on one element"),
             TruncatedStanza => f.write_str("input ended inside an element"),
             UnclosedStream => f.write_str("input ended before the stream was closed"),
+            PartialMessage => f.write_str("a WebSocket message without a complete element"),
+            ExtraInMessage => f.write_str("a WebSocket message with more than one element"),
+            MisplacedOpen => f.write_str("an element before <open/>, or a second <open/>"),
         }
     }
 }

@@ -148,6 +148,31 @@ impl Framer {
         }
     }
 
+    /// A framer for WebSocket messages (RFC 7395): no stream header or declaration comes,
+    /// only top-level elements, each declaring its namespaces.
+    pub(crate) fn for_messages() -> Self {
+        Framer {
+            phase: Phase::Stream,
+            ..Framer::new()
+        }
+    }
+
+    /// Whether everything buffered after the last item is whitespace.
+    pub(crate) fn rest_is_blank(&self) -> bool {
+        self.buf[self.pos..].iter().all(|&b| is_space(b))
+    }
+
+    /// Drops what is buffered and any item in progress, keeping the allocation: the end
+    /// of a WebSocket message, whose every byte has been judged.
+    pub(crate) fn clear(&mut self) {
+        self.buf.clear();
+        self.pos = 0;
+        self.start = 0;
+        self.in_item = false;
+        self.lex = Lex::Text;
+        self.depth = 0;
+    }
+
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.buf.extend_from_slice(bytes);
     }

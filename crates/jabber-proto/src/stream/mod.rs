@@ -13,6 +13,7 @@
 mod condition;
 mod error;
 mod framer;
+pub mod framing;
 mod header;
 mod limits;
 mod parser;
@@ -23,6 +24,7 @@ mod writer;
 
 pub use condition::Condition;
 pub use error::ParseError;
+pub use framing::Framing;
 pub use header::StreamHeader;
 pub use limits::Limits;
 pub use parser::{Item, StreamParser};

@@ -6,6 +6,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::framer::{Frame, Framer};
+use super::framing::{self, Framing};
 use super::tokenizer::{OuterScope, Target, TreeBuilder};
 use super::{Limits, ParseError, StreamHeader};
 use crate::ns;
@@ -68,6 +69,11 @@ pub struct StreamParser {
     eof: bool,
     close_pending: bool,
     closed: bool,
+    framing: Framing,
+    /// Over WebSocket: a message waits to be judged as one element.
+    message: bool,
+    /// Over WebSocket: the stream's `<open/>` came.
+    opened: bool,
 }
 
 impl StreamParser {
@@ -84,7 +90,53 @@ impl StreamParser {
             eof: false,
             close_pending: false,
             closed: false,
+            framing: Framing::Stream,
+            message: false,
+            opened: false,
         }
+    }
+
+    /// A parser for XMPP over WebSocket (RFC 7395): each [`push`](Self::push) is one
+    /// whole received message, which must hold exactly one complete element
+    /// ([`ParseError::PartialMessage`], [`ParseError::ExtraInMessage`] otherwise). The
+    /// first must be the server's `<open/>`, which becomes [`Item::Header`]; every other
+    /// element, the framing's `<close/>` included
+    /// ([`framing::is_close`](super::framing::is_close)), is an [`Item::Element`],
+    /// declaring its own namespaces (nothing is inherited from `<open/>`).
+    ///
+    /// ```
+    /// use jabber_proto::stream::{Item, StreamParser};
+    /// use jabber_proto::Limits;
+    /// let mut parser = StreamParser::websocket(Limits::default());
+    /// parser.push(b"<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' id='s1' version='1.0'/>");
+    /// let Some(Ok(Item::Header(open))) = parser.next_item() else { panic!() };
+    /// assert_eq!(open.id(), Some("s1"));
+    /// parser.push(b"<message xmlns='jabber:client'><body>hi</body></message>");
+    /// let Some(Ok(Item::Element(msg))) = parser.next_item() else { panic!() };
+    /// assert_eq!(msg.child("body", "jabber:client").unwrap().text(), "hi");
+    /// // Half an element is not a message.
+    /// parser.push(b"<message xmlns='jabber:client'>");
+    /// assert!(parser.next_item().unwrap().is_err());
+    /// ```
+    pub fn websocket(limits: Limits) -> StreamParser {
+        StreamParser {
+            framer: Framer::for_messages(),
+            framing: Framing::WebSocket,
+            ..StreamParser::new(limits)
+        }
+    }
+
+    /// A parser for a stream framed as `framing`.
+    pub fn framed(limits: Limits, framing: Framing) -> StreamParser {
+        match framing {
+            Framing::WebSocket => StreamParser::websocket(limits),
+            Framing::Stream => StreamParser::new(limits),
+        }
+    }
+
+    /// How the stream this parser reads is framed.
+    pub fn framing(&self) -> Framing {
+        self.framing
     }
 
     /// Expects another content namespace (such as `jabber:server`).
@@ -99,13 +151,23 @@ impl StreamParser {
     pub fn reset(&mut self) {
         let limits = self.limits.clone();
         let content_ns = core::mem::take(&mut self.content_ns);
-        *self = StreamParser::new(limits);
+        *self = StreamParser::framed(limits, self.framing);
         self.content_ns = content_ns;
     }
 
-    /// Appends received bytes. Ignored after an error or end of input.
+    /// Appends received bytes (over WebSocket: one whole message, to be drained with
+    /// [`next_item`](Self::next_item) before the next is pushed; one pushed before is
+    /// ignored, and so are no bytes at all). Ignored after an error or end of input.
     pub fn push(&mut self, bytes: &[u8]) {
         if self.error.is_none() && !self.eof {
+            if self.framing == Framing::WebSocket {
+                // Nothing read is no message (a driver may hand over an empty read).
+                if self.message || bytes.is_empty() {
+                    // The last message was not drained: it is judged before this one.
+                    return;
+                }
+                self.message = true;
+            }
             self.framer.push(bytes);
         }
     }
@@ -120,7 +182,7 @@ impl StreamParser {
         self.error.as_deref()
     }
 
-    /// Whether `</stream:stream>` has been received.
+    /// Whether `</stream:stream>` (over WebSocket, `<close/>`) has been received.
     pub fn is_closed(&self) -> bool {
         self.closed
     }
@@ -166,6 +228,9 @@ impl StreamParser {
             self.closed = true;
             return Some(Ok(Item::Close));
         }
+        if self.framing == Framing::WebSocket {
+            return self.next_message();
+        }
         loop {
             let (frame, piece) = match self.framer.next_frame(&self.limits) {
                 Err(e) => return self.fail(e),
@@ -193,6 +258,59 @@ impl StreamParser {
                 Err(e) => self.fail(e),
             };
         }
+    }
+
+    /// Over WebSocket: the one element of the message pushed last.
+    fn next_message(&mut self) -> Option<Result<Item, ParseError>> {
+        if !self.message {
+            if self.eof && !self.closed {
+                return self.fail(ParseError::UnclosedStream);
+            }
+            return None;
+        }
+        self.message = false;
+        let result = if self.closed {
+            Err(ParseError::DataAfterClose)
+        } else {
+            match self.framer.next_frame(&self.limits) {
+                Err(e) => Err(e),
+                Ok(None) => Err(ParseError::PartialMessage),
+                Ok(Some((Frame::Element, _))) if !self.framer.rest_is_blank() => {
+                    Err(ParseError::ExtraInMessage)
+                }
+                Ok(Some((Frame::Element, piece))) => self.message_item(piece),
+                // An end tag with nothing open; a header or declaration cannot come.
+                Ok(Some(_)) => Err(ParseError::MismatchedTag),
+            }
+        };
+        self.framer.clear();
+        match result {
+            Ok(item) => Some(Ok(item)),
+            Err(e) => self.fail(e),
+        }
+    }
+
+    /// A message's element: `<open/>` is the header (once, first); `<close/>` ends the
+    /// stream but is reported as the element it is (its `see-other-uri` matters).
+    fn message_item(&mut self, piece: Vec<u8>) -> Result<Item, ParseError> {
+        let el = self.element(piece)?;
+        if framing::is_open(el.root()) {
+            if self.opened {
+                return Err(ParseError::MisplacedOpen);
+            }
+            self.opened = true;
+            return Ok(Item::Header(StreamHeader::from_parts(
+                el,
+                self.content_ns.clone(),
+            )));
+        }
+        if framing::is_close(el.root()) {
+            // A server may close (to redirect) instead of opening.
+            self.closed = true;
+        } else if !self.opened {
+            return Err(ParseError::MisplacedOpen);
+        }
+        Ok(Item::Element(el))
     }
 
     fn header(&mut self, piece: Vec<u8>, empty: bool) -> Result<StreamHeader, ParseError> {

@@ -8,7 +8,7 @@
 use alloc::borrow::Cow;
 use alloc::vec::Vec;
 
-use super::StreamHeader;
+use super::{Framing, StreamHeader};
 use crate::ns;
 use crate::xml::ElementRef;
 use crate::xml::serialize::{Scope, write_attr, write_attrs, write_element};
@@ -42,6 +42,7 @@ pub struct Writer {
     content_ns: Cow<'static, str>,
     one_line: bool,
     mask: bool,
+    framing: Framing,
 }
 
 impl Writer {
@@ -51,6 +52,7 @@ impl Writer {
         content_ns: Cow::Borrowed(ns::CLIENT),
         one_line: false,
         mask: false,
+        framing: Framing::Stream,
     };
 
     /// The client stream's writer for the console: secrets masked.
@@ -58,7 +60,19 @@ impl Writer {
         content_ns: Cow::Borrowed(ns::CLIENT),
         one_line: false,
         mask: true,
+        framing: Framing::Stream,
     };
+
+    /// [`CLIENT`](Self::CLIENT) (or, with `mask`, [`CONSOLE`](Self::CONSOLE)) for a
+    /// stream framed as `framing`.
+    pub(crate) const fn client(framing: Framing, mask: bool) -> Writer {
+        Writer {
+            content_ns: Cow::Borrowed(ns::CLIENT),
+            one_line: false,
+            mask,
+            framing,
+        }
+    }
 
     /// A writer for a stream whose default namespace is `content_ns` (`jabber:client`).
     pub fn new(content_ns: &str) -> Writer {
@@ -66,7 +80,16 @@ impl Writer {
             content_ns: ns::shared(content_ns),
             one_line: false,
             mask: false,
+            framing: Framing::Stream,
         }
+    }
+
+    /// Writes for `framing`: with [`Framing::WebSocket`], the header is `<open/>`, the
+    /// close `<close/>` (RFC 7395), and every element declares its namespaces itself.
+    #[must_use]
+    pub fn framing(mut self, framing: Framing) -> Writer {
+        self.framing = framing;
+        self
     }
 
     /// With `true`, line feeds and tabs in text are written as character references too,
@@ -92,8 +115,15 @@ impl Writer {
     }
 
     /// The stream header's start tag, declaring the writer's content namespace as default
-    /// and the `stream` prefix.
+    /// and the `stream` prefix; over WebSocket, `<open/>` with the header's attributes.
     pub fn header(&self, out: &mut Vec<u8>, header: &StreamHeader) {
+        if self.framing == Framing::WebSocket {
+            out.extend_from_slice(b"<open");
+            write_attr(out, "xmlns", ns::FRAMING, self.one_line);
+            write_attrs(out, header.element().root(), self.one_line);
+            out.extend_from_slice(b"/>");
+            return;
+        }
         out.extend_from_slice(b"<stream:stream");
         // The writer's namespace, not the header's: elements are written against it.
         write_attr(out, "xmlns", &self.content_ns, self.one_line);
@@ -104,16 +134,25 @@ impl Writer {
 
     /// A top-level element of the stream (a stanza, `<stream:features>`, ...).
     pub fn element(&self, out: &mut Vec<u8>, el: ElementRef<'_>) {
-        // As bound by the header: the content namespace as default, and `stream`.
-        let scope = Scope {
-            default_ns: &self.content_ns,
-            prefix: Some(("stream", ns::STREAM)),
+        // As bound by the header: the content namespace as default, and `stream`; over
+        // WebSocket nothing encloses the element, so it declares what it uses.
+        let scope = match self.framing {
+            Framing::WebSocket => Scope::STANDALONE,
+            Framing::Stream => Scope {
+                default_ns: &self.content_ns,
+                prefix: Some(("stream", ns::STREAM)),
+            },
         };
         write_element(out, el, &scope, self.one_line, self.mask);
     }
 
-    /// `</stream:stream>`
+    /// `</stream:stream>`; over WebSocket,
+    /// `<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>`.
     pub fn close(&self, out: &mut Vec<u8>) {
+        if self.framing == Framing::WebSocket {
+            out.extend_from_slice(b"<close xmlns='urn:ietf:params:xml:ns:xmpp-framing'/>");
+            return;
+        }
         out.extend_from_slice(b"</stream:stream>");
     }
 }
