@@ -66,8 +66,11 @@ impl Client {
     /// [`Error`](conference::ConferenceEvent::Error) or
     /// [`NickConflict`](conference::ConferenceEvent::NickConflict).
     ///
+    /// On a room we are leaving, the leave ends at once
+    /// ([`Left`](conference::ConferenceEvent::Left)) and the room is entered anew.
+    ///
     /// Refused with [`Error::WrongPhase`] before login or for a room already joined (or
-    /// being joined or left), [`Error::TooManyRooms`] beyond
+    /// being joined), [`Error::TooManyRooms`] beyond
     /// [`ConferenceConfig::max_rooms`](conference::ConferenceConfig::max_rooms),
     /// [`Error::InvalidAddress`] for a nickname that makes no address.
     pub fn join_room(
@@ -86,9 +89,21 @@ impl Client {
             )
         };
         self.captured(now, record, |c| {
+            let leaving = c
+                .conference
+                .room(room)
+                .is_some_and(|r| r.state() == conference::RoomState::Leaving);
             c.room_change(now, room, |conf, cx| {
                 conf.join(cx, room, nick, options.clone())
-            })
+            })?;
+            if leaving {
+                // The join ended the leave (only once it went out: a refused join is
+                // undone whole, leave included).
+                c.cx.push(conference::ConferenceEvent::Left {
+                    room: room.to_bare(),
+                });
+            }
+            Ok(())
         })
     }
 
@@ -105,7 +120,8 @@ impl Client {
 
     /// Leaves `room` (unavailable presence, with an optional status);
     /// [`Left`](conference::ConferenceEvent::Left) follows when the room confirms (at
-    /// once for a room we were dropped from).
+    /// once for a room we were dropped from; without confirmation, after
+    /// [`Config::iq_timeout`](super::Config::iq_timeout)).
     pub fn leave_room(
         &mut self,
         now: Instant,

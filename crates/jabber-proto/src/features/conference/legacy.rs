@@ -87,8 +87,6 @@ impl Conferences {
     }
 
     pub(super) fn on_nick_reply(&mut self, cx: &mut Cx, jid: Jid, reply: Reply<'_>) {
-        let ping = cx.config.conference.self_ping();
-        let now = cx.now;
         let Some(room) = self.get_mut(&jid) else {
             return;
         };
@@ -106,8 +104,8 @@ impl Conferences {
                 if let Some(nick) = chosen.filter(|n| !n.is_empty()) {
                     room.nick = nick;
                 }
+                // Joined; not self-pinged (see `Room::self_pinged`).
                 room.state = RoomState::Joined;
-                room.next_ping = ping.map(|d| now + d);
                 let nick = room.nick.clone();
                 // The cheat sheet: presence once more, or the members may not see us.
                 if let Ok(p) = Presence::available().to(&jid).build() {

@@ -262,9 +262,15 @@ impl Conferences {
         options: JoinOptions,
     ) -> Result<Option<IqId>, Error> {
         let room = room.to_bare();
+        let mut leaving = false;
         if let Some(known) = self.rooms.as_deref().and_then(|r| r.get(&room)) {
-            if known.state != RoomState::Dropped {
-                return Err(Error::WrongPhase);
+            match known.state {
+                RoomState::Dropped => {}
+                // Joining again ends the leave (the client reports it done once the
+                // join went out); the room's late confirmation of it is not taken for
+                // a refusal of this join.
+                RoomState::Leaving => leaving = true,
+                _ => return Err(Error::WrongPhase),
             }
         } else if self.rooms.as_deref().map_or(0, BTreeMap::len)
             >= usize::from(cx.config.conference.max_rooms)
@@ -282,9 +288,11 @@ impl Conferences {
             let owner = Owner::Conference(ConferenceRequest::Nick(room.clone()));
             id = Some(cx.request(Some(&room), IqType::Set, query, Some(owner))?);
         }
+        let mut entry = Room::new(nick, options);
+        entry.stale_leave = leaving;
         self.rooms
             .get_or_insert_with(Default::default)
-            .insert(room, Room::new(nick, options));
+            .insert(room, entry);
         Ok(id)
     }
 
@@ -340,6 +348,9 @@ impl Conferences {
         if let Some(r) = self.get_mut(&room) {
             r.state = RoomState::Leaving;
             r.next_ping = None;
+            // A confirmation is not promised (a room that forgot us sends none): we stop
+            // waiting after an IQ timeout.
+            r.leave_by = Some(cx.now + cx.config.iq_timeout);
         }
         Ok(())
     }

@@ -75,17 +75,26 @@ impl Conferences {
         });
     }
 
-    /// When a self-ping is next due.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
+    /// When a self-ping is next due, or a leave stops waiting: only while the stream is
+    /// open and logged in (`on_timeout` does nothing otherwise, so an earlier instant
+    /// would make the client spin).
+    pub(crate) fn deadline(&self, cx: &Cx) -> Option<Instant> {
+        if cx.jid.is_none() || !cx.is_open() {
+            return None;
+        }
         self.rooms
             .as_deref()?
             .values()
-            .filter(|r| r.state == RoomState::Joined && !r.pinging)
-            .filter_map(|r| r.next_ping)
+            .filter_map(|r| match r.state {
+                RoomState::Leaving => r.leave_by,
+                _ if r.self_pinged() && !r.pinging => r.next_ping,
+                _ => None,
+            })
             .min()
     }
 
-    /// Sends the self-pings that are due.
+    /// Sends the self-pings that are due; forgets the rooms whose leave went
+    /// unconfirmed too long.
     pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant) {
         let Some(rooms) = self.rooms.as_deref_mut() else {
             return;
@@ -93,8 +102,26 @@ impl Conferences {
         if cx.jid.is_none() || !cx.is_open() {
             return;
         }
+        let gone = |r: &super::Room| {
+            r.state == RoomState::Leaving && r.leave_by.is_some_and(|t| t <= now)
+        };
+        if rooms.values().any(gone) {
+            // No confirmation will come (the room forgot us, or its protocol does not
+            // promise one): the leave is done.
+            rooms.retain(|jid, r| {
+                let keep = !gone(r);
+                if !keep {
+                    cx.push(ConferenceEvent::Left { room: jid.clone() });
+                }
+                keep
+            });
+            if rooms.is_empty() {
+                self.rooms = None;
+                return;
+            }
+        }
         for (jid, room) in rooms.iter_mut() {
-            let due = room.state == RoomState::Joined
+            let due = room.self_pinged()
                 && !room.pinging
                 && room.next_ping.is_some_and(|t| t <= now);
             if !due {
