@@ -28,7 +28,7 @@ impl Client {
     }
 
     /// The rooms to carry to a new connection ([`carry_rooms`](Self::carry_rooms)):
-    /// those we are in, entering or were dropped from, with their occupants. Also
+    /// those we are in, entering, leaving or were dropped from, with their occupants. Also
     /// after the connection ended, which is when it is wanted. (A resumption carries
     /// them by itself: [`Resumption::rooms`](crate::features::stream_management::Resumption::rooms).)
     pub fn carried_rooms(&self) -> Vec<CarriedRoom> {

@@ -73,14 +73,15 @@ struct Pending {
 /// requests the server had not acknowledged are sent again in the new session and
 /// still get their replies; the others were answered into the lost session, and their
 /// handles get [`IqEvent::Lost`](crate::client::IqEvent::Lost) (or the feature's
-/// failure event for an account-service or discovery request).
+/// failure event for an account-service, discovery or conference request).
 ///
 /// Carried: the application's requests, account-service and discovery queries, a
-/// password change or account removal, the blocking policy's load and save (their
-/// answers are events the application waits for), and the roster fetch (a resumed
-/// session does not fetch again). Not carried: the client's own housekeeping
-/// (keepalive pings, caps verification, carbons, the blocking policy's server sync),
-/// which a new session redoes.
+/// password change or account removal, the blocking policy's load and save, a
+/// conference browse, instant configuration or nickname request (their answers are
+/// events the application waits for), and the roster fetch (a resumed session does not
+/// fetch again). Not carried: the client's own housekeeping (keepalive pings, caps
+/// verification, carbons, the blocking policy's server sync, room self-pings), which a
+/// new session redoes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InFlightIq {
     wire: String,
@@ -102,6 +103,8 @@ enum Carried {
     PolicySave,
     Service(ServiceRequest),
     Disco(crate::features::caps::DiscoRequest),
+    /// A browse, an instant configuration or a conference nickname request.
+    Conference(crate::features::conference::ConferenceRequest),
 }
 
 impl InFlightIq {
@@ -139,6 +142,7 @@ impl InFlightIq {
                 crate::features::caps::DiscoRequest::Items => "disco:items",
                 _ => "disco:info",
             }),
+            Carried::Conference(c) => alloc::format!("conference:{}", c.name()),
         }
     }
 
@@ -159,6 +163,12 @@ impl InFlightIq {
             "policy-save" => Carried::PolicySave,
             "disco:info" => Carried::Disco(crate::features::caps::DiscoRequest::Info),
             "disco:items" => Carried::Disco(crate::features::caps::DiscoRequest::Items),
+            other if other.starts_with("conference:") => Carried::Conference(
+                crate::features::conference::ConferenceRequest::from_name(
+                    other.strip_prefix("conference:")?,
+                    to.as_ref()?,
+                )?,
+            ),
             other => Carried::Service(ServiceRequest::from_name(other.strip_prefix("service:")?)?),
         };
         Some(InFlightIq {
@@ -247,6 +257,7 @@ impl IqTable {
                     d @ (crate::features::caps::DiscoRequest::Info
                     | crate::features::caps::DiscoRequest::Items),
                 )) => Carried::Disco(d.clone()),
+                Some(Owner::Conference(c)) if c.is_carried() => Carried::Conference(c.clone()),
                 Some(_) => continue,
             };
             carried.push(InFlightIq {
@@ -294,6 +305,7 @@ impl IqTable {
                 )),
                 Carried::Service(s) => Some(Owner::Service(s)),
                 Carried::Disco(d) => Some(Owner::Disco(d)),
+                Carried::Conference(c) => Some(Owner::Conference(c)),
             };
             self.by_wire_id.insert(
                 c.wire,
