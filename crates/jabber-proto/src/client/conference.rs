@@ -159,8 +159,8 @@ impl Client {
         })
     }
 
-    /// Sends `body` to everyone in `room` (a `groupchat` message; `/me`:
-    /// [`conference::me`]). The room reflects it back as a
+    /// Sends `body` to everyone in `room` (a `groupchat` message to its bare address,
+    /// whatever resource `room` has; `/me`: [`conference::me`]). The room reflects it back as a
     /// [`Message`](conference::ConferenceEvent::Message) from our nickname.
     pub fn send_groupchat(&mut self, now: Instant, room: &Jid, body: &str) -> Result<(), Error> {
         let record = || {
@@ -169,12 +169,13 @@ impl Client {
                 .attr("body", body)
         };
         self.captured(now, record, |c| {
-            let m = Message::groupchat(room).body(body).build()?;
+            // To the room itself: an occupant's address would make it a private message.
+            let m = Message::groupchat(&room.to_bare()).body(body).build()?;
             c.send_to_room(now, room, &m)
         })
     }
 
-    /// Sets the subject of `room` (where the room allows us);
+    /// Sets the subject of `room` (to its bare address; where the room allows us);
     /// [`Subject`](conference::ConferenceEvent::Subject) follows.
     pub fn set_subject(&mut self, now: Instant, room: &Jid, subject: &str) -> Result<(), Error> {
         let record = || {
@@ -183,7 +184,7 @@ impl Client {
                 .attr("subject", subject)
         };
         self.captured(now, record, |c| {
-            let m = Message::groupchat(room).subject(subject).build()?;
+            let m = Message::groupchat(&room.to_bare()).subject(subject).build()?;
             c.send_to_room(now, room, &m)
         })
     }
@@ -231,7 +232,8 @@ impl Client {
         })
     }
 
-    /// Asks `room` to invite `to` (mediated, XEP-0045 §7.8.2); the invitee may decline
+    /// Asks `room` (its bare address) to invite `to` (mediated, XEP-0045 §7.8.2); the
+    /// invitee may decline
     /// ([`Declined`](conference::ConferenceEvent::Declined)).
     pub fn invite(
         &mut self,

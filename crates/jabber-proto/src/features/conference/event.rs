@@ -25,6 +25,9 @@ pub enum DropReason {
     Removed(u16),
     /// The room was destroyed.
     Destroyed,
+    /// The room's roster (the cheat sheet's conference protocol) took us out while we
+    /// had not left.
+    Unlisted,
 }
 
 /// The conference feature's events (rooms: XEP-0045, groupchat 1.0 and the cheat
