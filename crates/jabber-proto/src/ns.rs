@@ -124,3 +124,8 @@ pub const DISCO_INFO: &str = "http://jabber.org/protocol/disco#info";
 pub const DISCO_ITEMS: &str = "http://jabber.org/protocol/disco#items";
 /// Entity capabilities, XEP-0115.
 pub const CAPS: &str = "http://jabber.org/protocol/caps";
+
+/// Multi-User Chat (XEP-0045): the join payload.
+pub const MUC: &str = "http://jabber.org/protocol/muc";
+/// Multi-User Chat: what a room says of occupants, invitations, declines.
+pub const MUC_USER: &str = "http://jabber.org/protocol/muc#user";

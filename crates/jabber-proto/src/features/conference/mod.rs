@@ -73,9 +73,9 @@ pub(crate) use room::Room;
 use room::drop_room;
 
 /// Multi-User Chat: the join payload (XEP-0045).
-pub const MUC: &str = "http://jabber.org/protocol/muc";
+pub const MUC: &str = crate::ns::MUC;
 /// Multi-User Chat: what the room says of occupants, invitations, declines.
-pub const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
+pub const MUC_USER: &str = crate::ns::MUC_USER;
 /// Multi-User Chat: the owner's configuration.
 pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
 /// The cheat sheet's browsing (JEP-0011).
