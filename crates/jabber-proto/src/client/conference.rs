@@ -184,7 +184,9 @@ impl Client {
                 .attr("subject", subject)
         };
         self.captured(now, record, |c| {
-            let m = Message::groupchat(&room.to_bare()).subject(subject).build()?;
+            let m = Message::groupchat(&room.to_bare())
+                .subject(subject)
+                .build()?;
             c.send_to_room(now, room, &m)
         })
     }

@@ -163,12 +163,12 @@ impl InFlightIq {
             "policy-save" => Carried::PolicySave,
             "disco:info" => Carried::Disco(crate::features::caps::DiscoRequest::Info),
             "disco:items" => Carried::Disco(crate::features::caps::DiscoRequest::Items),
-            other if other.starts_with("conference:") => Carried::Conference(
-                crate::features::conference::ConferenceRequest::from_name(
+            other if other.starts_with("conference:") => {
+                Carried::Conference(crate::features::conference::ConferenceRequest::from_name(
                     other.strip_prefix("conference:")?,
                     to.as_ref()?,
-                )?,
-            ),
+                )?)
+            }
             other => Carried::Service(ServiceRequest::from_name(other.strip_prefix("service:")?)?),
         };
         Some(InFlightIq {

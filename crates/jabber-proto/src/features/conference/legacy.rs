@@ -8,8 +8,8 @@ use alloc::vec::Vec;
 
 use super::room::drop_room;
 use super::{
-    BrowseItem, ConferenceEvent, Conferences, DropReason, IQ_BROWSE, JoinOptions, Occupant, Protocol,
-    RoomState, browse, join,
+    BrowseItem, ConferenceEvent, Conferences, DropReason, IQ_BROWSE, JoinOptions, Occupant,
+    Protocol, RoomState, browse, join,
 };
 use crate::client::{Cx, Error, IqId, Reply};
 use crate::jid::Jid;

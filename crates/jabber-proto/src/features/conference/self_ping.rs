@@ -102,9 +102,8 @@ impl Conferences {
         if cx.jid.is_none() || !cx.is_open() {
             return;
         }
-        let gone = |r: &super::Room| {
-            r.state == RoomState::Leaving && r.leave_by.is_some_and(|t| t <= now)
-        };
+        let gone =
+            |r: &super::Room| r.state == RoomState::Leaving && r.leave_by.is_some_and(|t| t <= now);
         if rooms.values().any(gone) {
             // No confirmation will come (the room forgot us, or its protocol does not
             // promise one): the leave is done.
@@ -121,9 +120,8 @@ impl Conferences {
             }
         }
         for (jid, room) in rooms.iter_mut() {
-            let due = room.self_pinged()
-                && !room.pinging
-                && room.next_ping.is_some_and(|t| t <= now);
+            let due =
+                room.self_pinged() && !room.pinging && room.next_ping.is_some_and(|t| t <= now);
             if !due {
                 continue;
             }
