@@ -254,6 +254,13 @@ fn cheat_sheet_room() -> (Harness, Jid) {
 fn cheat_sheet_rooms_are_not_self_pinged() {
     let (mut h, _) = cheat_sheet_room();
     assert_eq!(h.client.poll_timeout(), None);
+    // Not after a stanza from the room either.
+    h.server(
+        "<message from='cauldron@conference.example.com' type='groupchat'>\
+         <body>bob has joined.</body></message>",
+    );
+    h.events();
+    assert_eq!(h.client.poll_timeout(), None);
     h.advance(Duration::from_secs(1000));
     assert_eq!(h.sent(), "");
 }
@@ -360,7 +367,8 @@ fn room_passwords_are_masked_in_the_console_and_the_capture() {
     assert_eq!(report.replayed, records.len());
 }
 
-// ---- 11: the room's own address ----
+// ---- 11: the room's own address (already so: `Message::groupchat` takes the bare
+// address; pinned here) ----
 
 #[test]
 fn groupchat_and_subject_to_an_occupant_address_go_to_the_room() {

@@ -169,8 +169,8 @@ impl Client {
                 .attr("body", body)
         };
         self.captured(now, record, |c| {
-            // To the room itself: an occupant's address would make it a private message.
-            let m = Message::groupchat(&room.to_bare()).body(body).build()?;
+            // `groupchat` goes to the bare address: never to an occupant.
+            let m = Message::groupchat(room).body(body).build()?;
             c.send_to_room(now, room, &m)
         })
     }
@@ -184,9 +184,7 @@ impl Client {
                 .attr("subject", subject)
         };
         self.captured(now, record, |c| {
-            let m = Message::groupchat(&room.to_bare())
-                .subject(subject)
-                .build()?;
+            let m = Message::groupchat(room).subject(subject).build()?;
             c.send_to_room(now, room, &m)
         })
     }
