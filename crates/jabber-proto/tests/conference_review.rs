@@ -8,7 +8,7 @@ mod support;
 use std::num::NonZeroU64;
 use std::time::Duration;
 
-use jabber_proto::client::{ConferenceEvent, Config, Error, Event};
+use jabber_proto::client::{ConferenceEvent, Config, Event};
 use jabber_proto::features::conference::{
     CarriedRoom, DropReason, JoinOptions, Protocol, RoomState,
 };
@@ -557,6 +557,43 @@ mod sessions {
         );
     }
 
+    #[test]
+    fn an_instant_configuration_lost_with_a_refused_resumption_is_reported() {
+        let mut h = authenticated(None);
+        bind(&mut h, &wire_id(1));
+        h.sent();
+        h.events();
+        let now = h.now;
+        h.client
+            .join_room(now, &room(), "alice", JoinOptions::default())
+            .expect("join");
+        h.server(JOINED);
+        h.events();
+        h.client
+            .configure_instant_room(now, &room())
+            .expect("configure");
+        h.sent();
+        h.server(&format!("<a xmlns='{SM}' h='2'/>"));
+        h.client.handle_reset(now);
+        let r = h.client.resumption().expect("resumable");
+        assert_eq!(r.in_flight.len(), 1, "the configuration is carried");
+        let mut h = authenticated(Some(r));
+        h.server(&format!(
+            "<failed xmlns='{SM}'><item-not-found xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>\
+             </failed>"
+        ));
+        h.events();
+        let wire = h.sent();
+        bind(&mut h, &last_set_id(&wire));
+        let events = h.events();
+        assert!(
+            events.iter().any(|e| matches!(e,
+                Event::Conference(ConferenceEvent::Error { room: r, error })
+                    if *r == room() && error.condition == StanzaCondition::RemoteServerTimeout)),
+            "{events:?}"
+        );
+    }
+
     /// In `coven`, leaving it, when the connection died.
     fn died_leaving() -> Resumption {
         let mut h = authenticated(None);
@@ -611,7 +648,5 @@ mod sessions {
              <status code='110'/></x></presence>",
         );
         assert_eq!(conf(h.events()), [ConferenceEvent::Left { room: room() }]);
-        let _ = Error::NotInRoom;
-        let _ = StanzaCondition::NotAcceptable;
     }
 }
