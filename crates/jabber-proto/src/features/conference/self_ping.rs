@@ -9,6 +9,11 @@
 //! | result; `service-unavailable`, `feature-not-implemented` (the ping reached a client that does not answer pings: we are in) ; `item-not-found` (our nickname just changed) | joined |
 //! | `remote-server-not-found`, `remote-server-timeout`, no answer | unknown: ask again an interval later |
 //! | `not-acceptable` and any other error | not joined: the room dropped us |
+//!
+//! An error from the room is no sign of life: it does not postpone the ping, and the
+//! two a room that forgot us answers a groupchat or presence with (`not-acceptable`,
+//! `item-not-found`) bring it forward to now. Rooms of the cheat sheet's protocol are
+//! not pinged (a stanza to `room/nick` would switch its server to groupchat 1.0).
 
 use super::room::drop_room;
 use super::{ConferenceEvent, ConferenceRequest, Conferences, DropReason, RoomState};
