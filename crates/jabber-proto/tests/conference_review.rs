@@ -594,6 +594,44 @@ mod sessions {
         );
     }
 
+    #[test]
+    fn a_conference_nickname_request_is_answered_across_a_resumed_stream() {
+        let mut h = authenticated(None);
+        bind(&mut h, &wire_id(1));
+        h.sent();
+        h.events();
+        let now = h.now;
+        let cauldron = jid("cauldron@conference.example.com");
+        let options = JoinOptions::default().protocol(Protocol::Conference);
+        h.client
+            .join_room(now, &cauldron, "alice", options)
+            .expect("join");
+        h.sent();
+        h.server(&format!("<a xmlns='{SM}' h='2'/>"));
+        h.client.handle_reset(now);
+        let r = h.client.resumption().expect("resumable");
+        assert_eq!(r.in_flight.len(), 1, "the nickname request is carried");
+        let mut h = authenticated(Some(r));
+        h.server(&format!("<resumed xmlns='{SM}' previd='sm-1' h='2'/>"));
+        h.events();
+        h.server(&format!(
+            "<iq type='result' id='{}' from='cauldron@conference.example.com'/>",
+            wire_id(2)
+        ));
+        assert_eq!(
+            conf(h.events()),
+            [ConferenceEvent::Joined {
+                room: cauldron.clone(),
+                nick: "alice".into(),
+                created: false
+            }]
+        );
+        assert_eq!(
+            h.client.room(&cauldron).map(|r| r.state()),
+            Some(RoomState::Joined)
+        );
+    }
+
     /// In `coven`, leaving it, when the connection died.
     fn died_leaving() -> Resumption {
         let mut h = authenticated(None);
