@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use jabber_net::{Options, Tls};
 use jabber_proto::client::{Client, ConferenceEvent, Config, DiscoEvent, Event, IqId};
+use jabber_proto::console::Direction;
 use jabber_proto::features::conference::{
     DropReason, InviteKind, JoinOptions, Protocol, RoomState, emote, me,
 };
@@ -350,6 +351,9 @@ fn self_ping(ctx: &Ctx) {
     let room = ctx.room("schroedinger");
     let mut config = ctx.config();
     config.conference.self_ping_secs = 1;
+    // To see the pings and their answers.
+    config.console = true;
+    config.console_max_bytes = 64 * 1024;
     let mut a = ctx.login_with("alice", config);
     join(&mut a, &room, "alice", JoinOptions::default());
     let quiet_until = Instant::now() + Duration::from_secs(3);
@@ -368,6 +372,35 @@ fn self_ping(ctx: &Ctx) {
         a.client().room(&room).map(|r| r.state()),
         Some(RoomState::Joined)
     );
+    // The quiet was the pings' answers, not their absence: one went out and the room
+    // answered it from our occupant address.
+    let console: Vec<_> = a
+        .with_client(|c, _| std::iter::from_fn(|| c.poll_console()).collect())
+        .expect("transport");
+    let occupant = format!("{}/alice", room.as_str());
+    let pings: Vec<String> = console
+        .iter()
+        .filter(|e| {
+            e.direction == Direction::Out && e.xml.contains("<ping xmlns='urn:xmpp:ping'/>")
+        })
+        .filter(|e| e.xml.contains(&format!("to='{occupant}'")))
+        .filter_map(|e| {
+            e.xml
+                .split("id='")
+                .nth(1)?
+                .split('\'')
+                .next()
+                .map(String::from)
+        })
+        .collect();
+    assert!(!pings.is_empty(), "no self-ping in three seconds");
+    let answered = console.iter().any(|e| {
+        e.direction == Direction::In
+            && e.xml.starts_with("<iq")
+            && e.xml.contains(&format!("from='{occupant}'"))
+            && pings.iter().any(|id| e.xml.contains(&format!("id='{id}'")))
+    });
+    assert!(answered, "no self-ping answered: {pings:?}");
     if ctx.server.kind() != ServerKind::Ejabberd {
         a.close().expect("closed");
         return;

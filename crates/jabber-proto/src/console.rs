@@ -49,6 +49,7 @@ pub const MASK: &str = "***";
 /// assert!(is_secret("jabber:iq:auth", "password"));
 /// assert!(is_secret("jabber:iq:auth", "digest"));
 /// assert!(is_secret("jabber:iq:register", "password"));
+/// assert!(is_secret("http://jabber.org/protocol/muc", "password"));
 /// assert!(is_secret("urn:ietf:params:xml:ns:xmpp-sasl", "response"));
 /// assert!(!is_secret("jabber:iq:auth", "username"));
 /// assert!(!is_secret("urn:ietf:params:xml:ns:xmpp-sasl", "mechanism"));
@@ -57,6 +58,8 @@ pub fn is_secret(ns: &str, name: &str) -> bool {
     match ns {
         ns::IQ_AUTH => matches!(name, "password" | "digest"),
         ns::IQ_REGISTER => name == "password",
+        // A room's password: in the join presence, and in a mediated invitation.
+        ns::MUC | ns::MUC_USER => name == "password",
         // Secret unless known to carry none: a SASL element added later (a new mechanism's
         // data) is masked without anyone having to remember it. `auth`, `response`,
         // `challenge` and `success` carry credentials or proofs of them.
@@ -66,6 +69,19 @@ pub fn is_secret(ns: &str, name: &str) -> bool {
         ),
         _ => false,
     }
+}
+
+/// Whether the attribute `attr` of the element `name` in namespace `ns` carries a
+/// secret, so the console writes [`MASK`] for its value: the room password of a direct
+/// invitation (XEP-0249), the one secret sent as an attribute.
+///
+/// ```
+/// use jabber_proto::console::is_secret_attr;
+/// assert!(is_secret_attr("jabber:x:conference", "x", "password"));
+/// assert!(!is_secret_attr("jabber:x:conference", "x", "jid"));
+/// ```
+pub fn is_secret_attr(ns: &str, name: &str, attr: &str) -> bool {
+    ns == ns::X_CONFERENCE && name == "x" && attr == "password"
 }
 
 /// Whether the `<value>`s of `field` are secrets, so the console writes [`MASK`] for

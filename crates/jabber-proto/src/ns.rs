@@ -130,3 +130,8 @@ pub const CAPS: &str = "http://jabber.org/protocol/caps";
 pub const IQ_OOB: &str = "jabber:iq:oob";
 /// HTTP File Upload, XEP-0363.
 pub const HTTP_UPLOAD: &str = "urn:xmpp:http:upload:0";
+
+/// Multi-User Chat (XEP-0045): the join payload.
+pub const MUC: &str = "http://jabber.org/protocol/muc";
+/// Multi-User Chat: what a room says of occupants, invitations, declines.
+pub const MUC_USER: &str = "http://jabber.org/protocol/muc#user";

@@ -28,7 +28,7 @@ impl Client {
     }
 
     /// The rooms to carry to a new connection ([`carry_rooms`](Self::carry_rooms)):
-    /// those we are in, entering or were dropped from, with their occupants. Also
+    /// those we are in, entering, leaving or were dropped from, with their occupants. Also
     /// after the connection ended, which is when it is wanted. (A resumption carries
     /// them by itself: [`Resumption::rooms`](crate::features::stream_management::Resumption::rooms).)
     pub fn carried_rooms(&self) -> Vec<CarriedRoom> {
@@ -66,8 +66,11 @@ impl Client {
     /// [`Error`](conference::ConferenceEvent::Error) or
     /// [`NickConflict`](conference::ConferenceEvent::NickConflict).
     ///
+    /// On a room we are leaving, the leave ends at once
+    /// ([`Left`](conference::ConferenceEvent::Left)) and the room is entered anew.
+    ///
     /// Refused with [`Error::WrongPhase`] before login or for a room already joined (or
-    /// being joined or left), [`Error::TooManyRooms`] beyond
+    /// being joined), [`Error::TooManyRooms`] beyond
     /// [`ConferenceConfig::max_rooms`](conference::ConferenceConfig::max_rooms),
     /// [`Error::InvalidAddress`] for a nickname that makes no address.
     pub fn join_room(
@@ -86,9 +89,21 @@ impl Client {
             )
         };
         self.captured(now, record, |c| {
+            let leaving = c
+                .conference
+                .room(room)
+                .is_some_and(|r| r.state() == conference::RoomState::Leaving);
             c.room_change(now, room, |conf, cx| {
                 conf.join(cx, room, nick, options.clone())
-            })
+            })?;
+            if leaving {
+                // The join ended the leave (only once it went out: a refused join is
+                // undone whole, leave included).
+                c.cx.push(conference::ConferenceEvent::Left {
+                    room: room.to_bare(),
+                });
+            }
+            Ok(())
         })
     }
 
@@ -105,7 +120,8 @@ impl Client {
 
     /// Leaves `room` (unavailable presence, with an optional status);
     /// [`Left`](conference::ConferenceEvent::Left) follows when the room confirms (at
-    /// once for a room we were dropped from).
+    /// once for a room we were dropped from; without confirmation, after
+    /// [`Config::iq_timeout`](super::Config::iq_timeout)).
     pub fn leave_room(
         &mut self,
         now: Instant,
@@ -143,8 +159,8 @@ impl Client {
         })
     }
 
-    /// Sends `body` to everyone in `room` (a `groupchat` message; `/me`:
-    /// [`conference::me`]). The room reflects it back as a
+    /// Sends `body` to everyone in `room` (a `groupchat` message to its bare address,
+    /// whatever resource `room` has; `/me`: [`conference::me`]). The room reflects it back as a
     /// [`Message`](conference::ConferenceEvent::Message) from our nickname.
     pub fn send_groupchat(&mut self, now: Instant, room: &Jid, body: &str) -> Result<(), Error> {
         let record = || {
@@ -153,12 +169,13 @@ impl Client {
                 .attr("body", body)
         };
         self.captured(now, record, |c| {
+            // `groupchat` goes to the bare address: never to an occupant.
             let m = Message::groupchat(room).body(body).build()?;
             c.send_to_room(now, room, &m)
         })
     }
 
-    /// Sets the subject of `room` (where the room allows us);
+    /// Sets the subject of `room` (to its bare address; where the room allows us);
     /// [`Subject`](conference::ConferenceEvent::Subject) follows.
     pub fn set_subject(&mut self, now: Instant, room: &Jid, subject: &str) -> Result<(), Error> {
         let record = || {
@@ -215,7 +232,8 @@ impl Client {
         })
     }
 
-    /// Asks `room` to invite `to` (mediated, XEP-0045 §7.8.2); the invitee may decline
+    /// Asks `room` (its bare address) to invite `to` (mediated, XEP-0045 §7.8.2); the
+    /// invitee may decline
     /// ([`Declined`](conference::ConferenceEvent::Declined)).
     pub fn invite(
         &mut self,

@@ -82,15 +82,16 @@ struct Pending {
 /// requests the server had not acknowledged are sent again in the new session and
 /// still get their replies; the others were answered into the lost session, and their
 /// handles get [`IqEvent::Lost`](crate::client::IqEvent::Lost) (or the feature's
-/// failure event for an account-service or discovery request).
+/// failure event for an account-service, discovery or conference request).
 ///
 /// Carried: the application's requests, account-service and discovery queries, file
 /// transfer's offers, upload-service searches and slot requests, a
-/// password change or account removal, the blocking policy's load and save (their
-/// answers are events the application waits for), and the roster fetch (a resumed
-/// session does not fetch again). Not carried: the client's own housekeeping
-/// (keepalive pings, caps verification, carbons, the blocking policy's server sync),
-/// which a new session redoes.
+/// password change or account removal, the blocking policy's load and save, a
+/// conference browse, instant configuration or nickname request (their answers are
+/// events the application waits for), and the roster fetch (a resumed session does not
+/// fetch again). Not carried: the client's own housekeeping (keepalive pings, caps
+/// verification, carbons, the blocking policy's server sync, room self-pings), which a
+/// new session redoes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct InFlightIq {
     wire: String,
@@ -113,6 +114,8 @@ enum Carried {
     Service(ServiceRequest),
     Disco(crate::features::caps::DiscoRequest),
     Transfer(crate::features::files::TransferRequest),
+    /// A browse, an instant configuration or a conference nickname request.
+    Conference(crate::features::conference::ConferenceRequest),
 }
 
 impl InFlightIq {
@@ -151,6 +154,7 @@ impl InFlightIq {
                 _ => "disco:info",
             }),
             Carried::Transfer(t) => alloc::format!("transfer:{}", t.name()),
+            Carried::Conference(c) => alloc::format!("conference:{}", c.name()),
         }
     }
 
@@ -174,6 +178,12 @@ impl InFlightIq {
             other if other.starts_with("transfer:") => Carried::Transfer(
                 crate::features::files::TransferRequest::from_name(&other[9..])?,
             ),
+            other if other.starts_with("conference:") => {
+                Carried::Conference(crate::features::conference::ConferenceRequest::from_name(
+                    other.strip_prefix("conference:")?,
+                    to.as_ref()?,
+                )?)
+            }
             other => Carried::Service(ServiceRequest::from_name(other.strip_prefix("service:")?)?),
         };
         Some(InFlightIq {
@@ -263,6 +273,7 @@ impl IqTable {
                     | crate::features::caps::DiscoRequest::Items),
                 )) => Carried::Disco(d.clone()),
                 Some(Owner::Transfer(t)) => Carried::Transfer(*t),
+                Some(Owner::Conference(c)) if c.is_carried() => Carried::Conference(c.clone()),
                 Some(_) => continue,
             };
             carried.push(InFlightIq {
@@ -311,6 +322,7 @@ impl IqTable {
                 Carried::Service(s) => Some(Owner::Service(s)),
                 Carried::Disco(d) => Some(Owner::Disco(d)),
                 Carried::Transfer(t) => Some(Owner::Transfer(t)),
+                Carried::Conference(c) => Some(Owner::Conference(c)),
             };
             self.by_wire_id.insert(
                 c.wire,

@@ -762,7 +762,7 @@ impl Client {
             keepalive,
             self.sm_deadline(),
             self.cx.busy_until,
-            self.conference.deadline(),
+            self.conference.deadline(&self.cx),
         ]
         .into_iter()
         .flatten()

@@ -72,7 +72,7 @@ fn write_in(
         write_attr(out, "xmlns", el_ns, one_line);
         inner.default_ns = el_ns;
     }
-    write_attrs(out, el, one_line);
+    write_attrs_in(out, el, one_line, mask);
     if el.is_empty() {
         out.extend_from_slice(b"/>");
         return;
@@ -111,6 +111,12 @@ fn write_prefix(out: &mut Vec<u8>, prefix: Option<&str>) {
 /// Attributes in order; those in a namespace other than `xml` get a generated prefix,
 /// declared on the same element.
 pub(crate) fn write_attrs(out: &mut Vec<u8>, el: ElementRef<'_>, one_line: bool) {
+    write_attrs_in(out, el, one_line, false);
+}
+
+/// [`write_attrs`]; with `mask`, the value of an attribute [`console::is_secret_attr`]
+/// names is written as [`console::MASK`].
+fn write_attrs_in(out: &mut Vec<u8>, el: ElementRef<'_>, one_line: bool, mask: bool) {
     let mut declared: Vec<&str> = Vec::new();
     for a in el.attrs() {
         out.push(b' ');
@@ -138,7 +144,9 @@ pub(crate) fn write_attrs(out: &mut Vec<u8>, el: ElementRef<'_>, one_line: bool)
         }
         out.extend_from_slice(a.name.as_bytes());
         out.extend_from_slice(b"='");
-        escape(out, a.value, true, one_line);
+        let secret = mask && a.ns.is_empty() && console::is_secret_attr(el.ns(), el.name(), a.name);
+        let value = if secret { console::MASK } else { a.value };
+        escape(out, value, true, one_line);
         out.push(b'\'');
     }
 }

@@ -95,8 +95,11 @@ pub(crate) struct RosterLine {
     pub(crate) remove: bool,
 }
 
-/// The lines of a roster push's payload (`None`: not one).
-pub(crate) fn roster_push(payload: ElementRef<'_>) -> Option<Vec<RosterLine>> {
+/// The lines of a roster push's payload (`None`: not one), read as they are used:
+/// nothing is collected, however many lines it has.
+pub(crate) fn roster_push(
+    payload: ElementRef<'_>,
+) -> Option<impl Iterator<Item = RosterLine> + '_> {
     if payload.ns() != IQ_CONFERENCE {
         return None;
     }
@@ -110,7 +113,6 @@ pub(crate) fn roster_push(payload: ElementRef<'_>) -> Option<Vec<RosterLine>> {
                     nick: String::from(u.attr("name").unwrap_or_default()),
                     remove: u.attr("type") == Some("remove"),
                 })
-            })
-            .collect(),
+            }),
     )
 }

@@ -6,7 +6,7 @@ use alloc::format;
 use alloc::string::String;
 
 use super::occupants::{Affiliation, Occupant, Role};
-use super::{CarriedRoom, ConferenceConfig, History, JoinOptions, Protocol, RoomState};
+use super::{CarriedRoom, ConferenceConfig, History, JoinOptions, MUC, Protocol, RoomState};
 use crate::client::{CAPTURE_NS, Client, Error};
 use crate::jid::Jid;
 use crate::stanza::Show;
@@ -48,7 +48,10 @@ pub(crate) fn with_options(mut b: ElementBuilder, options: &JoinOptions) -> Elem
         .attr("retry-nick", flag(options.retry_nick))
         .attr("instant", flag(options.instant));
     if let Some(p) = &options.password {
-        b = b.attr("password", p);
+        // A child the console's secrets table names, so the capture masks it (the
+        // replay joins with the mask, which the console shows as it showed the
+        // password).
+        b = b.child(Element::builder("password", MUC).text(p));
     }
     let h = &options.history;
     for (name, v) in [
@@ -80,7 +83,10 @@ pub(crate) fn read_options(el: ElementRef<'_>) -> Result<JoinOptions, String> {
         Some(p) => Protocol::from_name(p).ok_or("bad 'protocol'")?,
         None => Protocol::Muc,
     };
-    o.password = el.attr("password").map(String::from);
+    o.password = el
+        .child("password", MUC)
+        .map(|p| String::from(p.text()))
+        .or_else(|| el.attr("password").map(String::from));
     o.retry_nick = el.attr("retry-nick") == Some("true");
     o.instant = el.attr("instant") != Some("false");
     Ok(o)

@@ -25,6 +25,9 @@ pub enum DropReason {
     Removed(u16),
     /// The room was destroyed.
     Destroyed,
+    /// The room's roster (the cheat sheet's conference protocol) took us out while we
+    /// had not left.
+    Unlisted,
 }
 
 /// The conference feature's events (rooms: XEP-0045, groupchat 1.0 and the cheat
@@ -136,9 +139,11 @@ pub enum ConferenceEvent {
     Declined(Box<Decline>),
     /// We left the room ([`Client::leave_room`](crate::client::Client::leave_room)):
     /// the room confirmed with our own unavailable presence (in the conference
-    /// protocol, its last roster update), or we left a room we had been dropped from.
-    /// What the room sent between our leaving and its confirmation is ignored, and the
-    /// room is forgotten.
+    /// protocol, its last roster update) or with an error presence, or we left a room we
+    /// had been dropped from; without confirmation, an
+    /// [`iq_timeout`](crate::client::Config::iq_timeout) after leaving, or at once when
+    /// we join it again or a new session starts. What the room sent between our leaving
+    /// and then is ignored, and the room is forgotten.
     Left {
         /// The room.
         room: Jid,

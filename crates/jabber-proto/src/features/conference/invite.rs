@@ -42,6 +42,9 @@ pub struct Invite {
     pub password: Option<String>,
     /// Direct or mediated.
     pub kind: InviteKind,
+    /// A direct invitation (XEP-0249) that continues a one-to-one conversation in the
+    /// room (`continue='true'`): the thread it continues (empty when it names none).
+    pub continues: Option<String>,
 }
 
 /// A declined mediated invitation, as the room passes it on to us (the inviter).
@@ -97,6 +100,7 @@ pub(crate) fn read(m: &Message) -> Option<Carried> {
                     .child("password", MUC_USER)
                     .map(|p| String::from(p.text())),
                 kind: InviteKind::Mediated,
+                continues: None,
             }));
         }
         if let (Some(decline), Some(room)) = (x.child("decline", MUC_USER), room) {
@@ -115,6 +119,7 @@ pub(crate) fn read(m: &Message) -> Option<Carried> {
         reason: direct.reason,
         password: direct.password,
         kind: InviteKind::Direct,
+        continues: direct.continues,
     }))
 }
 

@@ -6,9 +6,10 @@ use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::room::drop_room;
 use super::{
-    BrowseItem, ConferenceEvent, Conferences, IQ_BROWSE, JoinOptions, Occupant, Protocol,
-    RoomState, browse, join,
+    BrowseItem, ConferenceEvent, Conferences, DropReason, IQ_BROWSE, JoinOptions, Occupant,
+    Protocol, RoomState, browse, join,
 };
 use crate::client::{Cx, Error, IqId, Reply};
 use crate::jid::Jid;
@@ -37,6 +38,7 @@ impl Conferences {
         }
         let _ = cx.reply(iq.element(), Ok(None));
         let mut left = false;
+        let mut dropped = false;
         for line in lines {
             let own = line.nick == room.nick;
             if room.state == RoomState::Leaving {
@@ -47,6 +49,11 @@ impl Conferences {
                 }
                 continue;
             }
+            if line.remove && own {
+                // The room took us out of its roster: we are no longer in it.
+                dropped = true;
+                break;
+            }
             if line.remove {
                 if let Some(occupant) = room.occupants.remove(&line.nick) {
                     cx.push(ConferenceEvent::OccupantLeft {
@@ -56,7 +63,13 @@ impl Conferences {
                 }
                 continue;
             }
-            let known = room.occupants.contains_key(&line.nick);
+            let known = room.occupants.get(&line.nick).map(|o| o.proxy.as_ref());
+            if known == Some(Some(&line.proxy)) {
+                // Nothing new (a push may repeat a line any number of times): no event,
+                // so one push yields at most one per occupant kept and one per removal.
+                continue;
+            }
+            let known = known.is_some();
             if !known && room.occupants.len() >= max_occupants {
                 room.dropped = room.dropped.saturating_add(1);
                 continue;
@@ -82,13 +95,19 @@ impl Conferences {
         if left {
             self.remove(&jid);
             cx.push(ConferenceEvent::Left { room: jid });
+        } else if dropped {
+            if let Some(room) = self.get_mut(&jid) {
+                drop_room(room);
+            }
+            cx.push(ConferenceEvent::Dropped {
+                room: jid,
+                reason: DropReason::Unlisted,
+            });
         }
         true
     }
 
     pub(super) fn on_nick_reply(&mut self, cx: &mut Cx, jid: Jid, reply: Reply<'_>) {
-        let ping = cx.config.conference.self_ping();
-        let now = cx.now;
         let Some(room) = self.get_mut(&jid) else {
             return;
         };
@@ -106,8 +125,8 @@ impl Conferences {
                 if let Some(nick) = chosen.filter(|n| !n.is_empty()) {
                     room.nick = nick;
                 }
+                // Joined; not self-pinged (see `Room::self_pinged`).
                 room.state = RoomState::Joined;
-                room.next_ping = ping.map(|d| now + d);
                 let nick = room.nick.clone();
                 // The cheat sheet: presence once more, or the members may not see us.
                 if let Ok(p) = Presence::available().to(&jid).build() {

@@ -5,8 +5,8 @@ use alloc::boxed::Box;
 use alloc::string::String;
 
 use super::resource_of;
-use super::room::touch;
-use super::{ConferenceEvent, Conferences, invite};
+use super::room::{suspect, touch};
+use super::{ConferenceEvent, Conferences, RoomState, invite};
 use crate::client::Cx;
 use crate::stanza::{Message, MessageType, StanzaCondition, StanzaError};
 
@@ -31,7 +31,17 @@ impl Conferences {
         let Some(room) = self.get_mut(&jid) else {
             return Some(m);
         };
-        touch(room, cx.now, ping);
+        if room.state == RoomState::Leaving {
+            // We left (see `ConferenceEvent::Left`): what it still sends is not ours.
+            return None;
+        }
+        if m.kind() == MessageType::Error {
+            if let Some(error) = StanzaError::from_stanza(m.element().root()) {
+                suspect(room, cx.now, ping, &error);
+            }
+        } else {
+            touch(room, cx.now, ping);
+        }
         let nick = resource.map(|r| match m.from() {
             // The conference protocol's senders are proxy JIDs.
             Some(from) => room

@@ -73,9 +73,9 @@ pub(crate) use room::Room;
 use room::drop_room;
 
 /// Multi-User Chat: the join payload (XEP-0045).
-pub const MUC: &str = "http://jabber.org/protocol/muc";
+pub const MUC: &str = crate::ns::MUC;
 /// Multi-User Chat: what the room says of occupants, invitations, declines.
-pub const MUC_USER: &str = "http://jabber.org/protocol/muc#user";
+pub const MUC_USER: &str = crate::ns::MUC_USER;
 /// Multi-User Chat: the owner's configuration.
 pub const MUC_OWNER: &str = "http://jabber.org/protocol/muc#owner";
 /// The cheat sheet's browsing (JEP-0011).
@@ -116,7 +116,7 @@ impl ConferenceConfig {
 }
 
 /// The conference feature's own requests (their replies come back here).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ConferenceRequest {
     /// A self-ping of our occupant address in this room.
     SelfPing(Jid),
@@ -126,6 +126,34 @@ pub(crate) enum ConferenceRequest {
     Nick(Jid),
     /// A browse of this address.
     Browse(Jid),
+}
+
+impl ConferenceRequest {
+    /// Whether a resumption carries it: those whose answer the application (or a room
+    /// being joined) waits for. A self-ping is not: a resumed session pings anew.
+    pub(crate) fn is_carried(&self) -> bool {
+        !matches!(self, ConferenceRequest::SelfPing(_))
+    }
+
+    /// Its name in a capture (the address is the request's `to`).
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            ConferenceRequest::SelfPing(_) => "self-ping",
+            ConferenceRequest::Configure(_) => "configure",
+            ConferenceRequest::Nick(_) => "nick",
+            ConferenceRequest::Browse(_) => "browse",
+        }
+    }
+
+    /// The carried request [`name`](Self::name) names, sent to `to`.
+    pub(crate) fn from_name(name: &str, to: &Jid) -> Option<ConferenceRequest> {
+        Some(match name {
+            "configure" => ConferenceRequest::Configure(to.to_bare()),
+            "nick" => ConferenceRequest::Nick(to.to_bare()),
+            "browse" => ConferenceRequest::Browse(to.clone()),
+            _ => return None,
+        })
+    }
 }
 
 /// `/me` (the IRC convention the cheat sheet describes): the body that shows `action`
@@ -262,9 +290,15 @@ impl Conferences {
         options: JoinOptions,
     ) -> Result<Option<IqId>, Error> {
         let room = room.to_bare();
+        let mut leaving = false;
         if let Some(known) = self.rooms.as_deref().and_then(|r| r.get(&room)) {
-            if known.state != RoomState::Dropped {
-                return Err(Error::WrongPhase);
+            match known.state {
+                RoomState::Dropped => {}
+                // Joining again ends the leave (the client reports it done once the
+                // join went out); the room's late confirmation of it is not taken for
+                // a refusal of this join.
+                RoomState::Leaving => leaving = true,
+                _ => return Err(Error::WrongPhase),
             }
         } else if self.rooms.as_deref().map_or(0, BTreeMap::len)
             >= usize::from(cx.config.conference.max_rooms)
@@ -282,9 +316,11 @@ impl Conferences {
             let owner = Owner::Conference(ConferenceRequest::Nick(room.clone()));
             id = Some(cx.request(Some(&room), IqType::Set, query, Some(owner))?);
         }
+        let mut entry = Room::new(nick, options);
+        entry.stale_leave = leaving;
         self.rooms
             .get_or_insert_with(Default::default)
-            .insert(room, Room::new(nick, options));
+            .insert(room, entry);
         Ok(id)
     }
 
@@ -340,6 +376,9 @@ impl Conferences {
         if let Some(r) = self.get_mut(&room) {
             r.state = RoomState::Leaving;
             r.next_ping = None;
+            // A confirmation is not promised (a room that forgot us sends none): we stop
+            // waiting after an IQ timeout.
+            r.leave_by = Some(cx.now + cx.config.iq_timeout);
         }
         Ok(())
     }
@@ -412,10 +451,10 @@ impl Conferences {
 
     // ---- stream management ----
 
-    /// The rooms a resumed session keeps (see [`CarriedRoom`]).
+    /// The rooms a resumed session keeps (see [`CarriedRoom`]); those being left too,
+    /// so that their [`Left`](ConferenceEvent::Left) still comes.
     pub(crate) fn carry_out(&self) -> Vec<CarriedRoom> {
         self.rooms()
-            .filter(|v| v.state() != RoomState::Leaving)
             .map(|v| CarriedRoom {
                 room: v.jid.clone(),
                 nick: v.room.nick.clone(),
@@ -432,7 +471,14 @@ impl Conferences {
     pub(crate) fn carry_in(&mut self, cx: &Cx, carried: Vec<CarriedRoom>) {
         let max = usize::from(cx.config.conference.max_rooms);
         let max_occupants = usize::from(cx.config.conference.max_occupants);
-        for c in carried.into_iter().take(max) {
+        for c in carried {
+            let jid = c.room.to_bare();
+            let rooms = self.rooms.as_deref();
+            let known = rooms.is_some_and(|r| r.contains_key(&jid));
+            if !known && rooms.map_or(0, BTreeMap::len) >= max {
+                // The bound holds across every carry (it may be called more than once).
+                continue;
+            }
             let mut room = Room::new(&c.nick, c.options);
             room.state = c.state;
             room.subject = c.subject;
@@ -441,21 +487,25 @@ impl Conferences {
             }
             self.rooms
                 .get_or_insert_with(Default::default)
-                .insert(c.room.to_bare(), room);
+                .insert(jid, room);
         }
     }
 
-    /// The session resumed: we are still in every room; self-pings start over.
+    /// The session resumed: we are still in every room; self-pings start over, and so
+    /// does the wait for a leave's confirmation.
     pub(crate) fn on_resumed(&mut self, cx: &Cx) {
         let next = cx.config.conference.self_ping().map(|d| cx.now + d);
+        let leave_by = cx.now + cx.config.iq_timeout;
         for room in self
             .rooms
             .as_deref_mut()
             .into_iter()
             .flat_map(|r| r.values_mut())
         {
-            if room.state == RoomState::Joined {
-                room.next_ping = next;
+            match room.state {
+                RoomState::Joined => room.next_ping = next,
+                RoomState::Leaving => room.leave_by = Some(leave_by),
+                _ => {}
             }
         }
     }
@@ -465,7 +515,14 @@ impl Conferences {
         let Some(rooms) = self.rooms.as_deref_mut() else {
             return;
         };
-        rooms.retain(|_, r| r.state != RoomState::Leaving);
+        // A room being left is left: the new session is in none.
+        rooms.retain(|jid, r| {
+            let leaving = r.state == RoomState::Leaving;
+            if leaving {
+                cx.push(ConferenceEvent::Left { room: jid.clone() });
+            }
+            !leaving
+        });
         for (jid, room) in rooms.iter_mut() {
             if room.state == RoomState::Dropped {
                 continue;
@@ -516,6 +573,7 @@ impl Conferences {
         {
             room.pinging = false;
             room.next_ping = None;
+            room.leave_by = None;
         }
     }
 }

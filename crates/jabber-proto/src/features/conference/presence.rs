@@ -9,7 +9,7 @@ use core::time::Duration;
 use super::occupants::{MucUser, status};
 use super::resource_of;
 use super::room::Room;
-use super::room::{drop_room, touch};
+use super::room::{drop_room, suspect, touch};
 use super::{
     Affiliation, ConferenceEvent, ConferenceRequest, Conferences, DropReason, Occupant, Protocol,
     Role, RoomState, join,
@@ -35,8 +35,23 @@ impl Conferences {
             // Subscriptions and probes are between accounts, not the room's.
             _ => return Some(p),
         }
-        // Any stanza from the room shows we are still in it.
-        touch(room, cx.now, ping);
+        if p.kind() == PresenceType::Error {
+            let error = StanzaError::from_stanza(p.element().root())
+                .unwrap_or_else(|| StanzaError::new(StanzaCondition::UndefinedCondition));
+            if room.state == RoomState::Leaving {
+                // Whatever it refuses (a join it never took, a leave from one it forgot),
+                // we are out: the leave is done.
+                cx.push(ConferenceEvent::Left { room: jid.clone() });
+                self.remove(&jid);
+                return None;
+            }
+            // An error says nothing of whether the room still knows us; the two a room
+            // that forgot us answers make us ask at once.
+            suspect(room, cx.now, ping, &error);
+        } else {
+            // Any other stanza from the room shows we are still in it.
+            touch(room, cx.now, ping);
+        }
         let Some(nick) = resource else {
             // The room's own address has no presence of its own to report.
             return None;
@@ -177,6 +192,11 @@ fn on_unavailable(room: &mut Room, cx: &mut Cx, jid: &Jid, nick: &str, muc: &Muc
             });
             return Outcome::Keep;
         }
+    }
+    if own && room.stale_leave && room.state == RoomState::Joining {
+        // The confirmation of the leave this join followed, not a refusal of the join.
+        room.stale_leave = false;
+        return Outcome::Keep;
     }
     if own {
         if room.state == RoomState::Leaving {

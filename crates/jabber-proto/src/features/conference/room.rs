@@ -6,7 +6,7 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::join::JoinOptions;
+use super::join::{JoinOptions, Protocol};
 use super::occupants::Occupant;
 use crate::jid::Jid;
 use crate::time::Instant;
@@ -95,6 +95,11 @@ pub(crate) struct Room {
     pub(crate) next_ping: Option<Instant>,
     /// A self-ping is out.
     pub(crate) pinging: bool,
+    /// While leaving: when to stop waiting for the room's confirmation.
+    pub(crate) leave_by: Option<Instant>,
+    /// Joined again while leaving: the old leave's confirmation (our own unavailable
+    /// presence) may still come, and is not about this join.
+    pub(crate) stale_leave: bool,
 }
 
 impl Room {
@@ -110,7 +115,16 @@ impl Room {
             pending_nick: None,
             next_ping: None,
             pinging: false,
+            leave_by: None,
+            stale_leave: false,
         }
+    }
+
+    /// Whether this room is self-pinged: joined, and not in the cheat sheet's protocol
+    /// (there a stanza to `room/nick` switches the server to groupchat, whose errors
+    /// would read as the room having forgotten us).
+    pub(crate) fn self_pinged(&self) -> bool {
+        self.state == RoomState::Joined && self.options.protocol != Protocol::Conference
     }
 
     /// The nickname of the occupant whose proxy JID (conference protocol) is `jid`.
@@ -158,10 +172,25 @@ impl CarriedRoom {
     }
 }
 
-/// A stanza from the room: it still knows us; the next self-ping waits.
+/// A stanza from the room (not an error): it still knows us; the next self-ping waits.
 pub(super) fn touch(room: &mut Room, now: Instant, ping: Option<Duration>) {
-    if room.state == RoomState::Joined && !room.pinging {
+    if room.self_pinged() && !room.pinging {
         room.next_ping = ping.map(|d| now + d);
+    }
+}
+
+/// An error from the room that a room which forgot us answers (`not-acceptable`,
+/// `item-not-found`): self-ping at once rather than an interval later.
+pub(super) fn suspect(
+    room: &mut Room,
+    now: Instant,
+    ping: Option<Duration>,
+    error: &crate::stanza::StanzaError,
+) {
+    use crate::stanza::StanzaCondition as C;
+    let forgotten = matches!(error.condition, C::NotAcceptable | C::ItemNotFound);
+    if forgotten && ping.is_some() && room.self_pinged() && !room.pinging {
+        room.next_ping = Some(now);
     }
 }
 
@@ -172,4 +201,6 @@ pub(super) fn drop_room(room: &mut Room) {
     room.next_ping = None;
     room.pinging = false;
     room.pending_nick = None;
+    room.leave_by = None;
+    room.stale_leave = false;
 }

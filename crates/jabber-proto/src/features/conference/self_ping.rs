@@ -9,6 +9,11 @@
 //! | result; `service-unavailable`, `feature-not-implemented` (the ping reached a client that does not answer pings: we are in) ; `item-not-found` (our nickname just changed) | joined |
 //! | `remote-server-not-found`, `remote-server-timeout`, no answer | unknown: ask again an interval later |
 //! | `not-acceptable` and any other error | not joined: the room dropped us |
+//!
+//! An error from the room is no sign of life: it does not postpone the ping, and the
+//! two a room that forgot us answers a groupchat or presence with (`not-acceptable`,
+//! `item-not-found`) bring it forward to now. Rooms of the cheat sheet's protocol are
+//! not pinged (a stanza to `room/nick` would switch its server to groupchat 1.0).
 
 use super::room::drop_room;
 use super::{ConferenceEvent, ConferenceRequest, Conferences, DropReason, RoomState};
@@ -75,17 +80,26 @@ impl Conferences {
         });
     }
 
-    /// When a self-ping is next due.
-    pub(crate) fn deadline(&self) -> Option<Instant> {
+    /// When a self-ping is next due, or a leave stops waiting: only while the stream is
+    /// open and logged in (`on_timeout` does nothing otherwise, so an earlier instant
+    /// would make the client spin).
+    pub(crate) fn deadline(&self, cx: &Cx) -> Option<Instant> {
+        if cx.jid.is_none() || !cx.is_open() {
+            return None;
+        }
         self.rooms
             .as_deref()?
             .values()
-            .filter(|r| r.state == RoomState::Joined && !r.pinging)
-            .filter_map(|r| r.next_ping)
+            .filter_map(|r| match r.state {
+                RoomState::Leaving => r.leave_by,
+                _ if r.self_pinged() && !r.pinging => r.next_ping,
+                _ => None,
+            })
             .min()
     }
 
-    /// Sends the self-pings that are due.
+    /// Sends the self-pings that are due; forgets the rooms whose leave went
+    /// unconfirmed too long.
     pub(crate) fn on_timeout(&mut self, cx: &mut Cx, now: Instant) {
         let Some(rooms) = self.rooms.as_deref_mut() else {
             return;
@@ -93,10 +107,26 @@ impl Conferences {
         if cx.jid.is_none() || !cx.is_open() {
             return;
         }
+        let gone =
+            |r: &super::Room| r.state == RoomState::Leaving && r.leave_by.is_some_and(|t| t <= now);
+        if rooms.values().any(gone) {
+            // No confirmation will come (the room forgot us, or its protocol does not
+            // promise one): the leave is done.
+            rooms.retain(|jid, r| {
+                let keep = !gone(r);
+                if !keep {
+                    cx.push(ConferenceEvent::Left { room: jid.clone() });
+                }
+                keep
+            });
+            if rooms.is_empty() {
+                self.rooms = None;
+                return;
+            }
+        }
         for (jid, room) in rooms.iter_mut() {
-            let due = room.state == RoomState::Joined
-                && !room.pinging
-                && room.next_ping.is_some_and(|t| t <= now);
+            let due =
+                room.self_pinged() && !room.pinging && room.next_ping.is_some_and(|t| t <= now);
             if !due {
                 continue;
             }
