@@ -114,19 +114,9 @@ impl Session {
         Ok(())
     }
 
-    /// Logs out: our unavailable presence, the stream's close, the server's.
-    pub(crate) async fn logout(mut self) -> Result<(), Failure> {
-        // Acknowledge what we received (XEP-0198) before closing: ejabberd bounces the
-        // stanzas a closing session has not acknowledged back to their senders as
-        // errors, although we handled them. The core answers only the server's `<r/>`.
-        let _ = self.conn.with_client(|c, now| {
-            let handled = c.resumption()?.handled;
-            let ack = Element::builder("a", ns::SM)
-                .attr("h", &handled.to_string())
-                .build()
-                .ok()?;
-            c.send(now, ack).ok()
-        });
+    /// Logs out: our unavailable presence, the acknowledgement of what we received
+    /// (XEP-0198; the core sends it), the stream's close, the server's.
+    pub(crate) async fn logout(self) -> Result<(), Failure> {
         // What the command had to do is done; a server that does not close cleanly
         // changes nothing of it.
         let _ = self.conn.close().await;

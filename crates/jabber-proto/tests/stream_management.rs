@@ -1084,3 +1084,37 @@ fn after_a_refused_resumption_a_stale_roster_reply_changes_nothing() {
             .is_none()
     );
 }
+
+/// What we received is acknowledged before our close: a server counts the rest as
+/// undelivered (ejabberd bounces it to the senders as errors). Nothing more when the
+/// server already heard the count, and nothing on a stream without stream management.
+#[test]
+fn close_acknowledges_what_was_received_first() {
+    let mut h = enabled(config());
+    h.server("<message from='bob@example.com/x' type='chat'><body>1</body></message>");
+    h.server("<message from='bob@example.com/x' type='chat'><body>2</body></message>");
+    let now = h.now;
+    h.client.close(now);
+    assert_eq!(
+        h.sent(),
+        "<a xmlns='urn:xmpp:sm:3' h='2'/></stream:stream>",
+        "the ack goes before the close"
+    );
+
+    let mut h = enabled(config());
+    h.server("<message from='bob@example.com/x' type='chat'><body>1</body></message>");
+    h.server("<r xmlns='urn:xmpp:sm:3'/>");
+    assert_eq!(h.sent(), "<a xmlns='urn:xmpp:sm:3' h='1'/>");
+    let now = h.now;
+    h.client.close(now);
+    assert_eq!(h.sent(), "</stream:stream>", "the server already has h=1");
+
+    let mut h = enabled(config());
+    let now = h.now;
+    h.client.close(now);
+    assert_eq!(
+        h.sent(),
+        "</stream:stream>",
+        "nothing received, nothing to tell"
+    );
+}

@@ -599,6 +599,9 @@ impl Client {
             return;
         }
         self.presence.on_close(&mut self.cx);
+        if self.cx.is_open() {
+            crate::features::stream_management::on_close(&mut self.cx);
+        }
         self.cx.close();
     }
 

@@ -147,6 +147,8 @@ pub(crate) struct StreamManagement {
     in_flight: Vec<InFlightIq>,
     /// The IQ table's last handle when the connection died.
     iq_handles: u64,
+    /// The last `h` we told the server in an `<a/>`.
+    told: u32,
 }
 
 impl StreamManagement {
@@ -167,6 +169,7 @@ impl StreamManagement {
             jid: None,
             in_flight: Vec::new(),
             iq_handles: 0,
+            told: 0,
         }
     }
 
@@ -176,6 +179,7 @@ impl StreamManagement {
         sm.id = Some(r.id);
         sm.location = r.location;
         sm.handled = r.handled;
+        sm.told = r.handled;
         sm.acked = r.acked;
         sm.unacked = r.unacked.into();
         sm.jid = Some(r.jid);
@@ -453,6 +457,21 @@ pub(crate) fn on_stanza_received(cx: &mut Cx) {
     }
 }
 
+/// Our close: what we received and the server has not heard us acknowledge is
+/// acknowledged first. A server counts it as undelivered otherwise, and ejabberd bounces
+/// such stanzas back to their senders as errors although we handled them (XEP-0198 lets
+/// an `<a/>` go at any time).
+pub(crate) fn on_close(cx: &mut Cx) {
+    let Some(sm) = cx.sm.as_deref_mut() else {
+        return;
+    };
+    if sm.phase == Phase::Enabled && sm.handled != sm.told {
+        let h = sm.handled;
+        sm.told = h;
+        cx.emit(&with_h("a", h));
+    }
+}
+
 /// An element of `urn:xmpp:sm:3` from the server.
 pub(crate) fn on_element(cx: &mut Cx, el: &Element) -> Outcome {
     let now = cx.now;
@@ -464,6 +483,7 @@ pub(crate) fn on_element(cx: &mut Cx, el: &Element) -> Outcome {
     match (sm.phase, el.name()) {
         (Phase::Enabled | Phase::Enabling, "r") => {
             let h = sm.handled;
+            sm.told = h;
             cx.emit(&with_h("a", h));
             Outcome::Done
         }
