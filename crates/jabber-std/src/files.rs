@@ -15,10 +15,10 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
@@ -161,12 +161,60 @@ pub fn download(
 /// closed cleanly after them (a receiver that gives up with bytes unread resets the
 /// connection, and the server goes on). Only the receiver's answer — the iq:oob result
 /// — says it has the file.
+///
+/// At most [`MAX_CONNECTIONS`] requests are served at once (more are closed at once),
+/// each must send its request head within [`HEAD_DEADLINE`], and stopping cuts the
+/// connections under way: a silent or slow peer can neither hold the server nor delay
+/// [`stop`](Self::stop).
 #[derive(Debug)]
 pub struct FileServer {
     addr: SocketAddr,
     url: String,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<ServeOutcome>>,
+}
+
+/// How many requests the trivial server serves at once.
+pub const MAX_CONNECTIONS: usize = 4;
+
+/// How long a peer has to send its whole request head.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What the server's threads and its owner share.
+#[derive(Debug, Default)]
+struct Shared {
+    stop: AtomicBool,
+    /// Clones of the connections being served, so that stopping can cut them.
+    live: Mutex<Vec<(u64, TcpStream)>>,
+    /// The size of the first complete download.
+    completed: Mutex<Option<u64>>,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, Vec<(u64, TcpStream)>> {
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets the stop flag, cuts every connection under way and wakes the accept.
+    fn stop(&self, addr: SocketAddr) {
+        self.stop.store(true, Ordering::SeqCst);
+        for (_, stream) in self.live().iter() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        // Wakes the blocking accept; the thread sees the flag and returns.
+        let ip = match addr {
+            SocketAddr::V4(a) if a.ip().is_unspecified() => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(a) if a.ip().is_unspecified() => Ipv6Addr::LOCALHOST.into(),
+            a => a.ip(),
+        };
+        let _ = TcpStream::connect_timeout(&SocketAddr::new(ip, addr.port()), HTTP_TIMEOUT);
+    }
 }
 
 impl FileServer {
@@ -177,7 +225,7 @@ impl FileServer {
     }
 
     /// Like [`start`](Self::start), with a media type for the response and a progress
-    /// callback (called on the server's thread as bytes go out).
+    /// callback (called on the server's threads as bytes go out).
     pub fn start_with_progress(
         addr: impl ToSocketAddrs,
         path: &Path,
@@ -193,18 +241,18 @@ impl FileServer {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let url = served.url(addr);
-        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::default());
         let thread = {
-            let stop = stop.clone();
+            let shared = shared.clone();
             let path = path.to_path_buf();
             std::thread::Builder::new()
                 .name("jabber-file-server".into())
-                .spawn(move || serve(listener, &path, &served, &stop, progress))?
+                .spawn(move || serve(listener, addr, path, served, shared, progress))?
         };
         Ok(FileServer {
             addr,
             url,
-            stop,
+            shared,
             thread: Some(thread),
         })
     }
@@ -232,7 +280,7 @@ impl FileServer {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
-    /// Ends the transfer: a download under way is cut, the socket closed. Returns how
+    /// Ends the transfer: downloads under way are cut, the socket closed. Returns how
     /// it ended ([`ServeOutcome::Completed`] if the file had been downloaded whole).
     pub fn stop(mut self) -> ServeOutcome {
         self.shut()
@@ -242,16 +290,8 @@ impl FileServer {
         let Some(thread) = self.thread.take() else {
             return ServeOutcome::Stopped;
         };
-        self.stop.store(true, Ordering::SeqCst);
         if !thread.is_finished() {
-            // Wakes the blocking accept; the thread sees the flag and returns.
-            let ip = match self.addr {
-                SocketAddr::V4(a) if a.ip().is_unspecified() => Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(a) if a.ip().is_unspecified() => Ipv6Addr::LOCALHOST.into(),
-                a => a.ip(),
-            };
-            let _ =
-                TcpStream::connect_timeout(&SocketAddr::new(ip, self.addr.port()), HTTP_TIMEOUT);
+            self.shared.stop(self.addr);
         }
         thread.join().unwrap_or(ServeOutcome::Stopped)
     }
@@ -263,30 +303,87 @@ impl Drop for FileServer {
     }
 }
 
-/// The server's thread: one connection at a time, until a complete download or stop.
-fn serve(
+/// The server's accept thread: each request on a thread of its own (at most
+/// [`MAX_CONNECTIONS`]), until a complete download or stop.
+fn serve<P: FnMut(Progress) + Send + 'static>(
     listener: TcpListener,
-    path: &Path,
-    served: &ServedFile,
-    stop: &AtomicBool,
-    mut progress: impl FnMut(Progress),
+    addr: SocketAddr,
+    path: PathBuf,
+    served: ServedFile,
+    shared: Arc<Shared>,
+    progress: P,
 ) -> ServeOutcome {
-    loop {
+    let path = Arc::new(path);
+    let served = Arc::new(served);
+    let progress = Arc::new(Mutex::new(progress));
+    let mut workers: Vec<JoinHandle<()>> = Vec::new();
+    let mut next_id = 0u64;
+    while !shared.stopping() {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
             // Out of descriptors or a connection reset while queued: try the next.
-            Err(_) if !stop.load(Ordering::SeqCst) => {
+            Err(_) => {
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             }
-            Err(_) => return ServeOutcome::Stopped,
         };
-        if stop.load(Ordering::SeqCst) {
-            return ServeOutcome::Stopped;
+        workers.retain(|w| !w.is_finished());
+        if shared.stopping() || workers.len() >= MAX_CONNECTIONS {
+            // Busy: this one is closed unanswered (dropped).
+            continue;
         }
-        if let Ok(Some(bytes)) = serve_one(stream, path, served, stop, &mut progress) {
-            return ServeOutcome::Completed { bytes };
+        let Ok(clone) = stream.try_clone() else {
+            continue;
+        };
+        let id = next_id;
+        next_id += 1;
+        shared.live().push((id, clone));
+        let (own, path, served, progress) = (
+            shared.clone(),
+            path.clone(),
+            served.clone(),
+            progress.clone(),
+        );
+        let worker = std::thread::Builder::new()
+            .name("jabber-file-server-conn".into())
+            .spawn(move || {
+                let mut report = |p| {
+                    if let Ok(mut f) = progress.lock() {
+                        f(p);
+                    }
+                };
+                let one = serve_one(stream, &path, &served, &own.stop, &mut report);
+                own.live().retain(|(i, _)| *i != id);
+                if let Ok(Some(bytes)) = one {
+                    let mut completed = own
+                        .completed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    completed.get_or_insert(bytes);
+                    drop(completed);
+                    own.stop(addr);
+                }
+            });
+        match worker {
+            Ok(w) => workers.push(w),
+            Err(_) => shared.live().retain(|(i, _)| *i != id),
         }
+    }
+    drop(listener);
+    // Stopped (or complete): whatever is still under way is cut.
+    for (_, stream) in shared.live().iter() {
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    let completed = *shared
+        .completed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match completed {
+        Some(bytes) => ServeOutcome::Completed { bytes },
+        None => ServeOutcome::Stopped,
     }
 }
 
@@ -298,11 +395,17 @@ fn serve_one(
     stop: &AtomicBool,
     progress: &mut impl FnMut(Progress),
 ) -> io::Result<Option<u64>> {
-    stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
     stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
     let mut head = Vec::new();
     let mut buf = [0; 1024];
+    // The whole head within the deadline, however slowly it drips.
+    let deadline = Instant::now() + HEAD_DEADLINE;
     let answer: Answer = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
         let n = stream.read(&mut buf)?;
         if n == 0 {
             return Ok(None);
@@ -315,6 +418,7 @@ fn serve_one(
             break served.too_long();
         }
     };
+    stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
     stream.write_all(&answer.head)?;
     if !answer.body {
         return Ok(None);
@@ -342,6 +446,10 @@ fn serve_one(
     stream.shutdown(std::net::Shutdown::Write)?;
     // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
     let _more = stream.read(&mut buf)?;
+    if stop.load(Ordering::SeqCst) {
+        // Cut by a stop while waiting for the receiver's end.
+        return Ok(None);
+    }
     Ok(Some(bytes))
 }
 
