@@ -16,6 +16,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -217,24 +218,67 @@ impl FileServer {
         }
     }
 
-    /// Serves requests, one connection at a time, until one has downloaded the whole
-    /// file (as far as the socket can tell: every byte written and the receiver's side
-    /// closed cleanly after them; only the receiver's iq:oob answer says it has the
-    /// file); then the socket is closed and the outcome returned. Cancel-safe in the
-    /// sense that matters: dropping the future ends the transfer and closes the socket.
-    pub async fn serve(self, mut progress: impl FnMut(Progress)) -> io::Result<ServeOutcome> {
+    /// Serves requests, up to [`MAX_CONNECTIONS`] at once (each must send its request
+    /// head within [`HEAD_DEADLINE`], and a download fails once the receiver takes no
+    /// bytes for 30 s; a slow but steady one may take as long as it needs), until one
+    /// has downloaded the whole file (as far as the socket can tell: every byte written
+    /// and the receiver's side closed cleanly after them; only the receiver's iq:oob
+    /// answer says it has the file); then the socket is closed and the outcome returned.
+    /// Cancel-safe in the sense that matters: dropping the future ends the transfer,
+    /// cuts the connections under way and closes the socket.
+    pub async fn serve(self, progress: impl FnMut(Progress)) -> io::Result<ServeOutcome> {
+        let progress = Mutex::new(progress);
+        let start = |stream| Box::pin(serve_one(stream, &self.path, &self.served, &progress));
+        let mut live = slots_for(&start);
         loop {
-            let (stream, _) = self.listener.accept().await?;
-            let one = tokio::time::timeout(
-                HTTP_TIMEOUT * 10,
-                serve_one(stream, &self.path, &self.served, &mut progress),
-            )
+            let step = std::future::poll_fn(|cx| {
+                for i in 0..live.len() {
+                    if let Poll::Ready(one) = live[i].as_mut().poll(cx) {
+                        drop(live.swap_remove(i));
+                        return Poll::Ready(Step::Served(one));
+                    }
+                }
+                if live.len() < MAX_CONNECTIONS {
+                    if let Poll::Ready(accepted) = self.listener.poll_accept(cx) {
+                        return Poll::Ready(Step::Accepted(accepted));
+                    }
+                }
+                Poll::Pending
+            })
             .await;
-            if let Ok(Ok(Some(bytes))) = one {
-                return Ok(ServeOutcome::Completed { bytes });
+            match step {
+                Step::Served(Ok(Some(bytes))) => return Ok(ServeOutcome::Completed { bytes }),
+                Step::Served(_) => {}
+                Step::Accepted(Ok((stream, _))) => live.push(start(stream)),
+                // Out of descriptors or a connection reset while queued: try the next.
+                Step::Accepted(Err(_)) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         }
     }
+}
+
+/// Room for the connections `start` begins (it names their future's type).
+fn slots_for<F>(_start: &impl Fn(TcpStream) -> F) -> Vec<F> {
+    Vec::with_capacity(MAX_CONNECTIONS)
+}
+
+/// What the server's loop woke for.
+enum Step {
+    Served(io::Result<Option<u64>>),
+    Accepted(io::Result<(TcpStream, SocketAddr)>),
+}
+
+/// How many requests the trivial server serves at once (more wait to be accepted).
+pub const MAX_CONNECTIONS: usize = 4;
+
+/// How long a peer has to send its whole request head.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+
+/// `io` within `limit`, or a time-out error.
+async fn within<T>(limit: Duration, io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    tokio::time::timeout(limit, io)
+        .await
+        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
 }
 
 /// One request: `Some(bytes)` when it was a complete download of the file.
@@ -242,26 +286,31 @@ async fn serve_one(
     mut stream: TcpStream,
     path: &Path,
     served: &ServedFile,
-    progress: &mut impl FnMut(Progress),
+    progress: &Mutex<impl FnMut(Progress)>,
 ) -> io::Result<Option<u64>> {
-    let mut head = Vec::new();
     let mut buf = [0; 1024];
-    let answer: Answer = loop {
-        let n = tokio::time::timeout(HTTP_TIMEOUT, stream.read(&mut buf))
-            .await
-            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
-        if n == 0 {
-            return Ok(None);
+    // The whole head within the deadline, however slowly it drips.
+    let answer = within(HEAD_DEADLINE, async {
+        let mut head = Vec::new();
+        loop {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            head.extend_from_slice(&buf[..n]);
+            if let Some(end) = head_end(&head) {
+                return Ok(Some(served.answer(&head[..end])));
+            }
+            if head.len() > MAX_REQUEST_HEAD {
+                return Ok(Some(served.too_long()));
+            }
         }
-        head.extend_from_slice(&buf[..n]);
-        if let Some(end) = head_end(&head) {
-            break served.answer(&head[..end]);
-        }
-        if head.len() > MAX_REQUEST_HEAD {
-            break served.too_long();
-        }
+    })
+    .await?;
+    let Some(answer): Option<Answer> = answer else {
+        return Ok(None);
     };
-    stream.write_all(&answer.head).await?;
+    within(HTTP_TIMEOUT, stream.write_all(&answer.head)).await?;
     if !answer.body {
         return Ok(None);
     }
@@ -274,18 +323,19 @@ async fn serve_one(
             break;
         }
         let p = meter.add(n).map_err(io::Error::other)?;
-        stream.write_all(&chunk[..n]).await?;
-        progress(p);
+        // No deadline on the whole download: only on each write's progress.
+        within(HTTP_TIMEOUT, stream.write_all(&chunk[..n])).await?;
+        if let Ok(mut report) = progress.lock() {
+            report(p);
+        }
     }
-    stream.flush().await?;
+    within(HTTP_TIMEOUT, stream.flush()).await?;
     let bytes = meter.finish().map_err(io::Error::other)?;
     // Written is not received: the bytes may still sit in the sockets' buffers. A
     // receiver that read them all closes its side cleanly (we said `Connection: close`);
     // one that gave up closes with unread data, which resets the connection.
-    stream.shutdown().await?;
+    within(HTTP_TIMEOUT, stream.shutdown()).await?;
     // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
-    let _more = tokio::time::timeout(HTTP_TIMEOUT, stream.read(&mut buf))
-        .await
-        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+    let _more = within(HTTP_TIMEOUT, stream.read(&mut buf)).await?;
     Ok(Some(bytes))
 }
