@@ -175,6 +175,50 @@ pub fn check_url(url: &str) -> Result<(), TransferError> {
     }
 }
 
+/// How many redirects a download follows.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Where a redirect from `from` to `location` (its `Location` header, absolute or
+/// relative) leads: an error unless it is an `http(s)` URL ([`check_url`]) and does not
+/// go from `https` down to `http` (the receiver asked for a protected transfer).
+pub fn redirect_target(from: &str, location: &str) -> Result<String, TransferError> {
+    let location = location.trim();
+    let scheme_end = from.find("://").map_or(0, |i| i + 3);
+    let scheme = &from[..scheme_end];
+    let authority_end = from[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(from.len(), |i| scheme_end + i);
+    let target = if location.contains("://") {
+        location.to_owned()
+    } else if let Some(rest) = location.strip_prefix("//") {
+        format!("{scheme}{rest}")
+    } else if location.starts_with('/') {
+        format!("{}{location}", &from[..authority_end])
+    } else {
+        // Relative to the folder of `from`'s path.
+        let path = from[authority_end..].split(['?', '#']).next().unwrap_or("");
+        let folder = path.rfind('/').map_or("/", |i| &path[..=i]);
+        format!("{}{folder}{location}", &from[..authority_end])
+    };
+    check_url(&target)?;
+    let secure = |url: &str| {
+        url.get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    };
+    if secure(from) && !secure(&target) {
+        return Err(TransferError::BadUrl(target));
+    }
+    Ok(target)
+}
+
+/// The longest a whole HTTP transfer of up to `bytes` bytes may take, however steadily
+/// the peer moves: a minute, plus a second per 16 KiB, at most a day. The XMPP
+/// connection of a blocking caller is not served meanwhile, so it must end.
+pub fn transfer_deadline(bytes: u64) -> std::time::Duration {
+    let secs = 60u64.saturating_add(bytes / (16 * 1024));
+    std::time::Duration::from_secs(secs.min(24 * 60 * 60))
+}
+
 /// A file name for what `url` points to: its last path segment, percent-decoded, with
 /// anything a path could be made of (separators, `..`, control characters) replaced,
 /// so that saving it in a folder never writes outside it; `download` when nothing is
@@ -297,6 +341,32 @@ mod tests {
         std::fs::write(dir.join(".rc"), b"x").unwrap();
         assert_eq!(free_path(&dir, ".rc"), dir.join(".rc-1"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn redirects_stay_on_the_web_and_never_downgrade() {
+        let from = "https://h:1/a/b/c.txt?q=1";
+        assert_eq!(
+            redirect_target(from, "d.txt").unwrap(),
+            "https://h:1/a/b/d.txt"
+        );
+        assert_eq!(redirect_target(from, "/x").unwrap(), "https://h:1/x");
+        assert_eq!(redirect_target(from, "//o/y").unwrap(), "https://o/y");
+        assert_eq!(redirect_target(from, "https://o/z").unwrap(), "https://o/z");
+        assert_eq!(redirect_target("http://h", "p").unwrap(), "http://h/p");
+        assert!(redirect_target(from, "http://o/z").is_err());
+        assert!(redirect_target(from, "file:///etc/passwd").is_err());
+        assert_eq!(
+            redirect_target("http://h/a", "HTTPS://o/z").unwrap(),
+            "HTTPS://o/z"
+        );
+    }
+
+    #[test]
+    fn transfer_deadlines_grow_with_size_and_are_bounded() {
+        assert_eq!(transfer_deadline(0).as_secs(), 60);
+        assert_eq!(transfer_deadline(16 << 20).as_secs(), 60 + 1024);
+        assert_eq!(transfer_deadline(u64::MAX).as_secs(), 86_400);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
+pub use jabber_net::transfer::{MAX_REDIRECTS, redirect_target, transfer_deadline};
 use jabber_net::transfer::{Meter, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
 /// Where a received file goes: a name from its URL, in a folder, never replacing a file.
@@ -44,12 +45,27 @@ pub const OFFER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 fn agent(tls: &Tls) -> Result<ureq::Agent, TransferError> {
     let config = tls.client_config().map_err(TransferError::Session)?;
+    // Redirects are followed by `download` itself (checked hop by hop), never for a PUT.
     Ok(ureq::AgentBuilder::new()
         .tls_config(config)
+        .redirects(0)
         .timeout_connect(Duration::from_secs(10))
         .timeout_read(HTTP_TIMEOUT)
         .timeout_write(HTTP_TIMEOUT)
         .build())
+}
+
+/// Fails once `deadline` has passed: each read or write is bounded by
+/// [`HTTP_TIMEOUT`], the whole transfer by this.
+fn check_deadline(deadline: Instant) -> io::Result<()> {
+    if Instant::now() > deadline {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the transfer took too long",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 fn http_error(e: ureq::Error) -> TransferError {
@@ -61,7 +77,9 @@ fn http_error(e: ureq::Error) -> TransferError {
 
 /// PUTs the file at `path` to `slot` with the slot's headers (and `content_type`, which
 /// some services check against the slot request), reporting progress as it goes. The
-/// file must have the size the slot was asked for.
+/// file must have the size the slot was asked for. Only `200` or `201` means stored
+/// (a redirect is not followed: it fails with [`TransferError::Status`]); the whole
+/// upload must end within [`transfer_deadline`] of its size.
 pub fn upload(
     slot: &UploadSlot,
     path: &Path,
@@ -85,9 +103,13 @@ pub fn upload(
         inner: file,
         meter: Meter::new(Some(len), None)?,
         progress: &mut progress,
+        deadline: Instant::now() + transfer_deadline(len),
     };
-    request.send(reader).map_err(http_error)?;
-    Ok(())
+    let response = request.send(reader).map_err(http_error)?;
+    match response.status() {
+        200 | 201 => Ok(()),
+        other => Err(TransferError::Status(other)),
+    }
 }
 
 /// A reader that reports what was read.
@@ -95,10 +117,12 @@ struct Counting<'a, R, P: FnMut(Progress)> {
     inner: R,
     meter: Meter,
     progress: &'a mut P,
+    deadline: Instant,
 }
 
 impl<R: Read, P: FnMut(Progress)> Read for Counting<'_, R, P> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        check_deadline(self.deadline)?;
         let n = self.inner.read(buf)?;
         // A file that grows while it is sent would break the announced length.
         let p = self
@@ -116,6 +140,11 @@ impl<R: Read, P: FnMut(Progress)> Read for Counting<'_, R, P> {
 /// [`TransferError::TooLarge`] as soon as the size announced or received exceeds
 /// `limit` bytes (nothing is left behind then: a partial file is removed). Returns the
 /// number of bytes written.
+///
+/// Only a `200` answer is the file. Up to [`MAX_REDIRECTS`] redirects are followed,
+/// each to an `http(s)` URL and never from `https` to `http` ([`redirect_target`]). The
+/// whole download must end within [`transfer_deadline`] of its size (as announced, or
+/// `limit`), on top of the 30 s any single read may take.
 pub fn download(
     url: &str,
     dest: &Path,
@@ -124,16 +153,31 @@ pub fn download(
     mut progress: impl FnMut(Progress),
 ) -> Result<u64, TransferError> {
     check_url(url)?;
-    let response = agent(tls)?.get(url).call().map_err(http_error)?;
+    let agent = agent(tls)?;
+    let mut url = url.to_owned();
+    let mut hops = 0;
+    let response = loop {
+        let response = agent.get(&url).call().map_err(http_error)?;
+        match (response.status(), response.header("Location")) {
+            (200, _) => break response,
+            (301 | 302 | 303 | 307 | 308, Some(location)) if hops < MAX_REDIRECTS => {
+                url = redirect_target(&url, location)?;
+                hops += 1;
+            }
+            (other, _) => return Err(TransferError::Status(other)),
+        }
+    };
     let total = response
         .header("Content-Length")
         .and_then(|v| v.trim().parse().ok());
     let mut meter = Meter::new(total, Some(limit))?;
+    let deadline = Instant::now() + transfer_deadline(total.unwrap_or(limit).min(limit));
     let mut reader = response.into_reader();
     let mut out = File::create(dest)?;
     let mut copy = || -> Result<u64, TransferError> {
         let mut buf = vec![0; CHUNK];
         loop {
+            check_deadline(deadline)?;
             let n = reader.read(&mut buf)?;
             if n == 0 {
                 break;

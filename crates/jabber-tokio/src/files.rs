@@ -23,6 +23,7 @@ use std::time::Duration;
 use futures_core::Stream;
 use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
+pub use jabber_net::transfer::{MAX_REDIRECTS, redirect_target, transfer_deadline};
 use jabber_net::transfer::{Meter, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
 /// Where a received file goes: a name from its URL, in a folder, never replacing a file.
@@ -35,14 +36,44 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 const CHUNK: usize = 64 * 1024;
 
-fn client(tls: &Tls) -> Result<reqwest::Client, TransferError> {
+fn client(
+    tls: &Tls,
+    redirects: reqwest::redirect::Policy,
+) -> Result<reqwest::Client, TransferError> {
     let config = tls.client_config().map_err(TransferError::Session)?;
     reqwest::Client::builder()
         .use_preconfigured_tls((*config).clone())
+        .redirect(redirects)
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(HTTP_TIMEOUT)
         .build()
         .map_err(http_error)
+}
+
+/// A download's redirects: at most [`MAX_REDIRECTS`], each checked by
+/// [`redirect_target`] (`http(s)` only, never from `https` down to `http`).
+fn checked_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let from = attempt.previous().last().map(|u| u.as_str().to_owned());
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error("too many redirects");
+        }
+        match redirect_target(from.as_deref().unwrap_or(""), attempt.url().as_str()) {
+            Ok(_) => attempt.follow(),
+            Err(e) => {
+                let e = e.to_string();
+                attempt.error(e)
+            }
+        }
+    })
+}
+
+/// A time-out as a transfer error.
+fn timed_out() -> TransferError {
+    TransferError::Io(io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the transfer took too long",
+    ))
 }
 
 fn http_error(e: reqwest::Error) -> TransferError {
@@ -66,7 +97,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// PUTs the file at `path` to `slot` with the slot's headers (and `content_type`),
-/// reporting progress as it goes.
+/// reporting progress as it goes. Only `200` or `201` means stored (a redirect is not
+/// followed: it fails with [`TransferError::Status`]); the whole upload must end within
+/// [`transfer_deadline`] of its size.
 pub async fn upload(
     slot: &UploadSlot,
     path: &Path,
@@ -83,8 +116,9 @@ pub async fn upload(
         meter: Meter::new(Some(len), None)?,
         progress,
     };
-    let mut request = client(tls)?
+    let mut request = client(tls, reqwest::redirect::Policy::none())?
         .put(&slot.put_url)
+        .timeout(transfer_deadline(len))
         .header("Content-Length", len)
         .body(reqwest::Body::wrap_stream(body));
     if let Some(kind) = content_type {
@@ -93,12 +127,11 @@ pub async fn upload(
     for (header, value) in &slot.put_headers {
         request = request.header(header.name(), value);
     }
-    request
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(http_error)?;
-    Ok(())
+    let response = request.send().await.map_err(http_error)?;
+    match response.status().as_u16() {
+        200 | 201 => Ok(()),
+        other => Err(TransferError::Status(other)),
+    }
 }
 
 /// A file as a stream of chunks, reporting each.
@@ -133,6 +166,11 @@ impl<P: FnMut(Progress) + Unpin> Stream for FileStream<P> {
 /// Downloads `url` (`http` or `https` only) into the file `dest`, failing with
 /// [`TransferError::TooLarge`] as soon as the size announced or received exceeds
 /// `limit` bytes (a partial file is removed). Returns the number of bytes written.
+///
+/// Only a `200` answer is the file. Up to [`MAX_REDIRECTS`] redirects are followed,
+/// each to an `http(s)` URL and never from `https` to `http` ([`redirect_target`]). The
+/// whole download must end within [`transfer_deadline`] of its size (as announced, or
+/// `limit`), and no read may wait more than 30 s.
 pub async fn download(
     url: &str,
     dest: &Path,
@@ -141,16 +179,26 @@ pub async fn download(
     mut progress: impl FnMut(Progress),
 ) -> Result<u64, TransferError> {
     check_url(url)?;
-    let mut response = client(tls)?
+    let started = tokio::time::Instant::now();
+    let mut response = client(tls, checked_redirects())?
         .get(url)
+        .timeout(transfer_deadline(limit))
         .send()
         .await
-        .and_then(reqwest::Response::error_for_status)
         .map_err(http_error)?;
-    let mut meter = Meter::new(response.content_length(), Some(limit))?;
+    if response.status().as_u16() != 200 {
+        return Err(TransferError::Status(response.status().as_u16()));
+    }
+    let total = response.content_length();
+    let deadline = started + transfer_deadline(total.unwrap_or(limit).min(limit));
+    let mut meter = Meter::new(total, Some(limit))?;
     let mut out = tokio::fs::File::create(dest).await?;
     let copied: Result<u64, TransferError> = async {
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
+        while let Some(chunk) = tokio::time::timeout_at(deadline, response.chunk())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(http_error)?
+        {
             let p = meter.add(chunk.len())?;
             out.write_all(&chunk).await?;
             progress(p);
