@@ -54,6 +54,7 @@ fn login(kind: ServerKind, user: &str) -> (Connection, Jid) {
     server.register(user, PASSWORD).expect("registered");
     let mut config = Config::new(server.domain(), jabber_net::fresh_seed());
     config.iq_timeout = Duration::from_secs(20);
+    config.oob_offers = true;
     let mut conn = Connection::connect_with(server.addr(), config, Options::starttls(tls()))
         .expect("connects");
     let me = conn

@@ -29,6 +29,7 @@ fn config() -> Config {
     c.initial_presence = false;
     c.keepalive_interval = None;
     c.dead_peer_timeout = None;
+    c.oob_offers = true;
     c
 }
 
@@ -200,6 +201,28 @@ fn an_offer_made_to_us_is_an_event_answered_byte_exact() {
         }
         assert_eq!(h.sent(), expected);
     }
+}
+
+#[test]
+fn offers_are_answered_service_unavailable_unless_the_application_takes_them() {
+    let mut c = config();
+    c.oob_offers = false;
+    let mut h = Harness::logged_in(c);
+    h.server(
+        "<iq type='set' id='o4' from='romeo@example.net/orchard'>\
+         <query xmlns='jabber:iq:oob'><url>http://x/y</url></query></iq>",
+    );
+    assert_eq!(
+        h.sent(),
+        "<iq type='error' id='o4' to='romeo@example.net/orchard'><error type='cancel'>\
+         <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    );
+    assert!(transfers(&mut h).is_empty());
+    assert_eq!(
+        Config::new("example.com", NonZeroU64::new(SEED).expect("seed")).oob_offers,
+        false,
+        "off by default"
+    );
 }
 
 #[test]

@@ -18,6 +18,7 @@ fn config() -> Config {
     let mut c = Config::new("example.com", NonZeroU64::new(SEED).expect("non-zero"));
     c.version = None;
     c.capture = true;
+    c.oob_offers = true;
     c.fetch_roster = false;
     c.initial_presence = false;
     c.allow_plaintext = true;

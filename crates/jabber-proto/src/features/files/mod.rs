@@ -104,10 +104,17 @@ impl TransferRequest {
     }
 }
 
-/// An IQ get or set: an iq:oob offer becomes an event (or is refused as malformed).
+/// An IQ get or set: an iq:oob offer becomes an event when the application takes them
+/// ([`Config::oob_offers`](crate::client::Config::oob_offers)), else is answered
+/// `service-unavailable`; a malformed one is refused.
 pub(crate) fn on_request(cx: &mut Cx, iq: &Iq) -> bool {
     match oob::read_offer(iq) {
         None => false,
+        Some(Ok(_)) if !cx.config.oob_offers => {
+            let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
+            let _ = cx.reply(iq.element(), Err(refusal));
+            true
+        }
         Some(Ok(offer)) => {
             cx.push(TransferEvent::Offer(Box::new(offer)));
             true
