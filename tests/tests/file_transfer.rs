@@ -379,6 +379,11 @@ fn tokio_served(kind: ServerKind, decline: bool) {
                 r = &mut offer => break r.expect("offer thread"),
             }
         };
+        // Accepted: the receiver may answer before the server has seen its clean close.
+        if !decline && outcome.is_none() {
+            let served = tokio::time::timeout(Duration::from_secs(10), &mut serving).await;
+            outcome = Some(served.expect("serving ends").expect("served"));
+        }
         // Declined: the serving future is dropped here, with its socket.
         (outcome, answer, addr)
     });
