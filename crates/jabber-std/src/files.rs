@@ -583,7 +583,9 @@ impl Connection {
     }
 
     fn offer_answer(&mut self, id: jabber_proto::client::IqId) -> Result<(), TransferError> {
-        let event = self.wait_for(|e| match e {
+        // The answer comes after the receiver's download: however many other events
+        // arrive meanwhile, they stay queued rather than failing the transfer.
+        let event = self.wait_for_keeping(|e| match e {
             Event::Transfer(TransferEvent::OfferAccepted { id: i })
             | Event::Transfer(TransferEvent::OfferRefused { id: i, .. }) => *i == id,
             _ => false,
