@@ -5,6 +5,7 @@
 
 pub mod served;
 
+use std::path::{Path, PathBuf};
 use std::{fmt, io};
 
 use jabber_proto::features::files::UploadError;
@@ -278,6 +279,74 @@ pub fn free_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     ))
 }
 
+/// Creates a new, empty file for `name` in `dir` — `name` itself or the next free
+/// [`free_path`] — never opening one that exists (`create_new`: a file or link put there
+/// meanwhile is skipped, not written through). Returns its path and the file.
+pub fn create_free(dir: &Path, name: &str) -> io::Result<(PathBuf, std::fs::File)> {
+    let mut tries = 0;
+    loop {
+        let candidate = free_path(dir, name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(file) => return Ok((candidate, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 100 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A download in progress: written to `<dest>.part` (created new, never through an
+/// existing file or link), renamed to `dest` by [`finish`](Self::finish), removed if
+/// dropped before — an error, a cancelled future — so no partial file is left.
+#[derive(Debug)]
+pub struct PartFile {
+    part: PathBuf,
+    dest: PathBuf,
+    finished: bool,
+}
+
+impl PartFile {
+    /// Creates `<dest>.part`; the file to write to comes with it.
+    pub fn create(dest: &Path) -> io::Result<(PartFile, std::fs::File)> {
+        let mut name = dest.file_name().unwrap_or_default().to_os_string();
+        name.push(".part");
+        let part = dest.with_file_name(name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)?;
+        let guard = PartFile {
+            part,
+            dest: dest.to_path_buf(),
+            finished: false,
+        };
+        Ok((guard, file))
+    }
+
+    /// The partial file's path.
+    pub fn path(&self) -> &Path {
+        &self.part
+    }
+
+    /// The download is whole: the partial file becomes `dest`.
+    pub fn finish(mut self) -> io::Result<()> {
+        std::fs::rename(&self.part, &self.dest)?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.part);
+        }
+    }
+}
+
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -367,6 +436,33 @@ mod tests {
         assert_eq!(transfer_deadline(0).as_secs(), 60);
         assert_eq!(transfer_deadline(16 << 20).as_secs(), 60 + 1024);
         assert_eq!(transfer_deadline(u64::MAX).as_secs(), 86_400);
+    }
+
+    #[test]
+    fn files_are_created_new_and_parts_cleaned_up() {
+        let dir = std::env::temp_dir().join(format!("jabber-net-part-{}", crate::fresh_seed()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), b"mine").unwrap();
+        let (path, _) = create_free(&dir, "a.txt").unwrap();
+        assert_eq!(path, dir.join("a-1.txt"));
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"mine");
+        let (path, _) = create_free(&dir, "a.txt").unwrap();
+        assert_eq!(path, dir.join("a-2.txt"));
+
+        let dest = dir.join("b.bin");
+        let (part, mut file) = PartFile::create(&dest).unwrap();
+        assert_eq!(part.path(), dir.join("b.bin.part"));
+        assert!(PartFile::create(&dest).is_err(), "never through an existing file");
+        std::io::Write::write_all(&mut file, b"half").unwrap();
+        drop(part);
+        assert!(!dir.join("b.bin.part").exists());
+        assert!(!dest.exists());
+        let (part, mut file) = PartFile::create(&dest).unwrap();
+        std::io::Write::write_all(&mut file, b"whole").unwrap();
+        part.finish().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+        assert!(!dir.join("b.bin.part").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

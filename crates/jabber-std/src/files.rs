@@ -23,10 +23,10 @@ use std::time::{Duration, Instant};
 use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
 pub use jabber_net::transfer::{MAX_REDIRECTS, redirect_target, transfer_deadline};
-use jabber_net::transfer::{Meter, check_url};
+use jabber_net::transfer::{Meter, PartFile, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
 /// Where a received file goes: a name from its URL, in a folder, never replacing a file.
-pub use jabber_net::transfer::{file_name_from_url, free_path};
+pub use jabber_net::transfer::{create_free, file_name_from_url, free_path};
 use jabber_proto::client::{Event, TransferEvent};
 use jabber_proto::features::files::{
     Oob, OobOffer, OobRefusal, UploadError, UploadFile, UploadService, UploadSlot,
@@ -139,7 +139,8 @@ impl<R: Read, P: FnMut(Progress)> Read for Counting<'_, R, P> {
 /// Downloads `url` (`http` or `https` only) into the file `dest`, failing with
 /// [`TransferError::TooLarge`] as soon as the size announced or received exceeds
 /// `limit` bytes (nothing is left behind then: a partial file is removed). Returns the
-/// number of bytes written.
+/// number of bytes written. The bytes go to `<dest>.part` (created new: the download
+/// fails if it exists), renamed to `dest` once complete.
 ///
 /// Only a `200` answer is the file. Up to [`MAX_REDIRECTS`] redirects are followed,
 /// each to an `http(s)` URL and never from `https` to `http` ([`redirect_target`]). The
@@ -173,27 +174,24 @@ pub fn download(
     let mut meter = Meter::new(total, Some(limit))?;
     let deadline = Instant::now() + transfer_deadline(total.unwrap_or(limit).min(limit));
     let mut reader = response.into_reader();
-    let mut out = File::create(dest)?;
-    let mut copy = || -> Result<u64, TransferError> {
-        let mut buf = vec![0; CHUNK];
-        loop {
-            check_deadline(deadline)?;
-            let n = reader.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            let p = meter.add(n)?;
-            out.write_all(&buf[..n])?;
-            progress(p);
+    // Written to `<dest>.part`, which is removed unless the download completes.
+    let (part, mut out) = PartFile::create(dest)?;
+    let mut buf = vec![0; CHUNK];
+    loop {
+        check_deadline(deadline)?;
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
         }
-        out.flush()?;
-        meter.finish()
-    };
-    let result = copy();
-    if result.is_err() {
-        let _ = fs::remove_file(dest);
+        let p = meter.add(n)?;
+        out.write_all(&buf[..n])?;
+        progress(p);
     }
-    result
+    out.flush()?;
+    let bytes = meter.finish()?;
+    drop(out);
+    part.finish()?;
+    Ok(bytes)
 }
 
 /// The "trivial server" of §8: serves one file over HTTP on a chosen address, at an
@@ -538,6 +536,11 @@ impl Connection {
     /// Uploads the file at `path` through our server's upload service: finds the
     /// service, checks its size limit, asks for a slot and PUTs the file. Returns the URL
     /// to send the receiver (e.g. with [`MessageBuilder::oob`](jabber_proto::stanza::MessageBuilder::oob)).
+    ///
+    /// The PUT blocks this thread, and so this XMPP connection, which is not served
+    /// meanwhile: it must end within [`transfer_deadline`] of the file's size. Use
+    /// [`upload`] on another thread (with a slot from
+    /// [`request_upload_slot`](Self::request_upload_slot)) to keep the connection served.
     pub fn upload_file(
         &mut self,
         path: &Path,
@@ -616,8 +619,14 @@ impl Connection {
 
     /// Receives an offer: downloads its URL into `dir` (under a name taken from the
     /// URL, never outside `dir`, never replacing a file there), within `limit` bytes,
-    /// then accepts it; a failed download refuses it (404) and returns the error.
-    /// Returns the file's path.
+    /// then accepts it. A refused download — too large, or not an `http(s)` URL — is
+    /// declined (406); one that failed otherwise is refused as not found (404); either
+    /// way the error is returned. Returns the file's path.
+    ///
+    /// The download blocks this thread, and so this XMPP connection, which is not served
+    /// meanwhile (pings go unanswered; events wait in the socket): it must end within
+    /// [`transfer_deadline`] of `limit`. Use [`download`] on another thread to keep
+    /// the connection served.
     pub fn receive_offer(
         &mut self,
         offer: &OobOffer,
@@ -626,14 +635,27 @@ impl Connection {
         tls: &Tls,
         progress: impl FnMut(Progress),
     ) -> Result<PathBuf, TransferError> {
-        let dest = free_path(dir, &file_name_from_url(offer.url()));
+        let refuse = |this: &mut Self, error: &TransferError| {
+            let why = match error {
+                TransferError::TooLarge { .. } | TransferError::BadUrl(_) => OobRefusal::Declined,
+                _ => OobRefusal::NotFound,
+            };
+            this.with_client(|c, now| c.refuse_oob(now, offer, why))
+        };
+        if let Err(e) = check_url(offer.url()) {
+            refuse(self, &e)??;
+            return Err(e);
+        }
+        // The name is taken now (an empty file), the bytes land under it at the end.
+        let (dest, _) = create_free(dir, &file_name_from_url(offer.url()))?;
         match download(offer.url(), &dest, limit, tls, progress) {
             Ok(_) => {
                 self.with_client(|c, now| c.accept_oob(now, offer))??;
                 Ok(dest)
             }
             Err(e) => {
-                self.with_client(|c, now| c.refuse_oob(now, offer, OobRefusal::NotFound))??;
+                let _ = fs::remove_file(&dest);
+                refuse(self, &e)??;
                 Err(e)
             }
         }

@@ -39,6 +39,10 @@ fn download_from(script: &HttpScript, limit: u64) -> (Result<u64, TransferError>
     let tls = jabber_std::Tls::default();
     let result = jabber_std::download(&script.url("/f"), &dest, limit, &tls, |_| {});
     let got = std::fs::read(&dest).ok();
+    assert!(
+        !dir.join("down.bin.part").exists(),
+        "no partial file is left"
+    );
     let _ = std::fs::remove_dir_all(dir);
     (result, got)
 }

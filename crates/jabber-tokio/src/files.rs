@@ -24,10 +24,10 @@ use futures_core::Stream;
 use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
 pub use jabber_net::transfer::{MAX_REDIRECTS, redirect_target, transfer_deadline};
-use jabber_net::transfer::{Meter, check_url};
+use jabber_net::transfer::{Meter, PartFile, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
 /// Where a received file goes: a name from its URL, in a folder, never replacing a file.
-pub use jabber_net::transfer::{file_name_from_url, free_path};
+pub use jabber_net::transfer::{create_free, file_name_from_url, free_path};
 use jabber_proto::features::files::{Oob, UploadSlot};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -165,7 +165,9 @@ impl<P: FnMut(Progress) + Unpin> Stream for FileStream<P> {
 
 /// Downloads `url` (`http` or `https` only) into the file `dest`, failing with
 /// [`TransferError::TooLarge`] as soon as the size announced or received exceeds
-/// `limit` bytes (a partial file is removed). Returns the number of bytes written.
+/// `limit` bytes (a partial file is removed). Returns the number of bytes written. The
+/// bytes go to `<dest>.part` (created new: the download fails if it exists), renamed
+/// to `dest` once complete.
 ///
 /// Only a `200` answer is the file. Up to [`MAX_REDIRECTS`] redirects are followed,
 /// each to an `http(s)` URL and never from `https` to `http` ([`redirect_target`]). The
@@ -192,26 +194,24 @@ pub async fn download(
     let total = response.content_length();
     let deadline = started + transfer_deadline(total.unwrap_or(limit).min(limit));
     let mut meter = Meter::new(total, Some(limit))?;
-    let mut out = tokio::fs::File::create(dest).await?;
-    let copied: Result<u64, TransferError> = async {
-        while let Some(chunk) = tokio::time::timeout_at(deadline, response.chunk())
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(http_error)?
-        {
-            let p = meter.add(chunk.len())?;
-            out.write_all(&chunk).await?;
-            progress(p);
-        }
-        out.flush().await?;
-        meter.finish()
+    // Written to `<dest>.part`, which is removed unless the download completes (also
+    // when this future is dropped).
+    let (part, out) = PartFile::create(dest)?;
+    let mut out = tokio::fs::File::from_std(out);
+    while let Some(chunk) = tokio::time::timeout_at(deadline, response.chunk())
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(http_error)?
+    {
+        let p = meter.add(chunk.len())?;
+        out.write_all(&chunk).await?;
+        progress(p);
     }
-    .await;
-    if copied.is_err() {
-        drop(out);
-        let _ = tokio::fs::remove_file(dest).await;
-    }
-    copied
+    out.flush().await?;
+    let bytes = meter.finish()?;
+    drop(out);
+    part.finish()?;
+    Ok(bytes)
 }
 
 /// The "trivial server" of §8: one file over HTTP at an unguessable path.

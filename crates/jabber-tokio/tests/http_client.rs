@@ -43,6 +43,10 @@ async fn download_from(
     let tls = jabber_tokio::Tls::default();
     let result = jabber_tokio::download(&script.url("/f"), &dest, limit, &tls, |_| {}).await;
     let got = std::fs::read(&dest).ok();
+    assert!(
+        !dir.join("down.bin.part").exists(),
+        "no partial file is left"
+    );
     let _ = std::fs::remove_dir_all(dir);
     (result, got)
 }
