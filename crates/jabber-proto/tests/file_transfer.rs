@@ -502,6 +502,37 @@ fn slot_refusals_are_typed() {
         ),
         UploadError::Malformed
     );
+    // Credentials never go in cleartext.
+    for header in ["Authorization", "cookie"] {
+        assert_eq!(
+            slot_failure(&format!(
+                "<iq type='result' id='{{id}}' from='upload.example.com'><slot xmlns='urn:xmpp:http:upload:0'>\
+                 <put url='http://x.example/p'><header name='{header}'>secret</header></put>\
+                 <get url='https://x.example/y'/></slot></iq>"
+            )),
+            UploadError::Malformed,
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn a_cleartext_slot_without_credentials_is_taken() {
+    let mut h = Harness::logged_in(config());
+    let id = slot_request(&mut h);
+    h.server(&format!(
+        "<iq type='result' id='{}' from='upload.example.com'><slot xmlns='urn:xmpp:http:upload:0'>\
+         <put url='http://x.example/p'><header name='Expires'>soon</header></put>\
+         <get url='http://x.example/g'/></slot></iq>",
+        wire_id(3)
+    ));
+    match transfers(&mut h).as_slice() {
+        [TransferEvent::Slot { id: i, slot }] if *i == id => {
+            assert_eq!(slot.put_url, "http://x.example/p");
+            assert_eq!(slot.put_headers, vec![(PutHeader::Expires, "soon".into())]);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
