@@ -141,6 +141,21 @@ fn file_transfer_replays_to_the_same_events_and_bytes() {
             "no {kind} in {events:#?}"
         );
     }
+    // Recorded and re-issued as given: a URL with spaces around it, an empty description.
+    let loose = Oob {
+        url: " https://example.org/b.txt ".into(),
+        desc: Some(String::new()),
+    };
+    h.client.offer_oob(now, &bob, &loose).expect("offered");
+    let blank = Oob {
+        url: "  ".into(),
+        desc: None,
+    };
+    assert_eq!(
+        h.client.offer_oob(now, &bob, &blank),
+        Err(jabber_proto::client::Error::NoUrl)
+    );
+    drain(&mut h, &mut events, &mut offers);
     let records: Vec<CaptureRecord> = std::iter::from_fn(|| h.client.poll_capture()).collect();
     check(&events, &records);
 }
