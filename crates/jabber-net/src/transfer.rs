@@ -222,8 +222,9 @@ pub fn transfer_deadline(bytes: u64) -> std::time::Duration {
 
 /// A file name for what `url` points to: its last path segment, percent-decoded, with
 /// anything a path could be made of (separators, `..`, control characters) replaced,
-/// so that saving it in a folder never writes outside it; `download` when nothing is
-/// left.
+/// so that saving it in a folder never writes outside it, as are characters Windows
+/// refuses and invisible ones that disguise a name; a Windows device name (`CON`,
+/// `NUL`, ...) gets a `_` in front; `download` when nothing is left.
 pub fn file_name_from_url(url: &str) -> String {
     let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
     let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
@@ -232,13 +233,7 @@ pub fn file_name_from_url(url: &str) -> String {
     let decoded = percent_decode(segment);
     let mut name: String = decoded
         .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() || c == ':' {
-                '_'
-            } else {
-                c
-            }
-        })
+        .map(|c| if unsafe_in_name(c) { '_' } else { c })
         .collect();
     name = name
         .trim_matches(|c: char| c.is_whitespace() || c == '.')
@@ -249,9 +244,34 @@ pub fn file_name_from_url(url: &str) -> String {
     }
     if name.is_empty() {
         String::from("download")
+    } else if is_device_name(&name) {
+        format!("_{name}")
     } else {
         name
     }
+}
+
+/// Characters a received file's name does not keep: path separators, control
+/// characters, what Windows forbids in names (`:*?"<>|`), and the invisible format
+/// characters that can make a name display as another (zero-width, bidirectional
+/// embeddings, overrides and isolates: `evil\u{202E}gpj.exe` shows as `evilexe.jpg`).
+fn unsafe_in_name(c: char) -> bool {
+    matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        || c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || c == '\u{FEFF}'
+}
+
+/// Whether Windows reserves `name` for a device (`CON`, `NUL`, `COM1`, ..., with any
+/// extension): opening it would not open a file.
+fn is_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("").trim_end();
+    let upper = stem.to_ascii_uppercase();
+    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper.as_bytes()[3].is_ascii_digit()
+            && upper.as_bytes()[3] != b'0')
 }
 
 /// A path in `dir` for a file called `name` that does not exist yet: `name` itself, or
@@ -399,6 +419,31 @@ mod tests {
     }
 
     #[test]
+    fn file_names_show_what_they_are_and_open_as_files_everywhere() {
+        assert_eq!(
+            file_name_from_url("https://h/evil%E2%80%AEgpj.exe"),
+            "evil_gpj.exe"
+        );
+        assert_eq!(
+            file_name_from_url("https://h/a%E2%80%8Bb%E2%81%A6c%E2%80%8Fd"),
+            "a_b_c_d"
+        );
+        assert_eq!(
+            file_name_from_url("https://h/a%3C%3E%22%7C%3F*b"),
+            "a______b"
+        );
+        for device in ["CON", "nul.txt", "Com1.tar.gz", "LPT9", "aux"] {
+            assert_eq!(
+                file_name_from_url(&format!("https://h/{device}")),
+                format!("_{device}")
+            );
+        }
+        for fine in ["CONSOLE.txt", "COM0", "COM10", "lpt"] {
+            assert_eq!(file_name_from_url(&format!("https://h/{fine}")), fine);
+        }
+    }
+
+    #[test]
     fn free_paths_never_replace_a_file() {
         let dir = std::env::temp_dir().join(format!("jabber-net-free-{}", crate::fresh_seed()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -452,7 +497,10 @@ mod tests {
         let dest = dir.join("b.bin");
         let (part, mut file) = PartFile::create(&dest).unwrap();
         assert_eq!(part.path(), dir.join("b.bin.part"));
-        assert!(PartFile::create(&dest).is_err(), "never through an existing file");
+        assert!(
+            PartFile::create(&dest).is_err(),
+            "never through an existing file"
+        );
         std::io::Write::write_all(&mut file, b"half").unwrap();
         drop(part);
         assert!(!dir.join("b.bin.part").exists());
