@@ -174,3 +174,38 @@ fn a_download_under_way_is_cut_by_stop() {
     assert!(started.elapsed() < Duration::from_secs(2));
     let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
 }
+
+#[test]
+fn a_dripping_head_is_cut_at_the_deadline() {
+    let path = file(10);
+    let server = FileServer::start("127.0.0.1:0", &path).expect("serving");
+    let mut s = TcpStream::connect(server.local_addr()).expect("connects");
+    s.set_read_timeout(Some(Duration::from_millis(400)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    // A byte of a never-ending header line every 400 ms: each read of the server's
+    // would succeed within any per-read timeout; only the deadline on the whole head ends it.
+    let cut = loop {
+        assert!(
+            started.elapsed() < jabber_std::files::HEAD_DEADLINE + Duration::from_secs(5),
+            "never cut"
+        );
+        if s.write_all(b"x").is_err() {
+            break started.elapsed();
+        }
+        let mut buf = [0; 64];
+        match s.read(&mut buf) {
+            Ok(0) => break started.elapsed(),
+            Ok(_) => panic!("answered"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break started.elapsed(),
+        }
+    };
+    assert!(
+        cut >= jabber_std::files::HEAD_DEADLINE - Duration::from_secs(1),
+        "{cut:?}"
+    );
+    assert_eq!(server.stop(), ServeOutcome::Stopped);
+    let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+}

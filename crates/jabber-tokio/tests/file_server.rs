@@ -152,3 +152,37 @@ async fn a_silent_peer_does_not_hold_the_server() {
     drop(slow);
     let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
 }
+
+#[tokio::test]
+async fn a_dripping_head_is_cut_at_the_deadline() {
+    let path = file(10);
+    let server = FileServer::bind("127.0.0.1:0", &path, None)
+        .await
+        .expect("bound");
+    let addr = server.local_addr();
+    let serving = tokio::spawn(server.serve(|_| {}));
+    let mut s = TcpStream::connect(addr).await.expect("connects");
+    let started = tokio::time::Instant::now();
+    let deadline = jabber_tokio::files::HEAD_DEADLINE;
+    // A byte of a never-ending header line every 400 ms: only the deadline on the whole
+    // head ends it.
+    let cut = loop {
+        assert!(
+            started.elapsed() < deadline + Duration::from_secs(5),
+            "never cut"
+        );
+        if s.write_all(b"x").await.is_err() {
+            break started.elapsed();
+        }
+        let mut buf = [0; 64];
+        match tokio::time::timeout(Duration::from_millis(400), s.read(&mut buf)).await {
+            Err(_) => {}
+            Ok(Ok(0)) | Ok(Err(_)) => break started.elapsed(),
+            Ok(Ok(_)) => panic!("answered"),
+        }
+    };
+    assert!(cut >= deadline - Duration::from_secs(1), "{cut:?}");
+    assert!(!serving.is_finished(), "still serving others");
+    serving.abort();
+    let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+}
