@@ -394,7 +394,8 @@ fn serve<P: FnMut(Progress) + Send + 'static>(
                         f(p);
                     }
                 };
-                let one = serve_one(stream, &path, &served, &own.stop, &mut report);
+                let leave = || own.live().retain(|(i, _)| *i != id);
+                let one = serve_one(stream, &path, &served, &own.stop, &mut report, leave);
                 own.live().retain(|(i, _)| *i != id);
                 if let Ok(Some(bytes)) = one {
                     let mut completed = own
@@ -436,6 +437,7 @@ fn serve_one(
     served: &ServedFile,
     stop: &AtomicBool,
     progress: &mut impl FnMut(Progress),
+    leave: impl FnOnce(),
 ) -> io::Result<Option<u64>> {
     stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
     let mut head = Vec::new();
@@ -482,18 +484,46 @@ fn serve_one(
     }
     stream.flush()?;
     let bytes = meter.finish().map_err(io::Error::other)?;
+    // All written: a stop no longer cuts this connection (see below).
+    leave();
     // Written is not received: the bytes may still sit in the sockets' buffers. A
     // receiver that read them all closes its side cleanly (we said `Connection: close`);
     // one that gave up closes with unread data, which resets the connection.
     stream.shutdown(std::net::Shutdown::Write)?;
-    // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
-    let _more = stream.read(&mut buf)?;
-    if stop.load(Ordering::SeqCst) {
-        // Cut by a stop while waiting for the receiver's end.
-        return Ok(None);
+    // Whatever it still sends (nothing, or a stray byte) before its end is ignored. A
+    // stop does not cut this wait (the receiver may be reading its last bytes) but
+    // bounds it to DRAIN_GRACE.
+    stream.set_read_timeout(Some(DRAIN_POLL))?;
+    let waiting = Instant::now();
+    let mut stop_seen: Option<Instant> = None;
+    loop {
+        match stream.read(&mut buf) {
+            Ok(_) => return Ok(Some(bytes)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                if stop.load(Ordering::SeqCst) {
+                    let since = *stop_seen.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= DRAIN_GRACE {
+                        return Ok(None);
+                    }
+                }
+                if waiting.elapsed() >= HTTP_TIMEOUT {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
     }
-    Ok(Some(bytes))
 }
+
+/// How often a connection whose bytes are all written looks at the stop flag.
+const DRAIN_POLL: Duration = Duration::from_millis(100);
+/// How long after a stop such a connection may still end cleanly (and count).
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// The transfer exchanges on a logged-in connection. Each waits for its own outcome;
 /// other events stay queued for [`next_event`](Connection::next_event).
