@@ -21,3 +21,4 @@ pub mod ws_listeners;
 pub use certs::TestCa;
 pub use servers::{PasswordStorage, Server, ServerKind, free_port};
 pub mod browser;
+pub mod http_script;

@@ -50,10 +50,16 @@ fn tls() -> Tls {
 
 /// A fresh account logged in over STARTTLS; returns the connection and its full JID.
 fn login(kind: ServerKind, user: &str) -> (Connection, Jid) {
+    login_taking_offers(kind, user, true)
+}
+
+/// [`login`], with [`Config::oob_offers`] as given.
+fn login_taking_offers(kind: ServerKind, user: &str, oob_offers: bool) -> (Connection, Jid) {
     let server = server(kind);
     server.register(user, PASSWORD).expect("registered");
     let mut config = Config::new(server.domain(), jabber_net::fresh_seed());
     config.iq_timeout = Duration::from_secs(20);
+    config.oob_offers = oob_offers;
     let mut conn = Connection::connect_with(server.addr(), config, Options::starttls(tls()))
         .expect("connects");
     let me = conn
@@ -268,6 +274,51 @@ fn served_declined(kind: ServerKind) {
     remove_folder_of(&file);
 }
 
+/// A receiver that does not take offers (the default config) answers them
+/// `service-unavailable` at once: the sender is not left waiting.
+fn unhandled_offer_answered(kind: ServerKind) {
+    let (mut alice, _) = login(kind, &user(kind, "uoa"));
+    let (mut bob, bob_jid) = login_taking_offers(kind, &user(kind, "uob"), false);
+    let file = make_file("unhandled", 1024);
+    let server = FileServer::start("127.0.0.1:0", &file).expect("serving");
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let receiver = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut offers = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Next::Event(Event::Transfer(TransferEvent::Offer(_))) = bob
+                    .next_event_timeout(Duration::from_millis(100))
+                    .expect("alive")
+                {
+                    offers += 1;
+                }
+            }
+            bob.close().expect("closed");
+            offers
+        })
+    };
+    let started = Instant::now();
+    match alice.send_file_served(&bob_jid, server, None) {
+        Err(TransferError::OfferRefused(Some(error))) => {
+            assert_eq!(
+                error.condition,
+                jabber_proto::stanza::StanzaCondition::ServiceUnavailable
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert!(started.elapsed() < Duration::from_secs(10));
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        receiver.join().expect("receiver"),
+        0,
+        "no event for the offer"
+    );
+    alice.close().expect("closed");
+    remove_folder_of(&file);
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -378,6 +429,11 @@ fn tokio_served(kind: ServerKind, decline: bool) {
                 r = &mut offer => break r.expect("offer thread"),
             }
         };
+        // Accepted: the receiver may answer before the server has seen its clean close.
+        if !decline && outcome.is_none() {
+            let served = tokio::time::timeout(Duration::from_secs(10), &mut serving).await;
+            outcome = Some(served.expect("serving ends").expect("served"));
+        }
         // Declined: the serving future is dropped here, with its socket.
         (outcome, answer, addr)
     });
@@ -424,6 +480,7 @@ on_both!(
     too_large_for_the_service,
     served_accepted,
     served_declined,
+    unhandled_offer_answered,
     tokio_upload_and_download,
     tokio_served_accepted,
     tokio_served_declined,

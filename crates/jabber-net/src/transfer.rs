@@ -5,6 +5,7 @@
 
 pub mod served;
 
+use std::path::{Path, PathBuf};
 use std::{fmt, io};
 
 use jabber_proto::features::files::UploadError;
@@ -175,10 +176,55 @@ pub fn check_url(url: &str) -> Result<(), TransferError> {
     }
 }
 
+/// How many redirects a download follows.
+pub const MAX_REDIRECTS: usize = 5;
+
+/// Where a redirect from `from` to `location` (its `Location` header, absolute or
+/// relative) leads: an error unless it is an `http(s)` URL ([`check_url`]) and does not
+/// go from `https` down to `http` (the receiver asked for a protected transfer).
+pub fn redirect_target(from: &str, location: &str) -> Result<String, TransferError> {
+    let location = location.trim();
+    let scheme_end = from.find("://").map_or(0, |i| i + 3);
+    let scheme = &from[..scheme_end];
+    let authority_end = from[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(from.len(), |i| scheme_end + i);
+    let target = if location.contains("://") {
+        location.to_owned()
+    } else if let Some(rest) = location.strip_prefix("//") {
+        format!("{scheme}{rest}")
+    } else if location.starts_with('/') {
+        format!("{}{location}", &from[..authority_end])
+    } else {
+        // Relative to the folder of `from`'s path.
+        let path = from[authority_end..].split(['?', '#']).next().unwrap_or("");
+        let folder = path.rfind('/').map_or("/", |i| &path[..=i]);
+        format!("{}{folder}{location}", &from[..authority_end])
+    };
+    check_url(&target)?;
+    let secure = |url: &str| {
+        url.get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    };
+    if secure(from) && !secure(&target) {
+        return Err(TransferError::BadUrl(target));
+    }
+    Ok(target)
+}
+
+/// The longest a whole HTTP transfer of up to `bytes` bytes may take, however steadily
+/// the peer moves: a minute, plus a second per 16 KiB, at most a day. The XMPP
+/// connection of a blocking caller is not served meanwhile, so it must end.
+pub fn transfer_deadline(bytes: u64) -> std::time::Duration {
+    let secs = 60u64.saturating_add(bytes / (16 * 1024));
+    std::time::Duration::from_secs(secs.min(24 * 60 * 60))
+}
+
 /// A file name for what `url` points to: its last path segment, percent-decoded, with
 /// anything a path could be made of (separators, `..`, control characters) replaced,
-/// so that saving it in a folder never writes outside it; `download` when nothing is
-/// left.
+/// so that saving it in a folder never writes outside it, as are characters Windows
+/// refuses and invisible ones that disguise a name; a Windows device name (`CON`,
+/// `NUL`, ...) gets a `_` in front; `download` when nothing is left.
 pub fn file_name_from_url(url: &str) -> String {
     let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
     let path = after_scheme.find('/').map_or("", |i| &after_scheme[i..]);
@@ -187,13 +233,7 @@ pub fn file_name_from_url(url: &str) -> String {
     let decoded = percent_decode(segment);
     let mut name: String = decoded
         .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() || c == ':' {
-                '_'
-            } else {
-                c
-            }
-        })
+        .map(|c| if unsafe_in_name(c) { '_' } else { c })
         .collect();
     name = name
         .trim_matches(|c: char| c.is_whitespace() || c == '.')
@@ -204,9 +244,34 @@ pub fn file_name_from_url(url: &str) -> String {
     }
     if name.is_empty() {
         String::from("download")
+    } else if is_device_name(&name) {
+        format!("_{name}")
     } else {
         name
     }
+}
+
+/// Characters a received file's name does not keep: path separators, control
+/// characters, what Windows forbids in names (`:*?"<>|`), and the invisible format
+/// characters that can make a name display as another (zero-width, bidirectional
+/// embeddings, overrides and isolates: `evil\u{202E}gpj.exe` shows as `evilexe.jpg`).
+fn unsafe_in_name(c: char) -> bool {
+    matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|')
+        || c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        || c == '\u{FEFF}'
+}
+
+/// Whether Windows reserves `name` for a device (`CON`, `NUL`, `COM1`, ..., with any
+/// extension): opening it would not open a file.
+fn is_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or("").trim_end();
+    let upper = stem.to_ascii_uppercase();
+    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper.as_bytes()[3].is_ascii_digit()
+            && upper.as_bytes()[3] != b'0')
 }
 
 /// A path in `dir` for a file called `name` that does not exist yet: `name` itself, or
@@ -232,6 +297,74 @@ pub fn free_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
         std::process::id(),
         crate::fresh_seed()
     ))
+}
+
+/// Creates a new, empty file for `name` in `dir` — `name` itself or the next free
+/// [`free_path`] — never opening one that exists (`create_new`: a file or link put there
+/// meanwhile is skipped, not written through). Returns its path and the file.
+pub fn create_free(dir: &Path, name: &str) -> io::Result<(PathBuf, std::fs::File)> {
+    let mut tries = 0;
+    loop {
+        let candidate = free_path(dir, name);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&candidate)
+        {
+            Ok(file) => return Ok((candidate, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists && tries < 100 => tries += 1,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A download in progress: written to `<dest>.part` (created new, never through an
+/// existing file or link), renamed to `dest` by [`finish`](Self::finish), removed if
+/// dropped before — an error, a cancelled future — so no partial file is left.
+#[derive(Debug)]
+pub struct PartFile {
+    part: PathBuf,
+    dest: PathBuf,
+    finished: bool,
+}
+
+impl PartFile {
+    /// Creates `<dest>.part`; the file to write to comes with it.
+    pub fn create(dest: &Path) -> io::Result<(PartFile, std::fs::File)> {
+        let mut name = dest.file_name().unwrap_or_default().to_os_string();
+        name.push(".part");
+        let part = dest.with_file_name(name);
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)?;
+        let guard = PartFile {
+            part,
+            dest: dest.to_path_buf(),
+            finished: false,
+        };
+        Ok((guard, file))
+    }
+
+    /// The partial file's path.
+    pub fn path(&self) -> &Path {
+        &self.part
+    }
+
+    /// The download is whole: the partial file becomes `dest`.
+    pub fn finish(mut self) -> io::Result<()> {
+        std::fs::rename(&self.part, &self.dest)?;
+        self.finished = true;
+        Ok(())
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.part);
+        }
+    }
 }
 
 fn percent_decode(s: &str) -> String {
@@ -286,6 +419,31 @@ mod tests {
     }
 
     #[test]
+    fn file_names_show_what_they_are_and_open_as_files_everywhere() {
+        assert_eq!(
+            file_name_from_url("https://h/evil%E2%80%AEgpj.exe"),
+            "evil_gpj.exe"
+        );
+        assert_eq!(
+            file_name_from_url("https://h/a%E2%80%8Bb%E2%81%A6c%E2%80%8Fd"),
+            "a_b_c_d"
+        );
+        assert_eq!(
+            file_name_from_url("https://h/a%3C%3E%22%7C%3F*b"),
+            "a______b"
+        );
+        for device in ["CON", "nul.txt", "Com1.tar.gz", "LPT9", "aux"] {
+            assert_eq!(
+                file_name_from_url(&format!("https://h/{device}")),
+                format!("_{device}")
+            );
+        }
+        for fine in ["CONSOLE.txt", "COM0", "COM10", "lpt"] {
+            assert_eq!(file_name_from_url(&format!("https://h/{fine}")), fine);
+        }
+    }
+
+    #[test]
     fn free_paths_never_replace_a_file() {
         let dir = std::env::temp_dir().join(format!("jabber-net-free-{}", crate::fresh_seed()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -296,6 +454,62 @@ mod tests {
         assert_eq!(free_path(&dir, "a.txt"), dir.join("a-2.txt"));
         std::fs::write(dir.join(".rc"), b"x").unwrap();
         assert_eq!(free_path(&dir, ".rc"), dir.join(".rc-1"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn redirects_stay_on_the_web_and_never_downgrade() {
+        let from = "https://h:1/a/b/c.txt?q=1";
+        assert_eq!(
+            redirect_target(from, "d.txt").unwrap(),
+            "https://h:1/a/b/d.txt"
+        );
+        assert_eq!(redirect_target(from, "/x").unwrap(), "https://h:1/x");
+        assert_eq!(redirect_target(from, "//o/y").unwrap(), "https://o/y");
+        assert_eq!(redirect_target(from, "https://o/z").unwrap(), "https://o/z");
+        assert_eq!(redirect_target("http://h", "p").unwrap(), "http://h/p");
+        assert!(redirect_target(from, "http://o/z").is_err());
+        assert!(redirect_target(from, "file:///etc/passwd").is_err());
+        assert_eq!(
+            redirect_target("http://h/a", "HTTPS://o/z").unwrap(),
+            "HTTPS://o/z"
+        );
+    }
+
+    #[test]
+    fn transfer_deadlines_grow_with_size_and_are_bounded() {
+        assert_eq!(transfer_deadline(0).as_secs(), 60);
+        assert_eq!(transfer_deadline(16 << 20).as_secs(), 60 + 1024);
+        assert_eq!(transfer_deadline(u64::MAX).as_secs(), 86_400);
+    }
+
+    #[test]
+    fn files_are_created_new_and_parts_cleaned_up() {
+        let dir = std::env::temp_dir().join(format!("jabber-net-part-{}", crate::fresh_seed()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("a.txt"), b"mine").unwrap();
+        let (path, _) = create_free(&dir, "a.txt").unwrap();
+        assert_eq!(path, dir.join("a-1.txt"));
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"mine");
+        let (path, _) = create_free(&dir, "a.txt").unwrap();
+        assert_eq!(path, dir.join("a-2.txt"));
+
+        let dest = dir.join("b.bin");
+        let (part, mut file) = PartFile::create(&dest).unwrap();
+        assert_eq!(part.path(), dir.join("b.bin.part"));
+        assert!(
+            PartFile::create(&dest).is_err(),
+            "never through an existing file"
+        );
+        std::io::Write::write_all(&mut file, b"half").unwrap();
+        drop(part);
+        assert!(!dir.join("b.bin.part").exists());
+        assert!(!dest.exists());
+        let (part, mut file) = PartFile::create(&dest).unwrap();
+        std::io::Write::write_all(&mut file, b"whole").unwrap();
+        part.finish().unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), b"whole");
+        assert!(!dir.join("b.bin.part").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

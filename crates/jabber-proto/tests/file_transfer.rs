@@ -29,6 +29,7 @@ fn config() -> Config {
     c.initial_presence = false;
     c.keepalive_interval = None;
     c.dead_peer_timeout = None;
+    c.oob_offers = true;
     c
 }
 
@@ -200,6 +201,27 @@ fn an_offer_made_to_us_is_an_event_answered_byte_exact() {
         }
         assert_eq!(h.sent(), expected);
     }
+}
+
+#[test]
+fn offers_are_answered_service_unavailable_unless_the_application_takes_them() {
+    let mut c = config();
+    c.oob_offers = false;
+    let mut h = Harness::logged_in(c);
+    h.server(
+        "<iq type='set' id='o4' from='romeo@example.net/orchard'>\
+         <query xmlns='jabber:iq:oob'><url>http://x/y</url></query></iq>",
+    );
+    assert_eq!(
+        h.sent(),
+        "<iq type='error' id='o4' to='romeo@example.net/orchard'><error type='cancel'>\
+         <service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>"
+    );
+    assert!(transfers(&mut h).is_empty());
+    assert!(
+        !Config::new("example.com", NonZeroU64::new(SEED).expect("seed")).oob_offers,
+        "off by default"
+    );
 }
 
 #[test]
@@ -479,6 +501,37 @@ fn slot_refusals_are_typed() {
         ),
         UploadError::Malformed
     );
+    // Credentials never go in cleartext.
+    for header in ["Authorization", "cookie"] {
+        assert_eq!(
+            slot_failure(&format!(
+                "<iq type='result' id='{{id}}' from='upload.example.com'><slot xmlns='urn:xmpp:http:upload:0'>\
+                 <put url='http://x.example/p'><header name='{header}'>secret</header></put>\
+                 <get url='https://x.example/y'/></slot></iq>"
+            )),
+            UploadError::Malformed,
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn a_cleartext_slot_without_credentials_is_taken() {
+    let mut h = Harness::logged_in(config());
+    let id = slot_request(&mut h);
+    h.server(&format!(
+        "<iq type='result' id='{}' from='upload.example.com'><slot xmlns='urn:xmpp:http:upload:0'>\
+         <put url='http://x.example/p'><header name='Expires'>soon</header></put>\
+         <get url='http://x.example/g'/></slot></iq>",
+        wire_id(3)
+    ));
+    match transfers(&mut h).as_slice() {
+        [TransferEvent::Slot { id: i, slot }] if *i == id => {
+            assert_eq!(slot.put_url, "http://x.example/p");
+            assert_eq!(slot.put_headers, vec![(PutHeader::Expires, "soon".into())]);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]

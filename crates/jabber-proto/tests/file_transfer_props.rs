@@ -9,7 +9,7 @@ use std::num::NonZeroU64;
 
 use jabber_proto::client::{Config, Event, TransferEvent};
 use jabber_proto::features::files::oob::{offer_query, read_query};
-use jabber_proto::features::files::{PutHeader, UploadFile, UploadSlot};
+use jabber_proto::features::files::{PutHeader, UploadError, UploadFile, UploadSlot};
 use jabber_proto::stanza::ext::Oob;
 use jabber_proto::stream::{Item, Limits, StreamParser, Writer};
 use jabber_proto::xml::Element;
@@ -80,6 +80,18 @@ fn is_web(url: &str) -> bool {
         && !url.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
+/// Whether a slot with these URLs and headers is usable: web URLs, and credentials only
+/// over `https`.
+fn usable(put: &str, get: &str, headers: &[(String, String)]) -> bool {
+    let secret = headers.iter().any(|(n, _)| {
+        matches!(
+            PutHeader::from_name(n),
+            Some(PutHeader::Authorization | PutHeader::Cookie)
+        )
+    });
+    is_web(put) && is_web(get) && (!secret || put.to_ascii_lowercase().starts_with("https://"))
+}
+
 proptest! {
     #[test]
     fn slots_keep_only_allowed_headers_without_line_breaks(
@@ -89,7 +101,7 @@ proptest! {
     ) {
         let el = write_parse(&slot_element(&put, &get, &headers));
         let slot = UploadSlot::from_element(el.root());
-        if is_web(&put) && is_web(&get) {
+        if usable(&put, &get, &headers) {
             let slot = slot.expect("a slot with web URLs reads");
             prop_assert_eq!(&slot.put_url, &put);
             prop_assert_eq!(&slot.get_url, &get);
@@ -137,7 +149,11 @@ proptest! {
     /// Any reply to a slot request, from the service, ends it with exactly one typed
     /// event and never panics.
     #[test]
-    fn any_slot_reply_gives_one_event(body in "[a-z<>/='\" :]{0,60}", error in any::<bool>()) {
+    fn any_slot_reply_gives_one_event(
+        body in "[a-z<>/='\" :]{0,60}",
+        error in any::<bool>(),
+        real in proptest::option::of((url(), url(), proptest::collection::vec((header_name(), text()), 0..4))),
+    ) {
         let mut c = Config::new("example.com", NonZeroU64::new(SEED).expect("non-zero"));
         c.version = None;
         c.fetch_roster = false;
@@ -149,12 +165,16 @@ proptest! {
             .request_upload_slot(now, &service, &UploadFile::new("a", 1))
             .expect("asked");
         h.sent();
-        let kind = if error { "error" } else { "result" };
-        let inner = if error {
-            format!("<error type='cancel'><x xmlns='urn:xmpp:http:upload:0'>{}</x></error>", escape(&body))
-        } else {
-            format!("<slot xmlns='urn:xmpp:http:upload:0'>{}</slot>", escape(&body))
+        let inner = match (&real, error) {
+            (_, true) => format!(
+                "<error type='cancel'><x xmlns='urn:xmpp:http:upload:0'>{}</x></error>",
+                escape(&body)
+            ),
+            // A real slot, with <put>, <header/>s and <get>.
+            (Some((put, get, headers)), false) => slot_element(put, get, headers).to_string(),
+            (None, false) => format!("<slot xmlns='urn:xmpp:http:upload:0'>{}</slot>", escape(&body)),
         };
+        let kind = if error { "error" } else { "result" };
         h.server(&format!(
             "<iq type='{kind}' id='{}' from='upload.example.com'>{inner}</iq>",
             wire_id(3)
@@ -166,6 +186,20 @@ proptest! {
             Event::Transfer(TransferEvent::Slot { .. } | TransferEvent::SlotFailed { .. })
         );
         prop_assert!(one);
+        if let (Some((put, get, headers)), false) = (&real, error) {
+            match &events[0] {
+                Event::Transfer(TransferEvent::Slot { slot, .. }) => {
+                    prop_assert!(usable(put, get, headers));
+                    prop_assert_eq!(&slot.put_url, put);
+                    prop_assert_eq!(&slot.get_url, get);
+                }
+                Event::Transfer(TransferEvent::SlotFailed { error, .. }) => {
+                    prop_assert!(!usable(put, get, headers));
+                    prop_assert_eq!(error, &UploadError::Malformed);
+                }
+                other => prop_assert!(false, "{:?}", other),
+            }
+        }
     }
 }
 

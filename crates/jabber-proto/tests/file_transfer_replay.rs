@@ -18,6 +18,7 @@ fn config() -> Config {
     let mut c = Config::new("example.com", NonZeroU64::new(SEED).expect("non-zero"));
     c.version = None;
     c.capture = true;
+    c.oob_offers = true;
     c.fetch_roster = false;
     c.initial_presence = false;
     c.allow_plaintext = true;
@@ -140,6 +141,21 @@ fn file_transfer_replays_to_the_same_events_and_bytes() {
             "no {kind} in {events:#?}"
         );
     }
+    // Recorded and re-issued as given: a URL with spaces around it, an empty description.
+    let loose = Oob {
+        url: " https://example.org/b.txt ".into(),
+        desc: Some(String::new()),
+    };
+    h.client.offer_oob(now, &bob, &loose).expect("offered");
+    let blank = Oob {
+        url: "  ".into(),
+        desc: None,
+    };
+    assert_eq!(
+        h.client.offer_oob(now, &bob, &blank),
+        Err(jabber_proto::client::Error::NoUrl)
+    );
+    drain(&mut h, &mut events, &mut offers);
     let records: Vec<CaptureRecord> = std::iter::from_fn(|| h.client.poll_capture()).collect();
     check(&events, &records);
 }

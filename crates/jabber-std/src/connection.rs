@@ -199,6 +199,20 @@ impl Connection {
     pub(crate) fn wait_for(&mut self, pick: impl Fn(&Event) -> bool) -> Result<Event, Error> {
         // Bounded like the core's queue, counting only what arrives while waiting.
         let limit = self.events.len() + self.link.client().config().max_events.max(1);
+        self.wait_within(pick, limit)
+    }
+
+    /// Like [`wait_for`](Self::wait_for) without its bound on what queues up meanwhile:
+    /// for a wait as long as a download (a file offer's answer), which the application
+    /// cannot interrupt to drain the queue. The other events stay queued, in order.
+    pub(crate) fn wait_for_keeping(
+        &mut self,
+        pick: impl Fn(&Event) -> bool,
+    ) -> Result<Event, Error> {
+        self.wait_within(pick, usize::MAX)
+    }
+
+    fn wait_within(&mut self, pick: impl Fn(&Event) -> bool, limit: usize) -> Result<Event, Error> {
         loop {
             let found = self
                 .events

@@ -15,17 +15,18 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
-use jabber_net::transfer::{Meter, check_url};
+pub use jabber_net::transfer::{MAX_REDIRECTS, redirect_target, transfer_deadline};
+use jabber_net::transfer::{Meter, PartFile, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
 /// Where a received file goes: a name from its URL, in a folder, never replacing a file.
-pub use jabber_net::transfer::{file_name_from_url, free_path};
+pub use jabber_net::transfer::{create_free, file_name_from_url, free_path};
 use jabber_proto::client::{Event, TransferEvent};
 use jabber_proto::features::files::{
     Oob, OobOffer, OobRefusal, UploadError, UploadFile, UploadService, UploadSlot,
@@ -44,12 +45,27 @@ pub const OFFER_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 
 fn agent(tls: &Tls) -> Result<ureq::Agent, TransferError> {
     let config = tls.client_config().map_err(TransferError::Session)?;
+    // Redirects are followed by `download` itself (checked hop by hop), never for a PUT.
     Ok(ureq::AgentBuilder::new()
         .tls_config(config)
+        .redirects(0)
         .timeout_connect(Duration::from_secs(10))
         .timeout_read(HTTP_TIMEOUT)
         .timeout_write(HTTP_TIMEOUT)
         .build())
+}
+
+/// Fails once `deadline` has passed: each read or write is bounded by
+/// [`HTTP_TIMEOUT`], the whole transfer by this.
+fn check_deadline(deadline: Instant) -> io::Result<()> {
+    if Instant::now() > deadline {
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the transfer took too long",
+        ))
+    } else {
+        Ok(())
+    }
 }
 
 fn http_error(e: ureq::Error) -> TransferError {
@@ -61,7 +77,9 @@ fn http_error(e: ureq::Error) -> TransferError {
 
 /// PUTs the file at `path` to `slot` with the slot's headers (and `content_type`, which
 /// some services check against the slot request), reporting progress as it goes. The
-/// file must have the size the slot was asked for.
+/// file must have the size the slot was asked for. Only `200` or `201` means stored
+/// (a redirect is not followed: it fails with [`TransferError::Status`]); the whole
+/// upload must end within [`transfer_deadline`] of its size.
 pub fn upload(
     slot: &UploadSlot,
     path: &Path,
@@ -85,9 +103,13 @@ pub fn upload(
         inner: file,
         meter: Meter::new(Some(len), None)?,
         progress: &mut progress,
+        deadline: Instant::now() + transfer_deadline(len),
     };
-    request.send(reader).map_err(http_error)?;
-    Ok(())
+    let response = request.send(reader).map_err(http_error)?;
+    match response.status() {
+        200 | 201 => Ok(()),
+        other => Err(TransferError::Status(other)),
+    }
 }
 
 /// A reader that reports what was read.
@@ -95,10 +117,12 @@ struct Counting<'a, R, P: FnMut(Progress)> {
     inner: R,
     meter: Meter,
     progress: &'a mut P,
+    deadline: Instant,
 }
 
 impl<R: Read, P: FnMut(Progress)> Read for Counting<'_, R, P> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        check_deadline(self.deadline)?;
         let n = self.inner.read(buf)?;
         // A file that grows while it is sent would break the announced length.
         let p = self
@@ -115,7 +139,13 @@ impl<R: Read, P: FnMut(Progress)> Read for Counting<'_, R, P> {
 /// Downloads `url` (`http` or `https` only) into the file `dest`, failing with
 /// [`TransferError::TooLarge`] as soon as the size announced or received exceeds
 /// `limit` bytes (nothing is left behind then: a partial file is removed). Returns the
-/// number of bytes written.
+/// number of bytes written. The bytes go to `<dest>.part` (created new: the download
+/// fails if it exists), renamed to `dest` once complete.
+///
+/// Only a `200` answer is the file. Up to [`MAX_REDIRECTS`] redirects are followed,
+/// each to an `http(s)` URL and never from `https` to `http` ([`redirect_target`]). The
+/// whole download must end within [`transfer_deadline`] of its size (as announced, or
+/// `limit`), on top of the 30 s any single read may take.
 pub fn download(
     url: &str,
     dest: &Path,
@@ -124,32 +154,44 @@ pub fn download(
     mut progress: impl FnMut(Progress),
 ) -> Result<u64, TransferError> {
     check_url(url)?;
-    let response = agent(tls)?.get(url).call().map_err(http_error)?;
+    let agent = agent(tls)?;
+    let mut url = url.to_owned();
+    let mut hops = 0;
+    let response = loop {
+        let response = agent.get(&url).call().map_err(http_error)?;
+        match (response.status(), response.header("Location")) {
+            (200, _) => break response,
+            (301 | 302 | 303 | 307 | 308, Some(location)) if hops < MAX_REDIRECTS => {
+                url = redirect_target(&url, location)?;
+                hops += 1;
+            }
+            (other, _) => return Err(TransferError::Status(other)),
+        }
+    };
     let total = response
         .header("Content-Length")
         .and_then(|v| v.trim().parse().ok());
     let mut meter = Meter::new(total, Some(limit))?;
+    let deadline = Instant::now() + transfer_deadline(total.unwrap_or(limit).min(limit));
     let mut reader = response.into_reader();
-    let mut out = File::create(dest)?;
-    let mut copy = || -> Result<u64, TransferError> {
-        let mut buf = vec![0; CHUNK];
-        loop {
-            let n = reader.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            let p = meter.add(n)?;
-            out.write_all(&buf[..n])?;
-            progress(p);
+    // Written to `<dest>.part`, which is removed unless the download completes.
+    let (part, mut out) = PartFile::create(dest)?;
+    let mut buf = vec![0; CHUNK];
+    loop {
+        check_deadline(deadline)?;
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
         }
-        out.flush()?;
-        meter.finish()
-    };
-    let result = copy();
-    if result.is_err() {
-        let _ = fs::remove_file(dest);
+        let p = meter.add(n)?;
+        out.write_all(&buf[..n])?;
+        progress(p);
     }
-    result
+    out.flush()?;
+    let bytes = meter.finish()?;
+    drop(out);
+    part.finish()?;
+    Ok(bytes)
 }
 
 /// The "trivial server" of §8: serves one file over HTTP on a chosen address, at an
@@ -161,12 +203,60 @@ pub fn download(
 /// closed cleanly after them (a receiver that gives up with bytes unread resets the
 /// connection, and the server goes on). Only the receiver's answer — the iq:oob result
 /// — says it has the file.
+///
+/// At most [`MAX_CONNECTIONS`] requests are served at once (more are closed at once),
+/// each must send its request head within [`HEAD_DEADLINE`], and stopping cuts the
+/// connections under way: a silent or slow peer can neither hold the server nor delay
+/// [`stop`](Self::stop).
 #[derive(Debug)]
 pub struct FileServer {
     addr: SocketAddr,
     url: String,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
     thread: Option<JoinHandle<ServeOutcome>>,
+}
+
+/// How many requests the trivial server serves at once.
+pub const MAX_CONNECTIONS: usize = 4;
+
+/// How long a peer has to send its whole request head.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What the server's threads and its owner share.
+#[derive(Debug, Default)]
+struct Shared {
+    stop: AtomicBool,
+    /// Clones of the connections being served, so that stopping can cut them.
+    live: Mutex<Vec<(u64, TcpStream)>>,
+    /// The size of the first complete download.
+    completed: Mutex<Option<u64>>,
+}
+
+impl Shared {
+    fn stopping(&self) -> bool {
+        self.stop.load(Ordering::SeqCst)
+    }
+
+    fn live(&self) -> std::sync::MutexGuard<'_, Vec<(u64, TcpStream)>> {
+        self.live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Sets the stop flag, cuts every connection under way and wakes the accept.
+    fn stop(&self, addr: SocketAddr) {
+        self.stop.store(true, Ordering::SeqCst);
+        for (_, stream) in self.live().iter() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+        // Wakes the blocking accept; the thread sees the flag and returns.
+        let ip = match addr {
+            SocketAddr::V4(a) if a.ip().is_unspecified() => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(a) if a.ip().is_unspecified() => Ipv6Addr::LOCALHOST.into(),
+            a => a.ip(),
+        };
+        let _ = TcpStream::connect_timeout(&SocketAddr::new(ip, addr.port()), HTTP_TIMEOUT);
+    }
 }
 
 impl FileServer {
@@ -177,7 +267,7 @@ impl FileServer {
     }
 
     /// Like [`start`](Self::start), with a media type for the response and a progress
-    /// callback (called on the server's thread as bytes go out).
+    /// callback (called on the server's threads as bytes go out).
     pub fn start_with_progress(
         addr: impl ToSocketAddrs,
         path: &Path,
@@ -193,18 +283,18 @@ impl FileServer {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let url = served.url(addr);
-        let stop = Arc::new(AtomicBool::new(false));
+        let shared = Arc::new(Shared::default());
         let thread = {
-            let stop = stop.clone();
+            let shared = shared.clone();
             let path = path.to_path_buf();
             std::thread::Builder::new()
                 .name("jabber-file-server".into())
-                .spawn(move || serve(listener, &path, &served, &stop, progress))?
+                .spawn(move || serve(listener, addr, path, served, shared, progress))?
         };
         Ok(FileServer {
             addr,
             url,
-            stop,
+            shared,
             thread: Some(thread),
         })
     }
@@ -232,7 +322,7 @@ impl FileServer {
         self.thread.as_ref().is_none_or(JoinHandle::is_finished)
     }
 
-    /// Ends the transfer: a download under way is cut, the socket closed. Returns how
+    /// Ends the transfer: downloads under way are cut, the socket closed. Returns how
     /// it ended ([`ServeOutcome::Completed`] if the file had been downloaded whole).
     pub fn stop(mut self) -> ServeOutcome {
         self.shut()
@@ -242,16 +332,8 @@ impl FileServer {
         let Some(thread) = self.thread.take() else {
             return ServeOutcome::Stopped;
         };
-        self.stop.store(true, Ordering::SeqCst);
         if !thread.is_finished() {
-            // Wakes the blocking accept; the thread sees the flag and returns.
-            let ip = match self.addr {
-                SocketAddr::V4(a) if a.ip().is_unspecified() => Ipv4Addr::LOCALHOST.into(),
-                SocketAddr::V6(a) if a.ip().is_unspecified() => Ipv6Addr::LOCALHOST.into(),
-                a => a.ip(),
-            };
-            let _ =
-                TcpStream::connect_timeout(&SocketAddr::new(ip, self.addr.port()), HTTP_TIMEOUT);
+            self.shared.stop(self.addr);
         }
         thread.join().unwrap_or(ServeOutcome::Stopped)
     }
@@ -263,30 +345,88 @@ impl Drop for FileServer {
     }
 }
 
-/// The server's thread: one connection at a time, until a complete download or stop.
-fn serve(
+/// The server's accept thread: each request on a thread of its own (at most
+/// [`MAX_CONNECTIONS`]), until a complete download or stop.
+fn serve<P: FnMut(Progress) + Send + 'static>(
     listener: TcpListener,
-    path: &Path,
-    served: &ServedFile,
-    stop: &AtomicBool,
-    mut progress: impl FnMut(Progress),
+    addr: SocketAddr,
+    path: PathBuf,
+    served: ServedFile,
+    shared: Arc<Shared>,
+    progress: P,
 ) -> ServeOutcome {
-    loop {
+    let path = Arc::new(path);
+    let served = Arc::new(served);
+    let progress = Arc::new(Mutex::new(progress));
+    let mut workers: Vec<JoinHandle<()>> = Vec::new();
+    let mut next_id = 0u64;
+    while !shared.stopping() {
         let stream = match listener.accept() {
             Ok((stream, _)) => stream,
             // Out of descriptors or a connection reset while queued: try the next.
-            Err(_) if !stop.load(Ordering::SeqCst) => {
+            Err(_) => {
                 std::thread::sleep(Duration::from_millis(10));
                 continue;
             }
-            Err(_) => return ServeOutcome::Stopped,
         };
-        if stop.load(Ordering::SeqCst) {
-            return ServeOutcome::Stopped;
+        workers.retain(|w| !w.is_finished());
+        if shared.stopping() || workers.len() >= MAX_CONNECTIONS {
+            // Busy: this one is closed unanswered (dropped).
+            continue;
         }
-        if let Ok(Some(bytes)) = serve_one(stream, path, served, stop, &mut progress) {
-            return ServeOutcome::Completed { bytes };
+        let Ok(clone) = stream.try_clone() else {
+            continue;
+        };
+        let id = next_id;
+        next_id += 1;
+        shared.live().push((id, clone));
+        let (own, path, served, progress) = (
+            shared.clone(),
+            path.clone(),
+            served.clone(),
+            progress.clone(),
+        );
+        let worker = std::thread::Builder::new()
+            .name("jabber-file-server-conn".into())
+            .spawn(move || {
+                let mut report = |p| {
+                    if let Ok(mut f) = progress.lock() {
+                        f(p);
+                    }
+                };
+                let leave = || own.live().retain(|(i, _)| *i != id);
+                let one = serve_one(stream, &path, &served, &own.stop, &mut report, leave);
+                own.live().retain(|(i, _)| *i != id);
+                if let Ok(Some(bytes)) = one {
+                    let mut completed = own
+                        .completed
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    completed.get_or_insert(bytes);
+                    drop(completed);
+                    own.stop(addr);
+                }
+            });
+        match worker {
+            Ok(w) => workers.push(w),
+            Err(_) => shared.live().retain(|(i, _)| *i != id),
         }
+    }
+    drop(listener);
+    // Stopped (or complete): whatever is still under way is cut.
+    for (_, stream) in shared.live().iter() {
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    let completed = *shared
+        .completed
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    match completed {
+        Some(bytes) => ServeOutcome::Completed { bytes },
+        None => ServeOutcome::Stopped,
     }
 }
 
@@ -297,12 +437,19 @@ fn serve_one(
     served: &ServedFile,
     stop: &AtomicBool,
     progress: &mut impl FnMut(Progress),
+    leave: impl FnOnce(),
 ) -> io::Result<Option<u64>> {
-    stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
     stream.set_write_timeout(Some(HTTP_TIMEOUT))?;
     let mut head = Vec::new();
     let mut buf = [0; 1024];
+    // The whole head within the deadline, however slowly it drips.
+    let deadline = Instant::now() + HEAD_DEADLINE;
     let answer: Answer = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::ErrorKind::TimedOut.into());
+        }
+        stream.set_read_timeout(Some(left))?;
         let n = stream.read(&mut buf)?;
         if n == 0 {
             return Ok(None);
@@ -315,6 +462,7 @@ fn serve_one(
             break served.too_long();
         }
     };
+    stream.set_read_timeout(Some(HTTP_TIMEOUT))?;
     stream.write_all(&answer.head)?;
     if !answer.body {
         return Ok(None);
@@ -336,14 +484,46 @@ fn serve_one(
     }
     stream.flush()?;
     let bytes = meter.finish().map_err(io::Error::other)?;
+    // All written: a stop no longer cuts this connection (see below).
+    leave();
     // Written is not received: the bytes may still sit in the sockets' buffers. A
     // receiver that read them all closes its side cleanly (we said `Connection: close`);
     // one that gave up closes with unread data, which resets the connection.
     stream.shutdown(std::net::Shutdown::Write)?;
-    // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
-    let _more = stream.read(&mut buf)?;
-    Ok(Some(bytes))
+    // Whatever it still sends (nothing, or a stray byte) before its end is ignored. A
+    // stop does not cut this wait (the receiver may be reading its last bytes) but
+    // bounds it to DRAIN_GRACE.
+    stream.set_read_timeout(Some(DRAIN_POLL))?;
+    let waiting = Instant::now();
+    let mut stop_seen: Option<Instant> = None;
+    loop {
+        match stream.read(&mut buf) {
+            Ok(_) => return Ok(Some(bytes)),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                if stop.load(Ordering::SeqCst) {
+                    let since = *stop_seen.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= DRAIN_GRACE {
+                        return Ok(None);
+                    }
+                }
+                if waiting.elapsed() >= HTTP_TIMEOUT {
+                    return Err(e);
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
+
+/// How often a connection whose bytes are all written looks at the stop flag.
+const DRAIN_POLL: Duration = Duration::from_millis(100);
+/// How long after a stop such a connection may still end cleanly (and count).
+const DRAIN_GRACE: Duration = Duration::from_secs(1);
 
 /// The transfer exchanges on a logged-in connection. Each waits for its own outcome;
 /// other events stay queued for [`next_event`](Connection::next_event).
@@ -386,6 +566,11 @@ impl Connection {
     /// Uploads the file at `path` through our server's upload service: finds the
     /// service, checks its size limit, asks for a slot and PUTs the file. Returns the URL
     /// to send the receiver (e.g. with [`MessageBuilder::oob`](jabber_proto::stanza::MessageBuilder::oob)).
+    ///
+    /// The PUT blocks this thread, and so this XMPP connection, which is not served
+    /// meanwhile: it must end within [`transfer_deadline`] of the file's size. Use
+    /// [`upload`] on another thread (with a slot from
+    /// [`request_upload_slot`](Self::request_upload_slot)) to keep the connection served.
     pub fn upload_file(
         &mut self,
         path: &Path,
@@ -431,7 +616,9 @@ impl Connection {
     }
 
     fn offer_answer(&mut self, id: jabber_proto::client::IqId) -> Result<(), TransferError> {
-        let event = self.wait_for(|e| match e {
+        // The answer comes after the receiver's download: however many other events
+        // arrive meanwhile, they stay queued rather than failing the transfer.
+        let event = self.wait_for_keeping(|e| match e {
             Event::Transfer(TransferEvent::OfferAccepted { id: i })
             | Event::Transfer(TransferEvent::OfferRefused { id: i, .. }) => *i == id,
             _ => false,
@@ -462,8 +649,14 @@ impl Connection {
 
     /// Receives an offer: downloads its URL into `dir` (under a name taken from the
     /// URL, never outside `dir`, never replacing a file there), within `limit` bytes,
-    /// then accepts it; a failed download refuses it (404) and returns the error.
-    /// Returns the file's path.
+    /// then accepts it. A refused download — too large, or not an `http(s)` URL — is
+    /// declined (406); one that failed otherwise is refused as not found (404); either
+    /// way the error is returned. Returns the file's path.
+    ///
+    /// The download blocks this thread, and so this XMPP connection, which is not served
+    /// meanwhile (pings go unanswered; events wait in the socket): it must end within
+    /// [`transfer_deadline`] of `limit`. Use [`download`] on another thread to keep
+    /// the connection served.
     pub fn receive_offer(
         &mut self,
         offer: &OobOffer,
@@ -472,14 +665,27 @@ impl Connection {
         tls: &Tls,
         progress: impl FnMut(Progress),
     ) -> Result<PathBuf, TransferError> {
-        let dest = free_path(dir, &file_name_from_url(offer.url()));
+        let refuse = |this: &mut Self, error: &TransferError| {
+            let why = match error {
+                TransferError::TooLarge { .. } | TransferError::BadUrl(_) => OobRefusal::Declined,
+                _ => OobRefusal::NotFound,
+            };
+            this.with_client(|c, now| c.refuse_oob(now, offer, why))
+        };
+        if let Err(e) = check_url(offer.url()) {
+            refuse(self, &e)??;
+            return Err(e);
+        }
+        // The name is taken now (an empty file), the bytes land under it at the end.
+        let (dest, _) = create_free(dir, &file_name_from_url(offer.url()))?;
         match download(offer.url(), &dest, limit, tls, progress) {
             Ok(_) => {
                 self.with_client(|c, now| c.accept_oob(now, offer))??;
                 Ok(dest)
             }
             Err(e) => {
-                self.with_client(|c, now| c.refuse_oob(now, offer, OobRefusal::NotFound))??;
+                let _ = fs::remove_file(&dest);
+                refuse(self, &e)??;
                 Err(e)
             }
         }

@@ -93,8 +93,7 @@ fn a_cut_download_is_not_complete_and_stop_closes_the_socket() {
         s.read_exact(&mut some).expect("the start");
         // Dropped: the rest is never read.
     }
-    std::thread::sleep(Duration::from_millis(200));
-    assert!(!server.is_finished());
+    // Whenever the server sees the cut, the download does not count.
     assert_eq!(server.stop(), ServeOutcome::Stopped);
     assert!(!listening(addr));
     let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
@@ -126,5 +125,87 @@ fn a_download_is_limited_and_leaves_nothing() {
         Err(TransferError::BadUrl(_))
     ));
     drop(server);
+    let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+}
+
+/// A peer that sends one byte of its head and then nothing.
+fn dripping(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).expect("connects");
+    s.write_all(b"G").expect("written");
+    s
+}
+
+#[test]
+fn a_silent_peer_neither_holds_the_server_nor_delays_stop() {
+    let path = file(10_000);
+    let server = FileServer::start("127.0.0.1:0", &path).expect("serving");
+    let addr = server.local_addr();
+    let p = path_of(server.url()).to_string();
+    let _slow = dripping(addr);
+    // Another receiver is served meanwhile.
+    let head = request(addr, &format!("HEAD {p} HTTP/1.1\r\n\r\n"));
+    assert!(head.starts_with(b"HTTP/1.1 200 OK\r\n"));
+    let _slow2 = dripping(addr);
+    let started = std::time::Instant::now();
+    assert_eq!(server.stop(), ServeOutcome::Stopped);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!listening(addr));
+    let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+}
+
+#[test]
+fn a_download_under_way_is_cut_by_stop() {
+    let path = file(8 << 20);
+    let server = FileServer::start("127.0.0.1:0", &path).expect("serving");
+    let addr = server.local_addr();
+    let p = path_of(server.url()).to_string();
+    let mut s = TcpStream::connect(addr).expect("connects");
+    s.write_all(format!("GET {p} HTTP/1.1\r\n\r\n").as_bytes())
+        .expect("written");
+    let mut some = [0; 1000];
+    s.read_exact(&mut some).expect("the start");
+    // The rest is not read: the server is stuck writing until stop cuts it.
+    let started = std::time::Instant::now();
+    assert_eq!(server.stop(), ServeOutcome::Stopped);
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+}
+
+#[test]
+fn a_dripping_head_is_cut_at_the_deadline() {
+    let path = file(10);
+    let server = FileServer::start("127.0.0.1:0", &path).expect("serving");
+    let mut s = TcpStream::connect(server.local_addr()).expect("connects");
+    s.set_read_timeout(Some(Duration::from_millis(400)))
+        .expect("timeout");
+    let started = std::time::Instant::now();
+    // A byte of a never-ending header line every 400 ms: each read of the server's
+    // would succeed within any per-read timeout; only the deadline on the whole head ends it.
+    let cut = loop {
+        assert!(
+            started.elapsed() < jabber_std::files::HEAD_DEADLINE + Duration::from_secs(5),
+            "never cut"
+        );
+        if s.write_all(b"x").is_err() {
+            break started.elapsed();
+        }
+        let mut buf = [0; 64];
+        match s.read(&mut buf) {
+            Ok(0) => break started.elapsed(),
+            Ok(_) => panic!("answered"),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(_) => break started.elapsed(),
+        }
+    };
+    assert!(
+        cut >= jabber_std::files::HEAD_DEADLINE - Duration::from_secs(1),
+        "{cut:?}"
+    );
+    assert_eq!(server.stop(), ServeOutcome::Stopped);
     let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
 }

@@ -16,16 +16,18 @@ use std::io;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Mutex;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use futures_core::Stream;
 use jabber_net::Tls;
 use jabber_net::transfer::served::{Answer, MAX_REQUEST_HEAD, ServedFile, head_end};
-use jabber_net::transfer::{Meter, check_url};
+pub use jabber_net::transfer::{MAX_REDIRECTS, redirect_target, transfer_deadline};
+use jabber_net::transfer::{Meter, PartFile, check_url};
 pub use jabber_net::transfer::{Progress, TransferError, served::ServeOutcome};
 /// Where a received file goes: a name from its URL, in a folder, never replacing a file.
-pub use jabber_net::transfer::{file_name_from_url, free_path};
+pub use jabber_net::transfer::{create_free, file_name_from_url, free_path};
 use jabber_proto::features::files::{Oob, UploadSlot};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -34,14 +36,44 @@ use tokio::net::{TcpListener, TcpStream, ToSocketAddrs};
 const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
 const CHUNK: usize = 64 * 1024;
 
-fn client(tls: &Tls) -> Result<reqwest::Client, TransferError> {
+fn client(
+    tls: &Tls,
+    redirects: reqwest::redirect::Policy,
+) -> Result<reqwest::Client, TransferError> {
     let config = tls.client_config().map_err(TransferError::Session)?;
     reqwest::Client::builder()
         .use_preconfigured_tls((*config).clone())
+        .redirect(redirects)
         .connect_timeout(Duration::from_secs(10))
         .read_timeout(HTTP_TIMEOUT)
         .build()
         .map_err(http_error)
+}
+
+/// A download's redirects: at most [`MAX_REDIRECTS`], each checked by
+/// [`redirect_target`] (`http(s)` only, never from `https` down to `http`).
+fn checked_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let from = attempt.previous().last().map(|u| u.as_str().to_owned());
+        if attempt.previous().len() > MAX_REDIRECTS {
+            return attempt.error("too many redirects");
+        }
+        match redirect_target(from.as_deref().unwrap_or(""), attempt.url().as_str()) {
+            Ok(_) => attempt.follow(),
+            Err(e) => {
+                let e = e.to_string();
+                attempt.error(e)
+            }
+        }
+    })
+}
+
+/// A time-out as a transfer error.
+fn timed_out() -> TransferError {
+    TransferError::Io(io::Error::new(
+        io::ErrorKind::TimedOut,
+        "the transfer took too long",
+    ))
 }
 
 fn http_error(e: reqwest::Error) -> TransferError {
@@ -65,7 +97,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// PUTs the file at `path` to `slot` with the slot's headers (and `content_type`),
-/// reporting progress as it goes.
+/// reporting progress as it goes. Only `200` or `201` means stored (a redirect is not
+/// followed: it fails with [`TransferError::Status`]); the whole upload must end within
+/// [`transfer_deadline`] of its size.
 pub async fn upload(
     slot: &UploadSlot,
     path: &Path,
@@ -82,8 +116,9 @@ pub async fn upload(
         meter: Meter::new(Some(len), None)?,
         progress,
     };
-    let mut request = client(tls)?
+    let mut request = client(tls, reqwest::redirect::Policy::none())?
         .put(&slot.put_url)
+        .timeout(transfer_deadline(len))
         .header("Content-Length", len)
         .body(reqwest::Body::wrap_stream(body));
     if let Some(kind) = content_type {
@@ -92,12 +127,11 @@ pub async fn upload(
     for (header, value) in &slot.put_headers {
         request = request.header(header.name(), value);
     }
-    request
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .map_err(http_error)?;
-    Ok(())
+    let response = request.send().await.map_err(http_error)?;
+    match response.status().as_u16() {
+        200 | 201 => Ok(()),
+        other => Err(TransferError::Status(other)),
+    }
 }
 
 /// A file as a stream of chunks, reporting each.
@@ -131,7 +165,14 @@ impl<P: FnMut(Progress) + Unpin> Stream for FileStream<P> {
 
 /// Downloads `url` (`http` or `https` only) into the file `dest`, failing with
 /// [`TransferError::TooLarge`] as soon as the size announced or received exceeds
-/// `limit` bytes (a partial file is removed). Returns the number of bytes written.
+/// `limit` bytes (a partial file is removed). Returns the number of bytes written. The
+/// bytes go to `<dest>.part` (created new: the download fails if it exists), renamed
+/// to `dest` once complete.
+///
+/// Only a `200` answer is the file. Up to [`MAX_REDIRECTS`] redirects are followed,
+/// each to an `http(s)` URL and never from `https` to `http` ([`redirect_target`]). The
+/// whole download must end within [`transfer_deadline`] of its size (as announced, or
+/// `limit`), and no read may wait more than 30 s.
 pub async fn download(
     url: &str,
     dest: &Path,
@@ -140,29 +181,37 @@ pub async fn download(
     mut progress: impl FnMut(Progress),
 ) -> Result<u64, TransferError> {
     check_url(url)?;
-    let mut response = client(tls)?
+    let started = tokio::time::Instant::now();
+    let mut response = client(tls, checked_redirects())?
         .get(url)
+        .timeout(transfer_deadline(limit))
         .send()
         .await
-        .and_then(reqwest::Response::error_for_status)
         .map_err(http_error)?;
-    let mut meter = Meter::new(response.content_length(), Some(limit))?;
-    let mut out = tokio::fs::File::create(dest).await?;
-    let copied: Result<u64, TransferError> = async {
-        while let Some(chunk) = response.chunk().await.map_err(http_error)? {
-            let p = meter.add(chunk.len())?;
-            out.write_all(&chunk).await?;
-            progress(p);
-        }
-        out.flush().await?;
-        meter.finish()
+    if response.status().as_u16() != 200 {
+        return Err(TransferError::Status(response.status().as_u16()));
     }
-    .await;
-    if copied.is_err() {
-        drop(out);
-        let _ = tokio::fs::remove_file(dest).await;
+    let total = response.content_length();
+    let deadline = started + transfer_deadline(total.unwrap_or(limit).min(limit));
+    let mut meter = Meter::new(total, Some(limit))?;
+    // Written to `<dest>.part`, which is removed unless the download completes (also
+    // when this future is dropped).
+    let (part, out) = PartFile::create(dest)?;
+    let mut out = tokio::fs::File::from_std(out);
+    while let Some(chunk) = tokio::time::timeout_at(deadline, response.chunk())
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(http_error)?
+    {
+        let p = meter.add(chunk.len())?;
+        out.write_all(&chunk).await?;
+        progress(p);
     }
-    copied
+    out.flush().await?;
+    let bytes = meter.finish()?;
+    drop(out);
+    part.finish()?;
+    Ok(bytes)
 }
 
 /// The "trivial server" of §8: one file over HTTP at an unguessable path.
@@ -217,24 +266,67 @@ impl FileServer {
         }
     }
 
-    /// Serves requests, one connection at a time, until one has downloaded the whole
-    /// file (as far as the socket can tell: every byte written and the receiver's side
-    /// closed cleanly after them; only the receiver's iq:oob answer says it has the
-    /// file); then the socket is closed and the outcome returned. Cancel-safe in the
-    /// sense that matters: dropping the future ends the transfer and closes the socket.
-    pub async fn serve(self, mut progress: impl FnMut(Progress)) -> io::Result<ServeOutcome> {
+    /// Serves requests, up to [`MAX_CONNECTIONS`] at once (each must send its request
+    /// head within [`HEAD_DEADLINE`], and a download fails once the receiver takes no
+    /// bytes for 30 s; a slow but steady one may take as long as it needs), until one
+    /// has downloaded the whole file (as far as the socket can tell: every byte written
+    /// and the receiver's side closed cleanly after them; only the receiver's iq:oob
+    /// answer says it has the file); then the socket is closed and the outcome returned.
+    /// Cancel-safe in the sense that matters: dropping the future ends the transfer,
+    /// cuts the connections under way and closes the socket.
+    pub async fn serve(self, progress: impl FnMut(Progress)) -> io::Result<ServeOutcome> {
+        let progress = Mutex::new(progress);
+        let start = |stream| Box::pin(serve_one(stream, &self.path, &self.served, &progress));
+        let mut live = slots_for(&start);
         loop {
-            let (stream, _) = self.listener.accept().await?;
-            let one = tokio::time::timeout(
-                HTTP_TIMEOUT * 10,
-                serve_one(stream, &self.path, &self.served, &mut progress),
-            )
+            let step = std::future::poll_fn(|cx| {
+                for i in 0..live.len() {
+                    if let Poll::Ready(one) = live[i].as_mut().poll(cx) {
+                        drop(live.swap_remove(i));
+                        return Poll::Ready(Step::Served(one));
+                    }
+                }
+                if live.len() < MAX_CONNECTIONS {
+                    if let Poll::Ready(accepted) = self.listener.poll_accept(cx) {
+                        return Poll::Ready(Step::Accepted(accepted));
+                    }
+                }
+                Poll::Pending
+            })
             .await;
-            if let Ok(Ok(Some(bytes))) = one {
-                return Ok(ServeOutcome::Completed { bytes });
+            match step {
+                Step::Served(Ok(Some(bytes))) => return Ok(ServeOutcome::Completed { bytes }),
+                Step::Served(_) => {}
+                Step::Accepted(Ok((stream, _))) => live.push(start(stream)),
+                // Out of descriptors or a connection reset while queued: try the next.
+                Step::Accepted(Err(_)) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         }
     }
+}
+
+/// Room for the connections `start` begins (it names their future's type).
+fn slots_for<F>(_start: &impl Fn(TcpStream) -> F) -> Vec<F> {
+    Vec::with_capacity(MAX_CONNECTIONS)
+}
+
+/// What the server's loop woke for.
+enum Step {
+    Served(io::Result<Option<u64>>),
+    Accepted(io::Result<(TcpStream, SocketAddr)>),
+}
+
+/// How many requests the trivial server serves at once (more wait to be accepted).
+pub const MAX_CONNECTIONS: usize = 4;
+
+/// How long a peer has to send its whole request head.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+
+/// `io` within `limit`, or a time-out error.
+async fn within<T>(limit: Duration, io: impl Future<Output = io::Result<T>>) -> io::Result<T> {
+    tokio::time::timeout(limit, io)
+        .await
+        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))?
 }
 
 /// One request: `Some(bytes)` when it was a complete download of the file.
@@ -242,26 +334,31 @@ async fn serve_one(
     mut stream: TcpStream,
     path: &Path,
     served: &ServedFile,
-    progress: &mut impl FnMut(Progress),
+    progress: &Mutex<impl FnMut(Progress)>,
 ) -> io::Result<Option<u64>> {
-    let mut head = Vec::new();
     let mut buf = [0; 1024];
-    let answer: Answer = loop {
-        let n = tokio::time::timeout(HTTP_TIMEOUT, stream.read(&mut buf))
-            .await
-            .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
-        if n == 0 {
-            return Ok(None);
+    // The whole head within the deadline, however slowly it drips.
+    let answer = within(HEAD_DEADLINE, async {
+        let mut head = Vec::new();
+        loop {
+            let n = stream.read(&mut buf).await?;
+            if n == 0 {
+                return Ok(None);
+            }
+            head.extend_from_slice(&buf[..n]);
+            if let Some(end) = head_end(&head) {
+                return Ok(Some(served.answer(&head[..end])));
+            }
+            if head.len() > MAX_REQUEST_HEAD {
+                return Ok(Some(served.too_long()));
+            }
         }
-        head.extend_from_slice(&buf[..n]);
-        if let Some(end) = head_end(&head) {
-            break served.answer(&head[..end]);
-        }
-        if head.len() > MAX_REQUEST_HEAD {
-            break served.too_long();
-        }
+    })
+    .await?;
+    let Some(answer): Option<Answer> = answer else {
+        return Ok(None);
     };
-    stream.write_all(&answer.head).await?;
+    within(HTTP_TIMEOUT, stream.write_all(&answer.head)).await?;
     if !answer.body {
         return Ok(None);
     }
@@ -274,18 +371,19 @@ async fn serve_one(
             break;
         }
         let p = meter.add(n).map_err(io::Error::other)?;
-        stream.write_all(&chunk[..n]).await?;
-        progress(p);
+        // No deadline on the whole download: only on each write's progress.
+        within(HTTP_TIMEOUT, stream.write_all(&chunk[..n])).await?;
+        if let Ok(mut report) = progress.lock() {
+            report(p);
+        }
     }
-    stream.flush().await?;
+    within(HTTP_TIMEOUT, stream.flush()).await?;
     let bytes = meter.finish().map_err(io::Error::other)?;
     // Written is not received: the bytes may still sit in the sockets' buffers. A
     // receiver that read them all closes its side cleanly (we said `Connection: close`);
     // one that gave up closes with unread data, which resets the connection.
-    stream.shutdown().await?;
+    within(HTTP_TIMEOUT, stream.shutdown()).await?;
     // Whatever it still sends (nothing, or a stray byte) before its end is ignored.
-    let _more = tokio::time::timeout(HTTP_TIMEOUT, stream.read(&mut buf))
-        .await
-        .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
+    let _more = within(HTTP_TIMEOUT, stream.read(&mut buf)).await?;
     Ok(Some(bytes))
 }

@@ -61,8 +61,7 @@ async fn serve_ends_after_one_complete_download_only() {
         let mut some = [0; 1000];
         s.read_exact(&mut some).await.expect("the start");
     }
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!serving.is_finished());
+    // Had the cut counted, serving would have ended and the download below would fail.
 
     let dest = path.with_file_name("copy.bin");
     let tls = jabber_tokio::Tls::default();
@@ -119,5 +118,71 @@ async fn dropping_serve_closes_the_socket() {
     // Declined: the owner stops polling and drops the future.
     let _ = tokio::time::timeout(Duration::from_millis(50), serving).await;
     assert!(TcpStream::connect(addr).await.is_err(), "socket closed");
+    let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+}
+
+#[tokio::test]
+async fn a_silent_peer_does_not_hold_the_server() {
+    let path = file(10_000);
+    let server = FileServer::bind("127.0.0.1:0", &path, None)
+        .await
+        .expect("bound");
+    let addr = server.local_addr();
+    let url = server.url();
+    let serving = tokio::spawn(server.serve(|_| {}));
+    // One byte of a head, then nothing.
+    let mut slow = TcpStream::connect(addr).await.expect("connects");
+    slow.write_all(b"G").await.expect("written");
+    let dest = path.with_file_name("copy.bin");
+    let tls = jabber_tokio::Tls::default();
+    let n = tokio::time::timeout(
+        Duration::from_secs(5),
+        jabber_tokio::download(&url, &dest, 10_000, &tls, |_| {}),
+    )
+    .await
+    .expect("served beside the silent peer")
+    .expect("downloaded");
+    assert_eq!(n, 10_000);
+    let outcome = tokio::time::timeout(Duration::from_secs(5), serving)
+        .await
+        .expect("ends")
+        .expect("task")
+        .expect("served");
+    assert_eq!(outcome, ServeOutcome::Completed { bytes: 10_000 });
+    drop(slow);
+    let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
+}
+
+#[tokio::test]
+async fn a_dripping_head_is_cut_at_the_deadline() {
+    let path = file(10);
+    let server = FileServer::bind("127.0.0.1:0", &path, None)
+        .await
+        .expect("bound");
+    let addr = server.local_addr();
+    let serving = tokio::spawn(server.serve(|_| {}));
+    let mut s = TcpStream::connect(addr).await.expect("connects");
+    let started = tokio::time::Instant::now();
+    let deadline = jabber_tokio::files::HEAD_DEADLINE;
+    // A byte of a never-ending header line every 400 ms: only the deadline on the whole
+    // head ends it.
+    let cut = loop {
+        assert!(
+            started.elapsed() < deadline + Duration::from_secs(5),
+            "never cut"
+        );
+        if s.write_all(b"x").await.is_err() {
+            break started.elapsed();
+        }
+        let mut buf = [0; 64];
+        match tokio::time::timeout(Duration::from_millis(400), s.read(&mut buf)).await {
+            Err(_) => {}
+            Ok(Ok(0)) | Ok(Err(_)) => break started.elapsed(),
+            Ok(Ok(_)) => panic!("answered"),
+        }
+    };
+    assert!(cut >= deadline - Duration::from_secs(1), "{cut:?}");
+    assert!(!serving.is_finished(), "still serving others");
+    serving.abort();
     let _ = std::fs::remove_dir_all(path.parent().expect("folder"));
 }

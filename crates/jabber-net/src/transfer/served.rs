@@ -31,11 +31,7 @@ impl ServedFile {
     /// `file_name` (`len` bytes) served at `/<random token>/<file_name>`: the token keeps
     /// others on the network from guessing the URL before the receiver has it.
     pub fn new(file_name: &str, len: u64, content_type: Option<&str>) -> ServedFile {
-        let token = format!(
-            "{:016x}{:016x}",
-            crate::fresh_seed().get(),
-            crate::fresh_seed().get().rotate_left(17)
-        );
+        let token: String = random_token().iter().map(|b| format!("{b:02x}")).collect();
         ServedFile {
             path: format!("/{token}/{}", percent_encode(file_name)),
             len,
@@ -117,6 +113,19 @@ impl ServedFile {
     }
 }
 
+/// 16 bytes from the operating system's random source (128 bits: not guessable by
+/// anyone scanning the port); the time-and-counter seed would be predictable.
+fn random_token() -> [u8; 16] {
+    use ring::rand::SecureRandom;
+    let mut token = [0; 16];
+    if ring::rand::SystemRandom::new().fill(&mut token).is_err() {
+        // No OS randomness (never on the platforms the adapters run on): still distinct.
+        token[..8].copy_from_slice(&crate::fresh_seed().get().to_le_bytes());
+        token[8..].copy_from_slice(&crate::fresh_seed().get().to_le_bytes());
+    }
+    token
+}
+
 /// Where the head of a request ends in `buf` (just after its blank line), if it does.
 pub fn head_end(buf: &[u8]) -> Option<usize> {
     buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
@@ -183,6 +192,9 @@ mod tests {
         let a = ServedFile::new("my file.bin", 1, None);
         let b = ServedFile::new("my file.bin", 1, None);
         assert_ne!(a.path(), b.path());
+        let token = &a.path()[1..a.path().rfind('/').expect("two segments")];
+        assert_eq!(token.len(), 32, "{token}");
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
         assert!(a.path().ends_with("/my%20file.bin"));
         assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\nrest"), Some(18));
         assert_eq!(head_end(b"GET / HTTP/1.1\r\n"), None);

@@ -265,6 +265,7 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
         sasl_mechanisms,
         conference,
         framing,
+        oob_offers,
     } = config;
     let crate::stream::Limits {
         max_stanza_bytes,
@@ -346,6 +347,9 @@ pub(crate) fn config_element(config: &Config) -> Option<Element> {
     ));
     if *framing != crate::stream::Framing::Stream {
         b = b.attr("framing", framing.as_str());
+    }
+    if *oob_offers {
+        b = b.attr("oob-offers", "true");
     }
     b.build().ok()
 }

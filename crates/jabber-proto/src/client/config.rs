@@ -216,6 +216,14 @@ pub struct Config {
     /// (set [`transport_encrypted`](Self::transport_encrypted) for `wss:`) and no
     /// whitespace keepalive is sent (logged in, the client still pings).
     pub framing: Framing,
+    /// Whether `jabber:iq:oob` offers (file transfer, §8) reach the application as
+    /// [`TransferEvent::Offer`](super::TransferEvent::Offer)s, which it must then answer
+    /// ([`accept_oob`](super::Client::accept_oob) or
+    /// [`refuse_oob`](super::Client::refuse_oob)). Default false: an application that
+    /// does not handle file transfer never leaves a sender waiting, each offer is
+    /// answered `service-unavailable` (RFC 6120 §8.2.3: an IQ request is always
+    /// answered).
+    pub oob_offers: bool,
 }
 
 impl Config {
@@ -266,6 +274,7 @@ impl Config {
             sasl_mechanisms: MechanismSet::ALL,
             conference: Default::default(),
             framing: Framing::Stream,
+            oob_offers: false,
         }
     }
 }

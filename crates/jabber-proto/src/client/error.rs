@@ -59,6 +59,8 @@ pub enum Error {
     TooManyRooms,
     /// An iq:oob offer goes to one resource: the address needs one (XEP-0066 §3).
     NotFullJid,
+    /// An iq:oob offer needs a URL: it is empty or only whitespace.
+    NoUrl,
 }
 
 impl fmt::Display for Error {
@@ -88,6 +90,7 @@ impl fmt::Display for Error {
             Error::NotInRoom => f.write_str("not in that room"),
             Error::TooManyRooms => f.write_str("too many rooms at once"),
             Error::NotFullJid => f.write_str("the address needs a resource"),
+            Error::NoUrl => f.write_str("an out-of-band offer needs a URL"),
         }
     }
 }

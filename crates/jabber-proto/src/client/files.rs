@@ -16,8 +16,8 @@ impl Client {
     /// `jabber:iq:oob` set (XEP-0066 §3).
     /// [`TransferEvent::OfferAccepted`](super::TransferEvent::OfferAccepted) follows
     /// once the receiver has fetched it, or `OfferRefused`; only `to` may answer.
-    /// Refused with [`Error::NotFullJid`] for a bare address, [`Error::WrongPhase`]
-    /// before login.
+    /// Refused with [`Error::NotFullJid`] for a bare address, [`Error::NoUrl`] for an
+    /// empty or blank URL, [`Error::WrongPhase`] before login.
     pub fn offer_oob(&mut self, now: Instant, to: &Jid, oob: &Oob) -> Result<IqId, Error> {
         self.offer(now, to, oob, None)
     }
@@ -53,6 +53,9 @@ impl Client {
         self.captured(now, record, |c| {
             if !to.is_full() {
                 return Err(Error::NotFullJid);
+            }
+            if oob.url.trim().is_empty() {
+                return Err(Error::NoUrl);
             }
             let query = oob::offer_query(oob, None)?;
             let owner = Owner::Transfer(TransferRequest::Offer);

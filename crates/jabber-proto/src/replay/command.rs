@@ -244,8 +244,16 @@ pub(crate) fn apply(
             let query = el
                 .child("query", ns::IQ_OOB)
                 .ok_or("<oob-offer/> without its query")?;
-            let oob = crate::features::files::oob::read_query(query)
-                .ok_or("<oob-offer/> without a URL")?;
+            // As recorded, untrimmed: the offer is re-issued byte for byte.
+            let raw = |name| {
+                query
+                    .child(name, ns::IQ_OOB)
+                    .map(|c| String::from(c.text()))
+            };
+            let oob = crate::stanza::ext::Oob {
+                url: raw("url").ok_or("<oob-offer/> without a URL")?,
+                desc: raw("desc"),
+            };
             match el.attr("timeout-ms") {
                 Some(ms) => {
                     let ms = ms.parse().map_err(|_| "bad 'timeout-ms'")?;

@@ -147,6 +147,9 @@ pub(crate) fn config(el: &Element) -> Option<Config> {
     if let Some(framing) = el.attr("framing") {
         c.framing = crate::stream::Framing::from_name(framing)?;
     }
+    // Absent: off (captures from before the switch, whose offers were all events, are
+    // replayed as answered; an application that answered them is rare in captures).
+    flag("oob-offers", &mut c.oob_offers)?;
     Some(c)
 }
 

@@ -5,7 +5,9 @@
 //!   written with [`MessageBuilder::oob`](crate::stanza::MessageBuilder::oob)).
 //! - In an IQ, `jabber:iq:oob` ([`oob`]): [`Client::offer_oob`](crate::client::Client::offer_oob)
 //!   sends an offer to a full address and reports whether it was accepted; an offer made
-//!   to us is [`TransferEvent::Offer`], answered with
+//!   to us is [`TransferEvent::Offer`] when
+//!   [`Config::oob_offers`](crate::client::Config::oob_offers) is set (else it is
+//!   answered `service-unavailable`), answered with
 //!   [`accept_oob`](crate::client::Client::accept_oob) or
 //!   [`refuse_oob`](crate::client::Client::refuse_oob).
 //! - HTTP File Upload, XEP-0363 ([`upload`]):
@@ -26,7 +28,9 @@
 //! use jabber_proto::time::Instant;
 //!
 //! let now = Instant::ZERO;
-//! let mut client = Client::new(Config::new("example.com", NonZeroU64::MIN), now);
+//! let mut config = Config::new("example.com", NonZeroU64::MIN);
+//! config.oob_offers = true;
+//! let mut client = Client::new(config, now);
 //! client.handle_input(now, b"<stream:stream xmlns='jabber:client' \
 //!     xmlns:stream='http://etherx.jabber.org/streams' id='s1'>").unwrap();
 //! client.take_transmit();
@@ -104,10 +108,17 @@ impl TransferRequest {
     }
 }
 
-/// An IQ get or set: an iq:oob offer becomes an event (or is refused as malformed).
+/// An IQ get or set: an iq:oob offer becomes an event when the application takes them
+/// ([`Config::oob_offers`](crate::client::Config::oob_offers)), else is answered
+/// `service-unavailable`; a malformed one is refused.
 pub(crate) fn on_request(cx: &mut Cx, iq: &Iq) -> bool {
     match oob::read_offer(iq) {
         None => false,
+        Some(Ok(_)) if !cx.config.oob_offers => {
+            let refusal = StanzaError::new(StanzaCondition::ServiceUnavailable);
+            let _ = cx.reply(iq.element(), Err(refusal));
+            true
+        }
         Some(Ok(offer)) => {
             cx.push(TransferEvent::Offer(Box::new(offer)));
             true

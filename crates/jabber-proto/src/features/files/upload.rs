@@ -144,8 +144,9 @@ pub struct UploadSlot {
 }
 
 impl UploadSlot {
-    /// Reads a `<slot/>`; `None` when it is not one, lacks a URL, or a URL is not
-    /// `http://` or `https://`.
+    /// Reads a `<slot/>`; `None` when it is not one, lacks a URL, a URL is not
+    /// `http://` or `https://`, or credentials (an `Authorization` or `Cookie` header)
+    /// would go to a cleartext `http://` PUT URL.
     pub fn from_element(slot: ElementRef<'_>) -> Option<UploadSlot> {
         if !slot.is("slot", ns::HTTP_UPLOAD) {
             return None;
@@ -166,7 +167,13 @@ impl UploadSlot {
                     .collect();
                 Some((header, value))
             })
-            .collect();
+            .collect::<Vec<_>>();
+        let secret = put_headers
+            .iter()
+            .any(|(h, _)| matches!(h, PutHeader::Authorization | PutHeader::Cookie));
+        if secret && !is_https(&put_url) {
+            return None;
+        }
         Some(UploadSlot {
             put_url,
             put_headers,
@@ -185,6 +192,12 @@ fn web_url(url: &str) -> Option<String> {
     let scheme_ok = lower.starts_with("https://") || lower.starts_with("http://");
     let clean = !url.chars().any(|c| c.is_whitespace() || c.is_control());
     (scheme_ok && clean && url.len() > 8).then(|| String::from(url))
+}
+
+/// Whether `url` starts with `https://` (in any case).
+fn is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
 }
 
 /// Why no slot was given.
@@ -210,7 +223,8 @@ pub enum UploadError {
     Refused(StanzaError),
     /// The service did not answer within the IQ timeout.
     Timeout,
-    /// The service answered with no usable slot (a missing or non-HTTP URL).
+    /// The service answered with no usable slot (a missing or non-HTTP URL, or
+    /// credentials for a cleartext `http://` PUT URL).
     Malformed,
 }
 
