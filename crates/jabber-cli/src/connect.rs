@@ -23,6 +23,9 @@ pub(crate) struct Needs {
     /// Our presence, sent at login: messages to our bare address and others' presence
     /// reach only available resources.
     pub(crate) presence: bool,
+    /// iq:oob offers made to us, as events (`receive`); other commands let the core
+    /// refuse them at once rather than leave the sender waiting.
+    pub(crate) offers: bool,
 }
 
 /// The account named by `--jid`: it must have a local part.
@@ -66,6 +69,7 @@ pub(crate) fn config(common: &Common, jid: &Jid, needs: Needs) -> Config {
     let mut config = Config::new(jid.domain(), jabber_tokio::fresh_seed());
     config.fetch_roster = needs.roster;
     config.initial_presence = needs.presence;
+    config.oob_offers = needs.offers;
     config.allow_plaintext = common.allow_plaintext;
     if common.legacy || common.auth == AuthMode::Digest {
         config.version = None;

@@ -20,6 +20,7 @@ pub(crate) async fn run(common: &Common, target: Target) -> Result {
         Needs {
             roster: false,
             presence: true,
+            offers: false,
         },
     )
     .await?;

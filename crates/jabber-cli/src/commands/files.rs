@@ -200,6 +200,7 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
         Needs {
             roster: false,
             presence: true,
+            offers: true,
         },
     )
     .await?;

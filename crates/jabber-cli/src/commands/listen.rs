@@ -24,6 +24,7 @@ pub(crate) async fn run(common: &Common, args: Listen) -> Result {
         Needs {
             roster: false,
             presence: true,
+            offers: false,
         },
     )
     .await?;

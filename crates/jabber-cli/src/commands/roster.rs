@@ -43,6 +43,7 @@ async fn list(common: &Common) -> Result {
         Needs {
             roster: true,
             presence: false,
+            offers: false,
         },
     )
     .await?;
