@@ -61,6 +61,30 @@ pub(crate) fn prompt_secret(prompt: &str) -> Result<String, Failure> {
         .map_err(|e| Failure::new(format!("cannot read the password: {e}")))
 }
 
+/// Refuses option combinations that would quietly give less than they say, before
+/// anything is sent.
+pub(crate) fn check(common: &Common) -> Result<(), Failure> {
+    let classic = common.legacy || common.auth == AuthMode::Digest;
+    if classic && common.tls == TlsMode::Starttls {
+        // A version-less stream has no STARTTLS: the default would silently be dropped.
+        let what = if common.legacy {
+            "--legacy"
+        } else {
+            "--auth digest (a classic login)"
+        };
+        return Err(Failure::new(format!(
+            "{what} has no STARTTLS: use --tls direct, or --tls none to accept an \
+             unencrypted stream"
+        )));
+    }
+    if common.legacy && common.auth == AuthMode::Scram {
+        return Err(Failure::new(
+            "--auth scram is SASL, which a --legacy login does not have",
+        ));
+    }
+    Ok(())
+}
+
 /// The core's settings for this account and command.
 pub(crate) fn config(common: &Common, jid: &Jid, needs: Needs) -> Config {
     let mut config = Config::new(jid.domain(), jabber_tokio::fresh_seed());
@@ -75,7 +99,11 @@ pub(crate) fn config(common: &Common, jid: &Jid, needs: Needs) -> Config {
     }
     match common.auth {
         AuthMode::Auto => {}
-        AuthMode::Scram => config.sasl_mechanisms = MechanismSet::ALL.without(Mechanism::Plain),
+        AuthMode::Scram => {
+            config.sasl_mechanisms = MechanismSet::ALL.without(Mechanism::Plain);
+            // No digest either, should the server offer only the classic login.
+            config.use_digest = false;
+        }
         AuthMode::Digest => config.use_digest = true,
         AuthMode::Plain => {
             config.sasl_mechanisms = MechanismSet::only(Mechanism::Plain);
@@ -130,6 +158,7 @@ pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
 /// Connects as the options say: to `--server`/`--port` when given, else to the
 /// domain's SRV endpoints (direct TLS: the domain on port 5223).
 pub(crate) async fn connect(common: &Common, config: Config) -> Result<Connection, Failure> {
+    check(common)?;
     let options = options(common)?;
     let domain = config.domain.clone();
     if common.server.is_some() || common.port.is_some() || common.tls == TlsMode::Direct {

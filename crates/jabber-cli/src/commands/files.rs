@@ -2,9 +2,11 @@
 //! uploaded to the server's HTTP upload service, sent as `jabber:x:oob`, or an
 //! iq:oob offer of a file this process serves over HTTP until it has been fetched.
 
+use std::cell::Cell;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use jabber_tokio::jabber_proto::client::TransferEvent;
@@ -137,6 +139,18 @@ async fn upload(
     Ok(slot.get_url.clone())
 }
 
+/// How long an offer of a served file waits for the receiver's answer, which comes
+/// once it has the whole file: ten minutes, more for a file that takes longer at
+/// 100 kB/s.
+fn offer_timeout(size: u64) -> Duration {
+    const FLOOR: Duration = Duration::from_secs(10 * 60);
+    FLOOR.max(Duration::from_secs(size / 100_000))
+}
+
+/// How long a download may go without a byte before the sender gives up on it once the
+/// offer's own wait is over.
+const STALLED: Duration = Duration::from_secs(60);
+
 /// Serves the file from `addr` and offers it to `to` until it was fetched.
 async fn serve(
     session: &mut Session,
@@ -150,17 +164,37 @@ async fn serve(
         .map_err(|e| Failure::new(format!("cannot serve from {addr}: {e}")))?;
     let url = server.url();
     let oob = server.oob(desc);
-    let id = session.command(|c, now| c.offer_oob(now, to, &oob))?;
-    let progress = bar(std::fs::metadata(path).ok().map(|m| m.len()));
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let id = session.command(|c, now| c.offer_oob_within(now, to, &oob, offer_timeout(size)))?;
+    let progress = bar(Some(size));
     let shown = progress.clone();
-    let serving = server.serve(move |p| shown.set_position(p.done));
+    // When the server last sent a byte: a download still moving outlasts the offer's
+    // wait.
+    let moved = Rc::new(Cell::new(None::<Instant>));
+    let moving = moved.clone();
+    let serving = server.serve(move |p| {
+        moving.set(Some(Instant::now()));
+        shown.set_position(p.done);
+    });
     tokio::pin!(serving);
     let mut served = false;
+    // The offer's wait ran out while the file was still being fetched.
+    let mut overtime = false;
     loop {
         tokio::select! {
             out = &mut serving, if !served => {
                 out.map_err(|e| Failure::new(format!("serving the file failed: {e}")))?;
                 served = true;
+                if overtime {
+                    // The receiver has every byte; its answer is no longer awaited.
+                    break;
+                }
+            }
+            () = tokio::time::sleep(STALLED / 4), if overtime => {
+                if moved.get().is_none_or(|t| t.elapsed() > STALLED) {
+                    progress.finish_and_clear();
+                    return Err(Failure::new(format!("{to} stopped fetching the file")));
+                }
             }
             event = session.conn.next_event() => match event? {
                 None => return Err(Failure::new("the connection ended")),
@@ -169,6 +203,11 @@ async fn serve(
                 }
                 Some(Event::Transfer(TransferEvent::OfferAccepted { id: got })) if got == id => {
                     break;
+                }
+                Some(Event::Transfer(TransferEvent::OfferRefused { id: got, error: None }))
+                    if got == id && !served && moved.get().is_some_and(|t| t.elapsed() <= STALLED) =>
+                {
+                    overtime = true;
                 }
                 Some(Event::Transfer(TransferEvent::OfferRefused { id: got, error })) if got == id => {
                     progress.finish_and_clear();
@@ -186,11 +225,7 @@ async fn serve(
 /// Waits for files (iq:oob offers, or messages carrying a URL out of band) and downloads
 /// them into `--dir`.
 pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
-    let timeout = match args.timeout {
-        Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(_) => return Err(Failure::new("--timeout: a number of seconds, 0 or more").into()),
-        None => None,
-    };
+    let timeout = super::timeout_arg(args.timeout)?;
     if !args.dir.is_dir() {
         return Err(Failure::new(format!("--dir {}: not a directory", args.dir.display())).into());
     }
@@ -207,7 +242,7 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
     Record::new("ready", format!("receiving as {}", session.me))
         .field("jid", Some(session.me.as_str()))
         .print(session.json)?;
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let deadline = super::deadline_after(timeout);
     let mut received = 0;
     while received < args.count {
         let next = match deadline {

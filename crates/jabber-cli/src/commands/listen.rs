@@ -1,7 +1,5 @@
 //! `jabber listen`, and how an incoming item is printed (shared with `chat`).
 
-use std::time::Duration;
-
 use jabber_tokio::jabber_proto::stanza::PresenceType;
 use jabber_tokio::{Event, Jid, Message, Presence, PresenceEvent, StanzaEvent, SubscriptionEvent};
 
@@ -14,11 +12,7 @@ use crate::output::Record;
 /// Logs in (available, so that messages and presence reach us) and prints each incoming
 /// message, presence and subscription change until `--count` items or `--timeout`.
 pub(crate) async fn run(common: &Common, args: Listen) -> Result {
-    let timeout = match args.timeout {
-        Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(_) => return Err(Failure::new("--timeout: a number of seconds, 0 or more").into()),
-        None => None,
-    };
+    let timeout = super::timeout_arg(args.timeout)?;
     let mut session = connect::login(
         common,
         Needs {
@@ -27,7 +21,7 @@ pub(crate) async fn run(common: &Common, args: Listen) -> Result {
         },
     )
     .await?;
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let deadline = super::deadline_after(timeout);
     let mut seen = 0u64;
     while args.count.is_none_or(|n| seen < n) {
         let next = match deadline {
