@@ -1,5 +1,8 @@
 //! `jabber listen`, and how an incoming item is printed (shared with `chat`).
 
+use jabber_tokio::jabber_proto::features::conference::{
+    ConferenceEvent, Decline, Invite, InviteKind,
+};
 use jabber_tokio::jabber_proto::stanza::PresenceType;
 use jabber_tokio::{Event, Jid, Message, Presence, PresenceEvent, StanzaEvent, SubscriptionEvent};
 
@@ -74,6 +77,8 @@ pub(crate) fn describe(event: &Event, me: &Jid) -> Option<Record> {
             )
         }
         Event::Subscription(s) => subscription(s),
+        Event::Conference(ConferenceEvent::Invited(i)) => Some(invitation(i)),
+        Event::Conference(ConferenceEvent::Declined(d)) => Some(decline(d)),
         _ => None,
     }
 }
@@ -152,4 +157,48 @@ fn subscription(s: &SubscriptionEvent) -> Option<Record> {
             .field("type", Some(kind))
             .field("status", status),
     )
+}
+
+/// An invitation to a room (direct or through the room).
+fn invitation(i: &Invite) -> Record {
+    let from = i
+        .from
+        .as_ref()
+        .or(i.sender.as_ref())
+        .map(|j| j.as_str().to_owned());
+    let kind = match i.kind {
+        InviteKind::Direct => "direct",
+        _ => "mediated",
+    };
+    let mut text = format!(
+        "{} invites you to {}",
+        from.as_deref().unwrap_or("someone"),
+        i.room
+    );
+    if let Some(reason) = &i.reason {
+        text.push_str(&format!(": {reason}"));
+    }
+    Record::new("invitation", text)
+        .field("from", from)
+        .field("room", Some(i.room.as_str()))
+        .field("type", Some(kind))
+        .field("reason", i.reason.clone())
+        .field("password", i.password.clone())
+}
+
+/// A declined invitation we had sent through a room.
+fn decline(d: &Decline) -> Record {
+    let from = d.from.as_ref().map(|j| j.as_str().to_owned());
+    let mut text = format!(
+        "{} declined the invitation to {}",
+        from.as_deref().unwrap_or("someone"),
+        d.room
+    );
+    if let Some(reason) = &d.reason {
+        text.push_str(&format!(": {reason}"));
+    }
+    Record::new("decline", text)
+        .field("from", from)
+        .field("room", Some(d.room.as_str()))
+        .field("reason", d.reason.clone())
 }
