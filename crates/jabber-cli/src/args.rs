@@ -307,4 +307,8 @@ pub(crate) struct Receive {
     /// Refuse files larger than this many bytes
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     pub(crate) max_size: u64,
+    /// Take files only from this sender (repeatable; a bare JID takes any of its
+    /// resources); others' offers are declined, their links ignored
+    #[arg(long = "from", value_name = "JID")]
+    pub(crate) from: Vec<String>,
 }

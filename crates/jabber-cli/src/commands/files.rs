@@ -3,6 +3,7 @@
 //! iq:oob offer of a file this process serves over HTTP until it has been fetched.
 
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -35,8 +36,13 @@ fn bar(total: Option<u64>) -> ProgressBar {
 }
 
 /// Waits for `work` while the connection keeps running (keepalives, the server's acks);
-/// the connection ending first is a failure.
-async fn beside<T>(session: &mut Session, work: impl Future<Output = T>) -> Result<T, Failure> {
+/// the connection ending first is a failure. Events that carry files are kept in
+/// `later` (offers that arrive during a download are not lost).
+async fn beside<T>(
+    session: &mut Session,
+    work: impl Future<Output = T>,
+    later: &mut VecDeque<Event>,
+) -> Result<T, Failure> {
     tokio::pin!(work);
     loop {
         tokio::select! {
@@ -45,6 +51,10 @@ async fn beside<T>(session: &mut Session, work: impl Future<Output = T>) -> Resu
                 None => return Err(Failure::new("the connection ended")),
                 Some(Event::Closed(reason)) => {
                     return Err(Failure::new(format!("the connection ended: {reason}")));
+                }
+                Some(e @ Event::Transfer(TransferEvent::Offer(_))) => later.push_back(e),
+                Some(Event::Stanza(StanzaEvent::Message(m))) if m.oob().is_some() => {
+                    later.push_back(Event::Stanza(StanzaEvent::Message(m)));
                 }
                 Some(_) => {}
             },
@@ -133,7 +143,7 @@ async fn upload(
     let progress = bar(Some(size));
     let shown = progress.clone();
     let put = jabber_tokio::upload(&slot, path, None, &tls, move |p| shown.set_position(p.done));
-    let done = beside(session, put).await?;
+    let done = beside(session, put, &mut VecDeque::new()).await?;
     progress.finish_and_clear();
     done.map_err(|e| Failure::new(format!("upload failed: {e}")))?;
     Ok(slot.get_url.clone())
@@ -229,6 +239,11 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
     if !args.dir.is_dir() {
         return Err(Failure::new(format!("--dir {}: not a directory", args.dir.display())).into());
     }
+    let senders = args
+        .from
+        .iter()
+        .map(|s| super::parse_jid(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let tls = connect::http_tls(common)?;
     let mut session = connect::login(
         common,
@@ -244,8 +259,13 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
         .print(session.json)?;
     let deadline = super::deadline_after(timeout);
     let mut received = 0;
+    // Offers and links that came during a download, taken in turn after it.
+    let mut later = VecDeque::new();
     while received < args.count {
-        let next = match deadline {
+        let next = if let Some(event) = later.pop_front() {
+            Ok(Some(event))
+        } else {
+            match deadline {
             Some(d) => match tokio::time::timeout_at(d, session.conn.next_event()).await {
                 Ok(next) => next,
                 Err(_) => {
@@ -254,6 +274,7 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
                 }
             },
             None => session.conn.next_event().await,
+            }
         };
         let (from, url, offer) = match next? {
             None => return Err(Failure::new("the connection ended").into()),
@@ -275,7 +296,14 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
             },
             Some(_) => continue,
         };
-        let dest = free_name(&args.dir, &jabber_net::transfer::file_name_from_url(&url));
+        if !senders.is_empty() && !senders.iter().any(|s| sent_by(&from, s)) {
+            if let Some(offer) = &offer {
+                session.command(|c, now| c.refuse_oob(now, offer, OobRefusal::Declined))?;
+            }
+            continue;
+        }
+        let dest = free_name(&args.dir, &jabber_net::transfer::file_name_from_url(&url))
+            .map_err(|e| Failure::new(format!("--dir {}: {e}", args.dir.display())))?;
         let progress = bar(None);
         let shown = progress.clone();
         let get = jabber_tokio::download(&url, &dest, args.max_size, &tls, move |p| {
@@ -284,7 +312,7 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
             }
             shown.set_position(p.done);
         });
-        let fetched = beside(&mut session, get).await?;
+        let fetched = beside(&mut session, get, &mut later).await?;
         progress.finish_and_clear();
         match fetched {
             Ok(bytes) => {
@@ -300,6 +328,9 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
                 received += 1;
             }
             Err(e) => {
+                // The name claimed for it, should the download have failed before
+                // writing.
+                let _ = std::fs::remove_file(&dest);
                 if let Some(offer) = &offer {
                     session.command(|c, now| c.refuse_oob(now, offer, OobRefusal::NotFound))?;
                 }
@@ -312,9 +343,24 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
     Ok(())
 }
 
-/// `name` in `dir`, made unique (`name.1`, `name.2`, ...) when taken; never a path
-/// outside `dir` (the name comes from an untrusted URL).
-fn free_name(dir: &Path, name: &str) -> PathBuf {
+/// Whether `from` (the sender's address as text) is `allowed`: the same address, or
+/// any resource of an allowed bare one.
+fn sent_by(from: &str, allowed: &jabber_tokio::Jid) -> bool {
+    let Ok(from) = jabber_tokio::Jid::parse(from) else {
+        return false;
+    };
+    if allowed.is_bare() {
+        from.to_bare() == *allowed
+    } else {
+        from == *allowed
+    }
+}
+
+/// `name` in `dir`, made unique (`name.1`, `name.2`, ...) when taken, and created
+/// empty so that it is ours: never a path outside `dir` (the name comes from an
+/// untrusted URL), never through a link already there (`create_new` does not follow
+/// one, even dangling).
+fn free_name(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     let clean: String = name
         .chars()
         .map(|c| {
@@ -331,9 +377,50 @@ fn free_name(dir: &Path, name: &str) -> PathBuf {
     };
     let mut path = dir.join(&clean);
     let mut n = 0;
-    while path.exists() {
-        n += 1;
-        path = dir.join(format!("{clean}.{n}"));
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                n += 1;
+                path = dir.join(format!("{clean}.{n}"));
+            }
+            Err(e) => return Err(e),
+        }
     }
-    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dangling_link_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("jabber-free-name-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let target = dir.join("elsewhere");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, dir.join("f.txt")).expect("link");
+        let got = free_name(&dir, "f.txt").expect("a name");
+        #[cfg(unix)]
+        assert_eq!(got, dir.join("f.txt.1"));
+        assert!(!target.exists(), "the link was followed");
+        assert_eq!(free_name(&dir, "../x").expect("a name"), dir.join(".._x"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn senders_by_bare_or_full_address() {
+        let bare = jabber_tokio::Jid::parse("a@x").expect("jid");
+        let full = jabber_tokio::Jid::parse("a@x/r").expect("jid");
+        assert!(sent_by("a@x/r", &bare));
+        assert!(sent_by("a@x/r", &full));
+        assert!(!sent_by("a@x/s", &full));
+        assert!(!sent_by("b@x/r", &bare));
+        assert!(!sent_by("", &bare));
+    }
 }
