@@ -284,9 +284,15 @@ pub(crate) struct Sendfile {
     /// Upload it to the server's HTTP upload service and send its URL (the default)
     #[arg(long, conflicts_with = "serve")]
     pub(crate) upload: bool,
-    /// Serve it over HTTP from ADDR (e.g. 0.0.0.0:8080) until the recipient has it
+    /// Serve it over HTTP from ADDR (e.g. 192.0.2.7:8080, or 0.0.0.0:8080 with
+    /// --url-host) until the recipient has it
     #[arg(long, value_name = "ADDR")]
     pub(crate) serve: Option<String>,
+    /// With --serve: the host name or address the recipient fetches from (default: the
+    /// address --serve listens on, or for 0.0.0.0 and [::] the one this computer
+    /// reaches the server from)
+    #[arg(long, value_name = "HOST", requires = "serve")]
+    pub(crate) url_host: Option<String>,
     /// A description sent with it
     #[arg(long, value_name = "TEXT")]
     pub(crate) desc: Option<String>,

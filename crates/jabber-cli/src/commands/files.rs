@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use jabber_tokio::jabber_proto::client::TransferEvent;
-use jabber_tokio::jabber_proto::features::files::{OobRefusal, UploadFile};
+use jabber_tokio::jabber_proto::features::files::{Oob, OobRefusal, UploadFile};
 use jabber_tokio::{Event, FileServer, Message, StanzaEvent};
 
 use super::{Result, Stop, parse_jid};
@@ -79,7 +79,14 @@ pub(crate) async fn send(common: &Common, args: Sendfile) -> Result {
     let mut session = connect::login(common, Needs::default()).await?;
     let url = match &args.serve {
         None => upload(common, &mut session, &args.path, size).await?,
-        Some(addr) => serve(&mut session, &to, &args.path, addr, args.desc.as_deref()).await?,
+        Some(addr) => {
+            let how = Serving {
+                addr,
+                url_host: args.url_host.as_deref(),
+                desc: args.desc.as_deref(),
+            };
+            serve(&mut session, &to, &args.path, how).await?
+        }
     };
     if args.serve.is_none() {
         // The URL as the body too, for clients that do not read the out-of-band payload.
@@ -161,19 +168,49 @@ fn offer_timeout(size: u64) -> Duration {
 /// offer's own wait is over.
 const STALLED: Duration = Duration::from_secs(60);
 
-/// Serves the file from `addr` and offers it to `to` until it was fetched.
+/// `--serve` and what goes with it.
+struct Serving<'a> {
+    /// Where to listen.
+    addr: &'a str,
+    /// `--url-host`.
+    url_host: Option<&'a str>,
+    /// `--desc`.
+    desc: Option<&'a str>,
+}
+
+/// Serves the file as `how` says and offers it to `to` until it was fetched.
 async fn serve(
     session: &mut Session,
     to: &jabber_tokio::Jid,
     path: &Path,
-    addr: &str,
-    desc: Option<&str>,
+    how: Serving<'_>,
 ) -> Result<String, Failure> {
+    let addr = how.addr;
     let server = FileServer::bind(addr, path, None)
         .await
         .map_err(|e| Failure::new(format!("cannot serve from {addr}: {e}")))?;
-    let url = server.url();
-    let oob = server.oob(desc);
+    let listening = server.local_addr();
+    // "0.0.0.0" in a URL is no place the recipient can fetch from.
+    let host = match how.url_host {
+        Some(host) => Some(host.to_owned()),
+        None if listening.ip().is_unspecified() => Some(
+            session
+                .conn
+                .local_addr()
+                .map_err(|e| Failure::new(format!("--serve {addr}: no address to give: {e}")))?
+                .ip()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let url = match host {
+        Some(host) => with_host(&server.url(), &host, listening.port()),
+        None => server.url(),
+    };
+    let oob = Oob {
+        url: url.clone(),
+        desc: how.desc.map(str::to_owned),
+    };
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let id = session.command(|c, now| c.offer_oob_within(now, to, &oob, offer_timeout(size)))?;
     let progress = bar(Some(size));
@@ -266,14 +303,14 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
             Ok(Some(event))
         } else {
             match deadline {
-            Some(d) => match tokio::time::timeout_at(d, session.conn.next_event()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    session.logout().await?;
-                    return Err(Stop::TimedOut);
-                }
-            },
-            None => session.conn.next_event().await,
+                Some(d) => match tokio::time::timeout_at(d, session.conn.next_event()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        session.logout().await?;
+                        return Err(Stop::TimedOut);
+                    }
+                },
+                None => session.conn.next_event().await,
             }
         };
         let (from, url, offer) = match next? {
@@ -341,6 +378,19 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
     session.settle().await?;
     session.logout().await?;
     Ok(())
+}
+
+/// `url` (`http://ADDR/path`) with `host:port` in place of its address; an IPv6
+/// address goes in brackets.
+fn with_host(url: &str, host: &str, port: u16) -> String {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let path = rest.find('/').map_or("", |at| &rest[at..]);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.contains(':') {
+        format!("http://[{host}]:{port}{path}")
+    } else {
+        format!("http://{host}:{port}{path}")
+    }
 }
 
 /// Whether `from` (the sender's address as text) is `allowed`: the same address, or
@@ -411,6 +461,23 @@ mod tests {
         assert!(!target.exists(), "the link was followed");
         assert_eq!(free_name(&dir, "../x").expect("a name"), dir.join(".._x"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn advertised_host() {
+        let url = "http://0.0.0.0:8080/a1b2/f.txt";
+        assert_eq!(
+            with_host(url, "files.example", 8080),
+            "http://files.example:8080/a1b2/f.txt"
+        );
+        assert_eq!(
+            with_host("http://[::]:81/x", "::1", 81),
+            "http://[::1]:81/x"
+        );
+        assert_eq!(
+            with_host(url, "[2001:db8::1]", 8080),
+            "http://[2001:db8::1]:8080/a1b2/f.txt"
+        );
     }
 
     #[test]
