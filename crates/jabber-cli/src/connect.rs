@@ -113,8 +113,8 @@ pub(crate) fn config(common: &Common, jid: &Jid, needs: Needs) -> Config {
     config
 }
 
-/// The transport's settings: `--tls` and `--ca`.
-pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
+/// The TLS settings: the usual roots and `--ca`.
+fn tls_settings(common: &Common) -> Result<Tls, Failure> {
     let mut tls = Tls::default();
     if let Some(path) = &common.ca {
         let bytes = std::fs::read(path)
@@ -138,6 +138,12 @@ pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
             tls.trust(bytes)
         };
     }
+    Ok(tls)
+}
+
+/// The transport's settings: `--tls` and `--ca`.
+pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
+    let tls = tls_settings(common)?;
     let mut options = match common.tls {
         TlsMode::Starttls => Options::starttls(tls),
         TlsMode::Direct => {
@@ -156,11 +162,17 @@ pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
 }
 
 /// Connects as the options say: to `--server`/`--port` when given, else to the
-/// domain's SRV endpoints (direct TLS: the domain on port 5223).
+/// domain's SRV endpoints (direct TLS: its `_xmpps-client` ones, else the domain on
+/// port 5223).
 pub(crate) async fn connect(common: &Common, config: Config) -> Result<Connection, Failure> {
     check(common)?;
     let options = options(common)?;
     let domain = config.domain.clone();
+    if common.server.is_none() && common.port.is_none() && common.tls == TlsMode::Direct {
+        if let Some(conn) = connect_direct_srv(&domain, &config, &options).await {
+            return Ok(conn);
+        }
+    }
     if common.server.is_some() || common.port.is_some() || common.tls == TlsMode::Direct {
         let host = common.server.clone().unwrap_or_else(|| domain.clone());
         let port = common.port.unwrap_or(match common.tls {
@@ -176,6 +188,33 @@ pub(crate) async fn connect(common: &Common, config: Config) -> Result<Connectio
             .await
             .map_err(|e| Failure::unreachable(&domain, e))
     }
+}
+
+/// `--tls direct` without `--server`/`--port`: the domain's `_xmpps-client._tcp` SRV
+/// endpoints (XEP-0368) in order; `None` when it has none or none accepted (the caller
+/// falls back to the domain on port 5223).
+async fn connect_direct_srv(
+    domain: &str,
+    config: &Config,
+    options: &Options,
+) -> Option<Connection> {
+    let resolver = jabber_net::resolve::Resolver::new(options).ok()?;
+    let seed = jabber_net::resolve::lookup_seed(config);
+    for endpoint in resolver.endpoints(domain, seed).await {
+        // The STARTTLS endpoints, and the fallback (domain:5222), are not direct TLS.
+        if !endpoint.direct_tls {
+            continue;
+        }
+        let Ok(addrs) = resolver.addresses(&endpoint).await else {
+            continue;
+        };
+        if let Ok(conn) =
+            Connection::connect_with(&addrs[..], config.clone(), options.clone()).await
+        {
+            return Some(conn);
+        }
+    }
+    None
 }
 
 /// The resource to bind: `--resource`, the one in `--jid`, or a fresh one (two commands
@@ -201,8 +240,8 @@ pub(crate) async fn login(common: &Common, needs: Needs) -> Result<Session, Fail
     Ok(Session::new(conn, me.jid, common.json))
 }
 
-/// The TLS settings for HTTPS transfers: the connection's (its `--ca` included).
+/// The TLS settings for HTTPS transfers: `--ca` included, whatever `--tls` says of the
+/// XMPP stream.
 pub(crate) fn http_tls(common: &Common) -> Result<Tls, Failure> {
-    let options = options(common)?;
-    Ok(options.tls.or(options.starttls).unwrap_or_default())
+    tls_settings(common)
 }
