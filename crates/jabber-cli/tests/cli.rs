@@ -674,12 +674,19 @@ fn sendfile_and_receive(f: &Fixture) {
             "sendfile",
             &bob_full,
             "--serve",
-            "127.0.0.1:0",
+            "0.0.0.0:0",
             "--desc",
             "again",
         ])
         .arg(&file));
     let sent = &json_lines(&out)[0];
+    // Not "http://0.0.0.0:...": the address the XMPP connection goes out from.
+    assert!(
+        sent["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:")),
+        "{sent}"
+    );
     let got: Value = serde_json::from_str(&receiver.line()).expect("JSON");
     assert_eq!(got["kind"], "received", "{got}");
     assert_eq!(got["url"], sent["url"]);
@@ -761,6 +768,21 @@ fn errors(f: &Fixture) {
         "ping",
     ]));
 
+    // A classic login has no STARTTLS: with the default --tls it is refused, not
+    // quietly unencrypted.
+    for classic in [&["--legacy"][..], &["--auth", "digest"][..]] {
+        let e = fails(f.jabber(&erin).args(classic).arg("ping"));
+        assert!(e.contains("has no STARTTLS") && e.contains("--tls"), "{e}");
+    }
+    let e = fails(
+        f.jabber(&erin)
+            .args(["--legacy", "--tls", "none", "--auth", "scram", "ping"]),
+    );
+    assert!(e.contains("--auth scram"), "{e}");
+    // --tls none against a server that offers STARTTLS: a readable refusal.
+    let e = fails(f.jabber(&erin).args(["--tls", "none", "ping"]));
+    assert!(e.contains("--tls none") && !e.contains("Options::"), "{e}");
+
     // No password and no terminal.
     let e = fails(f.bare_jabber().args(["--jid", &bare(&erin), "ping"]));
     assert!(e.contains("JABBER_PASSWORD"), "{e}");
@@ -783,11 +805,165 @@ fn direct_tls_and_verbose(f: &Fixture) {
         "{stderr}"
     );
     assert!(!stderr.contains(PASSWORD), "the password leaked:\n{stderr}");
+    // PLAIN sends the password in base64: that must not show either.
+    let plain = base64(format!("\0{fred}\0{PASSWORD}").as_bytes());
+    assert!(
+        !stderr.contains(&plain),
+        "the PLAIN message leaked:\n{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("-> <auth") && l.contains(">***</auth>")),
+        "{stderr}"
+    );
     assert!(
         stderr
             .lines()
             .all(|l| l.starts_with("<- ") || l.starts_with("-> ") || l.starts_with("-- "))
     );
+
+    // The classic login with the password in the clear: unmasked, it would be there
+    // literally.
+    let out = run(f.jabber(&fred).args([
+        "--legacy",
+        "--tls",
+        "none",
+        "--auth",
+        "plain",
+        "--allow-plaintext",
+        "-v",
+        "ping",
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains(PASSWORD), "the password leaked:\n{stderr}");
+    assert!(stderr.contains("<password>***</password>"), "{stderr}");
+
+    // SCRAM only, and a resource of our choosing.
+    let out = run(f.jabber(&fred).args(["--auth", "scram", "-v", "ping"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("-> <auth") && l.contains("mechanism='SCRAM-")),
+        "{stderr}"
+    );
+    let out = run(f.jabber(&fred).args([
+        "--resource",
+        "cli-desk",
+        "--json",
+        "receive",
+        "--timeout",
+        "0",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let ready = &json_lines(&String::from_utf8_lossy(&out.stdout))[0];
+    assert_eq!(ready["jid"], format!("{}/cli-desk", bare(&fred)));
+}
+
+/// Standard base64 (RFC 4648) with padding, to look for an encoded secret.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A TCP relay to the server whose connections can be cut, as if the server stopped.
+struct Relay {
+    port: u16,
+    carried: Arc<Mutex<Vec<std::net::TcpStream>>>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    fn to(target: std::net::SocketAddr) -> Relay {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("relay port");
+        let port = listener.local_addr().expect("relay address").port();
+        let carried = Arc::new(Mutex::new(Vec::new()));
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (sockets, gone) = (carried.clone(), stopped.clone());
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                if gone.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                for (from, to) in [(&client, &server), (&server, &client)] {
+                    if let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) {
+                        thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(std::net::Shutdown::Write);
+                        });
+                    }
+                }
+                let mut s = sockets.lock().unwrap_or_else(|e| e.into_inner());
+                s.push(client);
+                s.push(server);
+            }
+        });
+        Relay {
+            port,
+            carried,
+            stopped,
+        }
+    }
+
+    /// Closes every connection and refuses new ones.
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let mut s = self.carried.lock().unwrap_or_else(|e| e.into_inner());
+        for socket in s.drain(..) {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// `chat` whose server goes away while standard input stays open: one line, status 1,
+/// promptly (the blocked read of standard input must not hold the exit).
+fn chat_fails_with_stdin_open(f: &Fixture) {
+    let gina = f.account("gina");
+    let relay = Relay::to(f.server.addr());
+    let mut chat = Background::start(f.jabber_at(&gina, relay.port).args(["chat", &bare(&gina)]));
+    chat.wait_ready();
+    relay.stop();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = chat.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no exit with standard input open; stderr:\n{}",
+            chat.stderr()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(chat.stdin.is_some(), "standard input was kept open");
+    assert_eq!(status.code(), Some(1), "{}", chat.stderr());
+    let stderr = chat.stderr();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("jabber: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
 }
 
 macro_rules! on_both_servers {
@@ -814,6 +990,7 @@ on_both_servers!(
     sendfile_and_receive,
     errors,
     direct_tls_and_verbose,
+    chat_fails_with_stdin_open,
 );
 
 /// `--help` reads like a Unix tool's; a usage error is status 1.
@@ -837,6 +1014,9 @@ fn help_and_usage() {
     let out = run(Command::new(env!("CARGO_BIN_EXE_jabber")).args(["send"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("required"));
+    // No command at all: the help, but as a usage error.
+    let out = run(&mut Command::new(env!("CARGO_BIN_EXE_jabber")));
+    assert_eq!(out.status.code(), Some(1));
     // No account.
     let mut c = Command::new(env!("CARGO_BIN_EXE_jabber"));
     c.env_remove("JABBER_JID").args(["ping"]);
