@@ -76,7 +76,8 @@ pub(crate) struct Common {
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) resource: Option<String>,
 
-    /// Log in the classic way (jabber:iq:auth on a version-less stream)
+    /// Log in the classic way (jabber:iq:auth on a version-less stream, which has no
+    /// STARTTLS: give --tls direct or none)
     #[arg(long, global = true)]
     pub(crate) legacy: bool,
 
@@ -107,7 +108,7 @@ pub(crate) enum AuthMode {
     Auto,
     /// SASL SCRAM only: the password never leaves
     Scram,
-    /// The classic SHA-1 digest (implies --legacy)
+    /// The classic SHA-1 digest (implies --legacy, so --tls direct or none)
     Digest,
     /// The password itself (SASL PLAIN, or the classic field): over TLS only, unless
     /// --allow-plaintext

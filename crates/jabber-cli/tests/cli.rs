@@ -779,6 +779,13 @@ fn errors(f: &Fixture) {
             .args(["--legacy", "--tls", "none", "--auth", "scram", "ping"]),
     );
     assert!(e.contains("--auth scram"), "{e}");
+    // STARTTLS stripped on the way (a downgrade): refused before the password goes.
+    let strip = jabber_tests::strip_tls::StripTls::start(f.server.addr()).expect("proxy");
+    let e = fails(f.jabber_at(&erin, strip.addr().port()).arg("ping"));
+    assert!(
+        e.contains("offers no STARTTLS") && e.contains("encryption is required"),
+        "{e}"
+    );
     // --tls none against a server that offers STARTTLS: a readable refusal.
     let e = fails(f.jabber(&erin).args(["--tls", "none", "ping"]));
     assert!(e.contains("--tls none") && !e.contains("Options::"), "{e}");
