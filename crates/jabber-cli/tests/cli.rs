@@ -612,6 +612,108 @@ fn join(f: &Fixture) {
     assert_eq!(alice_in.finish().0.code(), Some(0));
 }
 
+/// `join` kicked by the room's owner: no rejoin, one line, status 1.
+fn join_kicked(f: &Fixture) {
+    use jabber_tokio::jabber_proto::features::conference::{ConferenceEvent, JoinOptions};
+    use jabber_tokio::jabber_proto::stanza::IqType;
+    use jabber_tokio::{
+        Config, Connection, Credentials, Element, Event, IqEvent, Jid, Options, Tls,
+    };
+
+    static N: AtomicU32 = AtomicU32::new(0);
+    let room = format!(
+        "clikick{}@conference.localhost",
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let owner = f.account("kowner");
+    let bob = f.account("kbob");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let room_jid = Jid::parse(&room).expect("room");
+    // The owner, through the library: creates the room.
+    let mut conn = rt.block_on(async {
+        let tls = Tls::default().trust(TestCa::get().ca_der().to_vec());
+        let config = Config::new("localhost", jabber_tokio::fresh_seed());
+        let mut conn = Connection::connect_with(f.server.addr(), config, Options::starttls(tls))
+            .await
+            .expect("connect");
+        conn.login(Credentials::new(&owner, PASSWORD, "owner"))
+            .await
+            .expect("login");
+        conn.with_client(|c, now| c.join_room(now, &room_jid, "owner", JoinOptions::default()))
+            .expect("alive")
+            .expect("join");
+        next_where(&mut conn, |e| {
+            matches!(e, Event::Conference(ConferenceEvent::Joined { .. }))
+        })
+        .await;
+        conn
+    });
+    let bob_in = Background::start(f.jabber(&bob).args(["join", &format!("{room}/bob")]));
+    while !bob_in.line().starts_with("* you are in") {}
+    rt.block_on(async {
+        let kick = Element::builder("query", "http://jabber.org/protocol/muc#admin")
+            .child(
+                Element::builder("item", "http://jabber.org/protocol/muc#admin")
+                    .attr("nick", "bob")
+                    .attr("role", "none"),
+            )
+            .build()
+            .expect("kick");
+        let id = conn
+            .with_client(|c, now| c.send_iq(now, Some(&room_jid), IqType::Set, kick))
+            .expect("alive")
+            .expect("kick sent");
+        next_where(
+            &mut conn,
+            |e| matches!(e, Event::Iq(IqEvent::Result { id: got, .. }) if *got == id),
+        )
+        .await;
+    });
+    let deadline = Instant::now() + WAIT;
+    let mut bob_in = bob_in;
+    let status = loop {
+        if let Some(status) = bob_in.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still in; stderr:\n{}",
+            bob_in.stderr()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    bob_in.stdin.take();
+    let stderr = bob_in.stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("jabber: ") && l.contains("kicked")),
+        "{stderr}"
+    );
+    rt.block_on(async {
+        let _ = conn.close().await;
+    });
+}
+
+/// The first event `pick` takes (panics after [`WAIT`]).
+async fn next_where(
+    conn: &mut jabber_tokio::Connection,
+    pick: impl Fn(&jabber_tokio::Event) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, conn.next_event()).await {
+            Ok(Ok(Some(e))) if pick(&e) => return,
+            Ok(Ok(Some(_))) => {}
+            other => panic!("no such event: {other:?}"),
+        }
+    }
+}
+
 /// `sendfile` both ways — uploaded (its URL sent out of band) and served from here
 /// (an iq:oob offer) — and `receive`: 5 MB arriving whole, byte for byte.
 fn sendfile_and_receive(f: &Fixture) {
@@ -998,6 +1100,7 @@ on_both_servers!(
     errors,
     direct_tls_and_verbose,
     chat_fails_with_stdin_open,
+    join_kicked,
 );
 
 /// `--help` reads like a Unix tool's; a usage error is status 1.
