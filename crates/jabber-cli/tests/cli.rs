@@ -612,7 +612,8 @@ fn join(f: &Fixture) {
     assert_eq!(alice_in.finish().0.code(), Some(0));
 }
 
-/// `join` kicked by the room's owner: no rejoin, one line, status 1.
+/// A room's owner (through the library) invites: `listen` prints it; kicks: `join`
+/// ends with one line and status 1, no rejoin.
 fn join_kicked(f: &Fixture) {
     use jabber_tokio::jabber_proto::features::conference::{ConferenceEvent, JoinOptions};
     use jabber_tokio::jabber_proto::stanza::IqType;
@@ -651,6 +652,32 @@ fn join_kicked(f: &Fixture) {
         .await;
         conn
     });
+    // `listen` prints an invitation through the room.
+    let carol = f.account("kcarol");
+    let carols_ear = Background::start(f.jabber(&carol).args(["--json", "listen", "--count", "1"]));
+    carols_ear.wait_ready();
+    let carol_jid = Jid::parse(&bare(&carol)).expect("carol");
+    conn.with_client(|c, now| c.invite(now, &room_jid, &carol_jid, Some("come in")))
+        .expect("alive")
+        .expect("invite");
+    let invited: Value = serde_json::from_str(&carols_ear.line()).expect("JSON");
+    assert_eq!(
+        (
+            &invited["kind"],
+            &invited["room"],
+            &invited["type"],
+            &invited["reason"]
+        ),
+        (
+            &"invitation".into(),
+            &room.as_str().into(),
+            &"mediated".into(),
+            &"come in".into()
+        ),
+        "{invited}"
+    );
+    assert_eq!(carols_ear.finish().0.code(), Some(0));
+
     let bob_in = Background::start(f.jabber(&bob).args(["join", &format!("{room}/bob")]));
     while !bob_in.line().starts_with("* you are in") {}
     rt.block_on(async {
