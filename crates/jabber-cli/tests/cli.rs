@@ -843,6 +843,38 @@ fn sendfile_and_receive(f: &Fixture) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// HTTPS transfers trust `--ca` whatever `--tls` says of the XMPP stream: an upload
+/// from a classic, unencrypted login.
+fn upload_with_tls_none(f: &Fixture) {
+    let alice = f.account("halice");
+    let bob = f.account("hbob");
+    let file = f.server.dir().join(format!("cli-small-{alice}.txt"));
+    std::fs::write(&file, b"small but whole\n").expect("the file");
+    let out = ok(f
+        .jabber(&alice)
+        .args([
+            "--legacy",
+            "--tls",
+            "none",
+            "--auth",
+            "plain",
+            "--allow-plaintext",
+            "--json",
+            "sendfile",
+            &bare(&bob),
+        ])
+        .arg(&file));
+    let sent = &json_lines(&out)[0];
+    assert_eq!(sent["kind"], "sent-file", "{sent}");
+    assert!(
+        sent["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{sent}"
+    );
+    let _ = std::fs::remove_file(&file);
+}
+
 /// The errors: a wrong password, an unreachable server, an untrusted certificate,
 /// plaintext refused; each one line, status 1.
 fn errors(f: &Fixture) {
@@ -1128,6 +1160,7 @@ on_both_servers!(
     direct_tls_and_verbose,
     chat_fails_with_stdin_open,
     join_kicked,
+    upload_with_tls_none,
 );
 
 /// `--help` reads like a Unix tool's; a usage error is status 1.
