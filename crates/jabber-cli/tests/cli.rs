@@ -843,6 +843,97 @@ fn sendfile_and_receive(f: &Fixture) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `receive` keeps a link that arrives while it downloads another: two messages with
+/// URLs sent at once, the first served slowly.
+fn receive_queues_during_a_download(f: &Fixture) {
+    use jabber_tokio::{Config, Connection, Credentials, Jid, Message, Options, Tls};
+
+    let alice = f.account("qalice");
+    let bob = f.account("qbob");
+    // An HTTP server that answers each request a second late, so that the second link
+    // arrives while the first is still downloading.
+    let http = std::net::TcpListener::bind("127.0.0.1:0").expect("http port");
+    let port = http.local_addr().expect("address").port();
+    thread::spawn(move || {
+        for stream in http.incoming().take(2) {
+            let Ok(mut stream) = stream else { break };
+            thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match std::io::Read::read(&mut stream, &mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                thread::sleep(Duration::from_secs(1));
+                let body = b"slow but sure\n";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(body);
+            });
+        }
+    });
+    let inbox = f.server.dir().join(format!("cli-queue-{bob}"));
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let receiver = Background::start(
+        f.jabber(&bob)
+            .args([
+                "--json",
+                "receive",
+                "--count",
+                "2",
+                "--timeout",
+                "20",
+                "--dir",
+            ])
+            .arg(&inbox),
+    );
+    let ready: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+    assert_eq!(ready["kind"], "ready");
+    receiver.wait_ready();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let tls = Tls::default().trust(TestCa::get().ca_der().to_vec());
+        let config = Config::new("localhost", jabber_tokio::fresh_seed());
+        let mut conn = Connection::connect_with(f.server.addr(), config, Options::starttls(tls))
+            .await
+            .expect("connect");
+        conn.login(Credentials::new(&alice, PASSWORD, "q"))
+            .await
+            .expect("login");
+        let to = Jid::parse(&bare(&bob)).expect("bob");
+        for name in ["first.txt", "second.txt"] {
+            let url = format!("http://127.0.0.1:{port}/{name}");
+            let m = Message::chat(&to)
+                .body(&url)
+                .oob(&url, None)
+                .build()
+                .expect("message");
+            conn.send(m).expect("sent");
+        }
+        let _ = conn.close().await;
+    });
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let line: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+        assert_eq!(line["kind"], "received", "{line}");
+        got.push(line["url"].as_str().expect("url").to_owned());
+    }
+    assert!(
+        got[0].ends_with("/first.txt") && got[1].ends_with("/second.txt"),
+        "{got:?}"
+    );
+    assert_eq!(receiver.finish().0.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&inbox);
+}
+
 /// HTTPS transfers trust `--ca` whatever `--tls` says of the XMPP stream: an upload
 /// from a classic, unencrypted login.
 fn upload_with_tls_none(f: &Fixture) {
@@ -1161,6 +1252,7 @@ on_both_servers!(
     chat_fails_with_stdin_open,
     join_kicked,
     upload_with_tls_none,
+    receive_queues_during_a_download,
 );
 
 /// `--help` reads like a Unix tool's; a usage error is status 1.
