@@ -934,6 +934,42 @@ fn receive_queues_during_a_download(f: &Fixture) {
     let _ = std::fs::remove_dir_all(&inbox);
 }
 
+/// `receive --from`: a file from anyone else is not taken; from the sender named, it is.
+fn receive_from(f: &Fixture) {
+    let alice = f.account("ralice");
+    let bob = f.account("rbob");
+    let inbox = f.server.dir().join(format!("cli-from-{bob}"));
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let file = inbox.join("note.txt");
+    std::fs::write(&file, b"for bob only\n").expect("the file");
+    let inbox_dir = inbox.join("in");
+    std::fs::create_dir_all(&inbox_dir).expect("inbox");
+    for (from, expect) in [("someone@localhost", 2), (bare(&alice).as_str(), 0)] {
+        let receiver = Background::start(
+            f.jabber(&bob)
+                .args([
+                    "--json",
+                    "receive",
+                    "--from",
+                    from,
+                    "--timeout",
+                    "5",
+                    "--dir",
+                ])
+                .arg(&inbox_dir),
+        );
+        let ready: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+        assert_eq!(ready["kind"], "ready");
+        receiver.wait_ready();
+        ok(f.jabber(&alice).args(["sendfile", &bare(&bob)]).arg(&file));
+        let (status, rest) = receiver.finish();
+        assert_eq!(status.code(), Some(expect), "--from {from}: {rest:?}");
+        let taken = std::fs::read_dir(&inbox_dir).expect("inbox").count();
+        assert_eq!(taken, usize::from(expect == 0), "--from {from}");
+    }
+    let _ = std::fs::remove_dir_all(&inbox);
+}
+
 /// HTTPS transfers trust `--ca` whatever `--tls` says of the XMPP stream: an upload
 /// from a classic, unencrypted login.
 fn upload_with_tls_none(f: &Fixture) {
@@ -1253,6 +1289,7 @@ on_both_servers!(
     join_kicked,
     upload_with_tls_none,
     receive_queues_during_a_download,
+    receive_from,
 );
 
 /// `--help` reads like a Unix tool's; a usage error is status 1.
