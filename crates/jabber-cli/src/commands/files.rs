@@ -464,6 +464,14 @@ mod tests {
     }
 
     #[test]
+    fn served_offers_wait_for_large_files() {
+        assert_eq!(offer_timeout(0), Duration::from_secs(600));
+        assert_eq!(offer_timeout(5 << 20), Duration::from_secs(600));
+        // 1 GB at 100 kB/s.
+        assert_eq!(offer_timeout(1_000_000_000), Duration::from_secs(10_000));
+    }
+
+    #[test]
     fn advertised_host() {
         let url = "http://0.0.0.0:8080/a1b2/f.txt";
         assert_eq!(
