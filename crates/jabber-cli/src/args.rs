@@ -290,7 +290,7 @@ pub(crate) struct Sendfile {
     #[arg(long, value_name = "ADDR")]
     pub(crate) serve: Option<String>,
     /// With --serve: the host name or address the recipient fetches from (default: the
-    /// address --serve listens on, or for 0.0.0.0 and [::] the one this computer
+    /// address --serve listens on, or for 0.0.0.0 and :: the one this computer
     /// reaches the server from)
     #[arg(long, value_name = "HOST", requires = "serve")]
     pub(crate) url_host: Option<String>,
