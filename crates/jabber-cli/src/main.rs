@@ -87,7 +87,7 @@ fn panic_text(info: &std::panic::PanicHookInfo<'_>) -> String {
 
 /// `text` on one line: a server's error text can hold line breaks, and an error is one
 /// line on standard error.
-fn one_line(text: &str) -> String {
+pub(crate) fn one_line(text: &str) -> String {
     text.split(['\n', '\r'])
         .map(str::trim)
         .filter(|part| !part.is_empty())

@@ -371,7 +371,10 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
                 if let Some(offer) = &offer {
                     session.command(|c, now| c.refuse_oob(now, offer, OobRefusal::NotFound))?;
                 }
-                eprintln!("jabber: {url} from {from}: {e}");
+                eprintln!(
+                    "jabber: {}",
+                    crate::one_line(&format!("{url} from {from}: {e}"))
+                );
             }
         }
     }
