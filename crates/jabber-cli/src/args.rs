@@ -76,7 +76,8 @@ pub(crate) struct Common {
     #[arg(long, global = true, value_name = "NAME")]
     pub(crate) resource: Option<String>,
 
-    /// Log in the classic way (jabber:iq:auth on a version-less stream)
+    /// Log in the classic way (jabber:iq:auth on a version-less stream, which has no
+    /// STARTTLS: give --tls direct or none)
     #[arg(long, global = true)]
     pub(crate) legacy: bool,
 
@@ -107,7 +108,7 @@ pub(crate) enum AuthMode {
     Auto,
     /// SASL SCRAM only: the password never leaves
     Scram,
-    /// The classic SHA-1 digest (implies --legacy)
+    /// The classic SHA-1 digest (implies --legacy, so --tls direct or none)
     Digest,
     /// The password itself (SASL PLAIN, or the classic field): over TLS only, unless
     /// --allow-plaintext
@@ -284,9 +285,15 @@ pub(crate) struct Sendfile {
     /// Upload it to the server's HTTP upload service and send its URL (the default)
     #[arg(long, conflicts_with = "serve")]
     pub(crate) upload: bool,
-    /// Serve it over HTTP from ADDR (e.g. 0.0.0.0:8080) until the recipient has it
+    /// Serve it over HTTP from ADDR (e.g. 192.0.2.7:8080, or 0.0.0.0:8080 with
+    /// --url-host) until the recipient has it
     #[arg(long, value_name = "ADDR")]
     pub(crate) serve: Option<String>,
+    /// With --serve: the host name or address the recipient fetches from (default: the
+    /// address --serve listens on, or for 0.0.0.0 and :: the one this computer
+    /// reaches the server from)
+    #[arg(long, value_name = "HOST", requires = "serve")]
+    pub(crate) url_host: Option<String>,
     /// A description sent with it
     #[arg(long, value_name = "TEXT")]
     pub(crate) desc: Option<String>,
@@ -307,4 +314,8 @@ pub(crate) struct Receive {
     /// Refuse files larger than this many bytes
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     pub(crate) max_size: u64,
+    /// Take files only from this sender (repeatable; a bare JID takes any of its
+    /// resources); others' offers are declined, their links ignored
+    #[arg(long = "from", value_name = "JID")]
+    pub(crate) from: Vec<String>,
 }

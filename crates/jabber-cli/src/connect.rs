@@ -64,6 +64,30 @@ pub(crate) fn prompt_secret(prompt: &str) -> Result<String, Failure> {
         .map_err(|e| Failure::new(format!("cannot read the password: {e}")))
 }
 
+/// Refuses option combinations that would quietly give less than they say, before
+/// anything is sent.
+pub(crate) fn check(common: &Common) -> Result<(), Failure> {
+    let classic = common.legacy || common.auth == AuthMode::Digest;
+    if classic && common.tls == TlsMode::Starttls {
+        // A version-less stream has no STARTTLS: the default would silently be dropped.
+        let what = if common.legacy {
+            "--legacy"
+        } else {
+            "--auth digest (a classic login)"
+        };
+        return Err(Failure::new(format!(
+            "{what} has no STARTTLS: use --tls direct, or --tls none to accept an \
+             unencrypted stream"
+        )));
+    }
+    if common.legacy && common.auth == AuthMode::Scram {
+        return Err(Failure::new(
+            "--auth scram is SASL, which a --legacy login does not have",
+        ));
+    }
+    Ok(())
+}
+
 /// The core's settings for this account and command.
 pub(crate) fn config(common: &Common, jid: &Jid, needs: Needs) -> Config {
     let mut config = Config::new(jid.domain(), jabber_tokio::fresh_seed());
@@ -79,7 +103,11 @@ pub(crate) fn config(common: &Common, jid: &Jid, needs: Needs) -> Config {
     }
     match common.auth {
         AuthMode::Auto => {}
-        AuthMode::Scram => config.sasl_mechanisms = MechanismSet::ALL.without(Mechanism::Plain),
+        AuthMode::Scram => {
+            config.sasl_mechanisms = MechanismSet::ALL.without(Mechanism::Plain);
+            // No digest either, should the server offer only the classic login.
+            config.use_digest = false;
+        }
         AuthMode::Digest => config.use_digest = true,
         AuthMode::Plain => {
             config.sasl_mechanisms = MechanismSet::only(Mechanism::Plain);
@@ -89,8 +117,8 @@ pub(crate) fn config(common: &Common, jid: &Jid, needs: Needs) -> Config {
     config
 }
 
-/// The transport's settings: `--tls` and `--ca`.
-pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
+/// The TLS settings: the usual roots and `--ca`.
+fn tls_settings(common: &Common) -> Result<Tls, Failure> {
     let mut tls = Tls::default();
     if let Some(path) = &common.ca {
         let bytes = std::fs::read(path)
@@ -114,6 +142,12 @@ pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
             tls.trust(bytes)
         };
     }
+    Ok(tls)
+}
+
+/// The transport's settings: `--tls` and `--ca`.
+pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
+    let tls = tls_settings(common)?;
     let mut options = match common.tls {
         TlsMode::Starttls => Options::starttls(tls),
         TlsMode::Direct => {
@@ -132,10 +166,17 @@ pub(crate) fn options(common: &Common) -> Result<Options, Failure> {
 }
 
 /// Connects as the options say: to `--server`/`--port` when given, else to the
-/// domain's SRV endpoints (direct TLS: the domain on port 5223).
+/// domain's SRV endpoints (direct TLS: its `_xmpps-client` ones, else the domain on
+/// port 5223).
 pub(crate) async fn connect(common: &Common, config: Config) -> Result<Connection, Failure> {
+    check(common)?;
     let options = options(common)?;
     let domain = config.domain.clone();
+    if common.server.is_none() && common.port.is_none() && common.tls == TlsMode::Direct {
+        if let Some(conn) = connect_direct_srv(&domain, &config, &options).await {
+            return Ok(conn);
+        }
+    }
     if common.server.is_some() || common.port.is_some() || common.tls == TlsMode::Direct {
         let host = common.server.clone().unwrap_or_else(|| domain.clone());
         let port = common.port.unwrap_or(match common.tls {
@@ -151,6 +192,33 @@ pub(crate) async fn connect(common: &Common, config: Config) -> Result<Connectio
             .await
             .map_err(|e| Failure::unreachable(&domain, e))
     }
+}
+
+/// `--tls direct` without `--server`/`--port`: the domain's `_xmpps-client._tcp` SRV
+/// endpoints (XEP-0368) in order; `None` when it has none or none accepted (the caller
+/// falls back to the domain on port 5223).
+async fn connect_direct_srv(
+    domain: &str,
+    config: &Config,
+    options: &Options,
+) -> Option<Connection> {
+    let resolver = jabber_net::resolve::Resolver::new(options).ok()?;
+    let seed = jabber_net::resolve::lookup_seed(config);
+    for endpoint in resolver.endpoints(domain, seed).await {
+        // The STARTTLS endpoints, and the fallback (domain:5222), are not direct TLS.
+        if !endpoint.direct_tls {
+            continue;
+        }
+        let Ok(addrs) = resolver.addresses(&endpoint).await else {
+            continue;
+        };
+        if let Ok(conn) =
+            Connection::connect_with(&addrs[..], config.clone(), options.clone()).await
+        {
+            return Some(conn);
+        }
+    }
+    None
 }
 
 /// The resource to bind: `--resource`, the one in `--jid`, or a fresh one (two commands
@@ -176,8 +244,8 @@ pub(crate) async fn login(common: &Common, needs: Needs) -> Result<Session, Fail
     Ok(Session::new(conn, me.jid, common.json))
 }
 
-/// The TLS settings for HTTPS transfers: the connection's (its `--ca` included).
+/// The TLS settings for HTTPS transfers: `--ca` included, whatever `--tls` says of the
+/// XMPP stream.
 pub(crate) fn http_tls(common: &Common) -> Result<Tls, Failure> {
-    let options = options(common)?;
-    Ok(options.tls.or(options.starttls).unwrap_or_default())
+    tls_settings(common)
 }

@@ -61,6 +61,14 @@ impl From<Error> for Failure {
             Error::Tls(rustls::Error::InvalidCertificate(c)) => format!(
                 "the server's certificate is not trusted ({c:?}); --ca FILE trusts another CA"
             ),
+            // The core takes a STARTTLS the server offers; --tls none has no settings.
+            Error::Tls(rustls::Error::General(text))
+                if text.contains("Options::starttls is None") =>
+            {
+                "the server offers STARTTLS, which --tls none does not take: use --tls \
+                 starttls (the default)"
+                    .into()
+            }
             Error::Tls(e) => format!("TLS failed: {e}"),
             Error::Login(e) => login_text(&e),
             Error::Client(e) => command_text(&e),

@@ -612,6 +612,135 @@ fn join(f: &Fixture) {
     assert_eq!(alice_in.finish().0.code(), Some(0));
 }
 
+/// A room's owner (through the library) invites: `listen` prints it; kicks: `join`
+/// ends with one line and status 1, no rejoin.
+fn join_kicked(f: &Fixture) {
+    use jabber_tokio::jabber_proto::features::conference::{ConferenceEvent, JoinOptions};
+    use jabber_tokio::jabber_proto::stanza::IqType;
+    use jabber_tokio::{
+        Config, Connection, Credentials, Element, Event, IqEvent, Jid, Options, Tls,
+    };
+
+    static N: AtomicU32 = AtomicU32::new(0);
+    let room = format!(
+        "clikick{}@conference.localhost",
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let owner = f.account("kowner");
+    let bob = f.account("kbob");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let room_jid = Jid::parse(&room).expect("room");
+    // The owner, through the library: creates the room.
+    let mut conn = rt.block_on(async {
+        let tls = Tls::default().trust(TestCa::get().ca_der().to_vec());
+        let config = Config::new("localhost", jabber_tokio::fresh_seed());
+        let mut conn = Connection::connect_with(f.server.addr(), config, Options::starttls(tls))
+            .await
+            .expect("connect");
+        conn.login(Credentials::new(&owner, PASSWORD, "owner"))
+            .await
+            .expect("login");
+        conn.with_client(|c, now| c.join_room(now, &room_jid, "owner", JoinOptions::default()))
+            .expect("alive")
+            .expect("join");
+        next_where(&mut conn, |e| {
+            matches!(e, Event::Conference(ConferenceEvent::Joined { .. }))
+        })
+        .await;
+        conn
+    });
+    // `listen` prints an invitation through the room.
+    let carol = f.account("kcarol");
+    let carols_ear = Background::start(f.jabber(&carol).args(["--json", "listen", "--count", "1"]));
+    carols_ear.wait_ready();
+    let carol_jid = Jid::parse(&bare(&carol)).expect("carol");
+    conn.with_client(|c, now| c.invite(now, &room_jid, &carol_jid, Some("come in")))
+        .expect("alive")
+        .expect("invite");
+    let invited: Value = serde_json::from_str(&carols_ear.line()).expect("JSON");
+    assert_eq!(
+        (
+            &invited["kind"],
+            &invited["room"],
+            &invited["type"],
+            &invited["reason"]
+        ),
+        (
+            &"invitation".into(),
+            &room.as_str().into(),
+            &"mediated".into(),
+            &"come in".into()
+        ),
+        "{invited}"
+    );
+    assert_eq!(carols_ear.finish().0.code(), Some(0));
+
+    let bob_in = Background::start(f.jabber(&bob).args(["join", &format!("{room}/bob")]));
+    while !bob_in.line().starts_with("* you are in") {}
+    rt.block_on(async {
+        let kick = Element::builder("query", "http://jabber.org/protocol/muc#admin")
+            .child(
+                Element::builder("item", "http://jabber.org/protocol/muc#admin")
+                    .attr("nick", "bob")
+                    .attr("role", "none"),
+            )
+            .build()
+            .expect("kick");
+        let id = conn
+            .with_client(|c, now| c.send_iq(now, Some(&room_jid), IqType::Set, kick))
+            .expect("alive")
+            .expect("kick sent");
+        next_where(
+            &mut conn,
+            |e| matches!(e, Event::Iq(IqEvent::Result { id: got, .. }) if *got == id),
+        )
+        .await;
+    });
+    let deadline = Instant::now() + WAIT;
+    let mut bob_in = bob_in;
+    let status = loop {
+        if let Some(status) = bob_in.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still in; stderr:\n{}",
+            bob_in.stderr()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    bob_in.stdin.take();
+    let stderr = bob_in.stderr();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("jabber: ") && l.contains("kicked")),
+        "{stderr}"
+    );
+    rt.block_on(async {
+        let _ = conn.close().await;
+    });
+}
+
+/// The first event `pick` takes (panics after [`WAIT`]).
+async fn next_where(
+    conn: &mut jabber_tokio::Connection,
+    pick: impl Fn(&jabber_tokio::Event) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        match tokio::time::timeout_at(deadline, conn.next_event()).await {
+            Ok(Ok(Some(e))) if pick(&e) => return,
+            Ok(Ok(Some(_))) => {}
+            other => panic!("no such event: {other:?}"),
+        }
+    }
+}
+
 /// `sendfile` both ways — uploaded (its URL sent out of band) and served from here
 /// (an iq:oob offer) — and `receive`: 5 MB arriving whole, byte for byte.
 fn sendfile_and_receive(f: &Fixture) {
@@ -674,12 +803,19 @@ fn sendfile_and_receive(f: &Fixture) {
             "sendfile",
             &bob_full,
             "--serve",
-            "127.0.0.1:0",
+            "0.0.0.0:0",
             "--desc",
             "again",
         ])
         .arg(&file));
     let sent = &json_lines(&out)[0];
+    // Not "http://0.0.0.0:...": the address the XMPP connection goes out from.
+    assert!(
+        sent["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("http://127.0.0.1:")),
+        "{sent}"
+    );
     let got: Value = serde_json::from_str(&receiver.line()).expect("JSON");
     assert_eq!(got["kind"], "received", "{got}");
     assert_eq!(got["url"], sent["url"]);
@@ -705,6 +841,165 @@ fn sendfile_and_receive(f: &Fixture) {
     );
     assert!(e.contains("full address"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `receive` keeps a link that arrives while it downloads another: two messages with
+/// URLs sent at once, the first served slowly.
+fn receive_queues_during_a_download(f: &Fixture) {
+    use jabber_tokio::{Config, Connection, Credentials, Jid, Message, Options, Tls};
+
+    let alice = f.account("qalice");
+    let bob = f.account("qbob");
+    // An HTTP server that answers each request a second late, so that the second link
+    // arrives while the first is still downloading.
+    let http = std::net::TcpListener::bind("127.0.0.1:0").expect("http port");
+    let port = http.local_addr().expect("address").port();
+    thread::spawn(move || {
+        for stream in http.incoming().take(2) {
+            let Ok(mut stream) = stream else { break };
+            thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match std::io::Read::read(&mut stream, &mut byte) {
+                        Ok(1) => head.push(byte[0]),
+                        _ => return,
+                    }
+                }
+                thread::sleep(Duration::from_secs(1));
+                let body = b"slow but sure\n";
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(body);
+            });
+        }
+    });
+    let inbox = f.server.dir().join(format!("cli-queue-{bob}"));
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let receiver = Background::start(
+        f.jabber(&bob)
+            .args([
+                "--json",
+                "receive",
+                "--count",
+                "2",
+                "--timeout",
+                "20",
+                "--dir",
+            ])
+            .arg(&inbox),
+    );
+    let ready: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+    assert_eq!(ready["kind"], "ready");
+    receiver.wait_ready();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let tls = Tls::default().trust(TestCa::get().ca_der().to_vec());
+        let config = Config::new("localhost", jabber_tokio::fresh_seed());
+        let mut conn = Connection::connect_with(f.server.addr(), config, Options::starttls(tls))
+            .await
+            .expect("connect");
+        conn.login(Credentials::new(&alice, PASSWORD, "q"))
+            .await
+            .expect("login");
+        let to = Jid::parse(&bare(&bob)).expect("bob");
+        for name in ["first.txt", "second.txt"] {
+            let url = format!("http://127.0.0.1:{port}/{name}");
+            let m = Message::chat(&to)
+                .body(&url)
+                .oob(&url, None)
+                .build()
+                .expect("message");
+            conn.send(m).expect("sent");
+        }
+        let _ = conn.close().await;
+    });
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let line: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+        assert_eq!(line["kind"], "received", "{line}");
+        got.push(line["url"].as_str().expect("url").to_owned());
+    }
+    assert!(
+        got[0].ends_with("/first.txt") && got[1].ends_with("/second.txt"),
+        "{got:?}"
+    );
+    assert_eq!(receiver.finish().0.code(), Some(0));
+    let _ = std::fs::remove_dir_all(&inbox);
+}
+
+/// `receive --from`: a file from anyone else is not taken; from the sender named, it is.
+fn receive_from(f: &Fixture) {
+    let alice = f.account("ralice");
+    let bob = f.account("rbob");
+    let inbox = f.server.dir().join(format!("cli-from-{bob}"));
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let file = inbox.join("note.txt");
+    std::fs::write(&file, b"for bob only\n").expect("the file");
+    let inbox_dir = inbox.join("in");
+    std::fs::create_dir_all(&inbox_dir).expect("inbox");
+    for (from, expect) in [("someone@localhost", 2), (bare(&alice).as_str(), 0)] {
+        let receiver = Background::start(
+            f.jabber(&bob)
+                .args([
+                    "--json",
+                    "receive",
+                    "--from",
+                    from,
+                    "--timeout",
+                    "5",
+                    "--dir",
+                ])
+                .arg(&inbox_dir),
+        );
+        let ready: Value = serde_json::from_str(&receiver.line()).expect("JSON");
+        assert_eq!(ready["kind"], "ready");
+        receiver.wait_ready();
+        ok(f.jabber(&alice).args(["sendfile", &bare(&bob)]).arg(&file));
+        let (status, rest) = receiver.finish();
+        assert_eq!(status.code(), Some(expect), "--from {from}: {rest:?}");
+        let taken = std::fs::read_dir(&inbox_dir).expect("inbox").count();
+        assert_eq!(taken, usize::from(expect == 0), "--from {from}");
+    }
+    let _ = std::fs::remove_dir_all(&inbox);
+}
+
+/// HTTPS transfers trust `--ca` whatever `--tls` says of the XMPP stream: an upload
+/// from a classic, unencrypted login.
+fn upload_with_tls_none(f: &Fixture) {
+    let alice = f.account("halice");
+    let bob = f.account("hbob");
+    let file = f.server.dir().join(format!("cli-small-{alice}.txt"));
+    std::fs::write(&file, b"small but whole\n").expect("the file");
+    let out = ok(f
+        .jabber(&alice)
+        .args([
+            "--legacy",
+            "--tls",
+            "none",
+            "--auth",
+            "plain",
+            "--allow-plaintext",
+            "--json",
+            "sendfile",
+            &bare(&bob),
+        ])
+        .arg(&file));
+    let sent = &json_lines(&out)[0];
+    assert_eq!(sent["kind"], "sent-file", "{sent}");
+    assert!(
+        sent["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{sent}"
+    );
+    let _ = std::fs::remove_file(&file);
 }
 
 /// The errors: a wrong password, an unreachable server, an untrusted certificate,
@@ -761,6 +1056,28 @@ fn errors(f: &Fixture) {
         "ping",
     ]));
 
+    // A classic login has no STARTTLS: with the default --tls it is refused, not
+    // quietly unencrypted.
+    for classic in [&["--legacy"][..], &["--auth", "digest"][..]] {
+        let e = fails(f.jabber(&erin).args(classic).arg("ping"));
+        assert!(e.contains("has no STARTTLS") && e.contains("--tls"), "{e}");
+    }
+    let e = fails(
+        f.jabber(&erin)
+            .args(["--legacy", "--tls", "none", "--auth", "scram", "ping"]),
+    );
+    assert!(e.contains("--auth scram"), "{e}");
+    // STARTTLS stripped on the way (a downgrade): refused before the password goes.
+    let strip = jabber_tests::strip_tls::StripTls::start(f.server.addr()).expect("proxy");
+    let e = fails(f.jabber_at(&erin, strip.addr().port()).arg("ping"));
+    assert!(
+        e.contains("offers no STARTTLS") && e.contains("encryption is required"),
+        "{e}"
+    );
+    // --tls none against a server that offers STARTTLS: a readable refusal.
+    let e = fails(f.jabber(&erin).args(["--tls", "none", "ping"]));
+    assert!(e.contains("--tls none") && !e.contains("Options::"), "{e}");
+
     // No password and no terminal.
     let e = fails(f.bare_jabber().args(["--jid", &bare(&erin), "ping"]));
     assert!(e.contains("JABBER_PASSWORD"), "{e}");
@@ -783,11 +1100,165 @@ fn direct_tls_and_verbose(f: &Fixture) {
         "{stderr}"
     );
     assert!(!stderr.contains(PASSWORD), "the password leaked:\n{stderr}");
+    // PLAIN sends the password in base64: that must not show either.
+    let plain = base64(format!("\0{fred}\0{PASSWORD}").as_bytes());
+    assert!(
+        !stderr.contains(&plain),
+        "the PLAIN message leaked:\n{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("-> <auth") && l.contains(">***</auth>")),
+        "{stderr}"
+    );
     assert!(
         stderr
             .lines()
             .all(|l| l.starts_with("<- ") || l.starts_with("-> ") || l.starts_with("-- "))
     );
+
+    // The classic login with the password in the clear: unmasked, it would be there
+    // literally.
+    let out = run(f.jabber(&fred).args([
+        "--legacy",
+        "--tls",
+        "none",
+        "--auth",
+        "plain",
+        "--allow-plaintext",
+        "-v",
+        "ping",
+    ]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains(PASSWORD), "the password leaked:\n{stderr}");
+    assert!(stderr.contains("<password>***</password>"), "{stderr}");
+
+    // SCRAM only, and a resource of our choosing.
+    let out = run(f.jabber(&fred).args(["--auth", "scram", "-v", "ping"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.starts_with("-> <auth") && l.contains("mechanism='SCRAM-")),
+        "{stderr}"
+    );
+    let out = run(f.jabber(&fred).args([
+        "--resource",
+        "cli-desk",
+        "--json",
+        "receive",
+        "--timeout",
+        "0",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let ready = &json_lines(&String::from_utf8_lossy(&out.stdout))[0];
+    assert_eq!(ready["jid"], format!("{}/cli-desk", bare(&fred)));
+}
+
+/// Standard base64 (RFC 4648) with padding, to look for an encoded secret.
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A TCP relay to the server whose connections can be cut, as if the server stopped.
+struct Relay {
+    port: u16,
+    carried: Arc<Mutex<Vec<std::net::TcpStream>>>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Relay {
+    fn to(target: std::net::SocketAddr) -> Relay {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("relay port");
+        let port = listener.local_addr().expect("relay address").port();
+        let carried = Arc::new(Mutex::new(Vec::new()));
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (sockets, gone) = (carried.clone(), stopped.clone());
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { break };
+                if gone.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = std::net::TcpStream::connect(target) else {
+                    continue;
+                };
+                for (from, to) in [(&client, &server), (&server, &client)] {
+                    if let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) {
+                        thread::spawn(move || {
+                            let _ = std::io::copy(&mut from, &mut to);
+                            let _ = to.shutdown(std::net::Shutdown::Write);
+                        });
+                    }
+                }
+                let mut s = sockets.lock().unwrap_or_else(|e| e.into_inner());
+                s.push(client);
+                s.push(server);
+            }
+        });
+        Relay {
+            port,
+            carried,
+            stopped,
+        }
+    }
+
+    /// Closes every connection and refuses new ones.
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::SeqCst);
+        let mut s = self.carried.lock().unwrap_or_else(|e| e.into_inner());
+        for socket in s.drain(..) {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+/// `chat` whose server goes away while standard input stays open: one line, status 1,
+/// promptly (the blocked read of standard input must not hold the exit).
+fn chat_fails_with_stdin_open(f: &Fixture) {
+    let gina = f.account("gina");
+    let relay = Relay::to(f.server.addr());
+    let mut chat = Background::start(f.jabber_at(&gina, relay.port).args(["chat", &bare(&gina)]));
+    chat.wait_ready();
+    relay.stop();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = chat.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no exit with standard input open; stderr:\n{}",
+            chat.stderr()
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(chat.stdin.is_some(), "standard input was kept open");
+    assert_eq!(status.code(), Some(1), "{}", chat.stderr());
+    let stderr = chat.stderr();
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("jabber: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
 }
 
 macro_rules! on_both_servers {
@@ -814,6 +1285,11 @@ on_both_servers!(
     sendfile_and_receive,
     errors,
     direct_tls_and_verbose,
+    chat_fails_with_stdin_open,
+    join_kicked,
+    upload_with_tls_none,
+    receive_queues_during_a_download,
+    receive_from,
 );
 
 /// `--help` reads like a Unix tool's; a usage error is status 1.
@@ -837,6 +1313,9 @@ fn help_and_usage() {
     let out = run(Command::new(env!("CARGO_BIN_EXE_jabber")).args(["send"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("required"));
+    // No command at all: the help, but as a usage error.
+    let out = run(&mut Command::new(env!("CARGO_BIN_EXE_jabber")));
+    assert_eq!(out.status.code(), Some(1));
     // No account.
     let mut c = Command::new(env!("CARGO_BIN_EXE_jabber"));
     c.env_remove("JABBER_JID").args(["ping"]);

@@ -84,6 +84,28 @@ pub fn is_secret_attr(ns: &str, name: &str, attr: &str) -> bool {
     ns == ns::X_CONFERENCE && name == "x" && attr == "password"
 }
 
+/// Whether `el` is a request header of an HTTP upload slot (XEP-0363 §5) that carries a
+/// credential for the PUT (`Authorization` or `Cookie`, names case-insensitive), so the
+/// console writes [`MASK`] for its content; other headers (`Expires`) are kept. Secret
+/// by an attribute, so the serialiser asks this of the element itself.
+///
+/// ```
+/// use jabber_proto::console::is_secret_header;
+/// use jabber_proto::xml::Element;
+/// let header = |name: &str| {
+///     Element::builder("header", "urn:xmpp:http:upload:0").attr("name", name).build().unwrap()
+/// };
+/// assert!(is_secret_header(header("Authorization").root()));
+/// assert!(is_secret_header(header("cookie").root()));
+/// assert!(!is_secret_header(header("Expires").root()));
+/// ```
+pub fn is_secret_header(el: crate::xml::ElementRef<'_>) -> bool {
+    el.is("header", ns::HTTP_UPLOAD)
+        && el.attr("name").is_some_and(|n| {
+            n.eq_ignore_ascii_case("authorization") || n.eq_ignore_ascii_case("cookie")
+        })
+}
+
 /// Whether the `<value>`s of `field` are secrets, so the console writes [`MASK`] for
 /// their content: a data-form field (XEP-0004) of type `text-private`, or one named
 /// `password` — a submission may leave `type` out (XEP-0004 §3.2), and `password` is

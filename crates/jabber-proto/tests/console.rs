@@ -449,3 +449,39 @@ fn a_refused_write_takes_back_only_its_own_entry() {
         "the sent stanza's entry was taken back: {out:?}"
     );
 }
+
+#[test]
+fn upload_slot_credentials_are_masked() {
+    // A slot as ejabberd or prosody may send it (XEP-0363 §5): the PUT's credentials
+    // are secrets, its expiry is not.
+    let slot = Element::builder("slot", "urn:xmpp:http:upload:0")
+        .child(
+            Element::builder("put", "urn:xmpp:http:upload:0")
+                .attr("url", "https://up.example.com/a/f.bin")
+                .child(
+                    Element::builder("header", "urn:xmpp:http:upload:0")
+                        .attr("name", "Authorization")
+                        .text(SECRET),
+                )
+                .child(
+                    Element::builder("header", "urn:xmpp:http:upload:0")
+                        .attr("name", "Cookie")
+                        .text(SECRET),
+                )
+                .child(
+                    Element::builder("header", "urn:xmpp:http:upload:0")
+                        .attr("name", "Expires")
+                        .text("Tue, 1 Dec 2026 10:00:00 GMT"),
+                ),
+        )
+        .build()
+        .expect("a slot");
+    assert_eq!(
+        format!("{:?}", slot.root()),
+        format!(
+            "<slot xmlns='urn:xmpp:http:upload:0'><put url='https://up.example.com/a/f.bin'>\
+             <header name='Authorization'>{MASK}</header><header name='Cookie'>{MASK}</header>\
+             <header name='Expires'>Tue, 1 Dec 2026 10:00:00 GMT</header></put></slot>"
+        )
+    );
+}

@@ -2,13 +2,16 @@
 //! uploaded to the server's HTTP upload service, sent as `jabber:x:oob`, or an
 //! iq:oob offer of a file this process serves over HTTP until it has been fetched.
 
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 use jabber_tokio::jabber_proto::client::TransferEvent;
-use jabber_tokio::jabber_proto::features::files::{OobRefusal, UploadFile};
+use jabber_tokio::jabber_proto::features::files::{Oob, OobRefusal, UploadFile};
 use jabber_tokio::{Event, FileServer, Message, StanzaEvent};
 
 use super::{Result, Stop, parse_jid};
@@ -33,8 +36,13 @@ fn bar(total: Option<u64>) -> ProgressBar {
 }
 
 /// Waits for `work` while the connection keeps running (keepalives, the server's acks);
-/// the connection ending first is a failure.
-async fn beside<T>(session: &mut Session, work: impl Future<Output = T>) -> Result<T, Failure> {
+/// the connection ending first is a failure. Events that carry files are kept in
+/// `later` (offers that arrive during a download are not lost).
+async fn beside<T>(
+    session: &mut Session,
+    work: impl Future<Output = T>,
+    later: &mut VecDeque<Event>,
+) -> Result<T, Failure> {
     tokio::pin!(work);
     loop {
         tokio::select! {
@@ -43,6 +51,10 @@ async fn beside<T>(session: &mut Session, work: impl Future<Output = T>) -> Resu
                 None => return Err(Failure::new("the connection ended")),
                 Some(Event::Closed(reason)) => {
                     return Err(Failure::new(format!("the connection ended: {reason}")));
+                }
+                Some(e @ Event::Transfer(TransferEvent::Offer(_))) => later.push_back(e),
+                Some(Event::Stanza(StanzaEvent::Message(m))) if m.oob().is_some() => {
+                    later.push_back(Event::Stanza(StanzaEvent::Message(m)));
                 }
                 Some(_) => {}
             },
@@ -67,7 +79,14 @@ pub(crate) async fn send(common: &Common, args: Sendfile) -> Result {
     let mut session = connect::login(common, Needs::default()).await?;
     let url = match &args.serve {
         None => upload(common, &mut session, &args.path, size).await?,
-        Some(addr) => serve(&mut session, &to, &args.path, addr, args.desc.as_deref()).await?,
+        Some(addr) => {
+            let how = Serving {
+                addr,
+                url_host: args.url_host.as_deref(),
+                desc: args.desc.as_deref(),
+            };
+            serve(&mut session, &to, &args.path, how).await?
+        }
     };
     if args.serve.is_none() {
         // The URL as the body too, for clients that do not read the out-of-band payload.
@@ -131,36 +150,98 @@ async fn upload(
     let progress = bar(Some(size));
     let shown = progress.clone();
     let put = jabber_tokio::upload(&slot, path, None, &tls, move |p| shown.set_position(p.done));
-    let done = beside(session, put).await?;
+    let done = beside(session, put, &mut VecDeque::new()).await?;
     progress.finish_and_clear();
     done.map_err(|e| Failure::new(format!("upload failed: {e}")))?;
     Ok(slot.get_url.clone())
 }
 
-/// Serves the file from `addr` and offers it to `to` until it was fetched.
+/// How long an offer of a served file waits for the receiver's answer, which comes
+/// once it has the whole file: ten minutes, more for a file that takes longer at
+/// 100 kB/s.
+fn offer_timeout(size: u64) -> Duration {
+    const FLOOR: Duration = Duration::from_secs(10 * 60);
+    FLOOR.max(Duration::from_secs(size / 100_000))
+}
+
+/// How long a download may go without a byte before the sender gives up on it once the
+/// offer's own wait is over.
+const STALLED: Duration = Duration::from_secs(60);
+
+/// `--serve` and what goes with it.
+struct Serving<'a> {
+    /// Where to listen.
+    addr: &'a str,
+    /// `--url-host`.
+    url_host: Option<&'a str>,
+    /// `--desc`.
+    desc: Option<&'a str>,
+}
+
+/// Serves the file as `how` says and offers it to `to` until it was fetched.
 async fn serve(
     session: &mut Session,
     to: &jabber_tokio::Jid,
     path: &Path,
-    addr: &str,
-    desc: Option<&str>,
+    how: Serving<'_>,
 ) -> Result<String, Failure> {
+    let addr = how.addr;
     let server = FileServer::bind(addr, path, None)
         .await
         .map_err(|e| Failure::new(format!("cannot serve from {addr}: {e}")))?;
-    let url = server.url();
-    let oob = server.oob(desc);
-    let id = session.command(|c, now| c.offer_oob(now, to, &oob))?;
-    let progress = bar(std::fs::metadata(path).ok().map(|m| m.len()));
+    let listening = server.local_addr();
+    // "0.0.0.0" in a URL is no place the recipient can fetch from.
+    let host = match how.url_host {
+        Some(host) => Some(host.to_owned()),
+        None if listening.ip().is_unspecified() => Some(
+            session
+                .conn
+                .local_addr()
+                .map_err(|e| Failure::new(format!("--serve {addr}: no address to give: {e}")))?
+                .ip()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let url = match host {
+        Some(host) => with_host(&server.url(), &host, listening.port()),
+        None => server.url(),
+    };
+    let oob = Oob {
+        url: url.clone(),
+        desc: how.desc.map(str::to_owned),
+    };
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let id = session.command(|c, now| c.offer_oob_within(now, to, &oob, offer_timeout(size)))?;
+    let progress = bar(Some(size));
     let shown = progress.clone();
-    let serving = server.serve(move |p| shown.set_position(p.done));
+    // When the server last sent a byte: a download still moving outlasts the offer's
+    // wait.
+    let moved = Rc::new(Cell::new(None::<Instant>));
+    let moving = moved.clone();
+    let serving = server.serve(move |p| {
+        moving.set(Some(Instant::now()));
+        shown.set_position(p.done);
+    });
     tokio::pin!(serving);
     let mut served = false;
+    // The offer's wait ran out while the file was still being fetched.
+    let mut overtime = false;
     loop {
         tokio::select! {
             out = &mut serving, if !served => {
                 out.map_err(|e| Failure::new(format!("serving the file failed: {e}")))?;
                 served = true;
+                if overtime {
+                    // The receiver has every byte; its answer is no longer awaited.
+                    break;
+                }
+            }
+            () = tokio::time::sleep(STALLED / 4), if overtime => {
+                if moved.get().is_none_or(|t| t.elapsed() > STALLED) {
+                    progress.finish_and_clear();
+                    return Err(Failure::new(format!("{to} stopped fetching the file")));
+                }
             }
             event = session.conn.next_event() => match event? {
                 None => return Err(Failure::new("the connection ended")),
@@ -169,6 +250,11 @@ async fn serve(
                 }
                 Some(Event::Transfer(TransferEvent::OfferAccepted { id: got })) if got == id => {
                     break;
+                }
+                Some(Event::Transfer(TransferEvent::OfferRefused { id: got, error: None }))
+                    if got == id && !served && moved.get().is_some_and(|t| t.elapsed() <= STALLED) =>
+                {
+                    overtime = true;
                 }
                 Some(Event::Transfer(TransferEvent::OfferRefused { id: got, error })) if got == id => {
                     progress.finish_and_clear();
@@ -186,14 +272,15 @@ async fn serve(
 /// Waits for files (iq:oob offers, or messages carrying a URL out of band) and downloads
 /// them into `--dir`.
 pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
-    let timeout = match args.timeout {
-        Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(_) => return Err(Failure::new("--timeout: a number of seconds, 0 or more").into()),
-        None => None,
-    };
+    let timeout = super::timeout_arg(args.timeout)?;
     if !args.dir.is_dir() {
         return Err(Failure::new(format!("--dir {}: not a directory", args.dir.display())).into());
     }
+    let senders = args
+        .from
+        .iter()
+        .map(|s| super::parse_jid(s))
+        .collect::<Result<Vec<_>, _>>()?;
     let tls = connect::http_tls(common)?;
     let mut session = connect::login(
         common,
@@ -208,18 +295,24 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
     Record::new("ready", format!("receiving as {}", session.me))
         .field("jid", Some(session.me.as_str()))
         .print(session.json)?;
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let deadline = super::deadline_after(timeout);
     let mut received = 0;
+    // Offers and links that came during a download, taken in turn after it.
+    let mut later = VecDeque::new();
     while received < args.count {
-        let next = match deadline {
-            Some(d) => match tokio::time::timeout_at(d, session.conn.next_event()).await {
-                Ok(next) => next,
-                Err(_) => {
-                    session.logout().await?;
-                    return Err(Stop::TimedOut);
-                }
-            },
-            None => session.conn.next_event().await,
+        let next = if let Some(event) = later.pop_front() {
+            Ok(Some(event))
+        } else {
+            match deadline {
+                Some(d) => match tokio::time::timeout_at(d, session.conn.next_event()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        session.logout().await?;
+                        return Err(Stop::TimedOut);
+                    }
+                },
+                None => session.conn.next_event().await,
+            }
         };
         let (from, url, offer) = match next? {
             None => return Err(Failure::new("the connection ended").into()),
@@ -241,7 +334,14 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
             },
             Some(_) => continue,
         };
-        let dest = free_name(&args.dir, &jabber_net::transfer::file_name_from_url(&url));
+        if !senders.is_empty() && !senders.iter().any(|s| sent_by(&from, s)) {
+            if let Some(offer) = &offer {
+                session.command(|c, now| c.refuse_oob(now, offer, OobRefusal::Declined))?;
+            }
+            continue;
+        }
+        let dest = free_name(&args.dir, &jabber_net::transfer::file_name_from_url(&url))
+            .map_err(|e| Failure::new(format!("--dir {}: {e}", args.dir.display())))?;
         let progress = bar(None);
         let shown = progress.clone();
         let get = jabber_tokio::download(&url, &dest, args.max_size, &tls, move |p| {
@@ -250,7 +350,7 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
             }
             shown.set_position(p.done);
         });
-        let fetched = beside(&mut session, get).await?;
+        let fetched = beside(&mut session, get, &mut later).await?;
         progress.finish_and_clear();
         match fetched {
             Ok(bytes) => {
@@ -266,10 +366,16 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
                 received += 1;
             }
             Err(e) => {
+                // The name claimed for it, should the download have failed before
+                // writing.
+                let _ = std::fs::remove_file(&dest);
                 if let Some(offer) = &offer {
                     session.command(|c, now| c.refuse_oob(now, offer, OobRefusal::NotFound))?;
                 }
-                eprintln!("jabber: {url} from {from}: {e}");
+                eprintln!(
+                    "jabber: {}",
+                    crate::one_line(&format!("{url} from {from}: {e}"))
+                );
             }
         }
     }
@@ -278,9 +384,37 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
     Ok(())
 }
 
-/// `name` in `dir`, made unique (`name.1`, `name.2`, ...) when taken; never a path
-/// outside `dir` (the name comes from an untrusted URL).
-fn free_name(dir: &Path, name: &str) -> PathBuf {
+/// `url` (`http://ADDR/path`) with `host:port` in place of its address; an IPv6
+/// address goes in brackets.
+fn with_host(url: &str, host: &str, port: u16) -> String {
+    let rest = url.strip_prefix("http://").unwrap_or(url);
+    let path = rest.find('/').map_or("", |at| &rest[at..]);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.contains(':') {
+        format!("http://[{host}]:{port}{path}")
+    } else {
+        format!("http://{host}:{port}{path}")
+    }
+}
+
+/// Whether `from` (the sender's address as text) is `allowed`: the same address, or
+/// any resource of an allowed bare one.
+fn sent_by(from: &str, allowed: &jabber_tokio::Jid) -> bool {
+    let Ok(from) = jabber_tokio::Jid::parse(from) else {
+        return false;
+    };
+    if allowed.is_bare() {
+        from.to_bare() == *allowed
+    } else {
+        from == *allowed
+    }
+}
+
+/// `name` in `dir`, made unique (`name.1`, `name.2`, ...) when taken, and created
+/// empty so that it is ours: never a path outside `dir` (the name comes from an
+/// untrusted URL), never through a link already there (`create_new` does not follow
+/// one, even dangling).
+fn free_name(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
     let clean: String = name
         .chars()
         .map(|c| {
@@ -297,9 +431,75 @@ fn free_name(dir: &Path, name: &str) -> PathBuf {
     };
     let mut path = dir.join(&clean);
     let mut n = 0;
-    while path.exists() {
-        n += 1;
-        path = dir.join(format!("{clean}.{n}"));
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                n += 1;
+                path = dir.join(format!("{clean}.{n}"));
+            }
+            Err(e) => return Err(e),
+        }
     }
-    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dangling_link_is_not_followed() {
+        let dir = std::env::temp_dir().join(format!("jabber-free-name-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let target = dir.join("elsewhere");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&target, dir.join("f.txt")).expect("link");
+        let got = free_name(&dir, "f.txt").expect("a name");
+        #[cfg(unix)]
+        assert_eq!(got, dir.join("f.txt.1"));
+        assert!(!target.exists(), "the link was followed");
+        assert_eq!(free_name(&dir, "../x").expect("a name"), dir.join(".._x"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn served_offers_wait_for_large_files() {
+        assert_eq!(offer_timeout(0), Duration::from_secs(600));
+        assert_eq!(offer_timeout(5 << 20), Duration::from_secs(600));
+        // 1 GB at 100 kB/s.
+        assert_eq!(offer_timeout(1_000_000_000), Duration::from_secs(10_000));
+    }
+
+    #[test]
+    fn advertised_host() {
+        let url = "http://0.0.0.0:8080/a1b2/f.txt";
+        assert_eq!(
+            with_host(url, "files.example", 8080),
+            "http://files.example:8080/a1b2/f.txt"
+        );
+        assert_eq!(
+            with_host("http://[::]:81/x", "::1", 81),
+            "http://[::1]:81/x"
+        );
+        assert_eq!(
+            with_host(url, "[2001:db8::1]", 8080),
+            "http://[2001:db8::1]:8080/a1b2/f.txt"
+        );
+    }
+
+    #[test]
+    fn senders_by_bare_or_full_address() {
+        let bare = jabber_tokio::Jid::parse("a@x").expect("jid");
+        let full = jabber_tokio::Jid::parse("a@x/r").expect("jid");
+        assert!(sent_by("a@x/r", &bare));
+        assert!(sent_by("a@x/r", &full));
+        assert!(!sent_by("a@x/s", &full));
+        assert!(!sent_by("b@x/r", &bare));
+        assert!(!sent_by("", &bare));
+    }
 }

@@ -3,13 +3,16 @@
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 use jabber_tokio::Event;
-use jabber_tokio::jabber_proto::features::conference::{ConferenceEvent, JoinOptions, emote};
+use jabber_tokio::jabber_proto::features::conference::{
+    ConferenceEvent, DropReason, JoinOptions, emote,
+};
 
 use super::{Result, parse_jid};
 use crate::args::{Common, Join};
 use crate::connect::{self, Needs};
 use crate::fail::Failure;
 use crate::output::Record;
+use crate::session::ANSWER_WAIT;
 
 /// Joins the room and prints what happens in it; each typed line goes to the room
 /// (`/me ...` as an action, `/nick NEW` changes our nickname). The end of input leaves
@@ -35,8 +38,14 @@ pub(crate) async fn run(common: &Common, args: Join) -> Result {
     let mut lines = BufReader::new(tokio::io::stdin()).lines();
     let mut joined = false;
     let mut typing = true;
+    // A room (or a service) that never answers the join must not hold us forever; a
+    // rejoin after a drop waits as long.
+    let mut answer_by = Some(tokio::time::Instant::now() + ANSWER_WAIT);
     loop {
         tokio::select! {
+            () = until(answer_by) => {
+                return Err(Failure::new(format!("{room} did not answer the join")).into());
+            }
             // Lines are read once we are in the room: before, they would be refused.
             line = lines.next_line(), if joined && typing => match line {
                 Ok(Some(line)) => {
@@ -60,14 +69,29 @@ pub(crate) async fn run(common: &Common, args: Join) -> Result {
                 }
                 Some(Event::Conference(e)) => {
                     match &e {
-                        ConferenceEvent::Joined { room: r, .. } if *r == room => joined = true,
+                        ConferenceEvent::Joined { room: r, .. } if *r == room => {
+                            joined = true;
+                            answer_by = None;
+                        }
                         ConferenceEvent::Left { room: r } if *r == room => break,
                         ConferenceEvent::Error { room: r, error } if *r == room && !joined => {
                             return Err(Failure::new(format!("cannot join {room}: {error}")).into());
                         }
-                        ConferenceEvent::Dropped { room: r, .. } if *r == room => {
-                            // Out of the room without leaving: go back in.
+                        ConferenceEvent::Dropped { room: r, reason } if *r == room => {
+                            // Lines typed now would be refused; a failed rejoin ends
+                            // the command (the error before `joined`).
+                            joined = false;
+                            if !rejoins(reason) {
+                                // Kicked, banned, the room destroyed: not ours to undo.
+                                return Err(Failure::new(format!(
+                                    "{room}: {}",
+                                    drop_text(reason)
+                                ))
+                                .into());
+                            }
+                            // The room lost us (a restart, a lost connection): go back in.
                             session.command(|c, now| c.rejoin_room(now, &room))?;
+                            answer_by = Some(tokio::time::Instant::now() + ANSWER_WAIT);
                         }
                         _ => {}
                     }
@@ -81,6 +105,34 @@ pub(crate) async fn run(common: &Common, args: Join) -> Result {
     }
     session.logout().await?;
     Ok(())
+}
+
+/// Waits until `at`; never without one.
+async fn until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Whether a drop is the room forgetting us, which joining again repairs, rather than
+/// someone's decision.
+fn rejoins(reason: &DropReason) -> bool {
+    matches!(reason, DropReason::SelfPing(_) | DropReason::NewSession)
+}
+
+/// Why the room took us out, for the error line.
+fn drop_text(reason: &DropReason) -> String {
+    match reason {
+        DropReason::Removed(301) => "banned from the room".into(),
+        DropReason::Removed(307) => "kicked from the room".into(),
+        DropReason::Removed(321 | 322) => "removed from the room (affiliation changed)".into(),
+        DropReason::Removed(332) => "the room's service shut down".into(),
+        DropReason::Removed(code) => format!("removed from the room (status {code})"),
+        DropReason::Destroyed => "the room was destroyed".into(),
+        DropReason::Unlisted => "the room's roster no longer lists us".into(),
+        other => format!("dropped from the room ({other:?})"),
+    }
 }
 
 /// The line for a room event.
@@ -148,7 +200,7 @@ fn describe(e: &ConferenceEvent) -> Option<Record> {
                 .field("room", Some(room.as_str()))
                 .field("body", Some(body))
         }
-        ConferenceEvent::Dropped { room, .. } => {
+        ConferenceEvent::Dropped { room, reason } if rejoins(reason) => {
             Record::new("dropped", format!("* {room} dropped us; joining again"))
                 .field("room", Some(room.as_str()))
         }

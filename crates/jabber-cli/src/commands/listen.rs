@@ -1,7 +1,8 @@
 //! `jabber listen`, and how an incoming item is printed (shared with `chat`).
 
-use std::time::Duration;
-
+use jabber_tokio::jabber_proto::features::conference::{
+    ConferenceEvent, Decline, Invite, InviteKind,
+};
 use jabber_tokio::jabber_proto::stanza::PresenceType;
 use jabber_tokio::{Event, Jid, Message, Presence, PresenceEvent, StanzaEvent, SubscriptionEvent};
 
@@ -14,11 +15,7 @@ use crate::output::Record;
 /// Logs in (available, so that messages and presence reach us) and prints each incoming
 /// message, presence and subscription change until `--count` items or `--timeout`.
 pub(crate) async fn run(common: &Common, args: Listen) -> Result {
-    let timeout = match args.timeout {
-        Some(s) if s.is_finite() && s >= 0.0 => Some(Duration::from_secs_f64(s)),
-        Some(_) => return Err(Failure::new("--timeout: a number of seconds, 0 or more").into()),
-        None => None,
-    };
+    let timeout = super::timeout_arg(args.timeout)?;
     let mut session = connect::login(
         common,
         Needs {
@@ -28,7 +25,7 @@ pub(crate) async fn run(common: &Common, args: Listen) -> Result {
         },
     )
     .await?;
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let deadline = super::deadline_after(timeout);
     let mut seen = 0u64;
     while args.count.is_none_or(|n| seen < n) {
         let next = match deadline {
@@ -81,6 +78,8 @@ pub(crate) fn describe(event: &Event, me: &Jid) -> Option<Record> {
             )
         }
         Event::Subscription(s) => subscription(s),
+        Event::Conference(ConferenceEvent::Invited(i)) => Some(invitation(i)),
+        Event::Conference(ConferenceEvent::Declined(d)) => Some(decline(d)),
         _ => None,
     }
 }
@@ -159,4 +158,48 @@ fn subscription(s: &SubscriptionEvent) -> Option<Record> {
             .field("type", Some(kind))
             .field("status", status),
     )
+}
+
+/// An invitation to a room (direct or through the room).
+fn invitation(i: &Invite) -> Record {
+    let from = i
+        .from
+        .as_ref()
+        .or(i.sender.as_ref())
+        .map(|j| j.as_str().to_owned());
+    let kind = match i.kind {
+        InviteKind::Direct => "direct",
+        _ => "mediated",
+    };
+    let mut text = format!(
+        "{} invites you to {}",
+        from.as_deref().unwrap_or("someone"),
+        i.room
+    );
+    if let Some(reason) = &i.reason {
+        text.push_str(&format!(": {reason}"));
+    }
+    Record::new("invitation", text)
+        .field("from", from)
+        .field("room", Some(i.room.as_str()))
+        .field("type", Some(kind))
+        .field("reason", i.reason.clone())
+        .field("password", i.password.clone())
+}
+
+/// A declined invitation we had sent through a room.
+fn decline(d: &Decline) -> Record {
+    let from = d.from.as_ref().map(|j| j.as_str().to_owned());
+    let mut text = format!(
+        "{} declined the invitation to {}",
+        from.as_deref().unwrap_or("someone"),
+        d.room
+    );
+    if let Some(reason) = &d.reason {
+        text.push_str(&format!(": {reason}"));
+    }
+    Record::new("decline", text)
+        .field("from", from)
+        .field("room", Some(d.room.as_str()))
+        .field("reason", d.reason.clone())
 }

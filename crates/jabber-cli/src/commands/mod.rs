@@ -11,6 +11,8 @@ mod listen;
 mod roster;
 mod send;
 
+use std::time::Duration;
+
 use crate::args::{Cli, Command};
 use crate::fail::Failure;
 
@@ -73,4 +75,38 @@ pub(crate) type Result<T = (), E = Stop> = std::result::Result<T, E>;
 pub(crate) fn parse_jid(text: &str) -> Result<jabber_tokio::Jid, Failure> {
     jabber_tokio::Jid::parse(text)
         .map_err(|e| Failure::new(format!("{text}: not a valid address: {e}")))
+}
+
+/// `--timeout SECONDS` as a duration: `None` without one, or when it is too long to
+/// represent (as good as never); a negative or not-a-number value is refused.
+pub(crate) fn timeout_arg(seconds: Option<f64>) -> Result<Option<Duration>, Failure> {
+    match seconds {
+        None => Ok(None),
+        Some(s) if s >= 0.0 => Ok(Duration::try_from_secs_f64(s).ok()),
+        Some(_) => Err(Failure::new("--timeout: a number of seconds, 0 or more")),
+    }
+}
+
+/// The instant `timeout` from now; `None` without a timeout or past what the clock can
+/// hold.
+pub(crate) fn deadline_after(timeout: Option<Duration>) -> Option<tokio::time::Instant> {
+    timeout.and_then(|t| tokio::time::Instant::now().checked_add(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn huge_timeouts_mean_never() {
+        assert_eq!(timeout_arg(Some(1e300)).ok(), Some(None));
+        assert_eq!(timeout_arg(Some(f64::INFINITY)).ok(), Some(None));
+        assert!(deadline_after(Some(Duration::MAX)).is_none());
+        assert_eq!(
+            timeout_arg(Some(1.5)).ok(),
+            Some(Some(Duration::from_millis(1500)))
+        );
+        assert!(timeout_arg(Some(-1.0)).is_err());
+        assert!(timeout_arg(Some(f64::NAN)).is_err());
+    }
 }

@@ -78,8 +78,9 @@ fn write_in(
         return;
     }
     out.push(b'>');
-    let secret =
-        console::is_secret(el_ns, el.name()) || (secret_child && el.is("value", ns::DATA_FORMS));
+    let secret = console::is_secret(el_ns, el.name())
+        || (secret_child && el.is("value", ns::DATA_FORMS))
+        || console::is_secret_header(el);
     if mask && secret {
         // The whole content, children included: a secret may hide in either.
         out.extend_from_slice(console::MASK.as_bytes());
