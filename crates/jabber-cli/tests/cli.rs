@@ -1261,6 +1261,134 @@ fn chat_fails_with_stdin_open(f: &Fixture) {
     assert_eq!(errors.len(), 1, "{stderr}");
 }
 
+/// `command` on a terminal of its own (util-linux `script` gives it a pseudo-terminal):
+/// each answer is typed once its prompt has appeared (as a person would, so nothing is
+/// typed before the terminal is set up); the exit status and everything it showed.
+fn on_terminal(command: &Command, dialogue: &[(&str, &str)]) -> (Option<i32>, String) {
+    let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_string_lossy().replace('\'', r"'\''"));
+    let mut line = quote(command.get_program());
+    for arg in command.get_args() {
+        line.push(' ');
+        line.push_str(&quote(arg));
+    }
+    let mut script = Command::new("script");
+    script.args(["-q", "-e", "-c", &line, "/dev/null"]);
+    for (key, value) in command.get_envs() {
+        match value {
+            Some(v) => script.env(key, v),
+            None => script.env_remove(key),
+        };
+    }
+    let mut child = script
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let shown = Arc::new(Mutex::new(String::new()));
+    let mut stdout = child.stdout.take().expect("piped");
+    let reader = {
+        let shown = Arc::clone(&shown);
+        thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                shown
+                    .lock()
+                    .expect("not poisoned")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let mut stdin = child.stdin.take().expect("piped");
+    let deadline = Instant::now() + COMMAND_TIMEOUT;
+    let mut seen = 0;
+    for (prompt, answer) in dialogue {
+        // The prompt's next appearance after what was already answered.
+        loop {
+            let text = shown.lock().expect("not poisoned").clone();
+            if let Some(at) = text[seen..].find(prompt) {
+                seen += at + prompt.len();
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no prompt {prompt:?} on the terminal: {text:?}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("typed");
+    }
+    // The terminal stays open until the command ends.
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waited") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("still running: {:?}", shown.lock().expect("not poisoned"));
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    reader.join().expect("reader");
+    let text = shown.lock().expect("not poisoned").clone();
+    (status.code(), text)
+}
+
+/// `register` asks for what the server's form wants on a terminal (the password without
+/// echo), and `passwd` asks for the new password twice; two different ones are refused.
+fn account_on_a_terminal(f: &Fixture) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let user = format!("typist{}", N.fetch_add(1, Ordering::Relaxed));
+    let mut register = f.bare_jabber();
+    register.args(["--json", "--jid", &bare(&user), "register"]);
+    let (code, shown) = on_terminal(&register, &[("Password for ", "typed-pw-1")]);
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains(r#""kind":"registered""#), "{shown}");
+
+    let login = |pw: &str| {
+        let mut c = f.bare_jabber();
+        c.args(["--jid", &bare(&user), "--password", pw]);
+        c
+    };
+    ok(login("typed-pw-1").args(["ping"]));
+
+    let mut passwd = login("typed-pw-1");
+    passwd.arg("passwd");
+    let (code, shown) = on_terminal(
+        &passwd,
+        &[
+            ("New password: ", "typed-pw-2"),
+            ("New password again: ", "typed-pw-3"),
+        ],
+    );
+    assert_eq!(code, Some(1), "{shown}");
+    assert!(shown.contains("the two new passwords differ"), "{shown}");
+    ok(login("typed-pw-1").args(["ping"]));
+
+    let mut passwd = login("typed-pw-1");
+    passwd.arg("passwd");
+    let (code, shown) = on_terminal(
+        &passwd,
+        &[
+            ("New password: ", "typed-pw-2"),
+            ("New password again: ", "typed-pw-2"),
+        ],
+    );
+    assert_eq!(code, Some(0), "{shown}");
+    ok(login("typed-pw-2").args(["ping"]));
+    let e = fails(login("typed-pw-1").args(["ping"]));
+    assert_eq!(
+        e,
+        "jabber: login failed: wrong password or unknown account\n"
+    );
+}
+
 macro_rules! on_both_servers {
     ($($scenario:ident),* $(,)?) => {
         mod ejabberd {
@@ -1290,6 +1418,7 @@ on_both_servers!(
     upload_with_tls_none,
     receive_queues_during_a_download,
     receive_from,
+    account_on_a_terminal,
 );
 
 /// `--help` reads like a Unix tool's; a usage error is status 1.
