@@ -224,6 +224,60 @@ proptest! {
     }
 }
 
+/// A message of well-formed stanzas, mutated: a byte replaced, cut short, or repeated.
+fn mutate(message: &str, how: u8, at: usize, byte: u8) -> Vec<u8> {
+    let mut bytes = message.as_bytes().to_vec();
+    let at = at % bytes.len().max(1);
+    match how % 3 {
+        0 => bytes[at] = byte,
+        1 => bytes.truncate(at),
+        _ => bytes.extend_from_within(..),
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_mutated_message_among_good_ones_leaves_nothing_buffered(
+        stanzas in vec(stanza(), 1..10),
+        which in any::<usize>(),
+        how in any::<u8>(),
+        at in any::<usize>(),
+        byte in any::<u8>(),
+    ) {
+        let which = which % stanzas.len();
+        let mut parser = StreamParser::websocket(Limits::default());
+        parser.push(WS_OPEN.as_bytes());
+        prop_assert!(matches!(parser.next_item(), Some(Ok(Item::Header(_)))));
+        prop_assert_eq!(parser.buffered(), 0);
+        let mut failed = false;
+        for (i, s) in stanzas.iter().enumerate() {
+            let xml = s.xml(&format!(" xmlns='{}'", ns::CLIENT));
+            let message = if i == which { mutate(&xml, how, at, byte) } else { xml.into_bytes() };
+            parser.push(&message);
+            let mut items = 0;
+            while let Some(item) = parser.next_item() {
+                items += 1;
+                if item.is_err() {
+                    failed = true;
+                }
+            }
+            // Each input is judged whole: nothing of it stays behind, good or bad, and
+            // at most one item comes of it.
+            prop_assert_eq!(parser.buffered(), 0);
+            prop_assert!(items <= 1);
+            if i < which {
+                prop_assert!(!failed, "a good message failed");
+            }
+            if failed {
+                prop_assert!(parser.error().is_some());
+            }
+        }
+    }
+}
+
 #[test]
 fn a_websocket_session_captures_and_replays() {
     let now = Instant::from_millis(1);
