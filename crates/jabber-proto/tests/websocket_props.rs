@@ -312,3 +312,49 @@ fn a_websocket_session_captures_and_replays() {
         assert!(report.sent.iter().any(|s| s.starts_with("<open ")));
     }
 }
+
+/// How many of up to `most` same presences a client with `max_unsent_bytes` room takes
+/// before it refuses one, nothing being written meanwhile; and the bytes then waiting.
+fn presences_taken(
+    framing: Framing,
+    room: usize,
+    most: usize,
+) -> (usize, Option<jabber_proto::client::Error>, usize) {
+    use jabber_proto::stanza::Presence;
+    let now = Instant::from_millis(1);
+    let mut c = config(framing);
+    c.max_unsent_bytes = room;
+    let mut client = Client::new(c, now);
+    client.take_transmit();
+    let open = if framing == Framing::WebSocket {
+        WS_OPEN
+    } else {
+        TCP_HEADER
+    };
+    client.handle_input(now, open.as_bytes()).expect("taken");
+    while client.take_transmit().is_some() {}
+    let waiting = |client: &mut Client| {
+        std::iter::from_fn(|| client.take_transmit())
+            .map(|m| m.len())
+            .sum()
+    };
+    for taken in 0..most {
+        if let Err(e) = client.send(now, Presence::available().build().expect("valid")) {
+            return (taken, Some(e), waiting(&mut client));
+        }
+    }
+    (most, None, waiting(&mut client))
+}
+
+#[test]
+fn both_framings_take_the_same_queue_of_presences() {
+    // Room for exactly ten presences' payload (over WebSocket each message declares its
+    // namespace, so it is longer): both framings take ten, and refuse the eleventh alike.
+    for framing in [Framing::Stream, Framing::WebSocket] {
+        let (_, _, one) = presences_taken(framing, usize::MAX, 1);
+        let (taken, refusal, waiting) = presences_taken(framing, 10 * one, 1000);
+        assert_eq!(taken, 10, "{framing:?}");
+        assert_eq!(waiting, 10 * one);
+        assert_eq!(refusal, Some(jabber_proto::client::Error::SendBufferFull));
+    }
+}
