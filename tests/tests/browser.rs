@@ -114,6 +114,20 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
         .expect("typed");
     let password = browser.find("#password").expect("#password");
     password.type_text("wrong").expect("typed");
+    // A ws: URL alone (here from the query string) does not allow an unencrypted
+    // socket: only the checkbox does.
+    browser
+        .find("#connect")
+        .and_then(|e| e.click())
+        .expect("clicked");
+    assert_eq!(
+        wait_status(&browser, "failed"),
+        "a ws:// url is unencrypted: set allowInsecure to use it anyway"
+    );
+    browser
+        .find("#insecure")
+        .and_then(|e| e.click())
+        .expect("checked");
     browser
         .find("#connect")
         .and_then(|e| e.click())
