@@ -132,7 +132,14 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
         .find("#connect")
         .and_then(|e| e.click())
         .expect("clicked");
-    let failed = wait_status(&browser, "failed");
+    // The status said "failed" already: wait for the login's own failure.
+    let failed = browser
+        .wait_for("the login refused", STEP, |b| {
+            let text = eval(b, "return document.getElementById('status').textContent;")?;
+            let text = text.as_str().unwrap_or_default();
+            Ok(text.starts_with("login failed: ").then(|| text.to_owned()))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(failed.starts_with("login failed: "), "{failed}");
     browser
         .wait_for("the form again", STEP, |b| {

@@ -456,8 +456,14 @@ fn redirect(url: &str, to: &str) -> Option<String> {
 #[test]
 fn a_redirect_never_leaves_wss_nor_websocket_schemes() {
     // Down from wss: to ws: is refused, whatever the scheme's case.
-    assert_eq!(redirect("wss://example.com/ws", "ws://evil.example/ws"), None);
-    assert_eq!(redirect("wss://example.com/ws", "WS://evil.example/ws"), None);
+    assert_eq!(
+        redirect("wss://example.com/ws", "ws://evil.example/ws"),
+        None
+    );
+    assert_eq!(
+        redirect("wss://example.com/ws", "WS://evil.example/ws"),
+        None
+    );
     // Other schemes are no WebSocket.
     for to in [
         "http://other.example/ws",
