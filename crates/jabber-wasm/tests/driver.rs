@@ -488,3 +488,42 @@ fn a_redirect_never_leaves_wss_nor_websocket_schemes() {
         Some("wss://other.example/ws")
     );
 }
+
+#[test]
+fn a_socket_without_the_xmpp_subprotocol_is_closed_and_the_page_told_why() {
+    for refused in ["", "xmpp-framing", "XMPP"] {
+        let mut page = Page::new(&options("wss://example.com/ws"));
+        page.driver.on_open_with(page.now, refused);
+        let actions = page.actions();
+        // Nothing was sent: not even our `<open/>`.
+        assert!(
+            !actions.iter().any(|a| matches!(a, Action::Send(_))),
+            "{actions:?}"
+        );
+        let notices: Vec<&Notice> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Notify(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notices.len(), 2, "{actions:?}");
+        assert_eq!(notices[0].kind(), "error");
+        assert!(
+            notices[0]
+                .fields()
+                .iter()
+                .any(|(name, value)| *name == "error"
+                    && matches!(value, Field::Text(t) if t.contains("xmpp subprotocol"))),
+            "{:?}",
+            notices[0]
+        );
+        assert_eq!(notices[1].kind(), "closed");
+        assert_eq!(actions.last(), Some(&Action::CloseSocket));
+        assert!(page.driver.is_done());
+    }
+    // `xmpp` opens as before.
+    let mut page = Page::new(&options("wss://example.com/ws"));
+    page.driver.on_open_with(page.now, "xmpp");
+    assert_eq!(page.sent(), [CLIENT_OPEN]);
+}
