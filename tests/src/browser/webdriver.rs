@@ -455,8 +455,9 @@ mod tests {
             // Clean up before failing.
             let pgid = format!("-{}", group.id());
             let _ = Command::new("kill").args(["-KILL", "--", &pgid]).status();
-            let _ = group.wait();
         }
+        // Reaped (again, harmlessly, when try_wait already did).
+        let _ = group.wait();
         let _ = dog.wait();
         assert!(killed, "the group is killed");
         assert!(!profile.exists(), "the profile is removed");
