@@ -2,9 +2,10 @@
 //! server's `<open/>` first (so the fuzzer spends its time on what follows), then each
 //! message as one `handle_input`, each followed by a second of virtual time.
 //!
-//! Input: byte 0 = flags (bit 0: log in with PLAIN on `wss:`, bit 1: the application
-//! closes half-way, bit 2: no server `<open/>` in front); then messages, each a length
-//! byte and that many bytes (the last one takes what is left).
+//! Input: byte 0 = flags (bit 0: log in with PLAIN, bit 1: the application closes
+//! half-way, bit 2: no server `<open/>` in front, bit 3: over `ws:`, the transport not
+//! encrypted — else `wss:`); then messages, each a length byte and that many bytes (the
+//! last one takes what is left).
 //!
 //! Checked: no panic; `Closed` once and last; every `take_transmit` is exactly one
 //! complete element (`<open/>` first, then elements; nothing after our `<close/>`); no
@@ -31,6 +32,8 @@ struct Check {
     closed_events: usize,
     our_close_sent: bool,
     login: bool,
+    /// The transport is encrypted (`wss:`), as the config says.
+    encrypted: bool,
 }
 
 impl Check {
@@ -45,9 +48,9 @@ impl Check {
             assert!(!self.our_close_sent, "a message after our <close/>");
             assert!(!message.is_empty() && !message[0].is_ascii_whitespace());
             let text = String::from_utf8_lossy(&message);
-            if self.login {
-                // "alice\0pw" in base64: only with the transport encrypted (it is here).
-                assert!(self.client.config().transport_encrypted || !text.contains("AGFsaWNlAHB3"));
+            if self.login && !self.encrypted {
+                // "alice\0pw" in base64 (PLAIN): never over `ws:`.
+                assert!(!text.contains("AGFsaWNlAHB3"), "the PLAIN credential over ws: {text:?}");
             }
             if message.starts_with(b"<open ") {
                 // A new stream (the first, or the restart after SASL).
@@ -74,7 +77,8 @@ fuzz_target!(|data: &[u8]| {
     config.limits = jabber_fuzz::limits();
     config.max_events = 16;
     let login = flags & 1 != 0;
-    config.transport_encrypted = login;
+    let encrypted = flags & 8 == 0;
+    config.transport_encrypted = encrypted;
     config.sasl_mechanisms = MechanismSet::only(Mechanism::Plain);
     let mut now = Instant::from_millis(0);
     let mut check = Check {
@@ -83,6 +87,7 @@ fuzz_target!(|data: &[u8]| {
         closed_events: 0,
         our_close_sent: false,
         login,
+        encrypted,
     };
     if login {
         let _ = check.client.login(now, Credentials::new("alice", "pw", "desk"));

@@ -114,11 +114,32 @@ fn the_page_chats_with_a_tcp_client(kind: ServerKind) {
         .expect("typed");
     let password = browser.find("#password").expect("#password");
     password.type_text("wrong").expect("typed");
+    // A ws: URL alone (here from the query string) does not allow an unencrypted
+    // socket: only the checkbox does.
     browser
         .find("#connect")
         .and_then(|e| e.click())
         .expect("clicked");
-    let failed = wait_status(&browser, "failed");
+    assert_eq!(
+        wait_status(&browser, "failed"),
+        "a ws:// url is unencrypted: set allowInsecure to use it anyway"
+    );
+    browser
+        .find("#insecure")
+        .and_then(|e| e.click())
+        .expect("checked");
+    browser
+        .find("#connect")
+        .and_then(|e| e.click())
+        .expect("clicked");
+    // The status said "failed" already: wait for the login's own failure.
+    let failed = browser
+        .wait_for("the login refused", STEP, |b| {
+            let text = eval(b, "return document.getElementById('status').textContent;")?;
+            let text = text.as_str().unwrap_or_default();
+            Ok(text.starts_with("login failed: ").then(|| text.to_owned()))
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
     assert!(failed.starts_with("login failed: "), "{failed}");
     browser
         .wait_for("the form again", STEP, |b| {

@@ -44,24 +44,44 @@ impl CaptureFile {
     /// Appends every record `link` holds and flushes, so a session cut short leaves a
     /// file that replays up to its end.
     pub fn write_from(&mut self, link: &mut Link) {
+        if let Err(e) = self.write_records(|| link.poll_capture()) {
+            crate::trace::capture_failed(link.client().config(), &e);
+        }
+    }
+
+    /// [`write_from`](Self::write_from) for a driver that owns the core without a
+    /// [`Link`] (the WebSocket runtime): takes `client`'s records. Its config must have
+    /// [`Config::capture`](jabber_proto::client::Config::capture) on.
+    pub fn write_from_client(&mut self, client: &mut jabber_proto::client::Client) {
+        if let Err(e) = self.write_records(|| client.poll_capture()) {
+            crate::trace::capture_failed(client.config(), &e);
+        }
+    }
+
+    /// Writes what `next` hands out; the first failure ends the capture and is returned.
+    fn write_records(
+        &mut self,
+        mut next: impl FnMut() -> Option<jabber_proto::client::CaptureRecord>,
+    ) -> io::Result<()> {
         let Some(out) = &mut self.out else {
             // Records are still taken, or they would pile up to their bound.
-            while link.poll_capture().is_some() {}
-            return;
+            while next().is_some() {}
+            return Ok(());
         };
         self.buf.clear();
-        while let Some(record) = link.poll_capture() {
+        while let Some(record) = next() {
             write_record(&mut self.buf, &record);
         }
         if self.buf.is_empty() {
-            return;
+            return Ok(());
         }
-        if let Err(e) = out.write_all(&self.buf).and_then(|()| out.flush()) {
-            crate::trace::capture_failed(link.client().config(), &e);
+        let written = out.write_all(&self.buf).and_then(|()| out.flush());
+        if written.is_err() {
             self.out = None;
         }
         if self.buf.capacity() > 64 << 10 {
             self.buf = Vec::new();
         }
+        written
     }
 }

@@ -355,3 +355,46 @@ fn no_whitespace_keepalive_but_pings_once_logged_in() {
     );
     assert!(h.client.poll_timeout().is_some());
 }
+
+const PARSER_OPEN: &str =
+    "<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' id='s1' version='1.0'/>";
+
+#[test]
+fn a_message_over_the_limit_is_refused_before_it_is_buffered() {
+    use jabber_proto::Limits;
+    use jabber_proto::stream::{Item, StreamParser};
+    let mut limits = Limits::default();
+    limits.max_stanza_bytes = 100;
+    let mut parser = StreamParser::websocket(limits);
+    parser.push(PARSER_OPEN.as_bytes());
+    assert!(matches!(parser.next_item(), Some(Ok(Item::Header(_)))));
+    // Exactly at the limit is taken.
+    let fits = format!("<a xmlns='urn:x'>{}</a>", "x".repeat(100 - 21));
+    assert_eq!(fits.len(), 100);
+    parser.push(fits.as_bytes());
+    assert!(matches!(parser.next_item(), Some(Ok(Item::Element(_)))));
+    // One byte more is refused unread: nothing of it is held.
+    let over = format!("<a xmlns='urn:x'>{}</a>", "x".repeat(101 - 21));
+    parser.push(over.as_bytes());
+    assert_eq!(parser.buffered(), 0);
+    assert_eq!(
+        parser.next_item(),
+        Some(Err(ParseError::StanzaTooLarge { limit: 100 }))
+    );
+    assert_eq!(parser.buffered(), 0);
+    assert_eq!(parser.next_item(), None);
+}
+
+#[test]
+fn a_message_pushed_before_the_last_was_drained_is_an_error() {
+    use jabber_proto::Limits;
+    use jabber_proto::stream::{Item, StreamParser};
+    let mut parser = StreamParser::websocket(Limits::default());
+    parser.push(PARSER_OPEN.as_bytes());
+    assert!(matches!(parser.next_item(), Some(Ok(Item::Header(_)))));
+    parser.push(b"<a xmlns='urn:x'/>");
+    parser.push(b"<b xmlns='urn:x'/>");
+    assert_eq!(parser.next_item(), Some(Err(ParseError::UndrainedMessage)));
+    assert_eq!(parser.buffered(), 0);
+    assert_eq!(parser.next_item(), None);
+}

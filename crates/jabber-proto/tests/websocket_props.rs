@@ -224,6 +224,60 @@ proptest! {
     }
 }
 
+/// A message of well-formed stanzas, mutated: a byte replaced, cut short, or repeated.
+fn mutate(message: &str, how: u8, at: usize, byte: u8) -> Vec<u8> {
+    let mut bytes = message.as_bytes().to_vec();
+    let at = at % bytes.len().max(1);
+    match how % 3 {
+        0 => bytes[at] = byte,
+        1 => bytes.truncate(at),
+        _ => bytes.extend_from_within(..),
+    }
+    bytes
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn a_mutated_message_among_good_ones_leaves_nothing_buffered(
+        stanzas in vec(stanza(), 1..10),
+        which in any::<usize>(),
+        how in any::<u8>(),
+        at in any::<usize>(),
+        byte in any::<u8>(),
+    ) {
+        let which = which % stanzas.len();
+        let mut parser = StreamParser::websocket(Limits::default());
+        parser.push(WS_OPEN.as_bytes());
+        prop_assert!(matches!(parser.next_item(), Some(Ok(Item::Header(_)))));
+        prop_assert_eq!(parser.buffered(), 0);
+        let mut failed = false;
+        for (i, s) in stanzas.iter().enumerate() {
+            let xml = s.xml(&format!(" xmlns='{}'", ns::CLIENT));
+            let message = if i == which { mutate(&xml, how, at, byte) } else { xml.into_bytes() };
+            parser.push(&message);
+            let mut items = 0;
+            while let Some(item) = parser.next_item() {
+                items += 1;
+                if item.is_err() {
+                    failed = true;
+                }
+            }
+            // Each input is judged whole: nothing of it stays behind, good or bad, and
+            // at most one item comes of it.
+            prop_assert_eq!(parser.buffered(), 0);
+            prop_assert!(items <= 1);
+            if i < which {
+                prop_assert!(!failed, "a good message failed");
+            }
+            if failed {
+                prop_assert!(parser.error().is_some());
+            }
+        }
+    }
+}
+
 #[test]
 fn a_websocket_session_captures_and_replays() {
     let now = Instant::from_millis(1);
@@ -256,5 +310,51 @@ fn a_websocket_session_captures_and_replays() {
         assert_eq!(report.difference, None);
         assert_eq!(report.events, events);
         assert!(report.sent.iter().any(|s| s.starts_with("<open ")));
+    }
+}
+
+/// How many of up to `most` same presences a client with `max_unsent_bytes` room takes
+/// before it refuses one, nothing being written meanwhile; and the bytes then waiting.
+fn presences_taken(
+    framing: Framing,
+    room: usize,
+    most: usize,
+) -> (usize, Option<jabber_proto::client::Error>, usize) {
+    use jabber_proto::stanza::Presence;
+    let now = Instant::from_millis(1);
+    let mut c = config(framing);
+    c.max_unsent_bytes = room;
+    let mut client = Client::new(c, now);
+    client.take_transmit();
+    let open = if framing == Framing::WebSocket {
+        WS_OPEN
+    } else {
+        TCP_HEADER
+    };
+    client.handle_input(now, open.as_bytes()).expect("taken");
+    while client.take_transmit().is_some() {}
+    let waiting = |client: &mut Client| {
+        std::iter::from_fn(|| client.take_transmit())
+            .map(|m| m.len())
+            .sum()
+    };
+    for taken in 0..most {
+        if let Err(e) = client.send(now, Presence::available().build().expect("valid")) {
+            return (taken, Some(e), waiting(&mut client));
+        }
+    }
+    (most, None, waiting(&mut client))
+}
+
+#[test]
+fn both_framings_take_the_same_queue_of_presences() {
+    // Room for exactly ten presences' payload (over WebSocket each message declares its
+    // namespace, so it is longer): both framings take ten, and refuse the eleventh alike.
+    for framing in [Framing::Stream, Framing::WebSocket] {
+        let (_, _, one) = presences_taken(framing, usize::MAX, 1);
+        let (taken, refusal, waiting) = presences_taken(framing, 10 * one, 1000);
+        assert_eq!(taken, 10, "{framing:?}");
+        assert_eq!(waiting, 10 * one);
+        assert_eq!(refusal, Some(jabber_proto::client::Error::SendBufferFull));
     }
 }

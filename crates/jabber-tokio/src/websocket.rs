@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use jabber_net::{Clock, LoggedIn, Options, Tls};
+use jabber_net::{CaptureFile, Clock, LoggedIn, Options, Tls};
 use jabber_proto::client::{Client, CloseReason, Config, Event};
 use jabber_proto::negotiation::auth::Credentials;
 use jabber_proto::stream::Framing;
@@ -99,6 +99,21 @@ impl Endpoint {
 
 fn invalid(text: String) -> Error {
     Error::Io(io::Error::new(ErrorKind::InvalidInput, text))
+}
+
+/// `step` within `limit`, else [`ErrorKind::TimedOut`] naming `what`: a peer that accepts
+/// and then stays silent must not hold a connect (or a write) forever.
+async fn within<T>(
+    limit: Duration,
+    what: &str,
+    step: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::time::timeout(limit, step).await.unwrap_or_else(|_| {
+        Err(Error::Io(io::Error::new(
+            ErrorKind::TimedOut,
+            format!("{what} timed out"),
+        )))
+    })
 }
 
 /// A TCP stream, or TLS over one.
@@ -196,7 +211,8 @@ async fn connect_transport(
     }
     let tcp = tcp
         .ok_or_else(|| last.unwrap_or_else(|| io::Error::new(ErrorKind::NotFound, "no address")))?;
-    tcp.set_nodelay(true)?;
+    // No delay, and TCP keepalive as `options` ask (as on the TCP path).
+    jabber_net::configure_socket(&tcp, options)?;
     if !endpoint.secure {
         return Ok((Transport::Plain(tcp), Vec::new()));
     }
@@ -205,10 +221,8 @@ async fn connect_transport(
     let server_name = jabber_net::rustls::pki_types::ServerName::try_from(name.clone())
         .map_err(|e| invalid(format!("server name {name:?}: {e}")))?;
     let connector = TlsConnector::from(tls.client_config()?);
-    let stream = connector
-        .connect(server_name, tcp)
-        .await
-        .map_err(io_error)?;
+    let handshake = async { connector.connect(server_name, tcp).await.map_err(io_error) };
+    let stream = within(options.connect_timeout, "the TLS handshake", handshake).await?;
     let bindings = jabber_net::channel_bindings(stream.get_ref().1);
     Ok((Transport::Tls(Box::new(stream)), bindings))
 }
@@ -249,6 +263,11 @@ pub struct WebSocketConnection {
     ended: bool,
     failure: Option<Error>,
     fresh_failure: Option<Error>,
+    /// [`Options::write_timeout`]: a message the socket takes none of within it fails
+    /// the connection.
+    write_timeout: Option<Duration>,
+    /// Where the session is captured, with [`Options::capture`] (boxed: rarely on).
+    capture: Option<Box<CaptureFile>>,
 }
 
 impl WebSocketConnection {
@@ -261,6 +280,14 @@ impl WebSocketConnection {
     /// address literal, or for [`Tls::server_name`] when set, and the TLS session's
     /// channel binding is given to the core for SCRAM `-PLUS`. Over `ws:`, a login needs
     /// `config.require_tls` off.
+    ///
+    /// From `options`: each of the TCP connect, the TLS handshake and the WebSocket
+    /// upgrade must finish within [`Options::connect_timeout`] (else
+    /// [`ErrorKind::TimedOut`]); a write the peer takes nothing of within
+    /// [`Options::write_timeout`] fails the connection the same way; the socket gets
+    /// [`Options::tcp_keepalive`]; and [`Options::capture`] writes the session's capture
+    /// as on the TCP path. A `<close see-other-uri/>` is reported
+    /// ([`CloseReason::SeeOtherUri`], raw) and not followed.
     pub async fn connect(
         url: &str,
         mut config: Config,
@@ -279,10 +306,13 @@ impl WebSocketConnection {
         let ws_config = WebSocketConfig::default()
             .max_message_size(Some(limit))
             .max_frame_size(Some(limit));
-        let (ws, response) =
+        let upgrade = async {
             tokio_tungstenite::client_async_with_config(request, transport, Some(ws_config))
                 .await
-                .map_err(ws_error)?;
+                .map_err(ws_error)
+        };
+        let (ws, response) =
+            within(options.connect_timeout, "the WebSocket upgrade", upgrade).await?;
         let agreed = response
             .headers()
             .get("Sec-WebSocket-Protocol")
@@ -295,6 +325,11 @@ impl WebSocketConnection {
         }
         config.framing = Framing::WebSocket;
         config.transport_encrypted = endpoint.secure;
+        // Written synchronously, as on the TCP path: a debugging aid, small writes.
+        let capture = CaptureFile::for_options(&options)?.map(Box::new);
+        if capture.is_some() {
+            config.capture = true;
+        }
         let clock = Clock::start();
         let now = clock.now();
         let mut client = Client::new(config, now);
@@ -312,13 +347,19 @@ impl WebSocketConnection {
             ended: false,
             failure: None,
             fresh_failure: None,
+            write_timeout: options.write_timeout,
+            capture,
         };
+        conn.queue_events();
         conn.write_out().await;
         conn.take_failure().map_or(Ok(conn), Err)
     }
 
     /// Logs in (SASL and binding, as [`Client::login`]) and waits until the session is
-    /// ready; other events stay queued for [`next_event`](Self::next_event).
+    /// ready; other events stay queued for [`next_event`](Self::next_event) — up to
+    /// `Config::max_events` of them: then it fails with `Error::Client(EventQueueFull)`
+    /// (take them with `next_event`; the login's outcome follows among them), as
+    /// [`Connection::login`](crate::Connection::login) does.
     pub async fn login(&mut self, credentials: Credentials) -> Result<LoggedIn, Error> {
         self.with_client(|client, now| client.login(now, credentials))??;
         jabber_net::login_outcome(self.wait_for(|e| matches!(e, Event::Session(_))).await?)
@@ -405,6 +446,8 @@ impl WebSocketConnection {
     // ---- the loop ----
 
     async fn wait_for(&mut self, pick: impl Fn(&Event) -> bool) -> Result<Event, Error> {
+        // Bounded like the core's queue, counting only what arrives while waiting.
+        let limit = self.events.len() + self.client.config().max_events.max(1);
         loop {
             let found = self
                 .events
@@ -427,6 +470,9 @@ impl WebSocketConnection {
             }
             if self.ended {
                 return Err(Error::Client(jabber_proto::client::Error::Closed));
+            }
+            if self.events.len() >= limit {
+                return Err(Error::Client(jabber_proto::client::Error::EventQueueFull));
             }
             self.step().await;
         }
@@ -464,6 +510,9 @@ impl WebSocketConnection {
     }
 
     fn queue_events(&mut self) {
+        if let Some(capture) = &mut self.capture {
+            capture.write_from_client(&mut self.client);
+        }
         while let Some(event) = self.client.poll_event() {
             // A reset's `Closed` is not delivered: the failure reports it.
             if !matches!(event, Event::Closed(CloseReason::Reset)) {
@@ -478,16 +527,19 @@ impl WebSocketConnection {
         if self.ws_done {
             return;
         }
+        let limit = self.write_timeout.unwrap_or(Duration::MAX);
         while let Some(message) = self.client.take_transmit() {
             // The core writes UTF-8 only.
             let text = String::from_utf8_lossy(&message).into_owned();
-            if let Err(e) = self.ws.feed(Message::text(text)).await {
-                return self.fail(ws_error(e));
+            let feed = async { self.ws.feed(Message::text(text)).await.map_err(ws_error) };
+            if let Err(e) = within(limit, "a write", feed).await {
+                return self.fail(e);
             }
         }
         // Also what the WebSocket owes on its own (pongs).
-        if let Err(e) = self.ws.flush().await {
-            return self.fail(ws_error(e));
+        let flush = async { self.ws.flush().await.map_err(ws_error) };
+        if let Err(e) = within(limit, "a write", flush).await {
+            return self.fail(e);
         }
         if self.client.is_finished() {
             // The server may have closed first; its close frame is answered either way.
@@ -625,22 +677,14 @@ async fn https_get(url: &str, domain: &str, options: &Options) -> Result<Vec<u8>
             "GET {path} HTTP/1.0\r\nHost: {host}\r\nAccept: application/xrd+xml, \
              application/json\r\nConnection: close\r\n\r\n"
         );
-        transport.write_all(request.as_bytes()).await?;
-        transport.flush().await?;
-        let mut response = Vec::new();
-        let mut limited = (&mut transport).take(HOST_META_MAX as u64 + 1);
-        let read = limited.read_to_end(&mut response);
-        tokio::time::timeout(options.connect_timeout, read)
+        let exchange = async {
+            transport.write_all(request.as_bytes()).await?;
+            transport.flush().await?;
+            read_bounded(&mut transport, HOST_META_MAX).await
+        };
+        let mut response = tokio::time::timeout(options.connect_timeout, exchange)
             .await
-            .map_err(|_| io::Error::new(ErrorKind::TimedOut, "no answer to the GET"))?
-            .or_else(|e| {
-                // A server that ends TLS without close_notify: what came is what counts.
-                if e.kind() == ErrorKind::UnexpectedEof {
-                    Ok(0)
-                } else {
-                    Err(io_error(e))
-                }
-            })?;
+            .map_err(|_| io::Error::new(ErrorKind::TimedOut, "no answer to the GET"))??;
         let head_end = response
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -683,6 +727,25 @@ async fn https_get(url: &str, domain: &str, options: &Options) -> Result<Vec<u8>
         }
     }
     Err(bad_http("too many redirects"))
+}
+
+/// Everything `reader` gives until its end, refused as too large past `max` bytes (not
+/// cut silently: a truncated document could still parse, and mean something else).
+async fn read_bounded(reader: &mut (impl AsyncRead + Unpin), max: usize) -> Result<Vec<u8>, Error> {
+    let mut response = Vec::new();
+    let mut limited = reader.take(max as u64 + 1);
+    if let Err(e) = limited.read_to_end(&mut response).await {
+        // A server that ends TLS without close_notify: what came is what counts.
+        if e.kind() != ErrorKind::UnexpectedEof {
+            return Err(io_error(e));
+        }
+    }
+    if response.len() > max {
+        return Err(bad_http(&format!(
+            "the answer is too large (over {max} bytes)"
+        )));
+    }
+    Ok(response)
 }
 
 fn bad_http(what: &str) -> Error {
@@ -756,6 +819,20 @@ mod tests {
         let mut tls = Tls::default();
         tls.server_name = Some("other.example".into());
         assert_eq!(named.server_name(&tls, "example.com"), "other.example");
+    }
+
+    #[tokio::test]
+    async fn a_host_meta_answer_over_the_bound_is_an_error_not_cut() {
+        let fits = vec![b'x'; HOST_META_MAX];
+        let read = read_bounded(&mut &fits[..], HOST_META_MAX).await;
+        assert_eq!(read.ok().map(|r| r.len()), Some(HOST_META_MAX));
+        let over = vec![b'x'; HOST_META_MAX + 1];
+        let read = read_bounded(&mut &over[..], HOST_META_MAX).await;
+        let Err(Error::Io(e)) = read else {
+            panic!("not refused: {read:?}");
+        };
+        assert_eq!(e.kind(), ErrorKind::InvalidData);
+        assert!(e.to_string().contains("too large"), "{e}");
     }
 
     #[test]

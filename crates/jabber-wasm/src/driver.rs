@@ -20,6 +20,9 @@ use jabber_proto::xml::BuildError;
 use crate::notice::Notice;
 use crate::options::{Options, OptionsError};
 
+/// The WebSocket subprotocol of XMPP (RFC 7395 §3.1), which the glue asks for.
+pub const SUBPROTOCOL: &str = "xmpp";
+
 /// What the glue does after a call, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -143,14 +146,39 @@ impl Driver {
         self.settle();
     }
 
+    /// The socket is open (`onopen`) with the subprotocol the server agreed to
+    /// (`WebSocket.protocol`): [`on_open`](Self::on_open) when it is `xmpp`. Anything
+    /// else (a server that ignored the request answers `""`) is no XMPP endpoint
+    /// (RFC 7395 §3.1): the page is told why, the session ends as a reset and the
+    /// socket is closed, before anything is sent.
+    pub fn on_open_with(&mut self, now: Instant, protocol: &str) {
+        if protocol == SUBPROTOCOL || self.gone {
+            return self.on_open();
+        }
+        self.actions.push(Action::Notify(Notice::Error {
+            from: None,
+            error: format!(
+                "the server did not agree to the xmpp subprotocol (it chose {protocol:?})"
+            ),
+        }));
+        self.on_close(now, false);
+        self.actions.push(Action::CloseSocket);
+    }
+
     /// One WebSocket message arrived (`onmessage`), text or binary, as bytes.
     pub fn on_message(&mut self, now: Instant, message: &[u8]) {
         if self.gone {
             return;
         }
-        // Refused only while events wait undrained, and every call here drains them all
-        // (one message is one element: far fewer events than the bound).
-        let _ = self.client.handle_input(now, message);
+        // Refused only while events wait undrained. Every call here ends with them all
+        // drained (one message is one element: far fewer events than the bound), so
+        // this does not happen; were it to, the message is not lost: the events become
+        // notices, and the message is handed over again to an empty queue.
+        if let Err(Error::EventQueueFull) = self.client.handle_input(now, message) {
+            self.settle();
+            let retried = self.client.handle_input(now, message);
+            debug_assert!(retried.is_ok(), "refused with an empty event queue");
+        }
         self.settle();
     }
 

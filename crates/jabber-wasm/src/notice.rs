@@ -99,7 +99,8 @@ pub enum Notice {
         /// Both sides closed the stream in order.
         clean: bool,
         /// The server's `<close see-other-uri='...'/>` (RFC 7395 §3.6.1): connect there
-        /// instead.
+        /// instead. Only a `ws:` or `wss:` URL, and never `ws:` when this session was
+        /// `wss:` (see [`redirect_target`]); any other redirect is left out.
         see_other_uri: Option<String>,
     },
 }
@@ -243,7 +244,9 @@ impl Notice {
                 reason: reason.to_string(),
                 clean: reason.is_clean(),
                 see_other_uri: match reason {
-                    CloseReason::SeeOtherUri(uri) => Some(uri.clone()),
+                    CloseReason::SeeOtherUri(uri) => {
+                        redirect_target(uri, client.config().transport_encrypted)
+                    }
                     _ => None,
                 },
             },
@@ -251,6 +254,25 @@ impl Notice {
         };
         vec![notice]
     }
+}
+
+/// The URL a `see-other-uri` redirect may send the page to: a `ws:` or `wss:` URL
+/// (the scheme case-insensitive), and from a `wss:` session (`secure`) only `wss:`. A
+/// server — or whoever forged its `<close/>` over a `ws:` hop — must not talk the page
+/// down to an unencrypted socket, nor to a scheme the page would open as something else.
+pub fn redirect_target(uri: &str, secure: bool) -> Option<String> {
+    let (scheme, rest) = uri.split_once("://")?;
+    let to_secure = if scheme.eq_ignore_ascii_case("wss") {
+        true
+    } else if scheme.eq_ignore_ascii_case("ws") {
+        false
+    } else {
+        return None;
+    };
+    if rest.is_empty() || (secure && !to_secure) {
+        return None;
+    }
+    Some(uri.to_owned())
 }
 
 fn presence(p: &Presence, available: bool) -> Notice {

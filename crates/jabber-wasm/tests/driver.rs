@@ -427,3 +427,103 @@ fn a_redirect_tells_the_page_where_to_go() {
     );
     assert_eq!(actions.last(), Some(&Action::CloseSocket));
 }
+
+/// The `seeOtherUri` the page is told when a session at `url` is redirected to `to`.
+fn redirect(url: &str, to: &str) -> Option<String> {
+    let mut o = options(url);
+    o.allow_insecure = true;
+    let mut page = Page::new(&o);
+    page.driver.on_open();
+    page.sent();
+    page.server(&format!(
+        "<close xmlns='urn:ietf:params:xml:ns:xmpp-framing' see-other-uri='{to}'/>"
+    ));
+    let actions = page.actions();
+    let closed = actions
+        .iter()
+        .find_map(|a| match a {
+            Action::Notify(n) if n.kind() == "closed" => Some(n.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no closed record: {actions:?}"));
+    assert_eq!(actions.last(), Some(&Action::CloseSocket));
+    let Notice::Closed { see_other_uri, .. } = closed else {
+        panic!("{closed:?}");
+    };
+    see_other_uri
+}
+
+#[test]
+fn a_redirect_never_leaves_wss_nor_websocket_schemes() {
+    // Down from wss: to ws: is refused, whatever the scheme's case.
+    assert_eq!(
+        redirect("wss://example.com/ws", "ws://evil.example/ws"),
+        None
+    );
+    assert_eq!(
+        redirect("wss://example.com/ws", "WS://evil.example/ws"),
+        None
+    );
+    // Other schemes are no WebSocket.
+    for to in [
+        "http://other.example/ws",
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "wss://",
+    ] {
+        assert_eq!(redirect("wss://example.com/ws", to), None, "{to}");
+        assert_eq!(redirect("ws://example.com/ws", to), None, "{to}");
+    }
+    // wss: stays wss: (any case); ws: may go to either.
+    assert_eq!(
+        redirect("wss://example.com/ws", "WSS://other.example/ws").as_deref(),
+        Some("WSS://other.example/ws")
+    );
+    assert_eq!(
+        redirect("ws://example.com/ws", "ws://other.example/ws").as_deref(),
+        Some("ws://other.example/ws")
+    );
+    assert_eq!(
+        redirect("ws://example.com/ws", "wss://other.example/ws").as_deref(),
+        Some("wss://other.example/ws")
+    );
+}
+
+#[test]
+fn a_socket_without_the_xmpp_subprotocol_is_closed_and_the_page_told_why() {
+    for refused in ["", "xmpp-framing", "XMPP"] {
+        let mut page = Page::new(&options("wss://example.com/ws"));
+        page.driver.on_open_with(page.now, refused);
+        let actions = page.actions();
+        // Nothing was sent: not even our `<open/>`.
+        assert!(
+            !actions.iter().any(|a| matches!(a, Action::Send(_))),
+            "{actions:?}"
+        );
+        let notices: Vec<&Notice> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Notify(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(notices.len(), 2, "{actions:?}");
+        assert_eq!(notices[0].kind(), "error");
+        assert!(
+            notices[0]
+                .fields()
+                .iter()
+                .any(|(name, value)| *name == "error"
+                    && matches!(value, Field::Text(t) if t.contains("xmpp subprotocol"))),
+            "{:?}",
+            notices[0]
+        );
+        assert_eq!(notices[1].kind(), "closed");
+        assert_eq!(actions.last(), Some(&Action::CloseSocket));
+        assert!(page.driver.is_done());
+    }
+    // `xmpp` opens as before.
+    let mut page = Page::new(&options("wss://example.com/ws"));
+    page.driver.on_open_with(page.now, "xmpp");
+    assert_eq!(page.sent(), [CLIENT_OPEN]);
+}

@@ -108,7 +108,15 @@ function onEvent(e) {
       break;
     case 'closed':
       if ($('status').dataset.state !== 'failed') status('closed', `closed: ${e.reason}`);
-      if (e.seeOtherUri) $('url').value = e.seeOtherUri; // RFC 7395: log in there instead
+      if (e.seeOtherUri) {
+        // RFC 7395: log in there instead (the module passes on only ws:/wss: URLs, and
+        // never ws: from wss:). The user types the password again for the new server,
+        // and opts in to an unencrypted one again.
+        $('url').value = e.seeOtherUri;
+        $('password').value = '';
+        $('insecure').checked = false;
+        note(`the server sends you to ${e.seeOtherUri}: log in again there`);
+      }
       $('login').hidden = false;
       $('session').hidden = true;
       $('connect').disabled = false;
@@ -125,8 +133,9 @@ $('login').addEventListener('submit', (ev) => {
       url,
       jid: $('jid').value.trim(),
       password: $('password').value,
-      // A demo on this machine may use an unencrypted ws:// server.
-      allowInsecure: url.startsWith('ws://'),
+      // Only the user's explicit choice allows an unencrypted ws:// server, never the
+      // URL itself (which a redirect or a link's query string may have set).
+      allowInsecure: $('insecure').checked,
     });
     client.onEvent(onEvent);
     client.connect();

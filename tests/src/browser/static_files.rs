@@ -7,9 +7,16 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
+
+/// Most connections answered at once, each on its own thread: a browser opens several,
+/// and one that stays silent must not hold up the others.
+const MAX_CONNECTIONS: usize = 16;
+
+/// How long a connection may take to send its request.
+const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves files until dropped.
 pub struct StaticFiles {
@@ -29,10 +36,24 @@ impl StaticFiles {
         let thread = thread::spawn({
             let stop = stop.clone();
             move || {
+                let mounts = Arc::new(mounts);
+                let busy = Arc::new(AtomicUsize::new(0));
                 while !stop.load(Ordering::Relaxed) {
+                    if busy.load(Ordering::Acquire) >= MAX_CONNECTIONS {
+                        // At the bound, the next connections wait in the backlog.
+                        thread::sleep(Duration::from_millis(10));
+                        continue;
+                    }
                     match listener.accept() {
                         Ok((stream, _)) => {
-                            let _ = answer(stream, &mounts);
+                            busy.fetch_add(1, Ordering::AcqRel);
+                            let (mounts, busy) = (mounts.clone(), busy.clone());
+                            // Detached: a connection ends by itself within READ_TIMEOUT
+                            // of silence.
+                            thread::spawn(move || {
+                                let _ = answer(stream, &mounts);
+                                busy.fetch_sub(1, Ordering::AcqRel);
+                            });
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                             thread::sleep(Duration::from_millis(10));
@@ -97,7 +118,7 @@ fn resolve(path: &str, mounts: &[(String, PathBuf)]) -> Option<PathBuf> {
 
 fn answer(mut stream: TcpStream, mounts: &[(String, PathBuf)]) -> io::Result<()> {
     stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut request = String::new();
     reader.read_line(&mut request)?;
@@ -164,6 +185,33 @@ mod tests {
         assert_eq!(file("/./app.js"), None);
         assert_eq!(file("//etc/passwd"), Some(PathBuf::from("/www/etc/passwd")));
         assert_eq!(file("no-slash"), None);
+    }
+
+    #[test]
+    fn a_silent_connection_does_not_hold_up_the_others() {
+        let dir = std::env::temp_dir().join(format!("jabber-static-{}", std::process::id()));
+        fs::create_dir_all(&dir).expect("a folder");
+        fs::write(dir.join("index.html"), "hello").expect("a file");
+        let files = StaticFiles::serve(vec![("/".into(), dir.clone())]).expect("serving");
+        // Connects and says nothing.
+        let _silent = TcpStream::connect(files.addr).expect("connected");
+        thread::sleep(Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        let mut other = TcpStream::connect(files.addr).expect("connected");
+        other
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout set");
+        other
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .expect("sent");
+        let mut answer = String::new();
+        io::Read::read_to_string(&mut other, &mut answer).expect("an answer");
+        let waited = started.elapsed();
+        drop(files);
+        let _ = fs::remove_dir_all(&dir);
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(answer.ends_with("hello"), "{answer}");
+        assert!(waited < Duration::from_secs(2), "answered after {waited:?}");
     }
 
     #[test]

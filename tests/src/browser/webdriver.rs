@@ -7,7 +7,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -38,11 +38,57 @@ fn find(program: &str) -> io::Result<PathBuf> {
 }
 
 /// A chromedriver process on a free loopback port, with the Chromium it starts, in a
-/// process group of their own: stopped by that group's id on drop.
+/// process group of their own: stopped by that group's id on drop — or, if the test
+/// process dies without unwinding, by its [`Watchdog`].
 pub struct Chromedriver {
     child: Child,
     port: u16,
     profile: PathBuf,
+    watchdog: Option<Watchdog>,
+}
+
+/// A `sh` process that kills chromedriver's process group (Chromium with it) and
+/// removes the profile directory when its standard input reaches end of file: when
+/// the test process is gone, however it went (as the servers' watchdog does).
+struct Watchdog {
+    child: Child,
+    /// Held open for the watchdog; closing it (by exiting) fires it.
+    _stdin: ChildStdin,
+}
+
+impl Watchdog {
+    fn spawn(group: u32, profile: &Path) -> io::Result<Watchdog> {
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                // The pause lets the killed processes close their files.
+                "trap '' INT TERM HUP; read line; kill -s KILL -- -\"$1\"; sleep 1; rm -rf -- \"$2\"",
+                "jabber-chromium-watchdog",
+            ])
+            .arg(group.to_string())
+            .arg(profile)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // Not in chromedriver's group: it outlives the kill it sends.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut child = command.spawn()?;
+        let stdin = child
+            .stdin
+            .take()
+            .ok_or_else(|| io::Error::other("watchdog without stdin"))?;
+        Ok(Watchdog {
+            child,
+            _stdin: stdin,
+        })
+    }
+
+    /// The browser was stopped in order: the watchdog goes without firing.
+    fn disarm(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Chromedriver {
@@ -63,10 +109,12 @@ impl Chromedriver {
         // Its own group: Chromium's processes join it, and one signal reaches them all.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command.spawn()?;
+        let watchdog = Watchdog::spawn(child.id(), &profile).ok();
         let driver = Chromedriver {
             child,
             port,
             profile,
+            watchdog,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -139,6 +187,9 @@ impl Drop for Chromedriver {
         let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
         let _ = self.child.wait();
         let _ = fs::remove_dir_all(&self.profile);
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.disarm();
+        }
     }
 }
 
@@ -356,5 +407,71 @@ fn dechunk(mut data: &[u8]) -> io::Result<Vec<u8>> {
         }
         out.extend_from_slice(data.get(..size).ok_or_else(bad)?);
         data = data.get(size + 2..).ok_or_else(bad)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whether process `pid` still exists (a zombie counts as gone).
+    fn alive(pid: u32) -> bool {
+        fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| {
+                let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
+                !state.starts_with('Z')
+            })
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn the_watchdog_kills_the_group_and_removes_the_profile_when_the_test_dies() {
+        let profile = env::temp_dir().join(format!("jabber-watchdog-test-{}", std::process::id()));
+        fs::create_dir_all(&profile).expect("a profile");
+        // A stand-in for chromedriver and a Chromium child, in a group of their own.
+        let mut command = Command::new("sh");
+        command.args(["-c", "sleep 600 & exec sleep 600"]);
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let mut group = command.spawn().expect("sh");
+        let watchdog = Watchdog::spawn(group.id(), &profile).expect("the watchdog");
+        // The test process "dies": its end of the pipe closes, nothing is disarmed.
+        let Watchdog {
+            child: mut dog,
+            _stdin,
+        } = watchdog;
+        drop(_stdin);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut killed = false;
+        while Instant::now() < deadline {
+            if !killed {
+                killed = group.try_wait().expect("waitable").is_some();
+            }
+            if killed && !profile.exists() {
+                break;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        if !killed {
+            // Clean up before failing.
+            let pgid = format!("-{}", group.id());
+            let _ = Command::new("kill").args(["-KILL", "--", &pgid]).status();
+        }
+        // Reaped (again, harmlessly, when try_wait already did).
+        let _ = group.wait();
+        let _ = dog.wait();
+        assert!(killed, "the group is killed");
+        assert!(!profile.exists(), "the profile is removed");
+        // Nothing of the group is left: the shell's background child neither.
+        let members = fs::read_dir("/proc")
+            .expect("/proc")
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|&pid| {
+                let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let after = stat.rsplit(')').next().unwrap_or_default();
+                // state, ppid, pgrp
+                after.split_whitespace().nth(2) == Some(&group.id().to_string()) && alive(pid)
+            })
+            .count();
+        assert_eq!(members, 0);
     }
 }

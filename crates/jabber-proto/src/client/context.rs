@@ -88,6 +88,9 @@ pub(crate) struct Cx {
     pub(crate) now: Instant,
     out: Vec<u8>,
     out_pos: usize,
+    /// Over WebSocket, the messages in `out` not yet wholly sent: their length prefixes
+    /// are bookkeeping, not bytes for the server, and the send bound does not count them.
+    out_messages: u32,
     /// When we last wrote anything (the keepalive's idle clock).
     pub(crate) last_sent: Instant,
     events: VecDeque<Event>,
@@ -160,6 +163,7 @@ impl Cx {
             now,
             out,
             out_pos: 0,
+            out_messages: 0,
             last_sent: now,
             events: VecDeque::new(),
             server_header: None,
@@ -278,6 +282,7 @@ impl Cx {
         if reason.abandons_output() {
             self.out = Vec::new();
             self.out_pos = 0;
+            self.out_messages = 0;
         }
         self.close_reason = Some(Box::new(reason.clone()));
         // The last event always fits: the bound is on what input can pile up.
@@ -312,6 +317,25 @@ impl Cx {
         write(&writer, &mut self.out);
         let len = self.out.len() - start - WS_PREFIX;
         self.out[start..start + WS_PREFIX].copy_from_slice(&len.to_le_bytes());
+        self.out_messages += 1;
+    }
+
+    /// Drops what was written from `before` on (a message boundary); returns how many
+    /// bytes of it were for the server (over WebSocket, without the length prefixes).
+    fn truncate_out(&mut self, before: usize) -> usize {
+        let mut written = self.out.len() - before;
+        if self.config.framing == Framing::WebSocket {
+            let mut at = before;
+            while let Some(prefix) = self.out.get(at..at + WS_PREFIX) {
+                let mut len = [0; WS_PREFIX];
+                len.copy_from_slice(prefix);
+                at += WS_PREFIX + usize::from_le_bytes(len);
+                written -= WS_PREFIX;
+                self.out_messages -= 1;
+            }
+        }
+        self.out.truncate(before);
+        written
     }
 
     /// Writes one element; every write resets the keepalive's idle clock.
@@ -440,9 +464,10 @@ impl Cx {
         self.console.as_ref().map_or(0, |c| c.dropped())
     }
 
-    /// Bytes queued for the transport and not yet written.
+    /// Bytes queued for the transport and not yet written (over WebSocket, the
+    /// messages' payload: the same stanzas count the same in both framings).
     pub(crate) fn unsent(&self) -> usize {
-        self.out.len() - self.out_pos
+        self.out.len() - self.out_pos - WS_PREFIX * self.out_messages as usize
     }
 
     pub(crate) fn out_len(&self) -> usize {
@@ -464,8 +489,7 @@ impl Cx {
         if self.unsent() <= self.config.max_unsent_bytes {
             return Ok(());
         }
-        let written = self.out.len() - before;
-        self.out.truncate(before);
+        let written = self.truncate_out(before);
         self.retract_recorded();
         super::trace::refused(&self.config);
         if written > self.config.max_unsent_bytes {
@@ -520,7 +544,7 @@ impl Cx {
     /// Undoes an application command's stanza that the full unacknowledged queue cannot
     /// take, asks the server for an ack, and owes [`Event::Writable`].
     fn refuse_unacked(&mut self, before: usize) -> Error {
-        self.out.truncate(before);
+        self.truncate_out(before);
         self.retract_recorded();
         let ask = self
             .sm
@@ -558,6 +582,7 @@ impl Cx {
             let n = n.min(len);
             if n == len {
                 self.out_pos += WS_PREFIX + len;
+                self.out_messages -= 1;
             } else if n > 0 {
                 self.out_pos += n;
                 let at = self.out_pos;
@@ -572,6 +597,7 @@ impl Cx {
             // input side, which steady traffic reuses, keeps its buffers).
             self.out = Vec::new();
             self.out_pos = 0;
+            self.out_messages = 0;
         }
         self.note_drained();
     }
@@ -591,6 +617,7 @@ impl Cx {
                 self.out[start..start + len].to_vec()
             };
             self.out_pos = start + len;
+            self.out_messages -= 1;
             if self.out_pos >= self.out.len() {
                 self.out = Vec::new();
                 self.out_pos = 0;

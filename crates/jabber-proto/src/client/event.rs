@@ -572,6 +572,11 @@ pub enum CloseReason {
     /// Over WebSocket, the server closed the stream and asked the client to connect to
     /// this URI instead (`<close see-other-uri='...'/>`, RFC 7395 §3.6.1). A client must
     /// not follow it to a less secure endpoint (`wss:` to `ws:`).
+    ///
+    /// The core reports the attribute raw, unchecked: whoever follows it checks it — its
+    /// scheme is `ws` or `wss` (case-insensitive), and never `ws` when the session's URL
+    /// was `wss` (as jabber-wasm's `notice::redirect_target` does). jabber-tokio only
+    /// reports it and follows nothing.
     SeeOtherUri(String),
 }
 

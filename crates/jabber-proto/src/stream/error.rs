@@ -87,6 +87,9 @@ pub enum ParseError {
     ExtraInMessage,
     /// Over WebSocket: an element before the stream's `<open/>`, or a second `<open/>`.
     MisplacedOpen,
+    /// Over WebSocket: a message was pushed before the one before it was drained (a
+    /// driver's mistake, not the peer's; [`Client`](crate::client::Client) never makes it).
+    UndrainedMessage,
 }
 
 impl ParseError {
@@ -116,6 +119,7 @@ impl ParseError {
             | TruncatedStanza
             | UnclosedStream
             | PartialMessage => Condition::NotWellFormed,
+            UndrainedMessage => Condition::InternalServerError,
         }
     }
 
@@ -167,6 +171,9 @@ impl fmt::Display for ParseError {
             UnclosedStream => f.write_str("input ended before the stream was closed"),
             PartialMessage => f.write_str("a WebSocket message without a complete element"),
             ExtraInMessage => f.write_str("a WebSocket message with more than one element"),
+            UndrainedMessage => {
+                f.write_str("a WebSocket message pushed before the last one was drained")
+            }
             MisplacedOpen => f.write_str("an element before <open/>, or a second <open/>"),
         }
     }

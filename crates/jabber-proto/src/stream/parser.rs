@@ -70,8 +70,8 @@ pub struct StreamParser {
     close_pending: bool,
     closed: bool,
     framing: Framing,
-    /// Over WebSocket: a message waits to be judged as one element.
-    message: bool,
+    /// Over WebSocket: what the message pushed last left to judge.
+    message: Pending,
     /// Over WebSocket: the stream's `<open/>` came.
     opened: bool,
 }
@@ -91,7 +91,7 @@ impl StreamParser {
             close_pending: false,
             closed: false,
             framing: Framing::Stream,
-            message: false,
+            message: Pending::Nothing,
             opened: false,
         }
     }
@@ -155,21 +155,36 @@ impl StreamParser {
         self.content_ns = content_ns;
     }
 
-    /// Appends received bytes (over WebSocket: one whole message, to be drained with
-    /// [`next_item`](Self::next_item) before the next is pushed; one pushed before is
-    /// ignored, and so are no bytes at all). Ignored after an error or end of input.
+    /// Appends received bytes. Ignored after an error or end of input.
+    ///
+    /// Over WebSocket `bytes` is one whole message (no bytes at all are no message,
+    /// ignored), to be drained with [`next_item`](Self::next_item) before the next is
+    /// pushed. A message longer than [`Limits::max_stanza_bytes`] is refused before it is
+    /// copied: the next item is [`ParseError::StanzaTooLarge`], and nothing is buffered.
+    /// Pushing a message while the previous one is undrained is the caller's mistake and
+    /// ends the stream too, with [`ParseError::UndrainedMessage`], rather than silently
+    /// losing either message.
     pub fn push(&mut self, bytes: &[u8]) {
-        if self.error.is_none() && !self.eof {
-            if self.framing == Framing::WebSocket {
-                // Nothing read is no message (a driver may hand over an empty read).
-                if self.message || bytes.is_empty() {
-                    // The last message was not drained: it is judged before this one.
-                    return;
-                }
-                self.message = true;
-            }
-            self.framer.push(bytes);
+        if self.error.is_some() || self.eof {
+            return;
         }
+        if self.framing == Framing::WebSocket {
+            // Nothing read is no message (a driver may hand over an empty read).
+            if bytes.is_empty() {
+                return;
+            }
+            if self.message != Pending::Nothing {
+                self.message = Pending::Undrained;
+                self.framer.release();
+                return;
+            }
+            if bytes.len() > self.limits.stanza_bytes() {
+                self.message = Pending::TooLarge;
+                return;
+            }
+            self.message = Pending::Message;
+        }
+        self.framer.push(bytes);
     }
 
     /// Marks the end of input: the next items drained are the last.
@@ -262,14 +277,22 @@ impl StreamParser {
 
     /// Over WebSocket: the one element of the message pushed last.
     fn next_message(&mut self) -> Option<Result<Item, ParseError>> {
-        if !self.message {
-            if self.eof && !self.closed {
-                return self.fail(ParseError::UnclosedStream);
+        let result = match core::mem::replace(&mut self.message, Pending::Nothing) {
+            Pending::Nothing => {
+                if self.eof && !self.closed {
+                    return self.fail(ParseError::UnclosedStream);
+                }
+                return None;
             }
-            return None;
-        }
-        self.message = false;
-        let result = if self.closed {
+            Pending::TooLarge => Err(ParseError::StanzaTooLarge {
+                limit: self.limits.stanza_bytes(),
+            }),
+            Pending::Undrained => Err(ParseError::UndrainedMessage),
+            Pending::Message => Ok(()),
+        };
+        let result = if let Err(e) = result {
+            Err(e)
+        } else if self.closed {
             Err(ParseError::DataAfterClose)
         } else {
             match self.framer.next_frame(&self.limits) {
@@ -372,6 +395,19 @@ impl StreamParser {
         self.closed = true;
         Ok(())
     }
+}
+
+/// Over WebSocket, what the message pushed last left for [`StreamParser::next_item`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pending {
+    /// Nothing: the last message was drained.
+    Nothing,
+    /// A message is buffered, to be judged as one element.
+    Message,
+    /// A message over the stanza limit was refused unread.
+    TooLarge,
+    /// A message came before the one buffered was drained.
+    Undrained,
 }
 
 /// `<?xml version='1.0' encoding='UTF-8'?>`: version 1.0, and UTF-8 if an encoding is named.

@@ -16,11 +16,8 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::{Closure, JsError, JsValue, wasm_bindgen};
 use web_sys::{BinaryType, CloseEvent, MessageEvent, WebSocket};
 
-use crate::driver::{Action, CommandError, Driver};
+use crate::driver::{Action, CommandError, Driver, SUBPROTOCOL};
 use crate::options::Options;
-
-/// The WebSocket subprotocol of XMPP (RFC 7395 §3.1).
-const SUBPROTOCOL: &str = "xmpp";
 
 /// An XMPP session in the page: `new JabberClient({url, jid, password, resource,
 /// allowInsecure})`.
@@ -102,7 +99,9 @@ impl JabberClient {
         let weak = Rc::downgrade(&self.shared);
         let on_open = Closure::<dyn FnMut() -> Result<(), JsValue>>::new({
             let weak = weak.clone();
-            move || enter(&weak, |d| d.on_open())
+            let socket = socket.clone();
+            // The server must have agreed to `xmpp`; the driver refuses anything else.
+            move || enter(&weak, |d| d.on_open_with(host::now(), &socket.protocol()))
         });
         let on_message = Closure::<dyn FnMut(MessageEvent) -> Result<(), JsValue>>::new({
             let weak = weak.clone();
