@@ -84,7 +84,8 @@ pub const IQ_BROWSE: &str = "jabber:iq:browse";
 pub const IQ_CONFERENCE: &str = "jabber:iq:conference";
 
 /// The conference feature's settings ([`Config::conference`](crate::client::Config)).
-/// Eight bytes: every `Client` holds one.
+/// Six bytes, aligned to two: every `Client` holds one, in what would otherwise be
+/// [`Config`](crate::client::Config)'s padding.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ConferenceConfig {
@@ -95,8 +96,8 @@ pub struct ConferenceConfig {
     /// ([`RoomView::occupants_dropped`]), not kept. Default 2,000.
     pub max_occupants: u16,
     /// Self-ping (XEP-0410) a room after this many seconds without a stanza from it;
-    /// 0: never. Default 300.
-    pub self_ping_secs: u32,
+    /// 0: never. Default 300; at most 65,535 (about 18 hours).
+    pub self_ping_secs: u16,
 }
 
 impl Default for ConferenceConfig {
