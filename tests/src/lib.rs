@@ -16,6 +16,7 @@ pub mod scenario;
 pub mod scripted;
 pub mod servers;
 pub mod strip_tls;
+mod watchdog;
 pub mod ws_listeners;
 
 pub use certs::TestCa;

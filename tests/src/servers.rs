@@ -37,13 +37,14 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::certs::{ServerFiles, TestCa};
+use crate::watchdog::Watchdog;
 use crate::ws_listeners::WebSocketPorts;
 
 /// The virtual host both servers serve.
@@ -167,15 +168,6 @@ struct ErlangNode {
     cookie: String,
     dist_port: u16,
     erl_libs: PathBuf,
-}
-
-/// A `sh` process that kills the server's process group and removes its
-/// directory when its standard input reaches end of file, that is when the
-/// test process is gone.
-struct Watchdog {
-    child: Child,
-    /// Held open for the watchdog; closing it (by exiting) fires it.
-    _stdin: ChildStdin,
 }
 
 impl fmt::Debug for Server {
@@ -378,7 +370,7 @@ impl Server {
             upload_http: None,
             websocket: tuning.websocket(),
         };
-        server.watchdog = Watchdog::spawn(pid, &server.dir).ok();
+        server.watchdog = Watchdog::spawn("jabber-tests-watchdog", pid, &server.dir).ok();
         server.wait_ready()?;
         if let Tuning::Upload { http_port } = tuning {
             server.upload_http = Some(SocketAddr::from((Ipv4Addr::LOCALHOST, http_port)));
@@ -830,10 +822,8 @@ impl Server {
     }
 
     fn disarm_watchdog(&mut self) {
-        if let Some(mut watchdog) = self.watchdog.take() {
-            // Killed before its standard input closes, so it never fires.
-            let _ = watchdog.child.kill();
-            let _ = watchdog.child.wait();
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.disarm();
         }
     }
 
@@ -867,7 +857,7 @@ impl Server {
         let child = command.spawn()?;
         self.pid = child.id();
         self.child = Some(child);
-        self.watchdog = Watchdog::spawn(self.pid, &self.dir).ok();
+        self.watchdog = Watchdog::spawn("jabber-tests-watchdog", self.pid, &self.dir).ok();
         self.wait_ready()
     }
 
@@ -939,34 +929,6 @@ impl Drop for Server {
         if std::env::var_os("JABBER_TESTS_KEEP_DIRS").is_none() {
             let _ = fs::remove_dir_all(&self.dir);
         }
-    }
-}
-
-impl Watchdog {
-    fn spawn(pid: u32, dir: &Path) -> io::Result<Watchdog> {
-        let mut command = Command::new("sh");
-        command
-            .args([
-                "-c",
-                // The pause lets the killed processes close their files.
-                "trap '' INT TERM HUP; read line; kill -s KILL -- -\"$1\"; sleep 1; rm -rf -- \"$2\"",
-                "jabber-tests-watchdog",
-            ])
-            .arg(pid.to_string())
-            .arg(dir)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command.spawn()?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| io::Error::other("watchdog without stdin"))?;
-        Ok(Watchdog {
-            child,
-            _stdin: stdin,
-        })
     }
 }
 

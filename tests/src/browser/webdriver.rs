@@ -7,7 +7,7 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -15,6 +15,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use crate::servers::free_port;
+use crate::watchdog::Watchdog;
 
 /// How long chromedriver may take to answer its status.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -47,50 +48,6 @@ pub struct Chromedriver {
     watchdog: Option<Watchdog>,
 }
 
-/// A `sh` process that kills chromedriver's process group (Chromium with it) and
-/// removes the profile directory when its standard input reaches end of file: when
-/// the test process is gone, however it went (as the servers' watchdog does).
-struct Watchdog {
-    child: Child,
-    /// Held open for the watchdog; closing it (by exiting) fires it.
-    _stdin: ChildStdin,
-}
-
-impl Watchdog {
-    fn spawn(group: u32, profile: &Path) -> io::Result<Watchdog> {
-        let mut command = Command::new("sh");
-        command
-            .args([
-                "-c",
-                // The pause lets the killed processes close their files.
-                "trap '' INT TERM HUP; read line; kill -s KILL -- -\"$1\"; sleep 1; rm -rf -- \"$2\"",
-                "jabber-chromium-watchdog",
-            ])
-            .arg(group.to_string())
-            .arg(profile)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        // Not in chromedriver's group: it outlives the kill it sends.
-        std::os::unix::process::CommandExt::process_group(&mut command, 0);
-        let mut child = command.spawn()?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| io::Error::other("watchdog without stdin"))?;
-        Ok(Watchdog {
-            child,
-            _stdin: stdin,
-        })
-    }
-
-    /// The browser was stopped in order: the watchdog goes without firing.
-    fn disarm(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 impl Chromedriver {
     /// Starts chromedriver and waits until it is ready.
     pub fn start() -> io::Result<Chromedriver> {
@@ -109,7 +66,7 @@ impl Chromedriver {
         // Its own group: Chromium's processes join it, and one signal reaches them all.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let child = command.spawn()?;
-        let watchdog = Watchdog::spawn(child.id(), &profile).ok();
+        let watchdog = Watchdog::spawn("jabber-chromium-watchdog", child.id(), &profile).ok();
         let driver = Chromedriver {
             child,
             port,
@@ -433,7 +390,8 @@ mod tests {
         command.args(["-c", "sleep 600 & exec sleep 600"]);
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         let mut group = command.spawn().expect("sh");
-        let watchdog = Watchdog::spawn(group.id(), &profile).expect("the watchdog");
+        let watchdog = Watchdog::spawn("jabber-chromium-watchdog", group.id(), &profile)
+            .expect("the watchdog");
         // The test process "dies": its end of the pipe closes, nothing is disarmed.
         let Watchdog {
             child: mut dog,
