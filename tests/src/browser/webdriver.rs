@@ -40,7 +40,7 @@ fn find(program: &str) -> io::Result<PathBuf> {
 
 /// A chromedriver process on a free loopback port, with the Chromium it starts, in a
 /// process group of their own: stopped by that group's id on drop — or, if the test
-/// process dies without unwinding, by its [`Watchdog`].
+/// process dies without unwinding, by its watchdog (`crate::watchdog`).
 pub struct Chromedriver {
     child: Child,
     port: u16,
