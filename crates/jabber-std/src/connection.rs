@@ -60,6 +60,10 @@ pub enum Next {
     Ended,
 }
 
+/// How many times the core's event bound a wait as long as a download may queue
+/// (16,384 events with the default bound).
+const KEEPING: usize = 16;
+
 impl Connection {
     /// Connects to `addr` (e.g. `"example.com:5223"`) with default [`Options`] — direct
     /// TLS, the certificate checked for `config.domain` against the usual roots — and
@@ -202,22 +206,30 @@ impl Connection {
         self.wait_within(pick, limit)
     }
 
-    /// Like [`wait_for`](Self::wait_for) without its bound on what queues up meanwhile:
-    /// for a wait as long as a download (a file offer's answer), which the application
-    /// cannot interrupt to drain the queue. The other events stay queued, in order.
+    /// Like [`wait_for`](Self::wait_for) with a bound [`KEEPING`] times larger on what
+    /// queues up meanwhile: for a wait as long as a download (a file offer's answer),
+    /// which the application cannot interrupt to drain the queue. The other events stay
+    /// queued, in order; a peer flooding us for that long still meets a bound.
     pub(crate) fn wait_for_keeping(
         &mut self,
         pick: impl Fn(&Event) -> bool,
     ) -> Result<Event, Error> {
-        self.wait_within(pick, usize::MAX)
+        let max = self.link.client().config().max_events.max(1);
+        let limit = self.events.len() + max.saturating_mul(KEEPING);
+        self.wait_within(pick, limit)
     }
 
     fn wait_within(&mut self, pick: impl Fn(&Event) -> bool, limit: usize) -> Result<Event, Error> {
+        // Only what arrived since the last look is looked at: a long wait stays linear.
+        let mut checked = 0;
         loop {
             let found = self
                 .events
                 .iter()
-                .position(|e| pick(e) || matches!(e, Event::Closed(_)));
+                .skip(checked)
+                .position(|e| pick(e) || matches!(e, Event::Closed(_)))
+                .map(|i| i + checked);
+            checked = self.events.len();
             match found.and_then(|i| self.events.remove(i)) {
                 Some(Event::Closed(reason)) => {
                     self.ended = true;

@@ -677,7 +677,15 @@ impl Connection {
             return Err(e);
         }
         // The name is taken now (an empty file), the bytes land under it at the end.
-        let (dest, _) = create_free(dir, &file_name_from_url(offer.url()))?;
+        let dest = match create_free(dir, &file_name_from_url(offer.url())) {
+            Ok((dest, _)) => dest,
+            Err(e) => {
+                // Nowhere to put it: the sender is told now, not at its timeout.
+                let e = TransferError::from(e);
+                refuse(self, &e)??;
+                return Err(e);
+            }
+        };
         match download(offer.url(), &dest, limit, tls, progress) {
             Ok(_) => {
                 self.with_client(|c, now| c.accept_oob(now, offer))??;

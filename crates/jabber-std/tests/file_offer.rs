@@ -116,3 +116,84 @@ fn received_offers_are_declined_when_too_large_refused_when_failed_accepted_when
     peer.finish();
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A peer flooding us while we wait for an offer's answer meets a bound (16 times the
+/// core's event bound), not our memory.
+#[test]
+fn a_flood_during_an_offer_meets_a_bound() {
+    let peer = scripted::serve(|mut peer| {
+        peer.login();
+        let offer = peer.read_until("</iq>");
+        assert!(offer.contains("jabber:iq:oob"), "{offer}");
+        for n in 0..100 {
+            peer.write(&format!(
+                "<message from='carol@example.com/pad'><body>{n}</body></message>"
+            ));
+        }
+        peer.answer_close();
+    });
+    let mut config = scripted::lite_config();
+    config.max_events = 2;
+    let mut conn =
+        Connection::connect_with(peer.addr(), config, Options::plain()).expect("connect");
+    conn.login(scripted::creds()).expect("login");
+    let dir = std::env::temp_dir().join(format!("jabber-std-flood-{}", jabber_std::fresh_seed()));
+    std::fs::create_dir_all(&dir).expect("folder");
+    let path = dir.join("f.bin");
+    std::fs::write(&path, b"data").expect("file");
+    let server = FileServer::start("127.0.0.1:0", &path).expect("serving");
+    let bob = "bob@example.com/phone".parse().expect("jid");
+    let err = conn
+        .send_file_served(&bob, server, None)
+        .expect_err("no answer, and the queue is bounded");
+    assert!(
+        format!("{err:?}").contains("EventQueueFull"),
+        "the bound ends the wait: {err:?}"
+    );
+    let _ = conn.close();
+    peer.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// An offer we cannot store (no such folder) is refused at once: the sender is not left
+/// waiting for its timeout.
+#[test]
+fn an_offer_with_nowhere_to_go_is_refused_at_once() {
+    let peer = scripted::serve(|mut peer| {
+        peer.login();
+        peer.write(
+            "<iq type='set' id='o1' from='bob@example.com/phone' \
+             to='alice@example.com/laptop'><query xmlns='jabber:iq:oob'>\
+             <url>http://127.0.0.1:9/a.txt</url></query></iq>",
+        );
+        let got = peer.read_until("</iq>");
+        assert!(
+            got.contains("id='o1'") && got.contains("type='error'"),
+            "{got}"
+        );
+        peer.answer_close();
+    });
+    let mut config = scripted::lite_config();
+    config.oob_offers = true;
+    let mut conn =
+        Connection::connect_with(peer.addr(), config, Options::plain()).expect("connect");
+    conn.login(scripted::creds()).expect("login");
+    let dir = std::env::temp_dir().join(format!(
+        "jabber-std-missing-{}/no/such/folder",
+        jabber_std::fresh_seed()
+    ));
+    let tls = jabber_std::Tls::default();
+    loop {
+        match conn.next_event().expect("alive") {
+            Some(Event::Transfer(jabber_proto::client::TransferEvent::Offer(offer))) => {
+                let result = conn.receive_offer(&offer, &dir, 4000, &tls, |_| {});
+                assert!(result.is_err(), "nowhere to store it");
+                break;
+            }
+            Some(_) => {}
+            None => panic!("ended"),
+        }
+    }
+    conn.close().expect("closed");
+    peer.finish();
+}

@@ -371,8 +371,17 @@ async fn serve_one(
             break;
         }
         let p = meter.add(n).map_err(io::Error::other)?;
-        // No deadline on the whole download: only on each write's progress.
-        within(HTTP_TIMEOUT, stream.write_all(&chunk[..n])).await?;
+        // No deadline on the whole download: only on each write's progress. One
+        // `write` at a time, so the deadline measures inactivity (as std's write
+        // timeout does), not how long a slow but steady reader takes for a chunk.
+        let mut sent = 0;
+        while sent < n {
+            let w = within(HTTP_TIMEOUT, stream.write(&chunk[sent..n])).await?;
+            if w == 0 {
+                return Err(io::ErrorKind::WriteZero.into());
+            }
+            sent += w;
+        }
         if let Ok(mut report) = progress.lock() {
             report(p);
         }
