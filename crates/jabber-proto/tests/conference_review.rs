@@ -688,3 +688,42 @@ mod sessions {
         assert_eq!(conf(h.events()), [ConferenceEvent::Left { room: room() }]);
     }
 }
+
+/// Join, leave before the room answered, join again: the room's answers to the first
+/// join and to the leave could be taken for the new join's (a false `Dropped`), so the
+/// new join waits until the leave has ended.
+#[test]
+fn a_room_left_while_joining_is_not_joined_again_until_the_leave_ends() {
+    let mut h = Harness::logged_in(config());
+    let now = h.now;
+    h.client
+        .join_room(now, &room(), "alice", JoinOptions::default())
+        .expect("join");
+    h.sent();
+    h.client.leave_room(now, &room(), None).expect("leave");
+    h.sent();
+    assert_eq!(
+        h.client
+            .join_room(now, &room(), "alice", JoinOptions::default()),
+        Err(jabber_proto::client::Error::WrongPhase)
+    );
+    // The room answers the join, then the leave: the room is left, nothing dropped.
+    h.server(JOINED);
+    h.server(
+        "<presence from='coven@chat.example.com/alice' type='unavailable'>\
+         <x xmlns='http://jabber.org/protocol/muc#user'><item role='none'/>\
+         <status code='110'/></x></presence>",
+    );
+    let events = conf(h.events());
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, ConferenceEvent::Dropped { .. })),
+        "{events:?}"
+    );
+    assert_eq!(events.last(), Some(&ConferenceEvent::Left { room: room() }));
+    let now = h.now;
+    h.client
+        .join_room(now, &room(), "alice", JoinOptions::default())
+        .expect("joined again once the leave ended");
+}

@@ -67,7 +67,10 @@ impl Client {
     /// [`NickConflict`](conference::ConferenceEvent::NickConflict).
     ///
     /// On a room we are leaving, the leave ends at once
-    /// ([`Left`](conference::ConferenceEvent::Left)) and the room is entered anew.
+    /// ([`Left`](conference::ConferenceEvent::Left)) and the room is entered anew —
+    /// unless it was left before it answered the join: its answers to that join and to
+    /// the leave may still come, and could not be told from the new join's, so the join
+    /// waits (refused with [`Error::WrongPhase`]) until the leave ends.
     ///
     /// Refused with [`Error::WrongPhase`] before login or for a room already joined (or
     /// being joined), [`Error::TooManyRooms`] beyond

@@ -298,7 +298,7 @@ impl Conferences {
                 // Joining again ends the leave (the client reports it done once the
                 // join went out); the room's late confirmation of it is not taken for
                 // a refusal of this join.
-                RoomState::Leaving => leaving = true,
+                RoomState::Leaving if !known.left_joining => leaving = true,
                 _ => return Err(Error::WrongPhase),
             }
         } else if self.rooms.as_deref().map_or(0, BTreeMap::len)
@@ -375,6 +375,7 @@ impl Conferences {
         }
         cx.emit(p.build()?.element());
         if let Some(r) = self.get_mut(&room) {
+            r.left_joining = r.state == RoomState::Joining;
             r.state = RoomState::Leaving;
             r.next_ping = None;
             // A confirmation is not promised (a room that forgot us sends none): we stop

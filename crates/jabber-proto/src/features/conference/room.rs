@@ -100,6 +100,9 @@ pub(crate) struct Room {
     /// Joined again while leaving: the old leave's confirmation (our own unavailable
     /// presence) may still come, and is not about this join.
     pub(crate) stale_leave: bool,
+    /// Left while still joining: the room may yet answer the join, then the leave, and a
+    /// new join could not tell its answers from theirs; it waits for the leave to end.
+    pub(crate) left_joining: bool,
 }
 
 impl Room {
@@ -117,6 +120,7 @@ impl Room {
             pinging: false,
             leave_by: None,
             stale_leave: false,
+            left_joining: false,
         }
     }
 
