@@ -35,6 +35,10 @@ fn bar(total: Option<u64>) -> ProgressBar {
     bar
 }
 
+/// How many offers and links that came during a download are kept for after it; more
+/// offers are declined at once, more links ignored.
+const MAX_LATER: usize = 64;
+
 /// Waits for `work` while the connection keeps running (keepalives, the server's acks);
 /// the connection ending first is a failure. Events that carry files are kept in
 /// `later` (offers that arrive during a download are not lost).
@@ -52,8 +56,20 @@ async fn beside<T>(
                 Some(Event::Closed(reason)) => {
                     return Err(Failure::new(format!("the connection ended: {reason}")));
                 }
-                Some(e @ Event::Transfer(TransferEvent::Offer(_))) => later.push_back(e),
-                Some(Event::Stanza(StanzaEvent::Message(m))) if m.oob().is_some() => {
+                Some(Event::Transfer(TransferEvent::Offer(offer))) => {
+                    if later.len() < MAX_LATER {
+                        later.push_back(Event::Transfer(TransferEvent::Offer(offer)));
+                    } else {
+                        // No room to keep it: declined now, not left to the sender's
+                        // timeout.
+                        session.command(|c, now| {
+                            c.refuse_oob(now, &offer, OobRefusal::Declined)
+                        })?;
+                    }
+                }
+                Some(Event::Stanza(StanzaEvent::Message(m)))
+                    if m.oob().is_some() && later.len() < MAX_LATER =>
+                {
                     later.push_back(Event::Stanza(StanzaEvent::Message(m)));
                 }
                 Some(_) => {}
@@ -227,6 +243,9 @@ async fn serve(
     let mut served = false;
     // The offer's wait ran out while the file was still being fetched.
     let mut overtime = false;
+    // One ticker for the whole wait: a sleep made anew each turn would be put off by
+    // every unrelated event, and a stalled receiver never noticed.
+    let mut stall_check = tokio::time::interval(STALLED / 4);
     loop {
         tokio::select! {
             out = &mut serving, if !served => {
@@ -237,7 +256,7 @@ async fn serve(
                     break;
                 }
             }
-            () = tokio::time::sleep(STALLED / 4), if overtime => {
+            _ = stall_check.tick(), if overtime => {
                 if moved.get().is_none_or(|t| t.elapsed() > STALLED) {
                     progress.finish_and_clear();
                     return Err(Failure::new(format!("{to} stopped fetching the file")));
@@ -377,6 +396,13 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
                     crate::one_line(&format!("{url} from {from}: {e}"))
                 );
             }
+        }
+    }
+    // Offers kept for later that --count left no room for: declined, so their senders
+    // need not wait for their timeouts.
+    for event in later {
+        if let Event::Transfer(TransferEvent::Offer(offer)) = event {
+            session.command(|c, now| c.refuse_oob(now, &offer, OobRefusal::Declined))?;
         }
     }
     session.settle().await?;
