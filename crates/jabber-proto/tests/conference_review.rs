@@ -230,6 +230,10 @@ fn a_closing_client_has_no_past_deadline() {
 fn cheat_sheet_room() -> (Harness, Jid) {
     let mut c = config();
     c.conference.self_ping_secs = 300;
+    cheat_sheet_room_with(c)
+}
+
+fn cheat_sheet_room_with(c: Config) -> (Harness, Jid) {
     let mut h = Harness::logged_in(c);
     let now = h.now;
     let cauldron = jid("cauldron@conference.example.com");
@@ -726,4 +730,23 @@ fn a_room_left_while_joining_is_not_joined_again_until_the_leave_ends() {
     h.client
         .join_room(now, &room(), "alice", JoinOptions::default())
         .expect("joined again once the leave ended");
+}
+
+/// A push flipping one nick between two proxies line after line: at most two events per
+/// occupant the room may hold, however long the push.
+#[test]
+fn a_roster_push_flipping_a_line_is_bounded() {
+    let mut c = config();
+    c.conference.max_occupants = 10;
+    let (mut h, _) = cheat_sheet_room_with(c);
+    let flip = "<user jid='cauldron@conference.example.com/p1' name='bob'/>\
+                <user jid='cauldron@conference.example.com/p2' name='bob'/>";
+    h.server(&format!(
+        "<iq type='set' id='r1' from='cauldron@conference.example.com'>\
+         <conference xmlns='jabber:iq:conference'>{}</conference></iq>",
+        flip.repeat(500)
+    ));
+    h.sent();
+    let events = conf(h.events());
+    assert_eq!(events.len(), 20, "2 × max_occupants, not one per line");
 }

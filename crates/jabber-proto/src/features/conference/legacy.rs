@@ -39,7 +39,13 @@ impl Conferences {
         let _ = cx.reply(iq.element(), Ok(None));
         let mut left = false;
         let mut dropped = false;
+        // A push names each occupant once; one that flips a nick back and forth would
+        // make an event per line: at most two per occupant kept are taken.
+        let mut budget = max_occupants.saturating_mul(2).max(2);
         for line in lines {
+            if budget == 0 {
+                break;
+            }
             let own = line.nick == room.nick;
             if room.state == RoomState::Leaving {
                 // The one last update after our unavailable presence (the cheat sheet):
@@ -56,6 +62,7 @@ impl Conferences {
             }
             if line.remove {
                 if let Some(occupant) = room.occupants.remove(&line.nick) {
+                    budget -= 1;
                     cx.push(ConferenceEvent::OccupantLeft {
                         room: jid.clone(),
                         occupant: Box::new(occupant),
@@ -80,6 +87,7 @@ impl Conferences {
                 .or_insert_with(|| Occupant::new(&line.nick));
             occupant.proxy = Some(line.proxy);
             let occupant = occupant.clone();
+            budget -= 1;
             cx.push(if known {
                 ConferenceEvent::OccupantChanged {
                     room: jid.clone(),
