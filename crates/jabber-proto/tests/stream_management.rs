@@ -1100,6 +1100,9 @@ fn close_acknowledges_what_was_received_first() {
         "<a xmlns='urn:xmpp:sm:3' h='2'/></stream:stream>",
         "the ack goes before the close"
     );
+    // Nothing follows our close, not even an answer to the server's request.
+    h.server("<r xmlns='urn:xmpp:sm:3'/>");
+    assert_eq!(h.sent(), "", "nothing after </stream:stream>");
 
     let mut h = enabled(config());
     h.server("<message from='bob@example.com/x' type='chat'><body>1</body></message>");

@@ -477,11 +477,17 @@ pub(crate) fn on_element(cx: &mut Cx, el: &Element) -> Outcome {
     let now = cx.now;
     let delay = ack_delay(&cx.config);
     let max = usize::from(cx.config.sm_max_unacked);
+    let open = cx.is_open();
     let Some(sm) = cx.sm.as_deref_mut() else {
         return Outcome::Unexpected;
     };
     match (sm.phase, el.name()) {
         (Phase::Enabled | Phase::Enabling, "r") => {
+            if !open {
+                // Our close is out, with the count before it: nothing may follow it
+                // (a server that closes at once would meet our ack with a reset).
+                return Outcome::Done;
+            }
             let h = sm.handled;
             sm.told = h;
             cx.emit(&with_h("a", h));
