@@ -279,7 +279,7 @@ fn is_device_name(name: &str) -> bool {
 /// and a counter) — a received file never replaces one already there.
 pub fn free_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     let candidate = dir.join(name);
-    if !candidate.exists() {
+    if is_free(&candidate) {
         return candidate;
     }
     let (stem, ext) = match name.rfind('.') {
@@ -288,7 +288,7 @@ pub fn free_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
     };
     for n in 1..=1000 {
         let candidate = dir.join(format!("{stem}-{n}{ext}"));
-        if !candidate.exists() {
+        if is_free(&candidate) {
             return candidate;
         }
     }
@@ -297,6 +297,12 @@ pub fn free_path(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
         std::process::id(),
         crate::fresh_seed()
     ))
+}
+
+/// Nothing is at `path`, not even a link: `exists` follows links and calls a dangling
+/// one free, and `create_new` would then refuse it for good.
+fn is_free(path: &Path) -> bool {
+    path.symlink_metadata().is_err()
 }
 
 /// Creates a new, empty file for `name` in `dir` — `name` itself or the next free

@@ -359,7 +359,7 @@ pub(crate) async fn receive(common: &Common, args: Receive) -> Result {
             }
             continue;
         }
-        let dest = free_name(&args.dir, &jabber_net::transfer::file_name_from_url(&url))
+        let dest = claim(&args.dir, &url)
             .map_err(|e| Failure::new(format!("--dir {}: {e}", args.dir.display())))?;
         let progress = bar(None);
         let shown = progress.clone();
@@ -436,41 +436,12 @@ fn sent_by(from: &str, allowed: &jabber_tokio::Jid) -> bool {
     }
 }
 
-/// `name` in `dir`, made unique (`name.1`, `name.2`, ...) when taken, and created
-/// empty so that it is ours: never a path outside `dir` (the name comes from an
-/// untrusted URL), never through a link already there (`create_new` does not follow
-/// one, even dangling).
-fn free_name(dir: &Path, name: &str) -> std::io::Result<PathBuf> {
-    let clean: String = name
-        .chars()
-        .map(|c| {
-            if c == '/' || c == '\\' || c.is_control() {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
-    let clean = match clean.as_str() {
-        "" | "." | ".." => "download".to_owned(),
-        _ => clean,
-    };
-    let mut path = dir.join(&clean);
-    let mut n = 0;
-    loop {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(_) => return Ok(path),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                n += 1;
-                path = dir.join(format!("{clean}.{n}"));
-            }
-            Err(e) => return Err(e),
-        }
-    }
+/// Where a file from `url` goes in `dir`: its name from the URL (never a path outside
+/// `dir`), made unique when taken, and created empty so that it is ours (never through
+/// a file or link already there): the rules jabber-net keeps for every adapter.
+fn claim(dir: &Path, url: &str) -> std::io::Result<PathBuf> {
+    let name = jabber_net::transfer::file_name_from_url(url);
+    jabber_net::transfer::create_free(dir, &name).map(|(path, _)| path)
 }
 
 #[cfg(test)]
@@ -485,11 +456,12 @@ mod tests {
         let target = dir.join("elsewhere");
         #[cfg(unix)]
         std::os::unix::fs::symlink(&target, dir.join("f.txt")).expect("link");
-        let got = free_name(&dir, "f.txt").expect("a name");
+        let got = claim(&dir, "http://h/f.txt").expect("a name");
         #[cfg(unix)]
-        assert_eq!(got, dir.join("f.txt.1"));
+        assert_eq!(got, dir.join("f-1.txt"));
         assert!(!target.exists(), "the link was followed");
-        assert_eq!(free_name(&dir, "../x").expect("a name"), dir.join(".._x"));
+        let inside = claim(&dir, "http://h/..%2F..%2Fx").expect("a name");
+        assert_eq!(inside.parent(), Some(dir.as_path()), "{inside:?}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
