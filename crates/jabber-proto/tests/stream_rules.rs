@@ -1469,6 +1469,40 @@ fn namespaces_from_the_header_are_stored_once_per_element() {
 }
 
 #[test]
+fn namespaces_from_a_header_with_many_bindings_are_stored_once_too() {
+    // The first bindings are remembered without allocating; those beyond must be shared
+    // just the same, and each prefix must still find its own name.
+    let uri = |i: usize| format!("urn:{i}:{}", "x".repeat(4 * 1024));
+    let decls: String = (0..12)
+        .map(|i| format!(" xmlns:p{i}='{}'", uri(i)))
+        .collect();
+    let header = HEADER.replace(" to=", &format!("{decls} to="));
+    let stanza = format!(
+        "<message>{}</message>",
+        (0..12)
+            .map(|i| format!("<p{i}:a p{i}:b='{i}'/>").repeat(40))
+            .collect::<String>()
+    );
+    let out = run(format!("{header}{stanza}").as_bytes());
+    assert_eq!(out.error, None);
+    let Item::Element(msg) = &out.items[1] else {
+        panic!("expected an element")
+    };
+    let children: Vec<_> = msg.children().collect();
+    assert_eq!(children.len(), 12 * 40);
+    for (i, run) in children.chunks(40).enumerate() {
+        let shared = run[0].ns();
+        assert_eq!(shared, uri(i));
+        for c in run {
+            assert_eq!(c.ns().as_ptr(), shared.as_ptr(), "namespace name copied");
+            let attr = c.attrs().next().expect("an attribute");
+            assert_eq!(attr.ns.as_ptr(), shared.as_ptr(), "namespace name copied");
+            assert_eq!(attr.value, i.to_string());
+        }
+    }
+}
+
+#[test]
 fn long_runs_of_text_and_cdata_merge_into_one_node() {
     // Each merge extends the text in place; it does not copy what came before.
     let n = 5000;

@@ -13,6 +13,8 @@
 //! once the item is complete, by the tokenizer and xmlparser.
 
 use alloc::vec::Vec;
+use core::ops::Range;
+
 use bytes::{Buf, BytesMut};
 
 use super::{Limits, ParseError};
@@ -93,9 +95,6 @@ fn skip(buf: &[u8], mut pos: usize, lim: usize, table: &[bool; 256]) -> usize {
 fn find(buf: &[u8], pos: usize, lim: usize, needle: u8) -> usize {
     memchr::memchr(needle, &buf[pos..lim]).map_or(lim, |i| pos + i)
 }
-
-/// Most spare bytes an item's buffer gets for its decoded values.
-const DECODE_ROOM: usize = 1024;
 
 const SLASH_NOT_AT_END: ParseError = ParseError::Malformed("'/' not followed by '>' in a tag");
 
@@ -236,28 +235,33 @@ impl Framer {
         self.tags.push((self.tag_start, end));
     }
 
-    fn take(&mut self, frame: Frame) -> (Frame, Vec<u8>) {
+    /// Ends the item at `pos`: its range in the buffer, valid until [`advance_taken`]
+    /// (the tree builder reads it in place, so the element's text is copied once, into
+    /// the element's own buffer).
+    ///
+    /// [`advance_taken`]: Self::advance_taken
+    fn take(&mut self, frame: Frame) -> (Frame, Range<usize>) {
         self.end_tag();
-        let end = self.pos + 1;
-        let item = &self.buf[self.start..end];
-        // Values with references or CRs are decoded and appended to the element's text:
-        // room for them now saves growing the text in the common case (the room is
-        // bounded so a huge item does not double; other copies — CDATA merged into
-        // text, normalised attributes, inherited namespaces — are rare, and the tree
-        // builder then grows the text by exactly what it needs).
-        let room = if memchr::memchr2(b'&', b'\r', item).is_some() {
-            item.len().min(DECODE_ROOM)
-        } else {
-            0
-        };
-        let mut piece = Vec::with_capacity(item.len() + room);
-        piece.extend_from_slice(item);
-        self.buf.advance(end);
-        self.pos = 0;
-        self.start = 0;
+        let item = self.start..self.pos + 1;
+        self.pos += 1;
+        self.start = self.pos;
         self.in_item = false;
         self.lex = Lex::Text;
-        (frame, piece)
+        (frame, item)
+    }
+
+    /// The bytes of an item [`next_frame`](Self::next_frame) returned.
+    pub(crate) fn item(&self, range: Range<usize>) -> &[u8] {
+        self.buf.get(range).unwrap_or_default()
+    }
+
+    /// Drops the bytes of the items returned so far.
+    pub(crate) fn advance_taken(&mut self) {
+        if !self.in_item {
+            self.buf.advance(self.pos);
+            self.pos = 0;
+            self.start = 0;
+        }
     }
 
     fn open_element(&mut self, limits: &Limits) -> Result<(), ParseError> {
@@ -313,7 +317,7 @@ impl Framer {
     pub(crate) fn next_frame(
         &mut self,
         limits: &Limits,
-    ) -> Result<Option<(Frame, Vec<u8>)>, ParseError> {
+    ) -> Result<Option<(Frame, Range<usize>)>, ParseError> {
         let max = limits.stanza_bytes();
         loop {
             let len = self.buf.len();

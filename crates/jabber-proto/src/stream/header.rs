@@ -43,8 +43,7 @@ impl StreamHeader {
         }
         match b.build() {
             Ok(mut element) => {
-                element.text.shrink_to_fit();
-                element.nodes.shrink_to_fit();
+                element.shrink_to_fit();
                 StreamHeader {
                     element,
                     content_ns: self.content_ns.clone(),
@@ -164,6 +163,6 @@ mod tests {
             compact.element().root().attr_ns("extra", "urn:x"),
             Some("1")
         );
-        assert!(compact.element().text.len() < header.element().text.len());
+        assert!(compact.element().held() < header.element().held());
     }
 }

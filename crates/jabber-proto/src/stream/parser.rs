@@ -3,7 +3,7 @@
 use alloc::borrow::Cow;
 use alloc::boxed::Box;
 use alloc::string::String;
-use alloc::vec::Vec;
+use core::ops::Range;
 
 use super::framer::{Frame, Framer};
 use super::framing::{self, Framing};
@@ -247,7 +247,7 @@ impl StreamParser {
             return self.next_message();
         }
         loop {
-            let (frame, piece) = match self.framer.next_frame(&self.limits) {
+            let (frame, range) = match self.framer.next_frame(&self.limits) {
                 Err(e) => return self.fail(e),
                 Ok(Some(f)) => f,
                 Ok(None) => {
@@ -260,16 +260,15 @@ impl StreamParser {
                 }
             };
             let result = match frame {
-                Frame::Declaration => match check_declaration(&piece) {
-                    Ok(()) => continue,
-                    Err(e) => Err(e),
-                },
-                Frame::Header { empty } => self.header(piece, empty).map(Item::Header),
-                Frame::Element => self.element(piece).map(Item::Element),
-                Frame::Close => self.close(&piece).map(|()| Item::Close),
+                Frame::Declaration => check_declaration(self.framer.item(range)).map(|()| None),
+                Frame::Header { empty } => self.header(range, empty).map(|h| Some(Item::Header(h))),
+                Frame::Element => self.element(range).map(|e| Some(Item::Element(e))),
+                Frame::Close => self.close(range).map(|()| Some(Item::Close)),
             };
+            self.framer.advance_taken();
             return match result {
-                Ok(item) => Some(Ok(item)),
+                Ok(None) => continue,
+                Ok(Some(item)) => Some(Ok(item)),
                 Err(e) => self.fail(e),
             };
         }
@@ -301,7 +300,7 @@ impl StreamParser {
                 Ok(Some((Frame::Element, _))) if !self.framer.rest_is_blank() => {
                     Err(ParseError::ExtraInMessage)
                 }
-                Ok(Some((Frame::Element, piece))) => self.message_item(piece),
+                Ok(Some((Frame::Element, range))) => self.message_item(range),
                 // An end tag with nothing open; a header or declaration cannot come.
                 Ok(Some(_)) => Err(ParseError::MismatchedTag),
             }
@@ -315,8 +314,8 @@ impl StreamParser {
 
     /// A message's element: `<open/>` is the header (once, first); `<close/>` ends the
     /// stream but is reported as the element it is (its `see-other-uri` matters).
-    fn message_item(&mut self, piece: Vec<u8>) -> Result<Item, ParseError> {
-        let el = self.element(piece)?;
+    fn message_item(&mut self, range: Range<usize>) -> Result<Item, ParseError> {
+        let el = self.element(range)?;
         if framing::is_open(el.root()) {
             if self.opened {
                 return Err(ParseError::MisplacedOpen);
@@ -336,8 +335,9 @@ impl StreamParser {
         Ok(Item::Element(el))
     }
 
-    fn header(&mut self, piece: Vec<u8>, empty: bool) -> Result<StreamHeader, ParseError> {
-        let text = String::from_utf8(piece).map_err(|_| ParseError::InvalidUtf8)?;
+    fn header(&mut self, range: Range<usize>, empty: bool) -> Result<StreamHeader, ParseError> {
+        let text =
+            core::str::from_utf8(self.framer.item(range)).map_err(|_| ParseError::InvalidUtf8)?;
         let built = self.builder.build(
             text,
             self.framer.tags(),
@@ -369,8 +369,9 @@ impl StreamParser {
         ))
     }
 
-    fn element(&mut self, piece: Vec<u8>) -> Result<Element, ParseError> {
-        let text = String::from_utf8(piece).map_err(|_| ParseError::InvalidUtf8)?;
+    fn element(&mut self, range: Range<usize>) -> Result<Element, ParseError> {
+        let text =
+            core::str::from_utf8(self.framer.item(range)).map_err(|_| ParseError::InvalidUtf8)?;
         Ok(self
             .builder
             .build(
@@ -383,8 +384,10 @@ impl StreamParser {
             .element)
     }
 
-    fn close(&mut self, piece: &[u8]) -> Result<(), ParseError> {
-        let name = piece
+    fn close(&mut self, range: Range<usize>) -> Result<(), ParseError> {
+        let name = self
+            .framer
+            .item(range)
             .strip_prefix(b"</")
             .and_then(|p| p.strip_suffix(b">"))
             .map(|p| p.trim_ascii_end())

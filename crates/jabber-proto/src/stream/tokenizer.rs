@@ -14,7 +14,7 @@ use super::ParseError;
 use super::references::{attr_needs_decoding, check_text, decode, decode_cdata};
 use crate::ns;
 use crate::xml::chars::first_forbidden;
-use crate::xml::{Element, Ns, RawNode, Span};
+use crate::xml::{Element, Ns, RECORD, RawNode, Span};
 
 /// Namespace bindings in scope outside the element being built: those of the stream
 /// header.
@@ -87,12 +87,13 @@ pub(crate) struct TreeBuilder {
     scope: Vec<Binding>,
     open: Vec<Open>,
     attrs: Vec<PendingAttr>,
-    /// Lent to [`Strings::outer`] during a build, so its buffer is reused.
-    outer_cache: Vec<Option<Ns>>,
     /// Lent to [`Strings::decoded`] during a build: decoded values are collected here,
     /// then appended to the element's own text (one buffer per element, none per
     /// stanza here).
     decoded_cache: String,
+    /// The element's nodes while it is built; the element itself gets them packed behind
+    /// its strings ([`Element::pack`]), in the one allocation it costs.
+    nodes_cache: Vec<RawNode>,
 }
 
 /// Points the spans of `node` that are marked [`Span::EXTRA`] (decoded values) at the
@@ -146,14 +147,19 @@ pub(crate) struct Built {
     pub(crate) root_qname: String,
 }
 
+/// Outer bindings whose copies [`Strings`] remembers without allocating.
+const OUTER_INLINE: usize = 8;
+
 /// Strings of the element under construction: the raw text, and decoded values (spans
 /// marked with [`Span::EXTRA`]).
 struct Strings<'a> {
     raw: &'a str,
     decoded: String,
     /// Namespace names taken from the outer scope, by binding index: each is copied into
-    /// the element at most once, however often its prefix is used.
-    outer: Vec<Option<Ns>>,
+    /// the element at most once, however often its prefix is used. A stream header binds
+    /// two or three names; more than [`OUTER_INLINE`] cost an allocation per element.
+    outer: [Option<Ns>; OUTER_INLINE],
+    outer_more: Vec<Option<Ns>>,
 }
 
 impl Strings<'_> {
@@ -218,7 +224,11 @@ impl Strings<'_> {
 
     /// The namespace name of outer binding `index`, copied in on first use.
     fn outer_ns(&mut self, index: usize, uri: &str) -> Ns {
-        if let Some(Some(ns)) = self.outer.get(index) {
+        let memo = match index.checked_sub(OUTER_INLINE) {
+            None => self.outer.get(index),
+            Some(i) => self.outer_more.get(i),
+        };
+        if let Some(Some(ns)) = memo {
             return *ns;
         }
         let ns = if let Some(i) = ns::known_index(uri) {
@@ -228,10 +238,15 @@ impl Strings<'_> {
             self.decoded.push_str(uri);
             Ns::At(Span::new(start, start + uri.len()))
         };
-        if self.outer.len() <= index {
-            self.outer.resize(index + 1, None);
+        match index.checked_sub(OUTER_INLINE) {
+            None => self.outer[index] = Some(ns),
+            Some(i) => {
+                if self.outer_more.len() <= i {
+                    self.outer_more.resize(i + 1, None);
+                }
+                self.outer_more[i] = Some(ns);
+            }
         }
-        self.outer[index] = Some(ns);
         ns
     }
 }
@@ -422,7 +437,7 @@ impl TreeBuilder {
         shrink(&mut self.scope, keep);
         shrink(&mut self.open, keep);
         shrink(&mut self.attrs, keep);
-        shrink(&mut self.outer_cache, keep);
+        shrink(&mut self.nodes_cache, keep);
         if self.decoded_cache.capacity() > keep {
             self.decoded_cache = String::new();
         }
@@ -437,7 +452,7 @@ impl TreeBuilder {
     /// expected.
     pub(crate) fn build(
         &mut self,
-        raw: String,
+        raw: &str,
         tags: &[(u32, u32)],
         max_nodes: usize,
         outer: &OuterScope,
@@ -449,28 +464,30 @@ impl TreeBuilder {
         self.open.clear();
         if raw.as_bytes().contains(&0xEF) {
             // U+FFFE and U+FFFF are the only non-control characters XML forbids.
-            if let Some(ch) = first_forbidden(&raw) {
+            if let Some(ch) = first_forbidden(raw) {
                 return Err(ParseError::ForbiddenChar {
                     code: u32::from(ch),
                 });
             }
         }
-        let mut nodes: Vec<RawNode> = Vec::with_capacity(max_nodes);
+        let mut nodes = core::mem::take(&mut self.nodes_cache);
+        nodes.clear();
+        nodes.reserve(max_nodes);
         let mut root_bindings = Vec::new();
         let mut root_qname = String::new();
         let mut strings = Strings {
-            raw: &raw,
+            raw,
             decoded: core::mem::take(&mut self.decoded_cache),
-            outer: core::mem::take(&mut self.outer_cache),
+            outer: [None; OUTER_INLINE],
+            outer_more: Vec::new(),
         };
-        strings.outer.clear();
         strings.decoded.clear();
         // The text node that later text or CDATA would merge into.
         let mut last_text: Option<usize> = None;
         let mut start_tag: Option<(Range<usize>, Range<usize>)> = None;
 
         let pieces = Pieces {
-            raw: &raw,
+            raw,
             tags,
             next_tag: 0,
             cursor: 0,
@@ -489,14 +506,14 @@ impl TreeBuilder {
                 Piece::EndTag(r) => {
                     last_text = None;
                     let open = self.open.pop().ok_or(ParseError::MismatchedTag)?;
-                    check_end_tag(&raw, r, &open)?;
+                    check_end_tag(raw, r, &open)?;
                     self.close(&mut nodes, open.node as usize, open.scope as usize);
                     continue;
                 }
             };
             match token {
                 Token::ElementStart { prefix, local, .. } => {
-                    if has_empty_prefix(&raw, prefix, local) {
+                    if has_empty_prefix(raw, prefix, local) {
                         return Err(EMPTY_PREFIX);
                     }
                     if self.open.is_empty() && !nodes.is_empty() {
@@ -512,7 +529,7 @@ impl TreeBuilder {
                     value,
                     ..
                 } => {
-                    if has_empty_prefix(&raw, prefix, local) {
+                    if has_empty_prefix(raw, prefix, local) {
                         return Err(EMPTY_PREFIX);
                     }
                     self.attrs.push(PendingAttr {
@@ -605,25 +622,22 @@ impl TreeBuilder {
                 *end = total;
             }
         }
-        self.outer_cache = strings.outer;
         let mut decoded = strings.decoded;
-        let mut text = raw;
+        // The element's one allocation: raw text, decoded values, nodes.
+        let mut text = String::with_capacity(raw.len() + decoded.len() + nodes.len() * RECORD);
+        text.push_str(raw);
         if !decoded.is_empty() {
-            // The framer left room for this when the item had references or CRs; where
-            // it did not suffice (more decoded than the room, CDATA merged into text,
-            // normalised attributes, inherited namespaces), exactly what is needed, not
-            // a doubling.
-            let base = text.len();
-            text.reserve_exact(decoded.len());
             text.push_str(&decoded);
             for node in &mut nodes {
-                relocate(node, base);
+                relocate(node, raw.len());
             }
         }
+        let element = Element::pack(text, &nodes);
         decoded.clear();
         self.decoded_cache = decoded;
+        self.nodes_cache = nodes;
         Ok(Built {
-            element: Element { text, nodes },
+            element,
             root_bindings,
             root_qname,
         })

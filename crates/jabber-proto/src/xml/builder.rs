@@ -4,7 +4,7 @@ use alloc::string::{String, ToString};
 use core::fmt;
 
 use super::chars::{first_forbidden, is_ncname};
-use super::element::{Element, RawNode};
+use super::element::{Element, RawNode, Unpacked};
 use crate::ns;
 
 /// Why an element could not be built. Each variant names a value XML cannot carry, so a
@@ -51,7 +51,7 @@ const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 #[derive(Clone, Debug)]
 #[must_use = "call build() to get the element"]
 pub struct ElementBuilder {
-    el: Element,
+    el: Unpacked,
     error: Option<BuildError>,
     /// The last node is text of the root itself (not of a child), so more text extends it.
     text_last: bool,
@@ -82,7 +82,7 @@ impl Element {
     /// Starts an element with a local name and a namespace (empty for none).
     pub fn builder(name: &str, ns: &str) -> ElementBuilder {
         let error = check_name(name).and_then(|()| check_ns(ns)).err();
-        let el = Element::unchecked(name, ns);
+        let el = Unpacked::new(name, ns);
         ElementBuilder {
             el,
             error,
@@ -118,7 +118,7 @@ impl ElementBuilder {
             self.fail(e);
             return self;
         }
-        if self.el.root().attr_ns(name, ns).is_some() {
+        if self.el.has_root_attr(name, ns) {
             self.fail(BuildError::DuplicateAttribute(name.to_string()));
             return self;
         }
@@ -199,7 +199,7 @@ impl ElementBuilder {
     pub fn build(self) -> Result<Element, BuildError> {
         match self.error {
             Some(e) => Err(e),
-            None => Ok(self.el),
+            None => Ok(self.el.pack()),
         }
     }
 }

@@ -1,10 +1,11 @@
-//! The element tree: one string buffer and one node vector per top-level element.
+//! The element tree: one buffer per element, its strings followed by its node table.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use super::node_table::{self, RECORD};
 use crate::ns;
 
 /// A byte range of an element's string buffer.
@@ -39,7 +40,7 @@ pub(crate) enum Ns {
 
 /// Nodes in document order. An element is followed by its attributes, then by its
 /// children; `end` is the index just past its subtree, so siblings are one jump apart.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RawNode {
     Element {
         name: Span,
@@ -73,8 +74,17 @@ pub(crate) enum RawNode {
 /// ```
 #[derive(Clone)]
 pub struct Element {
-    /// The raw text of a parsed element followed by the values decoded while parsing
-    /// (text and attributes with references), or all strings of a built one.
+    /// The strings — the raw text of a parsed element followed by the values decoded
+    /// while parsing (text and attributes with references), or all strings of a built
+    /// one — then, from `table` on, the nodes ([`node_table`]).
+    pub(crate) buf: String,
+    pub(crate) table: u32,
+}
+
+/// An element under construction: its strings and its nodes apart, until
+/// [`pack`](Unpacked::pack) puts them in one buffer.
+#[derive(Clone, Default)]
+pub(crate) struct Unpacked {
     pub(crate) text: String,
     pub(crate) nodes: Vec<RawNode>,
 }
@@ -151,7 +161,72 @@ impl Element {
     /// An element without attributes or children. Nothing is checked: the builder checks
     /// first, other callers pass constants.
     pub(crate) fn unchecked(name: &str, ns: &str) -> Element {
-        let mut el = Element {
+        Unpacked::new(name, ns).pack()
+    }
+
+    /// Puts `nodes` behind the strings in `text`: the element's one allocation when
+    /// `text` has room for them.
+    pub(crate) fn pack(mut text: String, nodes: &[RawNode]) -> Element {
+        let table = text.len() as u32;
+        text.reserve_exact(nodes.len() * RECORD);
+        for node in nodes {
+            node_table::encode(&mut text, node);
+        }
+        Element { buf: text, table }
+    }
+
+    /// The node at `idx`.
+    #[inline]
+    pub(crate) fn node(&self, idx: usize) -> RawNode {
+        node_table::decode(self.buf.as_bytes(), self.table as usize + idx * RECORD)
+    }
+
+    /// Frees spare capacity (for elements kept a long time).
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.buf.shrink_to_fit();
+    }
+
+    /// Bytes held: strings and nodes.
+    #[cfg(test)]
+    pub(crate) fn held(&self) -> usize {
+        self.buf.len()
+    }
+
+    pub(crate) fn str(&self, span: Span) -> &str {
+        self.buf
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or_default()
+    }
+
+    /// Whether the string at `span` is `s`: bytes compared, no character boundaries
+    /// checked (lookups by name run for every stanza).
+    pub(crate) fn str_is(&self, span: Span, s: &str) -> bool {
+        self.buf
+            .as_bytes()
+            .get(span.start as usize..span.end as usize)
+            == Some(s.as_bytes())
+    }
+
+    pub(crate) fn ns_str(&self, ns: Ns) -> &str {
+        match ns {
+            Ns::None => "",
+            Ns::Known(i) => ns::KNOWN.get(usize::from(i)).copied().unwrap_or_default(),
+            Ns::At(span) => self.str(span),
+        }
+    }
+}
+
+impl fmt::Debug for Unpacked {
+    /// As the packed element's: XML with secrets masked.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.clone().pack(), f)
+    }
+}
+
+impl Unpacked {
+    /// An element without attributes or children.
+    pub(crate) fn new(name: &str, ns: &str) -> Unpacked {
+        let mut el = Unpacked {
             text: String::new(),
             nodes: Vec::with_capacity(1),
         };
@@ -166,27 +241,40 @@ impl Element {
         el
     }
 
-    pub(crate) fn str(&self, span: Span) -> &str {
+    /// The element in one buffer.
+    pub(crate) fn pack(self) -> Element {
+        Element::pack(self.text, &self.nodes)
+    }
+
+    fn str(&self, span: Span) -> &str {
         self.text
             .get(span.start as usize..span.end as usize)
             .unwrap_or_default()
     }
 
-    /// Whether the string at `span` is `s`: bytes compared, no character boundaries
-    /// checked (lookups by name run for every stanza).
-    pub(crate) fn str_is(&self, span: Span, s: &str) -> bool {
-        self.text
-            .as_bytes()
-            .get(span.start as usize..span.end as usize)
-            == Some(s.as_bytes())
-    }
-
-    pub(crate) fn ns_str(&self, ns: Ns) -> &str {
+    fn ns_str(&self, ns: Ns) -> &str {
         match ns {
             Ns::None => "",
             Ns::Known(i) => ns::KNOWN.get(usize::from(i)).copied().unwrap_or_default(),
             Ns::At(span) => self.str(span),
         }
+    }
+
+    /// Whether the root has an attribute with this name and namespace.
+    pub(crate) fn has_root_attr(&self, name: &str, ns: &str) -> bool {
+        let Some(RawNode::Element { attrs, .. }) = self.nodes.first() else {
+            return false;
+        };
+        self.nodes
+            .iter()
+            .skip(1)
+            .take(*attrs as usize)
+            .any(|n| match *n {
+                RawNode::Attr {
+                    name: a, ns: a_ns, ..
+                } => self.str(a) == name && self.ns_str(a_ns) == ns,
+                _ => false,
+            })
     }
 
     pub(crate) fn push_str(&mut self, s: &str) -> Span {
@@ -205,14 +293,15 @@ impl Element {
         }
     }
 
-    /// Appends a copy of the subtree at `src[idx]` to `self.nodes`, strings included.
+    /// Appends a copy of the subtree at `src`'s node `idx` to `self.nodes`, strings
+    /// included.
     pub(crate) fn append_copy(&mut self, src: &Element, idx: usize) {
-        let RawNode::Element { end, .. } = src.nodes[idx] else {
+        let RawNode::Element { end, .. } = src.node(idx) else {
             return;
         };
         let base = self.nodes.len();
-        for node in &src.nodes[idx..end as usize] {
-            let copied = match *node {
+        for i in idx..end as usize {
+            let copied = match src.node(i) {
                 RawNode::Element {
                     name,
                     ns,
@@ -237,8 +326,9 @@ impl Element {
 }
 
 impl<'a> ElementRef<'a> {
+    #[inline]
     fn raw(&self) -> (Span, Ns, usize, usize) {
-        match self.el.nodes[self.idx] {
+        match self.el.node(self.idx) {
             RawNode::Element {
                 name,
                 ns,
@@ -270,16 +360,14 @@ impl<'a> ElementRef<'a> {
     pub fn attrs(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
         let (_, _, n, _) = self.raw();
         let el = self.el;
-        el.nodes[self.idx + 1..self.idx + 1 + n]
-            .iter()
-            .filter_map(move |node| match *node {
-                RawNode::Attr { name, ns, value } => Some(Attribute {
-                    name: el.str(name),
-                    ns: el.ns_str(ns),
-                    value: el.str(value),
-                }),
-                _ => None,
-            })
+        (self.idx + 1..self.idx + 1 + n).filter_map(move |i| match el.node(i) {
+            RawNode::Attr { name, ns, value } => Some(Attribute {
+                name: el.str(name),
+                ns: el.ns_str(ns),
+                value: el.str(value),
+            }),
+            _ => None,
+        })
     }
 
     /// Value of the attribute `name` that has no namespace.
@@ -292,16 +380,14 @@ impl<'a> ElementRef<'a> {
         // Compares names before resolving anything else: this runs for every stanza.
         let (_, _, n, _) = self.raw();
         let el = self.el;
-        el.nodes[self.idx + 1..self.idx + 1 + n]
-            .iter()
-            .find_map(|node| match *node {
-                RawNode::Attr {
-                    name: a,
-                    ns: a_ns,
-                    value,
-                } if el.str_is(a, name) && el.ns_str(a_ns) == ns => Some(el.str(value)),
-                _ => None,
-            })
+        (self.idx + 1..self.idx + 1 + n).find_map(|i| match el.node(i) {
+            RawNode::Attr {
+                name: a,
+                ns: a_ns,
+                value,
+            } if el.str_is(a, name) && el.ns_str(a_ns) == ns => Some(el.str(value)),
+            _ => None,
+        })
     }
 
     /// The `xml:lang` attribute of this element itself (not inherited).
@@ -356,12 +442,9 @@ impl<'a> ElementRef<'a> {
 
     /// An owned copy of this element and its subtree.
     pub fn to_element(&self) -> Element {
-        let mut el = Element {
-            text: String::new(),
-            nodes: Vec::new(),
-        };
+        let mut el = Unpacked::default();
         el.append_copy(self.el, self.idx);
-        el
+        el.pack()
     }
 
     /// Number of nodes (element, attributes, children) in this subtree.
@@ -386,7 +469,7 @@ impl<'a> Iterator for Nodes<'a> {
             return None;
         }
         let idx = self.next;
-        match self.el.nodes[idx] {
+        match self.el.node(idx) {
             RawNode::Element { end, .. } => {
                 self.next = end as usize;
                 Some(Node::Element(ElementRef { el: self.el, idx }))
@@ -425,9 +508,9 @@ impl PartialEq for ElementRef<'_> {
         if self.len() != other.len() {
             return false;
         }
-        let a = &self.el.nodes[self.idx..self.idx + self.len()];
-        let b = &other.el.nodes[other.idx..other.idx + other.len()];
-        a.iter().zip(b).all(|(x, y)| match (*x, *y) {
+        let a = (self.idx..self.idx + self.len()).map(|i| self.el.node(i));
+        let b = (other.idx..other.idx + other.len()).map(|i| other.el.node(i));
+        a.zip(b).all(|(x, y)| match (x, y) {
             (
                 RawNode::Element {
                     name: n1,
