@@ -14,7 +14,7 @@ use super::ParseError;
 use super::references::{attr_needs_decoding, check_text, decode, decode_cdata};
 use crate::ns;
 use crate::xml::chars::first_forbidden;
-use crate::xml::{Element, Ns, RECORD, RawNode, Span};
+use crate::xml::{Element, Ns, RawNode, Span};
 
 /// Namespace bindings in scope outside the element being built: those of the stream
 /// header.
@@ -624,7 +624,9 @@ impl TreeBuilder {
         }
         let mut decoded = strings.decoded;
         // The element's one allocation: raw text, decoded values, nodes.
-        let mut text = String::with_capacity(raw.len() + decoded.len() + nodes.len() * RECORD);
+        let strings_len = raw.len() + decoded.len();
+        let mut text =
+            String::with_capacity(strings_len + Element::table_len(strings_len, nodes.len()));
         text.push_str(raw);
         if !decoded.is_empty() {
             text.push_str(&decoded);

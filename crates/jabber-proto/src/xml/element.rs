@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::node_table::{self, RECORD};
+use super::node_table::{self, ATTR, ATTRS, ELEMENT, END, NAME, TEXT, VALUE};
 use crate::ns;
 
 /// A byte range of an element's string buffer.
@@ -79,6 +79,8 @@ pub struct Element {
     /// one — then, from `table` on, the nodes ([`node_table`]).
     pub(crate) buf: String,
     pub(crate) table: u32,
+    /// The table has five digits per field, not two.
+    pub(crate) wide: bool,
 }
 
 /// An element under construction: its strings and its nodes apart, until
@@ -168,17 +170,20 @@ impl Element {
     /// `text` has room for them.
     pub(crate) fn pack(mut text: String, nodes: &[RawNode]) -> Element {
         let table = text.len() as u32;
-        text.reserve_exact(nodes.len() * RECORD);
-        for node in nodes {
-            node_table::encode(&mut text, node);
+        let wide = node_table::needs_wide(text.len(), nodes.len());
+        text.reserve_exact(nodes.len() * node_table::record_len(wide));
+        node_table::encode(&mut text, nodes, wide);
+        Element {
+            buf: text,
+            table,
+            wide,
         }
-        Element { buf: text, table }
     }
 
-    /// The node at `idx`.
-    #[inline]
-    pub(crate) fn node(&self, idx: usize) -> RawNode {
-        node_table::decode(self.buf.as_bytes(), self.table as usize + idx * RECORD)
+    /// Bytes [`pack`](Self::pack) adds for `nodes` nodes behind `text_len` bytes of
+    /// strings.
+    pub(crate) fn table_len(text_len: usize, nodes: usize) -> usize {
+        nodes * node_table::record_len(node_table::needs_wide(text_len, nodes))
     }
 
     /// Frees spare capacity (for elements kept a long time).
@@ -326,48 +331,41 @@ impl Unpacked {
 }
 
 impl<'a> ElementRef<'a> {
-    #[inline]
-    fn raw(&self) -> (Span, Ns, usize, usize) {
-        match self.el.node(self.idx) {
-            RawNode::Element {
-                name,
-                ns,
-                attrs,
-                end,
-            } => (name, ns, attrs as usize, end as usize),
-            // An ElementRef is only ever made for an element node.
-            _ => (Span::new(0, 0), Ns::None, 0, self.idx + 1),
-        }
+    // An ElementRef is only ever made for an element node: its fields are an element's.
+    fn attr_count(&self) -> usize {
+        self.el.field(self.idx, ATTRS) as usize
+    }
+
+    fn end(&self) -> usize {
+        self.el.field(self.idx, END) as usize
     }
 
     /// Local name, without prefix.
     pub fn name(&self) -> &'a str {
-        self.el.str(self.raw().0)
+        self.el.str(self.el.span(self.idx, NAME))
     }
 
     /// Namespace name; empty when the element is in no namespace.
     pub fn ns(&self) -> &'a str {
-        self.el.ns_str(self.raw().1)
+        self.el.ns_str(self.el.node_ns(self.idx))
     }
 
     /// Whether this element has this local name and namespace.
     pub fn is(&self, name: &str, ns: &str) -> bool {
-        let (n, n_ns, _, _) = self.raw();
-        self.el.str_is(n, name) && self.el.ns_str(n_ns) == ns
+        self.el.str_is(self.el.span(self.idx, NAME), name)
+            && self.el.ns_str(self.el.node_ns(self.idx)) == ns
     }
 
     /// The attributes, in document order (namespace declarations are not attributes).
     pub fn attrs(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
-        let (_, _, n, _) = self.raw();
         let el = self.el;
-        (self.idx + 1..self.idx + 1 + n).filter_map(move |i| match el.node(i) {
-            RawNode::Attr { name, ns, value } => Some(Attribute {
-                name: el.str(name),
-                ns: el.ns_str(ns),
-                value: el.str(value),
-            }),
-            _ => None,
-        })
+        (self.idx + 1..self.idx + 1 + self.attr_count())
+            .filter(move |&i| el.kind(i) & 3 == ATTR)
+            .map(move |i| Attribute {
+                name: el.str(el.span(i, NAME)),
+                ns: el.ns_str(el.node_ns(i)),
+                value: el.str(el.span(i, VALUE)),
+            })
     }
 
     /// Value of the attribute `name` that has no namespace.
@@ -378,15 +376,12 @@ impl<'a> ElementRef<'a> {
     /// Value of the attribute with this local name and namespace.
     pub fn attr_ns(&self, name: &str, ns: &str) -> Option<&'a str> {
         // Compares names before resolving anything else: this runs for every stanza.
-        let (_, _, n, _) = self.raw();
         let el = self.el;
-        (self.idx + 1..self.idx + 1 + n).find_map(|i| match el.node(i) {
-            RawNode::Attr {
-                name: a,
-                ns: a_ns,
-                value,
-            } if el.str_is(a, name) && el.ns_str(a_ns) == ns => Some(el.str(value)),
-            _ => None,
+        (self.idx + 1..self.idx + 1 + self.attr_count()).find_map(|i| {
+            (el.kind(i) & 3 == ATTR
+                && el.str_is(el.span(i, NAME), name)
+                && el.ns_str(el.node_ns(i)) == ns)
+                .then(|| el.str(el.span(i, VALUE)))
         })
     }
 
@@ -397,11 +392,10 @@ impl<'a> ElementRef<'a> {
 
     /// Child nodes in document order.
     pub fn nodes(&self) -> Nodes<'a> {
-        let (_, _, attrs, end) = self.raw();
         Nodes {
             el: self.el,
-            next: self.idx + 1 + attrs,
-            end,
+            next: self.idx + 1 + self.attr_count(),
+            end: self.end(),
         }
     }
 
@@ -449,7 +443,7 @@ impl<'a> ElementRef<'a> {
 
     /// Number of nodes (element, attributes, children) in this subtree.
     fn len(&self) -> usize {
-        self.raw().3 - self.idx
+        self.end().saturating_sub(self.idx)
     }
 }
 
@@ -469,16 +463,17 @@ impl<'a> Iterator for Nodes<'a> {
             return None;
         }
         let idx = self.next;
-        match self.el.node(idx) {
-            RawNode::Element { end, .. } => {
-                self.next = end as usize;
+        match self.el.kind(idx) & 3 {
+            ELEMENT => {
+                // Past the child's subtree (which the table never places before it).
+                self.next = (self.el.field(idx, END) as usize).max(idx + 1);
                 Some(Node::Element(ElementRef { el: self.el, idx }))
             }
-            RawNode::Text(span) => {
+            TEXT => {
                 self.next += 1;
-                Some(Node::Text(self.el.str(span)))
+                Some(Node::Text(self.el.str(self.el.span(idx, NAME))))
             }
-            RawNode::Attr { .. } => {
+            _ => {
                 // Attributes only follow their element; never reached from a child index.
                 self.next = self.end;
                 None

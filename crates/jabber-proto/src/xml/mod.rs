@@ -15,4 +15,3 @@ pub(crate) mod serialize;
 pub use builder::{BuildError, ChildResult, ElementBuilder};
 pub use element::{Attribute, Children, Element, ElementRef, Node, Nodes};
 pub(crate) use element::{Ns, RawNode, Span};
-pub(crate) use node_table::RECORD;
