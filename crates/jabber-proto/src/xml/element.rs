@@ -5,7 +5,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
-use super::node_table::{self, ATTR, ATTRS, ELEMENT, END, NAME, TEXT, VALUE};
+use super::node_table::{self, ATTRS, ELEMENT, END, NAME, TEXT, VALUE};
 use crate::ns;
 
 /// A byte range of an element's string buffer.
@@ -352,19 +352,20 @@ impl<'a> ElementRef<'a> {
 
     /// Whether this element has this local name and namespace.
     pub fn is(&self, name: &str, ns: &str) -> bool {
-        self.el.str_is(self.el.span(self.idx, NAME), name)
-            && self.el.ns_str(self.el.node_ns(self.idx)) == ns
+        let rec = self.el.rec(self.idx);
+        self.el.str_is(rec.span(NAME), name) && self.el.ns_str(rec.ns()) == ns
     }
 
     /// The attributes, in document order (namespace declarations are not attributes).
     pub fn attrs(&self) -> impl Iterator<Item = Attribute<'a>> + 'a {
         let el = self.el;
         (self.idx + 1..self.idx + 1 + self.attr_count())
-            .filter(move |&i| el.kind(i) & 3 == ATTR)
-            .map(move |i| Attribute {
-                name: el.str(el.span(i, NAME)),
-                ns: el.ns_str(el.node_ns(i)),
-                value: el.str(el.span(i, VALUE)),
+            .map(move |i| el.rec(i))
+            .filter(|rec| rec.is_attr())
+            .map(move |rec| Attribute {
+                name: el.str(rec.span(NAME)),
+                ns: el.ns_str(rec.ns()),
+                value: el.str(rec.span(VALUE)),
             })
     }
 
@@ -378,10 +379,9 @@ impl<'a> ElementRef<'a> {
         // Compares names before resolving anything else: this runs for every stanza.
         let el = self.el;
         (self.idx + 1..self.idx + 1 + self.attr_count()).find_map(|i| {
-            (el.kind(i) & 3 == ATTR
-                && el.str_is(el.span(i, NAME), name)
-                && el.ns_str(el.node_ns(i)) == ns)
-                .then(|| el.str(el.span(i, VALUE)))
+            let rec = el.rec(i);
+            (rec.is_attr() && el.str_is(rec.span(NAME), name) && el.ns_str(rec.ns()) == ns)
+                .then(|| el.str(rec.span(VALUE)))
         })
     }
 
@@ -392,10 +392,11 @@ impl<'a> ElementRef<'a> {
 
     /// Child nodes in document order.
     pub fn nodes(&self) -> Nodes<'a> {
+        let rec = self.el.rec(self.idx);
         Nodes {
             el: self.el,
-            next: self.idx + 1 + self.attr_count(),
-            end: self.end(),
+            next: self.idx + 1 + rec.field(ATTRS) as usize,
+            end: rec.field(END) as usize,
         }
     }
 
@@ -463,15 +464,16 @@ impl<'a> Iterator for Nodes<'a> {
             return None;
         }
         let idx = self.next;
-        match self.el.kind(idx) & 3 {
+        let rec = self.el.rec(idx);
+        match rec.kind() & 3 {
             ELEMENT => {
                 // Past the child's subtree (which the table never places before it).
-                self.next = (self.el.field(idx, END) as usize).max(idx + 1);
+                self.next = (rec.field(END) as usize).max(idx + 1);
                 Some(Node::Element(ElementRef { el: self.el, idx }))
             }
             TEXT => {
                 self.next += 1;
-                Some(Node::Text(self.el.str(self.el.span(idx, NAME))))
+                Some(Node::Text(self.el.str(rec.span(NAME))))
             }
             _ => {
                 // Attributes only follow their element; never reached from a child index.

@@ -50,150 +50,197 @@ pub(crate) const ATTRS: usize = 4;
 pub(crate) const VALUE: usize = 4;
 pub(crate) const END: usize = 5;
 
+/// The fields of `node`, and its kind byte.
+fn fields(node: &RawNode) -> (u8, [u32; 6]) {
+    let ns = |ns: Ns| match ns {
+        Ns::None => (NS_NONE, 0, 0),
+        Ns::Known(i) => (NS_KNOWN, u32::from(i), 0),
+        Ns::At(s) => (NS_AT, s.start, s.end),
+    };
+    match *node {
+        RawNode::Element {
+            name,
+            ns: n,
+            attrs,
+            end,
+        } => {
+            let (k, a, b) = ns(n);
+            (ELEMENT | k, [name.start, name.end, a, b, attrs, end])
+        }
+        RawNode::Attr { name, ns: n, value } => {
+            let (k, a, b) = ns(n);
+            (
+                ATTR | k,
+                [name.start, name.end, a, b, value.start, value.end],
+            )
+        }
+        RawNode::Text(s) => (TEXT, [s.start, s.end, 0, 0, 0, 0]),
+    }
+}
+
+/// `node`'s record with `D` digits per field (`R` = 1 + 6 `D`).
+fn record_of<const D: usize, const R: usize>(node: &RawNode) -> [u8; R] {
+    let (kind, fields) = fields(node);
+    let mut rec = [0u8; R];
+    rec[0] = kind;
+    for (f, v) in fields.into_iter().enumerate() {
+        for k in 0..D {
+            rec[1 + f * D + k] = ((v >> (7 * k)) & 0x7F) as u8;
+        }
+    }
+    rec
+}
+
 /// Appends the records of `nodes` to `out`, in a table `wide` or not.
 pub(crate) fn encode(out: &mut String, nodes: &[RawNode], wide: bool) {
-    let digits = if wide { WIDE } else { NARROW };
-    let len = record(digits);
+    if wide {
+        encode_with::<WIDE, { record(WIDE) }>(out, nodes);
+    } else {
+        encode_with::<NARROW, { record(NARROW) }>(out, nodes);
+    }
+}
+
+fn encode_with<const D: usize, const R: usize>(out: &mut String, nodes: &[RawNode]) {
     // Records are written to the stack and checked as UTF-8 a chunk at a time: one
     // check per chunk costs less than one per byte or per record.
-    let mut chunk = [0u8; 256];
+    const CHUNK: usize = 256;
+    let mut chunk = [0u8; CHUNK];
     let mut used = 0;
     for node in nodes {
-        if used + len > chunk.len() {
+        if used + R > CHUNK {
             out.push_str(core::str::from_utf8(&chunk[..used]).unwrap_or_default());
             used = 0;
         }
-        let rec = &mut chunk[used..used + len];
-        let mut put = |field: usize, v: u32| {
-            let at = 1 + field * digits;
-            for (k, b) in rec[at..at + digits].iter_mut().enumerate() {
-                *b = ((v >> (7 * k)) & 0x7F) as u8;
-            }
-        };
-        let mut ns_bits = |ns: Ns| match ns {
-            Ns::None => NS_NONE,
-            Ns::Known(i) => {
-                put(NS_FIELD, u32::from(i));
-                NS_KNOWN
-            }
-            Ns::At(s) => {
-                put(NS_FIELD, s.start);
-                put(NS_FIELD + 1, s.end);
-                NS_AT
-            }
-        };
-        let kind = match *node {
-            RawNode::Element {
-                name,
-                ns,
-                attrs,
-                end,
-            } => {
-                let k = ELEMENT | ns_bits(ns);
-                put(NAME, name.start);
-                put(NAME + 1, name.end);
-                put(ATTRS, attrs);
-                put(END, end);
-                k
-            }
-            RawNode::Attr { name, ns, value } => {
-                let k = ATTR | ns_bits(ns);
-                put(NAME, name.start);
-                put(NAME + 1, name.end);
-                put(VALUE, value.start);
-                put(VALUE + 1, value.end);
-                k
-            }
-            RawNode::Text(s) => {
-                put(NAME, s.start);
-                put(NAME + 1, s.end);
-                TEXT
-            }
-        };
-        rec[0] = kind;
-        used += len;
+        if let Some(slot) = chunk.get_mut(used..used + R) {
+            slot.copy_from_slice(&record_of::<D, R>(node));
+        }
+        used += R;
     }
     // Every byte is below 0x80: always ASCII.
     out.push_str(core::str::from_utf8(&chunk[..used]).unwrap_or_default());
 }
 
-impl Element {
-    /// Where node `idx`'s record starts.
+/// One node's record: read it once, then the fields needed.
+#[derive(Clone, Copy)]
+pub(crate) enum Rec<'a> {
+    Narrow(&'a [u8; record(NARROW)]),
+    Wide(&'a [u8; record(WIDE)]),
+    /// Out of range: never, as indices come from the table itself.
+    Missing,
+}
+
+impl Rec<'_> {
+    /// The kind byte.
     #[inline(always)]
-    fn record_at(&self, idx: usize) -> usize {
-        self.table as usize + idx * record_len(self.wide)
+    pub(crate) fn kind(self) -> u8 {
+        match self {
+            Rec::Narrow(r) => r[0],
+            Rec::Wide(r) => r[0],
+            Rec::Missing => 0xFF,
+        }
     }
 
-    /// The kind byte of node `idx` (`0xFF` out of range: never, as indices come from the
-    /// table itself).
+    /// Whether the node is an attribute.
     #[inline(always)]
-    pub(crate) fn kind(&self, idx: usize) -> u8 {
-        self.buf
-            .as_bytes()
-            .get(self.record_at(idx))
-            .copied()
-            .unwrap_or(0xFF)
+    pub(crate) fn is_attr(self) -> bool {
+        self.kind() & 3 == ATTR
+    }
+
+    /// Field `f`.
+    #[inline(always)]
+    pub(crate) fn field(self, f: usize) -> u32 {
+        match self {
+            Rec::Narrow(r) => {
+                let at = 1 + f * NARROW;
+                u32::from(r[at]) | u32::from(r[at + 1]) << 7
+            }
+            Rec::Wide(r) => {
+                let at = 1 + f * WIDE;
+                u32::from(r[at])
+                    | u32::from(r[at + 1]) << 7
+                    | u32::from(r[at + 2]) << 14
+                    | u32::from(r[at + 3]) << 21
+                    | u32::from(r[at + 4]) << 28
+            }
+            Rec::Missing => 0,
+        }
+    }
+
+    /// The span in fields `f` and `f + 1`.
+    #[inline(always)]
+    pub(crate) fn span(self, f: usize) -> Span {
+        Span {
+            start: self.field(f),
+            end: self.field(f + 1),
+        }
+    }
+
+    /// The namespace (of an element or an attribute).
+    #[inline(always)]
+    pub(crate) fn ns(self) -> Ns {
+        match self.kind() & NS_MASK {
+            NS_KNOWN => Ns::Known(self.field(NS_FIELD) as u8),
+            NS_AT => Ns::At(self.span(NS_FIELD)),
+            _ => Ns::None,
+        }
+    }
+}
+
+impl Element {
+    /// Node `idx`'s record.
+    #[inline(always)]
+    pub(crate) fn rec(&self, idx: usize) -> Rec<'_> {
+        let bytes = self.buf.as_bytes();
+        let table = self.table as usize;
+        if self.wide {
+            let at = table + idx * record(WIDE);
+            bytes
+                .get(at..at + record(WIDE))
+                .and_then(|r| r.try_into().ok())
+                .map_or(Rec::Missing, Rec::Wide)
+        } else {
+            let at = table + idx * record(NARROW);
+            bytes
+                .get(at..at + record(NARROW))
+                .and_then(|r| r.try_into().ok())
+                .map_or(Rec::Missing, Rec::Narrow)
+        }
     }
 
     /// Field `field` of node `idx`.
     #[inline(always)]
     pub(crate) fn field(&self, idx: usize, field: usize) -> u32 {
-        let bytes = self.buf.as_bytes();
-        if self.wide {
-            let at = self.record_at(idx) + 1 + field * WIDE;
-            match bytes.get(at..at + WIDE) {
-                Some(&[a, b, c, d, e]) => {
-                    u32::from(a)
-                        | u32::from(b) << 7
-                        | u32::from(c) << 14
-                        | u32::from(d) << 21
-                        | u32::from(e) << 28
-                }
-                _ => 0,
-            }
-        } else {
-            let at = self.record_at(idx) + 1 + field * NARROW;
-            match bytes.get(at..at + NARROW) {
-                Some(&[a, b]) => u32::from(a) | u32::from(b) << 7,
-                _ => 0,
-            }
-        }
+        self.rec(idx).field(field)
     }
 
     /// The span in fields `field` and `field + 1` of node `idx`.
     #[inline(always)]
     pub(crate) fn span(&self, idx: usize, field: usize) -> Span {
-        Span {
-            start: self.field(idx, field),
-            end: self.field(idx, field + 1),
-        }
+        self.rec(idx).span(field)
     }
 
     /// The namespace of node `idx` (an element or an attribute).
     #[inline(always)]
     pub(crate) fn node_ns(&self, idx: usize) -> Ns {
-        match self.kind(idx) & NS_MASK {
-            NS_KNOWN => Ns::Known(self.field(idx, NS_FIELD) as u8),
-            NS_AT => Ns::At(self.span(idx, NS_FIELD)),
-            _ => Ns::None,
-        }
+        self.rec(idx).ns()
     }
 
     /// The whole of node `idx`.
     pub(crate) fn node(&self, idx: usize) -> RawNode {
-        match self.kind(idx) & 3 {
+        let rec = self.rec(idx);
+        match rec.kind() & 3 {
             ELEMENT => RawNode::Element {
-                name: self.span(idx, NAME),
-                ns: self.node_ns(idx),
-                attrs: self.field(idx, ATTRS),
-                end: self.field(idx, END),
+                name: rec.span(NAME),
+                ns: rec.ns(),
+                attrs: rec.field(ATTRS),
+                end: rec.field(END),
             },
             ATTR => RawNode::Attr {
-                name: self.span(idx, NAME),
-                ns: self.node_ns(idx),
-                value: self.span(idx, VALUE),
+                name: rec.span(NAME),
+                ns: rec.ns(),
+                value: rec.span(VALUE),
             },
-            _ => RawNode::Text(self.span(idx, NAME)),
+            _ => RawNode::Text(rec.span(NAME)),
         }
     }
 }
@@ -278,14 +325,14 @@ mod tests {
     fn a_short_table_reads_as_nothing() {
         let mut s = String::new();
         encode(&mut s, &[RawNode::Text(span(1, 2))], false);
-        // The kind byte and the first field only.
-        s.truncate(1 + NARROW);
+        // A record cut short is no record.
+        s.pop();
         let el = Element {
             buf: s,
             table: 0,
             wide: false,
         };
-        assert_eq!(el.node(0), RawNode::Text(span(1, 0)));
-        assert_eq!(el.kind(1), 0xFF);
+        assert_eq!(el.node(0), RawNode::Text(span(0, 0)));
+        assert_eq!(el.rec(0).kind(), 0xFF);
     }
 }
