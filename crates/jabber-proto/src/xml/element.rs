@@ -206,10 +206,15 @@ impl Element {
     /// Whether the string at `span` is `s`: bytes compared, no character boundaries
     /// checked (lookups by name run for every stanza).
     pub(crate) fn str_is(&self, span: Span, s: &str) -> bool {
-        self.buf
+        // Names are short: a byte loop after the length check beats a call to `memcmp`.
+        match self
+            .buf
             .as_bytes()
             .get(span.start as usize..span.end as usize)
-            == Some(s.as_bytes())
+        {
+            Some(b) => b.len() == s.len() && b.iter().zip(s.as_bytes()).all(|(x, y)| x == y),
+            None => false,
+        }
     }
 
     pub(crate) fn ns_str(&self, ns: Ns) -> &str {

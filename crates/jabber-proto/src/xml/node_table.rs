@@ -78,17 +78,19 @@ fn fields(node: &RawNode) -> (u8, [u32; 6]) {
     }
 }
 
-/// `node`'s record with `D` digits per field (`R` = 1 + 6 `D`).
-fn record_of<const D: usize, const R: usize>(node: &RawNode) -> [u8; R] {
+/// Writes `node`'s record with `D` digits per field to `rec`.
+#[inline(always)]
+fn write_record<const D: usize>(rec: &mut [u8], node: &RawNode) {
     let (kind, fields) = fields(node);
-    let mut rec = [0u8; R];
+    if rec.len() != 1 + 6 * D {
+        return;
+    }
     rec[0] = kind;
     for (f, v) in fields.into_iter().enumerate() {
         for k in 0..D {
             rec[1 + f * D + k] = ((v >> (7 * k)) & 0x7F) as u8;
         }
     }
-    rec
 }
 
 /// Appends the records of `nodes` to `out`, in a table `wide` or not.
@@ -112,7 +114,7 @@ fn encode_with<const D: usize, const R: usize>(out: &mut String, nodes: &[RawNod
             used = 0;
         }
         if let Some(slot) = chunk.get_mut(used..used + R) {
-            slot.copy_from_slice(&record_of::<D, R>(node));
+            write_record::<D>(slot, node);
         }
         used += R;
     }
