@@ -127,6 +127,8 @@ pub(crate) struct Framer {
     tags: Vec<(u32, u32)>,
     /// Attributes in the item so far; with the tags, an upper bound on its nodes.
     item_attrs: u32,
+    /// The item returned last is still in the buffer (see [`Framer::advance_taken`]).
+    taken: bool,
 }
 
 impl Framer {
@@ -144,6 +146,7 @@ impl Framer {
             tag_start: 0,
             tags: Vec::new(),
             item_attrs: 0,
+            taken: false,
         }
     }
 
@@ -167,6 +170,7 @@ impl Framer {
         self.buf.clear();
         self.pos = 0;
         self.start = 0;
+        self.taken = false;
         self.in_item = false;
         self.lex = Lex::Text;
         self.depth = 0;
@@ -186,6 +190,7 @@ impl Framer {
         self.buf = BytesMut::new();
         self.pos = 0;
         self.start = 0;
+        self.taken = false;
     }
 
     /// Between items, with nothing buffered: frees the buffer and the tag list if their
@@ -241,6 +246,7 @@ impl Framer {
     ///
     /// [`advance_taken`]: Self::advance_taken
     fn take(&mut self, frame: Frame) -> (Frame, Range<usize>) {
+        self.taken = true;
         self.end_tag();
         let item = self.start..self.pos + 1;
         self.pos += 1;
@@ -257,7 +263,8 @@ impl Framer {
 
     /// Drops the bytes of the items returned so far.
     pub(crate) fn advance_taken(&mut self) {
-        if !self.in_item {
+        if self.taken && !self.in_item {
+            self.taken = false;
             self.buf.advance(self.pos);
             self.pos = 0;
             self.start = 0;
@@ -318,6 +325,8 @@ impl Framer {
         &mut self,
         limits: &Limits,
     ) -> Result<Option<(Frame, Range<usize>)>, ParseError> {
+        // The item returned last is done with, whoever forgot to say so.
+        self.advance_taken();
         let max = limits.stanza_bytes();
         loop {
             let len = self.buf.len();

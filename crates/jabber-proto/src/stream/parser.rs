@@ -433,3 +433,35 @@ fn check_declaration(piece: &[u8]) -> Result<(), ParseError> {
         _ => Err(ParseError::BadXmlDeclaration),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_element_leaves_no_large_node_scratch_behind() {
+        let mut p = StreamParser::new(Limits::default());
+        p.push(
+            b"<stream:stream xmlns='jabber:client' \
+              xmlns:stream='http://etherx.jabber.org/streams'>",
+        );
+        let big = alloc::format!("<r>{}</r>", "<a/>".repeat(5000));
+        p.push(big.as_bytes());
+        p.push(b"<m/>");
+        let mut elements = 0;
+        while let Some(item) = p.next_item() {
+            if let Ok(Item::Element(_)) = item {
+                elements += 1;
+                // The big element is done with as soon as it is returned.
+                assert!(
+                    p.builder.nodes_kept() * core::mem::size_of::<crate::xml::RawNode>() <= 4096
+                );
+            }
+        }
+        assert_eq!(elements, 2);
+        assert!(
+            p.builder.nodes_kept() > 0,
+            "a small element's scratch is kept"
+        );
+    }
+}

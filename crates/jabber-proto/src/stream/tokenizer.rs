@@ -147,6 +147,9 @@ pub(crate) struct Built {
     pub(crate) root_qname: String,
 }
 
+/// Most node scratch kept from one element to the next (128 nodes).
+const NODES_KEEP_BYTES: usize = 4096;
+
 /// Outer bindings whose copies [`Strings`] remembers without allocating.
 const OUTER_INLINE: usize = 8;
 
@@ -443,6 +446,12 @@ impl TreeBuilder {
         }
     }
 
+    /// Capacity of the node scratch kept for the next element.
+    #[cfg(test)]
+    pub(crate) fn nodes_kept(&self) -> usize {
+        self.nodes_cache.capacity()
+    }
+
     /// Frees the decoded-values scratch buffer: a quiet connection does not need it.
     pub(crate) fn release_decoded(&mut self) {
         self.decoded_cache = String::new();
@@ -637,7 +646,11 @@ impl TreeBuilder {
         let element = Element::pack(text, &nodes);
         decoded.clear();
         self.decoded_cache = decoded;
-        self.nodes_cache = nodes;
+        // An element's nodes are reserved for at their upper bound; a large one's scratch
+        // is not kept for the next.
+        if nodes.capacity() * core::mem::size_of::<RawNode>() <= NODES_KEEP_BYTES {
+            self.nodes_cache = nodes;
+        }
         Ok(Built {
             element,
             root_bindings,

@@ -157,11 +157,25 @@ impl ElementBuilder {
         if text.is_empty() {
             return self;
         }
-        let text_len = self.el.text.len() as u32;
-        match self.el.nodes.last_mut() {
-            Some(RawNode::Text(span)) if self.text_last && span.end == text_len => {
+        match self.el.nodes.last().copied() {
+            Some(RawNode::Text(prev)) if self.text_last => {
+                // Merged into the text before. An attribute added since put its strings
+                // behind that text: then the text moves to the end first.
+                let mut span = prev;
+                if span.end as usize != self.el.text.len() {
+                    let moved = String::from(
+                        self.el
+                            .text
+                            .get(span.start as usize..span.end as usize)
+                            .unwrap_or_default(),
+                    );
+                    span = self.el.push_str(&moved);
+                }
                 self.el.text.push_str(text);
                 span.end = self.el.text.len() as u32;
+                if let Some(last) = self.el.nodes.last_mut() {
+                    *last = RawNode::Text(span);
+                }
             }
             _ => {
                 let span = self.el.push_str(text);
@@ -177,9 +191,14 @@ impl ElementBuilder {
     pub fn child(mut self, child: impl Into<ChildResult>) -> Self {
         match child.into().0 {
             Err(e) => self.fail(e),
-            Ok(c) => {
+            Ok(Child::Packed(c)) => {
                 self.text_last = false;
                 self.el.append_copy(&c, 0);
+                self.set_end();
+            }
+            Ok(Child::Unpacked(c)) => {
+                self.text_last = false;
+                self.el.append_unpacked(c);
                 self.set_end();
             }
         }
@@ -207,29 +226,40 @@ impl ElementBuilder {
 /// A child for [`ElementBuilder::child`]: an element, or a builder whose error is carried
 /// over to the parent.
 #[derive(Debug)]
-pub struct ChildResult(Result<Element, BuildError>);
+pub struct ChildResult(Result<Child, BuildError>);
+
+/// A child as given: a builder's stays unpacked, so nesting builders packs once, at the
+/// outermost `build`.
+#[derive(Debug)]
+enum Child {
+    Packed(Element),
+    Unpacked(Unpacked),
+}
 
 impl From<Element> for ChildResult {
     fn from(e: Element) -> Self {
-        ChildResult(Ok(e))
+        ChildResult(Ok(Child::Packed(e)))
     }
 }
 
 impl From<&Element> for ChildResult {
     fn from(e: &Element) -> Self {
-        ChildResult(Ok(e.clone()))
+        ChildResult(Ok(Child::Packed(e.clone())))
     }
 }
 
 impl From<ElementBuilder> for ChildResult {
     fn from(b: ElementBuilder) -> Self {
-        ChildResult(b.build())
+        ChildResult(match b.error {
+            Some(e) => Err(e),
+            None => Ok(Child::Unpacked(b.el)),
+        })
     }
 }
 
 impl From<super::ElementRef<'_>> for ChildResult {
     fn from(e: super::ElementRef<'_>) -> Self {
-        ChildResult(Ok(e.to_element()))
+        ChildResult(Ok(Child::Packed(e.to_element())))
     }
 }
 
@@ -313,6 +343,25 @@ mod tests {
         assert_eq!(el.child("b", "").unwrap().text(), "in");
         assert_eq!(el.text(), "out");
         assert_eq!(el.to_string(), "<a><b>in</b>out</a>");
+    }
+
+    #[test]
+    fn text_is_merged_across_an_attribute_added_between() {
+        let split = Element::builder("e", "urn:x")
+            .text("a")
+            .attr("x", "1")
+            .text("b")
+            .build()
+            .unwrap();
+        let whole = Element::builder("e", "urn:x")
+            .attr("x", "1")
+            .text("ab")
+            .build()
+            .unwrap();
+        assert_eq!(split.root().nodes().count(), 1);
+        assert_eq!(split, whole);
+        assert_eq!(split.text(), "ab");
+        assert_eq!(split.attr("x"), Some("1"));
     }
 
     #[test]

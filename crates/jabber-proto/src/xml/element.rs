@@ -303,6 +303,37 @@ impl Unpacked {
         }
     }
 
+    /// Appends `child` (a whole element) as the last node's subtree.
+    pub(crate) fn append_unpacked(&mut self, child: Unpacked) {
+        let text = self.text.len();
+        let nodes = self.nodes.len();
+        let shift = |s: Span| Span::new(s.start as usize + text, s.end as usize + text);
+        let shift_ns = |n: Ns| match n {
+            Ns::At(s) => Ns::At(shift(s)),
+            other => other,
+        };
+        self.text.push_str(&child.text);
+        self.nodes.extend(child.nodes.into_iter().map(|n| match n {
+            RawNode::Element {
+                name,
+                ns,
+                attrs,
+                end,
+            } => RawNode::Element {
+                name: shift(name),
+                ns: shift_ns(ns),
+                attrs,
+                end: (end as usize + nodes) as u32,
+            },
+            RawNode::Attr { name, ns, value } => RawNode::Attr {
+                name: shift(name),
+                ns: shift_ns(ns),
+                value: shift(value),
+            },
+            RawNode::Text(t) => RawNode::Text(shift(t)),
+        }));
+    }
+
     /// Appends a copy of the subtree at `src`'s node `idx` to `self.nodes`, strings
     /// included.
     pub(crate) fn append_copy(&mut self, src: &Element, idx: usize) {
@@ -321,7 +352,7 @@ impl Unpacked {
                     name: self.push_str(src.str(name)),
                     ns: self.push_ns(src.ns_str(ns)),
                     attrs,
-                    end: (end as usize - idx + base) as u32,
+                    end: ((end as usize).saturating_sub(idx) + base) as u32,
                 },
                 RawNode::Attr { name, ns, value } => RawNode::Attr {
                     name: self.push_str(src.str(name)),
@@ -528,7 +559,7 @@ impl PartialEq for ElementRef<'_> {
                 },
             ) => {
                 a1 == a2
-                    && e1 as usize - self.idx == e2 as usize - other.idx
+                    && (e1 as usize).wrapping_sub(self.idx) == (e2 as usize).wrapping_sub(other.idx)
                     && self.el.str(n1) == other.el.str(n2)
                     && self.el.ns_str(s1) == other.el.ns_str(s2)
             }

@@ -87,6 +87,8 @@ fn write_record<const D: usize>(rec: &mut [u8], node: &RawNode) {
     }
     rec[0] = kind;
     for (f, v) in fields.into_iter().enumerate() {
+        // `needs_wide` chose the width so that every field fits.
+        debug_assert!(D == WIDE || v < 1 << (7 * D), "field {f} = {v} overflows");
         for k in 0..D {
             rec[1 + f * D + k] = ((v >> (7 * k)) & 0x7F) as u8;
         }
@@ -321,6 +323,35 @@ mod tests {
         assert!(!needs_wide(NARROW_LIMIT - 1, NARROW_LIMIT - 1));
         assert!(needs_wide(NARROW_LIMIT, 1));
         assert!(needs_wide(1, NARROW_LIMIT));
+    }
+
+    #[test]
+    fn a_child_ending_before_itself_does_not_stop_iteration_for_good() {
+        // Tables are only built by this crate, but a wrong `end` must not loop.
+        let nodes = [
+            RawNode::Element {
+                name: span(0, 1),
+                ns: Ns::None,
+                attrs: 0,
+                end: 4,
+            },
+            RawNode::Element {
+                name: span(0, 1),
+                ns: Ns::None,
+                attrs: 0,
+                end: 0,
+            },
+            RawNode::Text(span(1, 2)),
+            RawNode::Element {
+                name: span(0, 1),
+                ns: Ns::None,
+                attrs: 0,
+                end: 1,
+            },
+        ];
+        let el = Element::pack(String::from("ab"), &nodes);
+        assert_eq!(el.root().nodes().count(), 3);
+        assert_eq!(el.root().children().count(), 2);
     }
 
     #[test]
