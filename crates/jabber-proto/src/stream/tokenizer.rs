@@ -147,8 +147,9 @@ pub(crate) struct Built {
     pub(crate) root_qname: String,
 }
 
-/// Most node scratch kept from one element to the next (128 nodes).
-const NODES_KEEP_BYTES: usize = 4096;
+/// Most node scratch kept from one element to the next (1,024 nodes: a roster result of
+/// a few hundred items reuses it).
+pub(crate) const NODES_KEEP_BYTES: usize = 32 * 1024;
 
 /// Outer bindings whose copies [`Strings`] remembers without allocating.
 const OUTER_INLINE: usize = 8;
