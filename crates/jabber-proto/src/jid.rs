@@ -564,15 +564,35 @@ fn mapped_len(chars: impl Iterator<Item = char>) -> usize {
     chars.map(char::len_utf8).sum()
 }
 
-/// Length of the longest common prefix where `a` and `b` hold the same
-/// ASCII text up to case. Both mappings act on ASCII as ASCII lowercasing and
-/// work char by char, so this prefix is equal in canonical form and only the
-/// rest needs the char-wise path; being ASCII it ends on a char boundary.
-fn ascii_folded_prefix(a: &str, b: &str) -> usize {
-    a.bytes()
+/// Length of the longest common prefix of `a` and `b` made of whole characters that
+/// are the same bytes, or ASCII letters equal up to case. Both mappings work char by
+/// char and act on ASCII as ASCII lowercasing, so this prefix is equal in canonical
+/// form and only the rest needs the char-wise path.
+fn canon_prefix(a: &str, b: &str) -> usize {
+    let p = a
+        .bytes()
         .zip(b.bytes())
-        .take_while(|(x, y)| x.is_ascii() && x.eq_ignore_ascii_case(y))
-        .count()
+        .take_while(|(x, y)| x == y || (x.is_ascii() && x.eq_ignore_ascii_case(y)))
+        .count();
+    // A multi-byte character shared only in part is not shared: back to its start. Up
+    // to `p` both texts have the same characters, so the boundary is the same in both.
+    (0..=p).rev().find(|&i| a.is_char_boundary(i)).unwrap_or(0)
+}
+
+/// How the rests of `a` and `b` after their [`canon_prefix`] `p` compare, when their
+/// first bytes alone decide: `None` when a non-ASCII character needs the char-wise path.
+/// No character maps to nothing, so a text that goes on is the greater.
+fn canon_rest_cmp(a: &str, b: &str, p: usize) -> Option<Ordering> {
+    match (a.as_bytes().get(p), b.as_bytes().get(p)) {
+        (None, None) => Some(Ordering::Equal),
+        (None, Some(_)) => Some(Ordering::Less),
+        (Some(_), None) => Some(Ordering::Greater),
+        // Two ASCII characters that differ up to case: their lowercase forms decide.
+        (Some(x), Some(y)) if x.is_ascii() && y.is_ascii() => {
+            Some(x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()))
+        }
+        _ => None,
+    }
 }
 
 /// Whether `a` and `b` map to the same characters under `canon`.
@@ -580,8 +600,11 @@ fn canon_eq<'s, I>(a: &'s str, b: &'s str, canon: impl Fn(&'s str) -> I) -> bool
 where
     I: Iterator<Item = char>,
 {
-    let p = ascii_folded_prefix(a, b);
-    (p == a.len() && p == b.len()) || canon(&a[p..]).eq(canon(&b[p..]))
+    let p = canon_prefix(a, b);
+    match canon_rest_cmp(a, b, p) {
+        Some(order) => order == Ordering::Equal,
+        None => canon(&a[p..]).eq(canon(&b[p..])),
+    }
 }
 
 /// Orders `a` and `b` by the characters they map to under `canon`.
@@ -589,8 +612,8 @@ fn canon_cmp<'s, I>(a: &'s str, b: &'s str, canon: impl Fn(&'s str) -> I) -> Ord
 where
     I: Iterator<Item = char>,
 {
-    let p = ascii_folded_prefix(a, b);
-    canon(&a[p..]).cmp(canon(&b[p..]))
+    let p = canon_prefix(a, b);
+    canon_rest_cmp(a, b, p).unwrap_or_else(|| canon(&a[p..]).cmp(canon(&b[p..])))
 }
 
 /// Whether `part` already is what `canon` maps it to.
@@ -1885,6 +1908,27 @@ mod tests {
             JidError::EmptyResource
         );
         assert_eq!(Jid::domain_only("[::1]").unwrap().domain(), "[::1]");
+    }
+
+    #[test]
+    fn shortcut_comparisons_agree_with_the_canonical_characters() {
+        // Shared bytes ending inside a character, ASCII against non-ASCII that maps to
+        // ASCII, a text that ends, case: the fast paths must say what the char-wise
+        // comparison says.
+        let texts = [
+            "", "a", "A", "ab", "aB", "b", "é", "ê", "É", "zoë", "zoe", "zoé", "ZOË", "ｚoe",
+            "ａ", "k", "\u{212A}", "K", "jürgen", "jÜrgen", "søren", "ß", "ss",
+        ];
+        for a in texts {
+            for b in texts {
+                let chars = |t: &'static str| local_chars(t).collect::<Vec<_>>();
+                assert_eq!(canon_cmp(a, b, local_chars), chars(a).cmp(&chars(b)), "{a:?} {b:?}");
+                assert_eq!(canon_eq(a, b, local_chars), chars(a) == chars(b), "{a:?} {b:?}");
+                let dom = |t: &'static str| domain_chars(t).collect::<Vec<_>>();
+                assert_eq!(canon_cmp(a, b, domain_chars), dom(a).cmp(&dom(b)), "{a:?} {b:?}");
+                assert_eq!(canon_eq(a, b, domain_chars), dom(a) == dom(b), "{a:?} {b:?}");
+            }
+        }
     }
 
     #[test]
