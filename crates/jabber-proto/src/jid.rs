@@ -286,6 +286,71 @@ fn index(i: usize) -> u16 {
 
 /// Splits and validates `text`, the single source of truth for both types.
 fn parse_layout(text: &str) -> Result<Layout, JidError> {
+    match ascii_layout(text) {
+        Some(layout) => Ok(layout),
+        None => full_layout(text),
+    }
+}
+
+/// The common address in one pass over its bytes: ASCII, a localpart and a host name
+/// that take the fast paths of [`check_local`] and [`ascii_host`], no trailing dot, a
+/// printable ASCII resource. Whatever else (including every error) is `None`, for
+/// [`full_layout`] to judge; what this accepts, `full_layout` accepts with the same
+/// layout (a property test checks it).
+fn ascii_layout(text: &str) -> Option<Layout> {
+    let bytes = text.as_bytes();
+    let mut at = None;
+    // The domain label being read, and whether the domain so far is a host name.
+    let mut label = 0;
+    let mut host = true;
+    let mut end = bytes.len();
+    for (i, &b) in bytes.iter().enumerate() {
+        match ASCII_CLASS[usize::from(b)] {
+            HOST_AND_LOCAL => label += 1,
+            DOT => {
+                host &= label != 0 && label <= MAX_LABEL_LEN;
+                label = 0;
+            }
+            LOCAL_ONLY => host = false,
+            // Before the first `@` every byte was allowed in a localpart; the domain
+            // starts over after it.
+            _ if b == b'@' && at.is_none() => {
+                at = Some(i);
+                label = 0;
+                host = true;
+            }
+            _ if b == b'/' => {
+                end = i;
+                break;
+            }
+            _ => return None,
+        }
+    }
+    let domain_start = at.map_or(0, |at| at + 1);
+    let local_ok = at.is_none_or(|at| at != 0 && at <= MAX_PART_LEN);
+    let domain_ok = host && label != 0 && label <= MAX_LABEL_LEN;
+    if !(local_ok && domain_ok && end - domain_start <= MAX_PART_LEN) {
+        return None;
+    }
+    let slash = if end < bytes.len() {
+        let resource = &bytes[end + 1..];
+        let printable = resource.iter().all(|b| (0x20..0x7F).contains(b));
+        if resource.is_empty() || resource.len() > MAX_PART_LEN || !printable {
+            return None;
+        }
+        Some(index(end))
+    } else {
+        None
+    };
+    Some(Layout {
+        at: at.map(index),
+        domain_end: index(end),
+        slash,
+    })
+}
+
+/// [`parse_layout`] for any text: part by part, saying what is wrong.
+fn full_layout(text: &str) -> Result<Layout, JidError> {
     let (head, resource) = match memchr::memchr(b'/', text.as_bytes()) {
         Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
         None => (text, None),
@@ -2037,6 +2102,36 @@ mod tests {
             // Long enough to cross the 1023-byte part limits.
             1 => "[a@/.]{1000,3200}",
         ]
+    }
+
+    proptest! {
+        #[test]
+        fn one_pass_layout_agrees_with_the_part_by_part_one(
+            text in prop_oneof![
+                // Mostly well-formed, so that the one-pass path answers often ...
+                "([a-zA-Z0-9._!\\-]{0,8}@)?[a-zA-Z0-9._\\-]{0,12}(/[ -~]{0,6})?",
+                // ... and anything near it.
+                "[a-zA-Z0-9._@/\\[\\]:\"& \\-\u{e9}\u{ff21}\u{7f}]{0,24}",
+            ],
+            long in 0..3usize,
+        ) {
+            // Long labels and parts too: around the 63- and 1023-byte limits.
+            let text = match long {
+                0 => text,
+                1 => format!("{}{text}", "a".repeat(60)),
+                _ => format!("{text}{}", "b".repeat(1020)),
+            };
+            if let Some(fast) = ascii_layout(&text) {
+                let full = full_layout(&text);
+                prop_assert!(full.is_ok(), "{:?}: {:?}", text, full.err());
+                let full = full.unwrap_or(fast);
+                prop_assert_eq!(
+                    (fast.at, fast.domain_end, fast.slash),
+                    (full.at, full.domain_end, full.slash),
+                    "{:?}", text
+                );
+            }
+        }
     }
 
     proptest! {
