@@ -1270,6 +1270,56 @@ impl PartialOrd for JidRef<'_> {
     }
 }
 
+/// A map keyed by [`Jid`] searched with a borrowed address: `Jid` borrows as this
+/// trait object, ordered and compared exactly as `Jid` is, so a lookup by the sender of
+/// a stanza copies nothing ([`key`] makes the search key).
+pub(crate) trait JidKey {
+    fn jid(&self) -> JidRef<'_>;
+}
+
+impl JidKey for JidRef<'_> {
+    fn jid(&self) -> JidRef<'_> {
+        *self
+    }
+}
+
+impl JidKey for Jid {
+    fn jid(&self) -> JidRef<'_> {
+        self.as_jid_ref()
+    }
+}
+
+impl<'a> core::borrow::Borrow<dyn JidKey + 'a> for Jid {
+    fn borrow(&self) -> &(dyn JidKey + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn JidKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.jid() == other.jid()
+    }
+}
+
+impl Eq for dyn JidKey + '_ {}
+
+impl PartialOrd for dyn JidKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn JidKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.jid().cmp(&other.jid())
+    }
+}
+
+/// `jid` as the search key of a map keyed by [`Jid`] (see [`JidKey`]).
+pub(crate) fn key<'k>(jid: &'k JidRef<'_>) -> &'k (dyn JidKey + 'k) {
+    jid
+}
+
 impl Hash for Jid {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.parts().hash_into(state);

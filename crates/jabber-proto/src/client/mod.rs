@@ -1112,7 +1112,7 @@ impl Client {
         if presence.kind() != T::Available
             || !self
                 .block_policy
-                .shuns(&self.cx, presence.from(), self.roster.view())
+                .shuns(&self.cx, || presence.from(), self.roster.view())
         {
             self.caps.on_presence(&mut self.cx, &presence);
         }

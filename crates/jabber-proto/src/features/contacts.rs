@@ -10,11 +10,10 @@ use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::borrow::Borrow;
 use core::cmp::Ordering;
 
 use crate::client::{Cx, PresenceEvent};
-use crate::jid::{Jid, JidRef};
+use crate::jid::{Jid, JidRef, key};
 use crate::stanza::{Presence, PresenceType, Show, StanzaCondition, StanzaError};
 use crate::time::Instant;
 
@@ -110,55 +109,6 @@ fn show_rank(show: Option<Show>) -> u8 {
         None => 3,
         Some(Show::Chat) => 4,
     }
-}
-
-/// A contact map key as the map is searched: by a borrowed address, so that looking a
-/// sender up copies nothing (every presence does it). Ordered exactly as [`Jid`] is.
-trait ContactKey {
-    fn jid(&self) -> JidRef<'_>;
-}
-
-impl ContactKey for JidRef<'_> {
-    fn jid(&self) -> JidRef<'_> {
-        *self
-    }
-}
-
-impl ContactKey for Jid {
-    fn jid(&self) -> JidRef<'_> {
-        self.as_jid_ref()
-    }
-}
-
-impl<'a> Borrow<dyn ContactKey + 'a> for Jid {
-    fn borrow(&self) -> &(dyn ContactKey + 'a) {
-        self
-    }
-}
-
-impl PartialEq for dyn ContactKey + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.jid() == other.jid()
-    }
-}
-
-impl Eq for dyn ContactKey + '_ {}
-
-impl PartialOrd for dyn ContactKey + '_ {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for dyn ContactKey + '_ {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.jid().cmp(&other.jid())
-    }
-}
-
-/// `bare` as the contact map's search key.
-fn key<'k>(bare: &'k JidRef<'_>) -> &'k (dyn ContactKey + 'k) {
-    bare
 }
 
 #[derive(Clone, Debug, Default)]
