@@ -292,9 +292,9 @@ fn parse_layout(text: &str) -> Result<Layout, JidError> {
     }
 }
 
-/// The common address in one pass over its bytes: ASCII, a localpart and a host name
-/// that take the fast paths of [`check_local`] and [`ascii_host`], no trailing dot, a
-/// printable ASCII resource. Whatever else (including every error) is `None`, for
+/// The common address in one pass over its bytes: a localpart (non-ASCII ones get
+/// [`check_local`] of their own), a host name that takes the fast path of
+/// [`ascii_host`], no trailing dot, a printable ASCII resource. Whatever else (including every error) is `None`, for
 /// [`full_layout`] to judge; what this accepts, `full_layout` accepts with the same
 /// layout (a property test checks it).
 fn ascii_layout(text: &str) -> Option<Layout> {
@@ -304,6 +304,8 @@ fn ascii_layout(text: &str) -> Option<Layout> {
     let mut label = 0;
     let mut host = true;
     let mut end = bytes.len();
+    // A non-ASCII byte before any `@`: the localpart needs its full check.
+    let mut local_unicode = false;
     for (i, &b) in bytes.iter().enumerate() {
         match ASCII_CLASS[usize::from(b)] {
             HOST_AND_LOCAL => label += 1,
@@ -323,6 +325,11 @@ fn ascii_layout(text: &str) -> Option<Layout> {
                 end = i;
                 break;
             }
+            // UTF-8 never has `@` or `/` inside a character, so the split stands.
+            _ if b >= 0x80 && at.is_none() => {
+                local_unicode = true;
+                host = false;
+            }
             _ => return None,
         }
     }
@@ -331,6 +338,10 @@ fn ascii_layout(text: &str) -> Option<Layout> {
     let domain_ok = host && label != 0 && label <= MAX_LABEL_LEN;
     if !(local_ok && domain_ok && end - domain_start <= MAX_PART_LEN) {
         return None;
+    }
+    if local_unicode {
+        // Only with an `@`: without one, `host` is false and we returned above.
+        check_local(text.get(..at?)?).ok()?;
     }
     let slash = if end < bytes.len() {
         let resource = &bytes[end + 1..];
@@ -2159,7 +2170,7 @@ mod tests {
         fn one_pass_layout_agrees_with_the_part_by_part_one(
             text in prop_oneof![
                 // Mostly well-formed, so that the one-pass path answers often ...
-                "([a-zA-Z0-9._!\\-]{0,8}@)?[a-zA-Z0-9._\\-]{0,12}(/[ -~]{0,6})?",
+                "([a-zA-Z0-9._!\\-\u{e9}\u{ff21}\u{3000}\u{85}]{0,8}@)?[a-zA-Z0-9._\\-]{0,12}(/[ -~]{0,6})?",
                 // ... and anything near it.
                 "[a-zA-Z0-9._@/\\[\\]:\"& \\-\u{e9}\u{ff21}\u{7f}]{0,24}",
             ],
