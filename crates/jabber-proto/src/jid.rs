@@ -645,14 +645,25 @@ fn mapped_len(chars: impl Iterator<Item = char>) -> usize {
 /// char and act on ASCII as ASCII lowercasing, so this prefix is equal in canonical
 /// form and only the rest needs the char-wise path.
 fn canon_prefix(a: &str, b: &str) -> usize {
-    let p = a
-        .bytes()
-        .zip(b.bytes())
-        .take_while(|(x, y)| x == y || (x.is_ascii() && x.eq_ignore_ascii_case(y)))
-        .count();
+    // The same text (a map search ends on it; keys often share their domain): one
+    // `memcmp`.
+    if a == b {
+        return a.len();
+    }
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let mut p = 0;
+    while let (Some(&c), Some(&d)) = (x.get(p), y.get(p)) {
+        if c != d && !(c.is_ascii() && c.eq_ignore_ascii_case(&d)) {
+            break;
+        }
+        p += 1;
+    }
     // A multi-byte character shared only in part is not shared: back to its start. Up
     // to `p` both texts have the same characters, so the boundary is the same in both.
-    (0..=p).rev().find(|&i| a.is_char_boundary(i)).unwrap_or(0)
+    while !a.is_char_boundary(p) {
+        p -= 1;
+    }
+    p
 }
 
 /// How the rests of `a` and `b` after their [`canon_prefix`] `p` compare, when their
