@@ -881,7 +881,12 @@ impl Client {
         // The namespace is resolved once; each test below would resolve it again.
         let el_ns = el.ns();
         let streams = el_ns == ns::STREAM;
-        if let Some(error) = streams.then(|| StreamError::from_element(el.root())).flatten() {
+        let stream_error = if streams {
+            StreamError::from_element(el.root())
+        } else {
+            None
+        };
+        if let Some(error) = stream_error {
             if self.cx.state != State::Closing {
                 self.cx.emit_close();
             }

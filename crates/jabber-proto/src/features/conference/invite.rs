@@ -82,9 +82,10 @@ fn reason(el: ElementRef<'_>) -> Option<String> {
 pub(crate) fn read(m: &Message) -> Option<Carried> {
     // Only a message that carries one pays for reading it (every message asks): one
     // pass finds whether any `<x/>` of either kind is there.
-    let carries = m.element().children().any(|c| {
-        c.name() == "x" && matches!(c.ns(), MUC_USER | crate::ns::X_CONFERENCE)
-    });
+    let carries = m
+        .element()
+        .children()
+        .any(|c| c.name() == "x" && matches!(c.ns(), MUC_USER | crate::ns::X_CONFERENCE));
     if !carries {
         return None;
     }
