@@ -913,7 +913,7 @@ impl Client {
         if el_ns == ns::SM {
             return self.on_sm_element(el);
         }
-        if crate::features::stream_management::is_stanza(&el) {
+        if crate::features::stream_management::is_stanza_in(el_ns, el.name()) {
             crate::features::stream_management::on_stanza_received(&mut self.cx);
         }
         if el_ns == ns::SASL || el_ns == ns::TLS {
