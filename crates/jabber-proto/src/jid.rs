@@ -286,6 +286,82 @@ fn index(i: usize) -> u16 {
 
 /// Splits and validates `text`, the single source of truth for both types.
 fn parse_layout(text: &str) -> Result<Layout, JidError> {
+    match ascii_layout(text) {
+        Some(layout) => Ok(layout),
+        None => full_layout(text),
+    }
+}
+
+/// The common address in one pass over its bytes: a localpart (non-ASCII ones get
+/// [`check_local`] of their own), a host name that takes the fast path of
+/// [`ascii_host`], no trailing dot, a printable ASCII resource. Whatever else (including every error) is `None`, for
+/// [`full_layout`] to judge; what this accepts, `full_layout` accepts with the same
+/// layout (a property test checks it).
+fn ascii_layout(text: &str) -> Option<Layout> {
+    let bytes = text.as_bytes();
+    let mut at = None;
+    // The domain label being read, and whether the domain so far is a host name.
+    let mut label = 0;
+    let mut host = true;
+    let mut end = bytes.len();
+    // A non-ASCII byte before any `@`: the localpart needs its full check.
+    let mut local_unicode = false;
+    for (i, &b) in bytes.iter().enumerate() {
+        match ASCII_CLASS[usize::from(b)] {
+            HOST_AND_LOCAL => label += 1,
+            DOT => {
+                host &= label != 0 && label <= MAX_LABEL_LEN;
+                label = 0;
+            }
+            LOCAL_ONLY => host = false,
+            // Before the first `@` every byte was allowed in a localpart; the domain
+            // starts over after it.
+            _ if b == b'@' && at.is_none() => {
+                at = Some(i);
+                label = 0;
+                host = true;
+            }
+            _ if b == b'/' => {
+                end = i;
+                break;
+            }
+            // UTF-8 never has `@` or `/` inside a character, so the split stands.
+            _ if b >= 0x80 && at.is_none() => {
+                local_unicode = true;
+                host = false;
+            }
+            _ => return None,
+        }
+    }
+    let domain_start = at.map_or(0, |at| at + 1);
+    let local_ok = at.is_none_or(|at| at != 0 && at <= MAX_PART_LEN);
+    let domain_ok = host && label != 0 && label <= MAX_LABEL_LEN;
+    if !(local_ok && domain_ok && end - domain_start <= MAX_PART_LEN) {
+        return None;
+    }
+    if local_unicode {
+        // Only with an `@`: without one, `host` is false and we returned above.
+        check_local(text.get(..at?)?).ok()?;
+    }
+    let slash = if end < bytes.len() {
+        let resource = &bytes[end + 1..];
+        let printable = resource.iter().all(|b| (0x20..0x7F).contains(b));
+        if resource.is_empty() || resource.len() > MAX_PART_LEN || !printable {
+            return None;
+        }
+        Some(index(end))
+    } else {
+        None
+    };
+    Some(Layout {
+        at: at.map(index),
+        domain_end: index(end),
+        slash,
+    })
+}
+
+/// [`parse_layout`] for any text: part by part, saying what is wrong.
+fn full_layout(text: &str) -> Result<Layout, JidError> {
     let (head, resource) = match memchr::memchr(b'/', text.as_bytes()) {
         Some(slash) => (&text[..slash], Some(&text[slash + 1..])),
         None => (text, None),
@@ -564,15 +640,46 @@ fn mapped_len(chars: impl Iterator<Item = char>) -> usize {
     chars.map(char::len_utf8).sum()
 }
 
-/// Length of the longest common prefix where `a` and `b` hold the same
-/// ASCII text up to case. Both mappings act on ASCII as ASCII lowercasing and
-/// work char by char, so this prefix is equal in canonical form and only the
-/// rest needs the char-wise path; being ASCII it ends on a char boundary.
-fn ascii_folded_prefix(a: &str, b: &str) -> usize {
-    a.bytes()
-        .zip(b.bytes())
-        .take_while(|(x, y)| x.is_ascii() && x.eq_ignore_ascii_case(y))
-        .count()
+/// Length of the longest common prefix of `a` and `b` made of whole characters that
+/// are the same bytes, or ASCII letters equal up to case. Both mappings work char by
+/// char and act on ASCII as ASCII lowercasing, so this prefix is equal in canonical
+/// form and only the rest needs the char-wise path.
+fn canon_prefix(a: &str, b: &str) -> usize {
+    // The same text (a map search ends on it; keys often share their domain): one
+    // `memcmp`.
+    if a == b {
+        return a.len();
+    }
+    let (x, y) = (a.as_bytes(), b.as_bytes());
+    let mut p = 0;
+    while let (Some(&c), Some(&d)) = (x.get(p), y.get(p)) {
+        if c != d && !(c.is_ascii() && c.eq_ignore_ascii_case(&d)) {
+            break;
+        }
+        p += 1;
+    }
+    // A multi-byte character shared only in part is not shared: back to its start. Up
+    // to `p` both texts have the same characters, so the boundary is the same in both.
+    while !a.is_char_boundary(p) {
+        p -= 1;
+    }
+    p
+}
+
+/// How the rests of `a` and `b` after their [`canon_prefix`] `p` compare, when their
+/// first bytes alone decide: `None` when a non-ASCII character needs the char-wise path.
+/// No character maps to nothing, so a text that goes on is the greater.
+fn canon_rest_cmp(a: &str, b: &str, p: usize) -> Option<Ordering> {
+    match (a.as_bytes().get(p), b.as_bytes().get(p)) {
+        (None, None) => Some(Ordering::Equal),
+        (None, Some(_)) => Some(Ordering::Less),
+        (Some(_), None) => Some(Ordering::Greater),
+        // Two ASCII characters that differ up to case: their lowercase forms decide.
+        (Some(x), Some(y)) if x.is_ascii() && y.is_ascii() => {
+            Some(x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()))
+        }
+        _ => None,
+    }
 }
 
 /// Whether `a` and `b` map to the same characters under `canon`.
@@ -580,8 +687,11 @@ fn canon_eq<'s, I>(a: &'s str, b: &'s str, canon: impl Fn(&'s str) -> I) -> bool
 where
     I: Iterator<Item = char>,
 {
-    let p = ascii_folded_prefix(a, b);
-    (p == a.len() && p == b.len()) || canon(&a[p..]).eq(canon(&b[p..]))
+    let p = canon_prefix(a, b);
+    match canon_rest_cmp(a, b, p) {
+        Some(order) => order == Ordering::Equal,
+        None => canon(&a[p..]).eq(canon(&b[p..])),
+    }
 }
 
 /// Orders `a` and `b` by the characters they map to under `canon`.
@@ -589,8 +699,8 @@ fn canon_cmp<'s, I>(a: &'s str, b: &'s str, canon: impl Fn(&'s str) -> I) -> Ord
 where
     I: Iterator<Item = char>,
 {
-    let p = ascii_folded_prefix(a, b);
-    canon(&a[p..]).cmp(canon(&b[p..]))
+    let p = canon_prefix(a, b);
+    canon_rest_cmp(a, b, p).unwrap_or_else(|| canon(&a[p..]).cmp(canon(&b[p..])))
 }
 
 /// Whether `part` already is what `canon` maps it to.
@@ -1180,6 +1290,56 @@ impl PartialOrd for JidRef<'_> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
+}
+
+/// A map keyed by [`Jid`] searched with a borrowed address: `Jid` borrows as this
+/// trait object, ordered and compared exactly as `Jid` is, so a lookup by the sender of
+/// a stanza copies nothing ([`key`] makes the search key).
+pub(crate) trait JidKey {
+    fn jid(&self) -> JidRef<'_>;
+}
+
+impl JidKey for JidRef<'_> {
+    fn jid(&self) -> JidRef<'_> {
+        *self
+    }
+}
+
+impl JidKey for Jid {
+    fn jid(&self) -> JidRef<'_> {
+        self.as_jid_ref()
+    }
+}
+
+impl<'a> core::borrow::Borrow<dyn JidKey + 'a> for Jid {
+    fn borrow(&self) -> &(dyn JidKey + 'a) {
+        self
+    }
+}
+
+impl PartialEq for dyn JidKey + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.jid() == other.jid()
+    }
+}
+
+impl Eq for dyn JidKey + '_ {}
+
+impl PartialOrd for dyn JidKey + '_ {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for dyn JidKey + '_ {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.jid().cmp(&other.jid())
+    }
+}
+
+/// `jid` as the search key of a map keyed by [`Jid`] (see [`JidKey`]).
+pub(crate) fn key<'k>(jid: &'k JidRef<'_>) -> &'k (dyn JidKey + 'k) {
+    jid
 }
 
 impl Hash for Jid {
@@ -1888,6 +2048,43 @@ mod tests {
     }
 
     #[test]
+    fn shortcut_comparisons_agree_with_the_canonical_characters() {
+        // Shared bytes ending inside a character, ASCII against non-ASCII that maps to
+        // ASCII, a text that ends, case: the fast paths must say what the char-wise
+        // comparison says.
+        let texts = [
+            "", "a", "A", "ab", "aB", "b", "é", "ê", "É", "zoë", "zoe", "zoé", "ZOË", "ｚoe", "ａ",
+            "k", "\u{212A}", "K", "jürgen", "jÜrgen", "søren", "ß", "ss",
+        ];
+        for a in texts {
+            for b in texts {
+                let chars = |t: &'static str| local_chars(t).collect::<Vec<_>>();
+                assert_eq!(
+                    canon_cmp(a, b, local_chars),
+                    chars(a).cmp(&chars(b)),
+                    "{a:?} {b:?}"
+                );
+                assert_eq!(
+                    canon_eq(a, b, local_chars),
+                    chars(a) == chars(b),
+                    "{a:?} {b:?}"
+                );
+                let dom = |t: &'static str| domain_chars(t).collect::<Vec<_>>();
+                assert_eq!(
+                    canon_cmp(a, b, domain_chars),
+                    dom(a).cmp(&dom(b)),
+                    "{a:?} {b:?}"
+                );
+                assert_eq!(
+                    canon_eq(a, b, domain_chars),
+                    dom(a) == dom(b),
+                    "{a:?} {b:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn to_bare_and_into_bare() {
         let jid = Jid::parse("a@example.com/r/s").unwrap();
         let bare = jid.to_bare();
@@ -1993,6 +2190,36 @@ mod tests {
             // Long enough to cross the 1023-byte part limits.
             1 => "[a@/.]{1000,3200}",
         ]
+    }
+
+    proptest! {
+        #[test]
+        fn one_pass_layout_agrees_with_the_part_by_part_one(
+            text in prop_oneof![
+                // Mostly well-formed, so that the one-pass path answers often ...
+                "([a-zA-Z0-9._!\\-\u{e9}\u{ff21}\u{3000}\u{85}]{0,8}@)?[a-zA-Z0-9._\\-]{0,12}(/[ -~]{0,6})?",
+                // ... and anything near it.
+                "[a-zA-Z0-9._@/\\[\\]:\"& \\-\u{e9}\u{ff21}\u{7f}]{0,24}",
+            ],
+            long in 0..3usize,
+        ) {
+            // Long labels and parts too: around the 63- and 1023-byte limits.
+            let text = match long {
+                0 => text,
+                1 => format!("{}{text}", "a".repeat(60)),
+                _ => format!("{text}{}", "b".repeat(1020)),
+            };
+            if let Some(fast) = ascii_layout(&text) {
+                let full = full_layout(&text);
+                prop_assert!(full.is_ok(), "{:?}: {:?}", text, full.err());
+                let full = full.unwrap_or(fast);
+                prop_assert_eq!(
+                    (fast.at, fast.domain_end, fast.slash),
+                    (full.at, full.domain_end, full.slash),
+                    "{:?}", text
+                );
+            }
+        }
     }
 
     proptest! {

@@ -878,14 +878,22 @@ impl Client {
             let uri = framing::see_other_uri(el.root()).map(alloc::string::String::from);
             return self.on_peer_close(uri);
         }
-        if let Some(error) = StreamError::from_element(el.root()) {
+        // The namespace is resolved once; each test below would resolve it again.
+        let el_ns = el.ns();
+        let streams = el_ns == ns::STREAM;
+        let stream_error = if streams {
+            StreamError::from_element(el.root())
+        } else {
+            None
+        };
+        if let Some(error) = stream_error {
             if self.cx.state != State::Closing {
                 self.cx.emit_close();
             }
             self.cx.finish(CloseReason::StreamError(error));
             return;
         }
-        if el.is("features", ns::STREAM) {
+        if streams && el.name() == "features" {
             // A version-less stream has no features; prosody sends them anyway.
             if !self.cx.stream_has_features() {
                 return;
@@ -902,13 +910,13 @@ impl Client {
             self.follow_login(next);
             return;
         }
-        if el.ns() == ns::SM {
+        if el_ns == ns::SM {
             return self.on_sm_element(el);
         }
-        if crate::features::stream_management::is_stanza(&el) {
+        if crate::features::stream_management::is_stanza_in(el_ns, el.name()) {
             crate::features::stream_management::on_stanza_received(&mut self.cx);
         }
-        if el.ns() == ns::SASL || el.ns() == ns::TLS {
+        if el_ns == ns::SASL || el_ns == ns::TLS {
             if let Some(next) = self.login.on_nonza(&mut self.cx, &el) {
                 self.follow_login(next);
                 return;
@@ -920,7 +928,7 @@ impl Client {
         }
         let reply = el.name() == "iq" && matches!(el.attr("type"), Some("result" | "error"));
         let negotiating = self.login.negotiating() || self.account.negotiating(&self.cx);
-        if negotiating && el.ns() == ns::CLIENT && !reply {
+        if negotiating && el_ns == ns::CLIENT && !reply {
             // Before authentication a server sends no stanza but the answers to our bind
             // and session requests (matched to them by the IQ table); anything else (in
             // plaintext before STARTTLS, an injection) is not routed anywhere.
@@ -1112,7 +1120,7 @@ impl Client {
         if presence.kind() != T::Available
             || !self
                 .block_policy
-                .shuns(&self.cx, presence.from(), self.roster.view())
+                .shuns(&self.cx, || presence.from(), self.roster.view())
         {
             self.caps.on_presence(&mut self.cx, &presence);
         }

@@ -293,8 +293,14 @@ impl PolicyState {
 
     /// Whether the policy would drop what `from` sends us: then we must not ask it
     /// anything either (a capabilities query would tell it we are online).
-    pub(crate) fn shuns(&self, cx: &Cx, from: Option<JidRef<'_>>, roster: RosterView<'_>) -> bool {
-        self.drops(cx, from, roster, false)
+    /// `from` is parsed only when a policy is set (this runs for every presence).
+    pub(crate) fn shuns<'j>(
+        &self,
+        cx: &Cx,
+        from: impl FnOnce() -> Option<JidRef<'j>>,
+        roster: RosterView<'_>,
+    ) -> bool {
+        self.policy().is_some() && self.drops(cx, from(), roster, false)
     }
 
     fn drops(
@@ -318,7 +324,7 @@ impl PolicyState {
         }
         policy.mode == BlockMode::RosterOnly
             && !exempt_from_roster
-            && roster.get(&from.bare().to_owned_jid()).is_none()
+            && roster.get_ref(from).is_none()
     }
 
     /// The answer to one of the policy's requests.

@@ -13,7 +13,7 @@ use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 use crate::client::{Cx, PresenceEvent};
-use crate::jid::{Jid, JidRef};
+use crate::jid::{Jid, JidRef, key};
 use crate::stanza::{Presence, PresenceType, Show, StanzaCondition, StanzaError};
 use crate::time::Instant;
 
@@ -169,12 +169,8 @@ impl<'a> PresenceView<'a> {
         let Some(model) = self.model else {
             return &[];
         };
-        let found = if contact.is_bare() {
-            model.contacts.get(contact)
-        } else {
-            model.contacts.get(&contact.to_bare())
-        };
-        found.map_or(&[], Vec::as_slice)
+        let bare = contact.as_jid_ref().bare();
+        model.contacts.get(key(&bare)).map_or(&[], Vec::as_slice)
     }
 
     /// Whether any resource of `contact` is available.
@@ -259,8 +255,10 @@ impl Contacts {
         let model = self.model.get_or_insert_with(Box::default);
         model.seq += 1;
         let seq = model.seq;
-        let bare = from.bare().to_owned_jid();
-        let Some(resources) = model.contacts.get_mut(&bare) else {
+        let bare = from.bare();
+        let Some(resources) = model.contacts.get_mut(key(&bare)) else {
+            // A new contact: only now is its address copied.
+            let bare = bare.to_owned_jid();
             let entry = ResourcePresence::from_presence(from.to_owned_jid(), presence, cx.now, seq);
             let needed = entry_cost(&entry) + contact_cost(&bare);
             if model.contacts.len() >= max_contacts
@@ -290,8 +288,8 @@ impl Contacts {
             model.untracked += 1;
             if resources.is_empty() {
                 // The key as stored: a spelling that compares equal may differ in length.
-                if let Some((key, _)) = model.contacts.remove_entry(&bare) {
-                    model.bytes -= contact_cost(&key);
+                if let Some((stored, _)) = model.contacts.remove_entry(key(&bare)) {
+                    model.bytes -= contact_cost(&stored);
                 }
             }
             return self.free_if_empty();
@@ -336,8 +334,8 @@ impl Contacts {
         let Some(model) = self.model.as_mut() else {
             return;
         };
-        let bare = from.bare().to_owned_jid();
-        if let Some(resources) = model.contacts.get_mut(&bare) {
+        let bare = from.bare();
+        if let Some(resources) = model.contacts.get_mut(key(&bare)) {
             // Unavailable from the bare address: none of its resources is available.
             let gone = |r: &ResourcePresence| from.is_bare() || r.jid == from;
             model.bytes -= resources
@@ -348,8 +346,8 @@ impl Contacts {
             resources.retain(|r| !gone(r));
             if resources.is_empty() {
                 // The key as stored: a spelling that compares equal may differ in length.
-                if let Some((key, _)) = model.contacts.remove_entry(&bare) {
-                    model.bytes -= contact_cost(&key);
+                if let Some((stored, _)) = model.contacts.remove_entry(key(&bare)) {
+                    model.bytes -= contact_cost(&stored);
                 }
             }
         }

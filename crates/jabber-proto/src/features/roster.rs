@@ -8,7 +8,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::client::{Cx, Owner, Reply, RosterEvent};
-use crate::jid::Jid;
+use crate::jid::{Jid, JidRef};
 use crate::ns;
 use crate::stanza::{Iq, IqType, StanzaCondition, StanzaError};
 use crate::xml::{BuildError, Element, ElementRef};
@@ -203,12 +203,14 @@ pub struct RosterView<'a> {
 impl<'a> RosterView<'a> {
     /// The item for `jid` (compared as JIDs compare, bare).
     pub fn get(&self, jid: &Jid) -> Option<&'a RosterItem> {
-        let items = &self.model?.items;
-        if jid.is_bare() {
-            items.get(jid)
-        } else {
-            items.get(&jid.to_bare())
-        }
+        self.get_ref(jid.as_jid_ref())
+    }
+
+    /// [`get`](Self::get) for a borrowed address, copying nothing (the blocking policy
+    /// asks for every message).
+    pub(crate) fn get_ref(&self, jid: JidRef<'_>) -> Option<&'a RosterItem> {
+        let bare = jid.bare();
+        self.model?.items.get(crate::jid::key(&bare))
     }
 
     /// The items, in canonical order of their addresses.

@@ -351,7 +351,12 @@ fn ack_delay(cfg: &crate::client::Config) -> Option<core::time::Duration> {
 
 /// A `message`, `presence` or `iq` of `jabber:client`: what XEP-0198 counts.
 pub(crate) fn is_stanza(el: &Element) -> bool {
-    el.ns() == ns::CLIENT && matches!(el.name(), "message" | "presence" | "iq")
+    is_stanza_in(el.ns(), el.name())
+}
+
+/// [`is_stanza`] for an element whose namespace the caller has already resolved.
+pub(crate) fn is_stanza_in(ns: &str, name: &str) -> bool {
+    ns == ns::CLIENT && matches!(name, "message" | "presence" | "iq")
 }
 
 fn nonza(name: &str) -> Element {

@@ -34,12 +34,16 @@ pub struct Iq {
 common_getters!(Iq);
 
 impl Iq {
-    pub(super) fn classify(el: &Element) -> Result<IqType, InvalidReason> {
-        let kind = el
-            .attr("type")
+    /// `kind` and `id`: the `type` and `id` attributes.
+    pub(super) fn classify(
+        el: &Element,
+        kind: Option<&str>,
+        id: Option<&str>,
+    ) -> Result<IqType, InvalidReason> {
+        let kind = kind
             .and_then(IqType::from_name)
             .ok_or(InvalidReason::BadType)?;
-        if el.attr("id").is_none() {
+        if id.is_none() {
             return Err(InvalidReason::MissingId);
         }
         let payloads = el

@@ -33,9 +33,9 @@ pub struct Message {
 common_getters!(Message);
 
 impl Message {
-    pub(super) fn classify(el: &Element) -> Result<MessageType, InvalidReason> {
-        Ok(el
-            .attr("type")
+    /// `kind`: the `type` attribute.
+    pub(super) fn classify(kind: Option<&str>) -> Result<MessageType, InvalidReason> {
+        Ok(kind
             .and_then(MessageType::from_name)
             .unwrap_or(MessageType::Normal))
     }

@@ -97,10 +97,11 @@ impl TryFrom<Element> for Stanza {
             Presence(PresenceType),
             Iq(IqType),
         }
-        let kind = check_addresses(&element).and_then(|()| match (element.ns(), element.name()) {
-            (ns::CLIENT, "message") => Message::classify(&element).map(Kind::Message),
-            (ns::CLIENT, "presence") => Presence::classify(&element).map(Kind::Presence),
-            (ns::CLIENT, "iq") => Iq::classify(&element).map(Kind::Iq),
+        let head = Head::of(&element);
+        let kind = check_addresses(&head).and_then(|()| match (element.ns(), element.name()) {
+            (ns::CLIENT, "message") => Message::classify(head.kind).map(Kind::Message),
+            (ns::CLIENT, "presence") => Presence::classify(head.kind).map(Kind::Presence),
+            (ns::CLIENT, "iq") => Iq::classify(&element, head.kind, head.id).map(Kind::Iq),
             _ => Err(InvalidReason::NotAStanza),
         });
         match kind {
@@ -112,11 +113,40 @@ impl TryFrom<Element> for Stanza {
     }
 }
 
-fn check_addresses(el: &Element) -> Result<(), InvalidReason> {
-    if el.attr("from").is_some_and(|f| JidRef::parse(f).is_err()) {
+/// The attributes classification reads, found in one pass over the stanza's attributes
+/// (a lookup of each would walk them again and again).
+#[derive(Default)]
+struct Head<'a> {
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+    kind: Option<&'a str>,
+    id: Option<&'a str>,
+}
+
+impl<'a> Head<'a> {
+    fn of(el: &'a Element) -> Head<'a> {
+        let mut head = Head::default();
+        for a in el.root().attrs().filter(|a| a.ns.is_empty()) {
+            let slot = match a.name {
+                "from" => &mut head.from,
+                "to" => &mut head.to,
+                "type" => &mut head.kind,
+                "id" => &mut head.id,
+                _ => continue,
+            };
+            // The first, as `Element::attr` finds it (parsed and built elements have no
+            // duplicate attributes anyway).
+            slot.get_or_insert(a.value);
+        }
+        head
+    }
+}
+
+fn check_addresses(head: &Head<'_>) -> Result<(), InvalidReason> {
+    if head.from.is_some_and(|f| JidRef::parse(f).is_err()) {
         return Err(InvalidReason::BadFrom);
     }
-    if el.attr("to").is_some_and(|t| JidRef::parse(t).is_err()) {
+    if head.to.is_some_and(|t| JidRef::parse(t).is_err()) {
         return Err(InvalidReason::BadTo);
     }
     Ok(())

@@ -55,8 +55,9 @@ pub struct Presence {
 common_getters!(Presence);
 
 impl Presence {
-    pub(super) fn classify(el: &Element) -> Result<PresenceType, InvalidReason> {
-        match el.attr("type") {
+    /// `kind`: the `type` attribute.
+    pub(super) fn classify(kind: Option<&str>) -> Result<PresenceType, InvalidReason> {
+        match kind {
             None => Ok(PresenceType::Available),
             Some("") => Err(InvalidReason::BadType),
             Some(t) => PresenceType::from_name(t).ok_or(InvalidReason::BadType),

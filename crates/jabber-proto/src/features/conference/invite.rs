@@ -80,7 +80,15 @@ fn reason(el: ElementRef<'_>) -> Option<String> {
 
 /// The invitation or decline in `m`, if any.
 pub(crate) fn read(m: &Message) -> Option<Carried> {
-    // Only a message that carries one pays for reading it (every message asks).
+    // Only a message that carries one pays for reading it (every message asks): one
+    // pass finds whether any `<x/>` of either kind is there.
+    let carries = m
+        .element()
+        .children()
+        .any(|c| c.name() == "x" && matches!(c.ns(), MUC_USER | crate::ns::X_CONFERENCE));
+    if !carries {
+        return None;
+    }
     let muc = m.element().child("x", MUC_USER);
     let direct: Option<Invitation> = match muc {
         Some(_) => None,

@@ -26,7 +26,7 @@ impl Conferences {
         if iq.from().is_some_and(|f| f.resource().is_some()) {
             return false;
         }
-        let Some(jid) = self.room_of(iq.from()) else {
+        let Some(jid) = self.room_of(|| iq.from()) else {
             return false;
         };
         let max_occupants = usize::from(cx.config.conference.max_occupants);

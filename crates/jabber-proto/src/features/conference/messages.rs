@@ -23,7 +23,7 @@ impl Conferences {
                 return None;
             }
         }
-        let Some(jid) = self.room_of(m.from()) else {
+        let Some(jid) = self.room_of(|| m.from()) else {
             return Some(m);
         };
         let resource = m.from().and_then(resource_of);

@@ -252,10 +252,12 @@ impl Conferences {
     }
 
     /// The room `from` is (bare) or is in (an occupant), without allocating unless it is
-    /// one: every message and presence asks.
-    fn room_of(&self, from: Option<crate::jid::JidRef<'_>>) -> Option<Jid> {
-        let bare = from?.bare();
-        self.rooms.as_deref()?.keys().find(|k| **k == bare).cloned()
+    /// one: every message and presence asks. `from` is parsed only when there are rooms
+    /// (most clients are in none).
+    fn room_of<'j>(&self, from: impl FnOnce() -> Option<crate::jid::JidRef<'j>>) -> Option<Jid> {
+        let rooms = self.rooms.as_deref()?;
+        let bare = from()?.bare();
+        rooms.keys().find(|k| **k == bare).cloned()
     }
 
     fn get_mut(&mut self, room: &Jid) -> Option<&mut Room> {

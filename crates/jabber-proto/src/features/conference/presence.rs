@@ -21,7 +21,7 @@ use crate::stanza::{IqType, Presence, PresenceType, StanzaCondition, StanzaError
 impl Conferences {
     /// A presence: the room's if it comes from a room we know; otherwise handed back.
     pub(crate) fn on_presence(&mut self, cx: &mut Cx, p: Presence) -> Option<Presence> {
-        let Some(jid) = self.room_of(p.from()) else {
+        let Some(jid) = self.room_of(|| p.from()) else {
             return Some(p);
         };
         let resource = p.from().and_then(resource_of);
