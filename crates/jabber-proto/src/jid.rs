@@ -294,8 +294,8 @@ fn parse_layout(text: &str) -> Result<Layout, JidError> {
 
 /// The common address in one pass over its bytes: a localpart (non-ASCII ones get
 /// [`check_local`] of their own), a host name that takes the fast path of
-/// [`ascii_host`], no trailing dot, a printable ASCII resource. Whatever else (including every error) is `None`, for
-/// [`full_layout`] to judge; what this accepts, `full_layout` accepts with the same
+/// [`ascii_host`], no trailing dot, a printable ASCII resource. Whatever else (including
+/// every error) is `None`, for [`full_layout`] to judge; what this accepts, `full_layout` accepts with the same
 /// layout (a property test checks it).
 fn ascii_layout(text: &str) -> Option<Layout> {
     let bytes = text.as_bytes();
@@ -2190,6 +2190,19 @@ mod tests {
             // Long enough to cross the 1023-byte part limits.
             1 => "[a@/.]{1000,3200}",
         ]
+    }
+
+    #[test]
+    fn one_pass_layout_refuses_what_the_property_test_once_caught() {
+        // A 64-byte label (one over the limit), and a forbidden non-ASCII localpart.
+        let label = format!("{}-AaA", "a".repeat(60));
+        assert!(ascii_layout(&label).is_none());
+        assert!(JidRef::parse(&label).is_err());
+        assert!(ascii_layout("\u{3000}@a").is_none());
+        assert_eq!(
+            JidRef::parse("\u{3000}@a").map(|_| ()),
+            Err(JidError::ForbiddenCharInLocal { ch: '\u{3000}' })
+        );
     }
 
     proptest! {
