@@ -99,30 +99,18 @@ pub(crate) struct TreeBuilder {
 /// Points the spans of `node` that are marked [`Span::EXTRA`] (decoded values) at the
 /// decoded values' place in the element's text, which starts at `base`.
 fn relocate(node: &mut RawNode, base: usize) {
-    fn span(s: &mut Span, base: usize) {
-        if s.start >= Span::EXTRA {
-            let start = (s.start - Span::EXTRA) as usize + base;
-            let end = (s.end - Span::EXTRA) as usize + base;
-            *s = Span::new(start, end);
-        }
-    }
-    fn ns(n: &mut Ns, base: usize) {
-        if let Ns::At(s) = n {
-            span(s, base);
-        }
-    }
-    match node {
-        RawNode::Element { name, ns: n, .. } => {
-            span(name, base);
-            ns(n, base);
-        }
-        RawNode::Attr { name, ns: n, value } => {
-            span(name, base);
-            ns(n, base);
-            span(value, base);
-        }
-        RawNode::Text(t) => span(t, base),
-    }
+    *node = node.map_spans(
+        |s| {
+            if s.start >= Span::EXTRA {
+                let start = (s.start - Span::EXTRA) as usize + base;
+                let end = (s.end - Span::EXTRA) as usize + base;
+                Span::new(start, end)
+            } else {
+                s
+            }
+        },
+        |end| end,
+    );
 }
 
 /// What `build` is given.

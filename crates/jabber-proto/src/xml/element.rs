@@ -56,6 +56,42 @@ pub(crate) enum RawNode {
     Text(Span),
 }
 
+impl RawNode {
+    /// The same node with every string span (names, namespace names, values, text) passed
+    /// through `span`, and an element's subtree end through `end`.
+    pub(crate) fn map_spans(
+        self,
+        mut span: impl FnMut(Span) -> Span,
+        end: impl FnOnce(u32) -> u32,
+    ) -> RawNode {
+        fn ns(n: Ns, span: &mut impl FnMut(Span) -> Span) -> Ns {
+            match n {
+                Ns::At(s) => Ns::At(span(s)),
+                other => other,
+            }
+        }
+        match self {
+            RawNode::Element {
+                name,
+                ns: n,
+                attrs,
+                end: e,
+            } => RawNode::Element {
+                name: span(name),
+                ns: ns(n, &mut span),
+                attrs,
+                end: end(e),
+            },
+            RawNode::Attr { name, ns: n, value } => RawNode::Attr {
+                name: span(name),
+                ns: ns(n, &mut span),
+                value: span(value),
+            },
+            RawNode::Text(t) => RawNode::Text(span(t)),
+        }
+    }
+}
+
 /// An XML element with its attributes and children, namespaces resolved.
 ///
 /// Parsed elements come from [`StreamParser`](crate::stream::StreamParser); new ones from
@@ -307,30 +343,12 @@ impl Unpacked {
     pub(crate) fn append_unpacked(&mut self, child: Unpacked) {
         let text = self.text.len();
         let nodes = self.nodes.len();
-        let shift = |s: Span| Span::new(s.start as usize + text, s.end as usize + text);
-        let shift_ns = |n: Ns| match n {
-            Ns::At(s) => Ns::At(shift(s)),
-            other => other,
-        };
         self.text.push_str(&child.text);
-        self.nodes.extend(child.nodes.into_iter().map(|n| match n {
-            RawNode::Element {
-                name,
-                ns,
-                attrs,
-                end,
-            } => RawNode::Element {
-                name: shift(name),
-                ns: shift_ns(ns),
-                attrs,
-                end: (end as usize + nodes) as u32,
-            },
-            RawNode::Attr { name, ns, value } => RawNode::Attr {
-                name: shift(name),
-                ns: shift_ns(ns),
-                value: shift(value),
-            },
-            RawNode::Text(t) => RawNode::Text(shift(t)),
+        self.nodes.extend(child.nodes.into_iter().map(|n| {
+            n.map_spans(
+                |s| Span::new(s.start as usize + text, s.end as usize + text),
+                |end| (end as usize + nodes) as u32,
+            )
         }));
     }
 
@@ -342,25 +360,10 @@ impl Unpacked {
         };
         let base = self.nodes.len();
         for i in idx..end as usize {
-            let copied = match src.node(i) {
-                RawNode::Element {
-                    name,
-                    ns,
-                    attrs,
-                    end,
-                } => RawNode::Element {
-                    name: self.push_str(src.str(name)),
-                    ns: self.push_ns(src.ns_str(ns)),
-                    attrs,
-                    end: ((end as usize).saturating_sub(idx) + base) as u32,
-                },
-                RawNode::Attr { name, ns, value } => RawNode::Attr {
-                    name: self.push_str(src.str(name)),
-                    ns: self.push_ns(src.ns_str(ns)),
-                    value: self.push_str(src.str(value)),
-                },
-                RawNode::Text(span) => RawNode::Text(self.push_str(src.str(span))),
-            };
+            let copied = src.node(i).map_spans(
+                |s| self.push_str(src.str(s)),
+                |end| ((end as usize).saturating_sub(idx) + base) as u32,
+            );
             self.nodes.push(copied);
         }
     }
