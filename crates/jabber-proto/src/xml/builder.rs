@@ -160,7 +160,9 @@ impl ElementBuilder {
         match self.el.nodes.last().copied() {
             Some(RawNode::Text(prev)) if self.text_last => {
                 // Merged into the text before. An attribute added since put its strings
-                // behind that text: then the text moves to the end first.
+                // behind that text: then the text moves to the end first (its old bytes
+                // stay unused; a builder that alternates text and attributes copies the
+                // text each time, one that adds attributes first never does).
                 let mut span = prev;
                 if span.end as usize != self.el.text.len() {
                     let moved = String::from(
